@@ -1,0 +1,46 @@
+# One Makefile for people and CI. `make run` and `make test` need nothing
+# configured: they start PostgreSQL and a pinned NATS 2.15 when missing.
+SHELL := /bin/bash
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/opeka-target
+export OPEKA_TEST_NATS_URL ?= nats://127.0.0.1:4233
+CARGO ?= cargo
+
+.PHONY: run test test-fast bench lint fmt clippy helm-lint services web build clean-test-dbs sqlx-check
+
+services: ## PostgreSQL + NATS 2.15 (started if not running)
+	@bash scripts/postgres.sh
+	@bash scripts/nats.sh
+
+web: ## front-end packages for the gateway (htmx) from npm
+	@bash scripts/web.sh
+
+build: web
+	$(CARGO) build -p opeka
+
+run: services web ## migrate, seed the demo tenant, serve everything
+	@bash scripts/run.sh
+
+clean-test-dbs:
+	@bash scripts/clean-test-dbs.sh
+
+test: services web clean-test-dbs ## every test against real PostgreSQL and NATS
+	@bash scripts/chromium.sh
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run --workspace --no-fail-fast; \
+	else \
+		$(CARGO) test --workspace --no-fail-fast; \
+	fi
+	$(CARGO) test --workspace --doc
+
+bench: services ## throughput benchmarks, printed as ratios to a same-run baseline
+	$(CARGO) bench -p opeka-integration-tests --bench auth
+
+fmt:
+	$(CARGO) fmt --all
+
+lint: ## formatting and clippy with warnings as errors
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+helm-lint: ## helm lint --strict, helm template, kubernetes-validate
+	@bash scripts/helm-lint.sh

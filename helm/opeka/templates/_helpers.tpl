@@ -1,0 +1,161 @@
+{{/*
+Naming, labels and the pod pieces shared by the service Deployments and the migration Job.
+*/}}
+
+{{/* Base name of every object: the release name unless overridden. */}}
+{{- define "opeka.fullname" -}}
+{{- default .Release.Name .Values.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* "<fullname>-<suffix>"; call with (list $ "suffix"). */}}
+{{- define "opeka.name" -}}
+{{- $root := index . 0 -}}
+{{- printf "%s-%s" (include "opeka.fullname" $root) (index . 1) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "opeka.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "opeka.selectorLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "opeka.labels" -}}
+helm.sh/chart: {{ include "opeka.chart" . }}
+{{ include "opeka.selectorLabels" . }}
+app.kubernetes.io/version: {{ include "opeka.imageTag" . | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: opeka
+{{- end -}}
+
+{{/* Labels of one component; call with (list $ "identity"). */}}
+{{- define "opeka.componentLabels" -}}
+{{ include "opeka.labels" (index . 0) }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end -}}
+
+{{- define "opeka.componentSelectorLabels" -}}
+{{ include "opeka.selectorLabels" (index . 0) }}
+app.kubernetes.io/component: {{ index . 1 }}
+{{- end -}}
+
+{{- define "opeka.imageTag" -}}
+{{- default .Chart.AppVersion .Values.image.tag -}}
+{{- end -}}
+
+{{- define "opeka.image" -}}
+{{- printf "%s:%s" .Values.image.repository (include "opeka.imageTag" .) -}}
+{{- end -}}
+
+{{- define "opeka.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create -}}
+{{- default (include "opeka.fullname" .) .Values.serviceAccount.name -}}
+{{- else -}}
+{{- default "default" .Values.serviceAccount.name -}}
+{{- end -}}
+{{- end -}}
+
+{{- define "opeka.secretName" -}}
+{{- default (include "opeka.name" (list . "secrets")) .Values.existingSecret -}}
+{{- end -}}
+
+{{- define "opeka.configMapName" -}}
+{{- include "opeka.name" (list . "config") -}}
+{{- end -}}
+
+{{/* Port name of a service's API listener: grpc or http. */}}
+{{- define "opeka.portName" -}}
+{{- default "http" .protocol -}}
+{{- end -}}
+
+{{/*
+Non-secret environment shared by every container, as a dict. extraEnv wins over the
+chart's own keys.
+*/}}
+{{- define "opeka.env" -}}
+{{- $env := dict
+  "OPEKA_LOG_FORMAT" "json"
+  "OPEKA_ADMIN_ADDR" (printf "0.0.0.0:%d" (int .Values.admin.port))
+  "OPEKA_BUS__ROOT" .Values.bus.root
+-}}
+{{- range $name, $entry := .Values.services -}}
+{{- $svc := include "opeka.serviceConfig" (list $ $entry) | fromYaml -}}
+{{- if $svc.listenEnv -}}
+{{- $_ := set $env $svc.listenEnv (printf "0.0.0.0:%d" (int $svc.port)) -}}
+{{- end -}}
+{{- if and $svc.enabled $svc.urlEnv -}}
+{{- $_ := set $env $svc.urlEnv (printf "http://%s:%d" (include "opeka.name" (list $ $name)) (int $svc.port)) -}}
+{{- end -}}
+{{- end -}}
+{{- with .Values.otel.endpoint -}}
+{{- $_ := set $env "OTEL_EXPORTER_OTLP_ENDPOINT" . -}}
+{{- end -}}
+{{- range $k, $v := .Values.extraEnv -}}
+{{- $_ := set $env $k (toString $v) -}}
+{{- end -}}
+{{- toYaml $env -}}
+{{- end -}}
+
+{{/* Pod-level settings shared by services and the migration Job. */}}
+{{- define "opeka.podCommon" -}}
+automountServiceAccountToken: false
+{{- with .Values.imagePullSecrets }}
+imagePullSecrets:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+securityContext:
+  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+{{- with .Values.priorityClassName }}
+priorityClassName: {{ . }}
+{{- end }}
+{{- with .Values.nodeSelector }}
+nodeSelector:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations:
+  {{- toYaml . | nindent 2 }}
+{{- end }}
+volumes:
+  - name: tmp
+    emptyDir:
+      {{- with .Values.tmpVolume.sizeLimit }}
+      sizeLimit: {{ . }}
+      {{- end }}
+{{- end -}}
+
+{{- define "opeka.podAnnotations" -}}
+checksum/config: {{ include "opeka.env" . | sha256sum }}
+{{- if not .Values.existingSecret }}
+checksum/secret: {{ printf "%s|%s|%s" .Values.database.url .Values.database.migrateUrl .Values.nats.url | sha256sum }}
+{{- end }}
+{{- with .Values.podAnnotations }}
+{{ toYaml . }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Effective settings of one service, as YAML: serviceDefaults overlaid by the entry,
+maps merged one level deep. Written out by hand because sprig's merge functions
+treat false and 0 as unset, which would turn `enabled: false` back on.
+Call with (list $ $entry); read back with fromYaml.
+*/}}
+{{- define "opeka.serviceConfig" -}}
+{{- $root := index . 0 -}}
+{{- $out := deepCopy (default dict $root.Values.serviceDefaults) -}}
+{{- range $k, $v := (index . 1) -}}
+{{- $base := get $out $k -}}
+{{- if and (kindIs "map" $v) (kindIs "map" $base) -}}
+{{- $m := deepCopy $base -}}
+{{- range $k2, $v2 := $v -}}
+{{- $_ := set $m $k2 $v2 -}}
+{{- end -}}
+{{- $_ := set $out $k $m -}}
+{{- else -}}
+{{- $_ := set $out $k $v -}}
+{{- end -}}
+{{- end -}}
+{{- toYaml $out -}}
+{{- end -}}

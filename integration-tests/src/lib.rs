@@ -1,0 +1,224 @@
+//! The end-to-end harness: a fresh database, identity and gateway started
+//! in-process on port 0 with a unique NATS root, and a tenant with an admin.
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use opeka_platform::{Context, testing};
+use opeka_proto::identity::{LoginRequest, identity_service_client::IdentityServiceClient};
+use tokio_util::sync::CancellationToken;
+use tonic::transport::Channel;
+
+pub struct Suite {
+    pub db: testing::TestDb,
+    pub ctx: Context,
+    pub identity_addr: SocketAddr,
+    pub identity_url: String,
+    pub gateway_url: String,
+    pub tenant: String,
+    pub tenant_id: uuid::Uuid,
+    pub admin_login: String,
+    pub admin_password: String,
+    pub identity_settings: opeka_identity::Settings,
+    shutdown: CancellationToken,
+}
+
+/// Cheap hashing for tests; production defaults are in `Settings::default`.
+pub fn test_identity_settings() -> opeka_identity::Settings {
+    opeka_identity::Settings {
+        argon2_memory_kib: 1024,
+        argon2_iterations: 1,
+        db_max_connections: 5,
+        ..Default::default()
+    }
+}
+
+impl Suite {
+    pub async fn start() -> Suite {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts everything; `tweak` may change the process settings first
+    /// (e.g. point NATS at a broker the test controls).
+    pub async fn start_with(tweak: impl FnOnce(&mut opeka_platform::settings::PlatformSettings)) -> Suite {
+        Self::start_full(tweak, test_identity_settings()).await
+    }
+
+    pub async fn start_full(
+        tweak: impl FnOnce(&mut opeka_platform::settings::PlatformSettings),
+        identity_settings: opeka_identity::Settings,
+    ) -> Suite {
+        opeka_platform::install_crypto_provider();
+        opeka_platform::telemetry::init_for_tests();
+        let db = testing::migrated_db(&[&opeka_identity::SCHEMA, &opeka_gateway::SCHEMA]).await;
+        let mut settings = testing::settings(&db);
+        tweak(&mut settings);
+        let identity_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind identity");
+        let gateway_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind gateway");
+        let identity_addr = identity_listener.local_addr().expect("addr");
+        let gateway_addr = gateway_listener.local_addr().expect("addr");
+        settings.identity_url = format!("http://{identity_addr}");
+        let ctx = Context::new(settings);
+        let shutdown = ctx.shutdown.clone();
+
+        let pool = opeka_platform::db::connect(&db.app_url, opeka_identity::SERVICE, 2).await.expect("pool");
+        let slug = format!("t-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
+        let (tenant, admin) =
+            opeka_identity::bootstrap::create_tenant(&pool, &identity_settings, &slug, "Тестовое агентство", "admin")
+                .await
+                .expect("create tenant");
+        pool.close().await;
+
+        {
+            let (ctx, s) = (ctx.clone(), identity_settings.clone());
+            tokio::spawn(async move {
+                if let Err(e) = opeka_identity::run(ctx, s, identity_listener).await {
+                    eprintln!("identity stopped: {e:#}");
+                }
+            });
+        }
+        let gateway_url = format!("http://{gateway_addr}");
+        {
+            let web = concat!(env!("CARGO_MANIFEST_DIR"), "/../services/gateway/web/node_modules");
+            let s = opeka_gateway::Settings {
+                public_url: gateway_url.clone(),
+                default_tenant: tenant.slug.clone(),
+                assets_dir: web.into(),
+                ..Default::default()
+            };
+            let ctx = ctx.clone();
+            tokio::spawn(async move {
+                if let Err(e) = opeka_gateway::run(ctx, s, gateway_listener).await {
+                    eprintln!("gateway stopped: {e:#}");
+                }
+            });
+        }
+        let suite = Suite {
+            identity_url: format!("http://{identity_addr}"),
+            identity_addr,
+            gateway_url,
+            tenant: tenant.slug,
+            tenant_id: tenant.id,
+            admin_login: admin.login,
+            admin_password: admin.password,
+            identity_settings,
+            db,
+            ctx,
+            shutdown,
+        };
+        suite.wait_ready().await;
+        suite
+    }
+
+    async fn wait_ready(&self) {
+        for _ in 0..100 {
+            if let Ok(mut c) = IdentityServiceClient::connect(self.identity_url.clone()).await
+                && c.get_jwks(opeka_proto::identity::GetJwksRequest {}).await.is_ok()
+                && reqwest_like_ok(&self.gateway_url).await
+            {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("services did not become ready");
+    }
+
+    pub async fn identity(&self) -> IdentityServiceClient<Channel> {
+        IdentityServiceClient::connect(self.identity_url.clone()).await.expect("identity client")
+    }
+
+    /// Signs in and returns the access token.
+    pub async fn login(&self, login: &str, password: &str) -> String {
+        self.identity()
+            .await
+            .login(LoginRequest { tenant: self.tenant.clone(), login: login.into(), password: password.into() })
+            .await
+            .expect("login")
+            .into_inner()
+            .access_token
+    }
+
+    pub async fn admin_token(&self) -> String {
+        self.login(&self.admin_login, &self.admin_password).await
+    }
+
+    /// A request carrying the bearer token and the tenant header.
+    pub fn authed<T>(&self, token: &str, msg: T) -> tonic::Request<T> {
+        let mut r = tonic::Request::new(msg);
+        r.metadata_mut().insert("authorization", format!("Bearer {token}").parse().expect("header"));
+        r.metadata_mut().insert("x-opeka-tenant", self.tenant.parse().expect("header"));
+        r
+    }
+
+    pub fn stop(&self) {
+        self.shutdown.cancel();
+    }
+}
+
+impl Drop for Suite {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Is something answering HTTP on `url`? (plain TCP connect is enough here)
+async fn reqwest_like_ok(url: &str) -> bool {
+    let addr = url.trim_start_matches("http://").to_string();
+    tokio::net::TcpStream::connect(addr).await.is_ok()
+}
+
+/// A nats-server process the test owns (started, stopped, restarted).
+pub struct OwnNats {
+    pub port: u16,
+    pub dir: std::path::PathBuf,
+    child: Option<std::process::Child>,
+}
+
+impl OwnNats {
+    pub fn start() -> Self {
+        let port = testing::free_port();
+        let dir = std::env::temp_dir().join(format!("opeka-nats-{}", uuid::Uuid::new_v4().simple()));
+        std::fs::create_dir_all(&dir).expect("nats dir");
+        let mut n = OwnNats { port, dir, child: None };
+        n.restart();
+        n
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    pub fn restart(&mut self) {
+        let bin = testing::nats_server_bin();
+        let child = std::process::Command::new(&bin)
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js", "-sd"])
+            .arg(&self.dir)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {} (run scripts/nats.sh): {e}", bin.display()));
+        self.child = Some(child);
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("nats-server did not start on port {}", self.port);
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+impl Drop for OwnNats {
+    fn drop(&mut self) {
+        self.stop();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+pub type Shared<T> = Arc<T>;

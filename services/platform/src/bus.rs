@@ -1,0 +1,384 @@
+//! Events on NATS JetStream: one stream per service, the transactional outbox
+//! and its relay, and the durable pull-consumer runner (DESIGN.md §4, §8).
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::{self, AckKind, consumer::pull, stream};
+use futures::StreamExt;
+use prost::Message as _;
+use sqlx::PgPool;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use opeka_proto::events::Envelope;
+
+use crate::settings::BusSettings;
+
+/// A connection to the broker plus the naming rules for subjects and streams.
+#[derive(Clone)]
+pub struct Bus {
+    pub client: async_nats::Client,
+    pub js: jetstream::Context,
+    pub settings: BusSettings,
+}
+
+impl Bus {
+    /// Connects, retrying in the background if the server is not up yet.
+    pub async fn connect(url: &str, settings: BusSettings) -> anyhow::Result<Self> {
+        let client = async_nats::ConnectOptions::new()
+            .retry_on_initial_connect()
+            .connection_timeout(Duration::from_secs(2))
+            .connect(url)
+            .await?;
+        let js = jetstream::new(client.clone());
+        Ok(Self { client, js, settings })
+    }
+
+    /// `<root>.<tenant>.<service>.<event>`
+    pub fn subject(&self, tenant: &str, service: &str, event: &str) -> String {
+        subject(&self.settings.root, tenant, service, event)
+    }
+
+    pub fn stream_name(&self, service: &str) -> String {
+        format!("{}_{}", self.settings.stream_prefix, service.to_uppercase())
+    }
+
+    pub fn dead_letter_subject(&self, service: &str) -> String {
+        format!("{}.dlq.{}", self.settings.root, service)
+    }
+
+    /// Creates (or updates) the service's stream: every tenant's events of
+    /// that service, file storage, a de-duplication window.
+    pub async fn ensure_stream(&self, service: &str) -> anyhow::Result<stream::Stream> {
+        let config = stream::Config {
+            name: self.stream_name(service),
+            subjects: vec![format!("{}.*.{}.>", self.settings.root, service)],
+            storage: stream::StorageType::File,
+            duplicate_window: Duration::from_secs(self.settings.duplicate_window_secs),
+            ..Default::default()
+        };
+        let s = self.js.get_or_create_stream(config).await.map_err(|e| anyhow::anyhow!("stream: {e}"))?;
+        Ok(s)
+    }
+
+    /// Readiness: is the connection up?
+    pub fn is_connected(&self) -> bool {
+        self.client.connection_state() == async_nats::connection::State::Connected
+    }
+}
+
+pub fn subject(root: &str, tenant: &str, service: &str, event: &str) -> String {
+    format!("{root}.{tenant}.{service}.{event}")
+}
+
+/// Writes events into the service's outbox inside the caller's transaction.
+#[derive(Clone)]
+pub struct Outbox {
+    root: String,
+    service: &'static str,
+}
+
+impl Outbox {
+    pub fn new(root: impl Into<String>, service: &'static str) -> Self {
+        Self { root: root.into(), service }
+    }
+
+    /// Stores `envelope` for publication on `<root>.<tenant_slug>.<service>.<event>`.
+    /// Commits with the caller's change or not at all.
+    pub async fn enqueue(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        tenant_slug: &str,
+        event: &str,
+        envelope: &Envelope,
+    ) -> Result<(), sqlx::Error> {
+        let id: Uuid = envelope.event_id.parse().unwrap_or_else(|_| Uuid::now_v7());
+        let tenant_id: Uuid = envelope.tenant_id.parse().unwrap_or_default();
+        let headers = serde_json::to_value(crate::telemetry::current_context_headers()).unwrap_or_default();
+        sqlx::query(
+            "insert into outbox (id, tenant_id, subject, payload, headers) values ($1, $2, $3, $4, $5)",
+        )
+        .bind(id)
+        .bind(tenant_id)
+        .bind(subject(&self.root, tenant_slug, self.service, event))
+        .bind(envelope.encode_to_vec())
+        .bind(headers)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query("select pg_notify($1, '')")
+            .bind(notify_channel(self.service))
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+}
+
+fn notify_channel(service: &str) -> String {
+    format!("opeka_outbox_{service}")
+}
+
+/// A new envelope with a v7 id, stamped now.
+pub fn envelope(
+    tenant_id: Uuid,
+    actor: &str,
+    at: chrono::DateTime<chrono::Utc>,
+    body: opeka_proto::events::envelope::Body,
+) -> Envelope {
+    Envelope {
+        event_id: Uuid::now_v7().to_string(),
+        tenant_id: tenant_id.to_string(),
+        occurred_at: Some(prost_types::Timestamp { seconds: at.timestamp(), nanos: at.timestamp_subsec_nanos() as i32 }),
+        actor: actor.to_string(),
+        body: Some(body),
+    }
+}
+
+/// Publishes outbox rows: claims a batch with `FOR UPDATE SKIP LOCKED`,
+/// publishes each with `Nats-Msg-Id` = row id and waits for the ack, marks
+/// them published. Safe with many replicas; a broker outage only delays.
+pub async fn run_relay(pool: PgPool, bus: Bus, service: &'static str, cancel: CancellationToken) {
+    let poll = Duration::from_millis(bus.settings.relay_poll_ms);
+    let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
+        Ok(mut l) => match l.listen(&notify_channel(service)).await {
+            Ok(()) => Some(l),
+            Err(_) => None,
+        },
+        Err(_) => None,
+    };
+    let mut backoff = poll;
+    loop {
+        match relay_batch(&pool, &bus).await {
+            Ok(n) if n > 0 => {
+                crate::metrics::OUTBOX_PUBLISHED.with_label_values(&[service]).inc_by(n as u64);
+                backoff = poll;
+                continue;
+            }
+            Ok(_) => backoff = poll,
+            Err(e) => {
+                tracing::warn!(service, error = %e, "outbox relay: publish failed; will retry");
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+        let notified = async {
+            match listener.as_mut() {
+                Some(l) => {
+                    let _ = l.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep(backoff) => {}
+            _ = notified => {}
+        }
+        let _ = prune(&pool).await;
+    }
+}
+
+async fn relay_batch(pool: &PgPool, bus: &Bus) -> anyhow::Result<usize> {
+    let mut tx = pool.begin().await?;
+    let rows: Vec<(Uuid, String, Vec<u8>, serde_json::Value)> = sqlx::query_as(
+        "select id, subject, payload, headers from outbox where published_at is null
+         order by id limit 100 for update skip locked",
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut acks = Vec::with_capacity(rows.len());
+    for (id, subject, payload, headers) in &rows {
+        let mut h = async_nats::HeaderMap::new();
+        h.insert(async_nats::header::NATS_MESSAGE_ID, id.to_string().as_str());
+        if let Some(obj) = headers.as_object() {
+            for (k, v) in obj {
+                if let Some(v) = v.as_str() {
+                    h.insert(k.as_str(), v);
+                }
+            }
+        }
+        let fut = tokio::time::timeout(
+            Duration::from_secs(5),
+            bus.js.publish_with_headers(subject.clone(), h, payload.clone().into()),
+        )
+        .await
+        .map_err(|_| anyhow::anyhow!("publish timed out"))??;
+        acks.push(fut);
+    }
+    for ack in acks {
+        tokio::time::timeout(Duration::from_secs(5), ack)
+            .await
+            .map_err(|_| anyhow::anyhow!("ack timed out"))??;
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
+    sqlx::query("update outbox set published_at = now() where id = any($1)")
+        .bind(&ids)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(ids.len())
+}
+
+async fn prune(pool: &PgPool) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from outbox where published_at < now() - interval '1 day'").execute(pool).await?;
+    Ok(())
+}
+
+/// What a consumer does with one event. Runs inside a transaction already
+/// scoped to the event's tenant; returning an error rolls it back and the
+/// message is retried with backoff.
+pub trait Handler: Send + Sync + 'static {
+    fn handle<'a>(
+        &'a self,
+        tx: &'a mut sqlx::PgConnection,
+        envelope: &'a Envelope,
+        subject: &'a str,
+    ) -> futures::future::BoxFuture<'a, anyhow::Result<()>>;
+}
+
+pub struct ConsumerSpec {
+    /// Consuming service (names the durable and the dead-letter subject).
+    pub service: &'static str,
+    /// Durable consumer name, unique per (consuming service, stream).
+    pub durable: String,
+    /// The producing service whose stream is read.
+    pub stream_of: &'static str,
+    /// Event names to receive (`<root>.*.<stream_of>.<event>`); empty = all.
+    pub events: Vec<String>,
+}
+
+/// Runs a durable pull consumer with explicit acks until cancelled.
+/// Idempotent: the event id goes into `processed_events` in the handler's
+/// transaction, so a redelivery is acked without effect. After `max_deliver`
+/// attempts the message is copied to `<root>.dlq.<service>` and acked.
+pub async fn run_consumer(
+    pool: PgPool,
+    bus: Bus,
+    spec: ConsumerSpec,
+    handler: Arc<dyn Handler>,
+    cancel: CancellationToken,
+) -> anyhow::Result<()> {
+    let stream = bus.ensure_stream(spec.stream_of).await?;
+    let root = &bus.settings.root;
+    let filter_subjects = spec
+        .events
+        .iter()
+        .map(|e| format!("{root}.*.{}.{e}", spec.stream_of))
+        .collect::<Vec<_>>();
+    let config = pull::Config {
+        durable_name: Some(spec.durable.clone()),
+        filter_subjects,
+        ack_policy: jetstream::consumer::AckPolicy::Explicit,
+        max_deliver: bus.settings.max_deliver,
+        ack_wait: Duration::from_secs(30),
+        ..Default::default()
+    };
+    let consumer: jetstream::consumer::Consumer<pull::Config> = stream
+        .get_or_create_consumer(&spec.durable, config)
+        .await
+        .map_err(|e| anyhow::anyhow!("consumer: {e}"))?;
+    let mut messages = consumer.messages().await.map_err(|e| anyhow::anyhow!("messages: {e}"))?;
+    let dlq = bus.dead_letter_subject(spec.service);
+    loop {
+        let msg = tokio::select! {
+            _ = cancel.cancelled() => return Ok(()),
+            m = messages.next() => m,
+        };
+        let Some(msg) = msg else { return Ok(()) };
+        let msg = match msg {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(error = %e, durable = %spec.durable, "consumer: receive failed");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+                continue;
+            }
+        };
+        let delivered = msg.info().map(|i| i.delivered).unwrap_or(1);
+        let headers: HashMap<String, String> = msg
+            .headers
+            .as_ref()
+            .map(|h| h.iter().filter_map(|(k, v)| v.first().map(|v| (k.to_string(), v.to_string()))).collect())
+            .unwrap_or_default();
+        let span = tracing::info_span!("consume", subject = %msg.subject, durable = %spec.durable);
+        crate::telemetry::set_parent_from_map(&span, &headers);
+        let result = {
+            let _g = span.enter();
+            process(&pool, &spec.durable, handler.as_ref(), &msg.payload, msg.subject.as_str()).await
+        };
+        match result {
+            Ok(()) => {
+                let _ = msg.ack().await;
+            }
+            Err(e) if delivered >= bus.settings.max_deliver => {
+                tracing::error!(error = %e, subject = %msg.subject, delivered, "consumer: giving up, dead-lettering");
+                let mut h = msg.headers.clone().unwrap_or_default();
+                h.insert("Opeka-Original-Subject", msg.subject.as_str());
+                h.insert("Opeka-Error", e.to_string().as_str());
+                let published = bus.client.publish_with_headers(dlq.clone(), h, msg.payload.clone()).await;
+                if published.is_ok() {
+                    crate::metrics::DEAD_LETTERS.with_label_values(&[spec.service, &spec.durable]).inc();
+                    let _ = msg.ack().await;
+                }
+            }
+            Err(e) => {
+                let delay = retry_delay(delivered);
+                tracing::warn!(error = %e, subject = %msg.subject, delivered, ?delay, "consumer: handler failed; retrying");
+                let _ = msg.ack_with(AckKind::Nak(Some(delay))).await;
+            }
+        }
+    }
+}
+
+/// Exponential backoff: 200 ms, 400 ms, … capped at 30 s.
+pub fn retry_delay(delivered: i64) -> Duration {
+    let exp = (delivered.clamp(1, 10) - 1) as u32;
+    Duration::from_millis(200u64 * 2u64.pow(exp)).min(Duration::from_secs(30))
+}
+
+async fn process(
+    pool: &PgPool,
+    durable: &str,
+    handler: &dyn Handler,
+    payload: &[u8],
+    subject: &str,
+) -> anyhow::Result<()> {
+    let envelope = Envelope::decode(payload)?;
+    let event_id: Uuid = envelope.event_id.parse()?;
+    let tenant_id: Uuid = envelope.tenant_id.parse()?;
+    let mut tx = pool.begin().await?;
+    crate::db::set_tenant(&mut tx, tenant_id).await?;
+    let fresh = sqlx::query(
+        "insert into processed_events (consumer, event_id) values ($1, $2) on conflict do nothing",
+    )
+    .bind(durable)
+    .bind(event_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected()
+        == 1;
+    if !fresh {
+        return Ok(());
+    }
+    handler.handle(&mut tx, &envelope, subject).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        assert_eq!(retry_delay(1), Duration::from_millis(200));
+        assert_eq!(retry_delay(2), Duration::from_millis(400));
+        assert_eq!(retry_delay(50), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn subjects_follow_the_design() {
+        assert_eq!(subject("opeka", "t1", "scheduler", "reminder_due"), "opeka.t1.scheduler.reminder_due");
+    }
+}

@@ -1,0 +1,169 @@
+//! Postgres plumbing: pools bound to a service's schema, migrations run by an
+//! owner role, the service role that Row-Level Security applies to, and the
+//! tenant transaction every tenant query runs in.
+use std::str::FromStr;
+
+use sqlx::migrate::Migrator;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+use sqlx::{Connection, Executor, PgConnection, PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+static PLUMBING: Migrator = sqlx::migrate!("./migrations");
+
+pub type Tx = Transaction<'static, Postgres>;
+
+/// A pool whose connections resolve unqualified names in `schema` first.
+pub async fn connect(url: &str, schema: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    let opts = PgConnectOptions::from_str(url)?
+        .options([("search_path", schema)])
+        .application_name(&format!("opeka-{schema}"));
+    let pool = PgPoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(std::time::Duration::from_secs(5))
+        .connect_with(opts)
+        .await?;
+    Ok(pool)
+}
+
+/// Creates the database named in `owner_url` when it does not exist yet.
+pub async fn ensure_database(owner_url: &str) -> anyhow::Result<()> {
+    let opts = PgConnectOptions::from_str(owner_url)?;
+    let Some(name) = opts.get_database().map(str::to_string) else { return Ok(()) };
+    match PgConnection::connect_with(&opts).await {
+        Ok(c) => {
+            c.close().await.ok();
+            Ok(())
+        }
+        Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("3D000") => {
+            anyhow::ensure!(
+                name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+                "OPEKA_MIGRATE_DATABASE_URL: database name must be letters, digits and underscores"
+            );
+            let mut admin = PgConnection::connect_with(&opts.clone().database("postgres")).await?;
+            run(&mut admin, format!("create database {name}")).await?;
+            admin.close().await.ok();
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Opens a transaction scoped to one tenant: RLS policies compare every row's
+/// `tenant_id` with the transaction-local `opeka.tenant_id`.
+pub async fn tenant_tx(pool: &PgPool, tenant_id: Uuid) -> Result<Tx, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    set_tenant(&mut tx, tenant_id).await?;
+    Ok(tx)
+}
+
+pub async fn set_tenant(conn: &mut PgConnection, tenant_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("select set_config('opeka.tenant_id', $1, true)")
+        .bind(tenant_id.to_string())
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// What a service hands to `migrate`.
+pub struct SchemaSpec {
+    pub schema: &'static str,
+    pub migrator: &'static Migrator,
+    /// Tables the service role may insert into and read, never change.
+    pub append_only: &'static [&'static str],
+}
+
+/// Applies the plumbing and the service's migrations into its schema as the
+/// owner role, then grants the service role what it needs. Serialised by the
+/// migrator's advisory lock, so concurrent runs are safe.
+pub async fn migrate(owner_url: &str, app_url: &str, spec: &SchemaSpec) -> anyhow::Result<()> {
+    let mut conn = PgConnection::connect(owner_url).await?;
+    let app = PgConnectOptions::from_str(app_url)?;
+    let app_role = app.get_username().to_string();
+    ensure_service_role(&mut conn, &app_role, app_url).await?;
+    let schema = spec.schema;
+    run(&mut conn, format!("create schema if not exists {schema}")).await?;
+    run(&mut conn, format!("set search_path to {schema}")).await?;
+
+    let mut plumbing = Migrator::with_migrations(PLUMBING.migrations.to_vec());
+    plumbing.dangerous_set_table_name(format!("{schema}._platform_migrations"));
+    plumbing.run(&mut conn).await?;
+    let mut own = Migrator::with_migrations(spec.migrator.migrations.to_vec());
+    own.dangerous_set_table_name(format!("{schema}._sqlx_migrations"));
+    own.run(&mut conn).await?;
+
+    let grants = format!(
+        "grant usage on schema {schema} to {app_role};
+         grant select, insert, update, delete on all tables in schema {schema} to {app_role};
+         grant usage, select on all sequences in schema {schema} to {app_role};
+         revoke all on {schema}._platform_migrations, {schema}._sqlx_migrations from {app_role};"
+    );
+    run(&mut conn, grants).await?;
+    for t in spec.append_only {
+        run(&mut conn, format!("revoke update, delete, truncate on {schema}.{t} from {app_role}")).await?;
+    }
+    conn.close().await?;
+    Ok(())
+}
+
+async fn ensure_service_role(conn: &mut PgConnection, role: &str, app_url: &str) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        role.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        "OPEKA_DATABASE_URL: the user name must be letters, digits and underscores"
+    );
+    let url = url_password(app_url);
+    let exists: bool = sqlx::query_scalar("select exists(select 1 from pg_roles where rolname = $1)")
+        .bind(role)
+        .fetch_one(&mut *conn)
+        .await?;
+    if !exists {
+        let pw = url.unwrap_or_default().replace('\'', "''");
+        let sql = format!("create role {role} login nosuperuser nobypassrls nocreatedb nocreaterole password '{pw}'");
+        if let Err(e) = run(conn, sql).await {
+            // Another migrator created it in between: fine.
+            let dup = matches!(&e, sqlx::Error::Database(d) if d.code().as_deref() == Some("42710") || d.code().as_deref() == Some("23505"));
+            if !dup {
+                return Err(e.into());
+            }
+        }
+    }
+    let (superuser, bypass): (bool, bool) =
+        sqlx::query_as("select rolsuper, rolbypassrls from pg_roles where rolname = $1")
+            .bind(role)
+            .fetch_one(&mut *conn)
+            .await?;
+    anyhow::ensure!(
+        !superuser && !bypass,
+        "OPEKA_DATABASE_URL: role {role} is a superuser or bypasses RLS; services must connect as a plain role"
+    );
+    Ok(())
+}
+
+/// Runs SQL built from trusted identifiers (schema and role names from settings).
+pub async fn run(conn: &mut PgConnection, sql: String) -> Result<(), sqlx::Error> {
+    conn.execute(sqlx::raw_sql(sqlx::AssertSqlSafe(sql))).await?;
+    Ok(())
+}
+
+fn url_password(url: &str) -> Option<String> {
+    let after = url.split("://").nth(1)?;
+    let creds = after.split('@').next()?;
+    if !after.contains('@') {
+        return None;
+    }
+    creds.split_once(':').map(|(_, p)| p.to_string())
+}
+
+/// Is the database reachable? (readiness)
+pub async fn ping(pool: &PgPool) -> anyhow::Result<()> {
+    sqlx::query("select 1").execute(pool).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn password_is_read_from_url() {
+        assert_eq!(super::url_password("postgres://a:b@h/db").as_deref(), Some("b"));
+        assert_eq!(super::url_password("postgres://a@h/db"), None);
+    }
+}

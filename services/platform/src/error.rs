@@ -1,0 +1,228 @@
+//! The one error vocabulary of Opeka and its mapping to gRPC codes and HTTP
+//! statuses (DESIGN.md §8 "Errors on the wire").
+use std::fmt;
+
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+/// One invalid field: `field` is the proto field path, `description` a
+/// Russian sentence a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldViolation {
+    pub field: String,
+    pub description: String,
+}
+
+impl FieldViolation {
+    pub fn new(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self { field: field.into(), description: description.into() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("invalid argument: {}", fmt_violations(.0))]
+    Invalid(Vec<FieldViolation>),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    AlreadyExists(String),
+    /// A unique clash on one field: `ALREADY_EXISTS` carrying the field, so
+    /// a form can show it beside the input.
+    #[error("{}: {}", .0.field, .0.description)]
+    Taken(FieldViolation),
+    #[error("{0}")]
+    FailedPrecondition(String),
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    PermissionDenied(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+fn fmt_violations(v: &[FieldViolation]) -> String {
+    v.iter().map(|f| format!("{}: {}", f.field, f.description)).collect::<Vec<_>>().join("; ")
+}
+
+impl AppError {
+    pub fn invalid(field: impl Into<String>, description: impl Into<String>) -> Self {
+        Self::Invalid(vec![FieldViolation::new(field, description)])
+    }
+
+    pub fn internal(e: impl Into<anyhow::Error>) -> Self {
+        Self::Internal(e.into())
+    }
+
+    pub fn code(&self) -> Code {
+        match self {
+            Self::Invalid(_) => Code::InvalidArgument,
+            Self::NotFound(_) => Code::NotFound,
+            Self::AlreadyExists(_) | Self::Taken(_) => Code::AlreadyExists,
+            Self::FailedPrecondition(_) => Code::FailedPrecondition,
+            Self::Unauthenticated(_) => Code::Unauthenticated,
+            Self::PermissionDenied(_) => Code::PermissionDenied,
+            Self::Unavailable(_) => Code::Unavailable,
+            Self::Internal(_) => Code::Internal,
+        }
+    }
+}
+
+/// The single table from gRPC code to HTTP status, used by the gateway for
+/// statuses coming back from services and by the REST facade.
+pub fn http_status(code: Code) -> http::StatusCode {
+    use http::StatusCode as H;
+    match code {
+        Code::Ok => H::OK,
+        Code::InvalidArgument | Code::OutOfRange => H::BAD_REQUEST,
+        Code::NotFound => H::NOT_FOUND,
+        Code::AlreadyExists | Code::Aborted => H::CONFLICT,
+        Code::FailedPrecondition => H::CONFLICT,
+        Code::Unauthenticated => H::UNAUTHORIZED,
+        Code::PermissionDenied => H::FORBIDDEN,
+        Code::ResourceExhausted => H::TOO_MANY_REQUESTS,
+        Code::Unavailable => H::SERVICE_UNAVAILABLE,
+        Code::DeadlineExceeded => H::GATEWAY_TIMEOUT,
+        Code::Unimplemented => H::NOT_IMPLEMENTED,
+        _ => H::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl From<AppError> for Status {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::Invalid(violations) => {
+                let msg = format!("неверные данные: {}", fmt_violations(&violations));
+                let details = ErrorDetails::with_bad_request(
+                    violations
+                        .into_iter()
+                        .map(|v| tonic_types::FieldViolation::new(v.field, v.description))
+                        .collect::<Vec<_>>(),
+                );
+                Status::with_error_details(Code::InvalidArgument, msg, details)
+            }
+            AppError::Taken(v) => {
+                let msg = v.description.clone();
+                let details = ErrorDetails::with_bad_request(vec![tonic_types::FieldViolation::new(v.field, v.description)]);
+                Status::with_error_details(Code::AlreadyExists, msg, details)
+            }
+            AppError::Internal(err) => {
+                let trace_id = crate::telemetry::current_trace_id();
+                tracing::error!(error = ?err, %trace_id, "internal error");
+                Status::internal(format!("внутренняя ошибка (trace id {trace_id})"))
+            }
+            other => Status::new(other.code(), other.to_string()),
+        }
+    }
+}
+
+impl From<sqlx::Error> for AppError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::PoolTimedOut => AppError::Unavailable("база данных недоступна".into()),
+            _ => AppError::Internal(e.into()),
+        }
+    }
+}
+
+/// Field violations read back from a status (for clients and the gateway).
+pub fn violations(status: &Status) -> Vec<FieldViolation> {
+    status
+        .get_error_details()
+        .bad_request()
+        .map(|b| {
+            b.field_violations
+                .iter()
+                .map(|v| FieldViolation::new(v.field.clone(), v.description.clone()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Turns the violation of a named constraint into a domain error; other
+/// errors pass through. Constraint names are part of each schema's design.
+pub trait OnConstraint<T> {
+    fn on_constraint(
+        self,
+        name: &str,
+        f: impl FnOnce() -> AppError,
+    ) -> Result<T, AppError>;
+}
+
+impl<T> OnConstraint<T> for Result<T, sqlx::Error> {
+    fn on_constraint(self, name: &str, f: impl FnOnce() -> AppError) -> Result<T, AppError> {
+        self.map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.constraint() == Some(name) => f(),
+            _ => e.into(),
+        })
+    }
+}
+
+impl<T> OnConstraint<T> for Result<T, AppError> {
+    fn on_constraint(self, name: &str, f: impl FnOnce() -> AppError) -> Result<T, AppError> {
+        self.map_err(|e| match e {
+            AppError::Internal(inner) => match inner.downcast_ref::<sqlx::Error>() {
+                Some(sqlx::Error::Database(db)) if db.constraint() == Some(name) => f(),
+                _ => AppError::Internal(inner),
+            },
+            other => other,
+        })
+    }
+}
+
+/// Collects violations while checking a request, then fails once with all.
+#[derive(Debug, Default)]
+pub struct Violations(Vec<FieldViolation>);
+
+impl Violations {
+    pub fn new() -> Self {
+        Self::default()
+    }
+    pub fn add(&mut self, field: &str, description: impl fmt::Display) {
+        self.0.push(FieldViolation::new(field, description.to_string()));
+    }
+    pub fn check<T>(&mut self, field: &str, r: Result<T, String>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(msg) => {
+                self.add(field, msg);
+                None
+            }
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn into_result(self) -> Result<(), AppError> {
+        if self.0.is_empty() { Ok(()) } else { Err(AppError::Invalid(self.0)) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invalid_carries_field_violations_on_the_wire() {
+        let st: Status = AppError::invalid("surname", "Укажите фамилию.").into();
+        assert_eq!(st.code(), Code::InvalidArgument);
+        let v = violations(&st);
+        assert_eq!(v, vec![FieldViolation::new("surname", "Укажите фамилию.")]);
+    }
+
+    #[test]
+    fn internal_is_opaque() {
+        let st: Status = AppError::internal(anyhow::anyhow!("password=secret")).into();
+        assert_eq!(st.code(), Code::Internal);
+        assert!(!st.message().contains("secret"));
+    }
+
+    #[test]
+    fn codes_map_to_http() {
+        assert_eq!(http_status(Code::InvalidArgument), http::StatusCode::BAD_REQUEST);
+        assert_eq!(http_status(Code::PermissionDenied), http::StatusCode::FORBIDDEN);
+        assert_eq!(http_status(Code::Unauthenticated), http::StatusCode::UNAUTHORIZED);
+    }
+}

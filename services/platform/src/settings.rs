@@ -1,0 +1,208 @@
+//! Process-wide settings, read from `OPEKA_*` environment variables (nested
+//! keys joined by `__`) over documented defaults, validated at start-up.
+use std::fmt;
+
+use figment::{Figment, providers::Env};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+/// A value that never prints: `Debug` and `Serialize` show `***`.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret<T>(T);
+
+impl<T> Secret<T> {
+    pub fn new(v: T) -> Self {
+        Self(v)
+    }
+    pub fn expose(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T> fmt::Debug for Secret<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+impl<T> Serialize for Secret<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("***")
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Pretty,
+    Json,
+}
+
+/// Settings every process shares. Each field's default is what `make run`
+/// uses on a laptop.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+// Not `deny_unknown_fields`: it is flattened beside each service's section.
+#[serde(default)]
+pub struct PlatformSettings {
+    /// `OPEKA_DATABASE_URL`: services connect with this (a NOSUPERUSER,
+    /// NOBYPASSRLS role, so Row-Level Security applies).
+    pub database_url: Secret<String>,
+    /// `OPEKA_MIGRATE_DATABASE_URL`: the owner role `opeka migrate` uses; it
+    /// also creates the service role named in `database_url`.
+    pub migrate_database_url: Secret<String>,
+    /// `OPEKA_DB_MAX_CONNECTIONS`.
+    pub db_max_connections: u32,
+    /// `OPEKA_NATS_URL`: JetStream-enabled NATS ≥ 2.10.
+    pub nats_url: String,
+    pub bus: BusSettings,
+    /// `OPEKA_ADMIN_ADDR`: `/healthz`, `/readyz`, `/metrics`.
+    pub admin_addr: String,
+    /// `OPEKA_LOG_FORMAT`: `pretty` or `json`.
+    pub log_format: LogFormat,
+    /// `OPEKA_IDENTITY_URL`: where services reach identity's gRPC (JWKS, accounts).
+    pub identity_url: String,
+}
+
+impl Default for PlatformSettings {
+    fn default() -> Self {
+        Self {
+            database_url: Secret::new(
+                "postgres://opeka_app:opeka_app@127.0.0.1:5432/opeka".into(),
+            ),
+            migrate_database_url: Secret::new("postgres://postgres@127.0.0.1:5432/opeka".into()),
+            db_max_connections: 10,
+            nats_url: "nats://127.0.0.1:4233".into(),
+            bus: BusSettings::default(),
+            admin_addr: "127.0.0.1:9090".into(),
+            log_format: LogFormat::Pretty,
+            identity_url: "http://127.0.0.1:50051".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BusSettings {
+    /// `OPEKA_BUS__ROOT`: first subject token (`<root>.<tenant>.<service>.<event>`).
+    pub root: String,
+    /// `OPEKA_BUS__STREAM_PREFIX`: streams are `<prefix>_<SERVICE>`.
+    pub stream_prefix: String,
+    /// `OPEKA_BUS__DUPLICATE_WINDOW_SECS`: broker de-duplication window (≥ 120).
+    pub duplicate_window_secs: u64,
+    /// `OPEKA_BUS__MAX_DELIVER`: deliveries before a message goes to the dead-letter subject.
+    pub max_deliver: i64,
+    /// `OPEKA_BUS__RELAY_POLL_MS`: outbox relay poll interval (it is also woken by NOTIFY).
+    pub relay_poll_ms: u64,
+}
+
+impl Default for BusSettings {
+    fn default() -> Self {
+        Self {
+            root: "opeka".into(),
+            stream_prefix: "OPEKA".into(),
+            duplicate_window_secs: 120,
+            max_deliver: 5,
+            relay_poll_ms: 500,
+        }
+    }
+}
+
+impl PlatformSettings {
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let bad = |var: &str, msg: &str| {
+            Err(SettingsError(format!("{var}: {msg}")))
+        };
+        if !self.database_url.expose().starts_with("postgres") {
+            return bad("OPEKA_DATABASE_URL", "must be a postgres:// URL");
+        }
+        if !self.migrate_database_url.expose().starts_with("postgres") {
+            return bad("OPEKA_MIGRATE_DATABASE_URL", "must be a postgres:// URL");
+        }
+        if !self.nats_url.starts_with("nats://") && !self.nats_url.starts_with("tls://") {
+            return bad("OPEKA_NATS_URL", "must be a nats:// or tls:// URL");
+        }
+        if self.admin_addr.parse::<std::net::SocketAddr>().is_err() {
+            return bad("OPEKA_ADMIN_ADDR", "must be host:port, e.g. 0.0.0.0:9090");
+        }
+        if self.bus.duplicate_window_secs < 120 {
+            return bad("OPEKA_BUS__DUPLICATE_WINDOW_SECS", "must be at least 120");
+        }
+        if self.bus.root.is_empty() || self.bus.root.contains(['.', '*', '>', ' ']) {
+            return bad("OPEKA_BUS__ROOT", "must be one subject token without dots or wildcards");
+        }
+        if self.db_max_connections == 0 {
+            return bad("OPEKA_DB_MAX_CONNECTIONS", "must be at least 1");
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {0}")]
+pub struct SettingsError(pub String);
+
+/// Reads `T` from `OPEKA_*` variables over `T`'s `#[serde(default)]` values.
+/// An error names the offending variable.
+pub fn load<T: DeserializeOwned>() -> Result<T, SettingsError> {
+    load_from(Figment::new().merge(Env::prefixed("OPEKA_").split("__")))
+}
+
+/// Reads one service's section (`OPEKA_<SECTION>__<FIELD>`).
+pub fn load_section<T: DeserializeOwned>(section: &str) -> Result<T, SettingsError> {
+    let figment = Figment::new().merge(Env::prefixed("OPEKA_").split("__"));
+    if !figment.contains(section) {
+        return load_from(Figment::new());
+    }
+    figment.extract_inner::<T>(section).map_err(|e| name_variable(e, Some(section)))
+}
+
+fn name_variable(e: figment::Error, section: Option<&str>) -> SettingsError {
+    let mut path: Vec<String> = section.into_iter().map(str::to_string).collect();
+    path.extend(e.path.iter().cloned());
+    let var = if path.is_empty() { "OPEKA_*".to_string() } else { format!("OPEKA_{}", path.join("__").to_uppercase()) };
+    SettingsError(format!("{var}: {}", e.kind))
+}
+
+pub fn load_from<T: DeserializeOwned>(figment: Figment) -> Result<T, SettingsError> {
+    figment.extract::<T>().map_err(|e| {
+        let var = if e.path.is_empty() {
+            "OPEKA_*".to_string()
+        } else {
+            format!("OPEKA_{}", e.path.join("__").to_uppercase())
+        };
+        SettingsError(format!("{var}: {}", e.kind))
+    })
+}
+
+/// Parses `host:port` into a socket address, naming the variable on failure.
+pub fn socket_addr(var: &str, value: &str) -> Result<std::net::SocketAddr, SettingsError> {
+    value
+        .parse()
+        .map_err(|_| SettingsError(format!("{var}: '{value}' is not host:port")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::providers::Serialized;
+
+    #[test]
+    fn defaults_are_valid() {
+        PlatformSettings::default().validate().unwrap();
+    }
+
+    #[test]
+    fn a_bad_value_names_the_variable() {
+        let fig = Figment::new().merge(Serialized::default("db_max_connections", "many"));
+        let err = load_from::<PlatformSettings>(fig).unwrap_err();
+        assert!(err.0.contains("OPEKA_DB_MAX_CONNECTIONS"), "{err}");
+    }
+
+    #[test]
+    fn secrets_do_not_print() {
+        let s = PlatformSettings::default();
+        assert!(!format!("{s:?}").contains("opeka_app:opeka_app"));
+        assert!(!serde_json::to_string(&s).unwrap().contains("opeka_app:opeka_app"));
+    }
+}

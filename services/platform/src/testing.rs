@@ -1,0 +1,100 @@
+//! Test support shared by every crate's tests: a fresh database per test,
+//! the test NATS server, and a unique subject root and stream prefix so tests
+//! run in parallel. A missing PostgreSQL or NATS fails loudly.
+use std::path::PathBuf;
+
+use sqlx::{Connection, PgConnection};
+use uuid::Uuid;
+
+use crate::settings::{BusSettings, PlatformSettings, Secret};
+
+pub struct TestDb {
+    pub name: String,
+    /// Superuser connection that owns the schemas (runs migrations).
+    pub owner_url: String,
+    /// The NOSUPERUSER NOBYPASSRLS service role services connect with.
+    pub app_url: String,
+}
+
+fn pg_base() -> String {
+    std::env::var("OPEKA_TEST_PG").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+/// Creates `opeka_t_<uuid>` (dropped by `make test` before the next run).
+pub async fn create_db() -> TestDb {
+    let base = pg_base();
+    let name = format!("opeka_t_{}", Uuid::new_v4().simple());
+    let mut admin = PgConnection::connect(&format!("{base}/postgres"))
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {base} is required for tests (OPEKA_TEST_PG): {e}"));
+    crate::db::run(&mut admin, format!("create database {name}")).await.expect("create test database");
+    admin.close().await.ok();
+    let hostpart = base.split('@').nth(1).unwrap_or("127.0.0.1:5432").to_string();
+    TestDb {
+        owner_url: format!("{base}/{name}"),
+        app_url: format!("postgres://opeka_app:opeka_app@{hostpart}/{name}"),
+        name,
+    }
+}
+
+/// Creates a database and applies the given schemas.
+pub async fn migrated_db(specs: &[&crate::db::SchemaSpec]) -> TestDb {
+    let db = create_db().await;
+    for spec in specs {
+        crate::db::migrate(&db.owner_url, &db.app_url, spec).await.expect("migrate test database");
+    }
+    db
+}
+
+/// The JetStream server tests use (`scripts/nats.sh` starts a pinned 2.15).
+pub fn nats_url() -> String {
+    std::env::var("OPEKA_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4233".into())
+}
+
+/// A subject root and stream prefix no other test shares.
+pub fn unique_bus() -> BusSettings {
+    let tag = Uuid::new_v4().simple().to_string()[..12].to_string();
+    BusSettings {
+        root: format!("t{tag}"),
+        stream_prefix: format!("T{}", tag.to_uppercase()),
+        relay_poll_ms: 100,
+        ..BusSettings::default()
+    }
+}
+
+/// Process settings pointing at `db`, the test broker and a unique bus root.
+pub fn settings(db: &TestDb) -> PlatformSettings {
+    PlatformSettings {
+        database_url: Secret::new(db.app_url.clone()),
+        migrate_database_url: Secret::new(db.owner_url.clone()),
+        nats_url: nats_url(),
+        bus: unique_bus(),
+        admin_addr: "127.0.0.1:0".into(),
+        ..PlatformSettings::default()
+    }
+}
+
+/// Fails now, with a clear message, when the test broker is not running.
+pub async fn require_nats() {
+    let url = nats_url();
+    let ok = tokio::time::timeout(std::time::Duration::from_secs(3), async_nats::connect(&url)).await;
+    match ok {
+        Ok(Ok(_)) => {}
+        _ => panic!("NATS JetStream at {url} is required for tests: run `make test` (it starts one) or set OPEKA_TEST_NATS_URL"),
+    }
+}
+
+/// The nats-server binary for tests that run their own broker process.
+pub fn nats_server_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("OPEKA_NATS_SERVER_BIN") {
+        return p.into();
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let cached = PathBuf::from(home).join(".cache/opeka-tools/venv/bin/nats-server");
+    if cached.exists() { cached } else { "nats-server".into() }
+}
+
+/// A free TCP port on loopback.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
+}
