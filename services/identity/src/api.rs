@@ -825,8 +825,10 @@ impl IdentityService for Api {
         store::use_code(&mut tx, code.id, now).await.map_err(AppError::from)?;
         self.audit(&mut tx, tenant.id, &a.id.to_string(), "account.activate", "account", a.id.to_string(), serde_json::json!({}))
             .await?;
+        let a = self.load_account(&mut tx, a.id).await?;
+        let tokens = self.open_session(&mut tx, &tenant, &a).await?;
         tx.commit().await.map_err(AppError::from)?;
-        Ok(Response::new(pb::ActivateAccountResponse {}))
+        Ok(Response::new(pb::ActivateAccountResponse { tokens: Some(tokens) }))
     }
 
     async fn request_password_reset(&self, req: Request<pb::RequestPasswordResetRequest>) -> Res<pb::RequestPasswordResetResponse> {
@@ -850,6 +852,7 @@ impl IdentityService for Api {
                 full_name: a.full_name(),
                 code,
                 expires_at: expires.to_rfc3339(),
+                login: a.login.clone().unwrap_or_default(),
             })).await?;
             self.audit(&mut tx, tenant.id, &actor, "account.reset_requested", "account", actor.clone(), serde_json::json!({}))
                 .await?;

@@ -24,8 +24,9 @@ pub const ORGANISATION_UNKNOWN: &str = "Такой организации нет
 pub const LOGIN_TAKEN: &str = "Этот логин уже занят.";
 pub const EMAIL_TAKEN: &str = "Этот адрес уже используется другим пользователем.";
 pub const DISTRICT_TAKEN: &str = "Район с таким названием уже есть.";
-pub const BAD_CREDENTIALS: &str =
-    "Неверный логин или пароль. После нескольких неудачных попыток вход временно блокируется.";
+/// S0-4/S0-5: one message for an unknown login, a wrong password and a
+/// locked account, so logins cannot be enumerated.
+pub const BAD_CREDENTIALS: &str = "Логин или пароль неверный.";
 pub const BAD_CLIENT: &str = "Неверный идентификатор или секрет клиента.";
 pub const SESSION_ENDED: &str = "Сеанс завершён. Войдите снова.";
 pub const ACCOUNT_NOT_FOUND: &str = "Пользователь не найден.";
