@@ -30,8 +30,9 @@ async fn async_main() {
     );
 
     // Baseline 1: bare argon2id verification, one per core.
-    let params = argon2::Params::new(settings.argon2_memory_kib, settings.argon2_iterations, settings.argon2_lanes, None)
-        .expect("params");
+    let params =
+        argon2::Params::new(settings.argon2_memory_kib, settings.argon2_iterations, settings.argon2_lanes, None)
+            .expect("params");
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
     let hash = argon.hash_password(b"bench-password").expect("hash").to_string();
     let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
@@ -102,7 +103,8 @@ async fn async_main() {
 
     // Verifier::verify (JWKS-cached key, claims parsing, validation) on one core.
     let token = suite.admin_token().await;
-    let verifier = opeka_platform::auth::Verifier::new(opeka_platform::auth::grpc_jwks_source(suite.identity_url.clone()));
+    let verifier =
+        opeka_platform::auth::Verifier::new(opeka_platform::auth::grpc_jwks_source(suite.identity_url.clone()));
     verifier.verify(&token).await.expect("warm the JWKS cache");
     let start = Instant::now();
     let mut n = 0u64;

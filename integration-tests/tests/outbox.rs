@@ -45,12 +45,11 @@ async fn an_event_written_during_a_broker_outage_is_published_exactly_once() {
         .into_inner();
 
     let mut db = PgConnection::connect(&suite.db.owner_url).await.expect("db");
-    let (outbox_id, published): (uuid::Uuid, Option<chrono::DateTime<chrono::Utc>>) = sqlx::query_as(
-        "select id, published_at from identity.outbox where subject like '%.identity.account_created'",
-    )
-    .fetch_one(&mut db)
-    .await
-    .expect("the event waits in the outbox");
+    let (outbox_id, published): (uuid::Uuid, Option<chrono::DateTime<chrono::Utc>>) =
+        sqlx::query_as("select id, published_at from identity.outbox where subject like '%.identity.account_created'")
+            .fetch_one(&mut db)
+            .await
+            .expect("the event waits in the outbox");
     assert!(published.is_none(), "nothing can be published while the broker is down");
 
     nats.restart();
@@ -97,12 +96,8 @@ async fn an_event_written_during_a_broker_outage_is_published_exactly_once() {
     // but before marking the row) is dropped by the broker's de-duplication.
     let mut h = async_nats::HeaderMap::new();
     h.insert("Nats-Msg-Id", outbox_id.to_string().as_str());
-    let ack = js
-        .publish_with_headers(subject, h, env.encode_to_vec().into())
-        .await
-        .expect("publish")
-        .await
-        .expect("ack");
+    let ack =
+        js.publish_with_headers(subject, h, env.encode_to_vec().into()).await.expect("publish").await.expect("ack");
     assert!(ack.duplicate, "the broker recognises the duplicate");
 }
 

@@ -63,7 +63,11 @@ fn page(size: i32, token: &str) -> Result<(i64, i64), AppError> {
     let offset = if token.is_empty() {
         0
     } else {
-        token.parse::<i64>().ok().filter(|o| *o >= 0).ok_or_else(|| AppError::invalid("page_token", "Неверный маркер страницы."))?
+        token
+            .parse::<i64>()
+            .ok()
+            .filter(|o| *o >= 0)
+            .ok_or_else(|| AppError::invalid("page_token", "Неверный маркер страницы."))?
     };
     Ok((limit, offset))
 }
@@ -200,11 +204,7 @@ struct StaffFields {
     update: store::StaffUpdate,
 }
 
-async fn staff_fields(
-    tx: &mut Tx,
-    errs: &mut Violations,
-    f: StaffInput<'_>,
-) -> Result<StaffFields, AppError> {
+async fn staff_fields(tx: &mut Tx, errs: &mut Violations, f: StaffInput<'_>) -> Result<StaffFields, AppError> {
     let surname = errs.check("surname", Surname::parse(f.surname));
     let name = errs.check("name", domain::optional_name(f.name));
     let patronymic = errs.check("patronymic", domain::optional_name(f.patronymic));
@@ -303,8 +303,16 @@ impl IdentityService for Api {
         };
         if a.locked_until.is_some_and(|t| t > now) {
             self.st.hasher.verify(&r.password, None).await;
-            self.audit(&mut tx, tenant.id, &a.id.to_string(), "login.locked", "account", a.id.to_string(), serde_json::json!({}))
-                .await?;
+            self.audit(
+                &mut tx,
+                tenant.id,
+                &a.id.to_string(),
+                "login.locked",
+                "account",
+                a.id.to_string(),
+                serde_json::json!({}),
+            )
+            .await?;
             tx.commit().await.map_err(AppError::from)?;
             return Err(Self::bad_credentials().into());
         }
@@ -313,8 +321,16 @@ impl IdentityService for Api {
             store::record_failed_login(&mut tx, a.id, self.st.settings.lockout_threshold, lock_until)
                 .await
                 .map_err(AppError::from)?;
-            self.audit(&mut tx, tenant.id, &a.id.to_string(), "login.failed", "account", a.id.to_string(), serde_json::json!({}))
-                .await?;
+            self.audit(
+                &mut tx,
+                tenant.id,
+                &a.id.to_string(),
+                "login.failed",
+                "account",
+                a.id.to_string(),
+                serde_json::json!({}),
+            )
+            .await?;
             tx.commit().await.map_err(AppError::from)?;
             return Err(Self::bad_credentials().into());
         }
@@ -341,8 +357,16 @@ impl IdentityService for Api {
         }
         let ttl = self.st.settings.access_token_ttl_secs;
         let access = self.access_token(&tenant, &a, None, ttl)?;
-        self.audit(&mut tx, tenant.id, &a.id.to_string(), "service_token", "account", a.id.to_string(), serde_json::json!({}))
-            .await?;
+        self.audit(
+            &mut tx,
+            tenant.id,
+            &a.id.to_string(),
+            "service_token",
+            "account",
+            a.id.to_string(),
+            serde_json::json!({}),
+        )
+        .await?;
         tx.commit().await.map_err(AppError::from)?;
         Ok(Response::new(pb::TokenPair {
             access_token: access,
@@ -366,8 +390,16 @@ impl IdentityService for Api {
         if row.used_at.is_some() {
             // A rotated token came back: someone holds a copy. End the session.
             store::revoke_session(&mut tx, row.session_id, now).await.map_err(AppError::from)?;
-            self.audit(&mut tx, tenant.id, "system", "session.reuse_revoked", "session", row.session_id.to_string(), serde_json::json!({}))
-                .await?;
+            self.audit(
+                &mut tx,
+                tenant.id,
+                "system",
+                "session.reuse_revoked",
+                "session",
+                row.session_id.to_string(),
+                serde_json::json!({}),
+            )
+            .await?;
             tx.commit().await.map_err(AppError::from)?;
             return Err(ended());
         }
@@ -434,13 +466,24 @@ impl IdentityService for Api {
         };
         store::insert_organisation(&mut c.tx, c.p.tenant_id, &row).await.map_err(AppError::from)?;
         let actor = c.actor();
-        self.audit(&mut c.tx, c.p.tenant_id, &actor, "organisation.create", "organisation", row.id.to_string(),
-            serde_json::json!({"name": row.name, "kind": row.kind})).await?;
+        self.audit(
+            &mut c.tx,
+            c.p.tenant_id,
+            &actor,
+            "organisation.create",
+            "organisation",
+            row.id.to_string(),
+            serde_json::json!({"name": row.name, "kind": row.kind}),
+        )
+        .await?;
         c.tx.commit().await.map_err(AppError::from)?;
         Ok(Response::new((&row).into()))
     }
 
-    async fn list_organisations(&self, req: Request<pb::ListOrganisationsRequest>) -> Res<pb::ListOrganisationsResponse> {
+    async fn list_organisations(
+        &self,
+        req: Request<pb::ListOrganisationsRequest>,
+    ) -> Res<pb::ListOrganisationsResponse> {
         let mut c = self.caller(&req, Some(Permission::ReadReference)).await?;
         let kind = org_kind_str(req.get_ref().kind);
         let rows = store::list_organisations(&mut c.tx, kind).await.map_err(AppError::from)?;
@@ -458,8 +501,16 @@ impl IdentityService for Api {
             .await
             .on_constraint("districts_name_key", || AppError::Taken(FieldViolation::new("name", s::DISTRICT_TAKEN)))?;
         let actor = c.actor();
-        self.audit(&mut c.tx, c.p.tenant_id, &actor, "district.create", "district", row.id.to_string(),
-            serde_json::json!({"name": row.name})).await?;
+        self.audit(
+            &mut c.tx,
+            c.p.tenant_id,
+            &actor,
+            "district.create",
+            "district",
+            row.id.to_string(),
+            serde_json::json!({"name": row.name}),
+        )
+        .await?;
         c.tx.commit().await.map_err(AppError::from)?;
         Ok(Response::new((&row).into()))
     }
@@ -479,8 +530,16 @@ impl IdentityService for Api {
             return Err(AppError::NotFound(s::DISTRICT_UNKNOWN.into()).into());
         }
         let actor = c.actor();
-        self.audit(&mut c.tx, c.p.tenant_id, &actor, "district.rename", "district", id.to_string(),
-            serde_json::json!({"name": name})).await?;
+        self.audit(
+            &mut c.tx,
+            c.p.tenant_id,
+            &actor,
+            "district.rename",
+            "district",
+            id.to_string(),
+            serde_json::json!({"name": name}),
+        )
+        .await?;
         c.tx.commit().await.map_err(AppError::from)?;
         Ok(Response::new(pb::District { id: id.to_string(), name }))
     }
@@ -553,21 +612,34 @@ impl IdentityService for Api {
         let a = self.load_account(&mut c.tx, id).await?;
         let actor = c.actor();
         let (tid, slug) = (c.p.tenant_id, c.p.tenant_slug.clone());
-        self.emit(&mut c.tx, tid, &slug, &actor,
-            crate::events::account_created(id, "staff", &a.roles, a.login.as_deref().unwrap_or(""), &a.full_name())).await?;
+        self.emit(
+            &mut c.tx,
+            tid,
+            &slug,
+            &actor,
+            crate::events::account_created(id, "staff", &a.roles, a.login.as_deref().unwrap_or(""), &a.full_name()),
+        )
+        .await?;
         if password.is_none() {
             let token = tokens::random_secret();
             let expires = now + Duration::hours(self.st.settings.activation_ttl_hours);
             store::insert_code(&mut c.tx, tid, id, "activation", &tokens::hash_secret(&token), expires)
                 .await
                 .map_err(AppError::from)?;
-            self.emit(&mut c.tx, tid, &slug, &actor, Body::ActivationRequested(ev::ActivationRequested {
-                account_id: id.to_string(),
-                email: a.email.clone().unwrap_or_default(),
-                full_name: a.full_name(),
-                token,
-                expires_at: expires.to_rfc3339(),
-            })).await?;
+            self.emit(
+                &mut c.tx,
+                tid,
+                &slug,
+                &actor,
+                Body::ActivationRequested(ev::ActivationRequested {
+                    account_id: id.to_string(),
+                    email: a.email.clone().unwrap_or_default(),
+                    full_name: a.full_name(),
+                    token,
+                    expires_at: expires.to_rfc3339(),
+                }),
+            )
+            .await?;
         }
         self.audit(&mut c.tx, tid, &actor, "account.create", "account", id.to_string(), staff_audit(&a)).await?;
         c.tx.commit().await.map_err(AppError::from)?;
@@ -604,12 +676,24 @@ impl IdentityService for Api {
         let changed = changed_fields(&before, &after);
         let actor = c.actor();
         let (tid, slug) = (c.p.tenant_id, c.p.tenant_slug.clone());
-        self.emit(&mut c.tx, tid, &slug, &actor, Body::AccountUpdated(ev::AccountUpdated {
-            account_id: id.to_string(),
-            changed_fields: changed.clone(),
-        })).await?;
-        self.audit(&mut c.tx, tid, &actor, "account.update", "account", id.to_string(),
-            serde_json::json!({"changed": changed})).await?;
+        self.emit(
+            &mut c.tx,
+            tid,
+            &slug,
+            &actor,
+            Body::AccountUpdated(ev::AccountUpdated { account_id: id.to_string(), changed_fields: changed.clone() }),
+        )
+        .await?;
+        self.audit(
+            &mut c.tx,
+            tid,
+            &actor,
+            "account.update",
+            "account",
+            id.to_string(),
+            serde_json::json!({"changed": changed}),
+        )
+        .await?;
         c.tx.commit().await.map_err(AppError::from)?;
         Ok(Response::new((&after).into()))
     }
@@ -675,13 +759,24 @@ impl IdentityService for Api {
         let hash = self.st.hasher.hash(pw.expose()).await.map_err(AppError::Internal)?;
         store::set_password(&mut c.tx, id, &hash, self.now()).await.map_err(AppError::from)?;
         let actor = c.actor();
-        self.audit(&mut c.tx, c.p.tenant_id, &actor, "account.set_password", "account", id.to_string(), serde_json::json!({}))
-            .await?;
+        self.audit(
+            &mut c.tx,
+            c.p.tenant_id,
+            &actor,
+            "account.set_password",
+            "account",
+            id.to_string(),
+            serde_json::json!({}),
+        )
+        .await?;
         c.tx.commit().await.map_err(AppError::from)?;
         Ok(Response::new(pb::SetPasswordResponse {}))
     }
 
-    async fn change_own_password(&self, req: Request<pb::ChangeOwnPasswordRequest>) -> Res<pb::ChangeOwnPasswordResponse> {
+    async fn change_own_password(
+        &self,
+        req: Request<pb::ChangeOwnPasswordRequest>,
+    ) -> Res<pb::ChangeOwnPasswordResponse> {
         let mut c = self.caller(&req, None).await?;
         let r = req.into_inner();
         let a = self.live_staff(&mut c.tx, c.p.account_id).await?;
@@ -692,8 +787,16 @@ impl IdentityService for Api {
         let hash = self.st.hasher.hash(pw.expose()).await.map_err(AppError::Internal)?;
         store::set_password(&mut c.tx, a.id, &hash, self.now()).await.map_err(AppError::from)?;
         let actor = c.actor();
-        self.audit(&mut c.tx, c.p.tenant_id, &actor, "account.change_own_password", "account", a.id.to_string(),
-            serde_json::json!({})).await?;
+        self.audit(
+            &mut c.tx,
+            c.p.tenant_id,
+            &actor,
+            "account.change_own_password",
+            "account",
+            a.id.to_string(),
+            serde_json::json!({}),
+        )
+        .await?;
         c.tx.commit().await.map_err(AppError::from)?;
         Ok(Response::new(pb::ChangeOwnPasswordResponse {}))
     }
@@ -711,8 +814,14 @@ impl IdentityService for Api {
         store::soft_delete(&mut c.tx, id, self.now()).await.map_err(AppError::from)?;
         let actor = c.actor();
         let (tid, slug) = (c.p.tenant_id, c.p.tenant_slug.clone());
-        self.emit(&mut c.tx, tid, &slug, &actor, Body::AccountDeleted(ev::AccountDeleted { account_id: id.to_string() }))
-            .await?;
+        self.emit(
+            &mut c.tx,
+            tid,
+            &slug,
+            &actor,
+            Body::AccountDeleted(ev::AccountDeleted { account_id: id.to_string() }),
+        )
+        .await?;
         self.audit(&mut c.tx, tid, &actor, "account.delete", "account", id.to_string(), serde_json::json!({})).await?;
         c.tx.commit().await.map_err(AppError::from)?;
         Ok(Response::new(pb::DeleteAccountResponse {}))
@@ -755,15 +864,32 @@ impl IdentityService for Api {
         let a = self.load_account(&mut c.tx, id).await?;
         let actor = c.actor();
         let (tid, slug) = (c.p.tenant_id, c.p.tenant_slug.clone());
-        self.emit(&mut c.tx, tid, &slug, &actor, crate::events::account_created(id, "citizen", &a.roles, "", &a.full_name()))
-            .await?;
-        self.audit(&mut c.tx, tid, &actor, "account.create", "account", id.to_string(),
-            serde_json::json!({"kind": "citizen"})).await?;
+        self.emit(
+            &mut c.tx,
+            tid,
+            &slug,
+            &actor,
+            crate::events::account_created(id, "citizen", &a.roles, "", &a.full_name()),
+        )
+        .await?;
+        self.audit(
+            &mut c.tx,
+            tid,
+            &actor,
+            "account.create",
+            "account",
+            id.to_string(),
+            serde_json::json!({"kind": "citizen"}),
+        )
+        .await?;
         c.tx.commit().await.map_err(AppError::from)?;
         Ok(Response::new((&a).into()))
     }
 
-    async fn create_service_account(&self, req: Request<pb::CreateServiceAccountRequest>) -> Res<pb::CreateServiceAccountResponse> {
+    async fn create_service_account(
+        &self,
+        req: Request<pb::CreateServiceAccountRequest>,
+    ) -> Res<pb::CreateServiceAccountResponse> {
         let mut c = self.caller(&req, Some(Permission::ManageServiceAccounts)).await?;
         let r = req.into_inner();
         let mut errs = Violations::new();
@@ -799,10 +925,22 @@ impl IdentityService for Api {
         store::insert_account(&mut c.tx, &new).await.map_err(AppError::from)?;
         let a = self.load_account(&mut c.tx, id).await?;
         let actor = c.actor();
-        self.audit(&mut c.tx, c.p.tenant_id, &actor, "account.create", "account", id.to_string(),
-            serde_json::json!({"kind": "service", "client_id": client_id})).await?;
+        self.audit(
+            &mut c.tx,
+            c.p.tenant_id,
+            &actor,
+            "account.create",
+            "account",
+            id.to_string(),
+            serde_json::json!({"kind": "service", "client_id": client_id}),
+        )
+        .await?;
         c.tx.commit().await.map_err(AppError::from)?;
-        Ok(Response::new(pb::CreateServiceAccountResponse { account: Some((&a).into()), client_id, client_secret: secret }))
+        Ok(Response::new(pb::CreateServiceAccountResponse {
+            account: Some((&a).into()),
+            client_id,
+            client_secret: secret,
+        }))
     }
 
     async fn activate_account(&self, req: Request<pb::ActivateAccountRequest>) -> Res<pb::ActivateAccountResponse> {
@@ -823,15 +961,26 @@ impl IdentityService for Api {
         let hash = self.st.hasher.hash(pw.expose()).await.map_err(AppError::Internal)?;
         store::set_password(&mut tx, a.id, &hash, now).await.map_err(AppError::from)?;
         store::use_code(&mut tx, code.id, now).await.map_err(AppError::from)?;
-        self.audit(&mut tx, tenant.id, &a.id.to_string(), "account.activate", "account", a.id.to_string(), serde_json::json!({}))
-            .await?;
+        self.audit(
+            &mut tx,
+            tenant.id,
+            &a.id.to_string(),
+            "account.activate",
+            "account",
+            a.id.to_string(),
+            serde_json::json!({}),
+        )
+        .await?;
         let a = self.load_account(&mut tx, a.id).await?;
         let tokens = self.open_session(&mut tx, &tenant, &a).await?;
         tx.commit().await.map_err(AppError::from)?;
         Ok(Response::new(pb::ActivateAccountResponse { tokens: Some(tokens) }))
     }
 
-    async fn request_password_reset(&self, req: Request<pb::RequestPasswordResetRequest>) -> Res<pb::RequestPasswordResetResponse> {
+    async fn request_password_reset(
+        &self,
+        req: Request<pb::RequestPasswordResetRequest>,
+    ) -> Res<pb::RequestPasswordResetResponse> {
         let r = req.into_inner();
         // The answer is the same whether or not the account exists.
         let Some(tenant) = self.tenant(&r.tenant).await? else {
@@ -846,16 +995,31 @@ impl IdentityService for Api {
             let hash = tokens::hash_secret(&format!("{}:{code}", a.id));
             store::insert_code(&mut tx, tenant.id, a.id, "reset", &hash, expires).await.map_err(AppError::from)?;
             let actor = a.id.to_string();
-            self.emit(&mut tx, tenant.id, &tenant.slug, &actor, Body::PasswordResetRequested(ev::PasswordResetRequested {
-                account_id: a.id.to_string(),
-                email: a.email.clone().unwrap_or_default(),
-                full_name: a.full_name(),
-                code,
-                expires_at: expires.to_rfc3339(),
-                login: a.login.clone().unwrap_or_default(),
-            })).await?;
-            self.audit(&mut tx, tenant.id, &actor, "account.reset_requested", "account", actor.clone(), serde_json::json!({}))
-                .await?;
+            self.emit(
+                &mut tx,
+                tenant.id,
+                &tenant.slug,
+                &actor,
+                Body::PasswordResetRequested(ev::PasswordResetRequested {
+                    account_id: a.id.to_string(),
+                    email: a.email.clone().unwrap_or_default(),
+                    full_name: a.full_name(),
+                    code,
+                    expires_at: expires.to_rfc3339(),
+                    login: a.login.clone().unwrap_or_default(),
+                }),
+            )
+            .await?;
+            self.audit(
+                &mut tx,
+                tenant.id,
+                &actor,
+                "account.reset_requested",
+                "account",
+                actor.clone(),
+                serde_json::json!({}),
+            )
+            .await?;
             tx.commit().await.map_err(AppError::from)?;
         }
         Ok(Response::new(pb::RequestPasswordResetResponse {}))
@@ -886,8 +1050,16 @@ impl IdentityService for Api {
         let hash = self.st.hasher.hash(pw.expose()).await.map_err(AppError::Internal)?;
         store::set_password(&mut tx, a.id, &hash, now).await.map_err(AppError::from)?;
         store::use_code(&mut tx, code.id, now).await.map_err(AppError::from)?;
-        self.audit(&mut tx, tenant.id, &a.id.to_string(), "account.reset_password", "account", a.id.to_string(),
-            serde_json::json!({})).await?;
+        self.audit(
+            &mut tx,
+            tenant.id,
+            &a.id.to_string(),
+            "account.reset_password",
+            "account",
+            a.id.to_string(),
+            serde_json::json!({}),
+        )
+        .await?;
         tx.commit().await.map_err(AppError::from)?;
         Ok(Response::new(pb::ResetPasswordResponse {}))
     }
@@ -903,8 +1075,16 @@ impl IdentityService for Api {
         }
         let row = self.new_link_code(&mut c.tx, c.p.tenant_id, id).await?;
         let actor = c.actor();
-        self.audit(&mut c.tx, c.p.tenant_id, &actor, "bot_link.issue", "account", id.to_string(), serde_json::json!({}))
-            .await?;
+        self.audit(
+            &mut c.tx,
+            c.p.tenant_id,
+            &actor,
+            "bot_link.issue",
+            "account",
+            id.to_string(),
+            serde_json::json!({}),
+        )
+        .await?;
         c.tx.commit().await.map_err(AppError::from)?;
         Ok(Response::new((&row).into()))
     }
@@ -934,13 +1114,24 @@ impl IdentityService for Api {
         row.expires_at = self.now() + Duration::hours(self.st.settings.bot_link_ttl_hours);
         store::set_link_expiry(&mut c.tx, id, row.expires_at).await.map_err(AppError::from)?;
         let actor = c.actor();
-        self.audit(&mut c.tx, c.p.tenant_id, &actor, "bot_link.extend", "account", id.to_string(),
-            serde_json::json!({"expires_at": row.expires_at})).await?;
+        self.audit(
+            &mut c.tx,
+            c.p.tenant_id,
+            &actor,
+            "bot_link.extend",
+            "account",
+            id.to_string(),
+            serde_json::json!({"expires_at": row.expires_at}),
+        )
+        .await?;
         c.tx.commit().await.map_err(AppError::from)?;
         Ok(Response::new((&row).into()))
     }
 
-    async fn redeem_bot_link_code(&self, req: Request<pb::RedeemBotLinkCodeRequest>) -> Res<pb::RedeemBotLinkCodeResponse> {
+    async fn redeem_bot_link_code(
+        &self,
+        req: Request<pb::RedeemBotLinkCodeRequest>,
+    ) -> Res<pb::RedeemBotLinkCodeResponse> {
         let mut c = self.caller(&req, Some(Permission::RedeemBotLinks)).await?;
         let r = req.into_inner();
         let code = r.code.trim().to_uppercase();
@@ -963,15 +1154,32 @@ impl IdentityService for Api {
         }
         store::redeem_link(&mut c.tx, row.citizen_account_id, r.telegram_chat_id, now)
             .await
-            .on_constraint("accounts_telegram_chat_key", || AppError::FailedPrecondition(s::CHAT_ALREADY_LINKED.into()))?;
+            .on_constraint("accounts_telegram_chat_key", || {
+                AppError::FailedPrecondition(s::CHAT_ALREADY_LINKED.into())
+            })?;
         let actor = c.actor();
         let (tid, slug) = (c.p.tenant_id, c.p.tenant_slug.clone());
-        self.emit(&mut c.tx, tid, &slug, &actor, Body::BotLinked(ev::BotLinked {
-            citizen_account_id: row.citizen_account_id.to_string(),
-            telegram_chat_id: r.telegram_chat_id,
-        })).await?;
-        self.audit(&mut c.tx, tid, &actor, "bot_link.redeem", "account", row.citizen_account_id.to_string(),
-            serde_json::json!({"telegram_chat_id": r.telegram_chat_id})).await?;
+        self.emit(
+            &mut c.tx,
+            tid,
+            &slug,
+            &actor,
+            Body::BotLinked(ev::BotLinked {
+                citizen_account_id: row.citizen_account_id.to_string(),
+                telegram_chat_id: r.telegram_chat_id,
+            }),
+        )
+        .await?;
+        self.audit(
+            &mut c.tx,
+            tid,
+            &actor,
+            "bot_link.redeem",
+            "account",
+            row.citizen_account_id.to_string(),
+            serde_json::json!({"telegram_chat_id": r.telegram_chat_id}),
+        )
+        .await?;
         c.tx.commit().await.map_err(AppError::from)?;
         Ok(Response::new(pb::RedeemBotLinkCodeResponse { citizen_account_id: row.citizen_account_id.to_string() }))
     }

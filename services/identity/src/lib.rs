@@ -21,11 +21,8 @@ use tokio::net::TcpListener;
 pub const SERVICE: &str = "identity";
 pub const GRPC_NAME: &str = "opeka.identity.v1.IdentityService";
 
-pub static SCHEMA: db::SchemaSpec = db::SchemaSpec {
-    schema: SERVICE,
-    migrator: &MIGRATOR,
-    append_only: &["audit_log"],
-};
+pub static SCHEMA: db::SchemaSpec =
+    db::SchemaSpec { schema: SERVICE, migrator: &MIGRATOR, append_only: &["audit_log"] };
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Identity's settings (`OPEKA_IDENTITY__<FIELD>`).

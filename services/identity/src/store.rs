@@ -224,7 +224,12 @@ pub async fn update_staff(
     Ok(())
 }
 
-pub async fn set_password(conn: &mut PgConnection, id: Uuid, hash: &str, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+pub async fn set_password(
+    conn: &mut PgConnection,
+    id: Uuid,
+    hash: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "update accounts set password_hash = $2, status = case when status = 'pending_activation' then 'active' else status end,
             failed_logins = 0, locked_until = null, updated_at = $3 where id = $1",
@@ -440,7 +445,11 @@ pub struct CodeRow {
     pub attempts: i32,
 }
 
-pub async fn find_code_by_hash(conn: &mut PgConnection, purpose: &str, hash: &str) -> Result<Option<CodeRow>, sqlx::Error> {
+pub async fn find_code_by_hash(
+    conn: &mut PgConnection,
+    purpose: &str,
+    hash: &str,
+) -> Result<Option<CodeRow>, sqlx::Error> {
     sqlx::query_as(
         "select id, account_id, code_hash, expires_at, attempts from one_time_codes
          where purpose = $1 and code_hash = $2 and used_at is null for update",
@@ -451,7 +460,11 @@ pub async fn find_code_by_hash(conn: &mut PgConnection, purpose: &str, hash: &st
     .await
 }
 
-pub async fn open_code_for(conn: &mut PgConnection, account_id: Uuid, purpose: &str) -> Result<Option<CodeRow>, sqlx::Error> {
+pub async fn open_code_for(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    purpose: &str,
+) -> Result<Option<CodeRow>, sqlx::Error> {
     sqlx::query_as(
         "select id, account_id, code_hash, expires_at, attempts from one_time_codes
          where account_id = $1 and purpose = $2 and used_at is null order by created_at desc limit 1 for update",
@@ -512,13 +525,19 @@ pub async fn get_link_code(conn: &mut PgConnection, citizen: Uuid) -> Result<Opt
 }
 
 pub async fn find_link_code(conn: &mut PgConnection, code: &str) -> Result<Option<LinkCodeRow>, sqlx::Error> {
-    sqlx::query_as("select citizen_account_id, code, expires_at, redeemed_at from bot_link_codes where code = $1 for update")
-        .bind(code)
-        .fetch_optional(conn)
-        .await
+    sqlx::query_as(
+        "select citizen_account_id, code, expires_at, redeemed_at from bot_link_codes where code = $1 for update",
+    )
+    .bind(code)
+    .fetch_optional(conn)
+    .await
 }
 
-pub async fn set_link_expiry(conn: &mut PgConnection, citizen: Uuid, expires_at: DateTime<Utc>) -> Result<(), sqlx::Error> {
+pub async fn set_link_expiry(
+    conn: &mut PgConnection,
+    citizen: Uuid,
+    expires_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     sqlx::query("update bot_link_codes set expires_at = $2 where citizen_account_id = $1")
         .bind(citizen)
         .bind(expires_at)
@@ -527,7 +546,12 @@ pub async fn set_link_expiry(conn: &mut PgConnection, citizen: Uuid, expires_at:
     Ok(())
 }
 
-pub async fn redeem_link(conn: &mut PgConnection, citizen: Uuid, chat_id: i64, now: DateTime<Utc>) -> Result<(), sqlx::Error> {
+pub async fn redeem_link(
+    conn: &mut PgConnection,
+    citizen: Uuid,
+    chat_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     sqlx::query("update accounts set telegram_chat_id = $2, updated_at = $3 where id = $1")
         .bind(citizen)
         .bind(chat_id)
@@ -559,19 +583,24 @@ pub async fn insert_organisation(
     tenant_id: Uuid,
     o: &OrganisationRow,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("insert into organisations (id, tenant_id, name, kind, parent_id, created_at) values ($1,$2,$3,$4,$5,$6)")
-        .bind(o.id)
-        .bind(tenant_id)
-        .bind(&o.name)
-        .bind(&o.kind)
-        .bind(o.parent_id)
-        .bind(o.created_at)
-        .execute(conn)
-        .await?;
+    sqlx::query(
+        "insert into organisations (id, tenant_id, name, kind, parent_id, created_at) values ($1,$2,$3,$4,$5,$6)",
+    )
+    .bind(o.id)
+    .bind(tenant_id)
+    .bind(&o.name)
+    .bind(&o.kind)
+    .bind(o.parent_id)
+    .bind(o.created_at)
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
-pub async fn list_organisations(conn: &mut PgConnection, kind: Option<&str>) -> Result<Vec<OrganisationRow>, sqlx::Error> {
+pub async fn list_organisations(
+    conn: &mut PgConnection,
+    kind: Option<&str>,
+) -> Result<Vec<OrganisationRow>, sqlx::Error> {
     sqlx::query_as(
         "select id, name, kind, parent_id, created_at from organisations where ($1::text is null or kind = $1) order by name",
     )
@@ -612,10 +641,12 @@ pub async fn rename_district(conn: &mut PgConnection, id: Uuid, name: &str) -> R
 
 pub async fn list_districts(conn: &mut PgConnection, query: Option<&str>) -> Result<Vec<DistrictRow>, sqlx::Error> {
     let pattern = query.map(|q| format!("%{}%", q.trim().to_lowercase()));
-    sqlx::query_as("select id, name from districts where ($1::text is null or lower(name) like $1) order by lower(name)")
-        .bind(pattern)
-        .fetch_all(conn)
-        .await
+    sqlx::query_as(
+        "select id, name from districts where ($1::text is null or lower(name) like $1) order by lower(name)",
+    )
+    .bind(pattern)
+    .fetch_all(conn)
+    .await
 }
 
 pub async fn district_exists(conn: &mut PgConnection, id: Uuid) -> Result<bool, sqlx::Error> {

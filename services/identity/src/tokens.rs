@@ -25,9 +25,7 @@ impl KeyRing {
     /// Replicas starting together agree through an advisory lock.
     pub async fn load_or_create(pool: &PgPool) -> anyhow::Result<Self> {
         let mut tx = pool.begin().await?;
-        sqlx::query("select pg_advisory_xact_lock(hashtext('opeka.identity.signing_keys'))")
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query("select pg_advisory_xact_lock(hashtext('opeka.identity.signing_keys'))").execute(&mut *tx).await?;
         let mut rows: Vec<(String, Vec<u8>, String)> = sqlx::query_as(
             "select kid, private_pkcs8, public_x from signing_keys where retired_at is null order by created_at desc",
         )

@@ -68,11 +68,7 @@ struct Config {
 
 fn load_config() -> anyhow::Result<Config> {
     use opeka_platform::settings::{load, load_section};
-    let c = Config {
-        platform: load()?,
-        identity: load_section("identity")?,
-        gateway: load_section("gateway")?,
-    };
+    let c = Config { platform: load()?, identity: load_section("identity")?, gateway: load_section("gateway")? };
     c.platform.validate()?;
     c.identity.validate()?;
     Ok(c)
@@ -149,7 +145,9 @@ async fn demo(config: &Config) -> anyhow::Result<()> {
         Some(t) => t,
         None => bootstrap::create_tenant(&pool, &config.identity, "demo", "Демо-агентство", "admin").await?.0,
     };
-    let admin = bootstrap::reset_or_create(&pool, &config.identity, tenant.id, "admin", "Администратор", &[Role::Admin]).await?;
+    let admin =
+        bootstrap::reset_or_create(&pool, &config.identity, tenant.id, "admin", "Администратор", &[Role::Admin])
+            .await?;
     let curator =
         bootstrap::reset_or_create(&pool, &config.identity, tenant.id, "curator", "Куратова", &[Role::Curator]).await?;
     println!("demo tenant: {} (id {})", tenant.slug, tenant.id);
@@ -228,7 +226,8 @@ async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

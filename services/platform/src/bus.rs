@@ -96,20 +96,15 @@ impl Outbox {
         let id: Uuid = envelope.event_id.parse().unwrap_or_else(|_| Uuid::now_v7());
         let tenant_id: Uuid = envelope.tenant_id.parse().unwrap_or_default();
         let headers = serde_json::to_value(crate::telemetry::current_context_headers()).unwrap_or_default();
-        sqlx::query(
-            "insert into outbox (id, tenant_id, subject, payload, headers) values ($1, $2, $3, $4, $5)",
-        )
-        .bind(id)
-        .bind(tenant_id)
-        .bind(subject(&self.root, tenant_slug, self.service, event))
-        .bind(envelope.encode_to_vec())
-        .bind(headers)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query("select pg_notify($1, '')")
-            .bind(notify_channel(self.service))
+        sqlx::query("insert into outbox (id, tenant_id, subject, payload, headers) values ($1, $2, $3, $4, $5)")
+            .bind(id)
+            .bind(tenant_id)
+            .bind(subject(&self.root, tenant_slug, self.service, event))
+            .bind(envelope.encode_to_vec())
+            .bind(headers)
             .execute(&mut *conn)
             .await?;
+        sqlx::query("select pg_notify($1, '')").bind(notify_channel(self.service)).execute(&mut *conn).await?;
         Ok(())
     }
 }
@@ -128,7 +123,10 @@ pub fn envelope(
     Envelope {
         event_id: Uuid::now_v7().to_string(),
         tenant_id: tenant_id.to_string(),
-        occurred_at: Some(prost_types::Timestamp { seconds: at.timestamp(), nanos: at.timestamp_subsec_nanos() as i32 }),
+        occurred_at: Some(prost_types::Timestamp {
+            seconds: at.timestamp(),
+            nanos: at.timestamp_subsec_nanos() as i32,
+        }),
         actor: actor.to_string(),
         body: Some(body),
     }
@@ -208,15 +206,10 @@ async fn relay_batch(pool: &PgPool, bus: &Bus) -> anyhow::Result<usize> {
         acks.push(fut);
     }
     for ack in acks {
-        tokio::time::timeout(Duration::from_secs(5), ack)
-            .await
-            .map_err(|_| anyhow::anyhow!("ack timed out"))??;
+        tokio::time::timeout(Duration::from_secs(5), ack).await.map_err(|_| anyhow::anyhow!("ack timed out"))??;
     }
     let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
-    sqlx::query("update outbox set published_at = now() where id = any($1)")
-        .bind(&ids)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query("update outbox set published_at = now() where id = any($1)").bind(&ids).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(ids.len())
 }
@@ -262,11 +255,7 @@ pub async fn run_consumer(
 ) -> anyhow::Result<()> {
     let stream = bus.ensure_stream(spec.stream_of).await?;
     let root = &bus.settings.root;
-    let filter_subjects = spec
-        .events
-        .iter()
-        .map(|e| format!("{root}.*.{}.{e}", spec.stream_of))
-        .collect::<Vec<_>>();
+    let filter_subjects = spec.events.iter().map(|e| format!("{root}.*.{}.{e}", spec.stream_of)).collect::<Vec<_>>();
     let config = pull::Config {
         durable_name: Some(spec.durable.clone()),
         filter_subjects,
@@ -275,10 +264,8 @@ pub async fn run_consumer(
         ack_wait: Duration::from_secs(30),
         ..Default::default()
     };
-    let consumer: jetstream::consumer::Consumer<pull::Config> = stream
-        .get_or_create_consumer(&spec.durable, config)
-        .await
-        .map_err(|e| anyhow::anyhow!("consumer: {e}"))?;
+    let consumer: jetstream::consumer::Consumer<pull::Config> =
+        stream.get_or_create_consumer(&spec.durable, config).await.map_err(|e| anyhow::anyhow!("consumer: {e}"))?;
     let mut messages = consumer.messages().await.map_err(|e| anyhow::anyhow!("messages: {e}"))?;
     let dlq = bus.dead_letter_subject(spec.service);
     loop {
@@ -349,14 +336,12 @@ async fn process(
     let tenant_id: Uuid = envelope.tenant_id.parse()?;
     let mut tx = pool.begin().await?;
     crate::db::set_tenant(&mut tx, tenant_id).await?;
-    let fresh = sqlx::query(
-        "insert into processed_events (consumer, event_id) values ($1, $2) on conflict do nothing",
-    )
-    .bind(durable)
-    .bind(event_id)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected()
+    let fresh = sqlx::query("insert into processed_events (consumer, event_id) values ($1, $2) on conflict do nothing")
+        .bind(durable)
+        .bind(event_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
         == 1;
     if !fresh {
         return Ok(());

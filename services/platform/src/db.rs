@@ -57,10 +57,7 @@ pub async fn tenant_tx(pool: &PgPool, tenant_id: Uuid) -> Result<Tx, sqlx::Error
 }
 
 pub async fn set_tenant(conn: &mut PgConnection, tenant_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("select set_config('opeka.tenant_id', $1, true)")
-        .bind(tenant_id.to_string())
-        .execute(conn)
-        .await?;
+    sqlx::query("select set_config('opeka.tenant_id', $1, true)").bind(tenant_id.to_string()).execute(conn).await?;
     Ok(())
 }
 

@@ -105,7 +105,8 @@ impl From<AppError> for Status {
             }
             AppError::Taken(v) => {
                 let msg = v.description.clone();
-                let details = ErrorDetails::with_bad_request(vec![tonic_types::FieldViolation::new(v.field, v.description)]);
+                let details =
+                    ErrorDetails::with_bad_request(vec![tonic_types::FieldViolation::new(v.field, v.description)]);
                 Status::with_error_details(Code::AlreadyExists, msg, details)
             }
             AppError::Internal(err) => {
@@ -133,10 +134,7 @@ pub fn violations(status: &Status) -> Vec<FieldViolation> {
         .get_error_details()
         .bad_request()
         .map(|b| {
-            b.field_violations
-                .iter()
-                .map(|v| FieldViolation::new(v.field.clone(), v.description.clone()))
-                .collect()
+            b.field_violations.iter().map(|v| FieldViolation::new(v.field.clone(), v.description.clone())).collect()
         })
         .unwrap_or_default()
 }
@@ -144,11 +142,7 @@ pub fn violations(status: &Status) -> Vec<FieldViolation> {
 /// Turns the violation of a named constraint into a domain error; other
 /// errors pass through. Constraint names are part of each schema's design.
 pub trait OnConstraint<T> {
-    fn on_constraint(
-        self,
-        name: &str,
-        f: impl FnOnce() -> AppError,
-    ) -> Result<T, AppError>;
+    fn on_constraint(self, name: &str, f: impl FnOnce() -> AppError) -> Result<T, AppError>;
 }
 
 impl<T> OnConstraint<T> for Result<T, sqlx::Error> {

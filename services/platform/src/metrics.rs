@@ -26,11 +26,8 @@ pub static OUTBOX_PUBLISHED: LazyLock<IntCounterVec> = LazyLock::new(|| {
 });
 
 pub static GRPC_REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
-    let c = IntCounterVec::new(
-        Opts::new("opeka_grpc_requests_total", "gRPC requests by method"),
-        &["path"],
-    )
-    .expect("metric");
+    let c = IntCounterVec::new(Opts::new("opeka_grpc_requests_total", "gRPC requests by method"), &["path"])
+        .expect("metric");
     REGISTRY.register(Box::new(c.clone())).expect("register");
     c
 });

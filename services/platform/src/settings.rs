@@ -67,9 +67,7 @@ pub struct PlatformSettings {
 impl Default for PlatformSettings {
     fn default() -> Self {
         Self {
-            database_url: Secret::new(
-                "postgres://opeka_app:opeka_app@127.0.0.1:5432/opeka".into(),
-            ),
+            database_url: Secret::new("postgres://opeka_app:opeka_app@127.0.0.1:5432/opeka".into()),
             migrate_database_url: Secret::new("postgres://postgres@127.0.0.1:5432/opeka".into()),
             db_max_connections: 10,
             nats_url: "nats://127.0.0.1:4233".into(),
@@ -110,9 +108,7 @@ impl Default for BusSettings {
 
 impl PlatformSettings {
     pub fn validate(&self) -> Result<(), SettingsError> {
-        let bad = |var: &str, msg: &str| {
-            Err(SettingsError(format!("{var}: {msg}")))
-        };
+        let bad = |var: &str, msg: &str| Err(SettingsError(format!("{var}: {msg}")));
         if !self.database_url.expose().starts_with("postgres") {
             return bad("OPEKA_DATABASE_URL", "must be a postgres:// URL");
         }
@@ -177,9 +173,7 @@ pub fn load_from<T: DeserializeOwned>(figment: Figment) -> Result<T, SettingsErr
 
 /// Parses `host:port` into a socket address, naming the variable on failure.
 pub fn socket_addr(var: &str, value: &str) -> Result<std::net::SocketAddr, SettingsError> {
-    value
-        .parse()
-        .map_err(|_| SettingsError(format!("{var}: '{value}' is not host:port")))
+    value.parse().map_err(|_| SettingsError(format!("{var}: '{value}' is not host:port")))
 }
 
 #[cfg(test)]

@@ -80,7 +80,9 @@ pub async fn require_nats() {
     let ok = tokio::time::timeout(std::time::Duration::from_secs(3), async_nats::connect(&url)).await;
     match ok {
         Ok(Ok(_)) => {}
-        _ => panic!("NATS JetStream at {url} is required for tests: run `make test` (it starts one) or set OPEKA_TEST_NATS_URL"),
+        _ => panic!(
+            "NATS JetStream at {url} is required for tests: run `make test` (it starts one) or set OPEKA_TEST_NATS_URL"
+        ),
     }
 }
 

@@ -54,10 +54,7 @@ impl Role {
     }
 
     pub fn parse(s: &str) -> Option<Role> {
-        [Role::Citizen, Role::Integration, Role::Bot]
-            .into_iter()
-            .chain(Role::STAFF)
-            .find(|r| r.as_str() == s)
+        [Role::Citizen, Role::Integration, Role::Bot].into_iter().chain(Role::STAFF).find(|r| r.as_str() == s)
     }
 
     pub fn from_pb(v: i32) -> Option<Role> {
@@ -117,12 +114,9 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
         Role::Admin => p != RedeemBotLinks,
         Role::Curator => matches!(p, ReadReference | ReadStaff | ManageCitizenAccounts | ManageBotLinks),
         Role::Supervisor => matches!(p, ReadReference | ReadStaff),
-        Role::Executor
-        | Role::Moderator
-        | Role::Consultant
-        | Role::Provider
-        | Role::SocialWorker
-        | Role::Analyst => matches!(p, ReadReference),
+        Role::Executor | Role::Moderator | Role::Consultant | Role::Provider | Role::SocialWorker | Role::Analyst => {
+            matches!(p, ReadReference)
+        }
         Role::Integration => matches!(p, ReadReference | ManageCitizenAccounts),
         Role::Bot => matches!(p, ReadReference | RedeemBotLinks),
         Role::Citizen => false,

@@ -168,12 +168,7 @@ async fn a_message_that_keeps_failing_goes_to_the_dead_letter_subject() {
     let tenant = Uuid::now_v7();
     let dlq = e.bus.client.subscribe(e.bus.dead_letter_subject("bustest")).await.expect("sub");
     let handler = Arc::new(Recorder { attempts: AtomicU32::new(0), fail_first: u32::MAX });
-    let spec = ConsumerSpec {
-        service: "bustest",
-        durable: "bustest-dlq".into(),
-        stream_of: "bustest",
-        events: vec![],
-    };
+    let spec = ConsumerSpec { service: "bustest", durable: "bustest-dlq".into(), stream_of: "bustest", events: vec![] };
     let before = opeka_platform::metrics::DEAD_LETTERS.with_label_values(&["bustest", "bustest-dlq"]).get();
     tokio::spawn(bus::run_consumer(e.pool.clone(), e.bus.clone(), spec, handler.clone(), e.cancel.clone()));
     tokio::spawn(bus::run_relay(e.pool.clone(), e.bus.clone(), "bustest", e.cancel.clone()));
