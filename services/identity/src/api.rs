@@ -114,8 +114,7 @@ impl Api {
     async fn audit(
         &self,
         tx: &mut Tx,
-        tenant_id: Uuid,
-        actor: &str,
+        (tenant_id, actor): (Uuid, &str),
         action: &str,
         entity: &str,
         entity_id: String,
@@ -305,8 +304,7 @@ impl IdentityService for Api {
             self.st.hasher.verify(&r.password, None).await;
             self.audit(
                 &mut tx,
-                tenant.id,
-                &a.id.to_string(),
+                (tenant.id, &a.id.to_string()),
                 "login.locked",
                 "account",
                 a.id.to_string(),
@@ -323,8 +321,7 @@ impl IdentityService for Api {
                 .map_err(AppError::from)?;
             self.audit(
                 &mut tx,
-                tenant.id,
-                &a.id.to_string(),
+                (tenant.id, &a.id.to_string()),
                 "login.failed",
                 "account",
                 a.id.to_string(),
@@ -336,8 +333,15 @@ impl IdentityService for Api {
         }
         store::reset_failed_logins(&mut tx, a.id).await.map_err(AppError::from)?;
         let pair = self.open_session(&mut tx, &tenant, &a).await?;
-        self.audit(&mut tx, tenant.id, &a.id.to_string(), "login", "account", a.id.to_string(), serde_json::json!({}))
-            .await?;
+        self.audit(
+            &mut tx,
+            (tenant.id, &a.id.to_string()),
+            "login",
+            "account",
+            a.id.to_string(),
+            serde_json::json!({}),
+        )
+        .await?;
         tx.commit().await.map_err(AppError::from)?;
         tracing::info!(account_id = %a.id, tenant = %tenant.slug, "signed in");
         Ok(Response::new(pair))
@@ -359,8 +363,7 @@ impl IdentityService for Api {
         let access = self.access_token(&tenant, &a, None, ttl)?;
         self.audit(
             &mut tx,
-            tenant.id,
-            &a.id.to_string(),
+            (tenant.id, &a.id.to_string()),
             "service_token",
             "account",
             a.id.to_string(),
@@ -392,8 +395,7 @@ impl IdentityService for Api {
             store::revoke_session(&mut tx, row.session_id, now).await.map_err(AppError::from)?;
             self.audit(
                 &mut tx,
-                tenant.id,
-                "system",
+                (tenant.id, "system"),
                 "session.reuse_revoked",
                 "session",
                 row.session_id.to_string(),
@@ -421,7 +423,7 @@ impl IdentityService for Api {
         if let Some(sid) = c.p.session_id {
             store::revoke_session(&mut c.tx, sid, self.now()).await.map_err(AppError::from)?;
             let actor = c.actor();
-            self.audit(&mut c.tx, c.p.tenant_id, &actor, "logout", "session", sid.to_string(), serde_json::json!({}))
+            self.audit(&mut c.tx, (c.p.tenant_id, &actor), "logout", "session", sid.to_string(), serde_json::json!({}))
                 .await?;
         }
         c.tx.commit().await.map_err(AppError::from)?;
@@ -468,8 +470,7 @@ impl IdentityService for Api {
         let actor = c.actor();
         self.audit(
             &mut c.tx,
-            c.p.tenant_id,
-            &actor,
+            (c.p.tenant_id, &actor),
             "organisation.create",
             "organisation",
             row.id.to_string(),
@@ -503,8 +504,7 @@ impl IdentityService for Api {
         let actor = c.actor();
         self.audit(
             &mut c.tx,
-            c.p.tenant_id,
-            &actor,
+            (c.p.tenant_id, &actor),
             "district.create",
             "district",
             row.id.to_string(),
@@ -532,8 +532,7 @@ impl IdentityService for Api {
         let actor = c.actor();
         self.audit(
             &mut c.tx,
-            c.p.tenant_id,
-            &actor,
+            (c.p.tenant_id, &actor),
             "district.rename",
             "district",
             id.to_string(),
@@ -641,7 +640,7 @@ impl IdentityService for Api {
             )
             .await?;
         }
-        self.audit(&mut c.tx, tid, &actor, "account.create", "account", id.to_string(), staff_audit(&a)).await?;
+        self.audit(&mut c.tx, (tid, &actor), "account.create", "account", id.to_string(), staff_audit(&a)).await?;
         c.tx.commit().await.map_err(AppError::from)?;
         tracing::info!(account_id = %id, "staff account created");
         Ok(Response::new((&a).into()))
@@ -686,8 +685,7 @@ impl IdentityService for Api {
         .await?;
         self.audit(
             &mut c.tx,
-            tid,
-            &actor,
+            (tid, &actor),
             "account.update",
             "account",
             id.to_string(),
@@ -761,8 +759,7 @@ impl IdentityService for Api {
         let actor = c.actor();
         self.audit(
             &mut c.tx,
-            c.p.tenant_id,
-            &actor,
+            (c.p.tenant_id, &actor),
             "account.set_password",
             "account",
             id.to_string(),
@@ -789,8 +786,7 @@ impl IdentityService for Api {
         let actor = c.actor();
         self.audit(
             &mut c.tx,
-            c.p.tenant_id,
-            &actor,
+            (c.p.tenant_id, &actor),
             "account.change_own_password",
             "account",
             a.id.to_string(),
@@ -822,7 +818,8 @@ impl IdentityService for Api {
             Body::AccountDeleted(ev::AccountDeleted { account_id: id.to_string() }),
         )
         .await?;
-        self.audit(&mut c.tx, tid, &actor, "account.delete", "account", id.to_string(), serde_json::json!({})).await?;
+        self.audit(&mut c.tx, (tid, &actor), "account.delete", "account", id.to_string(), serde_json::json!({}))
+            .await?;
         c.tx.commit().await.map_err(AppError::from)?;
         Ok(Response::new(pb::DeleteAccountResponse {}))
     }
@@ -874,8 +871,7 @@ impl IdentityService for Api {
         .await?;
         self.audit(
             &mut c.tx,
-            tid,
-            &actor,
+            (tid, &actor),
             "account.create",
             "account",
             id.to_string(),
@@ -927,8 +923,7 @@ impl IdentityService for Api {
         let actor = c.actor();
         self.audit(
             &mut c.tx,
-            c.p.tenant_id,
-            &actor,
+            (c.p.tenant_id, &actor),
             "account.create",
             "account",
             id.to_string(),
@@ -963,8 +958,7 @@ impl IdentityService for Api {
         store::use_code(&mut tx, code.id, now).await.map_err(AppError::from)?;
         self.audit(
             &mut tx,
-            tenant.id,
-            &a.id.to_string(),
+            (tenant.id, &a.id.to_string()),
             "account.activate",
             "account",
             a.id.to_string(),
@@ -1012,8 +1006,7 @@ impl IdentityService for Api {
             .await?;
             self.audit(
                 &mut tx,
-                tenant.id,
-                &actor,
+                (tenant.id, &actor),
                 "account.reset_requested",
                 "account",
                 actor.clone(),
@@ -1052,8 +1045,7 @@ impl IdentityService for Api {
         store::use_code(&mut tx, code.id, now).await.map_err(AppError::from)?;
         self.audit(
             &mut tx,
-            tenant.id,
-            &a.id.to_string(),
+            (tenant.id, &a.id.to_string()),
             "account.reset_password",
             "account",
             a.id.to_string(),
@@ -1077,8 +1069,7 @@ impl IdentityService for Api {
         let actor = c.actor();
         self.audit(
             &mut c.tx,
-            c.p.tenant_id,
-            &actor,
+            (c.p.tenant_id, &actor),
             "bot_link.issue",
             "account",
             id.to_string(),
@@ -1116,8 +1107,7 @@ impl IdentityService for Api {
         let actor = c.actor();
         self.audit(
             &mut c.tx,
-            c.p.tenant_id,
-            &actor,
+            (c.p.tenant_id, &actor),
             "bot_link.extend",
             "account",
             id.to_string(),
@@ -1172,8 +1162,7 @@ impl IdentityService for Api {
         .await?;
         self.audit(
             &mut c.tx,
-            tid,
-            &actor,
+            (tid, &actor),
             "bot_link.redeem",
             "account",
             row.citizen_account_id.to_string(),
