@@ -149,16 +149,15 @@ impl Verifier {
             return Err(AuthError::Invalid("unexpected algorithm".into()));
         }
         let kid = header.kid.ok_or_else(|| AuthError::Invalid("no kid".into()))?;
-        let key = match self.keys.read().await.get(&kid).cloned() {
+        // Read into a local first: the read guard must be gone before
+        // `refresh` takes the write lock.
+        let cached = self.keys.read().await.get(&kid).cloned();
+        let key = match cached {
             Some(k) => k,
             None => {
                 self.refresh().await;
-                self.keys
-                    .read()
-                    .await
-                    .get(&kid)
-                    .cloned()
-                    .ok_or_else(|| AuthError::Invalid("unknown signing key".into()))?
+                let refreshed = self.keys.read().await.get(&kid).cloned();
+                refreshed.ok_or_else(|| AuthError::Invalid("unknown signing key".into()))?
             }
         };
         let mut validation = Validation::new(Algorithm::EdDSA);

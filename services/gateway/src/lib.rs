@@ -1,0 +1,172 @@
+//! The web gateway: server-rendered pages (minijinja, htmx on top) for staff
+//! of each tenant under `/t/{tenant}/…`, and the sessions table behind them.
+//! It owns no business data: every page is built from other services' gRPC.
+#![forbid(unsafe_code)]
+
+pub mod identity;
+mod pages;
+pub mod session;
+pub mod settings;
+pub mod store;
+pub mod strings;
+pub mod tenancy;
+pub mod views;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use opeka_platform::clock::SharedClock;
+use opeka_platform::db::{self, SchemaSpec};
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tower_http::services::ServeDir;
+use tower_http::trace::TraceLayer;
+
+pub use settings::Settings;
+pub use strings::Strings;
+
+use identity::IdentityClient;
+
+/// The gateway's schema: only the sessions table. Applied by `opeka migrate`.
+pub static SCHEMA: SchemaSpec = SchemaSpec { schema: "gateway", migrator: &MIGRATOR, append_only: &[] };
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Everything a handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub settings: Settings,
+    pub pool: PgPool,
+    pub identity: IdentityClient,
+    pub clock: SharedClock,
+    views: views::Views,
+    strings: &'static Strings,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub fn new(settings: Settings, pool: PgPool, identity: IdentityClient, clock: SharedClock) -> anyhow::Result<Self> {
+        settings.validate()?;
+        let strings = Strings::for_locale(&settings.locale).expect("validated locale");
+        let views = views::Views::new()?;
+        Ok(Self(Arc::new(Inner { settings, pool, identity, clock, views, strings })))
+    }
+
+    pub fn strings(&self) -> &'static Strings {
+        self.strings
+    }
+}
+
+/// Serves the web UI on `listener` until `ctx.shutdown` is cancelled.
+pub async fn run(ctx: opeka_platform::Context, settings: Settings, listener: TcpListener) -> anyhow::Result<()> {
+    settings.validate()?;
+    let pool = db::connect(ctx.settings.database_url.expose(), SCHEMA.schema, ctx.settings.db_max_connections).await?;
+    let identity = identity::client(&ctx.settings.identity_url).await?;
+    let htmx = settings.assets_dir.join("htmx.org/dist/htmx.min.js");
+    if !htmx.is_file() {
+        // Pages work without htmx; say once how to get the enhancements.
+        tracing::warn!(path = %htmx.display(), "htmx not found; run `npm ci` in services/gateway/web");
+    }
+    let state = AppState::new(settings, pool.clone(), identity, ctx.clock.clone())?;
+    let pruner = tokio::spawn(prune_sessions(pool, ctx.clock.clone(), ctx.shutdown.clone()));
+    tracing::info!(addr = %listener.local_addr()?, "gateway listening");
+    let shutdown = ctx.shutdown.clone();
+    axum::serve(listener, router(state)).with_graceful_shutdown(async move { shutdown.cancelled().await }).await?;
+    pruner.abort();
+    Ok(())
+}
+
+/// Deletes ended sessions every few minutes; safe with many replicas.
+async fn prune_sessions(pool: PgPool, clock: SharedClock, shutdown: tokio_util::sync::CancellationToken) {
+    let mut every = tokio::time::interval(Duration::from_secs(300));
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = every.tick() => {}
+        }
+        match store::prune(&pool, clock.now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(sessions = n, "ended sessions pruned"),
+            Err(e) => tracing::warn!(error = %e, "session pruning failed"),
+        }
+    }
+}
+
+/// The whole HTTP surface of the gateway.
+pub fn router(state: AppState) -> Router {
+    let assets = ServeDir::new(&state.settings.assets_dir);
+    Router::new()
+        .route("/", get(root))
+        .route("/t/{tenant}", get(tenant_root))
+        .route("/static/style.css", get(stylesheet))
+        .route("/static/app.js", get(script))
+        .nest_service("/assets", assets)
+        .merge(pages::routes())
+        .layer(axum::middleware::map_response(security_headers))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn root(State(state): State<AppState>) -> Redirect {
+    Redirect::to(&format!("{}/", tenancy::base(&state.settings.default_tenant)))
+}
+
+async fn tenant_root(Path(tenant): Path<String>) -> Response {
+    if !tenancy::is_valid_slug(&tenant) {
+        return StatusCode::NOT_FOUND.into_response();
+    }
+    Redirect::permanent(&format!("{}/", tenancy::base(&tenant))).into_response()
+}
+
+const STYLE_CSS: &str = include_str!("../static/style.css");
+const APP_JS: &str = include_str!("../static/app.js");
+
+async fn stylesheet() -> Response {
+    static_text("text/css; charset=utf-8", STYLE_CSS)
+}
+
+async fn script() -> Response {
+    static_text("text/javascript; charset=utf-8", APP_JS)
+}
+
+fn static_text(content_type: &'static str, body: &'static str) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// Headers every answer carries: scripts and styles only from the gateway
+/// itself (so the pages hold no inline script or style), no framing.
+async fn security_headers(mut res: Response) -> Response {
+    let h = res.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, k: HeaderName, v: &'static str| {
+        h.entry(k).or_insert(HeaderValue::from_static(v));
+    };
+    set(
+        h,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+    );
+    set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(h, header::X_FRAME_OPTIONS, "DENY");
+    set(h, header::REFERRER_POLICY, "same-origin");
+    res
+}

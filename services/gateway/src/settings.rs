@@ -1,0 +1,113 @@
+//! The gateway's own settings, read from `OPEKA_GATEWAY__<FIELD>` variables
+//! over the documented defaults below, validated before anything binds.
+use std::path::PathBuf;
+
+use figment::Figment;
+use figment::providers::Env;
+use opeka_platform::settings::SettingsError;
+use serde::{Deserialize, Serialize};
+
+/// Every default is what `make run` uses on a laptop.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// `OPEKA_GATEWAY__HTTP_ADDR`: where the web UI listens (`host:port`).
+    pub http_addr: String,
+    /// `OPEKA_GATEWAY__PUBLIC_URL`: the address people type, used in links
+    /// that leave the page (mails, the console banner).
+    pub public_url: String,
+    /// `OPEKA_GATEWAY__DEFAULT_TENANT`: the tenant slug `/` redirects to.
+    pub default_tenant: String,
+    /// `OPEKA_GATEWAY__ASSETS_DIR`: the `node_modules` folder npm fills from
+    /// `services/gateway/web/package.json`; served under `/assets`.
+    pub assets_dir: PathBuf,
+    /// `OPEKA_GATEWAY__SESSION_TTL_SECS`: a session ends this long after
+    /// login, whatever happens (default 8 hours, one working day).
+    pub session_ttl_secs: u64,
+    /// `OPEKA_GATEWAY__SECURE_COOKIES`: mark cookies `Secure`; set it
+    /// whenever the gateway is reached over HTTPS (always in production).
+    pub secure_cookies: bool,
+    /// `OPEKA_GATEWAY__LOCALE`: `ru` (default) or `en`.
+    pub locale: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            http_addr: "127.0.0.1:8080".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            default_tenant: "demo".into(),
+            assets_dir: PathBuf::from("services/gateway/web/node_modules"),
+            session_ttl_secs: 8 * 60 * 60,
+            secure_cookies: false,
+            locale: "ru".into(),
+        }
+    }
+}
+
+impl Settings {
+    /// Reads `OPEKA_GATEWAY__*` over the defaults; an error names the variable.
+    pub fn load() -> Result<Self, SettingsError> {
+        Self::load_from(Figment::new().merge(Env::prefixed("OPEKA_GATEWAY__")))
+    }
+
+    pub fn load_from(figment: Figment) -> Result<Self, SettingsError> {
+        let settings: Self = figment.extract().map_err(|e| {
+            let var = if e.path.is_empty() {
+                "OPEKA_GATEWAY__*".to_string()
+            } else {
+                format!("OPEKA_GATEWAY__{}", e.path.join("__").to_uppercase())
+            };
+            SettingsError(format!("{var}: {}", e.kind))
+        })?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let bad = |var: &str, msg: &str| Err(SettingsError(format!("OPEKA_GATEWAY__{var}: {msg}")));
+        if self.http_addr.parse::<std::net::SocketAddr>().is_err() {
+            return bad("HTTP_ADDR", "must be host:port, e.g. 0.0.0.0:8080");
+        }
+        if url::Url::parse(&self.public_url).is_err() {
+            return bad("PUBLIC_URL", "must be an absolute URL, e.g. https://opeka.example.ru");
+        }
+        if !crate::tenancy::is_valid_slug(&self.default_tenant) {
+            return bad("DEFAULT_TENANT", "must be a tenant slug: lowercase latin letters, digits and '-'");
+        }
+        if self.session_ttl_secs < 60 {
+            return bad("SESSION_TTL_SECS", "must be at least 60");
+        }
+        if crate::strings::Strings::for_locale(&self.locale).is_none() {
+            return bad("LOCALE", "must be one of: ru, en");
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::providers::Serialized;
+
+    #[test]
+    fn defaults_are_valid() {
+        Settings::default().validate().unwrap();
+    }
+
+    #[test]
+    fn a_bad_value_names_the_variable() {
+        let fig = Figment::new().merge(Serialized::default("session_ttl_secs", "long"));
+        let err = Settings::load_from(fig).unwrap_err();
+        assert!(err.0.contains("OPEKA_GATEWAY__SESSION_TTL_SECS"), "{err}");
+        let fig = Figment::new().merge(Serialized::default("locale", "de"));
+        let err = Settings::load_from(fig).unwrap_err();
+        assert!(err.0.contains("OPEKA_GATEWAY__LOCALE"), "{err}");
+    }
+
+    #[test]
+    fn unknown_fields_are_refused() {
+        let fig = Figment::new().merge(Serialized::default("colour", "red"));
+        assert!(Settings::load_from(fig).is_err());
+    }
+}
