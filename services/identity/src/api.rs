@@ -105,9 +105,8 @@ impl Api {
     }
 
     async fn emit(&self, tx: &mut Tx, tenant_id: Uuid, slug: &str, actor: &str, body: Body) -> Result<(), AppError> {
-        let name = crate::events::name_of(&body);
         let env = opeka_platform::bus::envelope(tenant_id, actor, self.now(), body);
-        self.st.outbox.enqueue(tx, slug, name, &env).await?;
+        self.st.outbox.enqueue(tx, slug, &env).await?;
         Ok(())
     }
 

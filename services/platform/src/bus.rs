@@ -90,9 +90,9 @@ impl Outbox {
         &self,
         conn: &mut sqlx::PgConnection,
         tenant_slug: &str,
-        event: &str,
         envelope: &Envelope,
     ) -> Result<(), sqlx::Error> {
+        let event = envelope.body.as_ref().map(event_name).unwrap_or("unknown");
         let id: Uuid = envelope.event_id.parse().unwrap_or_else(|_| Uuid::now_v7());
         let tenant_id: Uuid = envelope.tenant_id.parse().unwrap_or_default();
         let headers = serde_json::to_value(crate::telemetry::current_context_headers()).unwrap_or_default();
@@ -111,6 +111,29 @@ impl Outbox {
 
 fn notify_channel(service: &str) -> String {
     format!("opeka_outbox_{service}")
+}
+
+/// The `<event>` token of an event's subject, one name per body type.
+pub fn event_name(body: &opeka_proto::events::envelope::Body) -> &'static str {
+    use opeka_proto::events::envelope::Body as B;
+    match body {
+        B::AccountCreated(_) => "account_created",
+        B::AccountUpdated(_) => "account_updated",
+        B::AccountDeleted(_) => "account_deleted",
+        B::ActivationRequested(_) => "activation_requested",
+        B::PasswordResetRequested(_) => "password_reset_requested",
+        B::BotLinked(_) => "bot_linked",
+        B::CitizenCreated(_) => "citizen_created",
+        B::CitizenUpdated(_) => "citizen_updated",
+        B::CitizenDeleted(_) => "citizen_deleted",
+        B::CitizensTransferred(_) => "citizens_transferred",
+        B::ActivityCreated(_) => "activity_created",
+        B::InteractionRecorded(_) => "interaction_recorded",
+        B::FileReceived(_) => "file_received",
+        B::ContactRequested(_) => "contact_requested",
+        B::MessageDelivered(_) => "message_delivered",
+        B::Ping(_) => "ping",
+    }
 }
 
 /// A new envelope with a v7 id, stamped now.

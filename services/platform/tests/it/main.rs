@@ -49,7 +49,7 @@ fn ping(tenant: Uuid, text: &str) -> Envelope {
 async fn enqueue(e: &Env, tenant: Uuid, env: &Envelope) {
     let outbox = Outbox::new(e.bus.settings.root.clone(), "bustest");
     let mut tx = db::tenant_tx(&e.pool, tenant).await.expect("tx");
-    outbox.enqueue(&mut tx, "acme", "ping", env).await.expect("enqueue");
+    outbox.enqueue(&mut tx, "acme", env).await.expect("enqueue");
     tx.commit().await.expect("commit");
 }
 
