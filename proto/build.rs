@@ -23,9 +23,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     files.sort();
     let mut config = tonic_prost_build::Config::new();
     config.protoc_executable(protoc);
-    tonic_prost_build::configure()
-        .file_descriptor_set_path(out.join("opeka_descriptor.bin"))
-        .compile_with_config(config, &files, &[PathBuf::from(".")])?;
+    tonic_prost_build::configure().file_descriptor_set_path(out.join("opeka_descriptor.bin")).compile_with_config(
+        config,
+        &files,
+        &[PathBuf::from(".")],
+    )?;
     println!("cargo:rerun-if-changed=opeka");
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());

@@ -98,7 +98,7 @@ create table one_time_codes (
     created_at timestamptz not null default now()
 );
 create index one_time_codes_tenant_idx on one_time_codes (tenant_id, account_id, purpose);
-create unique index one_time_codes_hash_key on one_time_codes (tenant_id, code_hash);
+create index one_time_codes_hash_idx on one_time_codes (tenant_id, code_hash);
 
 create table bot_link_codes (
     citizen_account_id uuid primary key references accounts (id),

@@ -315,7 +315,7 @@ impl IdentityService for Api {
         }
         if !self.st.hasher.verify(&r.password, a.password_hash.as_deref()).await {
             let lock_until = now + Duration::seconds(self.st.settings.lockout_secs);
-            store::record_failed_login(&mut tx, a.id, self.st.settings.lockout_threshold, lock_until)
+            store::record_failed_login(&mut tx, a.id, self.st.settings.lockout_threshold, lock_until, now)
                 .await
                 .map_err(AppError::from)?;
             self.audit(
@@ -755,6 +755,7 @@ impl IdentityService for Api {
         self.live_staff(&mut c.tx, id).await?;
         let hash = self.st.hasher.hash(pw.expose()).await.map_err(AppError::Internal)?;
         store::set_password(&mut c.tx, id, &hash, self.now()).await.map_err(AppError::from)?;
+        store::revoke_sessions_of(&mut c.tx, id, None, self.now()).await.map_err(AppError::from)?;
         let actor = c.actor();
         self.audit(
             &mut c.tx,
@@ -782,6 +783,8 @@ impl IdentityService for Api {
         let pw = new_password(&self.st.settings, &r.new_password, &r.new_password_repeat, "new_")?;
         let hash = self.st.hasher.hash(pw.expose()).await.map_err(AppError::Internal)?;
         store::set_password(&mut c.tx, a.id, &hash, self.now()).await.map_err(AppError::from)?;
+        // Other devices signed in with the old password are signed out.
+        store::revoke_sessions_of(&mut c.tx, a.id, c.p.session_id, self.now()).await.map_err(AppError::from)?;
         let actor = c.actor();
         self.audit(
             &mut c.tx,
@@ -1042,6 +1045,7 @@ impl IdentityService for Api {
         let hash = self.st.hasher.hash(pw.expose()).await.map_err(AppError::Internal)?;
         store::set_password(&mut tx, a.id, &hash, now).await.map_err(AppError::from)?;
         store::use_code(&mut tx, code.id, now).await.map_err(AppError::from)?;
+        store::revoke_sessions_of(&mut tx, a.id, None, now).await.map_err(AppError::from)?;
         self.audit(
             &mut tx,
             (tenant.id, &a.id.to_string()),
@@ -1141,6 +1145,7 @@ impl IdentityService for Api {
         if row.expires_at <= now {
             return Err(AppError::FailedPrecondition(s::CODE_EXPIRED.into()).into());
         }
+        self.citizen(&mut c.tx, row.citizen_account_id).await?;
         store::redeem_link(&mut c.tx, row.citizen_account_id, r.telegram_chat_id, now)
             .await
             .on_constraint("accounts_telegram_chat_key", || {
@@ -1203,6 +1208,9 @@ impl Api {
         let a = self.load_account(tx, id).await?;
         if a.kind != "citizen" {
             return Err(AppError::FailedPrecondition(s::NOT_A_CITIZEN.into()));
+        }
+        if a.deleted_at.is_some() {
+            return Err(AppError::FailedPrecondition(s::ACCOUNT_DELETED.into()));
         }
         Ok(a)
     }

@@ -262,15 +262,22 @@ pub async fn record_failed_login(
     id: Uuid,
     threshold: i32,
     lock_until: DateTime<Utc>,
+    now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "update accounts set failed_logins = failed_logins + 1,
-            locked_until = case when failed_logins + 1 >= $2 then $3 else locked_until end
+        // After a lockout has run out, counting starts again from one.
+        "update accounts set
+            failed_logins = case when locked_until is not null and locked_until <= $4 then 1 else failed_logins + 1 end,
+            locked_until = case
+                when locked_until is not null and locked_until <= $4 then case when 1 >= $2 then $3 end
+                when failed_logins + 1 >= $2 then $3
+                else locked_until end
          where id = $1",
     )
     .bind(id)
     .bind(threshold)
     .bind(lock_until)
+    .bind(now)
     .execute(conn)
     .await?;
     Ok(())
@@ -308,7 +315,7 @@ pub async fn list_accounts(conn: &mut PgConnection, f: &AccountFilter) -> Result
         account_columns!(),
         " from accounts where ",
         account_filter!(),
-        " order by lower(surname), lower(name), lower(patronymic), id limit $5 offset $6"
+        " order by replace(lower(surname), 'ё', 'е'), replace(lower(name), 'ё', 'е'), lower(patronymic), id limit $5 offset $6"
     ))
     .bind(f.kind)
     .bind(&f.role)
@@ -348,6 +355,25 @@ pub async fn session_is_live(conn: &mut PgConnection, id: Uuid, now: DateTime<Ut
         .bind(now)
         .fetch_one(conn)
         .await
+}
+
+/// Ends every session of an account except `keep` (the caller's own).
+pub async fn revoke_sessions_of(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    keep: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update sessions set revoked_at = $3
+         where account_id = $1 and revoked_at is null and ($2::uuid is null or id <> $2)",
+    )
+    .bind(account_id)
+    .bind(keep)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
 }
 
 pub async fn revoke_session(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> Result<(), sqlx::Error> {

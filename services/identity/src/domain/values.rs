@@ -36,7 +36,8 @@ impl Login {
         if v.len() < 3 || v.len() > 64 {
             return Err(s::LOGIN_LENGTH.into());
         }
-        if !v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@')) {
+        // No '@': a login must never equal someone's email (login by either).
+        if !v.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-')) {
             return Err(s::LOGIN_CHARS.into());
         }
         Ok(Self(v.to_string()))

@@ -1,0 +1,14 @@
+//! Identity's integration tests: one binary (STYLE.md "Tests"), one fresh
+//! database and bus root per test, identity served on port 0.
+mod helpers;
+
+mod activation;
+mod audit;
+mod bot_link;
+mod health;
+mod isolation;
+mod login;
+mod service_accounts;
+mod staff;
+mod tokens;
+mod validation;
