@@ -118,7 +118,9 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
             matches!(p, ReadReference)
         }
         Role::Integration => matches!(p, ReadReference | ManageCitizenAccounts),
-        Role::Bot => matches!(p, ReadReference | RedeemBotLinks),
+        // The messaging service's account (bot and mail): it links chats and
+        // reads staff addresses for mail copies.
+        Role::Bot => matches!(p, ReadReference | RedeemBotLinks | ReadStaff),
         Role::Citizen => false,
     }
 }
