@@ -30,7 +30,6 @@ test: services web clean-test-dbs ## every test against real PostgreSQL and NATS
 	else \
 		$(CARGO) test --workspace --no-fail-fast; \
 	fi
-	$(CARGO) test --workspace --doc
 
 bench: services ## throughput benchmarks, printed as ratios to a same-run baseline
 	$(CARGO) bench -p opeka-integration-tests --bench auth
