@@ -7,6 +7,11 @@ pub mod opeka {
             tonic::include_proto!("opeka.identity.v1");
         }
     }
+    pub mod files {
+        pub mod v1 {
+            tonic::include_proto!("opeka.files.v1");
+        }
+    }
     pub mod events {
         pub mod v1 {
             tonic::include_proto!("opeka.events.v1");
@@ -15,6 +20,7 @@ pub mod opeka {
 }
 
 pub use opeka::events::v1 as events;
+pub use opeka::files::v1 as files;
 pub use opeka::identity::v1 as identity;
 
 /// Encoded `FileDescriptorSet` of every contract, for gRPC reflection.

@@ -10,7 +10,7 @@ use opeka_platform::{Context, admin::Admin, settings::PlatformSettings};
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-const ALL: [&str; 2] = ["identity", "gateway"];
+const ALL: [&str; 3] = ["identity", "files", "gateway"];
 
 #[derive(Parser)]
 #[command(name = "opeka", version, about = "Opeka: a platform for social-services agencies")]
@@ -63,14 +63,21 @@ struct Config {
     #[serde(flatten)]
     platform: PlatformSettings,
     identity: opeka_identity::Settings,
+    files: opeka_files::Settings,
     gateway: opeka_gateway::Settings,
 }
 
 fn load_config() -> anyhow::Result<Config> {
     use opeka_platform::settings::{load, load_section};
-    let c = Config { platform: load()?, identity: load_section("identity")?, gateway: load_section("gateway")? };
+    let c = Config {
+        platform: load()?,
+        identity: load_section("identity")?,
+        files: load_section("files")?,
+        gateway: load_section("gateway")?,
+    };
     c.platform.validate()?;
     c.identity.validate()?;
+    c.files.validate()?;
     Ok(c)
 }
 
@@ -131,7 +138,7 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
     let owner = config.platform.migrate_database_url.expose();
     let app = config.platform.database_url.expose();
     opeka_platform::db::ensure_database(owner).await.context("OPEKA_MIGRATE_DATABASE_URL")?;
-    for spec in [&opeka_identity::SCHEMA, &opeka_gateway::SCHEMA] {
+    for spec in [&opeka_identity::SCHEMA, &opeka_files::SCHEMA, &opeka_gateway::SCHEMA] {
         opeka_platform::db::migrate(owner, app, spec).await.with_context(|| format!("migrating {}", spec.schema))?;
         println!("migrated schema {}", spec.schema);
     }
@@ -173,9 +180,16 @@ async fn serve(config: Config, list: &str) -> anyhow::Result<()> {
     if wanted.contains("identity") {
         let listener = opeka_platform::grpc::bind(&config.identity.grpc_addr).await?;
         tracing::info!(addr = %listener.local_addr()?, "identity: gRPC");
-        admin = merge_admin(admin, opeka_identity::admin_parts(&ctx, &config.identity).await?);
+        admin = admin.absorb(opeka_identity::admin_parts(&ctx, &config.identity).await?);
         let (ctx, s) = (ctx.clone(), config.identity.clone());
         tasks.spawn(async move { ("identity", opeka_identity::run(ctx, s, listener).await) });
+    }
+    if wanted.contains("files") {
+        let listener = opeka_platform::grpc::bind(&config.files.grpc_addr).await?;
+        tracing::info!(addr = %listener.local_addr()?, "files: gRPC");
+        admin = admin.absorb(opeka_files::admin_parts(&ctx, &config.files).await?);
+        let (ctx, s) = (ctx.clone(), config.files.clone());
+        tasks.spawn(async move { ("files", opeka_files::run(ctx, s, listener).await) });
     }
     if wanted.contains("gateway") {
         let listener = opeka_platform::grpc::bind(&config.gateway.http_addr).await?;
@@ -216,10 +230,6 @@ async fn serve(config: Config, list: &str) -> anyhow::Result<()> {
         ctx.shutdown.cancel();
     }
     failed.map_or(Ok(()), Err)
-}
-
-fn merge_admin(a: Admin, b: Admin) -> Admin {
-    a.absorb(b)
 }
 
 async fn wait_for_signal() {

@@ -1,0 +1,90 @@
+//! Files service (`opeka.files.v1`): the tenant's file types, the files
+//! citizens send and staff attach — metadata in Postgres, blobs in an object
+//! store — with streaming upload and download, audit and `file_received`.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod blobs;
+pub mod convert;
+pub mod domain;
+pub mod events;
+pub mod settings;
+pub mod store;
+pub mod strings;
+pub mod upload;
+
+use std::sync::Arc;
+
+use opeka_platform::{Context, admin, auth::Verifier, bus, db};
+use tokio::net::TcpListener;
+
+pub use settings::Settings;
+
+pub const SERVICE: &str = "files";
+pub const GRPC_NAME: &str = "opeka.files.v1.FilesService";
+
+pub static SCHEMA: db::SchemaSpec =
+    db::SchemaSpec { schema: SERVICE, migrator: &MIGRATOR, append_only: &["audit_log"] };
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Everything a handler needs.
+pub struct State {
+    pub pool: sqlx::PgPool,
+    pub settings: Settings,
+    /// `settings.allowed_content_types`, normalised once.
+    pub allowed: Arc<[String]>,
+    pub blobs: blobs::Blobs,
+    pub outbox: bus::Outbox,
+    pub clock: opeka_platform::clock::SharedClock,
+}
+
+/// Serves files on `listener` until `ctx.shutdown` is cancelled; runs the
+/// outbox relay alongside. Tokens are verified against identity's JWKS.
+pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> anyhow::Result<()> {
+    settings.validate()?;
+    let pool = db::connect(ctx.settings.database_url.expose(), SERVICE, settings.db_max_connections).await?;
+    let bus = bus::Bus::connect(&ctx.settings.nats_url, ctx.settings.bus.clone()).await?;
+    let store = blobs::open(&blobs::StoreUrl::parse(&settings.store_url).map_err(anyhow::Error::msg)?)?;
+    let state = Arc::new(State {
+        allowed: settings.allowed().into(),
+        blobs: blobs::Blobs::new(store, settings.upload_buffer_bytes),
+        outbox: bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE),
+        pool: pool.clone(),
+        settings,
+        clock: ctx.clock.clone(),
+    });
+    let verifier = Arc::new(Verifier::new(opeka_platform::auth::grpc_jwks_source(ctx.settings.identity_url.clone())));
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, store = %state.settings.store_url, "files gRPC listening");
+
+    let relay = {
+        let (pool, bus, cancel) = (pool.clone(), bus.clone(), ctx.shutdown.clone());
+        tokio::spawn(async move {
+            if let Err(e) = bus.ensure_stream(SERVICE).await {
+                tracing::warn!(error = %e, "files stream not created yet; relay will retry publishing");
+            }
+            bus::run_relay(pool, bus, SERVICE, cancel).await
+        })
+    };
+    let routes = tonic::service::Routes::new(
+        opeka_proto::files::files_service_server::FilesServiceServer::new(api::Api::new(state))
+            // Chunks are small; a header message never needs more.
+            .max_decoding_message_size(upload::MAX_MESSAGE_BYTES),
+    );
+    let served = opeka_platform::grpc::serve(listener, routes, &[GRPC_NAME], verifier, ctx.shutdown.clone()).await;
+    ctx.shutdown.cancel();
+    let _ = relay.await;
+    served
+}
+
+/// Readiness checks (database and blob store) for the process's admin server.
+pub async fn admin_parts(ctx: &Context, settings: &Settings) -> anyhow::Result<admin::Admin> {
+    let pool = db::connect(ctx.settings.database_url.expose(), SERVICE, 2.min(settings.db_max_connections)).await?;
+    let store = blobs::open(&blobs::StoreUrl::parse(&settings.store_url).map_err(anyhow::Error::msg)?)?;
+    let blobs = blobs::Blobs::new(store, settings.upload_buffer_bytes);
+    let store_check: admin::Check = Arc::new(move || {
+        let blobs = blobs.clone();
+        Box::pin(async move { blobs.check().await })
+    });
+    Ok(admin::Admin::new().check("files-db", admin::db_check(pool)).check("files-store", store_check))
+}

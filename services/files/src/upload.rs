@@ -1,0 +1,271 @@
+//! The upload pipeline: header → chunks into a `BlobWriter` through the
+//! domain's `Intake` → metadata, outbox event and audit in one transaction.
+//! Any failure before the commit aborts the blob, so a broken upload leaves
+//! neither a row nor a blob.
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use opeka_platform::auth::Principal;
+use opeka_platform::db;
+use opeka_platform::error::{AppError, Violations};
+use opeka_proto::files as pb;
+use tonic::Status;
+use uuid::Uuid;
+
+use crate::State;
+use crate::blobs::{self, BlobWriter};
+use crate::domain::intake::{Intake, Received, Refusal};
+use crate::domain::{self, Channel, OriginalName};
+use crate::store::{self, FileRow};
+use crate::strings as s;
+
+/// The largest message the service decodes: a chunk of up to 1 MiB plus the header.
+pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024 + 16 * 1024;
+/// A client that sends nothing for this long has gone; its upload is dropped.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// The validated header of an upload.
+struct Header {
+    citizen_id: Uuid,
+    file_type_id: Option<Uuid>,
+    original_name: Option<OriginalName>,
+    declared_content_type: String,
+    declared_size: Option<u64>,
+}
+
+fn header(m: &pb::UploadFileRequest, max_bytes: u64) -> Result<Header, AppError> {
+    let mut errs = Violations::new();
+    let citizen_id = match m.citizen_id.trim() {
+        "" => {
+            errs.add("citizen_id", s::CITIZEN_REQUIRED);
+            None
+        }
+        v => errs.check("citizen_id", v.parse::<Uuid>().map_err(|_| s::ID_INVALID.to_string())),
+    };
+    let file_type_id = match m.file_type_id.trim() {
+        "" => None,
+        v => errs.check("file_type_id", v.parse::<Uuid>().map_err(|_| s::FILE_TYPE_UNKNOWN.to_string())),
+    };
+    let original_name = errs.check("original_name", OriginalName::parse(&m.original_name)).flatten();
+    let declared_size = errs.check("declared_size", domain::declared_size(m.declared_size)).flatten();
+    if declared_size.is_some_and(|d| d > max_bytes) {
+        errs.add("declared_size", s::too_large(max_bytes));
+    }
+    errs.into_result()?;
+    Ok(Header {
+        citizen_id: citizen_id.expect("checked"),
+        file_type_id,
+        original_name,
+        declared_content_type: m.declared_content_type.trim().chars().take(255).collect(),
+        declared_size,
+    })
+}
+
+/// The header field a later message must not carry, if it does.
+fn repeated_header_field(m: &pb::UploadFileRequest) -> Option<&'static str> {
+    [
+        ("citizen_id", !m.citizen_id.is_empty()),
+        ("file_type_id", !m.file_type_id.is_empty()),
+        ("original_name", !m.original_name.is_empty()),
+        ("declared_content_type", !m.declared_content_type.is_empty()),
+        ("declared_size", m.declared_size.is_some()),
+    ]
+    .into_iter()
+    .find_map(|(f, set)| set.then_some(f))
+}
+
+fn refused((field, msg): Refusal) -> Status {
+    AppError::invalid(field, msg).into()
+}
+
+/// Receives one upload for caller `p` (already authorised) and returns the
+/// committed metadata.
+pub async fn receive<S>(st: Arc<State>, p: Principal, mut stream: S) -> Result<FileRow, Status>
+where
+    S: Stream<Item = Result<pb::UploadFileRequest, Status>> + Unpin + Send,
+{
+    let max = st.settings.max_file_bytes;
+    // An empty stream is a header with nothing in it: citizen_id is missing.
+    let first = next(&mut stream).await?.unwrap_or_default();
+    let h = header(&first, max)?;
+    if let Some(t) = h.file_type_id {
+        // Refuse early, before any byte is stored; checked again at commit.
+        let mut tx = db::tenant_tx(&st.pool, p.tenant_id).await.map_err(AppError::from)?;
+        if store::live_file_type(&mut tx, t).await.map_err(AppError::from)?.is_none() {
+            return Err(AppError::invalid("file_type_id", s::FILE_TYPE_UNKNOWN).into());
+        }
+    }
+
+    let file_id = Uuid::now_v7();
+    let mut writer = st.blobs.writer(blobs::key(p.tenant_id, file_id));
+    let name_ext = h.original_name.as_ref().and_then(OriginalName::extension);
+    let mut intake = Intake::new(max, st.allowed.clone(), name_ext);
+    let received = match pump(first.chunk, &mut stream, &mut intake, &mut writer).await {
+        Ok(()) => intake.finish(h.declared_size).map_err(refused),
+        Err(e) => Err(e),
+    };
+    let received = match received {
+        Ok(r) => r,
+        Err(e) => {
+            writer.abort().await;
+            tracing::info!(%file_id, code = ?e.code(), reason = %e.message(), "upload not stored");
+            return Err(e);
+        }
+    };
+    let key = writer.key().clone();
+    if let Err(e) = writer.finish().await {
+        tracing::error!(%file_id, error = %e, "storing an upload failed");
+        return Err(AppError::Unavailable(s::STORE_UNAVAILABLE.into()).into());
+    }
+    match commit(&st, &p, &h, file_id, key.as_ref(), &received).await {
+        Ok(row) => {
+            tracing::info!(%file_id, citizen_id = %row.citizen_id, size = row.size, content_type = %row.content_type, "file received");
+            Ok(row)
+        }
+        Err(e) => {
+            if let Err(del) = st.blobs.delete(&key).await {
+                tracing::error!(%file_id, error = %del, "removing the blob of a failed upload failed");
+            }
+            Err(e.into())
+        }
+    }
+}
+
+/// The next message, or `None` at the end; a broken or idle stream is an error.
+async fn next<S>(stream: &mut S) -> Result<Option<pb::UploadFileRequest>, Status>
+where
+    S: Stream<Item = Result<pb::UploadFileRequest, Status>> + Unpin,
+{
+    match tokio::time::timeout(IDLE_TIMEOUT, stream.next()).await {
+        Err(_) => Err(Status::deadline_exceeded(s::UPLOAD_INTERRUPTED)),
+        Ok(None) => Ok(None),
+        Ok(Some(Ok(m))) => Ok(Some(m)),
+        Ok(Some(Err(e))) => {
+            tracing::info!(code = ?e.code(), reason = %e.message(), "upload stream broke off");
+            Err(Status::new(e.code(), s::UPLOAD_INTERRUPTED))
+        }
+    }
+}
+
+/// Feeds every chunk through the intake rules into the blob writer.
+async fn pump<S>(first: Vec<u8>, stream: &mut S, intake: &mut Intake, writer: &mut BlobWriter) -> Result<(), Status>
+where
+    S: Stream<Item = Result<pb::UploadFileRequest, Status>> + Unpin,
+{
+    let mut chunk = first;
+    loop {
+        if !chunk.is_empty() {
+            intake.take(&chunk).map_err(refused)?;
+            writer.put(chunk.into()).await.map_err(|e| {
+                tracing::error!(error = %e, "writing an upload to the store failed");
+                Status::from(AppError::Unavailable(s::STORE_UNAVAILABLE.into()))
+            })?;
+        }
+        let Some(m) = next(stream).await? else { return Ok(()) };
+        if let Some(field) = repeated_header_field(&m) {
+            return Err(AppError::invalid(field, s::HEADER_REPEATED).into());
+        }
+        chunk = m.chunk;
+    }
+}
+
+/// Metadata, the `file_received` event and the audit entry, in one transaction.
+async fn commit(
+    st: &State,
+    p: &Principal,
+    h: &Header,
+    file_id: Uuid,
+    key: &str,
+    r: &Received,
+) -> Result<FileRow, AppError> {
+    let now = st.clock.now();
+    let mut tx = db::tenant_tx(&st.pool, p.tenant_id).await?;
+    if let Some(t) = h.file_type_id
+        && store::live_file_type(&mut tx, t).await?.is_none()
+    {
+        return Err(AppError::invalid("file_type_id", s::FILE_TYPE_UNKNOWN));
+    }
+    let name = h.original_name.clone().unwrap_or_else(|| OriginalName::fallback(r.sniffed.extension));
+    let channel = Channel::of(&p.kind, &p.roles);
+    store::insert_file(
+        &mut tx,
+        &store::NewFile {
+            id: file_id,
+            tenant_id: p.tenant_id,
+            citizen_id: h.citizen_id,
+            file_type_id: h.file_type_id,
+            original_name: name.as_str(),
+            content_type: r.sniffed.content_type,
+            declared_content_type: &h.declared_content_type,
+            size: r.size as i64,
+            sha256: &r.sha256,
+            storage_key: key,
+            uploaded_by: p.account_id,
+            channel: channel.as_str(),
+            created_at: now,
+        },
+    )
+    .await?;
+    let row = store::get_file(&mut tx, file_id)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("inserted file vanished")))?;
+    let actor = p.account_id.to_string();
+    let env = opeka_platform::bus::envelope(p.tenant_id, &actor, now, crate::events::file_received(&row));
+    st.outbox.enqueue(&mut tx, &p.tenant_slug, &env).await?;
+    store::audit(
+        &mut tx,
+        store::AuditEntry {
+            tenant_id: p.tenant_id,
+            actor_id: &actor,
+            action: "file.upload",
+            entity: "file",
+            entity_id: file_id.to_string(),
+            details: serde_json::json!({
+                "citizen_id": row.citizen_id, "file_type_id": row.file_type_id, "original_name": row.original_name,
+                "content_type": row.content_type, "declared_content_type": row.declared_content_type,
+                "size": row.size, "sha256": row.sha256, "channel": row.channel,
+            }),
+            at: now,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_header_is_checked_field_by_field() {
+        let err = header(&pb::UploadFileRequest::default(), 100).err().unwrap();
+        let AppError::Invalid(v) = err else { panic!("{err:?}") };
+        assert_eq!(v.iter().map(|v| v.field.as_str()).collect::<Vec<_>>(), vec!["citizen_id"]);
+        let m = pb::UploadFileRequest {
+            citizen_id: "nope".into(),
+            file_type_id: "bad".into(),
+            declared_size: Some(101),
+            ..Default::default()
+        };
+        let AppError::Invalid(v) = header(&m, 100).err().unwrap() else { panic!() };
+        let fields: Vec<&str> = v.iter().map(|v| v.field.as_str()).collect();
+        assert_eq!(fields, vec!["citizen_id", "file_type_id", "declared_size"]);
+        let m = pb::UploadFileRequest {
+            citizen_id: Uuid::now_v7().to_string(),
+            original_name: "C:\\scans\\Паспорт.PDF".into(),
+            declared_size: Some(100),
+            ..Default::default()
+        };
+        let h = header(&m, 100).unwrap();
+        assert_eq!(h.original_name.unwrap().as_str(), "Паспорт.PDF");
+    }
+
+    #[test]
+    fn later_messages_carry_only_chunks() {
+        assert_eq!(repeated_header_field(&pb::UploadFileRequest { chunk: vec![1], ..Default::default() }), None);
+        let m = pb::UploadFileRequest { declared_size: Some(0), ..Default::default() };
+        assert_eq!(repeated_header_field(&m), Some("declared_size"));
+    }
+}

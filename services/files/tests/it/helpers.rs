@@ -1,0 +1,473 @@
+//! The files sandbox: identity and files on port 0 over one fresh database,
+//! a temporary blob directory, a settable clock, typed clients, raw pools.
+use std::path::PathBuf;
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
+use chrono::{SubsecRound, Utc};
+use futures::StreamExt;
+use opeka_platform::testing::{self, TestDb};
+use opeka_platform::{Context, ManualClock};
+use opeka_proto::events::Envelope;
+use opeka_proto::files::{self as pb, files_service_client::FilesServiceClient};
+use opeka_proto::identity::{self as ipb, identity_service_client::IdentityServiceClient};
+use prost::Message as _;
+use sqlx::PgPool;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tonic::metadata::{AsciiMetadataValue, MetadataValue};
+use tonic::service::Interceptor;
+use tonic::service::interceptor::InterceptedService;
+use tonic::transport::Channel;
+use tonic::{Code, Status};
+use uuid::Uuid;
+
+pub const PASSWORD: &str = "Пароль-надёжный-1";
+const EVENT_WAIT: Duration = Duration::from_secs(10);
+/// Small enough that uploads of a few dozen KiB stream as multipart uploads.
+pub const TEST_BUFFER: u64 = 16 * 1024;
+
+/// Adds `authorization: Bearer …` and `x-opeka-tenant` to every call.
+#[derive(Clone, Default)]
+pub struct Meta {
+    bearer: Option<AsciiMetadataValue>,
+    tenant: Option<AsciiMetadataValue>,
+}
+
+impl Interceptor for Meta {
+    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
+        if let Some(b) = &self.bearer {
+            req.metadata_mut().insert("authorization", b.clone());
+        }
+        if let Some(t) = &self.tenant {
+            req.metadata_mut().insert(opeka_platform::auth::TENANT_HEADER, t.clone());
+        }
+        Ok(req)
+    }
+}
+
+pub type Files = FilesServiceClient<InterceptedService<Channel, Meta>>;
+pub type Identity = IdentityServiceClient<InterceptedService<Channel, Meta>>;
+
+#[derive(Debug, Clone)]
+pub struct TestTenant {
+    pub id: Uuid,
+    pub slug: String,
+    pub admin_login: String,
+    pub admin_password: String,
+}
+
+/// A signed-in account: a files client and an identity client with its token.
+#[derive(Clone)]
+pub struct Session {
+    pub files: Files,
+    pub identity: Identity,
+    pub account_id: Uuid,
+    pub token: String,
+}
+
+pub struct TestApp {
+    pub db: TestDb,
+    pub clock: ManualClock,
+    pub platform: opeka_platform::settings::PlatformSettings,
+    identity_settings: opeka_identity::Settings,
+    pub store_dir: tempfile::TempDir,
+    files_addr: std::net::SocketAddr,
+    files_channel: Channel,
+    identity_channel: Channel,
+    /// The service role (NOSUPERUSER NOBYPASSRLS): RLS applies.
+    pub app_pool: PgPool,
+    /// The owner (superuser): sees every row; for checks only.
+    pub owner_pool: PgPool,
+    shutdown: CancellationToken,
+    files_server: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+fn endpoint(addr: std::net::SocketAddr) -> Channel {
+    tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .expect("endpoint")
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(Duration::from_secs(30))
+        .connect_lazy()
+}
+
+impl TestApp {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Files with a 16 KiB upload buffer and its store in a temporary
+    /// directory; `tweak` may change the rest.
+    pub async fn start_with(tweak: impl FnOnce(&mut opeka_files::Settings)) -> Self {
+        opeka_platform::install_crypto_provider();
+        opeka_platform::telemetry::init_for_tests();
+        testing::require_nats().await;
+        let db = testing::migrated_db(&[&opeka_identity::SCHEMA, &opeka_files::SCHEMA]).await;
+        let clock = ManualClock::new(Utc::now().trunc_subsecs(0));
+        let mut platform = testing::settings(&db);
+        let identity_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind identity");
+        let files_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind files");
+        let identity_addr = identity_listener.local_addr().expect("identity address");
+        let files_addr = files_listener.local_addr().expect("files address");
+        platform.identity_url = format!("http://{identity_addr}");
+
+        let store_dir = tempfile::tempdir().expect("blob directory");
+        let mut settings = opeka_files::Settings {
+            store_url: format!("file://{}", store_dir.path().display()),
+            upload_buffer_bytes: TEST_BUFFER,
+            db_max_connections: 5,
+            ..Default::default()
+        };
+        tweak(&mut settings);
+        settings.validate().expect("test files settings are valid");
+        let identity_settings = opeka_identity::Settings {
+            argon2_memory_kib: 1024,
+            argon2_iterations: 1,
+            db_max_connections: 5,
+            ..Default::default()
+        };
+
+        let shutdown = CancellationToken::new();
+        let ctx = Context {
+            settings: platform.clone(),
+            clock: std::sync::Arc::new(clock.clone()),
+            shutdown: shutdown.clone(),
+        };
+        tokio::spawn(opeka_identity::run(ctx.clone(), identity_settings.clone(), identity_listener));
+        let files_server = tokio::spawn(opeka_files::run(ctx, settings, files_listener));
+        let app_pool = opeka_platform::db::connect(&db.app_url, "files", 5).await.expect("app pool");
+        let owner_pool = opeka_platform::db::connect(&db.owner_url, "files", 2).await.expect("owner pool");
+        let mut app = Self {
+            db,
+            clock,
+            platform,
+            identity_settings,
+            store_dir,
+            files_addr,
+            files_channel: endpoint(files_addr),
+            identity_channel: endpoint(identity_addr),
+            app_pool,
+            owner_pool,
+            shutdown,
+            files_server: Some(files_server),
+        };
+        app.wait_serving(opeka_identity::GRPC_NAME).await;
+        app.wait_serving(opeka_files::GRPC_NAME).await;
+        app
+    }
+
+    async fn wait_serving(&mut self, name: &str) {
+        use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+        let channel =
+            if name == opeka_files::GRPC_NAME { self.files_channel.clone() } else { self.identity_channel.clone() };
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            if self.files_server.as_ref().is_some_and(|h| h.is_finished()) {
+                let result = self.files_server.take().expect("server handle").await;
+                panic!("files stopped during start-up: {result:?}");
+            }
+            let req = HealthCheckRequest { service: name.into() };
+            if let Ok(r) = HealthClient::new(channel.clone()).check(req).await
+                && r.into_inner().status == ServingStatus::Serving as i32
+            {
+                return;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "{name} did not become healthy within 15 s");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    fn meta(token: Option<&str>, tenant: Option<&str>) -> Meta {
+        Meta {
+            bearer: token.map(|t| MetadataValue::try_from(format!("Bearer {t}")).expect("ascii token")),
+            tenant: tenant.map(|t| MetadataValue::try_from(t).expect("ascii tenant")),
+        }
+    }
+
+    /// A files client presenting `token` for `tenant`.
+    pub fn files(&self, token: &str, tenant: &str) -> Files {
+        FilesServiceClient::with_interceptor(self.files_channel.clone(), Self::meta(Some(token), Some(tenant)))
+    }
+
+    /// A files client whose one connection to the service runs through a
+    /// relay the test can cut (`JoinHandle::abort`), as a client vanishing
+    /// from the network would.
+    pub async fn files_via_relay(&self, token: &str, tenant: &str) -> (Files, JoinHandle<()>) {
+        let relay = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind relay");
+        let relay_addr = relay.local_addr().expect("relay address");
+        let target = self.files_addr;
+        let task = tokio::spawn(async move {
+            let (mut client, _) = relay.accept().await.expect("accept");
+            let mut server = tokio::net::TcpStream::connect(target).await.expect("connect to files");
+            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+        });
+        let client = FilesServiceClient::with_interceptor(endpoint(relay_addr), Self::meta(Some(token), Some(tenant)));
+        (client, task)
+    }
+
+    /// A files client without a token.
+    pub fn anonymous(&self) -> Files {
+        FilesServiceClient::with_interceptor(self.files_channel.clone(), Meta::default())
+    }
+
+    fn identity_public(&self) -> Identity {
+        IdentityServiceClient::with_interceptor(self.identity_channel.clone(), Meta::default())
+    }
+
+    fn session(&self, tokens: ipb::TokenPair, tenant: &str) -> Session {
+        let account_id = tokens.account.as_ref().expect("account").id.parse().expect("account id");
+        let meta = Self::meta(Some(&tokens.access_token), Some(tenant));
+        Session {
+            files: self.files(&tokens.access_token, tenant),
+            identity: IdentityServiceClient::with_interceptor(self.identity_channel.clone(), meta),
+            account_id,
+            token: tokens.access_token.clone(),
+        }
+    }
+
+    /// A tenant with its first admin, as `opeka tenant create` makes it.
+    pub async fn tenant(&self, slug: &str) -> TestTenant {
+        let pool = opeka_platform::db::connect(&self.db.app_url, "identity", 1).await.expect("identity pool");
+        let (t, admin) = opeka_identity::bootstrap::create_tenant(
+            &pool,
+            &self.identity_settings,
+            slug,
+            &format!("Агентство {slug}"),
+            "admin",
+        )
+        .await
+        .expect("create tenant");
+        pool.close().await;
+        TestTenant { id: t.id, slug: t.slug, admin_login: admin.login, admin_password: admin.password }
+    }
+
+    pub async fn sign_in(&self, tenant: &TestTenant, login: &str, password: &str) -> Session {
+        let req = ipb::LoginRequest { tenant: tenant.slug.clone(), login: login.into(), password: password.into() };
+        let tokens = self.identity_public().login(req).await.unwrap_or_else(|e| panic!("login {login}: {e:?}"));
+        self.session(tokens.into_inner(), &tenant.slug)
+    }
+
+    pub async fn admin(&self, tenant: &TestTenant) -> Session {
+        self.sign_in(tenant, &tenant.admin_login, &tenant.admin_password).await
+    }
+
+    /// A staff account with `role`, signed in.
+    pub async fn staff(&self, tenant: &TestTenant, admin: &Session, login: &str, role: ipb::Role) -> Session {
+        let req = ipb::CreateStaffAccountRequest {
+            surname: "Сотрудникова".into(),
+            name: "Анна".into(),
+            login: login.into(),
+            password: PASSWORD.into(),
+            password_repeat: PASSWORD.into(),
+            roles: vec![role as i32],
+            ..Default::default()
+        };
+        admin.identity.clone().create_staff_account(req).await.expect("create staff");
+        self.sign_in(tenant, login, PASSWORD).await
+    }
+
+    /// The tenant's bot: a service account with role BOT and its token.
+    pub async fn bot(&self, tenant: &TestTenant, admin: &Session) -> Session {
+        let req = ipb::CreateServiceAccountRequest {
+            name: "Телеграм-бот".into(), roles: vec![ipb::Role::Bot as i32]
+        };
+        let created = admin.identity.clone().create_service_account(req).await.expect("service account").into_inner();
+        let tokens = self
+            .identity_public()
+            .issue_service_token(ipb::IssueServiceTokenRequest {
+                tenant: tenant.slug.clone(),
+                client_id: created.client_id,
+                client_secret: created.client_secret,
+            })
+            .await
+            .expect("service token")
+            .into_inner();
+        self.session(tokens, &tenant.slug)
+    }
+
+    /// A citizen account (the owner of uploaded files).
+    pub async fn citizen(&self, admin: &Session, surname: &str) -> Uuid {
+        let req = ipb::CreateCitizenAccountRequest {
+            surname: surname.into(),
+            name: "Иван".into(),
+            phone: "+79001234567".into(),
+            ..Default::default()
+        };
+        let a = admin.identity.clone().create_citizen_account(req).await.expect("create citizen").into_inner();
+        a.id.parse().expect("citizen id")
+    }
+
+    /// A JetStream consumer on the files stream for `event` of tenant `slug`.
+    pub async fn events(&self, slug: &str, event: &str) -> Events {
+        let bus = opeka_platform::bus::Bus::connect(&self.platform.nats_url, self.platform.bus.clone())
+            .await
+            .expect("connect NATS");
+        let stream = bus.ensure_stream(opeka_files::SERVICE).await.expect("files stream");
+        let subject = format!("{}.{slug}.files.{event}", self.platform.bus.root);
+        let consumer = stream
+            .create_consumer(pull::Config {
+                filter_subject: subject.clone(),
+                deliver_policy: DeliverPolicy::All,
+                ack_policy: AckPolicy::Explicit,
+                inactive_threshold: Duration::from_secs(60),
+                ..Default::default()
+            })
+            .await
+            .expect("create consumer");
+        Events { subject, messages: consumer.messages().await.expect("consumer messages") }
+    }
+
+    /// Every regular file under the blob directory (staging files included).
+    pub fn stored_blobs(&self) -> Vec<PathBuf> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<PathBuf>) {
+            for e in std::fs::read_dir(dir).expect("read blob dir") {
+                let p = e.expect("dir entry").path();
+                if p.is_dir() { walk(&p, out) } else { out.push(p) }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.store_dir.path(), &mut out);
+        out
+    }
+
+    /// Waits until the blob directory holds no file (clean-up may run in the background).
+    pub async fn assert_no_blobs(&self) {
+        for _ in 0..100 {
+            if self.stored_blobs().is_empty() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("blobs left behind: {:?}", self.stored_blobs());
+    }
+
+    /// Row counts of the service's tables, seen by the owner (all tenants).
+    pub async fn counts(&self) -> [(&'static str, i64); 4] {
+        let mut out = [("file_types", 0), ("files", 0), ("audit_log", 0), ("outbox", 0)];
+        for (t, n) in out.iter_mut() {
+            let sql = format!("select count(*) from files.{t}");
+            *n = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&self.owner_pool).await.expect("count");
+        }
+        out
+    }
+
+    pub async fn count_files(&self) -> i64 {
+        sqlx::query_scalar("select count(*) from files.files").fetch_one(&self.owner_pool).await.expect("count")
+    }
+}
+
+pub struct Events {
+    pub subject: String,
+    messages: pull::Stream,
+}
+
+impl Events {
+    pub async fn next(&mut self) -> (String, Envelope) {
+        let msg = tokio::time::timeout(EVENT_WAIT, self.messages.next())
+            .await
+            .unwrap_or_else(|_| panic!("no event on {} within {EVENT_WAIT:?}", self.subject))
+            .expect("consumer stream ended")
+            .expect("receive event");
+        msg.ack().await.expect("ack");
+        (msg.subject.to_string(), Envelope::decode(msg.payload.as_ref()).expect("event is an Envelope"))
+    }
+}
+
+/// An upload's header; tests change one field at a time.
+pub fn header(citizen_id: Uuid, name: &str) -> pb::UploadFileRequest {
+    pb::UploadFileRequest { citizen_id: citizen_id.to_string(), original_name: name.into(), ..Default::default() }
+}
+
+/// The messages of an upload: the header carries the first chunk.
+pub fn messages(head: pb::UploadFileRequest, content: &[u8], chunk: usize) -> Vec<pb::UploadFileRequest> {
+    let mut pieces = content.chunks(chunk.max(1));
+    let mut first = head;
+    first.chunk = pieces.next().map(<[u8]>::to_vec).unwrap_or_default();
+    std::iter::once(first)
+        .chain(pieces.map(|p| pb::UploadFileRequest { chunk: p.to_vec(), ..Default::default() }))
+        .collect()
+}
+
+pub async fn upload(client: &Files, head: pb::UploadFileRequest, content: &[u8]) -> Result<pb::File, Status> {
+    let msgs = messages(head, content, 8 * 1024);
+    client.clone().upload_file(futures::stream::iter(msgs)).await.map(|r| r.into_inner())
+}
+
+/// Downloads: the metadata message, the content and the size of each chunk.
+pub async fn download(client: &Files, id: &str) -> Result<(pb::File, Vec<u8>, Vec<usize>), Status> {
+    use pb::download_file_response::Part;
+    let mut stream = client.clone().download_file(pb::DownloadFileRequest { id: id.into() }).await?.into_inner();
+    let first = stream.message().await?.expect("a first message");
+    let Some(Part::File(meta)) = first.part else { panic!("the first message must be the metadata: {first:?}") };
+    let (mut bytes, mut sizes) = (Vec::new(), Vec::new());
+    while let Some(m) = stream.message().await? {
+        match m.part {
+            Some(Part::Chunk(c)) => {
+                sizes.push(c.len());
+                bytes.extend_from_slice(&c);
+            }
+            other => panic!("expected a chunk, got {other:?}"),
+        }
+    }
+    Ok((meta, bytes, sizes))
+}
+
+pub fn sha256_hex(b: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(b))
+}
+
+#[track_caller]
+pub fn expect_code<T: std::fmt::Debug>(r: Result<T, Status>, code: Code) -> Status {
+    match r {
+        Ok(v) => panic!("expected {code:?}, got Ok({v:?})"),
+        Err(s) => {
+            assert_eq!(s.code(), code, "unexpected status: {s:?}");
+            s
+        }
+    }
+}
+
+/// INVALID_ARGUMENT with a Russian field violation naming `field`.
+#[track_caller]
+pub fn expect_invalid<T: std::fmt::Debug>(r: Result<T, Status>, field: &str) -> String {
+    let s = expect_code(r, Code::InvalidArgument);
+    let v = opeka_platform::error::violations(&s);
+    let found = v.iter().find(|v| v.field == field).unwrap_or_else(|| panic!("no violation of `{field}`: {v:?}"));
+    assert!(
+        found.description.chars().any(|c| matches!(c, 'А'..='я' | 'ё' | 'Ё')),
+        "the description is a Russian sentence: {found:?}"
+    );
+    found.description.clone()
+}
+
+/// Sample contents: genuine headers of each format, padded.
+pub mod samples {
+    pub fn pdf(len: usize) -> Vec<u8> {
+        let mut v = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n".to_vec();
+        while v.len() < len {
+            v.extend_from_slice(b"% filler line of a test document\n");
+        }
+        v.truncate(len.max(16));
+        v
+    }
+    pub fn png() -> Vec<u8> {
+        let mut v = vec![0x89, b'P', b'N', b'G', 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, b'I', b'H', b'D', b'R'];
+        v.extend_from_slice(&[0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0, 0x90, 0x77, 0x53, 0xde]);
+        v
+    }
+    pub fn exe(len: usize) -> Vec<u8> {
+        let mut v = b"MZ".to_vec();
+        v.resize(0x3c, 0x90);
+        v.extend_from_slice(&[0x40, 0, 0, 0]);
+        v.extend_from_slice(b"PE\0\0");
+        v.resize(len.max(v.len()), 0);
+        v
+    }
+}
