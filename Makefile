@@ -17,7 +17,7 @@ web: ## front-end packages for the gateway (htmx) from npm
 build: web
 	$(CARGO) build -p opeka
 
-run: services web ## migrate, seed the demo tenant, serve everything
+run: web ## ensure PostgreSQL and NATS, migrate, seed the demo tenant, serve everything
 	@bash scripts/run.sh
 
 clean-test-dbs:

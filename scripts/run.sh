@@ -1,8 +1,36 @@
 #!/usr/bin/env bash
-# make run: migrate, seed the demo tenant, serve every service in one process.
+# make run: ensure PostgreSQL and NATS, migrate, seed the demo tenant, serve
+# every service in one process. Ctrl-C stops the suite and whatever this
+# script started (NATS, a project-local PostgreSQL).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export OPEKA_NATS_URL="${OPEKA_NATS_URL:-nats://127.0.0.1:4233}"
+. scripts/tools.sh
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+started_nats=0
+started_pg=0
+port_open "$NATS_PORT" || started_nats=1
+port_open 5432 || started_pg=1
+bash scripts/postgres.sh
+bash scripts/nats.sh
+
+cleanup() {
+    trap - INT TERM EXIT
+    [ -n "${server:-}" ] && kill "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
+    if [ "$started_nats" = 1 ] && [ -f "$OPEKA_STATE_DIR/nats-$NATS_PORT/pid" ]; then
+        log "stopping the NATS server this run started"
+        kill "$(cat "$OPEKA_STATE_DIR/nats-$NATS_PORT/pid")" 2>/dev/null || true
+    fi
+    if [ "$started_pg" = 1 ] && [ -f "$OPEKA_STATE_DIR/pgdata/PG_VERSION" ]; then
+        log "stopping the local PostgreSQL this run started"
+        BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)"
+        if [ "$(id -u)" = 0 ]; then runuser -u opeka-pg -- "$BIN/pg_ctl" -D "$OPEKA_STATE_DIR/pgdata" stop -m fast >/dev/null || true
+        else "$BIN/pg_ctl" -D "$OPEKA_STATE_DIR/pgdata" stop -m fast >/dev/null || true; fi
+    fi
+}
+trap cleanup INT TERM EXIT
+
+export OPEKA_NATS_URL="${OPEKA_NATS_URL:-nats://127.0.0.1:$NATS_PORT}"
 export OPEKA_GATEWAY__ASSETS_DIR="${OPEKA_GATEWAY__ASSETS_DIR:-$PWD/services/gateway/web/node_modules}"
 cargo build -q -p opeka
 BIN="${CARGO_TARGET_DIR:-target}/debug/opeka"
@@ -11,4 +39,6 @@ echo
 "$BIN" demo
 echo
 echo "Open the gateway below and sign in with the demo admin. Ctrl-C stops everything."
-exec "$BIN" serve --services all
+"$BIN" serve --services all &
+server=$!
+wait "$server"
