@@ -12,6 +12,11 @@ pub mod opeka {
             tonic::include_proto!("opeka.files.v1");
         }
     }
+    pub mod notifications {
+        pub mod v1 {
+            tonic::include_proto!("opeka.notifications.v1");
+        }
+    }
     pub mod events {
         pub mod v1 {
             tonic::include_proto!("opeka.events.v1");
@@ -22,6 +27,7 @@ pub mod opeka {
 pub use opeka::events::v1 as events;
 pub use opeka::files::v1 as files;
 pub use opeka::identity::v1 as identity;
+pub use opeka::notifications::v1 as notifications;
 
 /// Encoded `FileDescriptorSet` of every contract, for gRPC reflection.
 pub const FILE_DESCRIPTOR_SET: &[u8] = tonic::include_file_descriptor_set!("opeka_descriptor");

@@ -10,7 +10,7 @@ use opeka_platform::{Context, admin::Admin, settings::PlatformSettings};
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-const ALL: [&str; 3] = ["identity", "files", "gateway"];
+const ALL: [&str; 4] = ["identity", "files", "notifications", "gateway"];
 
 #[derive(Parser)]
 #[command(name = "opeka", version, about = "Opeka: a platform for social-services agencies")]
@@ -64,6 +64,7 @@ struct Config {
     platform: PlatformSettings,
     identity: opeka_identity::Settings,
     files: opeka_files::Settings,
+    notifications: opeka_notifications::Settings,
     gateway: opeka_gateway::Settings,
 }
 
@@ -73,11 +74,13 @@ fn load_config() -> anyhow::Result<Config> {
         platform: load()?,
         identity: load_section("identity")?,
         files: load_section("files")?,
+        notifications: load_section("notifications")?,
         gateway: load_section("gateway")?,
     };
     c.platform.validate()?;
     c.identity.validate()?;
     c.files.validate()?;
+    c.notifications.validate()?;
     Ok(c)
 }
 
@@ -138,7 +141,7 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
     let owner = config.platform.migrate_database_url.expose();
     let app = config.platform.database_url.expose();
     opeka_platform::db::ensure_database(owner).await.context("OPEKA_MIGRATE_DATABASE_URL")?;
-    for spec in [&opeka_identity::SCHEMA, &opeka_files::SCHEMA, &opeka_gateway::SCHEMA] {
+    for spec in [&opeka_identity::SCHEMA, &opeka_files::SCHEMA, &opeka_notifications::SCHEMA, &opeka_gateway::SCHEMA] {
         opeka_platform::db::migrate(owner, app, spec).await.with_context(|| format!("migrating {}", spec.schema))?;
         println!("migrated schema {}", spec.schema);
     }
@@ -190,6 +193,13 @@ async fn serve(config: Config, list: &str) -> anyhow::Result<()> {
         admin = admin.absorb(opeka_files::admin_parts(&ctx, &config.files).await?);
         let (ctx, s) = (ctx.clone(), config.files.clone());
         tasks.spawn(async move { ("files", opeka_files::run(ctx, s, listener).await) });
+    }
+    if wanted.contains("notifications") {
+        let listener = opeka_platform::grpc::bind(&config.notifications.grpc_addr).await?;
+        tracing::info!(addr = %listener.local_addr()?, "notifications: gRPC");
+        admin = admin.absorb(opeka_notifications::admin_parts(&ctx, &config.notifications).await?);
+        let (ctx, s) = (ctx.clone(), config.notifications.clone());
+        tasks.spawn(async move { ("notifications", opeka_notifications::run(ctx, s, listener).await) });
     }
     if wanted.contains("gateway") {
         let listener = opeka_platform::grpc::bind(&config.gateway.http_addr).await?;

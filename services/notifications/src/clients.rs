@@ -1,0 +1,198 @@
+//! The other services notifications calls over gRPC (identity, files), and
+//! the bot's service-account token per tenant (client credentials through
+//! identity's `IssueServiceToken`, cached until shortly before it expires).
+use std::collections::HashMap;
+use std::time::Duration;
+
+use opeka_platform::db;
+use opeka_platform::error::AppError;
+use opeka_proto::files::{self as fpb, files_service_client::FilesServiceClient};
+use opeka_proto::identity::{self as ipb, identity_service_client::IdentityServiceClient};
+use sqlx::PgPool;
+use tokio::sync::Mutex;
+use tonic::metadata::MetadataValue;
+use tonic::transport::Channel;
+use tonic::{Request, Status};
+use uuid::Uuid;
+
+use crate::crypto::{SecretBox, field};
+use crate::store;
+use crate::strings as s;
+
+/// A token is renewed when less than this is left of it.
+const RENEW_BEFORE: chrono::Duration = chrono::Duration::seconds(60);
+
+#[derive(Clone)]
+struct CachedToken {
+    token: String,
+    slug: String,
+    expires_at: chrono::DateTime<chrono::Utc>,
+}
+
+pub struct Clients {
+    identity: Channel,
+    files: Channel,
+    tokens: Mutex<HashMap<Uuid, CachedToken>>,
+}
+
+/// `authorization` and `x-opeka-tenant` on a request.
+pub fn authed<T>(msg: T, bearer: &str, tenant: &str) -> Result<Request<T>, AppError> {
+    let mut req = Request::new(msg);
+    let auth = MetadataValue::try_from(format!("Bearer {bearer}"))
+        .map_err(|_| AppError::Unauthenticated("токен недействителен".into()))?;
+    req.metadata_mut().insert("authorization", auth);
+    if let Ok(t) = MetadataValue::try_from(tenant) {
+        req.metadata_mut().insert(opeka_platform::auth::TENANT_HEADER, t);
+    }
+    req.set_timeout(Duration::from_secs(20));
+    Ok(req)
+}
+
+impl Clients {
+    pub async fn new(identity_url: &str, files_url: &str) -> anyhow::Result<Self> {
+        Ok(Self {
+            identity: opeka_platform::grpc::channel(identity_url).await?,
+            files: opeka_platform::grpc::channel(files_url).await?,
+            tokens: Mutex::new(HashMap::new()),
+        })
+    }
+
+    pub fn identity(&self) -> IdentityServiceClient<Channel> {
+        IdentityServiceClient::new(self.identity.clone())
+    }
+
+    pub fn files(&self) -> FilesServiceClient<Channel> {
+        FilesServiceClient::new(self.files.clone())
+    }
+
+    /// The tenant's bot service account token (FAILED_PRECONDITION when the
+    /// tenant has none yet: it is created with the first channel setting).
+    pub async fn service_token(
+        &self,
+        pool: &PgPool,
+        secrets: &SecretBox,
+        tenant_id: Uuid,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<(String, String), AppError> {
+        if let Some(t) = self.tokens.lock().await.get(&tenant_id).cloned()
+            && t.expires_at - RENEW_BEFORE > now
+        {
+            return Ok((t.token, t.slug));
+        }
+        let mut tx = db::tenant_tx(pool, tenant_id).await?;
+        let row = store::channel_settings(&mut tx, tenant_id).await?;
+        tx.commit().await?;
+        let Some(row) = row else { return Err(AppError::FailedPrecondition(s::BOT_NOT_CONFIGURED.into())) };
+        let slug = row.tenant_slug.clone();
+        let (Some(client_id), Some(secret)) =
+            (row.service_client_id.as_deref(), row.service_client_secret_enc.as_deref())
+        else {
+            return Err(AppError::FailedPrecondition(s::BOT_NOT_CONFIGURED.into()));
+        };
+        let secret = secrets.open(tenant_id, field::CLIENT_SECRET, secret).map_err(AppError::internal)?;
+        let pair = self
+            .identity()
+            .issue_service_token(ipb::IssueServiceTokenRequest {
+                tenant: slug.clone(),
+                client_id: client_id.to_string(),
+                client_secret: secret,
+            })
+            .await
+            .map_err(|e| AppError::Unavailable(format!("identity: {}", e.message())))?
+            .into_inner();
+        let expires_at = pair
+            .access_expires_at
+            .and_then(|t| chrono::DateTime::from_timestamp(t.seconds, t.nanos as u32))
+            .unwrap_or(now + chrono::Duration::minutes(5));
+        let token = pair.access_token;
+        self.tokens
+            .lock()
+            .await
+            .insert(tenant_id, CachedToken { token: token.clone(), slug: slug.clone(), expires_at });
+        Ok((token, slug))
+    }
+
+    /// Forget a tenant's token (its credentials changed or it was refused).
+    pub async fn forget_token(&self, tenant_id: Uuid) {
+        self.tokens.lock().await.remove(&tenant_id);
+    }
+
+    /// Creates the tenant's bot service account with the admin's own token.
+    pub async fn create_bot_account(
+        &self,
+        admin_bearer: &str,
+        tenant: &str,
+    ) -> Result<ipb::CreateServiceAccountResponse, Status> {
+        let req = authed(
+            ipb::CreateServiceAccountRequest {
+                name: "Бот и почта (notifications)".into(),
+                roles: vec![ipb::Role::Bot as i32],
+            },
+            admin_bearer,
+            tenant,
+        )
+        .map_err(Status::from)?;
+        Ok(self.identity().create_service_account(req).await?.into_inner())
+    }
+
+    pub async fn redeem_link_code(&self, token: &str, tenant: &str, code: &str, chat_id: i64) -> Result<Uuid, Status> {
+        let req =
+            authed(ipb::RedeemBotLinkCodeRequest { code: code.to_string(), telegram_chat_id: chat_id }, token, tenant)
+                .map_err(Status::from)?;
+        let r = self.identity().redeem_bot_link_code(req).await?.into_inner();
+        r.citizen_account_id.parse().map_err(|_| Status::internal("identity returned a malformed account id"))
+    }
+
+    /// A staff account (`None` when it does not exist in the tenant).
+    pub async fn staff_account(
+        &self,
+        token: &str,
+        tenant: &str,
+        account_id: Uuid,
+    ) -> Result<Option<ipb::Account>, Status> {
+        let req = authed(ipb::GetAccountRequest { id: account_id.to_string() }, token, tenant).map_err(Status::from)?;
+        match self.identity().get_account(req).await {
+            Ok(a) => Ok(Some(a.into_inner())),
+            Err(e) if e.code() == tonic::Code::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub async fn list_file_types(&self, token: &str, tenant: &str) -> Result<Vec<fpb::FileType>, Status> {
+        let req = authed(fpb::ListFileTypesRequest { query: String::new() }, token, tenant).map_err(Status::from)?;
+        Ok(self.files().list_file_types(req).await?.into_inner().file_types)
+    }
+
+    /// Client streaming upload. A concrete stream type: with a boxed `dyn
+    /// Stream` tonic's future trips rustc's higher-ranked `Send` check, and
+    /// the bot's task must be `Send`.
+    pub async fn upload_file(
+        &self,
+        token: String,
+        tenant: String,
+        parts: tokio_stream::wrappers::ReceiverStream<fpb::UploadFileRequest>,
+    ) -> Result<fpb::File, Status> {
+        let mut req = authed((), &token, &tenant).map_err(Status::from)?;
+        let meta = std::mem::take(req.metadata_mut());
+        let mut req = Request::new(parts);
+        *req.metadata_mut() = meta;
+        req.set_timeout(Duration::from_secs(120));
+        Ok(self.files().upload_file(req).await?.into_inner())
+    }
+
+    pub async fn set_file_type(
+        &self,
+        token: &str,
+        tenant: &str,
+        file_id: Uuid,
+        type_id: Uuid,
+    ) -> Result<fpb::File, Status> {
+        let req = authed(
+            fpb::SetFileTypeRequest { id: file_id.to_string(), file_type_id: type_id.to_string() },
+            token,
+            tenant,
+        )
+        .map_err(Status::from)?;
+        Ok(self.files().set_file_type(req).await?.into_inner())
+    }
+}

@@ -1,0 +1,270 @@
+//! What notifications consumes and publishes. Consumed: identity's account
+//! mails (activation, password reset) and cases' work-queue notices (mail
+//! copies to the curator and the admin copy address, S0-9…S0-11, S0-87,
+//! S0-88) plus the citizen → curator facts S0-89 needs. Published (through
+//! the outbox): `contact_requested` from the bot, `message_delivered`.
+use std::sync::Arc;
+
+use futures::future::BoxFuture;
+use opeka_platform::bus::{ConsumerSpec, Handler};
+use opeka_proto::events::{Envelope, envelope::Body};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::mail::SmtpConfig;
+use crate::templates::{self, ActivityKind, Mail};
+use crate::{App, SERVICE, store, strings as s};
+
+pub fn identity_consumer() -> ConsumerSpec {
+    ConsumerSpec {
+        service: SERVICE,
+        durable: "notifications-identity".into(),
+        stream_of: "identity",
+        events: vec!["activation_requested".into(), "password_reset_requested".into(), "account_deleted".into()],
+    }
+}
+
+pub fn cases_consumer() -> ConsumerSpec {
+    ConsumerSpec {
+        service: SERVICE,
+        durable: "notifications-cases".into(),
+        stream_of: "cases",
+        events: vec![
+            "activity_created".into(),
+            "citizen_created".into(),
+            "citizen_updated".into(),
+            "citizens_transferred".into(),
+            "citizen_deleted".into(),
+        ],
+    }
+}
+
+/// Handles both consumers' events.
+pub struct Events {
+    app: Arc<App>,
+}
+
+impl Events {
+    pub fn new(app: Arc<App>) -> Arc<Self> {
+        Arc::new(Self { app })
+    }
+}
+
+impl Handler for Events {
+    fn handle<'a>(
+        &'a self,
+        tx: &'a mut PgConnection,
+        envelope: &'a Envelope,
+        subject: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let Some(body) = &envelope.body else { return Ok(()) };
+            let ev = Event {
+                tenant_id: envelope.tenant_id.parse()?,
+                id: envelope.event_id.parse()?,
+                // `<root>.<tenant slug>.<service>.<event>`
+                slug: subject.split('.').nth(1).unwrap_or_default(),
+            };
+            self.on(tx, &ev, body).await
+        })
+    }
+}
+
+struct Event<'a> {
+    tenant_id: Uuid,
+    id: Uuid,
+    slug: &'a str,
+}
+
+/// One mail to one address, tied to the event that caused it.
+struct Letter<'a> {
+    kind: &'a str,
+    to: &'a str,
+    to_name: &'a str,
+    mail: &'a Mail,
+}
+
+/// A failure worth trying again later (the event is redelivered; what was
+/// already sent is skipped by the delivery log).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Retry(String);
+
+impl Events {
+    async fn on(&self, tx: &mut PgConnection, ev: &Event<'_>, body: &Body) -> anyhow::Result<()> {
+        let app = &self.app;
+        let now = app.clock.now();
+        let public = &app.settings.public_url;
+        match body {
+            Body::ActivationRequested(a) => {
+                let mail = templates::activation(public, ev.slug, &a.full_name, &a.token, &a.expires_at);
+                let letter = Letter { kind: "activation", to: &a.email, to_name: &a.full_name, mail: &mail };
+                self.mail(tx, ev, letter).await?;
+            }
+            Body::PasswordResetRequested(r) => {
+                let mail = templates::password_reset(public, ev.slug, &r.full_name, &r.login, &r.code, &r.expires_at);
+                let letter = Letter { kind: "password_reset", to: &r.email, to_name: &r.full_name, mail: &mail };
+                self.mail(tx, ev, letter).await?;
+            }
+            Body::AccountDeleted(d) => {
+                if let Ok(id) = d.account_id.parse() {
+                    store::unlink_citizen(tx, id).await?;
+                }
+            }
+            Body::ActivityCreated(a) => self.activity_copies(tx, ev, a).await?,
+            Body::CitizenCreated(c) => {
+                if let (Ok(citizen), Ok(account)) = (c.citizen_id.parse(), c.account_id.parse()) {
+                    let curator = c.curator_id.parse().ok();
+                    store::upsert_citizen_curator(tx, ev.tenant_id, citizen, account, curator, now).await?;
+                }
+            }
+            // Carries the current curator (empty: none any more).
+            Body::CitizenUpdated(c) => {
+                if let Ok(citizen) = c.citizen_id.parse::<Uuid>() {
+                    store::set_curator_of(tx, &[citizen], c.curator_id.parse().ok(), now).await?;
+                }
+            }
+            Body::CitizensTransferred(t) => {
+                let ids: Vec<Uuid> = t.citizen_ids.iter().filter_map(|i| i.parse().ok()).collect();
+                if let Ok(curator) = t.to_curator_id.parse::<Uuid>() {
+                    store::set_curator_of(tx, &ids, Some(curator), now).await?;
+                }
+            }
+            Body::CitizenDeleted(d) => {
+                if let Ok(citizen) = d.citizen_id.parse()
+                    && let Some(account) = store::delete_citizen_curator(tx, citizen).await?
+                {
+                    store::unlink_citizen(tx, account).await?;
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// S0-9…S0-11, S0-87, S0-88: the curator and the admin copy address get
+    /// the notice. Every recipient is tried before a retry is asked for.
+    async fn activity_copies(
+        &self,
+        tx: &mut PgConnection,
+        ev: &Event<'_>,
+        a: &opeka_proto::events::ActivityCreated,
+    ) -> anyhow::Result<()> {
+        let Some(kind) = ActivityKind::parse(&a.kind) else { return Ok(()) };
+        let mail = templates::activity_copy(
+            &self.app.settings.public_url,
+            ev.slug,
+            kind,
+            &a.citizen_full_name,
+            &a.summary,
+            &a.citizen_id,
+        );
+        let mut retry: Option<anyhow::Error> = None;
+        if let Ok(curator) = a.curator_id.parse::<Uuid>() {
+            match self.staff_address(ev.tenant_id, curator).await {
+                Ok(Some((email, name))) => {
+                    let letter = Letter { kind: "activity_copy", to: &email, to_name: &name, mail: &mail };
+                    if let Err(e) = self.mail(tx, ev, letter).await {
+                        retry = Some(e);
+                    }
+                }
+                Ok(None) => tracing::info!(%curator, "curator has no e-mail address; no copy sent"),
+                Err(e) => retry = Some(e),
+            }
+        }
+        let settings = store::channel_settings(tx, ev.tenant_id).await?;
+        if let Some(admin) = settings.and_then(|r| r.admin_copy_email) {
+            let letter = Letter { kind: "activity_copy", to: &admin, to_name: "", mail: &mail };
+            if let Err(e) = self.mail(tx, ev, letter).await {
+                retry = retry.or(Some(e));
+            }
+        }
+        match retry {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// A staff member's address and name, read from identity with the
+    /// tenant's bot service account.
+    async fn staff_address(&self, tenant_id: Uuid, account: Uuid) -> anyhow::Result<Option<(String, String)>> {
+        let app = &self.app;
+        let (token, slug) = match app.clients.service_token(&app.pool, &app.secrets, tenant_id, app.clock.now()).await {
+            Ok(t) => t,
+            Err(opeka_platform::AppError::FailedPrecondition(m)) => {
+                tracing::warn!(%tenant_id, "no service account to look up the curator: {m}");
+                return Ok(None);
+            }
+            Err(e) => return Err(Retry(e.to_string()).into()),
+        };
+        match app.clients.staff_account(&token, &slug, account).await {
+            Ok(Some(a)) if !a.email.is_empty() => {
+                let name = [a.surname.as_str(), a.name.as_str(), a.patronymic.as_str()]
+                    .iter()
+                    .filter(|p| !p.is_empty())
+                    .copied()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                Ok(Some((a.email, name)))
+            }
+            Ok(_) => Ok(None),
+            Err(st) => {
+                if st.code() == tonic::Code::Unauthenticated {
+                    app.clients.forget_token(tenant_id).await;
+                }
+                Err(Retry(format!("identity: {}", st.message())).into())
+            }
+        }
+    }
+
+    /// Sends `letter` unless the delivery log says it was sent for this event;
+    /// records the attempt in its own transaction, so a later failure of the
+    /// handler cannot lose the fact that this mail went out.
+    async fn mail(&self, tx: &mut PgConnection, ev: &Event<'_>, letter: Letter<'_>) -> anyhow::Result<()> {
+        let to = letter.to.trim();
+        if to.is_empty() {
+            return Ok(());
+        }
+        if store::delivery(tx, ev.id, "mail", to).await?.is_some_and(|d| d.status == "sent") {
+            tracing::debug!(event_id = %ev.id, "mail already sent for this event");
+            return Ok(());
+        }
+        let app = &self.app;
+        let row = store::channel_settings(tx, ev.tenant_id).await?;
+        let cfg = match row.as_ref().map(|r| SmtpConfig::from_row(r, &app.secrets)).transpose()? {
+            Some(Some(cfg)) => Some(cfg),
+            _ => None,
+        };
+        let outcome = match &cfg {
+            None => Err(crate::mail::SendFailure { reason: s::SMTP_NOT_CONFIGURED.into(), retryable: false }),
+            Some(cfg) => app.mailer.send(ev.tenant_id, cfg, to, letter.to_name, letter.mail).await,
+        };
+        let mut log = opeka_platform::db::tenant_tx(&app.pool, ev.tenant_id).await?;
+        store::record_attempt(
+            &mut log,
+            store::Attempt {
+                tenant_id: ev.tenant_id,
+                channel: "mail",
+                recipient: to,
+                source_event_id: ev.id,
+                kind: letter.kind,
+                tries: 1,
+                outcome: outcome.as_ref().map(|_| ()).map_err(|f| f.reason.clone()),
+                at: app.clock.now(),
+            },
+        )
+        .await?;
+        log.commit().await?;
+        match outcome {
+            Ok(()) => {
+                tracing::info!(event_id = %ev.id, kind = letter.kind, "mail sent");
+                Ok(())
+            }
+            Err(f) if f.retryable => Err(Retry(f.reason).into()),
+            Err(f) => {
+                tracing::warn!(event_id = %ev.id, kind = letter.kind, reason = %f.reason, "mail not sent");
+                Ok(())
+            }
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! Notifications' settings (`OPEKA_NOTIFICATIONS__<FIELD>`) with their
+//! documented defaults, validated at start-up.
+use opeka_platform::settings::{Secret, SettingsError, socket_addr};
+use serde::{Deserialize, Serialize};
+
+/// The key `make run` uses when none is configured: fine on a laptop, never
+/// in production (start-up logs a warning while it is in use).
+pub const DEVELOPMENT_SECRET_KEY: &str = "b3Bla2EtZGV2LWtleS0zMi1ieXRlcy1ub3QtcHJvZCE=";
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// gRPC listen address (`127.0.0.1:50054`).
+    pub grpc_addr: String,
+    /// Telegram Bot API base URL (`https://api.telegram.org`); tests point it
+    /// at a local fake.
+    pub telegram_api_url: String,
+    /// The gateway's public URL, for links in mails (`http://127.0.0.1:8080`).
+    pub public_url: String,
+    /// Base64 of a 32-byte key that encrypts SMTP passwords, bot tokens and
+    /// the bot's client secret (AES-256-GCM). Generate one with
+    /// `head -c 32 /dev/urandom | base64`. Changing it makes stored secrets
+    /// unreadable: the admin has to enter them again.
+    pub secret_key: Secret<String>,
+    /// The files service's gRPC URL (`http://127.0.0.1:50053`).
+    pub files_url: String,
+    /// Pool size for this service (10).
+    pub db_max_connections: u32,
+    /// getUpdates long-poll timeout in seconds (10; below teloxide's 17 s
+    /// HTTP timeout).
+    pub poll_timeout_secs: u32,
+    /// Telegram's limits: at most this many messages per second per bot (30)…
+    pub telegram_per_bot_per_sec: u32,
+    /// …and at least this long between two messages to one chat (1000 ms).
+    pub telegram_per_chat_interval_ms: u64,
+    /// Attempts of one Telegram send (429 and network errors are retried) (5).
+    pub telegram_max_attempts: u32,
+    /// Connect/command timeout of SMTP, in seconds (15; below the consumers'
+    /// 30 s ack wait).
+    pub smtp_timeout_secs: u64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            grpc_addr: "127.0.0.1:50054".into(),
+            telegram_api_url: "https://api.telegram.org".into(),
+            public_url: "http://127.0.0.1:8080".into(),
+            secret_key: Secret::new(DEVELOPMENT_SECRET_KEY.into()),
+            files_url: "http://127.0.0.1:50053".into(),
+            db_max_connections: 10,
+            poll_timeout_secs: 10,
+            telegram_per_bot_per_sec: 30,
+            telegram_per_chat_interval_ms: 1000,
+            telegram_max_attempts: 5,
+            smtp_timeout_secs: 15,
+        }
+    }
+}
+
+impl Settings {
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        let bad = |var: &str, msg: &str| Err(SettingsError(format!("OPEKA_NOTIFICATIONS__{var}: {msg}")));
+        socket_addr("OPEKA_NOTIFICATIONS__GRPC_ADDR", &self.grpc_addr)?;
+        for (var, value) in [
+            ("TELEGRAM_API_URL", &self.telegram_api_url),
+            ("PUBLIC_URL", &self.public_url),
+            ("FILES_URL", &self.files_url),
+        ] {
+            match url::Url::parse(value) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                _ => return bad(var, "must be an http:// or https:// URL"),
+            }
+        }
+        if crate::crypto::SecretBox::from_base64(self.secret_key.expose()).is_err() {
+            return bad("SECRET_KEY", "must be the base64 of exactly 32 bytes (head -c 32 /dev/urandom | base64)");
+        }
+        if self.db_max_connections == 0 {
+            return bad("DB_MAX_CONNECTIONS", "must be at least 1");
+        }
+        if !(1..=16).contains(&self.poll_timeout_secs) {
+            return bad("POLL_TIMEOUT_SECS", "must be between 1 and 16");
+        }
+        if !(1..=30).contains(&self.telegram_per_bot_per_sec) {
+            return bad("TELEGRAM_PER_BOT_PER_SEC", "must be between 1 and 30 (Telegram's limit)");
+        }
+        if self.telegram_max_attempts == 0 {
+            return bad("TELEGRAM_MAX_ATTEMPTS", "must be at least 1");
+        }
+        if !(1..=25).contains(&self.smtp_timeout_secs) {
+            return bad("SMTP_TIMEOUT_SECS", "must be between 1 and 25");
+        }
+        Ok(())
+    }
+
+    pub fn uses_development_key(&self) -> bool {
+        self.secret_key.expose() == DEVELOPMENT_SECRET_KEY
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Settings::default().validate().unwrap();
+        assert!(Settings::default().uses_development_key());
+    }
+
+    #[test]
+    fn a_bad_key_names_the_variable() {
+        let s = Settings { secret_key: Secret::new("short".into()), ..Default::default() };
+        let e = s.validate().unwrap_err();
+        assert!(e.0.contains("OPEKA_NOTIFICATIONS__SECRET_KEY"), "{e}");
+    }
+
+    #[test]
+    fn the_key_never_prints() {
+        let s = Settings::default();
+        assert!(!format!("{s:?}").contains(DEVELOPMENT_SECRET_KEY));
+        assert!(!serde_json::to_string(&s).unwrap().contains(DEVELOPMENT_SECRET_KEY));
+    }
+}

@@ -1,0 +1,70 @@
+//! Every user-facing sentence of notifications except the mail templates
+//! (`templates.rs`): form errors and the bot's dialogue (Russian, the seed's
+//! words where it has them, §3.6.2).
+
+// Form fields.
+pub const EMAIL_INVALID: &str = "Укажите адрес электронной почты в виде name@example.ru.";
+pub const SMTP_HOST_REQUIRED: &str = "Укажите SMTP host, например smtp.mail.ru.";
+pub const SMTP_HOST_INVALID: &str = "SMTP host: латинские буквы, цифры, точки и дефисы, например smtp.mail.ru.";
+pub const SMTP_PORT_INVALID: &str = "Укажите SMTP port — число от 1 до 65535, например 465.";
+pub const SMTP_TLS_REQUIRED: &str = "Выберите способ шифрования: без шифрования, STARTTLS или TLS.";
+pub const SENDER_NAME_INVALID: &str = "Имя отправителя — одна строка не длиннее 100 символов.";
+pub const SMTP_PASSWORD_REQUIRED: &str = "Укажите пароль отправителя (пароль для внешних приложений).";
+pub const BOT_TOKEN_INVALID: &str = "Токен бота выглядит так: 123456789:AAH… — скопируйте его из @BotFather целиком.";
+pub const BOT_TOKEN_REJECTED: &str = "Telegram не принял этот токен. Проверьте его в @BotFather.";
+pub const TELEGRAM_UNREACHABLE: &str = "Не удалось связаться с Telegram. Попробуйте позже.";
+pub const ID_INVALID: &str = "Неверный идентификатор.";
+pub const MESSAGE_REQUIRED: &str = "Введите текст сообщения.";
+pub const MESSAGE_TOO_LONG: &str = "Сообщение не длиннее 4000 символов.";
+pub const PAGE_TOKEN_INVALID: &str = "Неверный маркер страницы.";
+pub const PERMISSION_DENIED: &str = "Недостаточно прав для этого действия.";
+pub const BOT_NOT_CONFIGURED: &str = "Бот не подключён: укажите токен бота в настройках.";
+pub const BOT_NOT_ACTIVATED: &str = "Гражданин ещё не активировал бот: сообщение отправить некуда.";
+pub const NOT_YOUR_CITIZEN: &str = "Написать можно только своему подопечному.";
+pub const TELEGRAM_SEND_FAILED: &str = "Telegram не доставил сообщение. Попробуйте позже.";
+pub const SMTP_NOT_CONFIGURED: &str = "Почтовый отправитель не настроен.";
+pub const SERVICE_ACCOUNT_FAILED: &str = "Не удалось создать служебную учётную запись бота в identity.";
+
+// «Проверить соединение» (S0-14).
+pub const SMTP_OK: &str = "Успешно";
+pub const SMTP_FAILED: &str = "Соединение отсутствует";
+
+pub fn smtp_failed(reason: &str) -> String {
+    format!("{SMTP_FAILED}: {reason}")
+}
+
+// The bot (S0-35, §3.6.2).
+pub const BOT_ENTER_CODE: &str = "Введите код активации";
+pub const BOT_ACTIVATED: &str = "Успешная активация";
+pub const BOT_ALREADY_ACTIVE: &str = "Бот уже активирован. Выберите действие в меню.";
+pub const BOT_CODE_NOT_FOUND: &str =
+    "Код активации не найден. Проверьте код и отправьте его ещё раз или попросите соц. куратора выдать новый.";
+pub const BOT_TRY_LATER: &str = "Сервис временно недоступен. Попробуйте ещё раз через несколько минут.";
+pub const BOT_NEED_CODE_FIRST: &str = "Сначала активируйте бот: введите код активации, который выдал соц. куратор.";
+pub const BOT_CHOOSE_ACTION: &str = "Выберите действие в меню ниже.";
+pub const BOT_UPLOAD_HOWTO: &str =
+    "Нажмите на скрепку слева от строки сообщения, выберите файл или фотографию и нажмите «Отправить».";
+pub const BOT_CONTACT_REQUESTED: &str =
+    "Запрос на связь отправлен соц. куратору. Он свяжется с вами в ближайшее время.";
+pub const BOT_FILE_FAILED: &str = "Не удалось сохранить файл. Попробуйте отправить его ещё раз позже.";
+pub const BOT_CHOOSE_FILE_TYPE: &str = "Укажите, что это за файл:";
+pub const BOT_FILE_TYPE_SAVED: &str = "Тип файла сохранён.";
+pub const BOT_FILE_TYPE_FAILED: &str = "Не удалось сохранить тип файла. Соц. куратор укажет его сам.";
+pub const BOT_NO_REMINDERS: &str = "Запланированных напоминаний нет.";
+
+/// S0-89: a curator's one-off message, as the citizen sees it.
+pub fn citizen_message(text: &str) -> String {
+    format!("Сообщение от соц. куратора:\n\n{text}")
+}
+
+pub fn bot_file_received(name: &str) -> String {
+    format!("Файл «{name}» получен и передан соц. куратору.")
+}
+
+pub fn bot_file_rejected(reason: &str) -> String {
+    format!("Файл не принят: {reason}")
+}
+
+pub fn bot_file_type_chosen(file: &str, ty: &str) -> String {
+    format!("Файл «{file}»: {ty}.")
+}
