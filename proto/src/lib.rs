@@ -12,6 +12,11 @@ pub mod opeka {
             tonic::include_proto!("opeka.files.v1");
         }
     }
+    pub mod cases {
+        pub mod v1 {
+            tonic::include_proto!("opeka.cases.v1");
+        }
+    }
     pub mod notifications {
         pub mod v1 {
             tonic::include_proto!("opeka.notifications.v1");
@@ -24,6 +29,7 @@ pub mod opeka {
     }
 }
 
+pub use opeka::cases::v1 as cases;
 pub use opeka::events::v1 as events;
 pub use opeka::files::v1 as files;
 pub use opeka::identity::v1 as identity;

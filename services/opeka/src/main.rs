@@ -10,7 +10,7 @@ use opeka_platform::{Context, admin::Admin, settings::PlatformSettings};
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-const ALL: [&str; 4] = ["identity", "files", "notifications", "gateway"];
+const ALL: [&str; 5] = ["identity", "cases", "files", "notifications", "gateway"];
 
 #[derive(Parser)]
 #[command(name = "opeka", version, about = "Opeka: a platform for social-services agencies")]
@@ -63,6 +63,7 @@ struct Config {
     #[serde(flatten)]
     platform: PlatformSettings,
     identity: opeka_identity::Settings,
+    cases: opeka_cases::Settings,
     files: opeka_files::Settings,
     notifications: opeka_notifications::Settings,
     gateway: opeka_gateway::Settings,
@@ -73,12 +74,14 @@ fn load_config() -> anyhow::Result<Config> {
     let c = Config {
         platform: load()?,
         identity: load_section("identity")?,
+        cases: load_section("cases")?,
         files: load_section("files")?,
         notifications: load_section("notifications")?,
         gateway: load_section("gateway")?,
     };
     c.platform.validate()?;
     c.identity.validate()?;
+    c.cases.validate()?;
     c.files.validate()?;
     c.notifications.validate()?;
     Ok(c)
@@ -141,7 +144,7 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
     let owner = config.platform.migrate_database_url.expose();
     let app = config.platform.database_url.expose();
     opeka_platform::db::ensure_database(owner).await.context("OPEKA_MIGRATE_DATABASE_URL")?;
-    for spec in [&opeka_identity::SCHEMA, &opeka_files::SCHEMA, &opeka_notifications::SCHEMA, &opeka_gateway::SCHEMA] {
+    for spec in [&opeka_identity::SCHEMA, &opeka_cases::SCHEMA, &opeka_files::SCHEMA, &opeka_notifications::SCHEMA, &opeka_gateway::SCHEMA] {
         opeka_platform::db::migrate(owner, app, spec).await.with_context(|| format!("migrating {}", spec.schema))?;
         println!("migrated schema {}", spec.schema);
     }
@@ -186,6 +189,13 @@ async fn serve(config: Config, list: &str) -> anyhow::Result<()> {
         admin = admin.absorb(opeka_identity::admin_parts(&ctx, &config.identity).await?);
         let (ctx, s) = (ctx.clone(), config.identity.clone());
         tasks.spawn(async move { ("identity", opeka_identity::run(ctx, s, listener).await) });
+    }
+    if wanted.contains("cases") {
+        let listener = opeka_platform::grpc::bind(&config.cases.grpc_addr).await?;
+        tracing::info!(addr = %listener.local_addr()?, "cases: gRPC");
+        admin = admin.absorb(opeka_cases::admin_parts(&ctx, &config.cases).await?);
+        let (ctx, s) = (ctx.clone(), config.cases.clone());
+        tasks.spawn(async move { ("cases", opeka_cases::run(ctx, s, listener).await) });
     }
     if wanted.contains("files") {
         let listener = opeka_platform::grpc::bind(&config.files.grpc_addr).await?;

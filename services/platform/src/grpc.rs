@@ -38,7 +38,9 @@ pub async fn serve(
         .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
         .build_v1alpha()?;
     let routes = routes.add_service(health).add_service(reflection_v1).add_service(reflection_v1alpha);
-    let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+    // Nagle + delayed ACKs otherwise hold every response larger than a
+    // segment for ~40 ms (measured on the cases registry search).
+    let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
     let reporter_for_stop = reporter.clone();
     let names_owned: Vec<&'static str> = names.to_vec();
     tonic::transport::Server::builder()

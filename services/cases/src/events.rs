@@ -1,0 +1,307 @@
+//! What cases publishes (through its outbox, on `<root>.<tenant>.cases.<event>`)
+//! and what it consumes: files' `file_received` and the bot's
+//! `contact_requested` become work-queue activities (S0-85, S0-88); identity's
+//! `bot_linked` marks the card «Бот активирован» (S0-49).
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use futures::future::BoxFuture;
+use opeka_platform::bus::{self, ConsumerSpec, Handler, Outbox};
+use opeka_platform::clock::SharedClock;
+use opeka_proto::events::{self as ev, Envelope, envelope::Body};
+use sqlx::PgConnection;
+use uuid::Uuid;
+
+use crate::domain::{ActivityKind, InteractionKind};
+use crate::store::{self, CitizenRow};
+use crate::strings as s;
+
+pub fn citizen_created(c: &CitizenRow) -> Body {
+    Body::CitizenCreated(ev::CitizenCreated {
+        citizen_id: c.id.to_string(),
+        account_id: c.account_id.to_string(),
+        curator_id: opt(c.curator_id),
+        district_id: opt(c.district_id),
+        full_name: c.full_name(),
+    })
+}
+
+pub fn citizen_updated(id: Uuid, curator: Option<Uuid>, changed: &[String]) -> Body {
+    Body::CitizenUpdated(ev::CitizenUpdated {
+        citizen_id: id.to_string(),
+        changed_fields: changed.to_vec(),
+        curator_id: opt(curator),
+    })
+}
+
+pub fn citizen_deleted(id: Uuid) -> Body {
+    Body::CitizenDeleted(ev::CitizenDeleted { citizen_id: id.to_string() })
+}
+
+pub fn citizens_transferred(ids: &[Uuid], from: Option<Uuid>, to: Uuid) -> Body {
+    Body::CitizensTransferred(ev::CitizensTransferred {
+        citizen_ids: ids.iter().map(Uuid::to_string).collect(),
+        from_curator_id: opt(from),
+        to_curator_id: to.to_string(),
+    })
+}
+
+pub fn interaction_recorded(id: Uuid, c: &CitizenRow, kind: InteractionKind) -> Body {
+    Body::InteractionRecorded(ev::InteractionRecorded {
+        interaction_id: id.to_string(),
+        citizen_id: c.id.to_string(),
+        curator_id: opt(c.curator_id),
+        kind: kind.as_str().into(),
+    })
+}
+
+fn opt(v: Option<Uuid>) -> String {
+    v.map(|u| u.to_string()).unwrap_or_default()
+}
+
+/// A new work-queue item and its `activity_created` event, in the caller's
+/// transaction (notifications mails the copies from the event, S0-87).
+pub struct NewActivity<'a> {
+    pub citizen: &'a CitizenRow,
+    pub kind: ActivityKind,
+    pub summary: String,
+    pub occurred_at: DateTime<Utc>,
+    pub file_id: Option<Uuid>,
+    pub interaction_id: Option<Uuid>,
+    pub source_event_id: Option<Uuid>,
+}
+
+pub async fn record_activity(
+    conn: &mut PgConnection,
+    outbox: &Outbox,
+    tenant_slug: &str,
+    now: DateTime<Utc>,
+    a: NewActivity<'_>,
+) -> anyhow::Result<Uuid> {
+    let id = Uuid::now_v7();
+    let c = a.citizen;
+    store::insert_activity(
+        conn,
+        &store::NewActivity {
+            id,
+            tenant_id: c.tenant_id,
+            citizen_id: c.id,
+            kind: a.kind.as_str(),
+            summary: &a.summary,
+            occurred_at: a.occurred_at,
+            file_id: a.file_id,
+            interaction_id: a.interaction_id,
+            source_event_id: a.source_event_id,
+            now,
+        },
+    )
+    .await?;
+    let body = Body::ActivityCreated(ev::ActivityCreated {
+        activity_id: id.to_string(),
+        citizen_id: c.id.to_string(),
+        curator_id: opt(c.curator_id),
+        kind: a.kind.as_str().into(),
+        summary: a.summary,
+        citizen_full_name: c.full_name(),
+        file_id: opt(a.file_id),
+        interaction_id: opt(a.interaction_id),
+    });
+    outbox.enqueue(conn, tenant_slug, &bus::envelope(c.tenant_id, "system", now, body)).await?;
+    Ok(id)
+}
+
+/// What every consumer needs.
+#[derive(Clone)]
+pub struct Consumers {
+    pub outbox: Outbox,
+    pub clock: SharedClock,
+}
+
+/// One durable consumer: what it reads and what it does with each event.
+pub struct Consumer {
+    /// A fresh spec for each (re)start of the consumer.
+    pub spec: fn() -> ConsumerSpec,
+    pub handler: Arc<dyn Handler>,
+}
+
+/// The durable consumers cases runs.
+pub fn consumers(c: &Consumers) -> Vec<Consumer> {
+    vec![
+        Consumer { spec: file_received_spec, handler: Arc::new(FileReceived(c.clone())) },
+        Consumer { spec: contact_requested_spec, handler: Arc::new(ContactRequested(c.clone())) },
+        Consumer { spec: bot_linked_spec, handler: Arc::new(BotLinked(c.clone())) },
+    ]
+}
+
+fn file_received_spec() -> ConsumerSpec {
+    ConsumerSpec {
+        service: crate::SERVICE,
+        durable: "cases-file-received".into(),
+        stream_of: "files",
+        events: vec!["file_received".into()],
+    }
+}
+
+fn contact_requested_spec() -> ConsumerSpec {
+    ConsumerSpec {
+        service: crate::SERVICE,
+        durable: "cases-contact-requested".into(),
+        stream_of: "notifications",
+        events: vec!["contact_requested".into()],
+    }
+}
+
+fn bot_linked_spec() -> ConsumerSpec {
+    ConsumerSpec {
+        service: crate::SERVICE,
+        durable: "cases-bot-linked".into(),
+        stream_of: "identity",
+        events: vec!["bot_linked".into()],
+    }
+}
+
+/// `<root>.<tenant>.<service>.<event>` → `<tenant>`.
+fn tenant_slug(subject: &str) -> anyhow::Result<&str> {
+    subject.split('.').nth(1).filter(|s| !s.is_empty()).ok_or_else(|| anyhow::anyhow!("no tenant in {subject}"))
+}
+
+fn occurred_at(e: &Envelope, now: DateTime<Utc>) -> DateTime<Utc> {
+    crate::convert::from_ts(&e.occurred_at).unwrap_or(now)
+}
+
+/// The live citizen an event names, or `None` (logged, then acked without
+/// effect: a deleted or unknown citizen's event has nowhere to go).
+async fn citizen_of(conn: &mut PgConnection, raw: &str, e: &Envelope) -> anyhow::Result<Option<CitizenRow>> {
+    let Ok(id) = raw.trim().parse::<Uuid>() else {
+        tracing::warn!(event_id = %e.event_id, citizen = raw, "event names no valid citizen; ignored");
+        return Ok(None);
+    };
+    let c = store::citizen_by_account_or_id(conn, id).await?;
+    if c.is_none() {
+        tracing::warn!(event_id = %e.event_id, citizen = %id, "event for an unknown or deleted citizen; ignored");
+    }
+    Ok(c)
+}
+
+/// files → «файл» activity (S0-85, S0-86: the row carries the file id).
+struct FileReceived(Consumers);
+
+impl Handler for FileReceived {
+    fn handle<'a>(
+        &'a self,
+        tx: &'a mut PgConnection,
+        envelope: &'a Envelope,
+        subject: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let Some(Body::FileReceived(f)) = &envelope.body else { return Ok(()) };
+            let slug = tenant_slug(subject)?;
+            let Some(citizen) = citizen_of(tx, &f.citizen_id, envelope).await? else { return Ok(()) };
+            let now = self.0.clock.now();
+            let id = record_activity(
+                tx,
+                &self.0.outbox,
+                slug,
+                now,
+                NewActivity {
+                    citizen: &citizen,
+                    kind: ActivityKind::FileReceived,
+                    summary: s::file_received_summary(&f.original_name, &f.file_type_name),
+                    occurred_at: occurred_at(envelope, now),
+                    file_id: f.file_id.parse().ok(),
+                    interaction_id: None,
+                    source_event_id: envelope.event_id.parse().ok(),
+                },
+            )
+            .await?;
+            tracing::info!(activity_id = %id, citizen_id = %citizen.id, "file received: activity created");
+            Ok(())
+        })
+    }
+}
+
+/// The bot's «Запросить связь» → an entry in «История взаимодействия» (S0-42)
+/// and a «связь с соц. куратором» activity (S0-88).
+struct ContactRequested(Consumers);
+
+impl Handler for ContactRequested {
+    fn handle<'a>(
+        &'a self,
+        tx: &'a mut PgConnection,
+        envelope: &'a Envelope,
+        subject: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let Some(Body::ContactRequested(r)) = &envelope.body else { return Ok(()) };
+            let slug = tenant_slug(subject)?;
+            let Some(citizen) = citizen_of(tx, &r.citizen_account_id, envelope).await? else { return Ok(()) };
+            let now = self.0.clock.now();
+            let at = occurred_at(envelope, now);
+            let interaction = store::InteractionRow {
+                id: Uuid::now_v7(),
+                citizen_id: citizen.id,
+                kind: InteractionKind::ContactRequest.as_str().into(),
+                request_text: r.text.trim().to_string(),
+                result: String::new(),
+                created_by: citizen.account_id.to_string(),
+                created_by_name: citizen.full_name(),
+                created_at: at,
+                edited_by: None,
+                edited_by_name: None,
+                edited_at: None,
+            };
+            store::insert_interaction(tx, citizen.tenant_id, &interaction, envelope.event_id.parse().ok()).await?;
+            let body = interaction_recorded(interaction.id, &citizen, InteractionKind::ContactRequest);
+            self.0.outbox.enqueue(tx, slug, &bus::envelope(citizen.tenant_id, "system", now, body)).await?;
+            record_activity(
+                tx,
+                &self.0.outbox,
+                slug,
+                now,
+                NewActivity {
+                    citizen: &citizen,
+                    kind: ActivityKind::ContactRequested,
+                    summary: s::CONTACT_REQUESTED_SUMMARY.into(),
+                    occurred_at: at,
+                    file_id: None,
+                    interaction_id: Some(interaction.id),
+                    source_event_id: envelope.event_id.parse().ok(),
+                },
+            )
+            .await?;
+            tracing::info!(citizen_id = %citizen.id, interaction_id = %interaction.id, "contact requested");
+            Ok(())
+        })
+    }
+}
+
+/// identity's `bot_linked` → the card shows «Бот активирован».
+struct BotLinked(Consumers);
+
+impl Handler for BotLinked {
+    fn handle<'a>(
+        &'a self,
+        tx: &'a mut PgConnection,
+        envelope: &'a Envelope,
+        _subject: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let Some(Body::BotLinked(b)) = &envelope.body else { return Ok(()) };
+            let Ok(account) = b.citizen_account_id.parse::<Uuid>() else { return Ok(()) };
+            let at = occurred_at(envelope, self.0.clock.now());
+            if !store::mark_bot_activated(tx, account, at).await? {
+                tracing::debug!(account_id = %account, "bot linked for an account with no card");
+            }
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_tenant_is_the_second_subject_token() {
+        assert_eq!(super::tenant_slug("opeka.region-1.files.file_received").unwrap(), "region-1");
+        assert!(super::tenant_slug("opeka").is_err());
+    }
+}

@@ -1,0 +1,174 @@
+//! Cases service (`opeka.cases.v1`): the citizen registry and card, special
+//! groups, diary, interaction history, the curator work queue, tenant
+//! terminology and the audit trail of card openings and changes.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod convert;
+pub mod domain;
+pub mod events;
+pub mod identity;
+pub mod store;
+pub mod strings;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use opeka_platform::{Context, admin, auth::Verifier, bus, db};
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+pub const SERVICE: &str = "cases";
+pub const GRPC_NAME: &str = "opeka.cases.v1.CasesService";
+
+pub static SCHEMA: db::SchemaSpec =
+    db::SchemaSpec { schema: SERVICE, migrator: &MIGRATOR, append_only: &["audit_log"] };
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// Cases' settings (`OPEKA_CASES__<FIELD>`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// gRPC listen address (`127.0.0.1:50052`).
+    pub grpc_addr: String,
+    /// Pool size for this service (10).
+    pub db_max_connections: u32,
+    /// The time zone of a tenant that has not chosen one (`Europe/Moscow`):
+    /// «today», «yesterday» and «this week» of the work queue are its days.
+    pub default_time_zone: String,
+    /// Most citizens one transfer may move (1000).
+    pub max_transfer: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            grpc_addr: "127.0.0.1:50052".into(),
+            db_max_connections: 10,
+            default_time_zone: "Europe/Moscow".into(),
+            max_transfer: 1000,
+        }
+    }
+}
+
+impl Settings {
+    pub fn validate(&self) -> Result<(), opeka_platform::settings::SettingsError> {
+        use opeka_platform::settings::{SettingsError, socket_addr};
+        socket_addr("OPEKA_CASES__GRPC_ADDR", &self.grpc_addr)?;
+        if self.db_max_connections == 0 {
+            return Err(SettingsError("OPEKA_CASES__DB_MAX_CONNECTIONS: must be at least 1".into()));
+        }
+        self.time_zone()?;
+        if self.max_transfer == 0 {
+            return Err(SettingsError("OPEKA_CASES__MAX_TRANSFER: must be at least 1".into()));
+        }
+        Ok(())
+    }
+
+    pub fn time_zone(&self) -> Result<chrono_tz::Tz, opeka_platform::settings::SettingsError> {
+        self.default_time_zone.parse().map_err(|_| {
+            opeka_platform::settings::SettingsError(format!(
+                "OPEKA_CASES__DEFAULT_TIME_ZONE: '{}' is not an IANA time zone such as Europe/Moscow",
+                self.default_time_zone
+            ))
+        })
+    }
+}
+
+/// Everything a handler needs.
+pub struct State {
+    pub pool: sqlx::PgPool,
+    pub settings: Settings,
+    pub default_tz: chrono_tz::Tz,
+    pub outbox: bus::Outbox,
+    pub clock: opeka_platform::clock::SharedClock,
+    pub identity: identity::Identity,
+}
+
+/// Serves cases on `listener` until `ctx.shutdown` is cancelled; runs the
+/// outbox relay and the event consumers alongside. The first task to end
+/// stops the rest.
+pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> anyhow::Result<()> {
+    settings.validate()?;
+    let pool = db::connect(ctx.settings.database_url.expose(), SERVICE, settings.db_max_connections).await?;
+    let bus = bus::Bus::connect(&ctx.settings.nats_url, ctx.settings.bus.clone()).await?;
+    let identity = identity::Identity::new(opeka_platform::grpc::channel(&ctx.settings.identity_url).await?);
+    let outbox = bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE);
+    let state = Arc::new(State {
+        pool: pool.clone(),
+        default_tz: settings.time_zone()?,
+        settings,
+        outbox: outbox.clone(),
+        clock: ctx.clock.clone(),
+        identity,
+    });
+    let verifier = Arc::new(Verifier::new(opeka_platform::auth::grpc_jwks_source(ctx.settings.identity_url.clone())));
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "cases gRPC listening");
+
+    let mut background = tokio::task::JoinSet::new();
+    {
+        let (pool, bus, cancel) = (pool.clone(), bus.clone(), ctx.shutdown.clone());
+        background.spawn(async move {
+            if let Err(e) = bus.ensure_stream(SERVICE).await {
+                tracing::warn!(error = %e, "cases stream not created yet; relay will retry publishing");
+            }
+            bus::run_relay(pool, bus, SERVICE, cancel).await
+        });
+    }
+    let deps = events::Consumers { outbox, clock: ctx.clock.clone() };
+    for c in events::consumers(&deps) {
+        background.spawn(keep_consuming(pool.clone(), bus.clone(), c, ctx.shutdown.clone()));
+    }
+
+    let routes = tonic::service::Routes::new(opeka_proto::cases::cases_service_server::CasesServiceServer::new(
+        api::Api::new(state.clone()),
+    ));
+    let served = opeka_platform::grpc::serve(listener, routes, &[GRPC_NAME], verifier, ctx.shutdown.clone()).await;
+    ctx.shutdown.cancel();
+    while background.join_next().await.is_some() {}
+    served
+}
+
+/// Runs a consumer until shutdown, starting it again after a failure (the
+/// broker down at start-up, a stream deleted underneath).
+async fn keep_consuming(pool: sqlx::PgPool, bus: bus::Bus, c: events::Consumer, cancel: CancellationToken) {
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        let durable = (c.spec)().durable;
+        let result = bus::run_consumer(pool.clone(), bus.clone(), (c.spec)(), c.handler.clone(), cancel.clone()).await;
+        if cancel.is_cancelled() {
+            return;
+        }
+        match result {
+            Ok(()) => tracing::warn!(%durable, "consumer stopped; restarting"),
+            Err(e) => tracing::warn!(%durable, error = %e, ?backoff, "consumer failed; restarting"),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(10));
+    }
+}
+
+/// Readiness checks for the process's admin server.
+pub async fn admin_parts(ctx: &Context, settings: &Settings) -> anyhow::Result<admin::Admin> {
+    let pool = db::connect(ctx.settings.database_url.expose(), SERVICE, 2.min(settings.db_max_connections)).await?;
+    Ok(admin::Admin::new().check("cases-db", admin::db_check(pool)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bad_values_name_the_variable() {
+        Settings::default().validate().unwrap();
+        let bad = Settings { default_time_zone: "Moscow".into(), ..Default::default() };
+        assert!(bad.validate().unwrap_err().0.contains("OPEKA_CASES__DEFAULT_TIME_ZONE"));
+        let bad = Settings { grpc_addr: "nowhere".into(), ..Default::default() };
+        assert!(bad.validate().unwrap_err().0.contains("OPEKA_CASES__GRPC_ADDR"));
+    }
+}

@@ -1,0 +1,15 @@
+//! Cases' integration tests: one binary (STYLE.md "Tests"), one fresh
+//! database and bus root per test, identity and cases served on port 0.
+//! Requirement ids (S0-…) are those of ../shared/REQUIREMENTS.md.
+mod helpers;
+
+mod access;
+mod activities;
+mod audit;
+mod citizens;
+mod groups;
+mod interactions;
+mod isolation;
+mod registry;
+mod settings;
+mod transfer;
