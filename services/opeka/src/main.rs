@@ -144,7 +144,13 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
     let owner = config.platform.migrate_database_url.expose();
     let app = config.platform.database_url.expose();
     opeka_platform::db::ensure_database(owner).await.context("OPEKA_MIGRATE_DATABASE_URL")?;
-    for spec in [&opeka_identity::SCHEMA, &opeka_cases::SCHEMA, &opeka_files::SCHEMA, &opeka_notifications::SCHEMA, &opeka_gateway::SCHEMA] {
+    for spec in [
+        &opeka_identity::SCHEMA,
+        &opeka_cases::SCHEMA,
+        &opeka_files::SCHEMA,
+        &opeka_notifications::SCHEMA,
+        &opeka_gateway::SCHEMA,
+    ] {
         opeka_platform::db::migrate(owner, app, spec).await.with_context(|| format!("migrating {}", spec.schema))?;
         println!("migrated schema {}", spec.schema);
     }
