@@ -1,5 +1,6 @@
-//! The end-to-end harness: a fresh database, identity and gateway started
-//! in-process on port 0 with a unique NATS root, and a tenant with an admin.
+//! The end-to-end harness: a fresh database, identity, cases, files,
+//! notifications and the gateway started in-process on port 0 with a unique
+//! NATS root, and a tenant with an admin.
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -19,6 +20,11 @@ pub struct Suite {
     pub admin_login: String,
     pub admin_password: String,
     pub identity_settings: opeka_identity::Settings,
+    pub cases_url: String,
+    pub files_url: String,
+    pub notifications_url: String,
+    /// Where the files service keeps blobs (removed with the suite).
+    pub files_dir: std::path::PathBuf,
     shutdown: CancellationToken,
 }
 
@@ -49,13 +55,27 @@ impl Suite {
     ) -> Suite {
         opeka_platform::install_crypto_provider();
         opeka_platform::telemetry::init_for_tests();
-        let db = testing::migrated_db(&[&opeka_identity::SCHEMA, &opeka_gateway::SCHEMA]).await;
+        let db = testing::migrated_db(&[
+            &opeka_identity::SCHEMA,
+            &opeka_cases::SCHEMA,
+            &opeka_files::SCHEMA,
+            &opeka_notifications::SCHEMA,
+            &opeka_gateway::SCHEMA,
+        ])
+        .await;
         let mut settings = testing::settings(&db);
         tweak(&mut settings);
         let identity_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind identity");
         let gateway_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind gateway");
+        let cases_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind cases");
+        let files_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind files");
+        let notifications_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind notifications");
         let identity_addr = identity_listener.local_addr().expect("addr");
         let gateway_addr = gateway_listener.local_addr().expect("addr");
+        let cases_url = format!("http://{}", cases_listener.local_addr().expect("addr"));
+        let files_url = format!("http://{}", files_listener.local_addr().expect("addr"));
+        let notifications_url = format!("http://{}", notifications_listener.local_addr().expect("addr"));
+        let files_dir = std::env::temp_dir().join(format!("opeka-files-{}", uuid::Uuid::new_v4().simple()));
         settings.identity_url = format!("http://{identity_addr}");
         let ctx = Context::new(settings);
         let shutdown = ctx.shutdown.clone();
@@ -76,6 +96,43 @@ impl Suite {
                 }
             });
         }
+        {
+            let ctx = ctx.clone();
+            let s = opeka_cases::Settings { db_max_connections: 5, ..Default::default() };
+            tokio::spawn(async move {
+                if let Err(e) = opeka_cases::run(ctx, s, cases_listener).await {
+                    eprintln!("cases stopped: {e:#}");
+                }
+            });
+        }
+        {
+            let ctx = ctx.clone();
+            let s = opeka_files::Settings {
+                store_url: format!("file://{}", files_dir.display()),
+                db_max_connections: 5,
+                ..Default::default()
+            };
+            tokio::spawn(async move {
+                if let Err(e) = opeka_files::run(ctx, s, files_listener).await {
+                    eprintln!("files stopped: {e:#}");
+                }
+            });
+        }
+        {
+            let ctx = ctx.clone();
+            let s = opeka_notifications::Settings {
+                files_url: files_url.clone(),
+                db_max_connections: 5,
+                // No tenant has a bot here; nothing talks to Telegram.
+                telegram_api_url: "http://127.0.0.1:9".into(),
+                ..Default::default()
+            };
+            tokio::spawn(async move {
+                if let Err(e) = opeka_notifications::run(ctx, s, notifications_listener).await {
+                    eprintln!("notifications stopped: {e:#}");
+                }
+            });
+        }
         let gateway_url = format!("http://{gateway_addr}");
         {
             let web = concat!(env!("CARGO_MANIFEST_DIR"), "/../services/gateway/web/node_modules");
@@ -83,6 +140,9 @@ impl Suite {
                 public_url: gateway_url.clone(),
                 default_tenant: tenant.slug.clone(),
                 assets_dir: web.into(),
+                cases_url: cases_url.clone(),
+                files_url: files_url.clone(),
+                notifications_url: notifications_url.clone(),
                 ..Default::default()
             };
             let ctx = ctx.clone();
@@ -101,6 +161,10 @@ impl Suite {
             admin_login: admin.login,
             admin_password: admin.password,
             identity_settings,
+            cases_url,
+            files_url,
+            notifications_url,
+            files_dir,
             db,
             ctx,
             shutdown,
@@ -114,6 +178,9 @@ impl Suite {
             if let Ok(mut c) = IdentityServiceClient::connect(self.identity_url.clone()).await
                 && c.get_jwks(opeka_proto::identity::GetJwksRequest {}).await.is_ok()
                 && reqwest_like_ok(&self.gateway_url).await
+                && reqwest_like_ok(&self.cases_url).await
+                && reqwest_like_ok(&self.files_url).await
+                && reqwest_like_ok(&self.notifications_url).await
             {
                 return;
             }
@@ -157,6 +224,7 @@ impl Suite {
 impl Drop for Suite {
     fn drop(&mut self) {
         self.shutdown.cancel();
+        let _ = std::fs::remove_dir_all(&self.files_dir);
     }
 }
 

@@ -3,6 +3,7 @@
 //! It owns no business data: every page is built from other services' gRPC.
 #![forbid(unsafe_code)]
 
+pub mod clients;
 pub mod identity;
 mod pages;
 pub mod session;
@@ -10,6 +11,7 @@ pub mod settings;
 pub mod store;
 pub mod strings;
 pub mod tenancy;
+pub mod terms;
 pub mod views;
 
 use std::sync::Arc;
@@ -30,6 +32,7 @@ use tower_http::trace::TraceLayer;
 pub use settings::Settings;
 pub use strings::Strings;
 
+use clients::{CasesClient, Clients, FilesClient, NotificationsClient};
 use identity::IdentityClient;
 
 /// The gateway's schema: only the sessions table. Applied by `opeka migrate`.
@@ -44,9 +47,14 @@ pub struct Inner {
     pub settings: Settings,
     pub pool: PgPool,
     pub identity: IdentityClient,
+    pub cases: CasesClient,
+    pub files: FilesClient,
+    pub notifications: NotificationsClient,
     pub clock: SharedClock,
     views: views::Views,
     strings: &'static Strings,
+    /// Each tenant's terminology (S0-2), as cases last reported it.
+    terms: terms::TermsCache,
 }
 
 impl std::ops::Deref for AppState {
@@ -57,11 +65,23 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
-    pub fn new(settings: Settings, pool: PgPool, identity: IdentityClient, clock: SharedClock) -> anyhow::Result<Self> {
+    pub fn new(settings: Settings, pool: PgPool, clients: Clients, clock: SharedClock) -> anyhow::Result<Self> {
         settings.validate()?;
         let strings = Strings::for_locale(&settings.locale).expect("validated locale");
         let views = views::Views::new()?;
-        Ok(Self(Arc::new(Inner { settings, pool, identity, clock, views, strings })))
+        let Clients { identity, cases, files, notifications } = clients;
+        Ok(Self(Arc::new(Inner {
+            settings,
+            pool,
+            identity,
+            cases,
+            files,
+            notifications,
+            clock,
+            views,
+            strings,
+            terms: terms::TermsCache::default(),
+        })))
     }
 
     pub fn strings(&self) -> &'static Strings {
@@ -73,13 +93,13 @@ impl AppState {
 pub async fn run(ctx: opeka_platform::Context, settings: Settings, listener: TcpListener) -> anyhow::Result<()> {
     settings.validate()?;
     let pool = db::connect(ctx.settings.database_url.expose(), SCHEMA.schema, ctx.settings.db_max_connections).await?;
-    let identity = identity::client(&ctx.settings.identity_url).await?;
+    let clients = Clients::connect(&ctx.settings.identity_url, &settings).await?;
     let htmx = settings.assets_dir.join("htmx.org/dist/htmx.min.js");
     if !htmx.is_file() {
         // Pages work without htmx; say once how to get the enhancements.
         tracing::warn!(path = %htmx.display(), "htmx not found; run `npm ci` in services/gateway/web");
     }
-    let state = AppState::new(settings, pool.clone(), identity, ctx.clock.clone())?;
+    let state = AppState::new(settings, pool.clone(), clients, ctx.clock.clone())?;
     let pruner = tokio::spawn(prune_sessions(pool, ctx.clock.clone(), ctx.shutdown.clone()));
     tracing::info!(addr = %listener.local_addr()?, "gateway listening");
     let shutdown = ctx.shutdown.clone();

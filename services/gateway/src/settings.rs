@@ -29,6 +29,12 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// `OPEKA_GATEWAY__LOCALE`: `ru` (default) or `en`.
     pub locale: String,
+    /// `OPEKA_GATEWAY__CASES_URL`: the cases service's gRPC address.
+    pub cases_url: String,
+    /// `OPEKA_GATEWAY__FILES_URL`: the files service's gRPC address.
+    pub files_url: String,
+    /// `OPEKA_GATEWAY__NOTIFICATIONS_URL`: the notifications service's gRPC address.
+    pub notifications_url: String,
 }
 
 impl Default for Settings {
@@ -41,6 +47,9 @@ impl Default for Settings {
             session_ttl_secs: 8 * 60 * 60,
             secure_cookies: false,
             locale: "ru".into(),
+            cases_url: "http://127.0.0.1:50052".into(),
+            files_url: "http://127.0.0.1:50053".into(),
+            notifications_url: "http://127.0.0.1:50054".into(),
         }
     }
 }
@@ -77,6 +86,16 @@ impl Settings {
         }
         if self.session_ttl_secs < 60 {
             return bad("SESSION_TTL_SECS", "must be at least 60");
+        }
+        for (var, value) in [
+            ("CASES_URL", &self.cases_url),
+            ("FILES_URL", &self.files_url),
+            ("NOTIFICATIONS_URL", &self.notifications_url),
+        ] {
+            match url::Url::parse(value) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+                _ => return bad(var, "must be an http:// or https:// URL, e.g. http://127.0.0.1:50052"),
+            }
         }
         if crate::strings::Strings::for_locale(&self.locale).is_none() {
             return bad("LOCALE", "must be one of: ru, en");

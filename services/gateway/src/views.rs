@@ -25,6 +25,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("curator_card.html", include_str!("../templates/curator_card.html")),
     ("curator_password.html", include_str!("../templates/curator_password.html")),
     ("settings.html", include_str!("../templates/settings.html")),
+    ("citizens.html", include_str!("../templates/citizens.html")),
+    ("citizen_form.html", include_str!("../templates/citizen_form.html")),
+    ("citizen_card.html", include_str!("../templates/citizen_card.html")),
+    ("citizen_transfer.html", include_str!("../templates/citizen_transfer.html")),
+    ("citizen_message.html", include_str!("../templates/citizen_message.html")),
+    ("activity.html", include_str!("../templates/activity.html")),
+    ("reference.html", include_str!("../templates/reference.html")),
+    ("reference_form.html", include_str!("../templates/reference_form.html")),
 ];
 
 impl Views {
@@ -70,8 +78,10 @@ impl FormErrors {
             errors.general.push(status.message().to_string());
         }
         for v in violations {
-            if form_fields.contains(&v.field.as_str()) {
-                errors.field(&v.field, v.description);
+            // `special_group_ids[1]` belongs beside the `special_group_ids` input.
+            let field = v.field.split('[').next().unwrap_or_default();
+            if form_fields.contains(&field) {
+                errors.field(field, v.description);
             } else {
                 errors.general.push(v.description);
             }
@@ -94,6 +104,7 @@ impl AppState {
             tenant => tenant,
             base => crate::tenancy::base(tenant),
             user => user,
+            terms => Value::from(Serde(self.cached_terms(tenant))),
             csrf => auth.map(|a| a.row.csrf_token.clone()),
             // Pages that set neither get no title prefix and no menu mark.
             title => "",
@@ -114,7 +125,7 @@ impl AppState {
         self.page(tenant, auth, status, "error.html", context! { message => message })
     }
 
-    /// Turns a failed identity call outside a form into a page: a dead
+    /// Turns a failed service call outside a form into a page: a dead
     /// token sends the user to the login page, a refusal to a 403 page,
     /// anything unexpected to an opaque page carrying the trace id.
     pub async fn grpc_error(&self, auth: &Auth, status: tonic::Status) -> Response {
@@ -128,7 +139,7 @@ impl AppState {
             Code::PermissionDenied => self.error_page(&auth.tenant, Some(auth), http, t.forbidden),
             Code::NotFound => self.error_page(&auth.tenant, Some(auth), http, t.not_found),
             Code::Unavailable | Code::DeadlineExceeded => {
-                tracing::warn!(code = ?status.code(), message = status.message(), "identity unavailable");
+                tracing::warn!(code = ?status.code(), message = status.message(), "service unavailable");
                 self.error_page(&auth.tenant, Some(auth), http, t.unavailable)
             }
             Code::InvalidArgument | Code::FailedPrecondition | Code::AlreadyExists | Code::OutOfRange => {

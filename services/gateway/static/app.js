@@ -59,5 +59,14 @@
       second.addEventListener("input", check);
       check();
     });
+    // S0-116: the list shows how many citizens are ticked for a transfer
+    // (delegated, so it keeps working after htmx swaps the list).
+    document.addEventListener("change", function (e) {
+      var form = e.target.closest ? e.target.closest("form[data-count-checked]") : null;
+      if (!form) return;
+      var name = form.getAttribute("data-count-checked");
+      var out = form.querySelector(".selected-count");
+      if (out) out.textContent = String(form.querySelectorAll("input[name='" + name + "']:checked").length);
+    });
   });
 })();

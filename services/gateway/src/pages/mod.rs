@@ -1,14 +1,18 @@
 //! The pages of a tenant, one module per menu section. Handlers decode the
-//! request, call identity on the user's behalf and render; no rules here
-//! beyond hiding what a role may not do (identity decides).
+//! request, call the services on the user's behalf and render; no rules here
+//! beyond hiding what a role may not do (the owning service decides).
 use axum::Router;
 use axum::routing::get;
 
 use crate::AppState;
 
+mod activity;
 mod auth;
+mod citizens;
+mod common;
 mod curators;
 mod home;
+mod references;
 mod settings;
 
 pub fn routes() -> Router<AppState> {
@@ -17,12 +21,35 @@ pub fn routes() -> Router<AppState> {
         .route("/t/{tenant}/login", get(auth::login_page).post(auth::login))
         .route("/t/{tenant}/logout", get(auth::logout_page).post(auth::logout))
         .route("/t/{tenant}/settings", get(settings::page).post(settings::change_password))
+        .route("/t/{tenant}/settings/smtp", axum::routing::post(settings::save_smtp))
+        .route("/t/{tenant}/settings/smtp/check", axum::routing::post(settings::check_smtp))
+        .route("/t/{tenant}/settings/copy-email", axum::routing::post(settings::save_copy_email))
+        .route("/t/{tenant}/settings/bot", axum::routing::post(settings::save_bot))
+        .route("/t/{tenant}/settings/terms", axum::routing::post(settings::save_terms))
         .route("/t/{tenant}/curators", get(curators::list))
         .route("/t/{tenant}/curators/new", get(curators::new_form).post(curators::create))
         .route("/t/{tenant}/curators/{id}", get(curators::card))
         .route("/t/{tenant}/curators/{id}/edit", get(curators::edit_form).post(curators::update))
         .route("/t/{tenant}/curators/{id}/password", get(curators::password_form).post(curators::set_password))
         .route("/t/{tenant}/curators/{id}/delete", get(curators::delete_confirm).post(curators::delete))
+        .route("/t/{tenant}/citizens", get(citizens::list))
+        .route("/t/{tenant}/citizens/new", get(citizens::new_form).post(citizens::create))
+        .route("/t/{tenant}/citizens/transfer", get(citizens::transfer_form).post(citizens::transfer))
+        .route("/t/{tenant}/citizens/{id}", get(citizens::card))
+        .route("/t/{tenant}/citizens/{id}/edit", get(citizens::edit_form).post(citizens::update))
+        .route("/t/{tenant}/citizens/{id}/delete", get(citizens::delete_confirm).post(citizens::delete))
+        .route("/t/{tenant}/citizens/{id}/bot-link", axum::routing::post(citizens::extend_code))
+        .route("/t/{tenant}/citizens/{id}/diary", axum::routing::post(citizens::add_diary))
+        .route("/t/{tenant}/citizens/{id}/message", get(citizens::message_form).post(citizens::send_message))
+        .route("/t/{tenant}/citizens/{id}/interactions", axum::routing::post(citizens::add_interaction))
+        .route("/t/{tenant}/citizens/{id}/interactions/{iid}", axum::routing::post(citizens::record_result))
+        .route("/t/{tenant}/citizens/{id}/files/{file_id}", get(citizens::download))
+        .route("/t/{tenant}/citizens/{id}/files/{file_id}/type", axum::routing::post(citizens::set_file_type))
+        .route("/t/{tenant}/activity", get(activity::list))
+        .route("/t/{tenant}/activity/{id}/processed", axum::routing::post(activity::mark))
+        .merge(references::routes(references::Kind::Districts))
+        .merge(references::routes(references::Kind::FileTypes))
+        .merge(references::routes(references::Kind::SpecialGroups))
 }
 
 /// A form that carries nothing but its CSRF token.

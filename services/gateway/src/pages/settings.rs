@@ -1,24 +1,38 @@
-//! «Настройка системы» (S0-7, S0-8): the signed-in user changes their own
-//! password — the old one, then the new one twice.
+//! «Настройка системы»: the signed-in user changes their own password (S0-7,
+//! S0-8); the admin also sets up the mail sender with «Проверить
+//! соединение» (S0-9…S0-14, notifications), the Telegram bot token, the
+//! address that receives copies of notices, and the tenant's terminology
+//! and registry visibility (S0-2, cases).
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use minijinja::value::{Serde, Value};
+use opeka_proto::cases::{GetTenantSettingsRequest, UpdateTenantSettingsRequest};
 use opeka_proto::identity::ChangeOwnPasswordRequest;
-use serde::Deserialize;
+use opeka_proto::notifications::{
+    CheckSmtpRequest, GetChannelSettingsRequest, SetAdminCopyEmailRequest, SetBotTokenRequest, SmtpTls,
+    UpdateSmtpSettingsRequest,
+};
+use serde::{Deserialize, Serialize};
 use tonic::Code;
 
+use super::NoFields;
+use super::common::is_form_error;
 use crate::session::{Auth, AuthForm};
 use crate::views::FormErrors;
 use crate::{AppState, tenancy};
 
 const FIELDS: &[&str] = &["old_password", "new_password", "new_password_repeat"];
+const SMTP_FIELDS: &[&str] = &["host", "port", "tls", "sender_address", "sender_name", "username", "password"];
+const TERMS_FIELDS: &[&str] = &["citizen_term", "citizens_section", "curator_term", "curators_section", "time_zone"];
 
 #[derive(Deserialize, Default)]
 pub struct SettingsQuery {
     #[serde(default)]
     changed: Option<String>,
+    #[serde(default)]
+    saved: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -31,19 +45,162 @@ pub struct PasswordChange {
     new_password_repeat: String,
 }
 
-pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<SettingsQuery>) -> Response {
-    render(&state, &auth, &FormErrors::default(), q.changed.is_some(), StatusCode::OK)
+/// The mail sender form (the password never comes back to the page).
+#[derive(Deserialize, Serialize, Default)]
+pub struct SmtpForm {
+    #[serde(default)]
+    host: String,
+    #[serde(default)]
+    port: String,
+    /// `none`, `starttls` or `tls`.
+    #[serde(default)]
+    tls: String,
+    #[serde(default)]
+    sender_address: String,
+    #[serde(default)]
+    sender_name: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default, skip_serializing)]
+    password: String,
 }
 
-fn render(state: &AppState, auth: &Auth, errors: &FormErrors, changed: bool, status: StatusCode) -> Response {
+#[derive(Deserialize, Serialize, Default)]
+pub struct TermsForm {
+    #[serde(default)]
+    citizens_section: String,
+    #[serde(default)]
+    citizen_term: String,
+    #[serde(default)]
+    curator_term: String,
+    #[serde(default)]
+    curators_section: String,
+    #[serde(default)]
+    curators_read_all: Option<String>,
+    #[serde(default)]
+    time_zone: String,
+}
+
+#[derive(Deserialize)]
+pub struct CopyEmailForm {
+    #[serde(default)]
+    email: String,
+}
+
+#[derive(Deserialize)]
+pub struct BotForm {
+    #[serde(default)]
+    token: String,
+}
+
+/// What one render of the page shows beyond the stored values: which
+/// section's errors, the submitted values of a refused form, a notice, the
+/// answer of «Проверить соединение».
+#[derive(Default)]
+struct View {
+    password_errors: FormErrors,
+    smtp_errors: FormErrors,
+    copy_errors: FormErrors,
+    bot_errors: FormErrors,
+    terms_errors: FormErrors,
+    smtp: Option<SmtpForm>,
+    terms: Option<TermsForm>,
+    copy_email: Option<String>,
+    notice: Option<&'static str>,
+    check: Option<(bool, String)>,
+}
+
+fn tls_code(tls: i32) -> &'static str {
+    match SmtpTls::try_from(tls).unwrap_or_default() {
+        SmtpTls::None => "none",
+        SmtpTls::Starttls => "starttls",
+        SmtpTls::Tls | SmtpTls::Unspecified => "tls",
+    }
+}
+
+pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<SettingsQuery>) -> Response {
     let t = state.strings();
+    let notice = if q.changed.is_some() {
+        Some(t.password_changed)
+    } else if q.saved.is_some() {
+        Some(t.notice_saved)
+    } else {
+        None
+    };
+    render(&state, &auth, View { notice, ..Default::default() }, StatusCode::OK).await
+}
+
+async fn render(state: &AppState, auth: &Auth, v: View, status: StatusCode) -> Response {
+    let t = state.strings();
+    let mut admin = None;
+    if auth.is_admin() {
+        let channels =
+            match state.notifications.clone().get_channel_settings(auth.req(GetChannelSettingsRequest {})).await {
+                Ok(c) => Some(c.into_inner()),
+                Err(status) if matches!(status.code(), Code::Unavailable | Code::DeadlineExceeded) => None,
+                Err(status) => return state.grpc_error(auth, status).await,
+            };
+        let tenant = match state.cases.clone().get_tenant_settings(auth.req(GetTenantSettingsRequest {})).await {
+            Ok(s) => Some(s.into_inner()),
+            Err(status) if matches!(status.code(), Code::Unavailable | Code::DeadlineExceeded) => None,
+            Err(status) => return state.grpc_error(auth, status).await,
+        };
+        let stored_smtp = channels.as_ref().and_then(|c| c.smtp.clone());
+        let smtp = v.smtp.unwrap_or_else(|| match &stored_smtp {
+            Some(s) => SmtpForm {
+                host: s.host.clone(),
+                port: if s.port == 0 { String::new() } else { s.port.to_string() },
+                tls: tls_code(s.tls).into(),
+                sender_address: s.sender_address.clone(),
+                sender_name: s.sender_name.clone(),
+                username: s.username.clone(),
+                password: String::new(),
+            },
+            None => SmtpForm { port: "465".into(), tls: "tls".into(), ..Default::default() },
+        });
+        let terms = v.terms.unwrap_or_else(|| match &tenant {
+            Some(s) => TermsForm {
+                citizens_section: s.citizens_section.clone(),
+                citizen_term: s.citizen_term.clone(),
+                curator_term: s.curator_term.clone(),
+                curators_section: s.curators_section.clone(),
+                curators_read_all: s.curators_read_all.then(|| "1".into()),
+                time_zone: s.time_zone.clone(),
+            },
+            None => TermsForm::default(),
+        });
+        let bot = channels.as_ref().and_then(|c| c.bot.clone()).unwrap_or_default();
+        admin = Some(context! {
+            channels_available => channels.is_some(),
+            tenant_available => tenant.is_some(),
+            smtp => Value::from(Serde(&smtp)),
+            password_set => stored_smtp.as_ref().is_some_and(|s| s.password_set),
+            smtp_saved => stored_smtp.is_some(),
+            copy_email => v.copy_email.unwrap_or_else(|| channels.as_ref().map(|c| c.admin_copy_email.clone()).unwrap_or_default()),
+            bot_configured => bot.configured,
+            bot_username => bot.username,
+            bot_hint => bot.token_hint,
+            terms => Value::from(Serde(&terms)),
+            check_ok => v.check.as_ref().map(|c| c.0),
+            check_message => v.check.map(|c| c.1),
+            smtp_errors => Value::from(Serde(&v.smtp_errors)),
+            copy_errors => Value::from(Serde(&v.copy_errors)),
+            bot_errors => Value::from(Serde(&v.bot_errors)),
+            terms_errors => Value::from(Serde(&v.terms_errors)),
+        });
+    }
     let ctx = context! {
         title => t.settings_title,
         active => "settings",
-        errors => Value::from(Serde(errors)),
-        notice => changed.then_some(t.password_changed),
+        errors => Value::from(Serde(&v.password_errors)),
+        notice => v.notice,
+        admin => admin,
     };
     state.page(&auth.tenant, Some(auth), status, "settings.html", ctx)
+}
+
+fn saved(auth: &Auth, anchor: &str) -> Response {
+    Redirect::to(&format!("{}/settings?saved=1#{anchor}", tenancy::base(&auth.tenant))).into_response()
 }
 
 pub async fn change_password(
@@ -62,7 +219,8 @@ pub async fn change_password(
         errors.field("new_password_repeat", t.passwords_differ);
     }
     if !errors.is_empty() {
-        return render(&state, &auth, &errors, false, StatusCode::BAD_REQUEST);
+        return render(&state, &auth, View { password_errors: errors, ..Default::default() }, StatusCode::BAD_REQUEST)
+            .await;
     }
     let msg = ChangeOwnPasswordRequest {
         old_password: form.old_password,
@@ -76,7 +234,139 @@ pub async fn change_password(
         }
         Err(status) if matches!(status.code(), Code::InvalidArgument | Code::FailedPrecondition) => {
             let errors = FormErrors::from_status(&status, FIELDS);
-            render(&state, &auth, &errors, false, opeka_platform::error::http_status(status.code()))
+            let http = opeka_platform::error::http_status(status.code());
+            render(&state, &auth, View { password_errors: errors, ..Default::default() }, http).await
+        }
+        Err(status) => state.grpc_error(&auth, status).await,
+    }
+}
+
+fn refuse_non_admin(state: &AppState, auth: &Auth) -> Option<Response> {
+    (!auth.is_admin()).then(|| super::common::forbidden(state, auth))
+}
+
+/// S0-13: the mail sender; an empty password keeps the stored one.
+pub async fn save_smtp(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<SmtpForm>) -> Response {
+    if let Some(r) = refuse_non_admin(&state, &auth) {
+        return r;
+    }
+    let t = state.strings();
+    let Ok(port) = form.port.trim().parse::<u32>() else {
+        let mut errors = FormErrors::default();
+        errors.field("port", t.smtp_port_invalid);
+        let v = View { smtp_errors: errors, smtp: Some(form), ..Default::default() };
+        return render(&state, &auth, v, StatusCode::BAD_REQUEST).await;
+    };
+    let tls = match form.tls.as_str() {
+        "none" => SmtpTls::None,
+        "starttls" => SmtpTls::Starttls,
+        "tls" => SmtpTls::Tls,
+        _ => SmtpTls::Unspecified,
+    };
+    let msg = UpdateSmtpSettingsRequest {
+        host: form.host.trim().into(),
+        port,
+        tls: tls as i32,
+        sender_address: form.sender_address.trim().into(),
+        sender_name: form.sender_name.trim().into(),
+        username: form.username.trim().into(),
+        password: form.password.clone(),
+    };
+    match state.notifications.clone().update_smtp_settings(auth.req(msg)).await {
+        Ok(_) => saved(&auth, "smtp-heading"),
+        Err(status) if is_form_error(&status) => {
+            let v = View {
+                smtp_errors: FormErrors::from_status(&status, SMTP_FIELDS),
+                smtp: Some(form),
+                ..Default::default()
+            };
+            render(&state, &auth, v, opeka_platform::error::http_status(status.code())).await
+        }
+        Err(status) => state.grpc_error(&auth, status).await,
+    }
+}
+
+/// S0-14: «Проверить соединение» answers «Успешно» or «Соединение
+/// отсутствует» with the reason, in place of the button's label.
+pub async fn check_smtp(State(state): State<AppState>, AuthForm { auth, .. }: AuthForm<NoFields>) -> Response {
+    if let Some(r) = refuse_non_admin(&state, &auth) {
+        return r;
+    }
+    let check = match state.notifications.clone().check_smtp(auth.req(CheckSmtpRequest {})).await {
+        Ok(r) => {
+            let r = r.into_inner();
+            (r.ok, r.message)
+        }
+        Err(status) if is_form_error(&status) => (false, status.message().to_string()),
+        Err(status) => return state.grpc_error(&auth, status).await,
+    };
+    render(&state, &auth, View { check: Some(check), ..Default::default() }, StatusCode::OK).await
+}
+
+/// S0-9…S0-12: where copies of notices go; empty clears it.
+pub async fn save_copy_email(
+    State(state): State<AppState>,
+    AuthForm { auth, form }: AuthForm<CopyEmailForm>,
+) -> Response {
+    if let Some(r) = refuse_non_admin(&state, &auth) {
+        return r;
+    }
+    let msg = SetAdminCopyEmailRequest { email: form.email.trim().into() };
+    match state.notifications.clone().set_admin_copy_email(auth.req(msg)).await {
+        Ok(_) => saved(&auth, "copy-heading"),
+        Err(status) if is_form_error(&status) => {
+            let v = View {
+                copy_errors: FormErrors::from_status(&status, &["email"]),
+                copy_email: Some(form.email),
+                ..Default::default()
+            };
+            render(&state, &auth, v, opeka_platform::error::http_status(status.code())).await
+        }
+        Err(status) => state.grpc_error(&auth, status).await,
+    }
+}
+
+/// The tenant's Telegram bot; an empty token disconnects it.
+pub async fn save_bot(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<BotForm>) -> Response {
+    if let Some(r) = refuse_non_admin(&state, &auth) {
+        return r;
+    }
+    let msg = SetBotTokenRequest { token: form.token.trim().into() };
+    match state.notifications.clone().set_bot_token(auth.req(msg)).await {
+        Ok(_) => saved(&auth, "bot-heading"),
+        Err(status) if is_form_error(&status) => {
+            let v = View { bot_errors: FormErrors::from_status(&status, &["token"]), ..Default::default() };
+            render(&state, &auth, v, opeka_platform::error::http_status(status.code())).await
+        }
+        Err(status) => state.grpc_error(&auth, status).await,
+    }
+}
+
+/// S0-2: the terms and «кураторы видят всех»; empty fields restore defaults.
+pub async fn save_terms(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<TermsForm>) -> Response {
+    if let Some(r) = refuse_non_admin(&state, &auth) {
+        return r;
+    }
+    let msg = UpdateTenantSettingsRequest {
+        citizen_term: form.citizen_term.trim().into(),
+        citizens_section: form.citizens_section.trim().into(),
+        curator_term: form.curator_term.trim().into(),
+        curators_section: form.curators_section.trim().into(),
+        curators_read_all: form.curators_read_all.is_some(),
+        time_zone: form.time_zone.trim().into(),
+    };
+    match state.cases.clone().update_tenant_settings(auth.req(msg)).await {
+        Ok(s) => {
+            state.remember_terms(&auth.tenant, s.get_ref());
+            saved(&auth, "terms-heading")
+        }
+        Err(status) if is_form_error(&status) => {
+            let v = View {
+                terms_errors: FormErrors::from_status(&status, TERMS_FIELDS),
+                terms: Some(form),
+                ..Default::default()
+            };
+            render(&state, &auth, v, opeka_platform::error::http_status(status.code())).await
         }
         Err(status) => state.grpc_error(&auth, status).await,
     }
