@@ -86,7 +86,11 @@ chart's own keys.
 {{- $_ := set $env $svc.listenEnv (printf "0.0.0.0:%d" (int $svc.port)) -}}
 {{- end -}}
 {{- if and $svc.enabled $svc.urlEnv -}}
-{{- $_ := set $env $svc.urlEnv (printf "http://%s:%d" (include "opeka.name" (list $ $name)) (int $svc.port)) -}}
+{{- $names := $svc.urlEnv -}}
+{{- if kindIs "string" $names -}}{{- $names = list $names -}}{{- end -}}
+{{- range $n := $names -}}
+{{- $_ := set $env $n (printf "http://%s:%d" (include "opeka.name" (list $ $name)) (int $svc.port)) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
 {{- with .Values.otel.endpoint -}}
