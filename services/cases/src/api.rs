@@ -119,6 +119,9 @@ fn card_changes(b: &CitizenRow, d: &CitizenDraft) -> Vec<String> {
     ])
 }
 
+/// The card fields identity keeps a copy of on the citizen's account.
+const ACCOUNT_FIELDS: [&str; 5] = ["surname", "name", "patronymic", "phone", "email"];
+
 /// The fields a new card was filled in with.
 fn filled_fields(d: &CitizenDraft) -> Vec<String> {
     domain::changed_fields(&[
@@ -306,8 +309,9 @@ impl CasesService for Api {
         draft.curator_id = curator;
         self.check_inn(&mut call, &draft, None).await?;
         self.check_references(&mut call, &draft, draft.district_id, curator).await?;
-        let account_id = self.st.identity.create_citizen_account(&call.bearer, &draft).await?;
         let id = Uuid::now_v7();
+        // The card's id is the request id: a retry of this card reuses the account.
+        let account_id = self.st.identity.create_citizen_account(&call.bearer, &draft, id).await?;
         let new = store::NewCitizen {
             id,
             tenant_id: call.p.tenant_id,
@@ -360,7 +364,13 @@ impl CasesService for Api {
             .on_constraint("citizens_inn_key", inn_taken)?;
         let after = store::get_citizen(&mut call.tx, id, false).await.map_err(AppError::from)?.ok_or_else(not_found)?;
         self.emit(&mut call, events::citizen_updated(id, after.curator_id, &changed)).await?;
+        let account_changed = changed.iter().any(|f| ACCOUNT_FIELDS.contains(&f.as_str()));
         self.audit(&mut call, Audit::citizen("citizen.update", id).fields(changed)).await?;
+        // Identity keeps its own copy of the name and contacts. It is asked
+        // last, before the commit: if it refuses, the card change rolls back.
+        if account_changed {
+            self.st.identity.update_citizen_account(&call.bearer, before.account_id, &draft).await?;
+        }
         call.tx.commit().await.map_err(AppError::from)?;
         Ok(Response::new(Self::view(&call.access, &after)))
     }

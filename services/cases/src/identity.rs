@@ -83,16 +83,43 @@ impl Identity {
     }
 
     /// Creates the citizen's account (identity also issues its bot link code).
-    pub async fn create_citizen_account(&self, bearer: &Bearer, d: &CitizenDraft) -> Result<Uuid, AppError> {
+    /// `request_id` makes the call idempotent: a retry with the same id gets
+    /// the account the first call created instead of a second one.
+    pub async fn create_citizen_account(
+        &self,
+        bearer: &Bearer,
+        d: &CitizenDraft,
+        request_id: Uuid,
+    ) -> Result<Uuid, AppError> {
         let req = pb::CreateCitizenAccountRequest {
             surname: d.surname.clone(),
             name: d.name.clone(),
             patronymic: d.patronymic.clone(),
             phone: d.phone.as_str().to_string(),
             email: d.email.as_ref().map(|e| e.as_str().to_string()).unwrap_or_default(),
+            request_id: request_id.to_string(),
         };
         let a = self.client().create_citizen_account(self.request(bearer, req)).await.map_err(from_status)?;
         a.into_inner().id.parse().map_err(|e| AppError::internal(anyhow::anyhow!("identity returned a bad id: {e}")))
+    }
+
+    /// Brings identity's copy of the citizen's name and contacts in step with the card.
+    pub async fn update_citizen_account(
+        &self,
+        bearer: &Bearer,
+        account: Uuid,
+        d: &CitizenDraft,
+    ) -> Result<(), AppError> {
+        let req = pb::UpdateCitizenAccountRequest {
+            id: account.to_string(),
+            surname: d.surname.clone(),
+            name: d.name.clone(),
+            patronymic: d.patronymic.clone(),
+            phone: d.phone.as_str().to_string(),
+            email: d.email.as_ref().map(|e| e.as_str().to_string()).unwrap_or_default(),
+        };
+        self.client().update_citizen_account(self.request(bearer, req)).await.map_err(from_status)?;
+        Ok(())
     }
 
     pub async fn bot_link(&self, bearer: &Bearer, account: Uuid) -> Result<pb::BotLinkCode, AppError> {

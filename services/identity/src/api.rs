@@ -185,6 +185,18 @@ impl Api {
         store::get_account(tx, id).await?.ok_or_else(|| AppError::NotFound(s::ACCOUNT_NOT_FOUND.into()))
     }
 
+    /// A citizen account that is not deleted; staff and service ids are NOT_FOUND.
+    async fn live_citizen(&self, tx: &mut Tx, id: Uuid) -> Result<AccountRow, AppError> {
+        let a = self.load_account(tx, id).await?;
+        if a.kind != "citizen" {
+            return Err(AppError::NotFound(s::ACCOUNT_NOT_FOUND.into()));
+        }
+        if a.deleted_at.is_some() {
+            return Err(AppError::FailedPrecondition(s::ACCOUNT_DELETED.into()));
+        }
+        Ok(a)
+    }
+
     async fn live_staff(&self, tx: &mut Tx, id: Uuid) -> Result<AccountRow, AppError> {
         let a = self.load_account(tx, id).await?;
         if a.kind != "staff" {
@@ -195,6 +207,49 @@ impl Api {
         }
         Ok(a)
     }
+}
+
+/// The citizen fields of create and update, parsed the same way: surname and
+/// phone required, name and patronymic optional, e-mail checked if given.
+struct CitizenInput<'a> {
+    surname: &'a str,
+    name: &'a str,
+    patronymic: &'a str,
+    phone: &'a str,
+    email: &'a str,
+}
+
+fn citizen_fields(errs: &mut Violations, f: CitizenInput<'_>) -> store::CitizenUpdate {
+    let surname = errs.check("surname", Surname::parse(f.surname));
+    let name = errs.check("name", domain::optional_name(f.name));
+    let patronymic = errs.check("patronymic", domain::optional_name(f.patronymic));
+    let phone = match opt_text(f.phone) {
+        Some(p) => errs.check("phone", Phone::parse(&p)),
+        None => {
+            errs.add("phone", s::PHONE_REQUIRED);
+            None
+        }
+    };
+    let email = opt_text(f.email).and_then(|e| errs.check("email", Email::parse(&e)));
+    store::CitizenUpdate {
+        surname: surname.map(|s| s.as_str().to_string()).unwrap_or_default(),
+        name: name.unwrap_or_default(),
+        patronymic: patronymic.unwrap_or_default(),
+        phone: phone.map(|p| p.as_str().to_string()),
+        email: email.map(|e| e.as_str().to_string()),
+    }
+}
+
+/// Names the citizen fields an update changes (never their values).
+fn citizen_changes(a: &AccountRow, u: &store::CitizenUpdate) -> Vec<String> {
+    let pairs: [(&str, bool); 5] = [
+        ("surname", a.surname != u.surname),
+        ("name", a.name != u.name),
+        ("patronymic", a.patronymic != u.patronymic),
+        ("email", a.email != u.email),
+        ("phone", a.phone != u.phone),
+    ];
+    pairs.iter().filter(|(_, c)| *c).map(|(f, _)| f.to_string()).collect()
 }
 
 /// Validated staff fields shared by create and update.
@@ -830,18 +885,24 @@ impl IdentityService for Api {
         let mut c = self.caller(&req, Some(Permission::ManageCitizenAccounts)).await?;
         let r = req.into_inner();
         let mut errs = Violations::new();
-        let surname = errs.check("surname", Surname::parse(&r.surname));
-        let name = errs.check("name", domain::optional_name(&r.name));
-        let patronymic = errs.check("patronymic", domain::optional_name(&r.patronymic));
-        let phone = match opt_text(&r.phone) {
-            Some(p) => errs.check("phone", Phone::parse(&p)),
-            None => {
-                errs.add("phone", s::PHONE_REQUIRED);
-                None
-            }
-        };
-        let email = opt_text(&r.email).and_then(|e| errs.check("email", Email::parse(&e)));
+        let u = citizen_fields(
+            &mut errs,
+            CitizenInput {
+                surname: &r.surname,
+                name: &r.name,
+                patronymic: &r.patronymic,
+                phone: &r.phone,
+                email: &r.email,
+            },
+        );
+        let request_id = opt_id("request_id", &r.request_id, &mut errs);
         errs.into_result()?;
+        // A retry of the same request gets the account the first call created.
+        if let Some(rid) = request_id
+            && let Some(a) = store::find_by_creation_request(&mut c.tx, rid).await.map_err(AppError::from)?
+        {
+            return Ok(Response::new((&a).into()));
+        }
         let now = self.now();
         let id = Uuid::now_v7();
         let new = store::NewAccount {
@@ -850,15 +911,24 @@ impl IdentityService for Api {
             kind: "citizen",
             status: "active",
             roles: vec![Role::Citizen.as_str().into()],
-            surname: surname.map(|s| s.as_str().to_string()).unwrap_or_default(),
-            name: name.unwrap_or_default(),
-            patronymic: patronymic.unwrap_or_default(),
-            phone: phone.map(|p| p.as_str().to_string()),
-            email: email.map(|e| e.as_str().to_string()),
+            surname: u.surname,
+            name: u.name,
+            patronymic: u.patronymic,
+            phone: u.phone,
+            email: u.email,
+            creation_request_id: request_id,
             now,
             ..Default::default()
         };
-        store::insert_account(&mut c.tx, &new).await.map_err(AppError::from)?;
+        if !store::insert_account(&mut c.tx, &new).await.map_err(AppError::from)? {
+            // A concurrent call with the same request id committed first.
+            let rid = request_id.ok_or_else(|| AppError::internal(anyhow::anyhow!("citizen account not inserted")))?;
+            let a = store::find_by_creation_request(&mut c.tx, rid)
+                .await
+                .map_err(AppError::from)?
+                .ok_or_else(|| AppError::internal(anyhow::anyhow!("citizen account request {rid} not found")))?;
+            return Ok(Response::new((&a).into()));
+        }
         self.new_link_code(&mut c.tx, c.p.tenant_id, id).await?;
         let a = self.load_account(&mut c.tx, id).await?;
         let actor = c.actor();
@@ -882,6 +952,53 @@ impl IdentityService for Api {
         .await?;
         c.tx.commit().await.map_err(AppError::from)?;
         Ok(Response::new((&a).into()))
+    }
+
+    async fn update_citizen_account(&self, req: Request<pb::UpdateCitizenAccountRequest>) -> Res<pb::Account> {
+        let mut c = self.caller(&req, Some(Permission::ManageCitizenAccounts)).await?;
+        let r = req.into_inner();
+        let id = parse_id("id", &r.id)?;
+        let before = self.live_citizen(&mut c.tx, id).await?;
+        let mut errs = Violations::new();
+        let u = citizen_fields(
+            &mut errs,
+            CitizenInput {
+                surname: &r.surname,
+                name: &r.name,
+                patronymic: &r.patronymic,
+                phone: &r.phone,
+                email: &r.email,
+            },
+        );
+        errs.into_result()?;
+        let now = self.now();
+        let changed = citizen_changes(&before, &u);
+        if changed.is_empty() {
+            return Ok(Response::new((&before).into()));
+        }
+        store::update_citizen(&mut c.tx, id, &u, now).await.map_err(AppError::from)?;
+        let after = self.load_account(&mut c.tx, id).await?;
+        let actor = c.actor();
+        let (tid, slug) = (c.p.tenant_id, c.p.tenant_slug.clone());
+        self.emit(
+            &mut c.tx,
+            tid,
+            &slug,
+            &actor,
+            Body::AccountUpdated(ev::AccountUpdated { account_id: id.to_string(), changed_fields: changed.clone() }),
+        )
+        .await?;
+        self.audit(
+            &mut c.tx,
+            (tid, &actor),
+            "account.update",
+            "account",
+            id.to_string(),
+            serde_json::json!({"kind": "citizen", "changed": changed}),
+        )
+        .await?;
+        c.tx.commit().await.map_err(AppError::from)?;
+        Ok(Response::new((&after).into()))
     }
 
     async fn create_service_account(

@@ -116,15 +116,20 @@ pub struct NewAccount {
     pub password_hash: Option<String>,
     pub client_id: Option<String>,
     pub client_secret_hash: Option<String>,
+    /// The caller's idempotency key (citizen accounts), unique per tenant.
+    pub creation_request_id: Option<Uuid>,
     pub now: DateTime<Utc>,
 }
 
-pub async fn insert_account(conn: &mut PgConnection, a: &NewAccount) -> Result<(), sqlx::Error> {
-    sqlx::query(
+/// Inserts the account; `false` when an account with the same
+/// `creation_request_id` already exists in the tenant (nothing is inserted).
+pub async fn insert_account(conn: &mut PgConnection, a: &NewAccount) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
         "insert into accounts (id, tenant_id, kind, status, roles, login, surname, name, patronymic, email, phone,
             telegram_username, district_id, organisation_id, password_hash, client_id, client_secret_hash,
-            created_at, updated_at)
-         values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$18)",
+            created_at, updated_at, creation_request_id)
+         values ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$18,$19)
+         on conflict (tenant_id, creation_request_id) where creation_request_id is not null do nothing",
     )
     .bind(a.id)
     .bind(a.tenant_id)
@@ -144,14 +149,26 @@ pub async fn insert_account(conn: &mut PgConnection, a: &NewAccount) -> Result<(
     .bind(&a.client_id)
     .bind(&a.client_secret_hash)
     .bind(a.now)
+    .bind(a.creation_request_id)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
 }
 
 pub async fn get_account(conn: &mut PgConnection, id: Uuid) -> Result<Option<AccountRow>, sqlx::Error> {
     sqlx::query_as(concat!("select ", account_columns!(), " from accounts where id = $1"))
         .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// The account a CreateCitizenAccount call with this request id created.
+pub async fn find_by_creation_request(
+    conn: &mut PgConnection,
+    request_id: Uuid,
+) -> Result<Option<AccountRow>, sqlx::Error> {
+    sqlx::query_as(concat!("select ", account_columns!(), " from accounts where creation_request_id = $1"))
+        .bind(request_id)
         .fetch_optional(conn)
         .await
 }
@@ -218,6 +235,38 @@ pub async fn update_staff(
     .bind(u.organisation_id)
     .bind(&u.login)
     .bind(&u.roles)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Editable citizen fields (the card's copy in cases is the source).
+#[derive(Debug, Clone)]
+pub struct CitizenUpdate {
+    pub surname: String,
+    pub name: String,
+    pub patronymic: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+}
+
+pub async fn update_citizen(
+    conn: &mut PgConnection,
+    id: Uuid,
+    u: &CitizenUpdate,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update accounts set surname = $2, name = $3, patronymic = $4, phone = $5, email = $6, updated_at = $7
+         where id = $1",
+    )
+    .bind(id)
+    .bind(&u.surname)
+    .bind(&u.name)
+    .bind(&u.patronymic)
+    .bind(&u.phone)
+    .bind(&u.email)
     .bind(now)
     .execute(conn)
     .await?;

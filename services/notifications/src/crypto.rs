@@ -84,6 +84,7 @@ pub mod field {
     pub const SMTP_PASSWORD: &str = "smtp_password";
     pub const BOT_TOKEN: &str = "bot_token";
     pub const CLIENT_SECRET: &str = "service_client_secret";
+    pub const WEBHOOK_SECRET: &str = "webhook_secret";
 }
 
 #[cfg(test)]

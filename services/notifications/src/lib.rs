@@ -47,7 +47,8 @@ pub struct App {
 }
 
 /// Serves notifications on `listener` until `ctx.shutdown` is cancelled;
-/// runs the outbox relay, the consumers and one bot per tenant alongside.
+/// runs the outbox relay, the consumers and one bot per tenant alongside, and
+/// in webhook mode the endpoint Telegram posts to (`WEBHOOK_ADDR`).
 pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> anyhow::Result<()> {
     settings.validate()?;
     if settings.uses_development_key() {
@@ -68,6 +69,17 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
         settings,
     });
     let bots = telegram::BotManager::new(app.clone(), ctx.shutdown.clone());
+    // Webhook mode: Telegram's POSTs come in here (bound before the bots set
+    // their webhooks, so the first posts find it).
+    let webhook = if app.settings.webhook_mode() {
+        let l = TcpListener::bind(&app.settings.webhook_addr).await.map_err(|e| {
+            anyhow::anyhow!("OPEKA_NOTIFICATIONS__WEBHOOK_ADDR {}: cannot listen: {e}", app.settings.webhook_addr)
+        })?;
+        tracing::info!(addr = %l.local_addr()?, base = %app.settings.webhook_base_url, "telegram webhook listening");
+        Some(l)
+    } else {
+        None
+    };
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "notifications gRPC listening");
 
@@ -85,6 +97,14 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     for spec in [events::identity_consumer(), events::cases_consumer()] {
         let (pool, bus, cancel, handler) = (pool.clone(), bus.clone(), ctx.shutdown.clone(), handler.clone());
         tasks.spawn(consume(pool, bus, spec, handler, cancel));
+    }
+    if let Some(l) = webhook {
+        let (bots, cancel) = (bots.clone(), ctx.shutdown.clone());
+        tasks.spawn(async move {
+            if let Err(e) = telegram::webhook::serve(l, bots, cancel).await {
+                tracing::error!(error = %e, "telegram webhook endpoint stopped");
+            }
+        });
     }
     {
         let bots = bots.clone();

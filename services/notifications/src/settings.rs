@@ -38,6 +38,17 @@ pub struct Settings {
     /// Connect/command timeout of SMTP, in seconds (15; below the consumers'
     /// 30 s ack wait).
     pub smtp_timeout_secs: u64,
+    /// `OPEKA_NOTIFICATIONS__WEBHOOK_BASE_URL`: the public URL under which
+    /// Telegram reaches `WEBHOOK_ADDR` (e.g. `https://bot.opeka.example`;
+    /// Telegram only posts to HTTPS, so put a TLS-terminating proxy in front).
+    /// Empty (the default) = long polling. When set, each tenant's bot is
+    /// registered with `setWebhook(<base>/telegram/<tenant_id>)` and a random
+    /// secret token, generated once per bot token and stored encrypted in
+    /// `channel_settings`, so every replica accepts the same secret.
+    pub webhook_base_url: String,
+    /// `OPEKA_NOTIFICATIONS__WEBHOOK_ADDR`: HTTP listen address for Telegram's
+    /// webhook POSTs (`127.0.0.1:8443`); used only with `WEBHOOK_BASE_URL`.
+    pub webhook_addr: String,
 }
 
 impl Default for Settings {
@@ -54,6 +65,8 @@ impl Default for Settings {
             telegram_per_chat_interval_ms: 1000,
             telegram_max_attempts: 5,
             smtp_timeout_secs: 15,
+            webhook_base_url: String::new(),
+            webhook_addr: "127.0.0.1:8443".into(),
         }
     }
 }
@@ -90,7 +103,29 @@ impl Settings {
         if !(1..=25).contains(&self.smtp_timeout_secs) {
             return bad("SMTP_TIMEOUT_SECS", "must be between 1 and 25");
         }
+        if !self.webhook_base_url.trim().is_empty() {
+            match url::Url::parse(self.webhook_base_url.trim()) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.query().is_none() && u.fragment().is_none() => {}
+                _ => {
+                    return bad(
+                        "WEBHOOK_BASE_URL",
+                        "must be empty (long polling) or an http:// or https:// URL without query",
+                    );
+                }
+            }
+        }
+        socket_addr("OPEKA_NOTIFICATIONS__WEBHOOK_ADDR", &self.webhook_addr)?;
         Ok(())
+    }
+
+    /// Whether bots get their updates through the webhook instead of polling.
+    pub fn webhook_mode(&self) -> bool {
+        !self.webhook_base_url.trim().is_empty()
+    }
+
+    /// The webhook URL Telegram posts the tenant's updates to.
+    pub fn webhook_url(&self, tenant_id: uuid::Uuid) -> String {
+        format!("{}/telegram/{tenant_id}", self.webhook_base_url.trim().trim_end_matches('/'))
     }
 
     pub fn uses_development_key(&self) -> bool {
@@ -113,6 +148,19 @@ mod tests {
         let s = Settings { secret_key: Secret::new("short".into()), ..Default::default() };
         let e = s.validate().unwrap_err();
         assert!(e.0.contains("OPEKA_NOTIFICATIONS__SECRET_KEY"), "{e}");
+    }
+
+    #[test]
+    fn webhook_settings_are_checked_and_named() {
+        let s = Settings { webhook_base_url: "not a url".into(), ..Default::default() };
+        assert!(s.validate().unwrap_err().0.contains("OPEKA_NOTIFICATIONS__WEBHOOK_BASE_URL"));
+        let s = Settings { webhook_addr: "nowhere".into(), ..Default::default() };
+        assert!(s.validate().unwrap_err().0.contains("OPEKA_NOTIFICATIONS__WEBHOOK_ADDR"));
+        let s = Settings { webhook_base_url: "https://bot.example/hook/".into(), ..Default::default() };
+        s.validate().unwrap();
+        assert!(s.webhook_mode() && !Settings::default().webhook_mode());
+        let t = uuid::Uuid::nil();
+        assert_eq!(s.webhook_url(t), format!("https://bot.example/hook/telegram/{t}"));
     }
 
     #[test]

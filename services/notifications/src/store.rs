@@ -23,6 +23,8 @@ pub struct ChannelRow {
     pub service_account_id: Option<Uuid>,
     pub service_client_id: Option<String>,
     pub service_client_secret_enc: Option<Vec<u8>>,
+    /// The webhook secret token (encrypted), once the bot ran in webhook mode.
+    pub webhook_secret_enc: Option<Vec<u8>>,
     pub updated_at: DateTime<Utc>,
 }
 
@@ -131,7 +133,8 @@ pub async fn set_bot(
 ) -> Result<(), sqlx::Error> {
     ensure_row(conn, tenant_id, slug, now).await?;
     sqlx::query(
-        "update channel_settings set bot_token_enc = $2, bot_token_hint = $3, bot_username = $4, updated_at = $5
+        "update channel_settings set bot_token_enc = $2, bot_token_hint = $3, bot_username = $4, updated_at = $5,
+             webhook_secret_enc = null
          where tenant_id = $1",
     )
     .bind(tenant_id)
@@ -177,6 +180,24 @@ pub async fn set_service_account(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The stored webhook secret, or `candidate` (sealed) stored now when there is
+/// none yet: replicas starting at once all end up with the first one stored.
+pub async fn ensure_webhook_secret(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    candidate: Vec<u8>,
+) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "update channel_settings set webhook_secret_enc = coalesce(webhook_secret_enc, $2)
+         where tenant_id = $1 returning webhook_secret_enc",
+    )
+    .bind(tenant_id)
+    .bind(candidate)
+    .fetch_optional(conn)
+    .await
+    .map(Option::flatten)
 }
 
 /// Tenants with a bot token, across tenants (no secrets in this table).

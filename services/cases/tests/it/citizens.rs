@@ -366,3 +366,58 @@ async fn the_activation_code_extends_and_the_card_shows_bot_activated() {
     let ext = pb::ExtendCitizenBotLinkRequest { citizen_id: created.id.clone() };
     expect_code(c.extend_citizen_bot_link(ext).await, Code::FailedPrecondition);
 }
+
+/// Identity keeps its own copy of the citizen's name and contacts: an edit
+/// of the card brings it in step; the account was created under the card's
+/// id as its request id, so a retried creation reuses it.
+#[tokio::test]
+async fn editing_the_card_updates_the_identity_account() {
+    let app = TestApp::start().await;
+    let t = app.tenant("agency").await;
+    let curator = app.curator(&t, "kuratova", "Куратова").await;
+    let mut c = curator.cases.clone();
+    let created = c.create_citizen(citizen("Иванова", "Мария")).await.unwrap().into_inner();
+    let request_id: Option<uuid::Uuid> =
+        sqlx::query_scalar("select creation_request_id from identity.accounts where id = $1::uuid")
+            .bind(&created.account_id)
+            .fetch_one(&app.owner_pool)
+            .await
+            .expect("creation request id");
+    assert_eq!(request_id.map(|r| r.to_string()), Some(created.id.clone()), "the card's id is the request id");
+
+    let account = |id: String| {
+        let mut identity = curator.identity.clone();
+        async move { identity.get_account(idpb::GetAccountRequest { id }).await.unwrap().into_inner() }
+    };
+    let mut up = update_from(&created);
+    up.surname = "Петрова".into();
+    up.name = "Ольга".into();
+    up.phone = "+7 900 111-22-33".into();
+    up.email = "olga@example.ru".into();
+    let updated = c.update_citizen(up).await.expect("update").into_inner();
+    assert_eq!((updated.surname.as_str(), updated.phone.as_str()), ("Петрова", "+79001112233"));
+    let a = account(created.account_id.clone()).await;
+    assert_eq!((a.surname.as_str(), a.name.as_str(), a.patronymic.as_str()), ("Петрова", "Ольга", "Петровна"));
+    assert_eq!((a.phone.as_str(), a.email.as_str()), ("+79001112233", "olga@example.ru"));
+
+    // A change identity does not keep leaves the account alone.
+    let before = account(created.account_id.clone()).await;
+    let mut up = update_from(&updated);
+    up.situation = "Нужна коляска".into();
+    c.update_citizen(up).await.expect("update the situation");
+    assert_eq!(account(created.account_id.clone()).await, before);
+
+    // If identity refuses (here: the account is gone), the card does not change.
+    t.admin
+        .identity
+        .clone()
+        .delete_account(idpb::DeleteAccountRequest { id: created.account_id.clone() })
+        .await
+        .expect("delete the account in identity");
+    let card_before = c.get_citizen(pb::GetCitizenRequest { id: created.id.clone() }).await.unwrap().into_inner();
+    let snapshot = app.snapshot().await;
+    let mut up = update_from(&card_before);
+    up.phone = "+7 900 999-88-77".into();
+    expect_code(c.update_citizen(up).await, Code::FailedPrecondition);
+    assert_eq!(app.snapshot().await, snapshot, "the card update rolled back");
+}

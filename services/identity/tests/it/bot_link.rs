@@ -16,6 +16,7 @@ fn new_citizen(surname: &str, phone: &str) -> pb::CreateCitizenAccountRequest {
         patronymic: "Иванович".into(),
         phone: phone.into(),
         email: String::new(),
+        request_id: String::new(),
     }
 }
 

@@ -5,6 +5,7 @@ mod helpers;
 mod activation;
 mod audit;
 mod bot_link;
+mod citizens;
 mod health;
 mod isolation;
 mod login;

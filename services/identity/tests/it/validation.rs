@@ -164,15 +164,17 @@ async fn every_create_and_update_rejects_bad_fields_and_writes_nothing() {
         patronymic: String::new(),
         phone: "89001234567".into(),
         email: String::new(),
+        request_id: String::new(),
     };
     type CEdit = fn(&mut pb::CreateCitizenAccountRequest);
-    let cases: [(&str, CEdit); 6] = [
+    let cases: [(&str, CEdit); 7] = [
         ("surname", |r| r.surname.clear()),
         ("phone", |r| r.phone.clear()),
         ("phone", |r| r.phone = "телефон".into()),
         ("email", |r| r.email = "olga@".into()),
         ("name", |r| r.name = long()),
         ("patronymic", |r| r.patronymic = long()),
+        ("request_id", |r| r.request_id = "не-uuid".into()),
     ];
     for (field, edit) in cases {
         let mut r = citizen();

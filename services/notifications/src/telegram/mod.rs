@@ -1,8 +1,11 @@
-//! The Telegram channel: one bot per tenant that has a token, each polling
-//! Telegram (long polling; a webhook mode may come later) and answering its
-//! citizens (`dialogue`), with all outbound calls paced by `sender`.
+//! The Telegram channel: one bot per tenant that has a token, each getting
+//! its updates by long polling (the default) or through the webhook
+//! (`OPEKA_NOTIFICATIONS__WEBHOOK_BASE_URL`, served by `webhook`) and
+//! answering its citizens (`dialogue`) through the same per-chat workers, with
+//! all outbound calls paced by `sender`.
 pub mod dialogue;
 pub mod sender;
+pub mod webhook;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -16,6 +19,8 @@ use tokio::sync::{Mutex, mpsc};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
+
+use aws_lc_rs::rand::{SecureRandom, SystemRandom};
 
 use crate::App;
 use crate::crypto::field;
@@ -31,6 +36,38 @@ struct Running {
     cancel: CancellationToken,
     sender: Sender,
     task: JoinHandle<()>,
+    /// Webhook mode: where the webhook endpoint hands this bot's updates.
+    inbox: Option<Inbox>,
+}
+
+/// A webhook-mode bot's secret token and the queue its updates go into.
+#[derive(Clone)]
+struct Inbox {
+    secret: String,
+    tx: mpsc::UnboundedSender<Update>,
+}
+
+/// How a running bot gets its updates.
+enum Feed {
+    /// `getUpdates`, by one replica at a time (leader lock).
+    Polling,
+    /// Telegram posts to `url` with `secret`; updates arrive on `rx`.
+    Webhook { url: url::Url, secret: String, rx: mpsc::UnboundedReceiver<Update> },
+}
+
+/// What the webhook endpoint made of one POST.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accepted {
+    /// Queued for the chat's worker.
+    Queued,
+    /// No bot of this tenant takes webhook updates here.
+    UnknownTenant,
+    /// The secret token header is missing or wrong.
+    BadSecret,
+    /// The body is not an `Update`.
+    BadUpdate,
+    /// The bot is stopping; Telegram will deliver it again.
+    Stopping,
 }
 
 /// Starts, restarts and stops the tenants' bots.
@@ -80,12 +117,53 @@ impl BotManager {
         // drains still go out; `run_bot` stops the sender when it is done.
         let sender_cancel = CancellationToken::new();
         let sender = Sender::new(bot.clone(), Limits::from_settings(&self.app.settings), sender_cancel.clone());
+        let (feed, inbox) = if self.app.settings.webhook_mode() {
+            let url = url::Url::parse(&self.app.settings.webhook_url(tenant_id))?;
+            let secret = self.webhook_secret(tenant_id).await?;
+            let (tx, rx) = mpsc::unbounded_channel();
+            (Feed::Webhook { url, secret: secret.clone(), rx }, Some(Inbox { secret, tx }))
+        } else {
+            (Feed::Polling, None)
+        };
+        let mode = if inbox.is_some() { "webhook" } else { "long polling" };
         let tenant_bot =
             dialogue::TenantBot::new(self.app.clone(), tenant_id, row.tenant_slug.clone(), bot, sender.clone());
-        let task = tokio::spawn(run_bot(self.app.clone(), tenant_bot, cancel.clone(), sender_cancel));
-        tracing::info!(%tenant_id, tenant = %row.tenant_slug, "bot started");
-        bots.insert(tenant_id, Running { cancel, sender, task });
+        let task = tokio::spawn(run_bot(self.app.clone(), tenant_bot, feed, cancel.clone(), sender_cancel));
+        tracing::info!(%tenant_id, tenant = %row.tenant_slug, mode, "bot started");
+        bots.insert(tenant_id, Running { cancel, sender, task, inbox });
         Ok(())
+    }
+
+    /// The tenant's webhook secret token: the stored one, or a new random one
+    /// (64 hex digits, within Telegram's `A-Za-z0-9_-`, 1–256) stored now.
+    async fn webhook_secret(&self, tenant_id: Uuid) -> anyhow::Result<String> {
+        let mut raw = [0u8; 32];
+        SystemRandom::new().fill(&mut raw).map_err(|_| anyhow::anyhow!("no randomness for the webhook secret"))?;
+        let fresh: String = raw.iter().map(|b| format!("{b:02x}")).collect();
+        let sealed = self.app.secrets.seal(tenant_id, field::WEBHOOK_SECRET, &fresh)?;
+        let mut tx = opeka_platform::db::tenant_tx(&self.app.pool, tenant_id).await?;
+        let stored = store::ensure_webhook_secret(&mut tx, tenant_id, sealed).await?;
+        tx.commit().await?;
+        let stored = stored.ok_or_else(|| anyhow::anyhow!("the tenant's channel settings are gone"))?;
+        Ok(self.app.secrets.open(tenant_id, field::WEBHOOK_SECRET, &stored)?)
+    }
+
+    /// One webhook POST for the tenant's bot: checks the secret token and
+    /// hands the update to the bot's chat workers (it does not wait for them).
+    pub async fn accept(&self, tenant_id: Uuid, secret: Option<&str>, body: &[u8]) -> Accepted {
+        let inbox = self.bots.lock().await.get(&tenant_id).and_then(|r| r.inbox.clone());
+        let Some(inbox) = inbox else { return Accepted::UnknownTenant };
+        let good = secret.is_some_and(|s| {
+            aws_lc_rs::constant_time::verify_slices_are_equal(s.as_bytes(), inbox.secret.as_bytes()).is_ok()
+        });
+        if !good {
+            return Accepted::BadSecret;
+        }
+        let Ok(update) = serde_json::from_slice::<Update>(body) else { return Accepted::BadUpdate };
+        match inbox.tx.send(update) {
+            Ok(()) => Accepted::Queued,
+            Err(_) => Accepted::Stopping,
+        }
     }
 
     /// The tenant's outbound queue, when its bot runs.
@@ -186,58 +264,159 @@ impl ChatWorkers {
     }
 }
 
-async fn run_bot(app: Arc<App>, bot: dialogue::TenantBot, cancel: CancellationToken, sender: CancellationToken) {
+/// Runs one tenant's bot until `cancel`: its updates (polled or posted to
+/// the webhook) go through the same per-chat workers, which are drained
+/// before the bot stops; `run_bot` then stops the sender.
+async fn run_bot(
+    app: Arc<App>,
+    bot: dialogue::TenantBot,
+    feed: Feed,
+    cancel: CancellationToken,
+    sender: CancellationToken,
+) {
     let _stop_sender = sender.drop_guard();
-    let Some(_lock) = leader_lock(app.database_url.clone(), bot.tenant_id, cancel.clone()).await else { return };
     let bot = Arc::new(bot);
     let mut workers = ChatWorkers::new(bot.clone());
+    let offset = match feed {
+        Feed::Polling => {
+            let Some(_lock) = leader_lock(app.database_url.clone(), bot.tenant_id, cancel.clone()).await else {
+                return;
+            };
+            poll(&app, &bot, &mut workers, &cancel).await
+        }
+        Feed::Webhook { url, secret, rx } => {
+            listen(&bot, &mut workers, url, &secret, rx, &cancel).await;
+            0
+        }
+    };
+    workers.drain(Duration::from_secs(10)).await;
+    // Replies of the last updates: a moment to leave the queue.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Confirm what was polled and handled, so a restart does not see it again.
+    if offset != 0 {
+        let confirm = bot.bot.get_updates().offset(offset).timeout(0).limit(1);
+        let _ = tokio::time::timeout(Duration::from_secs(2), confirm.send()).await;
+    }
+    tracing::info!(tenant_id = %bot.tenant_id, "bot stopped");
+}
+
+/// How long to wait after a failed Bot API call.
+fn pause_after(tenant_id: Uuid, what: &str, e: RequestError, backoff: &mut Duration) -> Duration {
+    match e {
+        RequestError::Api(ApiError::InvalidToken) => {
+            tracing::error!(%tenant_id, "telegram refuses the bot token; set a new one");
+            Duration::from_secs(60)
+        }
+        RequestError::RetryAfter(s) => s.duration(),
+        e => {
+            tracing::warn!(%tenant_id, error = %e, "{what} failed; retrying");
+            *backoff = (*backoff * 2).min(Duration::from_secs(30));
+            *backoff
+        }
+    }
+}
+
+/// Long polling: removes a webhook left from webhook mode (Telegram refuses
+/// `getUpdates` while one is set), then polls; returns the offset to confirm.
+async fn poll(app: &App, bot: &dialogue::TenantBot, workers: &mut ChatWorkers, cancel: &CancellationToken) -> i32 {
     let timeout = app.settings.poll_timeout_secs;
     let mut offset: i32 = 0;
     let mut backoff = Duration::from_secs(1);
+    let mut webhook_removed = false;
     loop {
         workers.prune();
-        let req = bot
-            .bot
-            .get_updates()
-            .offset(offset)
-            .timeout(timeout)
-            .allowed_updates([AllowedUpdate::Message, AllowedUpdate::CallbackQuery]);
-        let res = tokio::select! {
-            _ = cancel.cancelled() => break,
-            r = req.send() => r,
+        let res = if webhook_removed {
+            let req = bot
+                .bot
+                .get_updates()
+                .offset(offset)
+                .timeout(timeout)
+                .allowed_updates([AllowedUpdate::Message, AllowedUpdate::CallbackQuery]);
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                r = req.send() => r.map(|updates| {
+                    for u in updates {
+                        offset = u.id.as_offset();
+                        workers.dispatch(u);
+                    }
+                }),
+            }
+        } else {
+            tokio::select! {
+                _ = cancel.cancelled() => break,
+                r = bot.bot.delete_webhook().send() => r.map(|_| webhook_removed = true),
+            }
         };
         let pause = match res {
-            Ok(updates) => {
+            Ok(()) => {
                 backoff = Duration::from_secs(1);
-                for u in updates {
-                    offset = u.id.as_offset();
-                    workers.dispatch(u);
-                }
                 continue;
             }
-            Err(RequestError::Api(ApiError::InvalidToken)) => {
-                tracing::error!(tenant_id = %bot.tenant_id, "telegram refuses the bot token; set a new one");
-                Duration::from_secs(60)
-            }
-            Err(RequestError::RetryAfter(s)) => s.duration(),
-            Err(e) => {
-                tracing::warn!(tenant_id = %bot.tenant_id, error = %e, "getUpdates failed; retrying");
-                backoff = (backoff * 2).min(Duration::from_secs(30));
-                backoff
-            }
+            Err(e) => pause_after(
+                bot.tenant_id,
+                if webhook_removed { "getUpdates" } else { "deleteWebhook" },
+                e,
+                &mut backoff,
+            ),
         };
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = tokio::time::sleep(pause) => {}
         }
     }
-    workers.drain(Duration::from_secs(10)).await;
-    // Replies of the last updates: a moment to leave the queue.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    // Confirm what was handled, so a restart does not see it again.
-    if offset != 0 {
-        let confirm = bot.bot.get_updates().offset(offset).timeout(0).limit(1);
-        let _ = tokio::time::timeout(Duration::from_secs(2), confirm.send()).await;
+    offset
+}
+
+/// Webhook mode: registers the webhook (retrying until Telegram takes it)
+/// while handing the posted updates to the chat workers. No leader lock:
+/// every replica accepts posts; the webhook is left set when the bot stops
+/// (a restart sets it again; switching to polling deletes it).
+async fn listen(
+    bot: &dialogue::TenantBot,
+    workers: &mut ChatWorkers,
+    url: url::Url,
+    secret: &str,
+    mut rx: mpsc::UnboundedReceiver<Update>,
+    cancel: &CancellationToken,
+) {
+    let mut backoff = Duration::from_secs(1);
+    // `None` once the webhook is set.
+    let mut next_try = Some(tokio::time::Instant::now());
+    loop {
+        let retry = async {
+            match next_try {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            u = rx.recv() => match u {
+                Some(u) => {
+                    workers.prune();
+                    workers.dispatch(u);
+                }
+                None => break,
+            },
+            _ = retry => {
+                let req = bot
+                    .bot
+                    .set_webhook(url.clone())
+                    .secret_token(secret)
+                    .allowed_updates([AllowedUpdate::Message, AllowedUpdate::CallbackQuery]);
+                let res = tokio::select! {
+                    _ = cancel.cancelled() => break,
+                    r = req.send() => r,
+                };
+                next_try = match res {
+                    Ok(_) => {
+                        tracing::info!(tenant_id = %bot.tenant_id, %url, "webhook set");
+                        backoff = Duration::from_secs(1);
+                        None
+                    }
+                    Err(e) => Some(tokio::time::Instant::now() + pause_after(bot.tenant_id, "setWebhook", e, &mut backoff)),
+                };
+            }
+        }
     }
-    tracing::info!(tenant_id = %bot.tenant_id, "bot stopped");
 }

@@ -4,6 +4,8 @@
 //! long-polled `getUpdates` with offsets, `GET /file/bot<token>/<path>`
 //! downloads. Tests inject what citizens send and read back every call; it
 //! can answer 429 with `parameters.retry_after` a given number of times.
+//! `setWebhook` (which teloxide sends as multipart/form-data) and
+//! `deleteWebhook` are recorded like every other call.
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -12,7 +14,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
@@ -242,6 +244,18 @@ impl FakeTelegram {
         self.shared.inner.lock().expect("fake lock").throttle.insert(method.to_string(), (times, retry_after));
     }
 
+    /// The update JSON of the citizen in `chat_id` sending `text`, not queued
+    /// for `getUpdates`: for posting to a webhook.
+    pub fn text_update(&self, chat_id: i64, text: &str) -> Value {
+        let m = self.message(chat_id, json!({"text": text}));
+        json!({"update_id": self.shared.next(), "message": m})
+    }
+
+    /// Accepted calls of `method` (documented spelling, e.g. `setWebhook`) made with `token`.
+    pub fn calls_of(&self, token: &str, method: &str) -> Vec<Call> {
+        self.calls().into_iter().filter(|c| c.token == token && c.method == method && !c.throttled).collect()
+    }
+
     pub fn calls(&self) -> Vec<Call> {
         self.shared.inner.lock().expect("fake lock").calls.clone()
     }
@@ -278,11 +292,36 @@ impl FakeTelegram {
     }
 }
 
-fn params(body: &[u8]) -> Value {
+fn params(headers: &HeaderMap, body: &[u8]) -> Value {
     if body.is_empty() {
         return json!({});
     }
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    if let Some(boundary) = content_type
+        .strip_prefix("multipart/form-data")
+        .and_then(|rest| rest.split(';').find_map(|p| p.trim().strip_prefix("boundary=")))
+    {
+        return multipart(body, boundary.trim_matches('"'));
+    }
     serde_json::from_slice(body).unwrap_or_else(|_| json!({}))
+}
+
+/// The text fields of a multipart/form-data body as a JSON object (a field
+/// holding JSON, like `allowed_updates`, is parsed).
+fn multipart(body: &[u8], boundary: &str) -> Value {
+    let body = String::from_utf8_lossy(body);
+    let mut out = serde_json::Map::new();
+    for part in body.split(&format!("--{boundary}")) {
+        let Some((head, value)) = part.split_once("\r\n\r\n") else { continue };
+        let Some(name) = head.split("name=\"").nth(1).and_then(|n| n.split('"').next()) else { continue };
+        let value = value.strip_suffix("\r\n").unwrap_or(value);
+        let parsed = serde_json::from_str::<Value>(value)
+            .ok()
+            .filter(|v| v.is_array() || v.is_object())
+            .unwrap_or_else(|| json!(value));
+        out.insert(name.to_string(), parsed);
+    }
+    Value::Object(out)
 }
 
 /// Bot API method names are case-insensitive (teloxide sends `SendMessage`);
@@ -296,16 +335,18 @@ const METHODS: &[&str] = &[
     "answerCallbackQuery",
     "getFile",
     "deleteWebhook",
+    "setWebhook",
     "setMyCommands",
 ];
 
 async fn method(
     State(shared): State<Arc<Shared>>,
     Path((bot, method)): Path<(String, String)>,
+    headers: HeaderMap,
     body: Bytes,
 ) -> Response {
     let method = METHODS.iter().find(|m| m.eq_ignore_ascii_case(&method)).map(|m| m.to_string()).unwrap_or(method);
-    let params = params(&body);
+    let params = params(&headers, &body);
     let Some(token) = bot.strip_prefix("bot").map(str::to_string) else { return err(404, "Not Found") };
     let (bot_id, username) = {
         let mut inner = shared.inner.lock().expect("fake lock");
@@ -361,7 +402,7 @@ async fn method(
             }
             ok(m)
         }
-        "answerCallbackQuery" | "deleteWebhook" | "setMyCommands" => ok(json!(true)),
+        "answerCallbackQuery" | "deleteWebhook" | "setWebhook" | "setMyCommands" => ok(json!(true)),
         "getFile" => {
             let id = params.get("file_id").and_then(Value::as_str).unwrap_or_default();
             let found = shared.inner.lock().expect("fake lock").file_ids.get(id).cloned();

@@ -8,3 +8,4 @@ mod channel_settings;
 mod isolation;
 mod mail;
 mod outbound;
+mod webhook;
