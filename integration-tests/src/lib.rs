@@ -53,6 +53,20 @@ impl Suite {
         tweak: impl FnOnce(&mut opeka_platform::settings::PlatformSettings),
         identity_settings: opeka_identity::Settings,
     ) -> Suite {
+        Self::start_all(tweak, identity_settings, |_| {}).await
+    }
+
+    /// Like [`Suite::start`], but `tweak` may change the notifications
+    /// settings first (e.g. point `telegram_api_url` at a `FakeTelegram`).
+    pub async fn start_with_notifications(tweak: impl FnOnce(&mut opeka_notifications::Settings)) -> Suite {
+        Self::start_all(|_| {}, test_identity_settings(), tweak).await
+    }
+
+    async fn start_all(
+        tweak: impl FnOnce(&mut opeka_platform::settings::PlatformSettings),
+        identity_settings: opeka_identity::Settings,
+        notifications_tweak: impl FnOnce(&mut opeka_notifications::Settings),
+    ) -> Suite {
         opeka_platform::install_crypto_provider();
         opeka_platform::telemetry::init_for_tests();
         let db = testing::migrated_db(&[
@@ -120,13 +134,14 @@ impl Suite {
         }
         {
             let ctx = ctx.clone();
-            let s = opeka_notifications::Settings {
+            let mut s = opeka_notifications::Settings {
                 files_url: files_url.clone(),
                 db_max_connections: 5,
-                // No tenant has a bot here; nothing talks to Telegram.
+                // No tenant has a bot here unless a test points this at a fake.
                 telegram_api_url: "http://127.0.0.1:9".into(),
                 ..Default::default()
             };
+            notifications_tweak(&mut s);
             tokio::spawn(async move {
                 if let Err(e) = opeka_notifications::run(ctx, s, notifications_listener).await {
                     eprintln!("notifications stopped: {e:#}");
