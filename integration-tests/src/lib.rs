@@ -136,6 +136,7 @@ impl Suite {
             let ctx = ctx.clone();
             let mut s = opeka_notifications::Settings {
                 files_url: files_url.clone(),
+                cases_url: cases_url.clone(),
                 db_max_connections: 5,
                 // No tenant has a bot here unless a test points this at a fake.
                 telegram_api_url: "http://127.0.0.1:9".into(),

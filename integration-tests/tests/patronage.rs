@@ -77,6 +77,7 @@ async fn a_citizen_activates_the_bot_sends_a_file_and_asks_for_contact() {
     let notifications_settings = opeka_notifications::Settings {
         telegram_api_url: telegram.url.clone(),
         files_url: files_url.clone(),
+        cases_url: cases_url.clone(),
         public_url: "http://opeka.test".into(),
         poll_timeout_secs: 1,
         ..Default::default()

@@ -284,7 +284,9 @@ impl NotificationsService for Api {
             return Err(AppError::FailedPrecondition(s::BOT_NOT_CONFIGURED.into()).into());
         };
         let request_id = Uuid::now_v7();
-        let result = sender.send(Outgoing::text(chat, s::citizen_message(&text))).await;
+        let terms =
+            self.app.clients.terms(&self.app.pool, &self.app.secrets, c.p.tenant_id, self.app.clock.now()).await;
+        let result = sender.send(Outgoing::text(chat, s::citizen_message(&terms, &text))).await;
         let tries = match &result {
             Ok(sent) => sent.attempts,
             Err(f) => f.attempts,

@@ -1,11 +1,13 @@
-//! The other services notifications calls over gRPC (identity, files), and
-//! the bot's service-account token per tenant (client credentials through
-//! identity's `IssueServiceToken`, cached until shortly before it expires).
+//! The other services notifications calls over gRPC (identity, files,
+//! cases), the bot's service-account token per tenant (client credentials
+//! through identity's `IssueServiceToken`, cached until shortly before it
+//! expires), and the tenant's terminology from cases (S0-2, cached briefly).
 use std::collections::HashMap;
 use std::time::Duration;
 
 use opeka_platform::db;
 use opeka_platform::error::AppError;
+use opeka_proto::cases::{self as cpb, cases_service_client::CasesServiceClient};
 use opeka_proto::files::{self as fpb, files_service_client::FilesServiceClient};
 use opeka_proto::identity::{self as ipb, identity_service_client::IdentityServiceClient};
 use sqlx::PgPool;
@@ -16,11 +18,27 @@ use tonic::{Request, Status};
 use uuid::Uuid;
 
 use crate::crypto::{SecretBox, field};
+use crate::domain::Terms;
 use crate::store;
 use crate::strings as s;
 
 /// A token is renewed when less than this is left of it.
 const RENEW_BEFORE: chrono::Duration = chrono::Duration::seconds(60);
+
+/// How long the bot keeps a tenant's terminology before asking cases again:
+/// an admin's rename reaches the bot within this.
+pub const TERMS_TTL: Duration = Duration::from_secs(60);
+
+/// After cases failed to answer, how long the bot keeps using what it has
+/// (the last terms or the seed's) before asking again.
+const TERMS_RETRY: Duration = Duration::from_secs(10);
+
+#[derive(Clone)]
+struct CachedTerms {
+    terms: Terms,
+    fetched_at: tokio::time::Instant,
+    ttl: Duration,
+}
 
 #[derive(Clone)]
 struct CachedToken {
@@ -32,7 +50,9 @@ struct CachedToken {
 pub struct Clients {
     identity: Channel,
     files: Channel,
+    cases: Channel,
     tokens: Mutex<HashMap<Uuid, CachedToken>>,
+    terms: Mutex<HashMap<Uuid, CachedTerms>>,
 }
 
 /// `authorization` and `x-opeka-tenant` on a request.
@@ -49,12 +69,71 @@ pub fn authed<T>(msg: T, bearer: &str, tenant: &str) -> Result<Request<T>, AppEr
 }
 
 impl Clients {
-    pub async fn new(identity_url: &str, files_url: &str) -> anyhow::Result<Self> {
+    pub async fn new(identity_url: &str, files_url: &str, cases_url: &str) -> anyhow::Result<Self> {
         Ok(Self {
             identity: opeka_platform::grpc::channel(identity_url).await?,
             files: opeka_platform::grpc::channel(files_url).await?,
+            cases: opeka_platform::grpc::channel(cases_url).await?,
             tokens: Mutex::new(HashMap::new()),
+            terms: Mutex::new(HashMap::new()),
         })
+    }
+
+    pub fn cases(&self) -> CasesServiceClient<Channel> {
+        CasesServiceClient::new(self.cases.clone())
+    }
+
+    /// The tenant's terminology (S0-2) as cases has it, asked with the
+    /// bot's token and kept for `TERMS_TTL`. Never fails: when cases cannot
+    /// answer, the last known terms (or the seed's words) are used, so the
+    /// bot keeps talking.
+    pub async fn terms(
+        &self,
+        pool: &PgPool,
+        secrets: &SecretBox,
+        tenant_id: Uuid,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Terms {
+        let cached = self.terms.lock().await.get(&tenant_id).cloned();
+        if let Some(c) = &cached
+            && c.fetched_at.elapsed() < c.ttl
+        {
+            return c.terms.clone();
+        }
+        let (terms, ttl) = match self.fetch_terms(pool, secrets, tenant_id, now).await {
+            Ok(t) => (t, TERMS_TTL),
+            Err(e) => {
+                tracing::warn!(%tenant_id, error = %e, "tenant terminology not read from cases; using the last known words");
+                (cached.map(|c| c.terms).unwrap_or_default(), TERMS_RETRY)
+            }
+        };
+        let entry = CachedTerms { terms: terms.clone(), fetched_at: tokio::time::Instant::now(), ttl };
+        self.terms.lock().await.insert(tenant_id, entry);
+        terms
+    }
+
+    async fn fetch_terms(
+        &self,
+        pool: &PgPool,
+        secrets: &SecretBox,
+        tenant_id: Uuid,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Terms, AppError> {
+        let (token, slug) = self.service_token(pool, secrets, tenant_id, now).await?;
+        let mut req = authed(cpb::GetTenantSettingsRequest {}, &token, &slug)?;
+        req.set_timeout(Duration::from_secs(5));
+        match self.cases().get_tenant_settings(req).await {
+            Ok(r) => {
+                let r = r.into_inner();
+                Ok(Terms::new(&r.citizen_term, &r.curator_term))
+            }
+            Err(st) => {
+                if st.code() == tonic::Code::Unauthenticated {
+                    self.forget_token(tenant_id).await;
+                }
+                Err(AppError::Unavailable(format!("cases: {}", st.message())))
+            }
+        }
     }
 
     pub fn identity(&self) -> IdentityServiceClient<Channel> {

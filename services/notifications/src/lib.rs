@@ -62,7 +62,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
         secrets: crypto::SecretBox::from_base64(settings.secret_key.expose())?,
         outbox: bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE),
         clock: ctx.clock.clone(),
-        clients: clients::Clients::new(&ctx.settings.identity_url, &settings.files_url).await?,
+        clients: clients::Clients::new(&ctx.settings.identity_url, &settings.files_url, &settings.cases_url).await?,
         mailer: mail::Mailer::new(Duration::from_secs(settings.smtp_timeout_secs)),
         database_url: ctx.settings.database_url.expose().clone(),
         pool: pool.clone(),

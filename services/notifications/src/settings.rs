@@ -24,6 +24,10 @@ pub struct Settings {
     pub secret_key: Secret<String>,
     /// The files service's gRPC URL (`http://127.0.0.1:50053`).
     pub files_url: String,
+    /// `OPEKA_NOTIFICATIONS__CASES_URL`: the cases service's gRPC URL
+    /// (`http://127.0.0.1:50052`); the bot reads the tenant's terminology
+    /// there (S0-2) and falls back to the seed's words while it is unreachable.
+    pub cases_url: String,
     /// Pool size for this service (10).
     pub db_max_connections: u32,
     /// getUpdates long-poll timeout in seconds (10; below teloxide's 17 s
@@ -59,6 +63,7 @@ impl Default for Settings {
             public_url: "http://127.0.0.1:8080".into(),
             secret_key: Secret::new(DEVELOPMENT_SECRET_KEY.into()),
             files_url: "http://127.0.0.1:50053".into(),
+            cases_url: "http://127.0.0.1:50052".into(),
             db_max_connections: 10,
             poll_timeout_secs: 10,
             telegram_per_bot_per_sec: 30,
@@ -79,6 +84,7 @@ impl Settings {
             ("TELEGRAM_API_URL", &self.telegram_api_url),
             ("PUBLIC_URL", &self.public_url),
             ("FILES_URL", &self.files_url),
+            ("CASES_URL", &self.cases_url),
         ] {
             match url::Url::parse(value) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") => {}
@@ -154,6 +160,8 @@ mod tests {
     fn webhook_settings_are_checked_and_named() {
         let s = Settings { webhook_base_url: "not a url".into(), ..Default::default() };
         assert!(s.validate().unwrap_err().0.contains("OPEKA_NOTIFICATIONS__WEBHOOK_BASE_URL"));
+        let s = Settings { cases_url: "cases:50052".into(), ..Default::default() };
+        assert!(s.validate().unwrap_err().0.contains("OPEKA_NOTIFICATIONS__CASES_URL"));
         let s = Settings { webhook_addr: "nowhere".into(), ..Default::default() };
         assert!(s.validate().unwrap_err().0.contains("OPEKA_NOTIFICATIONS__WEBHOOK_ADDR"));
         let s = Settings { webhook_base_url: "https://bot.example/hook/".into(), ..Default::default() };

@@ -1,6 +1,7 @@
 //! Every user-facing sentence of notifications except the mail templates
 //! (`templates.rs`): form errors and the bot's dialogue (Russian, the seed's
 //! words where it has them, §3.6.2).
+use crate::domain::Terms;
 
 // Form fields.
 pub const EMAIL_INVALID: &str = "Укажите адрес электронной почты в виде name@example.ru.";
@@ -37,28 +38,49 @@ pub fn smtp_failed(reason: &str) -> String {
 pub const BOT_ENTER_CODE: &str = "Введите код активации";
 pub const BOT_ACTIVATED: &str = "Успешная активация";
 pub const BOT_ALREADY_ACTIVE: &str = "Бот уже активирован. Выберите действие в меню.";
-pub const BOT_CODE_NOT_FOUND: &str =
-    "Код активации не найден. Проверьте код и отправьте его ещё раз или попросите соц. куратора выдать новый.";
 pub const BOT_TRY_LATER: &str = "Сервис временно недоступен. Попробуйте ещё раз через несколько минут.";
-pub const BOT_NEED_CODE_FIRST: &str = "Сначала активируйте бот: введите код активации, который выдал соц. куратор.";
 pub const BOT_CHOOSE_ACTION: &str = "Выберите действие в меню ниже.";
 pub const BOT_UPLOAD_HOWTO: &str =
     "Нажмите на скрепку слева от строки сообщения, выберите файл или фотографию и нажмите «Отправить».";
-pub const BOT_CONTACT_REQUESTED: &str =
-    "Запрос на связь отправлен соц. куратору. Он свяжется с вами в ближайшее время.";
 pub const BOT_FILE_FAILED: &str = "Не удалось сохранить файл. Попробуйте отправить его ещё раз позже.";
 pub const BOT_CHOOSE_FILE_TYPE: &str = "Укажите, что это за файл:";
 pub const BOT_FILE_TYPE_SAVED: &str = "Тип файла сохранён.";
-pub const BOT_FILE_TYPE_FAILED: &str = "Не удалось сохранить тип файла. Соц. куратор укажет его сам.";
 pub const BOT_NO_REMINDERS: &str = "Запланированных напоминаний нет.";
 
-/// S0-89: a curator's one-off message, as the citizen sees it.
-pub fn citizen_message(text: &str) -> String {
-    format!("Сообщение от соц. куратора:\n\n{text}")
+// The bot's sentences that name the curator take the tenant's word (S0-2);
+// they are worded so that any word fits (no «он»/«она»).
+
+pub fn bot_code_not_found(t: &Terms) -> String {
+    format!(
+        "Код активации не найден. Проверьте код и отправьте его ещё раз или попросите {} выдать новый.",
+        t.curator_gen()
+    )
 }
 
-pub fn bot_file_received(name: &str) -> String {
-    format!("Файл «{name}» получен и передан соц. куратору.")
+pub fn bot_need_code_first(t: &Terms) -> String {
+    format!("Сначала активируйте бот: введите код активации, который выдал {}.", t.curator)
+}
+
+pub fn bot_contact_requested(t: &Terms) -> String {
+    format!("Запрос на связь отправлен {}. С вами свяжутся в ближайшее время.", t.curator_dat())
+}
+
+pub fn bot_file_type_failed(t: &Terms) -> String {
+    format!("Не удалось сохранить тип файла. Его укажет {}.", t.curator)
+}
+
+/// The heading of the meeting-date reminders (the menu button's words).
+pub fn bot_meeting_date(t: &Terms) -> String {
+    crate::domain::MenuButton::MeetingDate.label(t)
+}
+
+/// S0-89: a curator's one-off message, as the citizen sees it.
+pub fn citizen_message(t: &Terms, text: &str) -> String {
+    format!("Сообщение от {}:\n\n{text}", t.curator_gen())
+}
+
+pub fn bot_file_received(t: &Terms, name: &str) -> String {
+    format!("Файл «{name}» получен и передан {}.", t.curator_dat())
 }
 
 pub fn bot_file_rejected(reason: &str) -> String {
@@ -67,4 +89,23 @@ pub fn bot_file_rejected(reason: &str) -> String {
 
 pub fn bot_file_type_chosen(file: &str, ty: &str) -> String {
     format!("Файл «{file}»: {ty}.")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seeds_sentences_and_renamed_ones() {
+        let seed = Terms::default();
+        assert_eq!(bot_meeting_date(&seed), "Дата встречи с соц. куратором");
+        assert_eq!(citizen_message(&seed, "Привет"), "Сообщение от соц. куратора:\n\nПривет");
+        let t = Terms::new("", "врач");
+        assert_eq!(bot_contact_requested(&t), "Запрос на связь отправлен врачу. С вами свяжутся в ближайшее время.");
+        assert_eq!(bot_file_received(&t, "a.pdf"), "Файл «a.pdf» получен и передан врачу.");
+        assert!(bot_code_not_found(&t).contains("попросите врача"));
+        assert!(bot_need_code_first(&t).ends_with("который выдал врач."));
+        assert!(bot_file_type_failed(&t).ends_with("Его укажет врач."));
+        assert_eq!(bot_meeting_date(&t), "Дата встречи с врачом");
+    }
 }

@@ -22,6 +22,9 @@ pub enum Role {
     /// Staff of other modules (executor, moderator, consultant, provider,
     /// social worker, analyst): reference lists and terminology only.
     OtherStaff,
+    /// The tenant's Telegram bot (a notifications service account): reads
+    /// the terminology (S0-2) to name the curator as the tenant does.
+    Bot,
 }
 
 impl Role {
@@ -32,7 +35,8 @@ impl Role {
             "supervisor" => Role::Supervisor,
             "integration" => Role::Integration,
             "executor" | "moderator" | "consultant" | "provider" | "social_worker" | "analyst" => Role::OtherStaff,
-            // Citizens and the bot reach cases only through events.
+            "bot" => Role::Bot,
+            // Citizens reach cases only through events.
             _ => return None,
         })
     }
@@ -90,7 +94,7 @@ pub fn role_scope(role: Role, p: Permission) -> Scope {
             ReadCitizens | ReadReference => Scope::All,
             _ => Scope::None,
         },
-        Role::OtherStaff => match p {
+        Role::OtherStaff | Role::Bot => match p {
             ReadReference => Scope::All,
             _ => Scope::None,
         },
@@ -352,6 +356,12 @@ mod tests {
         assert!(!citizen.allows(Permission::ReadCitizens) && !citizen.allows(Permission::ReadReference));
         let both = access(&["curator", "admin"], false);
         assert_eq!(both.scope(Permission::EditCitizens), Scope::All);
+        // The bot reads the terminology (S0-2) and nothing else.
+        let bot = access(&["bot"], true);
+        assert_eq!(bot.scope(Permission::ReadReference), Scope::All);
+        for p in [Permission::ReadCitizens, Permission::ReadPersonalData, Permission::ManageReference] {
+            assert!(!bot.allows(p), "{p:?}");
+        }
     }
 
     #[test]

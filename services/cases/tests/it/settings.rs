@@ -47,3 +47,45 @@ async fn terminology_has_the_seeds_defaults_and_the_admin_renames_it() {
     assert_eq!(last.action, "settings.update");
     assert_eq!(last.fields, ["citizen_term", "citizens_section", "curator_term", "curators_section", "time_zone"]);
 }
+
+/// S0-2 in the bot: the tenant's bot service account reads the terminology
+/// (to name the curator as the tenant does) but nothing else of cases.
+#[tokio::test]
+async fn the_bot_reads_the_terminology_only() {
+    use opeka_proto::identity as idpb;
+    let app = TestApp::start().await;
+    let t = app.tenant("agency").await;
+    let mut admin = t.admin.cases.clone();
+    let renamed =
+        pb::UpdateTenantSettingsRequest { curator_term: "координатор".into(), ..Default::default() };
+    admin.update_tenant_settings(renamed).await.expect("admin renames");
+
+    let svc = t
+        .admin
+        .identity
+        .clone()
+        .create_service_account(idpb::CreateServiceAccountRequest {
+            name: "Бот".into(),
+            roles: vec![idpb::Role::Bot as i32],
+        })
+        .await
+        .expect("bot account")
+        .into_inner();
+    let pair = app
+        .public_identity()
+        .issue_service_token(idpb::IssueServiceTokenRequest {
+            tenant: t.slug.clone(),
+            client_id: svc.client_id,
+            client_secret: svc.client_secret,
+        })
+        .await
+        .expect("bot token")
+        .into_inner();
+    let bot = app.staff(&pair.account.expect("account").id, &pair.access_token, &t.slug);
+    let mut cases = bot.cases.clone();
+    let read = cases.get_tenant_settings(pb::GetTenantSettingsRequest {}).await.expect("bot reads terms").into_inner();
+    assert_eq!((read.curator_term.as_str(), read.citizen_term.as_str()), ("координатор", "пользователь"));
+
+    expect_code(cases.update_tenant_settings(pb::UpdateTenantSettingsRequest::default()).await, Code::PermissionDenied);
+    expect_code(cases.list_citizens(pb::ListCitizensRequest::default()).await, Code::PermissionDenied);
+}

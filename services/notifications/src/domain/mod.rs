@@ -1,7 +1,9 @@
 //! Notifications' types and rules: who may do what, parsed settings values,
 //! the bot's menu and what a citizen's message means. No I/O here.
+pub mod terms;
 pub mod values;
 
+pub use terms::Terms;
 pub use values::*;
 
 /// What a caller may do in notifications. Checked here, in the service that
@@ -28,6 +30,8 @@ pub fn role_allows(role: &str, p: Permission) -> bool {
 pub fn roles_allow(roles: &[String], p: Permission) -> bool {
     roles.iter().any(|r| role_allows(r, p))
 }
+
+const MEETING_DATE_PREFIX: &str = "Дата встречи с ";
 
 /// The buttons of the citizen's menu keyboard, in the seed's words (§3.6.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,23 +68,31 @@ impl MenuButton {
         &[MenuButton::UploadFiles, MenuButton::RequestContact],
     ];
 
-    pub fn label(self) -> &'static str {
-        match self {
+    /// The button's text; «Дата встречи с …» names the curator in the
+    /// tenant's words (S0-2).
+    pub fn label(self, terms: &Terms) -> String {
+        let fixed = match self {
             MenuButton::Days3 => "3 дня",
             MenuButton::Days7 => "7 дней",
             MenuButton::Days14 => "14 дней",
             MenuButton::Days30 => "30 дней",
             MenuButton::SupportMeasures => "Меры поддержки",
             MenuButton::InfoForYou => "Информация для Вас",
-            MenuButton::MeetingDate => "Дата встречи с соц. куратором",
+            MenuButton::MeetingDate => return format!("{MEETING_DATE_PREFIX}{}", terms.curator_ins()),
             MenuButton::UploadFiles => "Загрузка файлов",
             MenuButton::RequestContact => "Запросить связь",
-        }
+        };
+        fixed.to_string()
     }
 
-    pub fn parse(text: &str) -> Option<MenuButton> {
+    /// The button a text is. A keyboard sent before the admin renamed the
+    /// curator still shows the old words, so «Дата встречи с …» is
+    /// recognised whoever it names.
+    pub fn parse(text: &str, terms: &Terms) -> Option<MenuButton> {
         let t = text.trim();
-        Self::ALL.into_iter().find(|b| b.label() == t)
+        Self::ALL.into_iter().find(|b| b.label(terms) == t).or_else(|| {
+            t.strip_prefix(MEETING_DATE_PREFIX).filter(|rest| !rest.trim().is_empty()).map(|_| MenuButton::MeetingDate)
+        })
     }
 
     /// The reminder view a button asks for, if it is one.
@@ -125,7 +137,7 @@ pub enum Intent {
     Other,
 }
 
-pub fn intent(text: Option<&str>, has_file: bool) -> Intent {
+pub fn intent(text: Option<&str>, has_file: bool, terms: &Terms) -> Intent {
     if has_file {
         return Intent::File;
     }
@@ -138,7 +150,7 @@ pub fn intent(text: Option<&str>, has_file: bool) -> Intent {
         }
         return Intent::Start(Some(rest.to_string()));
     }
-    match MenuButton::parse(text) {
+    match MenuButton::parse(text, terms) {
         Some(b) => Intent::Menu(b),
         None => Intent::Text(text.to_string()),
     }
@@ -176,22 +188,31 @@ mod tests {
 
     #[test]
     fn menu_labels_round_trip_and_layout_holds_every_button() {
-        for b in MenuButton::ALL {
-            assert_eq!(MenuButton::parse(b.label()), Some(b));
+        let renamed = Terms::new("пациент", "координатор");
+        for terms in [Terms::default(), renamed.clone()] {
+            for b in MenuButton::ALL {
+                assert_eq!(MenuButton::parse(&b.label(&terms), &terms), Some(b));
+            }
         }
+        assert_eq!(MenuButton::MeetingDate.label(&Terms::default()), "Дата встречи с соц. куратором");
+        assert_eq!(MenuButton::MeetingDate.label(&renamed), "Дата встречи с координатором");
+        // A keyboard sent before the rename still works.
+        assert_eq!(MenuButton::parse("Дата встречи с соц. куратором", &renamed), Some(MenuButton::MeetingDate));
+        assert_eq!(MenuButton::parse("Дата встречи с ", &renamed), None);
         let n: usize = MenuButton::LAYOUT.iter().map(|r| r.len()).sum();
         assert_eq!(n, MenuButton::ALL.len());
     }
 
     #[test]
     fn intents() {
-        assert_eq!(intent(Some("/start"), false), Intent::Start(None));
-        assert_eq!(intent(Some("/start ABCD1234"), false), Intent::Start(Some("ABCD1234".into())));
-        assert_eq!(intent(Some("/start@OpekaBot"), false), Intent::Start(None));
-        assert_eq!(intent(Some(" Запросить связь "), false), Intent::Menu(MenuButton::RequestContact));
-        assert_eq!(intent(Some("abcd1234"), false), Intent::Text("abcd1234".into()));
-        assert_eq!(intent(None, true), Intent::File);
-        assert_eq!(intent(None, false), Intent::Other);
+        let t = &Terms::default();
+        assert_eq!(intent(Some("/start"), false, t), Intent::Start(None));
+        assert_eq!(intent(Some("/start ABCD1234"), false, t), Intent::Start(Some("ABCD1234".into())));
+        assert_eq!(intent(Some("/start@OpekaBot"), false, t), Intent::Start(None));
+        assert_eq!(intent(Some(" Запросить связь "), false, t), Intent::Menu(MenuButton::RequestContact));
+        assert_eq!(intent(Some("abcd1234"), false, t), Intent::Text("abcd1234".into()));
+        assert_eq!(intent(None, true, t), Intent::File);
+        assert_eq!(intent(None, false, t), Intent::Other);
     }
 
     #[test]

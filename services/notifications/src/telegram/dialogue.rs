@@ -19,15 +19,18 @@ use tonic::Code;
 use uuid::Uuid;
 
 use crate::App;
-use crate::domain::{self, Intent, MenuButton, ReminderKind, ReminderQuery};
+use crate::domain::{self, Intent, MenuButton, ReminderKind, ReminderQuery, Terms};
 use crate::store;
 use crate::strings as s;
 use crate::telegram::{Outgoing, Sender};
 
-/// The reply keyboard every linked citizen has (S0-35, §3.6.2).
-pub fn menu_keyboard() -> KeyboardMarkup {
+/// The reply keyboard every linked citizen has (S0-35, §3.6.2), in the
+/// tenant's words (S0-2).
+pub fn menu_keyboard(terms: &Terms) -> KeyboardMarkup {
     KeyboardMarkup::new(
-        MenuButton::LAYOUT.iter().map(|row| row.iter().map(|b| KeyboardButton::new(b.label())).collect::<Vec<_>>()),
+        MenuButton::LAYOUT
+            .iter()
+            .map(|row| row.iter().map(|b| KeyboardButton::new(b.label(terms))).collect::<Vec<_>>()),
     )
     .resize_keyboard()
     .persistent()
@@ -36,12 +39,12 @@ pub fn menu_keyboard() -> KeyboardMarkup {
 /// What the reminder buttons answer. Scheduler owns reminders and does not
 /// exist yet, so the truthful answer is that nothing is planned; this is the
 /// one function to replace with a call to scheduler.
-pub async fn reminders_answer(_app: &App, _tenant_id: Uuid, _citizen: Uuid, q: ReminderQuery) -> String {
+pub async fn reminders_answer(_app: &App, _tenant_id: Uuid, _citizen: Uuid, terms: &Terms, q: ReminderQuery) -> String {
     let heading = match q {
         ReminderQuery::NextDays(n) => format!("На ближайшие {n} {}", days(n)),
         ReminderQuery::Kind(ReminderKind::SupportMeasures) => "Меры поддержки".into(),
         ReminderQuery::Kind(ReminderKind::InfoForYou) => "Информация для Вас".into(),
-        ReminderQuery::Kind(ReminderKind::MeetingDate) => "Дата встречи с соц. куратором".into(),
+        ReminderQuery::Kind(ReminderKind::MeetingDate) => s::bot_meeting_date(terms),
     };
     format!("{heading}: {}", s::BOT_NO_REMINDERS.to_lowercase())
 }
@@ -145,8 +148,14 @@ impl TenantBot {
         self.reply(Outgoing::text(chat, text));
     }
 
-    fn say_with_menu(&self, chat: i64, text: impl Into<String>) {
-        self.reply(Outgoing::with_markup(chat, text, menu_keyboard()));
+    fn say_with_menu(&self, chat: i64, terms: &Terms, text: impl Into<String>) {
+        self.reply(Outgoing::with_markup(chat, text, menu_keyboard(terms)));
+    }
+
+    /// The tenant's words for the curator and the citizen (S0-2); the
+    /// seed's when cases cannot be asked.
+    async fn terms(&self) -> Terms {
+        self.app.clients.terms(&self.app.pool, &self.app.secrets, self.tenant_id, self.now()).await
     }
 
     pub async fn handle(&self, u: Update) {
@@ -165,7 +174,7 @@ impl TenantBot {
                     Ok(text) => text,
                     Err(e) => {
                         tracing::warn!(tenant_id = %self.tenant_id, error = %e, "bot could not handle a button");
-                        s::BOT_FILE_TYPE_FAILED.to_string()
+                        s::bot_file_type_failed(&self.terms().await)
                     }
                 };
                 if let Err(e) = self.bot.answer_callback_query(id).text(answer).await {
@@ -192,28 +201,29 @@ impl TenantBot {
     async fn on_message(&self, m: Incoming) -> Result<(), AppError> {
         let chat = m.chat;
         let citizen = self.citizen_of(chat).await?;
-        match (domain::intent(m.text.as_deref(), m.file.is_some()), citizen) {
-            (Intent::Start(_), Some(_)) => self.say_with_menu(chat, s::BOT_ALREADY_ACTIVE),
+        let terms = self.terms().await;
+        match (domain::intent(m.text.as_deref(), m.file.is_some(), &terms), citizen) {
+            (Intent::Start(_), Some(_)) => self.say_with_menu(chat, &terms, s::BOT_ALREADY_ACTIVE),
             (Intent::Start(None), None) => self.reply(Outgoing::with_markup(
                 chat,
                 s::BOT_ENTER_CODE,
                 ReplyMarkup::KeyboardRemove(KeyboardRemove::new()),
             )),
-            (Intent::Start(Some(code)) | Intent::Text(code), None) => self.redeem(chat, &code).await?,
-            (_, None) => self.say(chat, s::BOT_NEED_CODE_FIRST),
-            (Intent::Menu(b), Some(c)) => self.on_menu(chat, c, b).await?,
+            (Intent::Start(Some(code)) | Intent::Text(code), None) => self.redeem(chat, &terms, &code).await?,
+            (_, None) => self.say(chat, s::bot_need_code_first(&terms)),
+            (Intent::Menu(b), Some(c)) => self.on_menu(chat, c, &terms, b).await?,
             (Intent::File, Some(c)) => {
                 if let Some(f) = m.file {
-                    self.on_file(chat, c, f).await?
+                    self.on_file(chat, c, &terms, f).await?
                 }
             }
-            (Intent::Text(_) | Intent::Other, Some(_)) => self.say_with_menu(chat, s::BOT_CHOOSE_ACTION),
+            (Intent::Text(_) | Intent::Other, Some(_)) => self.say_with_menu(chat, &terms, s::BOT_CHOOSE_ACTION),
         }
         Ok(())
     }
 
     /// S0-35: the code the curator gave binds this chat to the citizen.
-    async fn redeem(&self, chat: i64, code: &str) -> Result<(), AppError> {
+    async fn redeem(&self, chat: i64, terms: &Terms, code: &str) -> Result<(), AppError> {
         let token = self.token().await?;
         match self.app.clients.redeem_link_code(&token, &self.slug, code, chat).await {
             Ok(citizen) => {
@@ -221,10 +231,10 @@ impl TenantBot {
                 store::link_chat(&mut tx, self.tenant_id, chat, citizen, self.now()).await?;
                 tx.commit().await?;
                 tracing::info!(tenant_id = %self.tenant_id, %citizen, "bot activated");
-                self.say_with_menu(chat, s::BOT_ACTIVATED);
+                self.say_with_menu(chat, terms, s::BOT_ACTIVATED);
             }
             Err(st) => match st.code() {
-                Code::NotFound | Code::InvalidArgument => self.say(chat, s::BOT_CODE_NOT_FOUND),
+                Code::NotFound | Code::InvalidArgument => self.say(chat, s::bot_code_not_found(terms)),
                 // Identity's sentences (expired, already used, chat linked elsewhere) are written for the citizen.
                 Code::FailedPrecondition => self.say(chat, st.message().to_string()),
                 Code::Unauthenticated => {
@@ -237,7 +247,7 @@ impl TenantBot {
         Ok(())
     }
 
-    async fn on_menu(&self, chat: i64, citizen: Uuid, b: MenuButton) -> Result<(), AppError> {
+    async fn on_menu(&self, chat: i64, citizen: Uuid, terms: &Terms, b: MenuButton) -> Result<(), AppError> {
         match b {
             MenuButton::RequestContact => {
                 let env = opeka_platform::bus::envelope(
@@ -254,12 +264,12 @@ impl TenantBot {
                 self.app.outbox.enqueue(&mut tx, &self.slug, &env).await?;
                 tx.commit().await?;
                 tracing::info!(tenant_id = %self.tenant_id, %citizen, "contact requested");
-                self.say_with_menu(chat, s::BOT_CONTACT_REQUESTED);
+                self.say_with_menu(chat, terms, s::bot_contact_requested(terms));
             }
             MenuButton::UploadFiles => self.say(chat, s::BOT_UPLOAD_HOWTO),
             other => {
                 let q = other.reminder_query().expect("every other button asks for reminders");
-                let text = reminders_answer(&self.app, self.tenant_id, citizen, q).await;
+                let text = reminders_answer(&self.app, self.tenant_id, citizen, terms, q).await;
                 self.say(chat, text);
             }
         }
@@ -268,7 +278,7 @@ impl TenantBot {
 
     /// S0-40, S0-106: the file goes to the files service as the citizen's,
     /// then the citizen may say what it is.
-    async fn on_file(&self, chat: i64, citizen: Uuid, f: IncomingFile) -> Result<(), AppError> {
+    async fn on_file(&self, chat: i64, citizen: Uuid, terms: &Terms, f: IncomingFile) -> Result<(), AppError> {
         let IncomingFile { file_id, name, mime } = f;
         let tg_file =
             self.bot.get_file(file_id).send().await.map_err(|e| AppError::Unavailable(format!("getFile: {e}")))?;
@@ -313,7 +323,7 @@ impl TenantBot {
         store::insert_upload(&mut tx, self.tenant_id, &row, self.now()).await?;
         tx.commit().await?;
         tracing::info!(tenant_id = %self.tenant_id, %citizen, %file_id, "file received through the bot");
-        self.say(chat, s::bot_file_received(&name));
+        self.say(chat, s::bot_file_received(terms, &name));
         let types = match self.app.clients.list_file_types(&token, &self.slug).await {
             Ok(t) => t,
             Err(e) => {
@@ -345,7 +355,7 @@ impl TenantBot {
         let upload = store::upload(&mut tx, file_id).await?;
         tx.commit().await?;
         let Some(upload) = upload.filter(|u| u.chat_id == chat) else {
-            return Ok(s::BOT_FILE_TYPE_FAILED.into());
+            return Ok(s::bot_file_type_failed(&self.terms().await));
         };
         let token = self.token().await?;
         let file = self
@@ -384,10 +394,15 @@ mod tests {
 
     #[test]
     fn the_menu_has_the_seeds_buttons() {
-        let kb = menu_keyboard();
-        let labels: Vec<String> = kb.keyboard.iter().flatten().map(|b| b.text.clone()).collect();
-        for b in MenuButton::ALL {
-            assert!(labels.contains(&b.label().to_string()), "{labels:?}");
+        for terms in [Terms::default(), Terms::new("пациент", "врач")] {
+            let kb = menu_keyboard(&terms);
+            let labels: Vec<String> = kb.keyboard.iter().flatten().map(|b| b.text.clone()).collect();
+            for b in MenuButton::ALL {
+                assert!(labels.contains(&b.label(&terms)), "{labels:?}");
+            }
         }
+        assert!(
+            menu_keyboard(&Terms::new("", "врач")).keyboard.iter().flatten().any(|b| b.text == "Дата встречи с врачом")
+        );
     }
 }

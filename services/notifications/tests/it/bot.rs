@@ -269,3 +269,69 @@ async fn a_file_the_files_service_refuses_is_explained_to_the_citizen_and_not_ke
         sqlx::query_scalar("select count(*) from notifications.bot_uploads").fetch_one(&app.owner_pool).await.unwrap();
     assert_eq!(kept, 0);
 }
+
+/// S0-2: the admin renames the curator in cases; the bot's menu and
+/// sentences use the tenant's word, and the renamed button is recognised.
+#[tokio::test]
+async fn the_bot_names_the_curator_in_the_tenants_words() {
+    use opeka_proto::cases as cpb;
+    let app = TestApp::start().await;
+    let t = app.tenant("agency").await;
+    let token = app.configure_bot(&t).await;
+    let renamed =
+        cpb::UpdateTenantSettingsRequest { curator_term: "координатор".into(), ..Default::default() };
+    app.cases(&t.admin_token, &t.slug).update_tenant_settings(renamed).await.expect("admin renames the curator");
+    let (_, code) = app.citizen(&t, "Петров").await;
+    let chat = 5_550_101;
+
+    app.telegram.send_text(&token, chat, "ZZZZ9999");
+    app.telegram.wait_for_text(chat, "попросите координатора выдать новый").await;
+    app.telegram.send_text(&token, chat, "Запросить связь");
+    app.telegram.wait_for_text(chat, "который выдал координатор.").await;
+
+    app.telegram.send_text(&token, chat, &code);
+    let ok = app.telegram.wait_for_text(chat, "Успешная активация").await;
+    let expected: Vec<String> = MENU
+        .map(|b| {
+            if b.starts_with("Дата встречи") {
+                "Дата встречи с координатором"
+            } else {
+                b
+            }
+            .to_string()
+        })
+        .to_vec();
+    assert_eq!(ok.buttons(), expected, "the menu in the tenant's words");
+
+    // The renamed button is recognised…
+    app.telegram.send_text(&token, chat, "Дата встречи с координатором");
+    app.telegram.wait_for_text(chat, "Дата встречи с координатором: запланированных напоминаний нет").await;
+    // …and so is the old one, still on keyboards sent before the rename.
+    app.telegram.send_text(&token, chat, "Дата встречи с соц. куратором");
+    app.eventually("the old button to be answered too", || async {
+        let answers =
+            app.telegram.sent_to(chat).into_iter().filter(|c| c.text().contains("Дата встречи с координатором:"));
+        (answers.count() >= 2).then_some(())
+    })
+    .await;
+    app.telegram.send_text(&token, chat, "Запросить связь");
+    let sent = app.telegram.wait_for_text(chat, "Запрос на связь отправлен координатору.").await;
+    assert_eq!(sent.buttons(), expected);
+}
+
+/// When cases cannot be reached the bot keeps working with the seed's words.
+#[tokio::test]
+async fn without_cases_the_bot_uses_the_seeds_words() {
+    let app = TestApp::start_with(|s| s.cases_url = "http://127.0.0.1:9".into()).await;
+    let t = app.tenant("agency").await;
+    let token = app.configure_bot(&t).await;
+    let (_, code) = app.citizen(&t, "Петров").await;
+    let chat = 5_550_102;
+    app.telegram.send_text(&token, chat, "/start");
+    app.telegram.wait_for_text(chat, "Введите код активации").await;
+    app.telegram.send_text(&token, chat, &code);
+    let ok = app.telegram.wait_for_text(chat, "Успешная активация").await;
+    assert_eq!(ok.buttons(), MENU.map(String::from).to_vec());
+    app.telegram.send_text(&token, chat, "Дата встречи с соц. куратором");
+    app.telegram.wait_for_text(chat, "Дата встречи с соц. куратором: запланированных напоминаний нет").await;
+}

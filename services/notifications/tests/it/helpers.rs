@@ -1,6 +1,7 @@
-//! The notifications sandbox: a fresh database with identity's, files' and
-//! notifications' schemas, the three services on port 0 with a unique bus
-//! root and one settable clock, a fake Telegram Bot API and an SMTP sink.
+//! The notifications sandbox: a fresh database with identity's, files',
+//! cases' and notifications' schemas, the four services on port 0 with a
+//! unique bus root and one settable clock, a fake Telegram Bot API and an
+//! SMTP sink.
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
@@ -9,6 +10,7 @@ use futures::StreamExt;
 use opeka_notifications::testing::{FakeTelegram, SmtpSink};
 use opeka_platform::testing::{self, TestDb};
 use opeka_platform::{Context, ManualClock};
+use opeka_proto::cases::cases_service_client::CasesServiceClient;
 use opeka_proto::events::Envelope;
 use opeka_proto::files::files_service_client::FilesServiceClient;
 use opeka_proto::identity::{self as ipb, identity_service_client::IdentityServiceClient};
@@ -51,6 +53,7 @@ impl Interceptor for Meta {
 pub type Identity = IdentityServiceClient<InterceptedService<Channel, Meta>>;
 pub type Notifications = NotificationsServiceClient<InterceptedService<Channel, Meta>>;
 pub type Files = FilesServiceClient<InterceptedService<Channel, Meta>>;
+pub type Cases = CasesServiceClient<InterceptedService<Channel, Meta>>;
 
 fn meta(token: &str, tenant: &str) -> Meta {
     Meta {
@@ -93,6 +96,7 @@ pub struct TestApp {
     pub smtp: SmtpSink,
     identity_channel: Channel,
     files_channel: Channel,
+    cases_channel: Channel,
     channel: Channel,
     /// `http://<notifications address>`.
     pub url: String,
@@ -124,17 +128,23 @@ impl TestApp {
         opeka_platform::install_crypto_provider();
         opeka_platform::telemetry::init_for_tests();
         testing::require_nats().await;
-        let db =
-            testing::migrated_db(&[&opeka_identity::SCHEMA, &opeka_files::SCHEMA, &opeka_notifications::SCHEMA]).await;
+        let db = testing::migrated_db(&[
+            &opeka_identity::SCHEMA,
+            &opeka_files::SCHEMA,
+            &opeka_cases::SCHEMA,
+            &opeka_notifications::SCHEMA,
+        ])
+        .await;
         let clock = ManualClock::new(Utc::now().trunc_subsecs(0));
         let mut platform = testing::settings(&db);
         let telegram = FakeTelegram::start().await;
         let smtp = SmtpSink::start().await;
 
         let bind = || async { tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind") };
-        let (identity_l, files_l, notifications_l) = (bind().await, bind().await, bind().await);
+        let (identity_l, files_l, cases_l, notifications_l) = (bind().await, bind().await, bind().await, bind().await);
         let identity_addr = identity_l.local_addr().expect("identity address");
         let files_addr = files_l.local_addr().expect("files address");
+        let cases_addr = cases_l.local_addr().expect("cases address");
         let addr = notifications_l.local_addr().expect("notifications address");
         platform.identity_url = format!("http://{identity_addr}");
 
@@ -153,6 +163,7 @@ impl TestApp {
         let mut settings = opeka_notifications::Settings {
             telegram_api_url: telegram.url.clone(),
             files_url: format!("http://{files_addr}"),
+            cases_url: format!("http://{cases_addr}"),
             public_url: "http://opeka.test".into(),
             poll_timeout_secs: 2,
             smtp_timeout_secs: 3,
@@ -170,6 +181,8 @@ impl TestApp {
         };
         tokio::spawn(opeka_identity::run(ctx.clone(), identity_settings.clone(), identity_l));
         tokio::spawn(opeka_files::run(ctx.clone(), files_settings, files_l));
+        let cases_settings = opeka_cases::Settings { db_max_connections: 3, ..Default::default() };
+        tokio::spawn(opeka_cases::run(ctx.clone(), cases_settings, cases_l));
         let notifications_shutdown = shutdown.child_token();
         let ctx = Context { shutdown: notifications_shutdown.clone(), ..ctx };
         let server = tokio::spawn(opeka_notifications::run(ctx, settings.clone(), notifications_l));
@@ -186,6 +199,7 @@ impl TestApp {
             smtp,
             identity_channel: endpoint(identity_addr),
             files_channel: endpoint(files_addr),
+            cases_channel: endpoint(cases_addr),
             channel: endpoint(addr),
             url: format!("http://{addr}"),
             app_pool,
@@ -196,7 +210,9 @@ impl TestApp {
             server: Some(server),
             _store_dir: store_dir,
         };
-        for name in [opeka_identity::GRPC_NAME, opeka_files::GRPC_NAME, opeka_notifications::GRPC_NAME] {
+        for name in
+            [opeka_identity::GRPC_NAME, opeka_files::GRPC_NAME, opeka_cases::GRPC_NAME, opeka_notifications::GRPC_NAME]
+        {
             app.wait_serving(name).await;
         }
         app
@@ -229,6 +245,7 @@ impl TestApp {
         let channel = match name {
             opeka_identity::GRPC_NAME => self.identity_channel.clone(),
             opeka_files::GRPC_NAME => self.files_channel.clone(),
+            opeka_cases::GRPC_NAME => self.cases_channel.clone(),
             _ => self.channel.clone(),
         };
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
@@ -262,6 +279,10 @@ impl TestApp {
 
     pub fn files(&self, token: &str, tenant: &str) -> Files {
         FilesServiceClient::with_interceptor(self.files_channel.clone(), meta(token, tenant))
+    }
+
+    pub fn cases(&self, token: &str, tenant: &str) -> Cases {
+        CasesServiceClient::with_interceptor(self.cases_channel.clone(), meta(token, tenant))
     }
 
     /// A tenant made as `opeka tenant create` does, its admin signed in.
