@@ -1,6 +1,9 @@
 //! The end-to-end harness: a fresh database, identity, cases, files,
 //! notifications and the gateway started in-process on port 0 with a unique
 //! NATS root, and a tenant with an admin.
+pub mod browser;
+pub mod web;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 

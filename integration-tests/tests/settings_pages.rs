@@ -5,75 +5,11 @@
 use std::time::Duration;
 
 use opeka_integration_tests::Suite;
+use opeka_integration_tests::web::{base, csrf, field_block, get, post, signed_in, submit, text_of};
 use opeka_notifications::testing::{FakeTelegram, SmtpSink};
 use opeka_proto::cases::{CreateCitizenRequest, cases_service_client::CasesServiceClient};
 use opeka_proto::identity::{CreateStaffAccountRequest, Role};
-use reqwest::{Client, StatusCode};
-
-fn browser() -> Client {
-    Client::builder().cookie_store(true).build().expect("http client")
-}
-
-fn base(s: &Suite) -> String {
-    format!("{}/t/{}", s.gateway_url, s.tenant)
-}
-
-fn csrf(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).unwrap_or_else(|| panic!("no csrf field in page:\n{html}")) + marker.len();
-    let end = html[start..].find('"').expect("csrf value ends");
-    html[start..start + end].to_string()
-}
-
-/// The HTML of the field block (label, input, error) of form field `name`.
-fn field_block<'a>(html: &'a str, name: &str) -> &'a str {
-    let start = html.find(&format!("for=\"f-{name}\"")).unwrap_or_else(|| panic!("no field {name} in:\n{html}"));
-    let rest = &html[start..];
-    let end = rest.find("<div class=\"field").unwrap_or(rest.len());
-    &rest[..end]
-}
-
-/// The text of the first element carrying `class="{class}"`.
-fn text_of(html: &str, class: &str) -> Option<String> {
-    let start = html.find(&format!("class=\"{class}\""))?;
-    let open = html[start..].find('>')? + start + 1;
-    let close = html[open..].find('<')? + open;
-    Some(html[open..close].trim().to_string())
-}
-
-struct Page {
-    status: StatusCode,
-    url: String,
-    html: String,
-}
-
-async fn get(c: &Client, url: &str) -> Page {
-    let r = c.get(url).send().await.expect("GET");
-    Page { status: r.status(), url: r.url().to_string(), html: r.text().await.expect("body") }
-}
-
-async fn post(c: &Client, url: &str, form: &[(&str, &str)]) -> Page {
-    let r = c.post(url).form(form).send().await.expect("POST");
-    Page { status: r.status(), url: r.url().to_string(), html: r.text().await.expect("body") }
-}
-
-async fn submit(c: &Client, form_url: &str, action: &str, fields: &[(&str, &str)]) -> Page {
-    let page = get(c, form_url).await;
-    assert_eq!(page.status, StatusCode::OK, "{form_url}: {}", page.html);
-    let token = csrf(&page.html);
-    let mut all = vec![("csrf", token.as_str())];
-    all.extend_from_slice(fields);
-    post(c, action, &all).await
-}
-
-async fn signed_in(s: &Suite, login: &str, password: &str) -> Client {
-    let c = browser();
-    let url = format!("{}/login", base(s));
-    let home = submit(&c, &url, &url, &[("login", login), ("password", password)]).await;
-    assert_eq!(home.status, StatusCode::OK, "{}", home.html);
-    assert!(home.url.ends_with(&format!("/t/{}/", s.tenant)), "landed on {}", home.url);
-    c
-}
+use reqwest::StatusCode;
 
 async fn curator(s: &Suite, login: &str, surname: &str) {
     let token = s.admin_token().await;
