@@ -2,63 +2,13 @@
 //! plain GETs and form posts against identity and the gateway started by
 //! the harness. Covers S0-3, S0-5…S0-8, S0-15…S0-25.
 use opeka_integration_tests::Suite;
+use opeka_integration_tests::web::{Page, base, browser, csrf, field_block, get, post, submit};
 use opeka_proto::identity::{AccountKind, CreateStaffAccountRequest, ListAccountsRequest, Role};
 use reqwest::{Client, StatusCode};
-
-/// A browser: keeps cookies, follows redirects.
-fn browser() -> Client {
-    Client::builder().cookie_store(true).build().expect("http client")
-}
 
 /// A client that shows redirects instead of following them.
 fn raw_client() -> Client {
     Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("http client")
-}
-
-fn base(s: &Suite) -> String {
-    format!("{}/t/{}", s.gateway_url, s.tenant)
-}
-
-/// The value of the first hidden `csrf` field of a page.
-fn csrf(html: &str) -> String {
-    let marker = "name=\"csrf\" value=\"";
-    let start = html.find(marker).unwrap_or_else(|| panic!("no csrf field in page:\n{html}")) + marker.len();
-    let end = html[start..].find('"').expect("csrf value ends");
-    html[start..start + end].to_string()
-}
-
-/// The HTML of the field block (label, input, error) of form field `name`.
-fn field_block<'a>(html: &'a str, name: &str) -> &'a str {
-    let start = html.find(&format!("for=\"f-{name}\"")).unwrap_or_else(|| panic!("no field {name} in:\n{html}"));
-    let rest = &html[start..];
-    let end = rest.find("<div class=\"field").unwrap_or(rest.len());
-    &rest[..end]
-}
-
-struct Page {
-    status: StatusCode,
-    url: String,
-    html: String,
-}
-
-async fn get(c: &Client, url: &str) -> Page {
-    let r = c.get(url).send().await.expect("GET");
-    Page { status: r.status(), url: r.url().to_string(), html: r.text().await.expect("body") }
-}
-
-async fn post(c: &Client, url: &str, form: &[(&str, &str)]) -> Page {
-    let r = c.post(url).form(form).send().await.expect("POST");
-    Page { status: r.status(), url: r.url().to_string(), html: r.text().await.expect("body") }
-}
-
-/// GETs the page with a form, then posts `fields` with that form's token.
-async fn submit(c: &Client, form_url: &str, action: &str, fields: &[(&str, &str)]) -> Page {
-    let page = get(c, form_url).await;
-    assert_eq!(page.status, StatusCode::OK, "{form_url}: {}", page.html);
-    let token = csrf(&page.html);
-    let mut all = vec![("csrf", token.as_str())];
-    all.extend_from_slice(fields);
-    post(c, action, &all).await
 }
 
 async fn sign_in(s: &Suite, c: &Client, login: &str, password: &str) -> Page {
