@@ -310,6 +310,24 @@ async fn staff_fields(tx: &mut Tx, errs: &mut Violations, f: StaffInput<'_>) -> 
     })
 }
 
+/// The staff fields of a create or update request (same names in both).
+macro_rules! staff_input {
+    ($r:expr) => {
+        StaffInput {
+            surname: &$r.surname,
+            name: &$r.name,
+            patronymic: &$r.patronymic,
+            email: &$r.email,
+            phone: &$r.phone,
+            telegram: &$r.telegram_username,
+            district_id: &$r.district_id,
+            organisation_id: &$r.organisation_id,
+            login: &$r.login,
+            roles: &$r.roles,
+        }
+    };
+}
+
 struct StaffInput<'a> {
     surname: &'a str,
     name: &'a str,
@@ -608,23 +626,7 @@ impl IdentityService for Api {
         let mut c = self.caller(&req, Some(Permission::ManageStaff)).await?;
         let r = req.into_inner();
         let mut errs = Violations::new();
-        let f = staff_fields(
-            &mut c.tx,
-            &mut errs,
-            StaffInput {
-                surname: &r.surname,
-                name: &r.name,
-                patronymic: &r.patronymic,
-                email: &r.email,
-                phone: &r.phone,
-                telegram: &r.telegram_username,
-                district_id: &r.district_id,
-                organisation_id: &r.organisation_id,
-                login: &r.login,
-                roles: &r.roles,
-            },
-        )
-        .await?;
+        let f = staff_fields(&mut c.tx, &mut errs, staff_input!(r)).await?;
         let mut password = None;
         if !r.password.is_empty() || !r.password_repeat.is_empty() {
             match NewPassword::parse(&r.password, &r.password_repeat, self.st.settings.min_password_len) {
@@ -706,23 +708,7 @@ impl IdentityService for Api {
         let id = parse_id("id", &r.id)?;
         let before = self.live_staff(&mut c.tx, id).await?;
         let mut errs = Violations::new();
-        let f = staff_fields(
-            &mut c.tx,
-            &mut errs,
-            StaffInput {
-                surname: &r.surname,
-                name: &r.name,
-                patronymic: &r.patronymic,
-                email: &r.email,
-                phone: &r.phone,
-                telegram: &r.telegram_username,
-                district_id: &r.district_id,
-                organisation_id: &r.organisation_id,
-                login: &r.login,
-                roles: &r.roles,
-            },
-        )
-        .await?;
+        let f = staff_fields(&mut c.tx, &mut errs, staff_input!(r)).await?;
         errs.into_result()?;
         on_account_uniques(store::update_staff(&mut c.tx, id, &f.update, self.now()).await)?;
         let after = self.load_account(&mut c.tx, id).await?;

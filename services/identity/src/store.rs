@@ -730,33 +730,7 @@ pub async fn district_exists(conn: &mut PgConnection, id: Uuid) -> Result<bool, 
 
 // ---- audit ----
 
-pub struct AuditEntry<'a> {
-    pub tenant_id: Uuid,
-    pub actor_id: &'a str,
-    pub action: &'a str,
-    pub entity: &'a str,
-    pub entity_id: String,
-    pub details: serde_json::Value,
-    pub at: DateTime<Utc>,
-}
-
-pub async fn audit(conn: &mut PgConnection, e: AuditEntry<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into audit_log (id, tenant_id, actor_id, action, entity, entity_id, details, occurred_at)
-         values ($1,$2,$3,$4,$5,$6,$7,$8)",
-    )
-    .bind(Uuid::now_v7())
-    .bind(e.tenant_id)
-    .bind(e.actor_id)
-    .bind(e.action)
-    .bind(e.entity)
-    .bind(&e.entity_id)
-    .bind(&e.details)
-    .bind(e.at)
-    .execute(conn)
-    .await?;
-    Ok(())
-}
+pub use opeka_platform::audit::{Entry as AuditEntry, record as audit};
 
 #[derive(Debug, sqlx::FromRow)]
 pub struct AuditRow {
