@@ -41,6 +41,27 @@ pub async fn list_tenants(pool: &PgPool) -> Result<Vec<Tenant>, sqlx::Error> {
     sqlx::query_as("select id, slug, name from tenants order by slug").fetch_all(pool).await
 }
 
+/// Active signing keys, newest first (kid, PKCS#8, public x), under an
+/// advisory lock so replicas starting together create one key, not several.
+pub async fn lock_active_signing_keys(conn: &mut PgConnection) -> Result<Vec<(String, Vec<u8>, String)>, sqlx::Error> {
+    sqlx::query("select pg_advisory_xact_lock(hashtext('opeka.identity.signing_keys'))").execute(&mut *conn).await?;
+    sqlx::query_as(
+        "select kid, private_pkcs8, public_x from signing_keys where retired_at is null order by created_at desc",
+    )
+    .fetch_all(conn)
+    .await
+}
+
+pub async fn insert_signing_key(conn: &mut PgConnection, kid: &str, pkcs8: &[u8], x: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("insert into signing_keys (kid, private_pkcs8, public_x) values ($1, $2, $3)")
+        .bind(kid)
+        .bind(pkcs8)
+        .bind(x)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AccountRow {
     pub id: Uuid,

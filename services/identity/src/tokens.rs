@@ -25,12 +25,7 @@ impl KeyRing {
     /// Replicas starting together agree through an advisory lock.
     pub async fn load_or_create(pool: &PgPool) -> anyhow::Result<Self> {
         let mut tx = pool.begin().await?;
-        sqlx::query("select pg_advisory_xact_lock(hashtext('opeka.identity.signing_keys'))").execute(&mut *tx).await?;
-        let mut rows: Vec<(String, Vec<u8>, String)> = sqlx::query_as(
-            "select kid, private_pkcs8, public_x from signing_keys where retired_at is null order by created_at desc",
-        )
-        .fetch_all(&mut *tx)
-        .await?;
+        let mut rows = crate::store::lock_active_signing_keys(&mut tx).await?;
         if rows.is_empty() {
             let pkcs8 = Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new())
                 .map_err(|_| anyhow::anyhow!("cannot generate an Ed25519 key"))?;
@@ -38,12 +33,7 @@ impl KeyRing {
             let pair = Ed25519KeyPair::from_pkcs8(&der).map_err(|_| anyhow::anyhow!("bad pkcs8"))?;
             let x = B64.encode(pair.public_key().as_ref());
             let kid = uuid::Uuid::now_v7().simple().to_string();
-            sqlx::query("insert into signing_keys (kid, private_pkcs8, public_x) values ($1, $2, $3)")
-                .bind(&kid)
-                .bind(&der)
-                .bind(&x)
-                .execute(&mut *tx)
-                .await?;
+            crate::store::insert_signing_key(&mut tx, &kid, &der, &x).await?;
             rows.push((kid, der, x));
         }
         tx.commit().await?;
