@@ -9,7 +9,7 @@ CARGO ?= cargo
 
 services: ## PostgreSQL + NATS 2.15 (started if not running)
 	@bash scripts/postgres.sh
-	@bash scripts/nats.sh
+	@NATS_SCRATCH=1 bash scripts/nats.sh
 
 web: ## front-end packages for the gateway (htmx) from npm
 	@bash scripts/web.sh

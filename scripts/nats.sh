@@ -17,14 +17,25 @@ up() { (exec 3<>"/dev/tcp/127.0.0.1/$NATS_PORT") 2>/dev/null; }
 if up; then
     exit 0
 fi
-DATA="$OPEKA_STATE_DIR/nats-$NATS_PORT"
+# `make run` keeps its JetStream data between starts; tests (NATS_SCRATCH=1)
+# start on an empty store every time: thousands of per-test streams left in a
+# kept store make the next start recover them all, which takes minutes.
+if [ "${NATS_SCRATCH:-0}" = 1 ]; then
+    DATA="$OPEKA_STATE_DIR/nats-$NATS_PORT-scratch"
+    rm -rf "$DATA"
+else
+    DATA="$OPEKA_STATE_DIR/nats-$NATS_PORT"
+fi
 mkdir -p "$DATA"
 log "starting nats-server $NATS_VERSION on 127.0.0.1:$NATS_PORT (data $DATA)"
-nohup "$BIN" -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$DATA" -l "$DATA/nats.log" >/dev/null 2>&1 &
-echo $! > "$DATA/pid"
-for _ in $(seq 1 50); do
+nohup "$BIN" -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$DATA" -l "$DATA/nats.log" >"$DATA/stdout.log" 2>&1 &
+pid=$!
+echo "$pid" > "$DATA/pid"
+for _ in $(seq 1 600); do
     if up; then exit 0; fi
+    if ! kill -0 "$pid" 2>/dev/null; then break; fi
     sleep 0.1
 done
-log "nats-server did not start; see $DATA/nats.log"
+log "nats-server did not start within 60 s; its log ($DATA):"
+tail -n 30 "$DATA/nats.log" "$DATA/stdout.log" >&2 2>/dev/null || true
 exit 1
