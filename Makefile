@@ -33,6 +33,7 @@ test: services web clean-test-dbs ## every test against real PostgreSQL and NATS
 
 bench: services ## throughput benchmarks, printed as ratios to a same-run baseline
 	$(CARGO) bench -p opeka-integration-tests --bench auth
+	$(CARGO) bench -p opeka-integration-tests --bench reminders
 	$(CARGO) bench -p opeka-cases --bench registry
 
 fmt:

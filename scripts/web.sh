@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the gateway's front-end packages (htmx) from npm; not committed.
+# Installs the gateway's front-end packages (htmx, FullCalendar) from npm; not committed.
 set -euo pipefail
 . "$(dirname "$0")/tools.sh"
 WEB="$(cd "$(dirname "$0")/.." && pwd)/services/gateway/web"

@@ -1,5 +1,5 @@
 //! The end-to-end harness: a fresh database, identity, cases, files,
-//! notifications and the gateway started in-process on port 0 with a unique
+//! notifications, scheduler and the gateway started in-process on port 0 with a unique
 //! NATS root, and a tenant with an admin.
 pub mod browser;
 pub mod web;
@@ -26,6 +26,9 @@ pub struct Suite {
     pub cases_url: String,
     pub files_url: String,
     pub notifications_url: String,
+    pub scheduler_url: String,
+    /// Replicas started with `Options::extra_schedulers`.
+    pub extra_scheduler_urls: Vec<String>,
     /// Where the files service keeps blobs (removed with the suite).
     pub files_dir: std::path::PathBuf,
     shutdown: CancellationToken,
@@ -41,35 +44,69 @@ pub fn test_identity_settings() -> opeka_identity::Settings {
     }
 }
 
+/// What a test may change before the suite starts.
+pub struct Options {
+    pub platform: Box<dyn FnOnce(&mut opeka_platform::settings::PlatformSettings) + Send>,
+    pub identity: opeka_identity::Settings,
+    pub notifications: Box<dyn FnOnce(&mut opeka_notifications::Settings) + Send>,
+    pub scheduler: Box<dyn FnOnce(&mut opeka_scheduler::Settings) + Send>,
+    /// The scheduler's clock (the other services keep the system clock, so
+    /// tokens stay valid while a test moves the scheduler's time).
+    pub scheduler_clock: Option<opeka_platform::clock::SharedClock>,
+    /// Extra scheduler instances against the same database (replicas).
+    pub extra_schedulers: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            platform: Box::new(|_| {}),
+            identity: test_identity_settings(),
+            notifications: Box::new(|_| {}),
+            scheduler: Box::new(|_| {}),
+            scheduler_clock: None,
+            extra_schedulers: 0,
+        }
+    }
+}
+
 impl Suite {
     pub async fn start() -> Suite {
-        Self::start_with(|_| {}).await
+        Self::start_opts(Options::default()).await
     }
 
     /// Starts everything; `tweak` may change the process settings first
     /// (e.g. point NATS at a broker the test controls).
-    pub async fn start_with(tweak: impl FnOnce(&mut opeka_platform::settings::PlatformSettings)) -> Suite {
-        Self::start_full(tweak, test_identity_settings()).await
+    pub async fn start_with(
+        tweak: impl FnOnce(&mut opeka_platform::settings::PlatformSettings) + Send + 'static,
+    ) -> Suite {
+        Self::start_opts(Options { platform: Box::new(tweak), ..Default::default() }).await
     }
 
     pub async fn start_full(
-        tweak: impl FnOnce(&mut opeka_platform::settings::PlatformSettings),
+        tweak: impl FnOnce(&mut opeka_platform::settings::PlatformSettings) + Send + 'static,
         identity_settings: opeka_identity::Settings,
     ) -> Suite {
-        Self::start_all(tweak, identity_settings, |_| {}).await
+        Self::start_opts(Options { platform: Box::new(tweak), identity: identity_settings, ..Default::default() }).await
     }
 
     /// Like [`Suite::start`], but `tweak` may change the notifications
     /// settings first (e.g. point `telegram_api_url` at a `FakeTelegram`).
-    pub async fn start_with_notifications(tweak: impl FnOnce(&mut opeka_notifications::Settings)) -> Suite {
-        Self::start_all(|_| {}, test_identity_settings(), tweak).await
+    pub async fn start_with_notifications(
+        tweak: impl FnOnce(&mut opeka_notifications::Settings) + Send + 'static,
+    ) -> Suite {
+        Self::start_opts(Options { notifications: Box::new(tweak), ..Default::default() }).await
     }
 
-    async fn start_all(
-        tweak: impl FnOnce(&mut opeka_platform::settings::PlatformSettings),
-        identity_settings: opeka_identity::Settings,
-        notifications_tweak: impl FnOnce(&mut opeka_notifications::Settings),
-    ) -> Suite {
+    pub async fn start_opts(opts: Options) -> Suite {
+        let Options {
+            platform: tweak,
+            identity: identity_settings,
+            notifications: notifications_tweak,
+            scheduler: scheduler_tweak,
+            scheduler_clock,
+            extra_schedulers,
+        } = opts;
         opeka_platform::install_crypto_provider();
         opeka_platform::telemetry::init_for_tests();
         let db = testing::migrated_db(&[
@@ -77,6 +114,7 @@ impl Suite {
             &opeka_cases::SCHEMA,
             &opeka_files::SCHEMA,
             &opeka_notifications::SCHEMA,
+            &opeka_scheduler::SCHEMA,
             &opeka_gateway::SCHEMA,
         ])
         .await;
@@ -87,6 +125,8 @@ impl Suite {
         let cases_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind cases");
         let files_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind files");
         let notifications_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind notifications");
+        let scheduler_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind scheduler");
+        let scheduler_url = format!("http://{}", scheduler_listener.local_addr().expect("addr"));
         let identity_addr = identity_listener.local_addr().expect("addr");
         let gateway_addr = gateway_listener.local_addr().expect("addr");
         let cases_url = format!("http://{}", cases_listener.local_addr().expect("addr"));
@@ -140,6 +180,7 @@ impl Suite {
             let mut s = opeka_notifications::Settings {
                 files_url: files_url.clone(),
                 cases_url: cases_url.clone(),
+                scheduler_url: scheduler_url.clone(),
                 db_max_connections: 5,
                 // No tenant has a bot here unless a test points this at a fake.
                 telegram_api_url: "http://127.0.0.1:9".into(),
@@ -149,6 +190,33 @@ impl Suite {
             tokio::spawn(async move {
                 if let Err(e) = opeka_notifications::run(ctx, s, notifications_listener).await {
                     eprintln!("notifications stopped: {e:#}");
+                }
+            });
+        }
+        let scheduler_settings = {
+            let mut s =
+                opeka_scheduler::Settings { cases_url: cases_url.clone(), db_max_connections: 5, ..Default::default() };
+            scheduler_tweak(&mut s);
+            s
+        };
+        let scheduler_ctx =
+            Context { clock: scheduler_clock.clone().unwrap_or_else(|| ctx.clock.clone()), ..ctx.clone() };
+        {
+            let (ctx, s) = (scheduler_ctx.clone(), scheduler_settings.clone());
+            tokio::spawn(async move {
+                if let Err(e) = opeka_scheduler::run(ctx, s, scheduler_listener).await {
+                    eprintln!("scheduler stopped: {e:#}");
+                }
+            });
+        }
+        let mut extra_scheduler_urls = Vec::new();
+        for _ in 0..extra_schedulers {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind scheduler");
+            extra_scheduler_urls.push(format!("http://{}", listener.local_addr().expect("addr")));
+            let (ctx, s) = (scheduler_ctx.clone(), scheduler_settings.clone());
+            tokio::spawn(async move {
+                if let Err(e) = opeka_scheduler::run(ctx, s, listener).await {
+                    eprintln!("scheduler replica stopped: {e:#}");
                 }
             });
         }
@@ -162,6 +230,7 @@ impl Suite {
                 cases_url: cases_url.clone(),
                 files_url: files_url.clone(),
                 notifications_url: notifications_url.clone(),
+                scheduler_url: scheduler_url.clone(),
                 ..Default::default()
             };
             let ctx = ctx.clone();
@@ -183,6 +252,8 @@ impl Suite {
             cases_url,
             files_url,
             notifications_url,
+            scheduler_url,
+            extra_scheduler_urls,
             files_dir,
             db,
             ctx,
@@ -200,6 +271,7 @@ impl Suite {
                 && reqwest_like_ok(&self.cases_url).await
                 && reqwest_like_ok(&self.files_url).await
                 && reqwest_like_ok(&self.notifications_url).await
+                && reqwest_like_ok(&self.scheduler_url).await
             {
                 return;
             }

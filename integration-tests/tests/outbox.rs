@@ -13,7 +13,7 @@ use sqlx::{Connection, PgConnection};
 async fn an_event_written_during_a_broker_outage_is_published_exactly_once() {
     let mut nats = OwnNats::start();
     let url = nats.url();
-    let suite = Suite::start_with(|s| s.nats_url = url.clone()).await;
+    let suite = Suite::start_with(move |s| s.nats_url = url).await;
     let token = suite.admin_token().await;
 
     // The relay creates the stream once the broker is reachable.

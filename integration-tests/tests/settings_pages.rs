@@ -230,8 +230,9 @@ async fn a_curator_cannot_open_the_admin_settings() {
 #[tokio::test]
 async fn s0_89_bot_token_saves_and_a_message_reaches_the_citizen() {
     let telegram = FakeTelegram::start().await;
-    let s = Suite::start_with_notifications(|n| {
-        n.telegram_api_url = telegram.url.clone();
+    let api = telegram.url.clone();
+    let s = Suite::start_with_notifications(move |n| {
+        n.telegram_api_url = api;
         n.poll_timeout_secs = 1;
     })
     .await;

@@ -1,7 +1,8 @@
 //! What cases publishes (through its outbox, on `<root>.<tenant>.cases.<event>`)
-//! and what it consumes: files' `file_received` and the bot's
-//! `contact_requested` become work-queue activities (S0-85, S0-88); identity's
-//! `bot_linked` marks the card «Бот активирован» (S0-49).
+//! and what it consumes: files' `file_received`, the bot's
+//! `contact_requested` and the scheduler's `detector_raised` and
+//! `curator_reminder_due` become work-queue activities (S0-85, S0-88,
+//! S0-90…S0-92, S0-94); identity's `bot_linked` marks the card «Бот активирован» (S0-49).
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -12,7 +13,7 @@ use opeka_proto::events::{self as ev, Envelope, envelope::Body};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::domain::{ActivityKind, InteractionKind};
+use crate::domain::{self, ActivityKind, InteractionKind};
 use crate::store::{self, CitizenRow};
 use crate::strings as s;
 
@@ -60,7 +61,8 @@ fn opt(v: Option<Uuid>) -> String {
 }
 
 /// A new work-queue item and its `activity_created` event, in the caller's
-/// transaction (notifications mails the copies from the event, S0-87).
+/// transaction (notifications mails the copies from the event, S0-87, S0-12).
+/// The item is the citizen's: its curator is whoever has the card now.
 pub struct NewActivity<'a> {
     pub citizen: &'a CitizenRow,
     pub kind: ActivityKind,
@@ -69,18 +71,24 @@ pub struct NewActivity<'a> {
     pub file_id: Option<Uuid>,
     pub interaction_id: Option<Uuid>,
     pub source_event_id: Option<Uuid>,
+    /// The threshold a detector item was raised with.
+    pub days: Option<u32>,
+    /// The scheduler's episode or occurrence the item stands for.
+    pub source_ref: Option<Uuid>,
 }
 
+/// The new item's id; `None` when `source_ref` already has one (nothing is
+/// written or published then).
 pub async fn record_activity(
     conn: &mut PgConnection,
     outbox: &Outbox,
     tenant_slug: &str,
     now: DateTime<Utc>,
     a: NewActivity<'_>,
-) -> anyhow::Result<Uuid> {
+) -> anyhow::Result<Option<Uuid>> {
     let id = Uuid::now_v7();
     let c = a.citizen;
-    store::insert_activity(
+    let inserted = store::insert_activity(
         conn,
         &store::NewActivity {
             id,
@@ -92,10 +100,15 @@ pub async fn record_activity(
             file_id: a.file_id,
             interaction_id: a.interaction_id,
             source_event_id: a.source_event_id,
+            days: a.days.map(|d| i32::try_from(d).unwrap_or(i32::MAX)),
+            source_ref: a.source_ref,
             now,
         },
     )
     .await?;
+    if !inserted {
+        return Ok(None);
+    }
     let body = Body::ActivityCreated(ev::ActivityCreated {
         activity_id: id.to_string(),
         citizen_id: c.id.to_string(),
@@ -107,7 +120,7 @@ pub async fn record_activity(
         interaction_id: opt(a.interaction_id),
     });
     outbox.enqueue(conn, tenant_slug, &bus::envelope(c.tenant_id, "system", now, body)).await?;
-    Ok(id)
+    Ok(Some(id))
 }
 
 /// What every consumer needs.
@@ -130,6 +143,8 @@ pub fn consumers(c: &Consumers) -> Vec<Consumer> {
         Consumer { spec: file_received_spec, handler: Arc::new(FileReceived(c.clone())) },
         Consumer { spec: contact_requested_spec, handler: Arc::new(ContactRequested(c.clone())) },
         Consumer { spec: bot_linked_spec, handler: Arc::new(BotLinked(c.clone())) },
+        Consumer { spec: detector_raised_spec, handler: Arc::new(DetectorRaised(c.clone())) },
+        Consumer { spec: curator_reminder_due_spec, handler: Arc::new(CuratorReminderDue(c.clone())) },
     ]
 }
 
@@ -157,6 +172,24 @@ fn bot_linked_spec() -> ConsumerSpec {
         durable: "cases-bot-linked".into(),
         stream_of: "identity",
         events: vec!["bot_linked".into()],
+    }
+}
+
+fn detector_raised_spec() -> ConsumerSpec {
+    ConsumerSpec {
+        service: crate::SERVICE,
+        durable: "cases-detector-raised".into(),
+        stream_of: "scheduler",
+        events: vec!["detector_raised".into()],
+    }
+}
+
+fn curator_reminder_due_spec() -> ConsumerSpec {
+    ConsumerSpec {
+        service: crate::SERVICE,
+        durable: "cases-curator-reminder-due".into(),
+        stream_of: "scheduler",
+        events: vec!["curator_reminder_due".into()],
     }
 }
 
@@ -198,7 +231,7 @@ impl Handler for FileReceived {
             let slug = tenant_slug(subject)?;
             let Some(citizen) = citizen_of(tx, &f.citizen_id, envelope).await? else { return Ok(()) };
             let now = self.0.clock.now();
-            let id = record_activity(
+            let created = record_activity(
                 tx,
                 &self.0.outbox,
                 slug,
@@ -211,10 +244,14 @@ impl Handler for FileReceived {
                     file_id: f.file_id.parse().ok(),
                     interaction_id: None,
                     source_event_id: envelope.event_id.parse().ok(),
+                    days: None,
+                    source_ref: None,
                 },
             )
             .await?;
-            tracing::info!(activity_id = %id, citizen_id = %citizen.id, "file received: activity created");
+            if let Some(id) = created {
+                tracing::info!(activity_id = %id, citizen_id = %citizen.id, "file received: activity created");
+            }
             Ok(())
         })
     }
@@ -266,6 +303,8 @@ impl Handler for ContactRequested {
                     file_id: None,
                     interaction_id: Some(interaction.id),
                     source_event_id: envelope.event_id.parse().ok(),
+                    days: None,
+                    source_ref: None,
                 },
             )
             .await?;
@@ -291,6 +330,114 @@ impl Handler for BotLinked {
             let at = occurred_at(envelope, self.0.clock.now());
             if !store::mark_bot_activated(tx, account, at).await? {
                 tracing::debug!(account_id = %account, "bot linked for an account with no card");
+            }
+            Ok(())
+        })
+    }
+}
+
+/// The scheduler names the curator it knew; the card may have moved since
+/// (a transfer), and the item follows the card.
+fn note_stale_curator(citizen: &CitizenRow, named: &str, e: &Envelope) {
+    let current = opt(citizen.curator_id);
+    if !named.is_empty() && named != current {
+        tracing::info!(event_id = %e.event_id, citizen_id = %citizen.id, named, current = %current,
+            "event names a former curator; the item goes to the current one");
+    }
+}
+
+/// scheduler's detectors → «пропуск (N дней)», «неактивный (N дней)»,
+/// «без назначений (N дня)» (S0-90…S0-92), one item per episode.
+struct DetectorRaised(Consumers);
+
+impl Handler for DetectorRaised {
+    fn handle<'a>(
+        &'a self,
+        tx: &'a mut PgConnection,
+        envelope: &'a Envelope,
+        subject: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let Some(Body::DetectorRaised(d)) = &envelope.body else { return Ok(()) };
+            let Some((kind, days)) = ActivityKind::from_detector(&d.kind).and_then(|k| Some((k, k.threshold(d.days)?)))
+            else {
+                // A detector newer than this cases: nothing to show it as.
+                tracing::warn!(event_id = %envelope.event_id, kind = %d.kind, "unknown detector kind; ignored");
+                return Ok(());
+            };
+            let slug = tenant_slug(subject)?;
+            let Some(citizen) = citizen_of(tx, &d.citizen_id, envelope).await? else { return Ok(()) };
+            note_stale_curator(&citizen, &d.curator_id, envelope);
+            let now = self.0.clock.now();
+            let created = record_activity(
+                tx,
+                &self.0.outbox,
+                slug,
+                now,
+                NewActivity {
+                    citizen: &citizen,
+                    kind,
+                    summary: domain::detector_summary(kind, days, &d.summary),
+                    occurred_at: occurred_at(envelope, now),
+                    file_id: None,
+                    interaction_id: None,
+                    source_event_id: envelope.event_id.parse().ok(),
+                    days: Some(days),
+                    source_ref: d.episode_id.parse().ok(),
+                },
+            )
+            .await?;
+            match created {
+                Some(id) => tracing::info!(activity_id = %id, citizen_id = %citizen.id, kind = kind.as_str(),
+                    "detector raised: activity created"),
+                None => tracing::info!(episode_id = %d.episode_id, "detector episode already in the work queue"),
+            }
+            Ok(())
+        })
+    }
+}
+
+/// «Напоминание для соц. куратора» came due → «напоминания для соц.
+/// куратора» (S0-94), dated by the reminder's own time; the mail copies to
+/// the curator and the admin's copy address follow `activity_created` (S0-12).
+struct CuratorReminderDue(Consumers);
+
+impl Handler for CuratorReminderDue {
+    fn handle<'a>(
+        &'a self,
+        tx: &'a mut PgConnection,
+        envelope: &'a Envelope,
+        subject: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            let Some(Body::CuratorReminderDue(r)) = &envelope.body else { return Ok(()) };
+            let slug = tenant_slug(subject)?;
+            let Some(citizen) = citizen_of(tx, &r.citizen_id, envelope).await? else { return Ok(()) };
+            note_stale_curator(&citizen, &r.curator_id, envelope);
+            let now = self.0.clock.now();
+            let created = record_activity(
+                tx,
+                &self.0.outbox,
+                slug,
+                now,
+                NewActivity {
+                    citizen: &citizen,
+                    kind: ActivityKind::CuratorReminder,
+                    summary: s::curator_reminder_summary(&r.local_date, &r.local_time, &r.text),
+                    occurred_at: crate::convert::from_ts(&r.due_at).unwrap_or_else(|| occurred_at(envelope, now)),
+                    file_id: None,
+                    interaction_id: None,
+                    source_event_id: envelope.event_id.parse().ok(),
+                    days: None,
+                    source_ref: r.occurrence_id.parse().ok(),
+                },
+            )
+            .await?;
+            match created {
+                Some(id) => {
+                    tracing::info!(activity_id = %id, citizen_id = %citizen.id, "curator reminder: activity created")
+                }
+                None => tracing::info!(occurrence_id = %r.occurrence_id, "curator reminder already in the work queue"),
             }
             Ok(())
         })

@@ -12,12 +12,10 @@ pub mod store;
 pub mod strings;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use opeka_platform::{Context, admin, auth::Verifier, bus, db};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
-use tokio_util::sync::CancellationToken;
 
 pub const SERVICE: &str = "cases";
 pub const GRPC_NAME: &str = "opeka.cases.v1.CasesService";
@@ -110,16 +108,11 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let mut background = tokio::task::JoinSet::new();
     {
         let (pool, bus, cancel) = (pool.clone(), bus.clone(), ctx.shutdown.clone());
-        background.spawn(async move {
-            if let Err(e) = bus.ensure_stream(SERVICE).await {
-                tracing::warn!(error = %e, "cases stream not created yet; relay will retry publishing");
-            }
-            bus::run_relay(pool, bus, SERVICE, cancel).await
-        });
+        background.spawn(bus::run_relay(pool, bus, SERVICE, cancel));
     }
     let deps = events::Consumers { outbox, clock: ctx.clock.clone() };
     for c in events::consumers(&deps) {
-        background.spawn(keep_consuming(pool.clone(), bus.clone(), c, ctx.shutdown.clone()));
+        background.spawn(bus::keep_consuming(pool.clone(), bus.clone(), (c.spec)(), c.handler, ctx.shutdown.clone()));
     }
 
     let routes = tonic::service::Routes::new(opeka_proto::cases::cases_service_server::CasesServiceServer::new(
@@ -129,28 +122,6 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     ctx.shutdown.cancel();
     while background.join_next().await.is_some() {}
     served
-}
-
-/// Runs a consumer until shutdown, starting it again after a failure (the
-/// broker down at start-up, a stream deleted underneath).
-async fn keep_consuming(pool: sqlx::PgPool, bus: bus::Bus, c: events::Consumer, cancel: CancellationToken) {
-    let mut backoff = Duration::from_millis(500);
-    loop {
-        let durable = (c.spec)().durable;
-        let result = bus::run_consumer(pool.clone(), bus.clone(), (c.spec)(), c.handler.clone(), cancel.clone()).await;
-        if cancel.is_cancelled() {
-            return;
-        }
-        match result {
-            Ok(()) => tracing::warn!(%durable, "consumer stopped; restarting"),
-            Err(e) => tracing::warn!(%durable, error = %e, ?backoff, "consumer failed; restarting"),
-        }
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(backoff) => {}
-        }
-        backoff = (backoff * 2).min(Duration::from_secs(10));
-    }
 }
 
 /// Readiness checks for the process's admin server.

@@ -651,14 +651,20 @@ pub struct NewActivity<'a> {
     pub file_id: Option<Uuid>,
     pub interaction_id: Option<Uuid>,
     pub source_event_id: Option<Uuid>,
+    /// The threshold a detector item was raised with.
+    pub days: Option<i32>,
+    /// The scheduler's episode or occurrence: one item each.
+    pub source_ref: Option<Uuid>,
     pub now: DateTime<Utc>,
 }
 
-pub async fn insert_activity(conn: &mut PgConnection, a: &NewActivity<'_>) -> Result<(), sqlx::Error> {
-    sqlx::query(
+/// Inserts the item; `false` when its `source_ref` already has one.
+pub async fn insert_activity(conn: &mut PgConnection, a: &NewActivity<'_>) -> Result<bool, sqlx::Error> {
+    let r = sqlx::query(
         "insert into activities (id, tenant_id, citizen_id, kind, summary, occurred_at, file_id, interaction_id,
-            source_event_id, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            source_event_id, days, source_ref, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+         on conflict (tenant_id, source_ref) where source_ref is not null do nothing",
     )
     .bind(a.id)
     .bind(a.tenant_id)
@@ -669,10 +675,12 @@ pub async fn insert_activity(conn: &mut PgConnection, a: &NewActivity<'_>) -> Re
     .bind(a.file_id)
     .bind(a.interaction_id)
     .bind(a.source_event_id)
+    .bind(a.days)
+    .bind(a.source_ref)
     .bind(a.now)
     .execute(conn)
     .await?;
-    Ok(())
+    Ok(r.rows_affected() == 1)
 }
 
 /// An activity with its citizen's name, current curator and district.

@@ -65,6 +65,54 @@ pub fn file_received_summary(name: &str, type_name: &str) -> String {
 }
 pub const CONTACT_REQUESTED_SUMMARY: &str = "Запрос на связь с соц. куратором";
 
+/// «Напоминание на 05.03.2026 09:00: Позвонить в МФЦ» (S0-94): the
+/// reminder's own local date and time, as the curator set it.
+pub fn curator_reminder_summary(local_date: &str, local_time: &str, text: &str) -> String {
+    let when = format!("{} {}", local_date.trim(), local_time.trim());
+    match (when.trim(), text.trim()) {
+        ("", "") => "Напоминание".into(),
+        ("", t) => format!("Напоминание: {t}"),
+        (w, "") => format!("Напоминание на {w}"),
+        (w, t) => format!("Напоминание на {w}: {t}"),
+    }
+}
+
+// Detector details, when the scheduler sent no sentence of its own.
+pub fn skipped_detail(n: u32) -> String {
+    format!("«Пропущено» {n} {} подряд", days(n))
+}
+pub fn inactive_detail(n: u32) -> String {
+    format!("Нет ответа на напоминания {n} {} подряд", days(n))
+}
+pub fn no_assignments_detail(n: u32) -> String {
+    format!("Назначения заканчиваются в течение {n} {}, новых не запланировано", days(n))
+}
+
+// Work-queue types (S0-85, S0-88, S0-90…S0-92, S0-94); N is the threshold
+// the item was raised with.
+pub const KIND_FILE: &str = "файл";
+pub const KIND_CONTACT: &str = "связь с соц. куратором";
+pub const KIND_CURATOR_REMINDER: &str = "напоминания для соц. куратора";
+pub fn kind_skipped(n: u32) -> String {
+    format!("пропуск ({n} {})", days(n))
+}
+pub fn kind_inactive(n: u32) -> String {
+    format!("неактивный ({n} {})", days(n))
+}
+pub fn kind_no_assignments(n: u32) -> String {
+    format!("без назначений ({n} {})", days(n))
+}
+
+/// «день», «дня», «дней» after `n`.
+pub fn days(n: u32) -> &'static str {
+    match (n % 10, n % 100) {
+        (_, 11..=14) => "дней",
+        (1, _) => "день",
+        (2..=4, _) => "дня",
+        _ => "дней",
+    }
+}
+
 // Bot link (S0-35, S0-36).
 pub const BOT_LINK_UNAVAILABLE: &str = "Код активации недоступен: у пользователя нет учётной записи для бота.";
 
@@ -78,3 +126,27 @@ pub const TIME_ZONE_INVALID: &str = "Укажите часовой пояс в �
 
 // Identity unreachable or refusing.
 pub const IDENTITY_UNAVAILABLE: &str = "Сервис учётных записей недоступен. Повторите попытку позже.";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_agree_with_their_number() {
+        let words: Vec<&str> = [1, 2, 4, 5, 10, 11, 12, 14, 21, 22, 25, 101, 111].into_iter().map(days).collect();
+        assert_eq!(
+            words,
+            ["день", "дня", "дня", "дней", "дней", "дней", "дней", "дней", "день", "дня", "дней", "день", "дней"]
+        );
+    }
+
+    #[test]
+    fn a_curator_reminder_says_when_and_what() {
+        assert_eq!(
+            curator_reminder_summary("05.03.2026", "09:00", " Позвонить в МФЦ "),
+            "Напоминание на 05.03.2026 09:00: Позвонить в МФЦ"
+        );
+        assert_eq!(curator_reminder_summary("05.03.2026", "09:00", ""), "Напоминание на 05.03.2026 09:00");
+        assert_eq!(curator_reminder_summary("", "", "Позвонить"), "Напоминание: Позвонить");
+    }
+}

@@ -59,12 +59,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
 
     let relay = {
         let (pool, bus, cancel) = (pool.clone(), bus.clone(), ctx.shutdown.clone());
-        tokio::spawn(async move {
-            if let Err(e) = bus.ensure_stream(SERVICE).await {
-                tracing::warn!(error = %e, "files stream not created yet; relay will retry publishing");
-            }
-            bus::run_relay(pool, bus, SERVICE, cancel).await
-        })
+        tokio::spawn(bus::run_relay(pool, bus, SERVICE, cancel))
     };
     let routes = tonic::service::Routes::new(
         opeka_proto::files::files_service_server::FilesServiceServer::new(api::Api::new(state))

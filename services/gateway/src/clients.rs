@@ -1,11 +1,12 @@
 //! The gateway's clients of the services behind its pages (cases, files,
-//! notifications; identity has its own module). Every channel is lazy and
+//! notifications, scheduler; identity has its own module). Every channel is lazy and
 //! forwards the trace context; requests carry the caller's token through
 //! `identity::request`, the one metadata helper for every service.
 use opeka_platform::telemetry::TracePropagation;
 use opeka_proto::cases::cases_service_client::CasesServiceClient;
 use opeka_proto::files::files_service_client::FilesServiceClient;
 use opeka_proto::notifications::notifications_service_client::NotificationsServiceClient;
+use opeka_proto::scheduler::scheduler_service_client::SchedulerServiceClient;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::Channel;
 
@@ -15,6 +16,7 @@ type Traced = InterceptedService<Channel, TracePropagation>;
 pub type CasesClient = CasesServiceClient<Traced>;
 pub type FilesClient = FilesServiceClient<Traced>;
 pub type NotificationsClient = NotificationsServiceClient<Traced>;
+pub type SchedulerClient = SchedulerServiceClient<Traced>;
 
 /// One client per service; cloning is cheap (the channel is shared).
 #[derive(Clone)]
@@ -23,6 +25,7 @@ pub struct Clients {
     pub cases: CasesClient,
     pub files: FilesClient,
     pub notifications: NotificationsClient,
+    pub scheduler: SchedulerClient,
 }
 
 impl Clients {
@@ -39,6 +42,10 @@ impl Clients {
             files: FilesServiceClient::with_interceptor(channel(&settings.files_url).await?, TracePropagation),
             notifications: NotificationsServiceClient::with_interceptor(
                 channel(&settings.notifications_url).await?,
+                TracePropagation,
+            ),
+            scheduler: SchedulerServiceClient::with_interceptor(
+                channel(&settings.scheduler_url).await?,
                 TracePropagation,
             ),
         })

@@ -32,7 +32,7 @@ use tower_http::trace::TraceLayer;
 pub use settings::Settings;
 pub use strings::Strings;
 
-use clients::{CasesClient, Clients, FilesClient, NotificationsClient};
+use clients::{CasesClient, Clients, FilesClient, NotificationsClient, SchedulerClient};
 use identity::IdentityClient;
 
 /// The gateway's schema: only the sessions table. Applied by `opeka migrate`.
@@ -50,6 +50,7 @@ pub struct Inner {
     pub cases: CasesClient,
     pub files: FilesClient,
     pub notifications: NotificationsClient,
+    pub scheduler: SchedulerClient,
     pub clock: SharedClock,
     views: views::Views,
     strings: &'static Strings,
@@ -69,7 +70,7 @@ impl AppState {
         settings.validate()?;
         let strings = Strings::for_locale(&settings.locale).expect("validated locale");
         let views = views::Views::new()?;
-        let Clients { identity, cases, files, notifications } = clients;
+        let Clients { identity, cases, files, notifications, scheduler } = clients;
         Ok(Self(Arc::new(Inner {
             settings,
             pool,
@@ -77,6 +78,7 @@ impl AppState {
             cases,
             files,
             notifications,
+            scheduler,
             clock,
             views,
             strings,

@@ -35,6 +35,8 @@ pub struct Settings {
     pub files_url: String,
     /// `OPEKA_GATEWAY__NOTIFICATIONS_URL`: the notifications service's gRPC address.
     pub notifications_url: String,
+    /// `OPEKA_GATEWAY__SCHEDULER_URL`: the scheduler service's gRPC address.
+    pub scheduler_url: String,
 }
 
 impl Default for Settings {
@@ -50,6 +52,7 @@ impl Default for Settings {
             cases_url: "http://127.0.0.1:50052".into(),
             files_url: "http://127.0.0.1:50053".into(),
             notifications_url: "http://127.0.0.1:50054".into(),
+            scheduler_url: "http://127.0.0.1:50055".into(),
         }
     }
 }
@@ -91,6 +94,7 @@ impl Settings {
             ("CASES_URL", &self.cases_url),
             ("FILES_URL", &self.files_url),
             ("NOTIFICATIONS_URL", &self.notifications_url),
+            ("SCHEDULER_URL", &self.scheduler_url),
         ] {
             match url::Url::parse(value) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") => {}
@@ -122,6 +126,14 @@ mod tests {
         let fig = Figment::new().merge(Serialized::default("locale", "de"));
         let err = Settings::load_from(fig).unwrap_err();
         assert!(err.0.contains("OPEKA_GATEWAY__LOCALE"), "{err}");
+    }
+
+    #[test]
+    fn the_scheduler_address_is_checked() {
+        let fig = Figment::new().merge(Serialized::default("scheduler_url", "127.0.0.1:50055"));
+        let err = Settings::load_from(fig).unwrap_err();
+        assert!(err.0.contains("OPEKA_GATEWAY__SCHEDULER_URL"), "{err}");
+        assert_eq!(Settings::default().scheduler_url, "http://127.0.0.1:50055");
     }
 
     #[test]

@@ -31,6 +31,11 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("citizen_transfer.html", include_str!("../templates/citizen_transfer.html")),
     ("citizen_message.html", include_str!("../templates/citizen_message.html")),
     ("activity.html", include_str!("../templates/activity.html")),
+    ("calendar.html", include_str!("../templates/calendar.html")),
+    ("program_form.html", include_str!("../templates/program_form.html")),
+    ("program_slot.html", include_str!("../templates/program_slot.html")),
+    ("deviations.html", include_str!("../templates/deviations.html")),
+    ("meetings.html", include_str!("../templates/meetings.html")),
     ("reference.html", include_str!("../templates/reference.html")),
     ("reference_form.html", include_str!("../templates/reference_form.html")),
 ];

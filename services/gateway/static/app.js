@@ -68,5 +68,180 @@
       var out = form.querySelector(".selected-count");
       if (out) out.textContent = String(form.querySelectorAll("input[name='" + name + "']:checked").length);
     });
+
+    // S0-58…S0-61, S0-96: FullCalendar (from node_modules) over the period's
+    // list. Without the widget (no JS, or its files missing) the toolbar
+    // links and the list stay, and every action works as a plain page.
+    // FullCalendar's deferred scripts come after this one: mount once they ran.
+    var mounted = false;
+    function mountAll() {
+      if (mounted) return;
+      mounted = true;
+      document.querySelectorAll("[data-calendar]").forEach(mountCalendar);
+    }
+    if (document.readyState === "complete") mountAll();
+    else {
+      document.addEventListener("DOMContentLoaded", mountAll);
+      window.addEventListener("load", mountAll);
+    }
+
+    // S0-66…S0-70: the series form shows weekdays, the interval and the end
+    // only for the repetitions they belong to.
+    document.querySelectorAll("form[data-series-form]").forEach(function (form) {
+      var frequency = form.querySelector("[data-frequency]");
+      if (!frequency) return;
+      function update() {
+        form.querySelectorAll("[data-show-for]").forEach(function (el) {
+          el.hidden = el.getAttribute("data-show-for").split(" ").indexOf(frequency.value) < 0;
+        });
+      }
+      frequency.addEventListener("change", update);
+      update();
+      // Typing a count or an end date chooses that end.
+      [["count", "count"], ["until_date", "until"]].forEach(function (pair) {
+        var input = form.elements[pair[0]];
+        if (!input) return;
+        input.addEventListener("input", function () {
+          var radio = form.querySelector("input[name=end][value=" + pair[1] + "]");
+          if (radio) radio.checked = true;
+        });
+      });
+    });
   });
+
+  var VIEWS = { month: "dayGridMonth", week: "timeGridWeek", day: "timeGridDay" };
+
+  function mountCalendar(el) {
+    if (!window.FullCalendar || !window.FullCalendar.Calendar) return;
+    var d = el.dataset;
+    var section = el.closest(".program") || el.parentNode;
+    var filter = d.filter ? document.getElementById(d.filter) : null;
+    var errorBox = el.nextElementSibling && el.nextElementSibling.classList.contains("calendar-error")
+      ? el.nextElementSibling : null;
+
+    function kinds() {
+      if (!filter) return [];
+      return Array.prototype.map.call(filter.querySelectorAll("input[name=kind]:checked"), function (i) {
+        return i.value;
+      });
+    }
+
+    function pad(n) { return (n < 10 ? "0" : "") + n; }
+
+    // One entry: the marker (colour, shape, word for screen readers), the
+    // time and the text — colour is never the only signal.
+    function content(arg) {
+      var p = arg.event.extendedProps;
+      var marker = document.createElement("span");
+      marker.className = "marker marker-" + (p.colour || "blue") + " status-" + (p.status || "planned");
+      var icon = document.createElement("span");
+      icon.className = "marker-icon";
+      icon.setAttribute("aria-hidden", "true");
+      icon.textContent = p.icon || "";
+      var label = document.createElement("span");
+      label.className = "sr-only";
+      label.textContent = p.status_label || "";
+      marker.appendChild(icon);
+      marker.appendChild(label);
+      var time = document.createElement("span");
+      time.className = "event-time";
+      time.textContent = arg.timeText || "";
+      var title = document.createElement("span");
+      title.className = "event-title";
+      title.textContent = arg.event.title;
+      return { domNodes: [marker, time, title] };
+    }
+
+    // A month grid is too small to read on a phone: its list shows the same period.
+    var phone = window.matchMedia && window.matchMedia("(max-width: 700px)").matches;
+    var initialView = VIEWS[d.view] || "dayGridMonth";
+    if (phone && initialView === "dayGridMonth") initialView = "listMonth";
+
+    var calendar = new window.FullCalendar.Calendar(el, {
+      initialView: initialView,
+      initialDate: d.date || undefined,
+      locale: d.locale || "ru",
+      firstDay: 1,
+      height: "auto",
+      nowIndicator: true,
+      allDaySlot: false,
+      dayMaxEvents: 4,
+      scrollTime: "08:00:00",
+      eventTimeFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
+      slotLabelFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
+      headerToolbar: {
+        start: "prev,today,next",
+        center: "title",
+        end: "dayGridMonth,timeGridWeek,timeGridDay,listMonth"
+      },
+      prevText: d.labelPrev,
+      nextText: d.labelNext,
+      todayText: d.labelToday,
+      monthText: d.labelMonth,
+      weekTextLong: d.labelWeek,
+      dayText: d.labelDay,
+      listText: d.labelList,
+      // «Назад» / «Вперед» as words beside the arrows (S0-61).
+      buttons: { prev: { display: "icon-text" }, next: { display: "text-icon" } },
+      // Tinted blocks in the status colour, with the marker's shape inside.
+      eventDisplay: "block",
+      events: function (info, success, failure) {
+        var url = new URL(d.events, window.location.href);
+        url.searchParams.set("start", info.startStr);
+        url.searchParams.set("end", info.endStr);
+        kinds().forEach(function (k) { url.searchParams.append("kind", k); });
+        fetch(url.toString(), { credentials: "same-origin", headers: { Accept: "application/json" } })
+          .then(function (r) {
+            if (!r.ok || (r.headers.get("content-type") || "").indexOf("json") < 0) throw new Error(String(r.status));
+            return r.json();
+          })
+          .then(function (events) {
+            if (errorBox) errorBox.hidden = true;
+            success(events);
+          })
+          .catch(function (e) {
+            if (errorBox) {
+              errorBox.textContent = d.labelFailed || "";
+              errorBox.hidden = false;
+            }
+            failure(e);
+          });
+      },
+      eventContent: content,
+      eventDidMount: function (arg) {
+        var p = arg.event.extendedProps;
+        arg.el.title = [p.status_label, p.kind_label, p.citizen, p.description].filter(Boolean).join(" · ");
+        arg.el.classList.add("event-" + (p.colour || "blue"));
+      },
+      // S0-59: a click on a free place opens «Создать задание» at that slot.
+      dateClick: d["new"] ? function (info) {
+        var day = info.dateStr.slice(0, 10);
+        var url = d["new"] + "?date=" + day;
+        if (!info.allDay && info.date) url += "&time=" + pad(info.date.getHours()) + ":" + pad(info.date.getMinutes());
+        window.location.href = url;
+      } : undefined,
+      // Keep the address in step, so a reload or «назад» returns here.
+      datesSet: function (info) {
+        var view = { dayGridMonth: "month", listMonth: "month", timeGridWeek: "week", timeGridDay: "day" }[info.view.type];
+        var date = calendar ? calendar.getDate() : null;
+        if (!view || !date) return;
+        var iso = date.getFullYear() + "-" + pad(date.getMonth() + 1) + "-" + pad(date.getDate());
+        var url = new URL(window.location.href);
+        url.searchParams.set("view", view);
+        url.searchParams.set("date", iso);
+        url.searchParams.delete("notice");
+        window.history.replaceState(null, "", url.toString());
+        if (filter) {
+          if (filter.elements.view) filter.elements.view.value = view;
+          if (filter.elements.date) filter.elements.date.value = iso;
+        }
+      }
+    });
+    el.hidden = false;
+    calendar.render();
+    section.classList.add("calendar-on");
+    if (filter) {
+      filter.addEventListener("change", function () { calendar.refetchEvents(); });
+    }
+  }
 })();

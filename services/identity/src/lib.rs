@@ -132,12 +132,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
 
     let relay = {
         let (pool, bus, cancel) = (pool.clone(), bus.clone(), ctx.shutdown.clone());
-        tokio::spawn(async move {
-            if let Err(e) = bus.ensure_stream(SERVICE).await {
-                tracing::warn!(error = %e, "identity stream not created yet; relay will retry publishing");
-            }
-            bus::run_relay(pool, bus, SERVICE, cancel).await
-        })
+        tokio::spawn(bus::run_relay(pool, bus, SERVICE, cancel))
     };
     let routes = tonic::service::Routes::new(
         opeka_proto::identity::identity_service_server::IdentityServiceServer::new(api::Api::new(state.clone())),

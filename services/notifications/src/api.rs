@@ -304,6 +304,7 @@ impl NotificationsService for Api {
                 tries,
                 outcome: result.as_ref().map(|_| ()).map_err(|f| f.reason.clone()),
                 at: self.now(),
+                reference_id: None,
             },
         )
         .await
@@ -320,6 +321,7 @@ impl NotificationsService for Api {
                     source_event_id: request_id.to_string(),
                     kind: "citizen_message".into(),
                     citizen_account_id: citizen.to_string(),
+                    reference_id: String::new(),
                 }),
             );
             self.app.outbox.enqueue(&mut tx, &c.p.tenant_slug, &env).await.map_err(AppError::from)?;

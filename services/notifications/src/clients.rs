@@ -1,5 +1,5 @@
 //! The other services notifications calls over gRPC (identity, files,
-//! cases), the bot's service-account token per tenant (client credentials
+//! cases, scheduler), the bot's service-account token per tenant (client credentials
 //! through identity's `IssueServiceToken`, cached until shortly before it
 //! expires), and the tenant's terminology from cases (S0-2, cached briefly).
 use std::collections::HashMap;
@@ -10,6 +10,7 @@ use opeka_platform::error::AppError;
 use opeka_proto::cases::{self as cpb, cases_service_client::CasesServiceClient};
 use opeka_proto::files::{self as fpb, files_service_client::FilesServiceClient};
 use opeka_proto::identity::{self as ipb, identity_service_client::IdentityServiceClient};
+use opeka_proto::scheduler::{self as spb, scheduler_service_client::SchedulerServiceClient};
 use sqlx::PgPool;
 use tokio::sync::Mutex;
 use tonic::metadata::MetadataValue;
@@ -51,6 +52,7 @@ pub struct Clients {
     identity: Channel,
     files: Channel,
     cases: Channel,
+    scheduler: Channel,
     tokens: Mutex<HashMap<Uuid, CachedToken>>,
     terms: Mutex<HashMap<Uuid, CachedTerms>>,
 }
@@ -68,12 +70,25 @@ pub fn authed<T>(msg: T, bearer: &str, tenant: &str) -> Result<Request<T>, AppEr
     Ok(req)
 }
 
+/// The services' gRPC URLs.
+pub struct Urls<'a> {
+    pub identity: &'a str,
+    pub files: &'a str,
+    pub cases: &'a str,
+    pub scheduler: &'a str,
+}
+
+/// How long the bot waits for scheduler before telling the citizen to try
+/// later (Telegram wants a button answered within seconds).
+const SCHEDULER_TIMEOUT: Duration = Duration::from_secs(5);
+
 impl Clients {
-    pub async fn new(identity_url: &str, files_url: &str, cases_url: &str) -> anyhow::Result<Self> {
+    pub async fn new(urls: Urls<'_>) -> anyhow::Result<Self> {
         Ok(Self {
-            identity: opeka_platform::grpc::channel(identity_url).await?,
-            files: opeka_platform::grpc::channel(files_url).await?,
-            cases: opeka_platform::grpc::channel(cases_url).await?,
+            identity: opeka_platform::grpc::channel(urls.identity).await?,
+            files: opeka_platform::grpc::channel(urls.files).await?,
+            cases: opeka_platform::grpc::channel(urls.cases).await?,
+            scheduler: opeka_platform::grpc::channel(urls.scheduler).await?,
             tokens: Mutex::new(HashMap::new()),
             terms: Mutex::new(HashMap::new()),
         })
@@ -134,6 +149,44 @@ impl Clients {
                 Err(AppError::Unavailable(format!("cases: {}", st.message())))
             }
         }
+    }
+
+    pub fn scheduler(&self) -> SchedulerServiceClient<Channel> {
+        SchedulerServiceClient::new(self.scheduler.clone())
+    }
+
+    /// S0-57: the citizen's «Выполнено» / «Пропущено», as the bot's service account.
+    pub async fn answer_occurrence(
+        &self,
+        token: &str,
+        tenant: &str,
+        occurrence: Uuid,
+        citizen_account: Uuid,
+        answer: spb::Answer,
+    ) -> Result<spb::AnswerOccurrenceResponse, Status> {
+        let msg = spb::AnswerOccurrenceRequest {
+            occurrence_id: occurrence.to_string(),
+            citizen_account_id: citizen_account.to_string(),
+            answer: answer as i32,
+        };
+        let mut req = authed(msg, token, tenant).map_err(Status::from)?;
+        req.set_timeout(SCHEDULER_TIMEOUT);
+        Ok(self.scheduler().answer_occurrence(req).await?.into_inner())
+    }
+
+    /// S0-51…S0-54: the citizen's upcoming reminders (`days`, or `kind` over scheduler's default period).
+    pub async fn list_upcoming(
+        &self,
+        token: &str,
+        tenant: &str,
+        citizen_account: Uuid,
+        days: u32,
+        kind: spb::ReminderKind,
+    ) -> Result<Vec<spb::Occurrence>, Status> {
+        let msg = spb::ListUpcomingRequest { citizen_account_id: citizen_account.to_string(), days, kind: kind as i32 };
+        let mut req = authed(msg, token, tenant).map_err(Status::from)?;
+        req.set_timeout(SCHEDULER_TIMEOUT);
+        Ok(self.scheduler().list_upcoming(req).await?.into_inner().occurrences)
     }
 
     pub fn identity(&self) -> IdentityServiceClient<Channel> {

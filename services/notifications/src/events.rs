@@ -1,8 +1,10 @@
 //! What notifications consumes and publishes. Consumed: identity's account
-//! mails (activation, password reset) and cases' work-queue notices (mail
-//! copies to the curator and the admin copy address, S0-9…S0-11, S0-87,
-//! S0-88) plus the citizen → curator facts S0-89 needs. Published (through
-//! the outbox): `contact_requested` from the bot, `message_delivered`.
+//! mails (activation, password reset), cases' work-queue notices (mail
+//! copies to the curator and the admin copy address, S0-9…S0-12, S0-87,
+//! S0-88, S0-90…S0-94) plus the citizen → curator facts S0-89 needs, and
+//! scheduler's `reminder_due` (queued for the citizen's chat, S0-57).
+//! Published (through the outbox): `contact_requested` from the bot,
+//! `message_delivered`.
 use std::sync::Arc;
 
 use futures::future::BoxFuture;
@@ -11,6 +13,9 @@ use opeka_proto::events::{Envelope, envelope::Body};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
+use teloxide::types::{InlineKeyboardButton, InlineKeyboardMarkup};
+
+use crate::domain::{self, ReminderAnswer, ReminderKind};
 use crate::mail::SmtpConfig;
 use crate::templates::{self, ActivityKind, Mail};
 use crate::{App, SERVICE, store, strings as s};
@@ -39,7 +44,19 @@ pub fn cases_consumer() -> ConsumerSpec {
     }
 }
 
-/// Handles both consumers' events.
+pub fn scheduler_consumer() -> ConsumerSpec {
+    ConsumerSpec {
+        service: SERVICE,
+        durable: "notifications-scheduler".into(),
+        stream_of: "scheduler",
+        events: vec!["reminder_due".into()],
+    }
+}
+
+/// The delivery log's and `message_delivered`'s kind of a reminder.
+pub const REMINDER: &str = "reminder";
+
+/// Handles every consumer's events.
 pub struct Events {
     app: Arc<App>,
 }
@@ -112,6 +129,7 @@ impl Events {
                 }
             }
             Body::ActivityCreated(a) => self.activity_copies(tx, ev, a).await?,
+            Body::ReminderDue(r) => self.reminder_due(tx, ev, r).await?,
             Body::CitizenCreated(c) => {
                 if let (Ok(citizen), Ok(account)) = (c.citizen_id.parse(), c.account_id.parse()) {
                     let curator = c.curator_id.parse().ok();
@@ -151,9 +169,12 @@ impl Events {
         a: &opeka_proto::events::ActivityCreated,
     ) -> anyhow::Result<()> {
         let Some(kind) = ActivityKind::parse(&a.kind) else { return Ok(()) };
+        let app = &self.app;
+        let terms = app.clients.terms(&app.pool, &app.secrets, ev.tenant_id, app.clock.now()).await;
         let mail = templates::activity_copy(
             &self.app.settings.public_url,
             ev.slug,
+            &terms,
             kind,
             &a.citizen_full_name,
             &a.summary,
@@ -183,6 +204,83 @@ impl Events {
             Some(e) => Err(e),
             None => Ok(()),
         }
+    }
+
+    /// S0-57, S0-63: the reminder goes to the chat the citizen's account is
+    /// bound to, «<дата время> — <тип>: <текст>» with «Выполнено» /
+    /// «Пропущено». It is only queued here (with this event's processed mark,
+    /// before the ack); the bot's sender paces it out (`telegram::queue`). No
+    /// chat or no bot: the delivery log says why, and it is not retried.
+    async fn reminder_due(
+        &self,
+        tx: &mut PgConnection,
+        ev: &Event<'_>,
+        r: &opeka_proto::events::ReminderDue,
+    ) -> anyhow::Result<()> {
+        let app = &self.app;
+        let now = app.clock.now();
+        let (Ok(occurrence), Ok(account)) = (r.occurrence_id.parse::<Uuid>(), r.citizen_account_id.parse::<Uuid>())
+        else {
+            tracing::warn!(event_id = %ev.id, occurrence = %r.occurrence_id, "reminder_due without valid ids; dropped");
+            return Ok(());
+        };
+        if store::already_handled(tx, REMINDER, &r.occurrence_id).await? {
+            tracing::info!(event_id = %ev.id, %occurrence, "reminder already queued or delivered; not sent again");
+            return Ok(());
+        }
+        let has_bot = store::channel_settings(tx, ev.tenant_id).await?.is_some_and(|c| c.bot_token_enc.is_some());
+        let chat = store::chat_of_citizen(tx, account).await?;
+        let chat = match (has_bot, chat) {
+            (true, Some(chat)) => chat,
+            (has_bot, _) => {
+                let reason = if has_bot { s::BOT_NOT_ACTIVATED } else { s::BOT_NOT_CONFIGURED };
+                let recipient = account.to_string();
+                store::record_attempt(
+                    tx,
+                    store::Attempt {
+                        tenant_id: ev.tenant_id,
+                        channel: "telegram",
+                        recipient: &recipient,
+                        source_event_id: ev.id,
+                        kind: REMINDER,
+                        tries: 1,
+                        outcome: Err(reason.into()),
+                        at: now,
+                        reference_id: Some(&r.occurrence_id),
+                    },
+                )
+                .await?;
+                tracing::info!(event_id = %ev.id, %occurrence, %reason, "reminder not sent");
+                return Ok(());
+            }
+        };
+        let terms = app.clients.terms(&app.pool, &app.secrets, ev.tenant_id, now).await;
+        let kind = s::reminder_kind(&terms, ReminderKind::from_event(&r.kind));
+        let text: String = s::reminder(&r.local_date, &r.local_time, &kind, &r.text)
+            .chars()
+            .take(crate::domain::TELEGRAM_TEXT_LIMIT)
+            .collect();
+        let buttons = [ReminderAnswer::Done, ReminderAnswer::Skipped].map(|a| {
+            InlineKeyboardButton::callback(s::reminder_answer_label(a), domain::reminder_callback(occurrence, a))
+        });
+        let markup = serde_json::to_value(InlineKeyboardMarkup::new([buttons]))?;
+        let queued = store::enqueue_telegram(
+            tx,
+            store::NewQueued {
+                tenant_id: ev.tenant_id,
+                source_event_id: ev.id,
+                kind: REMINDER,
+                reference_id: &r.occurrence_id,
+                citizen_account_id: account,
+                chat_id: chat,
+                body: &text,
+                markup: Some(markup),
+            },
+            now,
+        )
+        .await?;
+        tracing::debug!(event_id = %ev.id, %occurrence, queued, "reminder queued for telegram");
+        Ok(())
     }
 
     /// A staff member's address and name, read from identity with the
@@ -251,6 +349,7 @@ impl Events {
                 tries: 1,
                 outcome: outcome.as_ref().map(|_| ()).map_err(|f| f.reason.clone()),
                 at: app.clock.now(),
+                reference_id: None,
             },
         )
         .await?;

@@ -44,6 +44,8 @@ pub struct App {
     pub mailer: mail::Mailer,
     /// For the bots' leader locks (one dedicated connection per polling bot).
     pub database_url: String,
+    /// Wake-ups of this process's reminder dispatchers (`telegram::queue`).
+    pub wakers: telegram::queue::Wakers,
 }
 
 /// Serves notifications on `listener` until `ctx.shutdown` is cancelled;
@@ -62,9 +64,16 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
         secrets: crypto::SecretBox::from_base64(settings.secret_key.expose())?,
         outbox: bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE),
         clock: ctx.clock.clone(),
-        clients: clients::Clients::new(&ctx.settings.identity_url, &settings.files_url, &settings.cases_url).await?,
+        clients: clients::Clients::new(clients::Urls {
+            identity: &ctx.settings.identity_url,
+            files: &settings.files_url,
+            cases: &settings.cases_url,
+            scheduler: &settings.scheduler_url,
+        })
+        .await?,
         mailer: mail::Mailer::new(Duration::from_secs(settings.smtp_timeout_secs)),
         database_url: ctx.settings.database_url.expose().clone(),
+        wakers: telegram::queue::Wakers::default(),
         pool: pool.clone(),
         settings,
     });
@@ -86,17 +95,13 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let mut tasks = JoinSet::new();
     {
         let (pool, bus, cancel) = (pool.clone(), bus.clone(), ctx.shutdown.clone());
-        tasks.spawn(async move {
-            if let Err(e) = bus.ensure_stream(SERVICE).await {
-                tracing::warn!(error = %e, "notifications stream not created yet; relay will retry publishing");
-            }
-            bus::run_relay(pool, bus, SERVICE, cancel).await
-        });
+        tasks.spawn(bus::run_relay(pool, bus, SERVICE, cancel));
     }
     let handler = events::Events::new(app.clone());
-    for spec in [events::identity_consumer(), events::cases_consumer()] {
+    tasks.spawn(telegram::queue::listen(app.clone(), ctx.shutdown.clone()));
+    for spec in [events::identity_consumer(), events::cases_consumer(), events::scheduler_consumer()] {
         let (pool, bus, cancel, handler) = (pool.clone(), bus.clone(), ctx.shutdown.clone(), handler.clone());
-        tasks.spawn(consume(pool, bus, spec, handler, cancel));
+        tasks.spawn(bus::keep_consuming(pool, bus, spec, handler, cancel));
     }
     if let Some(l) = webhook {
         let (bots, cancel) = (bots.clone(), ctx.shutdown.clone());
@@ -126,37 +131,6 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     while tasks.join_next().await.is_some() {}
     bots.join().await;
     served
-}
-
-/// Runs one consumer until cancelled, starting it again (with backoff) when
-/// the broker is not reachable yet.
-async fn consume(
-    pool: sqlx::PgPool,
-    bus: bus::Bus,
-    spec: bus::ConsumerSpec,
-    handler: Arc<events::Events>,
-    cancel: tokio_util::sync::CancellationToken,
-) {
-    let mut backoff = Duration::from_millis(500);
-    loop {
-        let spec = bus::ConsumerSpec {
-            service: spec.service,
-            durable: spec.durable.clone(),
-            stream_of: spec.stream_of,
-            events: spec.events.clone(),
-        };
-        let durable = spec.durable.clone();
-        match bus::run_consumer(pool.clone(), bus.clone(), spec, handler.clone(), cancel.clone()).await {
-            Ok(()) if cancel.is_cancelled() => return,
-            Ok(()) => tracing::warn!(%durable, "consumer ended; starting it again"),
-            Err(e) => tracing::warn!(%durable, error = %e, "consumer not running; retrying"),
-        }
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(backoff) => {}
-        }
-        backoff = (backoff * 2).min(Duration::from_secs(10));
-    }
 }
 
 /// Readiness checks for the process's admin server.

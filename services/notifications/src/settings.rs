@@ -28,6 +28,10 @@ pub struct Settings {
     /// (`http://127.0.0.1:50052`); the bot reads the tenant's terminology
     /// there (S0-2) and falls back to the seed's words while it is unreachable.
     pub cases_url: String,
+    /// `OPEKA_NOTIFICATIONS__SCHEDULER_URL`: the scheduler service's gRPC URL
+    /// (`http://127.0.0.1:50055`); the bot sends the citizen's «Выполнено» /
+    /// «Пропущено» there and lists upcoming reminders from it (S0-51…S0-57).
+    pub scheduler_url: String,
     /// Pool size for this service (10).
     pub db_max_connections: u32,
     /// getUpdates long-poll timeout in seconds (10; below teloxide's 17 s
@@ -64,6 +68,7 @@ impl Default for Settings {
             secret_key: Secret::new(DEVELOPMENT_SECRET_KEY.into()),
             files_url: "http://127.0.0.1:50053".into(),
             cases_url: "http://127.0.0.1:50052".into(),
+            scheduler_url: "http://127.0.0.1:50055".into(),
             db_max_connections: 10,
             poll_timeout_secs: 10,
             telegram_per_bot_per_sec: 30,
@@ -85,6 +90,7 @@ impl Settings {
             ("PUBLIC_URL", &self.public_url),
             ("FILES_URL", &self.files_url),
             ("CASES_URL", &self.cases_url),
+            ("SCHEDULER_URL", &self.scheduler_url),
         ] {
             match url::Url::parse(value) {
                 Ok(u) if matches!(u.scheme(), "http" | "https") => {}
@@ -162,6 +168,8 @@ mod tests {
         assert!(s.validate().unwrap_err().0.contains("OPEKA_NOTIFICATIONS__WEBHOOK_BASE_URL"));
         let s = Settings { cases_url: "cases:50052".into(), ..Default::default() };
         assert!(s.validate().unwrap_err().0.contains("OPEKA_NOTIFICATIONS__CASES_URL"));
+        let s = Settings { scheduler_url: "".into(), ..Default::default() };
+        assert!(s.validate().unwrap_err().0.contains("OPEKA_NOTIFICATIONS__SCHEDULER_URL"));
         let s = Settings { webhook_addr: "nowhere".into(), ..Default::default() };
         assert!(s.validate().unwrap_err().0.contains("OPEKA_NOTIFICATIONS__WEBHOOK_ADDR"));
         let s = Settings { webhook_base_url: "https://bot.example/hook/".into(), ..Default::default() };

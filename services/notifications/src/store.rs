@@ -403,6 +403,8 @@ pub struct Attempt<'a> {
     /// `Err(reason)` for a failed attempt.
     pub outcome: Result<(), String>,
     pub at: DateTime<Utc>,
+    /// reminder: scheduler's occurrence id.
+    pub reference_id: Option<&'a str>,
 }
 
 /// Records one attempt: the first creates the row, later ones count up.
@@ -413,8 +415,8 @@ pub async fn record_attempt(conn: &mut PgConnection, a: Attempt<'_>) -> Result<D
     };
     sqlx::query_as(sqlx::AssertSqlSafe(format!(
         "insert into deliveries (id, tenant_id, channel, recipient, source_event_id, kind, status, attempts,
-             last_error, created_at, updated_at, sent_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $11, $8, $9, $9, $10)
+             last_error, created_at, updated_at, sent_at, reference_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $11, $8, $9, $9, $10, $12)
          on conflict (tenant_id, source_event_id, channel, recipient) do update set
              status = excluded.status, attempts = deliveries.attempts + excluded.attempts,
              last_error = coalesce(excluded.last_error, deliveries.last_error),
@@ -432,8 +434,139 @@ pub async fn record_attempt(conn: &mut PgConnection, a: Attempt<'_>) -> Result<D
     .bind(a.at)
     .bind(sent_at)
     .bind(a.tries.max(1))
+    .bind(a.reference_id)
     .fetch_one(conn)
     .await
+}
+
+// The Telegram queue (reminders between the consumer and the sender).
+
+/// The channel `enqueue_telegram` notifies (payload: the tenant id) on commit.
+pub const TELEGRAM_QUEUE_CHANNEL: &str = "opeka_notifications_telegram_queue";
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct QueuedRow {
+    pub id: Uuid,
+    pub source_event_id: Uuid,
+    pub kind: String,
+    pub reference_id: String,
+    pub citizen_account_id: Uuid,
+    pub chat_id: i64,
+    pub body: String,
+    pub markup: Option<serde_json::Value>,
+    pub tries: i32,
+}
+
+const QUEUE_COLUMNS: &str = "id, source_event_id, kind, reference_id, citizen_account_id, chat_id, body, markup, tries";
+
+pub struct NewQueued<'a> {
+    pub tenant_id: Uuid,
+    pub source_event_id: Uuid,
+    pub kind: &'a str,
+    pub reference_id: &'a str,
+    pub citizen_account_id: Uuid,
+    pub chat_id: i64,
+    pub body: &'a str,
+    pub markup: Option<serde_json::Value>,
+}
+
+/// Queues one send (once per event and chat) and wakes the tenant's sender
+/// when the transaction commits. `false` when it was queued before.
+pub async fn enqueue_telegram(
+    conn: &mut PgConnection,
+    q: NewQueued<'_>,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(
+        "insert into telegram_queue (id, tenant_id, source_event_id, kind, reference_id, citizen_account_id, chat_id,
+             body, markup, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         on conflict (tenant_id, source_event_id, chat_id) do nothing",
+    )
+    .bind(Uuid::now_v7())
+    .bind(q.tenant_id)
+    .bind(q.source_event_id)
+    .bind(q.kind)
+    .bind(q.reference_id)
+    .bind(q.citizen_account_id)
+    .bind(q.chat_id)
+    .bind(q.body)
+    .bind(q.markup)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected()
+        == 1;
+    if inserted {
+        sqlx::query("select pg_notify($1, $2)")
+            .bind(TELEGRAM_QUEUE_CHANNEL)
+            .bind(q.tenant_id.to_string())
+            .execute(conn)
+            .await?;
+    }
+    Ok(inserted)
+}
+
+/// Whether a send of this kind for `reference_id` is queued or was delivered
+/// (scheduler sends each occurrence once; this keeps a second event for the
+/// same occurrence from reaching the citizen twice).
+pub async fn already_handled(conn: &mut PgConnection, kind: &str, reference_id: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "select exists (select 1 from telegram_queue where kind = $1 and reference_id = $2)
+             or exists (select 1 from deliveries where kind = $1 and reference_id = $2 and status = 'sent')",
+    )
+    .bind(kind)
+    .bind(reference_id)
+    .fetch_one(conn)
+    .await
+}
+
+/// Claims up to `limit` sends that are due (oldest first) until `lease_until`.
+pub async fn claim_telegram(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    lease_until: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<QueuedRow>, sqlx::Error> {
+    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "update telegram_queue set claimed_until = $2
+         where id in (select id from telegram_queue where claimed_until is null or claimed_until <= $1
+                      order by id limit $3 for update skip locked)
+         returning {QUEUE_COLUMNS}"
+    )))
+    .bind(now)
+    .bind(lease_until)
+    .bind(limit)
+    .fetch_all(conn)
+    .await
+}
+
+/// The send is in the delivery log: off the queue.
+pub async fn finish_telegram(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from telegram_queue where id = $1").bind(id).execute(conn).await?;
+    Ok(())
+}
+
+/// Back on the queue after a failed try, not before `not_before`.
+pub async fn retry_telegram(
+    conn: &mut PgConnection,
+    id: Uuid,
+    not_before: DateTime<Utc>,
+    error: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update telegram_queue set claimed_until = $2, last_error = $3, tries = tries + 1 where id = $1")
+        .bind(id)
+        .bind(not_before)
+        .bind(error)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+/// Claimed but not handed over (the bot stopped): free for the next claim now.
+pub async fn release_telegram(conn: &mut PgConnection, ids: &[Uuid]) -> Result<(), sqlx::Error> {
+    sqlx::query("update telegram_queue set claimed_until = null where id = any($1)").bind(ids).execute(conn).await?;
+    Ok(())
 }
 
 pub async fn list_deliveries(

@@ -47,6 +47,16 @@ pub const BOT_CHOOSE_FILE_TYPE: &str = "Укажите, что это за фа�
 pub const BOT_FILE_TYPE_SAVED: &str = "Тип файла сохранён.";
 pub const BOT_NO_REMINDERS: &str = "Запланированных напоминаний нет.";
 
+// Reminders from scheduler (S0-51…S0-57, S0-63).
+pub const REMINDER_DONE: &str = "Выполнено";
+pub const REMINDER_SKIPPED: &str = "Пропущено";
+/// The label of a reminder whose type this version does not know.
+pub const REMINDER_OTHER: &str = "Напоминание";
+pub const BOT_ANSWER_SAVED: &str = "Спасибо! Ответ сохранён.";
+pub const BOT_ANSWER_ALREADY: &str = "Ответ уже получен.";
+pub const BOT_REMINDER_GONE: &str = "Это напоминание больше не действует.";
+pub const BOT_ANSWER_TRY_LATER: &str = "Не удалось сохранить ответ. Пожалуйста, попробуйте позже.";
+
 // The bot's sentences that name the curator take the tenant's word (S0-2);
 // they are worded so that any word fits (no «он»/«она»).
 
@@ -72,6 +82,58 @@ pub fn bot_file_type_failed(t: &Terms) -> String {
 /// The heading of the meeting-date reminders (the menu button's words).
 pub fn bot_meeting_date(t: &Terms) -> String {
     crate::domain::MenuButton::MeetingDate.label(t)
+}
+
+/// A reminder type in the tenant's words («Дата встречи с координатором», S0-2).
+pub fn reminder_kind(t: &Terms, kind: Option<crate::domain::ReminderKind>) -> String {
+    use crate::domain::ReminderKind as K;
+    match kind {
+        Some(K::SupportMeasures) => "Меры поддержки".into(),
+        Some(K::InfoForYou) => "Информация для Вас".into(),
+        Some(K::MeetingDate) => bot_meeting_date(t),
+        None => REMINDER_OTHER.into(),
+    }
+}
+
+/// A reminder as the bot sends and lists it (seed §3.6.2, S0-52…S0-54):
+/// «25.11.2026 09:00 — Меры поддержки: Текст».
+pub fn reminder(date: &str, time: &str, kind: &str, text: &str) -> String {
+    format!("{} {} — {kind}: {}", crate::domain::display_date(date), time.trim(), text.trim())
+}
+
+pub fn reminder_answer_label(a: crate::domain::ReminderAnswer) -> &'static str {
+    match a {
+        crate::domain::ReminderAnswer::Done => REMINDER_DONE,
+        crate::domain::ReminderAnswer::Skipped => REMINDER_SKIPPED,
+    }
+}
+
+/// The reminder after the citizen's press: its text and the answer, without buttons.
+pub fn reminder_answered(reminder: &str, a: crate::domain::ReminderAnswer) -> String {
+    format!("{reminder}\n\nОтвет: {}", reminder_answer_label(a))
+}
+
+/// The reminder after its series was deleted: the buttons go.
+pub fn reminder_gone(reminder: &str) -> String {
+    format!("{reminder}\n\n{BOT_REMINDER_GONE}")
+}
+
+/// The heading of the upcoming-reminders list for «3 дня» … «30 дней».
+pub fn upcoming_days(n: u32) -> String {
+    format!("На ближайшие {n} {}", days(n))
+}
+
+pub fn no_reminders(heading: &str) -> String {
+    format!("{heading}: {}", BOT_NO_REMINDERS.to_lowercase())
+}
+
+/// «день» / «дня» / «дней» after a number.
+pub fn days(n: u32) -> &'static str {
+    match (n % 10, n % 100) {
+        (1, r) if r != 11 => "день",
+        (2..=4, r) if !(12..=14).contains(&r) => "дня",
+        _ => "дней",
+    }
 }
 
 /// S0-89: a curator's one-off message, as the citizen sees it.
@@ -107,5 +169,31 @@ mod tests {
         assert!(bot_need_code_first(&t).ends_with("который выдал врач."));
         assert!(bot_file_type_failed(&t).ends_with("Его укажет врач."));
         assert_eq!(bot_meeting_date(&t), "Дата встречи с врачом");
+    }
+
+    #[test]
+    fn reminders_read_as_in_the_seed() {
+        use crate::domain::{ReminderAnswer, ReminderKind};
+        // S0-52…S0-54: «<Дата, время> — <Тип>: <Текст>», the type in the tenant's words.
+        let seed = Terms::default();
+        let kind = reminder_kind(&seed, Some(ReminderKind::MeetingDate));
+        assert_eq!(
+            reminder("2026-11-25", "09:00", &kind, " Встреча в центре "),
+            "25.11.2026 09:00 — Дата встречи с соц. куратором: Встреча в центре"
+        );
+        let t = Terms::new("", "координатор");
+        assert_eq!(reminder_kind(&t, Some(ReminderKind::MeetingDate)), "Дата встречи с координатором");
+        assert_eq!(reminder_kind(&t, Some(ReminderKind::InfoForYou)), "Информация для Вас");
+        assert_eq!(reminder_answered("R", ReminderAnswer::Skipped), "R\n\nОтвет: Пропущено");
+        assert_eq!(no_reminders(&upcoming_days(3)), "На ближайшие 3 дня: запланированных напоминаний нет.");
+    }
+
+    #[test]
+    fn russian_day_forms() {
+        assert_eq!(days(3), "дня");
+        assert_eq!(days(7), "дней");
+        assert_eq!(days(14), "дней");
+        assert_eq!(days(21), "день");
+        assert_eq!(days(30), "дней");
     }
 }

@@ -1,6 +1,8 @@
 //! Every mail this service writes (Russian, plain text), in one place.
 //! Each function returns the subject and the body; links are built from the
 //! gateway's public URL.
+use crate::domain::Terms;
+use crate::domain::terms::capitalize;
 
 /// A rendered mail.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,52 +71,87 @@ pub fn password_reset(
     }
 }
 
-/// Which work-queue notice a copy is about (S0-85…S0-88).
+/// Which work-queue notice a copy is about (S0-85…S0-88, S0-90…S0-94).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActivityKind {
     FileReceived,
     ContactRequested,
+    /// «напоминания для соц. куратора»: the curator's own reminder came due (S0-12, S0-94).
+    CuratorReminder,
+    /// «пропуск»: «Пропущено» several days in a row (S0-90).
+    SkippedDays,
+    /// «неактивный»: no answer for several days (S0-91).
+    SilentDays,
+    /// «без назначений»: the last planned reminder is near (S0-92).
+    NoAssignments,
 }
 
 impl ActivityKind {
+    /// Cases' `ActivityCreated.kind`. The detector kinds are taken both as
+    /// scheduler names them (`skipped_days`) and as cases' work queue does
+    /// (`skipped_5_days`), so the copy goes out whichever cases publishes.
     pub fn parse(v: &str) -> Option<Self> {
         match v {
             "file_received" => Some(Self::FileReceived),
             "contact_requested" => Some(Self::ContactRequested),
+            "curator_reminder" => Some(Self::CuratorReminder),
+            "skipped_days" | "skipped_5_days" => Some(Self::SkippedDays),
+            "silent_days" | "inactive_10_days" => Some(Self::SilentDays),
+            "no_assignments" | "no_assignments_2_days" => Some(Self::NoAssignments),
             _ => None,
         }
     }
 }
 
 /// The copy of a work-queue notice for the curator and the admin copy
-/// address (S0-9…S0-11, S0-87, S0-88).
+/// address (S0-9…S0-12, S0-87, S0-88, S0-90…S0-94), in the tenant's words
+/// for the citizen and the curator (S0-2).
 pub fn activity_copy(
     public_url: &str,
     slug: &str,
+    terms: &Terms,
     kind: ActivityKind,
     citizen_full_name: &str,
     summary: &str,
     citizen_id: &str,
 ) -> Mail {
-    let who = if citizen_full_name.trim().is_empty() { "Пользователь" } else { citizen_full_name.trim() };
-    let (subject, what) = match kind {
-        ActivityKind::FileReceived => (format!("{who} прислал(а) файл"), "прислал(а) файл через бот"),
+    let citizen = capitalize(&terms.citizen);
+    let who = if citizen_full_name.trim().is_empty() { citizen.as_str() } else { citizen_full_name.trim() };
+    let curator = terms.curator_gen();
+    let (subject, lead) = match kind {
+        ActivityKind::FileReceived => (format!("{who} прислал(а) файл"), format!("{who} прислал(а) файл через бот.")),
         ActivityKind::ContactRequested => {
-            (format!("{who} просит связаться"), "просит соц. куратора связаться с ним (с ней)")
+            (format!("{who} просит связаться"), format!("{who} просит {curator} связаться с ним (с ней)."))
         }
+        ActivityKind::CuratorReminder => (
+            format!("Напоминание для {curator}: {who}"),
+            format!("Пришло время вашего напоминания для {curator}.\n{citizen}: {who}"),
+        ),
+        ActivityKind::SkippedDays => (
+            format!("Пропуск напоминаний: {who}"),
+            format!("{who} несколько дней подряд отвечает «Пропущено» на напоминания (активность «пропуск»)."),
+        ),
+        ActivityKind::SilentDays => (
+            format!("Нет ответа на напоминания: {who}"),
+            format!("{who} несколько дней не отвечает на напоминания в боте (активность «неактивный»)."),
+        ),
+        ActivityKind::NoAssignments => (
+            format!("Заканчиваются назначения: {who}"),
+            format!(
+                "{who}: скоро не останется запланированных напоминаний (активность «без назначений»). \
+                 Добавьте новые во вкладке «Программа поддержки»."
+            ),
+        ),
     };
     let details = if summary.trim().is_empty() { String::new() } else { format!("\n\n{}", summary.trim()) };
     let card = if citizen_id.is_empty() {
         String::new()
     } else {
-        format!("\nКарточка пользователя: {}/citizens/{citizen_id}", base(public_url, slug))
+        format!("\nКарточка: {}/citizens/{citizen_id}", base(public_url, slug))
     };
     Mail {
         subject,
-        body: format!(
-            "{who} {what}.{details}\n\nРаздел «Активность»: {}/activities{card}{FOOTER}",
-            base(public_url, slug)
-        ),
+        body: format!("{lead}{details}\n\nРаздел «Активность»: {}/activities{card}{FOOTER}", base(public_url, slug)),
     }
 }
 
@@ -144,11 +181,48 @@ mod tests {
 
     #[test]
     fn activity_copies_name_the_citizen() {
-        let m = activity_copy("http://gw", "a", ActivityKind::ContactRequested, "Петров Пётр", "", "c1");
+        let seed = Terms::default();
+        let m = activity_copy("http://gw", "a", &seed, ActivityKind::ContactRequested, "Петров Пётр", "", "c1");
         assert_eq!(m.subject, "Петров Пётр просит связаться");
+        assert!(m.body.starts_with("Петров Пётр просит соц. куратора связаться"), "{}", m.body);
         assert!(m.body.contains("http://gw/t/a/citizens/c1"));
-        let f = activity_copy("http://gw", "a", ActivityKind::FileReceived, "", "справка.pdf", "");
+        let f = activity_copy("http://gw", "a", &seed, ActivityKind::FileReceived, "", "справка.pdf", "");
         assert_eq!(f.subject, "Пользователь прислал(а) файл");
         assert!(f.body.contains("справка.pdf"));
+    }
+
+    #[test]
+    fn detector_and_curator_reminder_copies() {
+        // S0-12, S0-94: the curator's own reminder; S0-90…S0-92: the detectors.
+        let seed = Terms::default();
+        let r = activity_copy(
+            "http://gw",
+            "a",
+            &seed,
+            ActivityKind::CuratorReminder,
+            "Петров Иван",
+            "25.11.2026 09:00 — Позвонить в МФЦ",
+            "c1",
+        );
+        assert_eq!(r.subject, "Напоминание для соц. куратора: Петров Иван");
+        assert!(r.body.contains("Пользователь: Петров Иван"), "{}", r.body);
+        assert!(r.body.contains("25.11.2026 09:00 — Позвонить в МФЦ"));
+        let renamed = Terms::new("пациент", "врач");
+        let r = activity_copy("http://gw", "a", &renamed, ActivityKind::CuratorReminder, "", "", "");
+        assert_eq!(r.subject, "Напоминание для врача: Пациент");
+        for (kinds, subject) in [
+            (["skipped_days", "skipped_5_days"], "Пропуск напоминаний: Петров Иван"),
+            (["silent_days", "inactive_10_days"], "Нет ответа на напоминания: Петров Иван"),
+            (["no_assignments", "no_assignments_2_days"], "Заканчиваются назначения: Петров Иван"),
+        ] {
+            for k in kinds {
+                let kind = ActivityKind::parse(k).unwrap_or_else(|| panic!("{k} is known"));
+                let m = activity_copy("http://gw", "a", &seed, kind, "Петров Иван", "5 дней подряд", "c1");
+                assert_eq!(m.subject, subject);
+                assert!(m.body.contains("5 дней подряд") && m.body.contains("http://gw/t/a/activities"));
+            }
+        }
+        assert_eq!(ActivityKind::parse("curator_reminder"), Some(ActivityKind::CuratorReminder));
+        assert_eq!(ActivityKind::parse("something_new"), None);
     }
 }

@@ -10,7 +10,7 @@ use opeka_platform::{Context, admin::Admin, settings::PlatformSettings};
 use serde::Serialize;
 use tokio::task::JoinSet;
 
-const ALL: [&str; 5] = ["identity", "cases", "files", "notifications", "gateway"];
+const ALL: [&str; 6] = ["identity", "cases", "files", "notifications", "scheduler", "gateway"];
 
 #[derive(Parser)]
 #[command(name = "opeka", version, about = "Opeka: a platform for social-services agencies")]
@@ -66,6 +66,7 @@ struct Config {
     cases: opeka_cases::Settings,
     files: opeka_files::Settings,
     notifications: opeka_notifications::Settings,
+    scheduler: opeka_scheduler::Settings,
     gateway: opeka_gateway::Settings,
 }
 
@@ -77,6 +78,7 @@ fn load_config() -> anyhow::Result<Config> {
         cases: load_section("cases")?,
         files: load_section("files")?,
         notifications: load_section("notifications")?,
+        scheduler: load_section("scheduler")?,
         gateway: load_section("gateway")?,
     };
     c.platform.validate()?;
@@ -84,6 +86,7 @@ fn load_config() -> anyhow::Result<Config> {
     c.cases.validate()?;
     c.files.validate()?;
     c.notifications.validate()?;
+    c.scheduler.validate()?;
     Ok(c)
 }
 
@@ -149,6 +152,7 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
         &opeka_cases::SCHEMA,
         &opeka_files::SCHEMA,
         &opeka_notifications::SCHEMA,
+        &opeka_scheduler::SCHEMA,
         &opeka_gateway::SCHEMA,
     ] {
         opeka_platform::db::migrate(owner, app, spec).await.with_context(|| format!("migrating {}", spec.schema))?;
@@ -216,6 +220,13 @@ async fn serve(config: Config, list: &str) -> anyhow::Result<()> {
         admin = admin.absorb(opeka_notifications::admin_parts(&ctx, &config.notifications).await?);
         let (ctx, s) = (ctx.clone(), config.notifications.clone());
         tasks.spawn(async move { ("notifications", opeka_notifications::run(ctx, s, listener).await) });
+    }
+    if wanted.contains("scheduler") {
+        let listener = opeka_platform::grpc::bind(&config.scheduler.grpc_addr).await?;
+        tracing::info!(addr = %listener.local_addr()?, "scheduler: gRPC");
+        admin = admin.absorb(opeka_scheduler::admin_parts(&ctx, &config.scheduler).await?);
+        let (ctx, s) = (ctx.clone(), config.scheduler.clone());
+        tasks.spawn(async move { ("scheduler", opeka_scheduler::run(ctx, s, listener).await) });
     }
     if wanted.contains("gateway") {
         let listener = opeka_platform::grpc::bind(&config.gateway.http_addr).await?;

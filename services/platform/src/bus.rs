@@ -107,6 +107,44 @@ impl Outbox {
         sqlx::query("select pg_notify($1, '')").bind(notify_channel(self.service)).execute(&mut *conn).await?;
         Ok(())
     }
+
+    /// Stores many envelopes of one tenant in one statement (a dispatcher
+    /// releasing thousands of reminders in a burst).
+    pub async fn enqueue_many(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        tenant_slug: &str,
+        envelopes: &[Envelope],
+    ) -> Result<(), sqlx::Error> {
+        if envelopes.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = envelopes.iter().map(|e| e.event_id.parse().unwrap_or_else(|_| Uuid::now_v7())).collect();
+        let tenants: Vec<Uuid> = envelopes.iter().map(|e| e.tenant_id.parse().unwrap_or_default()).collect();
+        let subjects: Vec<String> = envelopes
+            .iter()
+            .map(|e| {
+                let event = e.body.as_ref().map(event_name).unwrap_or("unknown");
+                subject(&self.root, tenant_slug, self.service, event)
+            })
+            .collect();
+        let payloads: Vec<Vec<u8>> = envelopes.iter().map(|e| e.encode_to_vec()).collect();
+        let headers = serde_json::to_value(crate::telemetry::current_context_headers()).unwrap_or_default();
+        sqlx::query(
+            "insert into outbox (id, tenant_id, subject, payload, headers)
+             select u.id, u.tenant_id, u.subject, u.payload, $5
+             from unnest($1::uuid[], $2::uuid[], $3::text[], $4::bytea[]) as u (id, tenant_id, subject, payload)",
+        )
+        .bind(&ids)
+        .bind(&tenants)
+        .bind(&subjects)
+        .bind(&payloads)
+        .bind(headers)
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query("select pg_notify($1, '')").bind(notify_channel(self.service)).execute(&mut *conn).await?;
+        Ok(())
+    }
 }
 
 fn notify_channel(service: &str) -> String {
@@ -132,6 +170,10 @@ pub fn event_name(body: &opeka_proto::events::envelope::Body) -> &'static str {
         B::FileReceived(_) => "file_received",
         B::ContactRequested(_) => "contact_requested",
         B::MessageDelivered(_) => "message_delivered",
+        B::ReminderDue(_) => "reminder_due",
+        B::CuratorReminderDue(_) => "curator_reminder_due",
+        B::ReminderAnswered(_) => "reminder_answered",
+        B::DetectorRaised(_) => "detector_raised",
         B::Ping(_) => "ping",
     }
 }
@@ -168,8 +210,19 @@ pub async fn run_relay(pool: PgPool, bus: Bus, service: &'static str, cancel: Ca
         Err(_) => None,
     };
     let mut backoff = poll;
+    // The stream is (re)created here, not only at start-up: a broker that
+    // was down when the service started, or a stream deleted underneath,
+    // would otherwise fail every publish until a restart.
+    let mut stream_ready = false;
     loop {
-        match relay_batch(&pool, &bus).await {
+        if !stream_ready {
+            match bus.ensure_stream(service).await {
+                Ok(_) => stream_ready = true,
+                Err(e) => tracing::warn!(service, error = %e, "outbox relay: stream not available yet; will retry"),
+            }
+        }
+        let result = if stream_ready { relay_batch(&pool, &bus).await } else { Err(anyhow::anyhow!("no stream")) };
+        match result {
             Ok(n) if n > 0 => {
                 crate::metrics::OUTBOX_PUBLISHED.with_label_values(&[service]).inc_by(n as u64);
                 backoff = poll;
@@ -177,7 +230,10 @@ pub async fn run_relay(pool: PgPool, bus: Bus, service: &'static str, cancel: Ca
             }
             Ok(_) => backoff = poll,
             Err(e) => {
-                tracing::warn!(service, error = %e, "outbox relay: publish failed; will retry");
+                if stream_ready {
+                    tracing::warn!(service, error = %e, "outbox relay: publish failed; will retry");
+                }
+                stream_ready = false;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
@@ -202,7 +258,7 @@ async fn relay_batch(pool: &PgPool, bus: &Bus) -> anyhow::Result<usize> {
     let mut tx = pool.begin().await?;
     let rows: Vec<(Uuid, String, Vec<u8>, serde_json::Value)> = sqlx::query_as(
         "select id, subject, payload, headers from outbox where published_at is null
-         order by id limit 100 for update skip locked",
+         order by id limit 500 for update skip locked",
     )
     .fetch_all(&mut *tx)
     .await?;
@@ -254,6 +310,7 @@ pub trait Handler: Send + Sync + 'static {
     ) -> futures::future::BoxFuture<'a, anyhow::Result<()>>;
 }
 
+#[derive(Debug, Clone)]
 pub struct ConsumerSpec {
     /// Consuming service (names the durable and the dead-letter subject).
     pub service: &'static str,
@@ -263,6 +320,34 @@ pub struct ConsumerSpec {
     pub stream_of: &'static str,
     /// Event names to receive (`<root>.*.<stream_of>.<event>`); empty = all.
     pub events: Vec<String>,
+}
+
+/// Runs a consumer until `cancel`, starting it again with backoff (0.5 s
+/// doubling to 10 s) when it ends or fails: the broker down at start-up, a
+/// stream deleted underneath. What every service runs its consumers with.
+pub async fn keep_consuming(
+    pool: PgPool,
+    bus: Bus,
+    spec: ConsumerSpec,
+    handler: Arc<dyn Handler>,
+    cancel: CancellationToken,
+) {
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        let result = run_consumer(pool.clone(), bus.clone(), spec.clone(), handler.clone(), cancel.clone()).await;
+        if cancel.is_cancelled() {
+            return;
+        }
+        match result {
+            Ok(()) => tracing::warn!(durable = %spec.durable, "consumer stopped; restarting"),
+            Err(e) => tracing::warn!(durable = %spec.durable, error = %e, ?backoff, "consumer failed; restarting"),
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(10));
+    }
 }
 
 /// Runs a durable pull consumer with explicit acks until cancelled.

@@ -172,7 +172,10 @@ pub fn check_citizen(access: &Access, p: Permission, curator: Option<Uuid>) -> R
     Ok(())
 }
 
-/// A work-queue item's kind (S0-85, S0-88; the rest come with the scheduler).
+/// A work-queue item's kind: files and the bot (S0-85, S0-88), the
+/// scheduler's detectors (S0-90…S0-92) and curator reminders (S0-94). The
+/// numbers in the wire names are the seed's default thresholds; an item's
+/// own threshold is its `days`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ActivityKind {
     FileReceived,
@@ -207,6 +210,61 @@ impl ActivityKind {
     pub fn parse(v: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == v)
     }
+
+    /// The kind a scheduler detector raises (`DetectorRaised.kind`).
+    pub fn from_detector(v: &str) -> Option<Self> {
+        match v {
+            "skipped_days" => Some(Self::Skipped5Days),
+            "silent_days" => Some(Self::Inactive10Days),
+            "no_assignments" => Some(Self::NoAssignments2Days),
+            _ => None,
+        }
+    }
+
+    /// The seed's threshold in days for a detector kind (S0-90…S0-92).
+    pub fn default_days(self) -> Option<u32> {
+        match self {
+            Self::Skipped5Days => Some(5),
+            Self::Inactive10Days => Some(10),
+            Self::NoAssignments2Days => Some(2),
+            Self::FileReceived | Self::ContactRequested | Self::CuratorReminder => None,
+        }
+    }
+
+    /// The threshold an item of this kind is raised with: the detector's own
+    /// (tenants change theirs), the seed's when the event left it out.
+    pub fn threshold(self, days: u32) -> Option<u32> {
+        self.default_days().map(|d| if days == 0 { d } else { days })
+    }
+
+    /// The work-queue type as the seed names it, with the item's threshold:
+    /// «пропуск (7 дней)»; detector kinds without one show the seed's.
+    pub fn label(self, days: Option<u32>) -> String {
+        let n = days.or(self.default_days()).unwrap_or_default();
+        match self {
+            Self::FileReceived => s::KIND_FILE.into(),
+            Self::ContactRequested => s::KIND_CONTACT.into(),
+            Self::Skipped5Days => s::kind_skipped(n),
+            Self::Inactive10Days => s::kind_inactive(n),
+            Self::NoAssignments2Days => s::kind_no_assignments(n),
+            Self::CuratorReminder => s::KIND_CURATOR_REMINDER.into(),
+        }
+    }
+}
+
+/// A detector item's summary: its type with the threshold, so the number
+/// reaches the queue and the mail copy whatever the tenant set, then the
+/// scheduler's sentence (or ours when it sent none).
+pub fn detector_summary(kind: ActivityKind, days: u32, detail: &str) -> String {
+    let detail = match detail.trim() {
+        "" => match kind {
+            ActivityKind::Skipped5Days => s::skipped_detail(days),
+            ActivityKind::Inactive10Days => s::inactive_detail(days),
+            _ => s::no_assignments_detail(days),
+        },
+        d => d.to_string(),
+    };
+    format!("{}: {detail}", kind.label(Some(days)))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -362,6 +420,40 @@ mod tests {
         for p in [Permission::ReadCitizens, Permission::ReadPersonalData, Permission::ManageReference] {
             assert!(!bot.allows(p), "{p:?}");
         }
+    }
+
+    #[test]
+    fn detector_kinds_carry_their_thresholds() {
+        use ActivityKind::*;
+        assert_eq!(ActivityKind::from_detector("skipped_days"), Some(Skipped5Days));
+        assert_eq!(ActivityKind::from_detector("silent_days"), Some(Inactive10Days));
+        assert_eq!(ActivityKind::from_detector("no_assignments"), Some(NoAssignments2Days));
+        assert_eq!(ActivityKind::from_detector("curator_reminder"), None);
+        assert_eq!(Skipped5Days.threshold(0), Some(5), "the seed's when the event names none");
+        assert_eq!(Skipped5Days.threshold(7), Some(7));
+        assert_eq!(FileReceived.threshold(7), None);
+        // S0-90…S0-92, S0-94: the seed's labels, then a tenant's own thresholds.
+        let labels: Vec<String> = ActivityKind::ALL.into_iter().map(|k| k.label(None)).collect();
+        assert_eq!(
+            labels,
+            [
+                "файл",
+                "связь с соц. куратором",
+                "пропуск (5 дней)",
+                "неактивный (10 дней)",
+                "без назначений (2 дня)",
+                "напоминания для соц. куратора"
+            ]
+        );
+        assert_eq!(Skipped5Days.label(Some(1)), "пропуск (1 день)");
+        assert_eq!(Inactive10Days.label(Some(21)), "неактивный (21 день)");
+        assert_eq!(NoAssignments2Days.label(Some(3)), "без назначений (3 дня)");
+        assert_eq!(NoAssignments2Days.label(Some(12)), "без назначений (12 дней)");
+        assert_eq!(detector_summary(Skipped5Days, 7, "  "), "пропуск (7 дней): «Пропущено» 7 дней подряд");
+        assert_eq!(
+            detector_summary(NoAssignments2Days, 2, " Назначения заканчиваются 05.03 "),
+            "без назначений (2 дня): Назначения заканчиваются 05.03"
+        );
     }
 
     #[test]

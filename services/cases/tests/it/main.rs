@@ -11,5 +11,6 @@ mod groups;
 mod interactions;
 mod isolation;
 mod registry;
+mod scheduler_events;
 mod settings;
 mod transfer;

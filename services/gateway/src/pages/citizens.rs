@@ -68,7 +68,7 @@ macro_rules! try_grpc {
 }
 
 /// The card `id` as cases shows it to this user, or the page to answer with.
-async fn citizen(state: &AppState, auth: &Auth, id: &str) -> Result<Citizen, Response> {
+pub(super) async fn citizen(state: &AppState, auth: &Auth, id: &str) -> Result<Citizen, Response> {
     let Some(id) = uuid(id) else {
         return Err(common::not_found(state, auth));
     };
@@ -425,13 +425,14 @@ struct DiaryRow {
     created_at: String,
 }
 
-/// S0-34…S0-46: the card. Tabs that need the bot are shown as unavailable,
+/// S0-34…S0-46, S0-58: the card. Tabs that need the bot are shown as unavailable,
 /// with the reason, until the citizen activates it (S0-38).
 pub async fn card(
     State(state): State<AppState>,
     auth: Auth,
     Path((_, id)): Path<(String, String)>,
     Query(q): Query<CardQuery>,
+    Query(pairs): Query<Pairs>,
 ) -> Response {
     let c = match citizen(&state, &auth, &id).await {
         Ok(c) => c,
@@ -463,6 +464,10 @@ pub async fn card(
             "sent" => Some(t.notice_message_sent),
             "type" => Some(t.notice_type_changed),
             "interaction" | "diary" => Some(t.notice_interaction_saved),
+            "series_created" => Some(t.notice_series_created_close),
+            "series_updated" => Some(t.notice_series_updated),
+            "occurrence_updated" => Some(t.notice_occurrence_updated),
+            "series_deleted" => Some(t.notice_series_deleted),
             _ => None,
         },
     }];
@@ -494,6 +499,14 @@ pub async fn card(
             ctx.push(context! { interactions => Value::from(Serde(&rows)) });
         }
         "data" => ctx.push(data_tab(&state, &auth, &c, &terms).await),
+        "program" => match super::program::tab(&state, &auth, &c, &pairs, &terms).await {
+            Ok(v) => ctx.push(v),
+            Err(r) => return r,
+        },
+        "deviations" => match super::deviations::tab(&state, &auth, &c).await {
+            Ok(v) => ctx.push(v),
+            Err(r) => return r,
+        },
         _ => {}
     }
     state.page(&auth.tenant, Some(&auth), StatusCode::OK, "citizen_card.html", minijinja::value::merge_maps(ctx))

@@ -8,11 +8,17 @@ use crate::AppState;
 
 mod activity;
 mod auth;
+mod calendar;
 mod citizens;
 mod common;
 mod curators;
+mod deviations;
 mod home;
+mod meetings;
+mod program;
 mod references;
+#[cfg(test)]
+mod render_tests;
 mod settings;
 
 pub fn routes() -> Router<AppState> {
@@ -26,6 +32,7 @@ pub fn routes() -> Router<AppState> {
         .route("/t/{tenant}/settings/copy-email", axum::routing::post(settings::save_copy_email))
         .route("/t/{tenant}/settings/bot", axum::routing::post(settings::save_bot))
         .route("/t/{tenant}/settings/terms", axum::routing::post(settings::save_terms))
+        .route("/t/{tenant}/settings/scheduler", axum::routing::post(settings::save_scheduler))
         .route("/t/{tenant}/curators", get(curators::list))
         .route("/t/{tenant}/curators/new", get(curators::new_form).post(curators::create))
         .route("/t/{tenant}/curators/{id}", get(curators::card))
@@ -45,6 +52,18 @@ pub fn routes() -> Router<AppState> {
         .route("/t/{tenant}/citizens/{id}/interactions/{iid}", axum::routing::post(citizens::record_result))
         .route("/t/{tenant}/citizens/{id}/files/{file_id}", get(citizens::download))
         .route("/t/{tenant}/citizens/{id}/files/{file_id}/type", axum::routing::post(citizens::set_file_type))
+        .route("/t/{tenant}/citizens/{id}/program/events", get(program::events))
+        .route("/t/{tenant}/citizens/{id}/program/new", get(program::new_form).post(program::create))
+        .route("/t/{tenant}/citizens/{id}/program/slot-load", get(program::slot_fragment))
+        .route("/t/{tenant}/citizens/{id}/program/series/{sid}", get(program::edit_form).post(program::update))
+        .route(
+            "/t/{tenant}/citizens/{id}/program/series/{sid}/delete",
+            get(program::delete_confirm).post(program::delete),
+        )
+        .route("/t/{tenant}/citizens/{id}/program/occurrences/{oid}", axum::routing::post(program::update_occurrence))
+        .route("/t/{tenant}/deviations", get(deviations::page))
+        .route("/t/{tenant}/meetings", get(meetings::page))
+        .route("/t/{tenant}/meetings/events", get(meetings::events))
         .route("/t/{tenant}/activity", get(activity::list))
         .route("/t/{tenant}/activity/{id}/processed", axum::routing::post(activity::mark))
         .merge(references::routes(references::Kind::Districts))

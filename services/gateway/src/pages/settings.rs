@@ -2,7 +2,9 @@
 //! S0-8); the admin also sets up the mail sender with «Проверить
 //! соединение» (S0-9…S0-14, notifications), the Telegram bot token, the
 //! address that receives copies of notices, and the tenant's terminology
-//! and registry visibility (S0-2, cases).
+//! and registry visibility (S0-2, cases), and the reminders' settings: time
+//! zone, send-ahead window, grace period, detector thresholds, «без
+//! назначений» on or off, the bot's rate (S0-90…S0-93, scheduler).
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -14,6 +16,7 @@ use opeka_proto::notifications::{
     CheckSmtpRequest, GetChannelSettingsRequest, SetAdminCopyEmailRequest, SetBotTokenRequest, SmtpTls,
     UpdateSmtpSettingsRequest,
 };
+use opeka_proto::scheduler::{GetSchedulerSettingsRequest, SchedulerSettings, UpdateSchedulerSettingsRequest};
 use serde::{Deserialize, Serialize};
 use tonic::Code;
 
@@ -26,6 +29,14 @@ use crate::{AppState, tenancy};
 const FIELDS: &[&str] = &["old_password", "new_password", "new_password_repeat"];
 const SMTP_FIELDS: &[&str] = &["host", "port", "tls", "sender_address", "sender_name", "username", "password"];
 const TERMS_FIELDS: &[&str] = &["citizen_term", "citizens_section", "curator_term", "curators_section", "time_zone"];
+const SCHEDULER_NUMBERS: [&str; 6] = [
+    "send_ahead_minutes",
+    "grace_minutes",
+    "skipped_days",
+    "silent_days",
+    "no_assignments_days",
+    "bot_rate_per_second",
+];
 
 #[derive(Deserialize, Default)]
 pub struct SettingsQuery {
@@ -81,6 +92,80 @@ pub struct TermsForm {
     time_zone: String,
 }
 
+/// The reminders' settings as typed (numbers stay text until they parse).
+#[derive(Deserialize, Serialize, Default, Debug, PartialEq, Eq)]
+pub struct SchedulerForm {
+    #[serde(default)]
+    time_zone: String,
+    #[serde(default)]
+    send_ahead_minutes: String,
+    #[serde(default)]
+    grace_minutes: String,
+    #[serde(default)]
+    skipped_days: String,
+    #[serde(default)]
+    silent_days: String,
+    #[serde(default)]
+    no_assignments_days: String,
+    #[serde(default)]
+    no_assignments_enabled: Option<String>,
+    #[serde(default)]
+    bot_rate_per_second: String,
+}
+
+impl SchedulerForm {
+    fn from_settings(s: &SchedulerSettings) -> Self {
+        Self {
+            time_zone: s.time_zone.clone(),
+            send_ahead_minutes: s.send_ahead_minutes.to_string(),
+            grace_minutes: s.grace_minutes.to_string(),
+            skipped_days: s.skipped_days.to_string(),
+            silent_days: s.silent_days.to_string(),
+            no_assignments_days: s.no_assignments_days.to_string(),
+            no_assignments_enabled: s.no_assignments_enabled.then(|| "1".into()),
+            bot_rate_per_second: s.bot_rate_per_second.to_string(),
+        }
+    }
+
+    /// The update request, or the fields that are not whole numbers. An
+    /// empty field is 0, which scheduler reads as "the default".
+    fn request(&self, t: &crate::Strings) -> Result<UpdateSchedulerSettingsRequest, FormErrors> {
+        let mut errors = FormErrors::default();
+        let values = [
+            &self.send_ahead_minutes,
+            &self.grace_minutes,
+            &self.skipped_days,
+            &self.silent_days,
+            &self.no_assignments_days,
+            &self.bot_rate_per_second,
+        ];
+        let mut n = [0u32; 6];
+        for (i, (field, value)) in SCHEDULER_NUMBERS.iter().zip(values).enumerate() {
+            let value = value.trim();
+            if value.is_empty() {
+                continue;
+            }
+            match value.parse::<u32>() {
+                Ok(v) => n[i] = v,
+                Err(_) => errors.field(field, t.whole_number),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+        Ok(UpdateSchedulerSettingsRequest {
+            time_zone: self.time_zone.trim().into(),
+            send_ahead_minutes: n[0],
+            grace_minutes: n[1],
+            skipped_days: n[2],
+            silent_days: n[3],
+            no_assignments_days: n[4],
+            no_assignments_enabled: self.no_assignments_enabled.is_some(),
+            bot_rate_per_second: n[5],
+        })
+    }
+}
+
 #[derive(Deserialize)]
 pub struct CopyEmailForm {
     #[serde(default)]
@@ -103,6 +188,8 @@ struct View {
     copy_errors: FormErrors,
     bot_errors: FormErrors,
     terms_errors: FormErrors,
+    scheduler_errors: FormErrors,
+    scheduler: Option<SchedulerForm>,
     smtp: Option<SmtpForm>,
     terms: Option<TermsForm>,
     copy_email: Option<String>,
@@ -145,6 +232,13 @@ async fn render(state: &AppState, auth: &Auth, v: View, status: StatusCode) -> R
             Err(status) if matches!(status.code(), Code::Unavailable | Code::DeadlineExceeded) => None,
             Err(status) => return state.grpc_error(auth, status).await,
         };
+        let stored_scheduler =
+            match state.scheduler.clone().get_scheduler_settings(auth.req(GetSchedulerSettingsRequest {})).await {
+                Ok(s) => Some(s.into_inner()),
+                Err(status) if matches!(status.code(), Code::Unavailable | Code::DeadlineExceeded) => None,
+                Err(status) => return state.grpc_error(auth, status).await,
+            };
+        let scheduler = v.scheduler.or_else(|| stored_scheduler.as_ref().map(SchedulerForm::from_settings));
         let stored_smtp = channels.as_ref().and_then(|c| c.smtp.clone());
         let smtp = v.smtp.unwrap_or_else(|| match &stored_smtp {
             Some(s) => SmtpForm {
@@ -187,6 +281,11 @@ async fn render(state: &AppState, auth: &Auth, v: View, status: StatusCode) -> R
             copy_errors => Value::from(Serde(&v.copy_errors)),
             bot_errors => Value::from(Serde(&v.bot_errors)),
             terms_errors => Value::from(Serde(&v.terms_errors)),
+            scheduler_available => stored_scheduler.is_some(),
+            time_zone_known => scheduler.as_ref().is_none_or(|s| t.time_zones.iter().any(|z| z.0 == s.time_zone)),
+            scheduler => Value::from(Serde(&scheduler.unwrap_or_default())),
+            scheduler_errors => Value::from(Serde(&v.scheduler_errors)),
+            time_zones => Value::from(Serde(&t.time_zones)),
         });
     }
     let ctx = context! {
@@ -369,5 +468,71 @@ pub async fn save_terms(State(state): State<AppState>, AuthForm { auth, form }: 
             render(&state, &auth, v, opeka_platform::error::http_status(status.code())).await
         }
         Err(status) => state.grpc_error(&auth, status).await,
+    }
+}
+
+/// S0-90…S0-93: the reminders' settings; empty fields restore defaults.
+pub async fn save_scheduler(
+    State(state): State<AppState>,
+    AuthForm { auth, form }: AuthForm<SchedulerForm>,
+) -> Response {
+    if let Some(r) = refuse_non_admin(&state, &auth) {
+        return r;
+    }
+    let msg = match form.request(state.strings()) {
+        Ok(m) => m,
+        Err(errors) => {
+            let v = View { scheduler_errors: errors, scheduler: Some(form), ..Default::default() };
+            return render(&state, &auth, v, StatusCode::BAD_REQUEST).await;
+        }
+    };
+    match state.scheduler.clone().update_scheduler_settings(auth.req(msg)).await {
+        Ok(_) => saved(&auth, "scheduler-heading"),
+        Err(status) if is_form_error(&status) => {
+            let mut fields = SCHEDULER_NUMBERS.to_vec();
+            fields.extend(["time_zone", "no_assignments_enabled"]);
+            let v = View {
+                scheduler_errors: FormErrors::from_status(&status, &fields),
+                scheduler: Some(form),
+                ..Default::default()
+            };
+            render(&state, &auth, v, opeka_platform::error::http_status(status.code())).await
+        }
+        Err(status) => state.grpc_error(&auth, status).await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scheduler_settings_round_trip_and_blanks_mean_defaults() {
+        let stored = SchedulerSettings {
+            time_zone: "Asia/Kamchatka".into(),
+            send_ahead_minutes: 30,
+            grace_minutes: 120,
+            skipped_days: 5,
+            silent_days: 10,
+            no_assignments_days: 2,
+            no_assignments_enabled: true,
+            bot_rate_per_second: 30,
+            updated_at: None,
+        };
+        let r = SchedulerForm::from_settings(&stored).request(&crate::strings::RU).unwrap();
+        assert_eq!((r.time_zone.as_str(), r.send_ahead_minutes, r.grace_minutes), ("Asia/Kamchatka", 30, 120));
+        assert_eq!((r.skipped_days, r.silent_days, r.no_assignments_days, r.bot_rate_per_second), (5, 10, 2, 30));
+        assert!(r.no_assignments_enabled);
+
+        // S0-93: the checkbox unticked switches «без назначений» off.
+        let form = SchedulerForm { skipped_days: " 7 ".into(), ..Default::default() };
+        let r = form.request(&crate::strings::RU).unwrap();
+        assert_eq!((r.skipped_days, r.grace_minutes), (7, 0));
+        assert!(!r.no_assignments_enabled);
+
+        let form =
+            SchedulerForm { grace_minutes: "два часа".into(), silent_days: "-1".into(), ..Default::default() };
+        let e = form.request(&crate::strings::RU).unwrap_err();
+        assert_eq!(e.fields.keys().collect::<Vec<_>>(), ["grace_minutes", "silent_days"]);
     }
 }

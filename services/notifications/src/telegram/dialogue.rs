@@ -1,6 +1,8 @@
 //! What one tenant's bot says to a citizen (seed §3.6.2): activation with the
-//! code the curator gave (S0-35), the menu, files into the files service with
-//! a file-type choice (S0-40, S0-106), contact requests (S0-42, S0-88).
+//! code the curator gave (S0-35), the menu with the upcoming reminders from
+//! scheduler (S0-51…S0-54), the answers to reminders (S0-57, S0-63), files
+//! into the files service with a file-type choice (S0-40, S0-106), contact
+//! requests (S0-42, S0-88).
 use std::sync::Arc;
 
 use futures::StreamExt;
@@ -8,6 +10,7 @@ use opeka_platform::db;
 use opeka_platform::error::AppError;
 use opeka_proto::events::{self as ev, envelope::Body};
 use opeka_proto::files as fpb;
+use opeka_proto::scheduler as spb;
 use teloxide::net::Download;
 use teloxide::prelude::*;
 use teloxide::types::{
@@ -19,7 +22,7 @@ use tonic::Code;
 use uuid::Uuid;
 
 use crate::App;
-use crate::domain::{self, Intent, MenuButton, ReminderKind, ReminderQuery, Terms};
+use crate::domain::{self, Intent, MenuButton, ReminderAnswer, ReminderKind, ReminderQuery, Terms};
 use crate::store;
 use crate::strings as s;
 use crate::telegram::{Outgoing, Sender};
@@ -36,25 +39,53 @@ pub fn menu_keyboard(terms: &Terms) -> KeyboardMarkup {
     .persistent()
 }
 
-/// What the reminder buttons answer. Scheduler owns reminders and does not
-/// exist yet, so the truthful answer is that nothing is planned; this is the
-/// one function to replace with a call to scheduler.
-pub async fn reminders_answer(_app: &App, _tenant_id: Uuid, _citizen: Uuid, terms: &Terms, q: ReminderQuery) -> String {
-    let heading = match q {
-        ReminderQuery::NextDays(n) => format!("На ближайшие {n} {}", days(n)),
-        ReminderQuery::Kind(ReminderKind::SupportMeasures) => "Меры поддержки".into(),
-        ReminderQuery::Kind(ReminderKind::InfoForYou) => "Информация для Вас".into(),
-        ReminderQuery::Kind(ReminderKind::MeetingDate) => s::bot_meeting_date(terms),
-    };
-    format!("{heading}: {}", s::BOT_NO_REMINDERS.to_lowercase())
+/// The heading of a reminder list: «На ближайшие 7 дней» or the type's name.
+fn upcoming_heading(terms: &Terms, q: ReminderQuery) -> String {
+    match q {
+        ReminderQuery::NextDays(n) => s::upcoming_days(n),
+        ReminderQuery::Kind(k) => s::reminder_kind(terms, Some(k)),
+    }
 }
 
-fn days(n: u32) -> &'static str {
-    match (n % 10, n % 100) {
-        (1, r) if r != 11 => "день",
-        (2..=4, r) if !(12..=14).contains(&r) => "дня",
-        _ => "дней",
+/// S0-51…S0-54: the citizen's upcoming reminders from scheduler, each
+/// «<дата время> — <тип>: <текст>», in as many messages as Telegram's limit
+/// needs; the «нет напоминаний» sentence when there are none.
+pub async fn reminders_answer(
+    app: &App,
+    tenant_id: Uuid,
+    slug: &str,
+    citizen: Uuid,
+    terms: &Terms,
+    q: ReminderQuery,
+) -> Result<Vec<String>, AppError> {
+    let heading = upcoming_heading(terms, q);
+    let (days, kind) = match q {
+        ReminderQuery::NextDays(n) => (n, spb::ReminderKind::Unspecified),
+        // Scheduler's period for a type button (the next 30 days).
+        ReminderQuery::Kind(k) => (0, k.to_pb()),
+    };
+    let (token, _) = app.clients.service_token(&app.pool, &app.secrets, tenant_id, app.clock.now()).await?;
+    let occurrences = match app.clients.list_upcoming(&token, slug, citizen, days, kind).await {
+        Ok(o) => o,
+        Err(st) => {
+            if st.code() == Code::Unauthenticated {
+                app.clients.forget_token(tenant_id).await;
+            }
+            return Err(AppError::Unavailable(format!("scheduler: {}", st.message())));
+        }
+    };
+    let entries: Vec<String> = occurrences
+        .iter()
+        .filter_map(|o| {
+            // S0-64: a curator's note never reaches the citizen, whatever scheduler sends.
+            let kind = ReminderKind::from_pb(o.kind)?;
+            Some(s::reminder(&o.local_date, &o.local_time, &s::reminder_kind(terms, Some(kind)), &o.description))
+        })
+        .collect();
+    if entries.is_empty() {
+        return Ok(vec![s::no_reminders(&heading)]);
     }
+    Ok(domain::pack_messages(&format!("{heading}:"), &entries, domain::TELEGRAM_TEXT_LIMIT))
 }
 
 /// What the dialogue needs of a message, owned.
@@ -115,7 +146,7 @@ fn upload_parts(
 }
 
 pub struct TenantBot {
-    app: Arc<App>,
+    pub(crate) app: Arc<App>,
     pub tenant_id: Uuid,
     pub slug: String,
     pub bot: Bot,
@@ -125,6 +156,11 @@ pub struct TenantBot {
 impl TenantBot {
     pub fn new(app: Arc<App>, tenant_id: Uuid, slug: String, bot: Bot, sender: Sender) -> Self {
         Self { app, tenant_id, slug, bot, sender }
+    }
+
+    /// The bot's paced outbound queue.
+    pub fn sender(&self) -> &Sender {
+        &self.sender
     }
 
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
@@ -170,11 +206,16 @@ impl TenantBot {
             }
             UpdateKind::CallbackQuery(q) => {
                 let id = q.id.clone();
-                let answer = match self.on_callback(&q).await {
-                    Ok(text) => text,
-                    Err(e) => {
-                        tracing::warn!(tenant_id = %self.tenant_id, error = %e, "bot could not handle a button");
-                        s::bot_file_type_failed(&self.terms().await)
+                let data = q.data.as_deref().unwrap_or_default();
+                let answer = if let Some((occurrence, answer)) = domain::parse_reminder_callback(data) {
+                    self.on_reminder_answer(&q, occurrence, answer).await
+                } else {
+                    match self.on_file_type(&q).await {
+                        Ok(text) => text,
+                        Err(e) => {
+                            tracing::warn!(tenant_id = %self.tenant_id, error = %e, "bot could not handle a button");
+                            s::bot_file_type_failed(&self.terms().await)
+                        }
                     }
                 };
                 if let Err(e) = self.bot.answer_callback_query(id).text(answer).await {
@@ -269,8 +310,9 @@ impl TenantBot {
             MenuButton::UploadFiles => self.say(chat, s::BOT_UPLOAD_HOWTO),
             other => {
                 let q = other.reminder_query().expect("every other button asks for reminders");
-                let text = reminders_answer(&self.app, self.tenant_id, citizen, terms, q).await;
-                self.say(chat, text);
+                for text in reminders_answer(&self.app, self.tenant_id, &self.slug, citizen, terms, q).await? {
+                    self.say(chat, text);
+                }
             }
         }
         Ok(())
@@ -345,8 +387,81 @@ impl TenantBot {
         Ok(())
     }
 
+    /// S0-57, S0-63: «Выполнено» / «Пропущено» under a reminder goes to
+    /// scheduler as the chat's citizen; the message then loses its buttons and
+    /// shows the answer. Returns the callback's answer. When scheduler cannot
+    /// be reached the buttons stay, so the citizen can press again later.
+    async fn on_reminder_answer(&self, q: &CallbackQuery, occurrence: Uuid, answer: ReminderAnswer) -> String {
+        let chat = q.message.as_ref().map(|m| m.chat().id.0).unwrap_or(q.from.id.0 as i64);
+        let tenant_id = self.tenant_id;
+        let citizen = match self.citizen_of(chat).await {
+            Ok(Some(c)) => c,
+            Ok(None) => return s::bot_need_code_first(&self.terms().await),
+            Err(e) => {
+                tracing::warn!(%tenant_id, error = %e, "reminder answer: chat link not read");
+                return s::BOT_ANSWER_TRY_LATER.into();
+            }
+        };
+        let token = match self.token().await {
+            Ok(t) => t,
+            Err(e) => {
+                tracing::warn!(%tenant_id, error = %e, "reminder answer: no service token");
+                return s::BOT_ANSWER_TRY_LATER.into();
+            }
+        };
+        let r = match self.app.clients.answer_occurrence(&token, &self.slug, occurrence, citizen, answer.to_pb()).await
+        {
+            Ok(r) => r,
+            // Not this citizen's, or unknown: nothing to answer any more.
+            Err(st) if matches!(st.code(), Code::NotFound | Code::PermissionDenied | Code::InvalidArgument) => {
+                tracing::info!(%tenant_id, %occurrence, code = ?st.code(), "reminder answer refused by scheduler");
+                return s::BOT_REMINDER_GONE.into();
+            }
+            Err(st) => {
+                if st.code() == Code::Unauthenticated {
+                    self.app.clients.forget_token(tenant_id).await;
+                }
+                tracing::warn!(%tenant_id, %occurrence, code = ?st.code(), message = st.message(), "reminder answer not delivered to scheduler");
+                return s::BOT_ANSWER_TRY_LATER.into();
+            }
+        };
+        let terms = self.terms().await;
+        // The reminder's own words: rebuilt from scheduler's record, or the message as Telegram kept it.
+        let original = r
+            .occurrence
+            .as_ref()
+            .filter(|o| !o.local_date.is_empty())
+            .map(|o| {
+                let kind = s::reminder_kind(&terms, ReminderKind::from_pb(o.kind));
+                s::reminder(&o.local_date, &o.local_time, &kind, &o.description)
+            })
+            .or_else(|| {
+                q.message.as_ref().and_then(|m| m.regular_message()).and_then(|m| m.text()).map(str::to_string)
+            });
+        let (reply, edited) = match spb::AnswerOutcome::try_from(r.outcome).unwrap_or_default() {
+            spb::AnswerOutcome::Recorded => {
+                tracing::info!(%tenant_id, %occurrence, ?answer, "reminder answered");
+                (s::BOT_ANSWER_SAVED, original.map(|t| s::reminder_answered(&t, answer)))
+            }
+            spb::AnswerOutcome::AlreadyAnswered => {
+                let first = ReminderAnswer::from_pb(r.answer).unwrap_or(answer);
+                (s::BOT_ANSWER_ALREADY, original.map(|t| s::reminder_answered(&t, first)))
+            }
+            spb::AnswerOutcome::Gone => (s::BOT_REMINDER_GONE, original.map(|t| s::reminder_gone(&t))),
+            spb::AnswerOutcome::Unspecified => {
+                tracing::warn!(%tenant_id, %occurrence, "scheduler answered without an outcome");
+                return s::BOT_ANSWER_TRY_LATER.into();
+            }
+        };
+        if let (Some(m), Some(text)) = (&q.message, edited) {
+            // Without a keyboard: the buttons go.
+            self.reply(Outgoing::Edit { chat_id: chat, message_id: m.id().0, text, markup: None });
+        }
+        reply.into()
+    }
+
     /// A file-type button: only for a file this chat sent.
-    async fn on_callback(&self, q: &CallbackQuery) -> Result<String, AppError> {
+    async fn on_file_type(&self, q: &CallbackQuery) -> Result<String, AppError> {
         let Some((file_id, type_id)) = q.data.as_deref().and_then(domain::parse_file_type_callback) else {
             return Ok(String::new());
         };
@@ -382,15 +497,6 @@ impl TenantBot {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn russian_day_forms() {
-        assert_eq!(days(3), "дня");
-        assert_eq!(days(7), "дней");
-        assert_eq!(days(14), "дней");
-        assert_eq!(days(21), "день");
-        assert_eq!(days(30), "дней");
-    }
 
     #[test]
     fn the_menu_has_the_seeds_buttons() {

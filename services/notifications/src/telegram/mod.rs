@@ -2,8 +2,10 @@
 //! its updates by long polling (the default) or through the webhook
 //! (`OPEKA_NOTIFICATIONS__WEBHOOK_BASE_URL`, served by `webhook`) and
 //! answering its citizens (`dialogue`) through the same per-chat workers, with
-//! all outbound calls paced by `sender`.
+//! all outbound calls paced by `sender`; the bot's leader also sends the
+//! reminders waiting in `queue`.
 pub mod dialogue;
+pub mod queue;
 pub mod sender;
 pub mod webhook;
 
@@ -266,7 +268,10 @@ impl ChatWorkers {
 
 /// Runs one tenant's bot until `cancel`: its updates (polled or posted to
 /// the webhook) go through the same per-chat workers, which are drained
-/// before the bot stops; `run_bot` then stops the sender.
+/// before the bot stops. The replica that holds the bot's leader lock (the
+/// poller; in webhook mode whichever replica takes it) also sends the
+/// tenant's queued reminders, so one bot's sends are paced in one place.
+/// The queue's dispatcher stops the sender last.
 async fn run_bot(
     app: Arc<App>,
     bot: dialogue::TenantBot,
@@ -274,24 +279,45 @@ async fn run_bot(
     cancel: CancellationToken,
     sender: CancellationToken,
 ) {
-    let _stop_sender = sender.drop_guard();
+    let _stop_sender = sender.clone().drop_guard();
     let bot = Arc::new(bot);
     let mut workers = ChatWorkers::new(bot.clone());
-    let offset = match feed {
+    // Stopped after the chat workers drained, so their last replies go out.
+    let queue_stop = CancellationToken::new();
+    let dispatcher = {
+        let (app, bot, stop, sender) = (app.clone(), bot.clone(), queue_stop.clone(), sender.clone());
+        move |lock: Option<sqlx::PgConnection>| {
+            tokio::spawn(async move {
+                let lock = match lock {
+                    Some(l) => l,
+                    None => leader_lock(app.database_url.clone(), bot.tenant_id, stop.clone()).await?,
+                };
+                let out = bot.sender().clone();
+                queue::dispatch(bot, out, sender, stop).await;
+                Some(lock)
+            })
+        }
+    };
+    let (offset, queue) = match feed {
         Feed::Polling => {
-            let Some(_lock) = leader_lock(app.database_url.clone(), bot.tenant_id, cancel.clone()).await else {
+            let Some(lock) = leader_lock(app.database_url.clone(), bot.tenant_id, cancel.clone()).await else {
                 return;
             };
-            poll(&app, &bot, &mut workers, &cancel).await
+            let queue = dispatcher(Some(lock));
+            (poll(&app, &bot, &mut workers, &cancel).await, queue)
         }
         Feed::Webhook { url, secret, rx } => {
+            let queue = dispatcher(None);
             listen(&bot, &mut workers, url, &secret, rx, &cancel).await;
-            0
+            (0, queue)
         }
     };
     workers.drain(Duration::from_secs(10)).await;
     // Replies of the last updates: a moment to leave the queue.
     tokio::time::sleep(Duration::from_millis(200)).await;
+    queue_stop.cancel();
+    // The leader lock, held until the updates are confirmed.
+    let _lock = queue.await.ok().flatten();
     // Confirm what was polled and handled, so a restart does not see it again.
     if offset != 0 {
         let confirm = bot.bot.get_updates().offset(offset).timeout(0).limit(1);

@@ -1,8 +1,9 @@
 //! Every outbound Telegram call of one bot that targets a chat goes through
 //! here: at least `per_chat_interval` between two messages to one chat, at
-//! most `per_bot_per_sec` messages per second for the bot, 429 answers retried
-//! after Telegram's `retry_after`, network errors retried with backoff. A
-//! burst is queued (one queue per chat, in order), never dropped.
+//! most `per_bot_per_sec` messages in any second for the bot, 429 answers
+//! retried after Telegram's `retry_after` (which pauses the whole bot),
+//! network errors retried with backoff. A burst is queued (one queue per
+//! chat, in order), never dropped.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -17,6 +18,11 @@ use tokio_util::sync::CancellationToken;
 
 /// A chat's queue is closed after this long without work.
 const IDLE: Duration = Duration::from_secs(30);
+
+/// Headroom on the bot's one-second window: the (n+1)-th message starts at
+/// least this much more than a second after the first, so scheduling and
+/// network jitter cannot make Telegram see n+1 in one second.
+const WINDOW_MARGIN: Duration = Duration::from_millis(25);
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -79,8 +85,21 @@ pub struct Sent {
 pub struct SendFailed {
     pub reason: String,
     pub attempts: u32,
-    /// The chat is gone for good (blocked the bot, deleted): do not retry.
+    /// Sending it again cannot help: the chat is gone for good (blocked the
+    /// bot, deleted) or Telegram refused the message itself.
     pub permanent: bool,
+    /// The bot stopped before Telegram accepted the message: it was not sent.
+    pub stopped: bool,
+}
+
+impl SendFailed {
+    fn new(reason: impl Into<String>, attempts: u32, permanent: bool) -> Self {
+        Self { reason: reason.into(), attempts, permanent, stopped: false }
+    }
+
+    fn stopped(attempts: u32) -> Self {
+        Self { reason: "the bot stopped before sending".into(), attempts, permanent: false, stopped: true }
+    }
 }
 
 struct Job {
@@ -88,11 +107,20 @@ struct Job {
     done: oneshot::Sender<Result<Sent, SendFailed>>,
 }
 
+/// When the bot's last messages started (at most `per_bot_per_sec` kept).
+struct Pace {
+    started: std::collections::VecDeque<Instant>,
+}
+
 struct Inner {
     bot: Bot,
     limits: Limits,
     chats: Mutex<HashMap<i64, mpsc::UnboundedSender<Job>>>,
-    next_slot: tokio::sync::Mutex<Instant>,
+    /// Held while a send waits for its turn, so sends start one at a time in
+    /// the order they asked (tokio's mutex is fair).
+    pace: tokio::sync::Mutex<Pace>,
+    /// Telegram's `retry_after`: no message of this bot starts before it.
+    paused_until: Mutex<Option<Instant>>,
     cancel: CancellationToken,
 }
 
@@ -108,7 +136,8 @@ impl Sender {
                 bot,
                 limits,
                 chats: Mutex::new(HashMap::new()),
-                next_slot: tokio::sync::Mutex::new(Instant::now()),
+                pace: tokio::sync::Mutex::new(Pace { started: Default::default() }),
+                paused_until: Mutex::new(None),
                 cancel,
             }),
         }
@@ -140,9 +169,7 @@ impl Sender {
 
     /// `enqueue` and wait for the outcome.
     pub async fn send(&self, out: Outgoing) -> Result<Sent, SendFailed> {
-        self.enqueue(out).await.unwrap_or_else(|_| {
-            Err(SendFailed { reason: "the bot stopped before sending".into(), attempts: 0, permanent: false })
-        })
+        self.enqueue(out).await.unwrap_or_else(|_| Err(SendFailed::stopped(0)))
     }
 }
 
@@ -181,48 +208,81 @@ async fn deliver(inner: &Inner, out: &Outgoing) -> Result<Sent, SendFailed> {
     let mut attempts = 0;
     loop {
         attempts += 1;
-        bot_slot(inner).await;
+        if !bot_slot(inner).await {
+            return Err(SendFailed::stopped(attempts - 1));
+        }
         let wait = match execute(&inner.bot, out).await {
             Ok(message_id) => return Ok(Sent { message_id, attempts }),
-            Err(RequestError::RetryAfter(s)) => s.duration(),
+            Err(RequestError::RetryAfter(s)) => {
+                // Telegram's flood control is per bot: every chat waits.
+                let until = Instant::now() + s.duration();
+                let mut paused = inner.paused_until.lock().expect("pause lock");
+                *paused = Some(paused.map_or(until, |p| p.max(until)));
+                s.duration()
+            }
             Err(RequestError::Network(e)) => {
                 tracing::debug!(error = %e, attempts, "telegram: network error; retrying");
                 Duration::from_millis(500 * 2u64.pow(attempts.min(6)))
             }
             Err(e @ RequestError::Api(ApiError::BotBlocked | ApiError::ChatNotFound | ApiError::UserDeactivated)) => {
-                return Err(SendFailed { reason: e.to_string(), attempts, permanent: true });
+                return Err(SendFailed::new(e.to_string(), attempts, true));
             }
             // Editing to the same text is not an error for us.
             Err(RequestError::Api(ApiError::MessageNotModified)) => return Ok(Sent { message_id: 0, attempts }),
-            Err(e) => return Err(SendFailed { reason: e.to_string(), attempts, permanent: false }),
+            // Telegram refused this message (too long, bad markup…): the same again fails again.
+            Err(e @ RequestError::Api(_)) => return Err(SendFailed::new(e.to_string(), attempts, true)),
+            Err(e) => return Err(SendFailed::new(e.to_string(), attempts, false)),
         };
         if attempts >= inner.limits.max_attempts {
-            return Err(SendFailed {
-                reason: format!("Telegram still refuses after {attempts} attempts"),
-                attempts,
-                permanent: false,
-            });
+            return Err(SendFailed::new(format!("Telegram still refuses after {attempts} attempts"), attempts, false));
         }
         tracing::info!(?wait, attempts, "telegram: retrying after");
         tokio::select! {
             _ = inner.cancel.cancelled() => {
-                return Err(SendFailed { reason: "the bot stopped".into(), attempts, permanent: false });
+                return Err(SendFailed::stopped(attempts));
             }
             _ = tokio::time::sleep(wait) => {}
         }
     }
 }
 
-/// Waits for the bot's next free slot (`per_bot_per_sec`).
-async fn bot_slot(inner: &Inner) {
-    let spacing = Duration::from_secs(1) / inner.limits.per_bot_per_sec;
-    let at = {
-        let mut next = inner.next_slot.lock().await;
-        let at = (*next).max(Instant::now());
-        *next = at + spacing;
-        at
-    };
-    tokio::time::sleep_until(at).await;
+/// Waits for the bot's next turn: not while Telegram asked to pause, at
+/// least `1 s / per_bot_per_sec` after the previous message started, and at
+/// most `per_bot_per_sec` starts in any second (plus `WINDOW_MARGIN`). Turns
+/// are taken from the actual start times, so a send that woke late pushes the
+/// next ones back instead of bunching them. `false` when the bot stopped.
+async fn bot_slot(inner: &Inner) -> bool {
+    let n = inner.limits.per_bot_per_sec.max(1) as usize;
+    let window = Duration::from_secs(1) + WINDOW_MARGIN;
+    let spacing = window / n as u32;
+    let mut pace = inner.pace.lock().await;
+    loop {
+        let now = Instant::now();
+        let mut at = now;
+        if let Some(p) = *inner.paused_until.lock().expect("pause lock") {
+            at = at.max(p);
+        }
+        if let Some(last) = pace.started.back() {
+            at = at.max(*last + spacing);
+        }
+        if pace.started.len() >= n
+            && let Some(first) = pace.started.front()
+        {
+            at = at.max(*first + window);
+        }
+        if at <= now {
+            break;
+        }
+        tokio::select! {
+            _ = inner.cancel.cancelled() => return false,
+            _ = tokio::time::sleep_until(at) => {}
+        }
+    }
+    pace.started.push_back(Instant::now());
+    while pace.started.len() > n {
+        pace.started.pop_front();
+    }
+    true
 }
 
 async fn execute(bot: &Bot, out: &Outgoing) -> Result<i32, RequestError> {

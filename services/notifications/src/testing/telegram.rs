@@ -3,7 +3,11 @@
 //! format: `POST /bot<token>/<method>` with JSON, `{"ok": …}` answers,
 //! long-polled `getUpdates` with offsets, `GET /file/bot<token>/<path>`
 //! downloads. Tests inject what citizens send and read back every call; it
-//! can answer 429 with `parameters.retry_after` a given number of times.
+//! can answer 429 with `parameters.retry_after` a given number of times, or
+//! enforce Telegram's limits (messages per second per bot, one message a
+//! second per chat) the way Telegram does, answering 429 when they are broken.
+//! It keeps the messages the bot sent, so a pressed button's callback carries
+//! the message as Telegram would.
 //! `setWebhook` (which teloxide sends as multipart/form-data) and
 //! `deleteWebhook` are recorded like every other call.
 use std::collections::HashMap;
@@ -29,6 +33,8 @@ pub struct Call {
     /// Whether the fake answered it with 429.
     pub throttled: bool,
     pub at: Instant,
+    /// The message a `sendMessage` created or an edit changed.
+    pub message_id: Option<i64>,
 }
 
 impl Call {
@@ -89,6 +95,46 @@ struct Inner {
     file_ids: HashMap<String, (String, usize)>,
     /// method → (answers left, retry_after seconds)
     throttle: HashMap<String, (u32, u32)>,
+    /// Telegram's limits, when enforced.
+    limits: Option<Limits>,
+    /// message_id → the message as the bot sent (or last edited) it.
+    messages: HashMap<i64, Value>,
+}
+
+/// Limits the fake enforces with 429 (see `FakeTelegram::enforce_limits`).
+#[derive(Debug, Clone, Copy)]
+struct Limits {
+    per_bot_per_sec: usize,
+    per_chat_interval: Duration,
+}
+
+/// The calls Telegram counts as messages against its limits.
+fn is_message(method: &str) -> bool {
+    matches!(method, "sendMessage" | "editMessageText" | "editMessageReplyMarkup")
+}
+
+impl Inner {
+    /// `Some(retry_after)` when one more message now would break the limits.
+    fn over_limits(&self, token: &str, chat_id: Option<i64>, now: Instant) -> Option<u32> {
+        let limits = self.limits?;
+        let window = Duration::from_secs(1);
+        let recent = self
+            .calls
+            .iter()
+            .rev()
+            .filter(|c| !c.throttled && c.token == token && is_message(&c.method))
+            .take_while(|c| now.duration_since(c.at) < window.max(limits.per_chat_interval));
+        let (mut in_second, mut chat_busy) = (0, false);
+        for c in recent {
+            if now.duration_since(c.at) < window {
+                in_second += 1;
+            }
+            if chat_id.is_some() && c.chat_id() == chat_id && now.duration_since(c.at) < limits.per_chat_interval {
+                chat_busy = true;
+            }
+        }
+        (in_second >= limits.per_bot_per_sec || chat_busy).then_some(1)
+    }
 }
 
 struct Shared {
@@ -222,21 +268,56 @@ impl FakeTelegram {
         self.push(token, |id| json!({"update_id": id, "message": m}));
     }
 
-    /// The citizen presses an inline button under the bot's message `message_id`.
-    pub fn press_button(&self, token: &str, chat_id: i64, message_id: i64, data: &str) {
-        let bot_id = self.shared.inner.lock().expect("fake lock").bots.get(token).map(|b| b.id).unwrap_or(1);
-        let message = json!({
-            "message_id": message_id, "date": now_unix(), "chat": private_chat(chat_id),
-            "from": {"id": bot_id, "is_bot": true, "first_name": "Бот", "username": "bot"},
-            "text": "…",
+    /// The citizen presses an inline button under the bot's message
+    /// `message_id` (the callback carries that message as the bot sent it,
+    /// when the fake knows it). Returns the callback query's id, which the
+    /// bot's `answerCallbackQuery` names.
+    pub fn press_button(&self, token: &str, chat_id: i64, message_id: i64, data: &str) -> String {
+        let (bot_id, known) = {
+            let inner = self.shared.inner.lock().expect("fake lock");
+            let known = inner.messages.get(&message_id).filter(|m| m["chat"]["id"].as_i64() == Some(chat_id)).cloned();
+            (inner.bots.get(token).map(|b| b.id).unwrap_or(1), known)
+        };
+        let message = known.unwrap_or_else(|| {
+            json!({
+                "message_id": message_id, "date": now_unix(), "chat": private_chat(chat_id),
+                "from": {"id": bot_id, "is_bot": true, "first_name": "Бот", "username": "bot"},
+                "text": "…",
+            })
         });
-        let cb = self.shared.next();
+        let cb = format!("cb{}", self.shared.next());
         self.push(token, |id| {
             json!({"update_id": id, "callback_query": {
-                "id": format!("cb{cb}"), "from": user(chat_id), "message": message,
+                "id": cb, "from": user(chat_id), "message": message,
                 "chat_instance": "1", "data": data,
             }})
         });
+        cb
+    }
+
+    /// Waits for the bot's answer to the callback query `id` (its text).
+    pub async fn callback_answer(&self, id: &str) -> String {
+        let call = self
+            .wait_for(Duration::from_secs(15), &format!("answerCallbackQuery {id}"), |c| {
+                c.method == "answerCallbackQuery"
+                    && c.params.get("callback_query_id").and_then(Value::as_str) == Some(id)
+            })
+            .await;
+        call.params.get("text").and_then(Value::as_str).unwrap_or_default().to_string()
+    }
+
+    /// From now on, a message (`sendMessage`, edits) that would make more than
+    /// `per_bot_per_sec` of one bot's messages arrive within a second, or
+    /// arrive less than `per_chat_interval` after the previous one to its
+    /// chat, is refused with 429 and `retry_after` 1, as Telegram does.
+    pub fn enforce_limits(&self, per_bot_per_sec: u32, per_chat_interval: Duration) {
+        self.shared.inner.lock().expect("fake lock").limits =
+            Some(Limits { per_bot_per_sec: per_bot_per_sec as usize, per_chat_interval });
+    }
+
+    /// Calls answered 429 (by `throttle` or by the enforced limits).
+    pub fn refused(&self) -> Vec<Call> {
+        self.calls().into_iter().filter(|c| c.throttled).collect()
     }
 
     /// The next `times` calls of `method` are answered 429 with `retry_after`.
@@ -348,15 +429,23 @@ async fn method(
     let method = METHODS.iter().find(|m| m.eq_ignore_ascii_case(&method)).map(|m| m.to_string()).unwrap_or(method);
     let params = params(&headers, &body);
     let Some(token) = bot.strip_prefix("bot").map(str::to_string) else { return err(404, "Not Found") };
-    let (bot_id, username) = {
+    let (bot_id, username, message_id) = {
         let mut inner = shared.inner.lock().expect("fake lock");
         let Some(b) = inner.bots.get(&token) else { return err(401, "Unauthorized") };
-        let who = (b.id, b.username.clone());
+        let (id, name) = (b.id, b.username.clone());
+        let now = Instant::now();
+        let chat_id = params.get("chat_id").and_then(Value::as_i64);
         let throttled = match inner.throttle.get_mut(&method) {
             Some((left, after)) if *left > 0 => {
                 *left -= 1;
                 Some(*after)
             }
+            _ if is_message(&method) => inner.over_limits(&token, chat_id, now),
+            _ => None,
+        };
+        let message_id = match (throttled, method.as_str()) {
+            (None, "sendMessage") => Some(shared.next()),
+            (None, m) if is_message(m) => params.get("message_id").and_then(Value::as_i64),
             _ => None,
         };
         inner.calls.push(Call {
@@ -364,7 +453,8 @@ async fn method(
             method: method.clone(),
             params: params.clone(),
             throttled: throttled.is_some(),
-            at: Instant::now(),
+            at: now,
+            message_id,
         });
         if let Some(after) = throttled {
             let body = json!({
@@ -374,7 +464,7 @@ async fn method(
             });
             return (StatusCode::TOO_MANY_REQUESTS, axum::Json(body)).into_response();
         }
-        who
+        (id, name, message_id)
     };
     let bot_user = json!({"id": bot_id, "is_bot": true, "first_name": username, "username": username});
     match method.as_str() {
@@ -386,13 +476,17 @@ async fn method(
         "getUpdates" => get_updates(&shared, &token, &params).await,
         "sendMessage" | "editMessageText" | "editMessageReplyMarkup" => {
             let chat_id = params.get("chat_id").and_then(Value::as_i64).unwrap_or_default();
-            let message_id = match params.get("message_id").and_then(Value::as_i64) {
-                Some(id) => id,
-                None => shared.next(),
-            };
+            let message_id = message_id.unwrap_or_else(|| shared.next());
+            let mut inner = shared.inner.lock().expect("fake lock");
+            let before = inner.messages.get(&message_id).cloned();
+            let text = params
+                .get("text")
+                .cloned()
+                .or_else(|| before.as_ref().and_then(|b| b.get("text").cloned()))
+                .unwrap_or(json!("…"));
             let mut m = json!({
                 "message_id": message_id, "date": now_unix(), "chat": private_chat(chat_id),
-                "from": bot_user, "text": params.get("text").cloned().unwrap_or(json!("…")),
+                "from": bot_user, "text": text,
             });
             if method != "sendMessage" {
                 m["edit_date"] = json!(now_unix());
@@ -400,6 +494,7 @@ async fn method(
             if let Some(markup) = params.get("reply_markup").filter(|m| m.get("inline_keyboard").is_some()) {
                 m["reply_markup"] = markup.clone();
             }
+            inner.messages.insert(message_id, m.clone());
             ok(m)
         }
         "answerCallbackQuery" | "deleteWebhook" | "setWebhook" | "setMyCommands" => ok(json!(true)),

@@ -64,7 +64,7 @@ async fn activation_dialogue_wrong_code_then_right_code_links_the_chat() {
     app.telegram.send_text(&token, 5_550_002, &code);
     app.telegram.wait_for_text(5_550_002, "уже использован").await;
 
-    // Reminder buttons answer truthfully until scheduler exists.
+    // S0-51, S0-52: reminder buttons ask scheduler; nothing is planned yet.
     app.telegram.send_text(&token, chat, "3 дня");
     app.telegram.wait_for_text(chat, "На ближайшие 3 дня: запланированных напоминаний нет").await;
     app.telegram.send_text(&token, chat, "Меры поддержки");

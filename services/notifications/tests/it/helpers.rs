@@ -1,13 +1,15 @@
 //! The notifications sandbox: a fresh database with identity's, files',
 //! cases' and notifications' schemas, the four services on port 0 with a
-//! unique bus root and one settable clock, a fake Telegram Bot API and an
-//! SMTP sink.
+//! unique bus root and one settable clock, a fake scheduler (the bot's two
+//! calls), a fake Telegram Bot API and an SMTP sink.
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
 use chrono::{SubsecRound, Utc};
 use futures::StreamExt;
 use opeka_notifications::testing::{FakeTelegram, SmtpSink};
+
+use crate::fake_scheduler::FakeScheduler;
 use opeka_platform::testing::{self, TestDb};
 use opeka_platform::{Context, ManualClock};
 use opeka_proto::cases::cases_service_client::CasesServiceClient;
@@ -30,7 +32,8 @@ pub const PASSWORD: &str = "Пароль-надёжный-1";
 pub const SMTP_PASSWORD: &str = "пароль-для-внешних-приложений";
 
 /// Notifications' tables, for isolation checks.
-pub const TENANT_TABLES: &[&str] = &["channel_settings", "chat_links", "bot_uploads", "citizen_curators", "deliveries"];
+pub const TENANT_TABLES: &[&str] =
+    &["channel_settings", "chat_links", "bot_uploads", "citizen_curators", "deliveries", "telegram_queue"];
 
 #[derive(Clone, Default)]
 pub struct Meta {
@@ -94,6 +97,7 @@ pub struct TestApp {
     pub identity_settings: opeka_identity::Settings,
     pub telegram: FakeTelegram,
     pub smtp: SmtpSink,
+    pub scheduler: FakeScheduler,
     identity_channel: Channel,
     files_channel: Channel,
     cases_channel: Channel,
@@ -142,6 +146,8 @@ impl TestApp {
 
         let bind = || async { tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind") };
         let (identity_l, files_l, cases_l, notifications_l) = (bind().await, bind().await, bind().await, bind().await);
+        let scheduler_l = bind().await;
+        let scheduler_url = format!("http://{}", scheduler_l.local_addr().expect("scheduler address"));
         let identity_addr = identity_l.local_addr().expect("identity address");
         let files_addr = files_l.local_addr().expect("files address");
         let cases_addr = cases_l.local_addr().expect("cases address");
@@ -164,6 +170,7 @@ impl TestApp {
             telegram_api_url: telegram.url.clone(),
             files_url: format!("http://{files_addr}"),
             cases_url: format!("http://{cases_addr}"),
+            scheduler_url,
             public_url: "http://opeka.test".into(),
             poll_timeout_secs: 2,
             smtp_timeout_secs: 3,
@@ -183,6 +190,7 @@ impl TestApp {
         tokio::spawn(opeka_files::run(ctx.clone(), files_settings, files_l));
         let cases_settings = opeka_cases::Settings { db_max_connections: 3, ..Default::default() };
         tokio::spawn(opeka_cases::run(ctx.clone(), cases_settings, cases_l));
+        let scheduler = FakeScheduler::serve(scheduler_l, platform.identity_url.clone(), shutdown.clone());
         let notifications_shutdown = shutdown.child_token();
         let ctx = Context { shutdown: notifications_shutdown.clone(), ..ctx };
         let server = tokio::spawn(opeka_notifications::run(ctx, settings.clone(), notifications_l));
@@ -197,6 +205,7 @@ impl TestApp {
             identity_settings,
             telegram,
             smtp,
+            scheduler,
             identity_channel: endpoint(identity_addr),
             files_channel: endpoint(files_addr),
             cases_channel: endpoint(cases_addr),
@@ -423,6 +432,34 @@ impl TestApp {
             .expect("publish")
             .await
             .expect("ack");
+    }
+
+    /// Publishes every envelope as `service` would, over one connection
+    /// (`Nats-Msg-Id` = the event id).
+    pub async fn publish_all(&self, service: &str, slug: &str, envelopes: &[Envelope]) {
+        let bus = self.bus().await;
+        bus.ensure_stream(service).await.expect("stream");
+        let mut acks = Vec::new();
+        for envelope in envelopes {
+            let event = envelope.body.as_ref().map(opeka_platform::bus::event_name).expect("body");
+            let mut h = async_nats::HeaderMap::new();
+            h.insert(async_nats::header::NATS_MESSAGE_ID, envelope.event_id.as_str());
+            let subject = bus.subject(slug, service, event);
+            acks.push(bus.js.publish_with_headers(subject, h, envelope.encode_to_vec().into()).await.expect("publish"));
+        }
+        for ack in acks {
+            ack.await.expect("ack");
+        }
+    }
+
+    /// Links `chat` to a new citizen account as a redeemed code would (for
+    /// tests that need many chats); returns the account id.
+    pub async fn link_chat(&self, t: &Tenant, chat: i64) -> String {
+        let account = Uuid::now_v7();
+        let mut tx = opeka_platform::db::tenant_tx(&self.app_pool, t.id).await.expect("tenant tx");
+        opeka_notifications::store::link_chat(&mut tx, t.id, chat, account, Utc::now()).await.expect("link chat");
+        tx.commit().await.expect("commit");
+        account.to_string()
     }
 
     /// Deliveries as the tenant's admin sees them.

@@ -40,7 +40,24 @@ async fn seed(app: &TestApp, tenant: Uuid, chat: i64) {
             tries: 1,
             outcome: Ok(()),
             at: now,
+            reference_id: None,
         },
+    )
+    .await
+    .unwrap();
+    opeka_notifications::store::enqueue_telegram(
+        &mut tx,
+        opeka_notifications::store::NewQueued {
+            tenant_id: tenant,
+            source_event_id: Uuid::now_v7(),
+            kind: "reminder",
+            reference_id: &Uuid::now_v7().to_string(),
+            citizen_account_id: citizen,
+            chat_id: chat,
+            body: "25.11.2026 09:00 — Меры поддержки: текст",
+            markup: None,
+        },
+        now,
     )
     .await
     .unwrap();

@@ -1,7 +1,7 @@
 //! Mail through the tenant's SMTP, received by a real SMTP listener: account
 //! activation and password reset (identity's events), copies of work-queue
-//! notices to the curator and the admin copy address (S0-9…S0-11, S0-87,
-//! S0-88), each sent once even when the event comes again.
+//! notices to the curator and the admin copy address (S0-9…S0-12, S0-87,
+//! S0-88, S0-90…S0-94), each sent once even when the event comes again.
 use std::time::Duration;
 
 use opeka_proto::events::{self as ev, envelope::Body};
@@ -183,4 +183,47 @@ async fn without_smtp_settings_the_failure_is_logged_and_not_retried() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(app.deliveries(&t).await[0].attempts, 1, "not retried");
     assert!(app.smtp.messages().is_empty());
+}
+
+#[tokio::test]
+async fn a_curators_own_reminder_is_mailed_to_the_curator_with_a_copy_to_the_admin() {
+    // S0-12, S0-94: scheduler's curator note becomes a work-queue activity in
+    // cases («напоминания для соц. куратора»); its copy goes by mail. The
+    // detectors' activities (S0-90…S0-92) are mailed the same way.
+    let app = TestApp::start().await;
+    let t = app.tenant("agency").await;
+    app.configure_smtp(&t).await;
+    app.admin(&t)
+        .set_admin_copy_email(pb::SetAdminCopyEmailRequest { email: "boss@agency.test".into() })
+        .await
+        .unwrap();
+    let curator = app.curator(&t, "kuratorova").await;
+    let mut note = activity(&t, &curator, "curator_reminder");
+    if let Some(Body::ActivityCreated(a)) = note.body.as_mut() {
+        // As cases words it (`strings::curator_reminder_summary`).
+        a.summary = "Напоминание на 25.11.2026 09:00: Позвонить в МФЦ по поводу субсидии".into();
+    }
+    app.publish("cases", &t.slug, &note, &note.event_id).await;
+
+    let to_curator = app.smtp.wait_for(&curator.email).await;
+    assert_eq!(to_curator.subject(), "Напоминание для соц. куратора: Петров Иван");
+    let body = to_curator.body();
+    assert!(body.contains("Пользователь: Петров Иван"), "{body}");
+    assert!(body.contains("Напоминание на 25.11.2026 09:00: Позвонить в МФЦ по поводу субсидии"), "{body}");
+    assert!(body.contains("http://opeka.test/t/agency/activities"), "{body}");
+    let to_admin = app.smtp.wait_for("boss@agency.test").await;
+    assert_eq!(to_admin.subject(), to_curator.subject());
+    assert_eq!(to_admin.body(), body);
+
+    // A detector's activity, under the kind name cases' work queue uses.
+    let skipped = activity(&t, &curator, "skipped_5_days");
+    app.publish("cases", &t.slug, &skipped, &skipped.event_id).await;
+    app.eventually("the skipped-days copies", || async {
+        (app.smtp.to(&curator.email).len() == 2 && app.smtp.to("boss@agency.test").len() == 2).then_some(())
+    })
+    .await;
+    assert_eq!(app.smtp.to(&curator.email)[1].subject(), "Пропуск напоминаний: Петров Иван");
+    let log = app.deliveries(&t).await;
+    let copies = log.iter().filter(|d| d.source_event_id == note.event_id && d.kind == "activity_copy");
+    assert_eq!(copies.filter(|d| d.status == pb::DeliveryStatus::Sent as i32).count(), 2, "{log:#?}");
 }

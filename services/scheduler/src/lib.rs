@@ -1,0 +1,214 @@
+//! Scheduler service (`opeka.scheduler.v1`): reminder series and their
+//! occurrences («Программа поддержки»), capacity-aware dispatch to the bot,
+//! the citizen's answers, calendars and deviations, and the detectors that
+//! feed the curator's work queue.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod cases;
+pub mod convert;
+pub mod domain;
+pub mod events;
+pub mod jobs;
+pub mod plan;
+pub mod store;
+pub mod strings;
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+
+use opeka_platform::{Context, admin, auth::Verifier, bus, db};
+use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+
+pub const SERVICE: &str = "scheduler";
+pub const GRPC_NAME: &str = "opeka.scheduler.v1.SchedulerService";
+
+pub static SCHEMA: db::SchemaSpec =
+    db::SchemaSpec { schema: SERVICE, migrator: &MIGRATOR, append_only: &["audit_log"] };
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+/// The scheduler's settings (`OPEKA_SCHEDULER__<FIELD>`).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// gRPC listen address (`127.0.0.1:50055`).
+    pub grpc_addr: String,
+    /// Pool size for this service (10).
+    pub db_max_connections: u32,
+    /// The time zone of a tenant that has not chosen one (`Europe/Moscow`).
+    pub default_time_zone: String,
+    /// Where the cases service answers (`http://127.0.0.1:50052`): asked for a
+    /// citizen card the scheduler has not heard of yet.
+    pub cases_url: String,
+    /// Occurrences exist this many days ahead (42); a job extends the horizon.
+    pub horizon_days: u32,
+    /// Series extended per transaction by the horizon job (500).
+    pub horizon_batch: u32,
+    /// How often the dispatcher looks for due reminders, in ms (1000).
+    pub dispatch_interval_ms: u64,
+    /// Occurrences claimed per transaction (1000).
+    pub dispatch_batch: u32,
+    /// Occurrences overdue by more than this many minutes after downtime are
+    /// marked missed instead of sent (60).
+    pub catch_up_minutes: u32,
+    /// How often sent-and-unanswered reminders past their grace period turn
+    /// «no reaction», in seconds (60).
+    pub sweep_interval_secs: u64,
+    /// Cron (with seconds) of the horizon extension (`0 7 * * * *`: hourly).
+    pub horizon_cron: String,
+    /// Cron (with seconds) of the detectors (`0 */10 * * * *`: every 10 minutes).
+    pub detector_cron: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            grpc_addr: "127.0.0.1:50055".into(),
+            db_max_connections: 10,
+            default_time_zone: "Europe/Moscow".into(),
+            cases_url: "http://127.0.0.1:50052".into(),
+            horizon_days: 42,
+            horizon_batch: 500,
+            dispatch_interval_ms: 1000,
+            dispatch_batch: 1000,
+            catch_up_minutes: 60,
+            sweep_interval_secs: 60,
+            horizon_cron: "0 7 * * * *".into(),
+            detector_cron: "0 */10 * * * *".into(),
+        }
+    }
+}
+
+impl Settings {
+    pub fn validate(&self) -> Result<(), opeka_platform::settings::SettingsError> {
+        use opeka_platform::settings::{SettingsError, socket_addr};
+        let bad = |var: &str, msg: &str| Err(SettingsError(format!("OPEKA_SCHEDULER__{var}: {msg}")));
+        socket_addr("OPEKA_SCHEDULER__GRPC_ADDR", &self.grpc_addr)?;
+        if self.db_max_connections == 0 {
+            return bad("DB_MAX_CONNECTIONS", "must be at least 1");
+        }
+        self.time_zone()?;
+        if !self.cases_url.starts_with("http://") && !self.cases_url.starts_with("https://") {
+            return bad("CASES_URL", "must be an http:// or https:// URL");
+        }
+        if !(1..=366).contains(&self.horizon_days) {
+            return bad("HORIZON_DAYS", "must be 1…366");
+        }
+        if self.horizon_batch == 0 {
+            return bad("HORIZON_BATCH", "must be at least 1");
+        }
+        if !(10..=60_000).contains(&self.dispatch_interval_ms) {
+            return bad("DISPATCH_INTERVAL_MS", "must be 10…60000");
+        }
+        if !(1..=50_000).contains(&self.dispatch_batch) {
+            return bad("DISPATCH_BATCH", "must be 1…50000");
+        }
+        if !(1..=10_080).contains(&self.catch_up_minutes) {
+            return bad("CATCH_UP_MINUTES", "must be 1…10080");
+        }
+        if !(1..=3600).contains(&self.sweep_interval_secs) {
+            return bad("SWEEP_INTERVAL_SECS", "must be 1…3600");
+        }
+        if !jobs::cron_is_valid(&self.horizon_cron) {
+            return bad("HORIZON_CRON", "must be a cron expression with seconds, e.g. `0 7 * * * *`");
+        }
+        if !jobs::cron_is_valid(&self.detector_cron) {
+            return bad("DETECTOR_CRON", "must be a cron expression with seconds, e.g. `0 */10 * * * *`");
+        }
+        Ok(())
+    }
+
+    pub fn time_zone(&self) -> Result<chrono_tz::Tz, opeka_platform::settings::SettingsError> {
+        self.default_time_zone.parse().map_err(|_| {
+            opeka_platform::settings::SettingsError(format!(
+                "OPEKA_SCHEDULER__DEFAULT_TIME_ZONE: '{}' is not an IANA time zone such as Europe/Moscow",
+                self.default_time_zone
+            ))
+        })
+    }
+}
+
+/// Everything a handler needs.
+pub struct State {
+    pub pool: sqlx::PgPool,
+    pub settings: Settings,
+    pub default_tz: chrono_tz::Tz,
+    pub outbox: bus::Outbox,
+    pub clock: opeka_platform::clock::SharedClock,
+    pub cases: cases::Cases,
+    /// Tenants already written to `tenants` by this process.
+    pub known_tenants: Mutex<HashSet<uuid::Uuid>>,
+}
+
+/// Serves the scheduler on `listener` until `ctx.shutdown` is cancelled;
+/// runs the outbox relay, the event consumers, the dispatcher, the grace
+/// sweep and the cron jobs (horizon, detectors) alongside. Every replica
+/// runs all of them: claims use `FOR UPDATE SKIP LOCKED` and episodes a
+/// unique index, so nothing happens twice.
+pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> anyhow::Result<()> {
+    settings.validate()?;
+    let default_tz = settings.time_zone()?;
+    let pool = db::connect(ctx.settings.database_url.expose(), SERVICE, settings.db_max_connections).await?;
+    let bus = bus::Bus::connect(&ctx.settings.nats_url, ctx.settings.bus.clone()).await?;
+    let cases = cases::Cases::new(opeka_platform::grpc::channel(&settings.cases_url).await?);
+    let outbox = bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE);
+    let engine = Arc::new(jobs::Engine::new(pool.clone(), ctx.settings.bus.root.clone(), settings.clone())?);
+    let state = Arc::new(State {
+        pool: pool.clone(),
+        default_tz,
+        settings: settings.clone(),
+        outbox: outbox.clone(),
+        clock: ctx.clock.clone(),
+        cases,
+        known_tenants: Mutex::new(HashSet::new()),
+    });
+    let verifier = Arc::new(Verifier::new(opeka_platform::auth::grpc_jwks_source(ctx.settings.identity_url.clone())));
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "scheduler gRPC listening");
+
+    let mut background = tokio::task::JoinSet::new();
+    {
+        let (pool, bus, cancel) = (pool.clone(), bus.clone(), ctx.shutdown.clone());
+        background.spawn(bus::run_relay(pool, bus, SERVICE, cancel));
+    }
+    let deps = events::Consumers { clock: ctx.clock.clone() };
+    for c in events::consumers(&deps) {
+        background.spawn(bus::keep_consuming(pool.clone(), bus.clone(), (c.spec)(), c.handler, ctx.shutdown.clone()));
+    }
+    background.spawn(jobs::dispatch_loop(engine.clone(), ctx.clock.clone(), ctx.shutdown.clone()));
+    background.spawn(jobs::sweep_loop(engine.clone(), ctx.clock.clone(), ctx.shutdown.clone()));
+    background.spawn(jobs::cron(engine.clone(), ctx.clock.clone(), ctx.shutdown.clone()));
+
+    let routes = tonic::service::Routes::new(
+        opeka_proto::scheduler::scheduler_service_server::SchedulerServiceServer::new(api::Api::new(state.clone())),
+    );
+    let served = opeka_platform::grpc::serve(listener, routes, &[GRPC_NAME], verifier, ctx.shutdown.clone()).await;
+    ctx.shutdown.cancel();
+    while background.join_next().await.is_some() {}
+    served
+}
+
+/// Readiness checks for the process's admin server.
+pub async fn admin_parts(ctx: &Context, settings: &Settings) -> anyhow::Result<admin::Admin> {
+    let pool = db::connect(ctx.settings.database_url.expose(), SERVICE, 2.min(settings.db_max_connections)).await?;
+    Ok(admin::Admin::new().check("scheduler-db", admin::db_check(pool)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_bad_values_name_the_variable() {
+        Settings::default().validate().unwrap();
+        let bad = Settings { default_time_zone: "Moscow".into(), ..Default::default() };
+        assert!(bad.validate().unwrap_err().0.contains("OPEKA_SCHEDULER__DEFAULT_TIME_ZONE"));
+        let bad = Settings { grpc_addr: "nowhere".into(), ..Default::default() };
+        assert!(bad.validate().unwrap_err().0.contains("OPEKA_SCHEDULER__GRPC_ADDR"));
+        let bad = Settings { detector_cron: "every now and then".into(), ..Default::default() };
+        assert!(bad.validate().unwrap_err().0.contains("OPEKA_SCHEDULER__DETECTOR_CRON"));
+        let bad = Settings { horizon_days: 0, ..Default::default() };
+        assert!(bad.validate().unwrap_err().0.contains("OPEKA_SCHEDULER__HORIZON_DAYS"));
+    }
+}
