@@ -1,5 +1,6 @@
 //! Cases' types and rules: parsed card values, search folding, work-queue
 //! windows, and who may do what (the role → permission table). No I/O here.
+pub mod appeal;
 pub mod period;
 pub mod search;
 pub mod values;
