@@ -27,11 +27,20 @@ use uuid::Uuid;
 fn main() {
     opeka_platform::install_crypto_provider();
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    // `cargo bench --bench reminders -- send_ahead` runs one part.
+    let only: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let run = |part: &str| only.is_empty() || only.iter().any(|o| o == part);
     rt.block_on(async {
         testing::require_nats().await;
-        dispatch_burst(100_000).await;
-        telegram_rate().await;
-        send_ahead(20_000).await;
+        if run("dispatch") {
+            dispatch_burst(100_000).await;
+        }
+        if run("telegram") {
+            telegram_rate().await;
+        }
+        if run("send_ahead") {
+            send_ahead(20_000).await;
+        }
     });
 }
 
@@ -45,11 +54,11 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// A tenant of the scheduler with its settings, `n` citizens with a bot
 /// account, and one once-series each whose occurrence is due at `due(i)`.
-async fn seed(owner: &sqlx::PgPool, tenant: Uuid, slug: &str, send_ahead: i32, n: i64, due_sql: &str) {
+async fn seed(owner: &sqlx::PgPool, tenant: Uuid, slug: &str, send_ahead: i32, n: i64, due_sql: &str, salt: i32) {
     // Bench-only SQL built from numbers and uuids this function made.
     let q = |sql: String| sqlx::query(sqlx::AssertSqlSafe(sql));
     let mut tx = owner.begin().await.expect("tx");
-    q("set local search_path to scheduler".into()).execute(&mut *tx).await.expect("path");
+    q("set local search_path to scheduler, public".into()).execute(&mut *tx).await.expect("path");
     q(format!("insert into tenants values ('{tenant}', '{slug}', now())")).execute(&mut *tx).await.expect("tenant");
     q(format!(
         "insert into tenant_settings values ('{tenant}', 'Europe/Moscow', {send_ahead}, 120, 5, 10, 2, true, 30, now(), 'bench')"
@@ -59,7 +68,7 @@ async fn seed(owner: &sqlx::PgPool, tenant: Uuid, slug: &str, send_ahead: i32, n
     .expect("settings");
     q(format!(
         "insert into citizens (tenant_id, citizen_id, account_id, curator_id, full_name, updated_at)
-         select '{tenant}', uuid_generate_v4_compat(i, 1), uuid_generate_v4_compat(i, 2), null, 'Гражданин ' || i, now()
+         select '{tenant}', uuid_generate_v4_compat(i, {salt} + 1), uuid_generate_v4_compat(i, {salt} + 2), null, 'Гражданин ' || i, now()
          from generate_series(1, {n}) i"
     ))
     .execute(&mut *tx)
@@ -68,7 +77,7 @@ async fn seed(owner: &sqlx::PgPool, tenant: Uuid, slug: &str, send_ahead: i32, n
     q(format!(
         "insert into series (id, tenant_id, citizen_id, kind, description, start_date, time_of_day, time_zone,
              frequency, interval, count, rrule, materialised_until, created_by, created_at, updated_at)
-         select uuid_generate_v4_compat(i, 3), '{tenant}', uuid_generate_v4_compat(i, 1), 'support', 'Принять лекарство',
+         select uuid_generate_v4_compat(i, {salt} + 3), '{tenant}', uuid_generate_v4_compat(i, {salt} + 1), 'support', 'Принять лекарство',
              (({due_sql}) at time zone 'Europe/Moscow')::date, (({due_sql}) at time zone 'Europe/Moscow')::time,
              'Europe/Moscow', 'once', 1, 1, 'bench', 'infinity', 'bench', now(), now()
          from generate_series(1, {n}) i"
@@ -79,7 +88,7 @@ async fn seed(owner: &sqlx::PgPool, tenant: Uuid, slug: &str, send_ahead: i32, n
     q(format!(
         "insert into occurrences (id, tenant_id, series_id, citizen_id, kind, original_at, due_at, local_date,
              local_time, status, created_at, updated_at)
-         select uuid_generate_v4_compat(i, 4), '{tenant}', uuid_generate_v4_compat(i, 3), uuid_generate_v4_compat(i, 1),
+         select uuid_generate_v4_compat(i, {salt} + 4), '{tenant}', uuid_generate_v4_compat(i, {salt} + 3), uuid_generate_v4_compat(i, {salt} + 1),
              'support', {due_sql}, {due_sql}, (({due_sql}) at time zone 'Europe/Moscow')::date,
              (({due_sql}) at time zone 'Europe/Moscow')::time, 'planned', now(), now()
          from generate_series(1, {n}) i"
@@ -129,7 +138,7 @@ async fn dispatch_burst(n: i64) {
     let tenant = Uuid::new_v4();
     let due: DateTime<Utc> = Utc::now() + chrono::Duration::seconds(25);
     let due_sql = format!("timestamptz '{}'", due.to_rfc3339());
-    seed(&owner, tenant, "bench", 0, n, &due_sql).await;
+    seed(&owner, tenant, "bench", 0, n, &due_sql, 0).await;
     let setup_left = due - Utc::now();
     assert!(setup_left > chrono::Duration::zero(), "seeding took longer than the lead time");
 
@@ -296,8 +305,8 @@ async fn send_ahead(n: i64) {
         d = day.to_rfc3339()
     );
     let (ahead, at_due) = (Uuid::new_v4(), Uuid::new_v4());
-    seed(&owner, ahead, "ahead", 30, n, &due_sql).await;
-    seed(&owner, at_due, "atdue", 0, n, &due_sql).await;
+    seed(&owner, ahead, "ahead", 30, n, &due_sql, 0).await;
+    seed(&owner, at_due, "atdue", 0, n, &due_sql, 10).await;
 
     let pool = db::connect(&db.app_url, opeka_scheduler::SERVICE, 4).await.expect("app pool");
     let tick = 10;

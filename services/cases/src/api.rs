@@ -363,7 +363,9 @@ impl CasesService for Api {
             .await
             .on_constraint("citizens_inn_key", inn_taken)?;
         let after = store::get_citizen(&mut call.tx, id, false).await.map_err(AppError::from)?.ok_or_else(not_found)?;
-        self.emit(&mut call, events::citizen_updated(id, after.curator_id, &changed)).await?;
+        let renamed = changed.iter().any(|f| matches!(f.as_str(), "surname" | "name" | "patronymic"));
+        let full_name = if renamed { after.full_name() } else { String::new() };
+        self.emit(&mut call, events::citizen_updated(id, after.curator_id, &changed, full_name)).await?;
         let account_changed = changed.iter().any(|f| ACCOUNT_FIELDS.contains(&f.as_str()));
         self.audit(&mut call, Audit::citizen("citizen.update", id).fields(changed)).await?;
         // Identity keeps its own copy of the name and contacts. It is asked
@@ -583,7 +585,7 @@ impl CasesService for Api {
                 .fields(changed.clone())
                 .details(serde_json::json!({ "deleted_group_id": id }));
             self.audit(&mut call, a).await?;
-            self.emit(&mut call, events::citizen_updated(citizen, curator, &changed)).await?;
+            self.emit(&mut call, events::citizen_updated(citizen, curator, &changed, String::new())).await?;
         }
         call.tx.commit().await.map_err(AppError::from)?;
         Ok(Response::new(pb::DeleteSpecialGroupResponse {}))

@@ -27,11 +27,14 @@ pub fn citizen_created(c: &CitizenRow) -> Body {
     })
 }
 
-pub fn citizen_updated(id: Uuid, curator: Option<Uuid>, changed: &[String]) -> Body {
+/// `full_name`: the card's name after the change, or empty when the name
+/// did not change (other services keep a copy of it).
+pub fn citizen_updated(id: Uuid, curator: Option<Uuid>, changed: &[String], full_name: String) -> Body {
     Body::CitizenUpdated(ev::CitizenUpdated {
         citizen_id: id.to_string(),
         changed_fields: changed.to_vec(),
         curator_id: opt(curator),
+        full_name,
     })
 }
 

@@ -179,6 +179,9 @@ impl Handler for CitizenEvents {
                 Some(Body::CitizenUpdated(c)) => {
                     if let Some(id) = uuid(&c.citizen_id) {
                         store::set_curator(tx, tenant_id, &[id], uuid(&c.curator_id), at).await?;
+                        if !c.full_name.is_empty() {
+                            store::set_full_name(tx, tenant_id, id, &c.full_name).await?;
+                        }
                     }
                 }
                 Some(Body::CitizensTransferred(t)) => {

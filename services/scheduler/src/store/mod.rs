@@ -216,6 +216,22 @@ pub async fn set_curator(
     Ok(r.rows_affected())
 }
 
+/// cases renamed the card (lists across citizens show the new name).
+pub async fn set_full_name(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    full_name: &str,
+) -> Result<u64, sqlx::Error> {
+    let r = sqlx::query("update citizens set full_name = $3 where tenant_id = $1 and citizen_id = $2")
+        .bind(tenant_id)
+        .bind(id)
+        .bind(full_name)
+        .execute(conn)
+        .await?;
+    Ok(r.rows_affected())
+}
+
 /// identity's `bot_linked`: the account's bot is activated (remembered
 /// for a card that has not reached the projection yet, too).
 pub async fn mark_bot_linked(

@@ -21,6 +21,29 @@ async fn the_projection_follows_cases_and_identity() {
     );
     app.eventually("the projection row", || async { (app.count(&sql).await == 1).then_some(()) }).await;
     assert_eq!(app.count(&format!("select count(*) from tenants where tenant_slug = '{}'", t.slug)).await, 1);
+
+    // A renamed card: lists across citizens show the new name.
+    let mut cases = curator.cases.clone();
+    let card = cases.get_citizen(cpb::GetCitizenRequest { id: c.id.clone() }).await.expect("card").into_inner();
+    let rename = cpb::UpdateCitizenRequest {
+        id: card.id.clone(),
+        surname: "Смирнова".into(),
+        name: card.name,
+        patronymic: card.patronymic,
+        birth_date: card.birth_date,
+        inn: card.inn,
+        phone: card.phone,
+        email: card.email,
+        curator_id: card.curator_id,
+        district_id: card.district_id,
+        special_group_ids: card.special_group_ids,
+        situation: card.situation,
+        inactive: card.inactive,
+        inactive_until: card.inactive_until,
+    };
+    cases.update_citizen(rename).await.expect("rename");
+    let sql = format!("select count(*) from citizens where citizen_id = '{}' and full_name = 'Смирнова Мария'", c.id);
+    app.eventually("the new name", || async { (app.count(&sql).await == 1).then_some(()) }).await;
 }
 
 #[tokio::test]
