@@ -339,13 +339,12 @@ async fn send_ahead(n: i64) {
         late.sort_by(|a, b| a.partial_cmp(b).expect("number"));
         let on_time = late.iter().filter(|l| **l <= 0.0).count() as f64 / n as f64;
         let over5 = late.iter().filter(|l| **l > 300.0).count() as f64 / n as f64;
-        let early = -percentile(&late, 0.5);
         println!(
-            "  {label}: {:.1} % by their time, {:.1} % more than 5 min late, worst {:.1} min late, median {:.1} min early",
+            "  {label}: {:.1} % by their time, {:.1} % more than 5 min late; lateness median {:+.1} min, worst {:+.1} min (negative: early)",
             on_time * 100.0,
             over5 * 100.0,
-            late.last().copied().unwrap_or(0.0) / 60.0,
-            early / 60.0
+            percentile(&late, 0.5) / 60.0,
+            late.last().copied().unwrap_or(0.0) / 60.0
         );
     }
     println!("  (simulated 7 hours of dispatching in {:.1} s of wall time)", wall.as_secs_f64());
