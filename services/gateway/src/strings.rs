@@ -669,7 +669,7 @@ pub static RU: Strings = Strings {
     kind_skipped: "пропуск (5 дней)",
     kind_inactive: "неактивный (10 дней)",
     kind_no_assignments: "без назначений (2 дня)",
-    kind_reminder: "напоминание для соц. куратора",
+    kind_reminder: "напоминания для соц. куратора",
     districts_title: "Районы",
     district_name: "Наименование района",
     district_new_title: "Новый район",
