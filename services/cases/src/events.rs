@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
-use opeka_platform::bus::{self, ConsumerSpec, Handler, Outbox};
+use opeka_platform::bus::{self, Consumer, ConsumerSpec, Handler, Outbox};
 use opeka_platform::clock::SharedClock;
 use opeka_proto::events::{self as ev, Envelope, envelope::Body};
 use sqlx::PgConnection;
@@ -133,21 +133,14 @@ pub struct Consumers {
     pub clock: SharedClock,
 }
 
-/// One durable consumer: what it reads and what it does with each event.
-pub struct Consumer {
-    /// A fresh spec for each (re)start of the consumer.
-    pub spec: fn() -> ConsumerSpec,
-    pub handler: Arc<dyn Handler>,
-}
-
 /// The durable consumers cases runs.
 pub fn consumers(c: &Consumers) -> Vec<Consumer> {
     vec![
-        Consumer { spec: file_received_spec, handler: Arc::new(FileReceived(c.clone())) },
-        Consumer { spec: contact_requested_spec, handler: Arc::new(ContactRequested(c.clone())) },
-        Consumer { spec: bot_linked_spec, handler: Arc::new(BotLinked(c.clone())) },
-        Consumer { spec: detector_raised_spec, handler: Arc::new(DetectorRaised(c.clone())) },
-        Consumer { spec: curator_reminder_due_spec, handler: Arc::new(CuratorReminderDue(c.clone())) },
+        Consumer { spec: file_received_spec(), handler: Arc::new(FileReceived(c.clone())) },
+        Consumer { spec: contact_requested_spec(), handler: Arc::new(ContactRequested(c.clone())) },
+        Consumer { spec: bot_linked_spec(), handler: Arc::new(BotLinked(c.clone())) },
+        Consumer { spec: detector_raised_spec(), handler: Arc::new(DetectorRaised(c.clone())) },
+        Consumer { spec: curator_reminder_due_spec(), handler: Arc::new(CuratorReminderDue(c.clone())) },
     ]
 }
 

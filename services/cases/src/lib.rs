@@ -112,7 +112,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     }
     let deps = events::Consumers { outbox, clock: ctx.clock.clone() };
     for c in events::consumers(&deps) {
-        background.spawn(bus::keep_consuming(pool.clone(), bus.clone(), (c.spec)(), c.handler, ctx.shutdown.clone()));
+        background.spawn(bus::keep_consuming(pool.clone(), bus.clone(), c.spec, c.handler, ctx.shutdown.clone()));
     }
 
     let routes = tonic::service::Routes::new(opeka_proto::cases::cases_service_server::CasesServiceServer::new(

@@ -322,6 +322,13 @@ pub struct ConsumerSpec {
     pub events: Vec<String>,
 }
 
+/// One durable consumer of a service: what it reads and what it does with
+/// each event (run it with [`keep_consuming`]).
+pub struct Consumer {
+    pub spec: ConsumerSpec,
+    pub handler: Arc<dyn Handler>,
+}
+
 /// Runs a consumer until `cancel`, starting it again with backoff (0.5 s
 /// doubling to 10 s) when it ends or fails: the broker down at start-up, a
 /// stream deleted underneath. What every service runs its consumers with.

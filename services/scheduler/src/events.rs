@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
-use opeka_platform::bus::{ConsumerSpec, Handler};
+use opeka_platform::bus::{Consumer, ConsumerSpec, Handler};
 use opeka_platform::clock::SharedClock;
 use opeka_proto::events::{self as ev, Envelope, envelope::Body};
 use sqlx::PgConnection;
@@ -85,19 +85,12 @@ pub struct Consumers {
     pub clock: SharedClock,
 }
 
-/// One durable consumer: what it reads and what it does with each event.
-pub struct Consumer {
-    /// A fresh spec for each (re)start of the consumer.
-    pub spec: fn() -> ConsumerSpec,
-    pub handler: Arc<dyn Handler>,
-}
-
 /// The durable consumers the scheduler runs.
 pub fn consumers(c: &Consumers) -> Vec<Consumer> {
     vec![
-        Consumer { spec: cases_spec, handler: Arc::new(CitizenEvents(c.clone())) },
-        Consumer { spec: identity_spec, handler: Arc::new(BotLinked(c.clone())) },
-        Consumer { spec: notifications_spec, handler: Arc::new(Delivered(c.clone())) },
+        Consumer { spec: cases_spec(), handler: Arc::new(CitizenEvents(c.clone())) },
+        Consumer { spec: identity_spec(), handler: Arc::new(BotLinked(c.clone())) },
+        Consumer { spec: notifications_spec(), handler: Arc::new(Delivered(c.clone())) },
     ]
 }
 

@@ -174,7 +174,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     }
     let deps = events::Consumers { clock: ctx.clock.clone() };
     for c in events::consumers(&deps) {
-        background.spawn(bus::keep_consuming(pool.clone(), bus.clone(), (c.spec)(), c.handler, ctx.shutdown.clone()));
+        background.spawn(bus::keep_consuming(pool.clone(), bus.clone(), c.spec, c.handler, ctx.shutdown.clone()));
     }
     background.spawn(jobs::dispatch_loop(engine.clone(), ctx.clock.clone(), ctx.shutdown.clone()));
     background.spawn(jobs::sweep_loop(engine.clone(), ctx.clock.clone(), ctx.shutdown.clone()));
