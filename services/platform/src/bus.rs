@@ -174,6 +174,12 @@ pub fn event_name(body: &opeka_proto::events::envelope::Body) -> &'static str {
         B::CuratorReminderDue(_) => "curator_reminder_due",
         B::ReminderAnswered(_) => "reminder_answered",
         B::DetectorRaised(_) => "detector_raised",
+        B::AppealCreated(_) => "appeal_created",
+        B::AppealChanged(_) => "appeal_changed",
+        B::AppealCommented(_) => "appeal_commented",
+        B::OnlineQuestionAsked(_) => "online_question_asked",
+        B::OnlineQuestionPublished(_) => "online_question_published",
+        B::ConsultationRecorded(_) => "consultation_recorded",
         B::Ping(_) => "ping",
     }
 }

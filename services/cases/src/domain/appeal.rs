@@ -110,6 +110,13 @@ pub mod text {
     pub const EXECUTOR_REQUIRED: &str = "Выберите исполнителя.";
     pub const TOO_LONG: &str = "Не длиннее 10000 символов.";
 
+    // Channels («Канал», S1-26, S1-55).
+    pub const CHANNEL_CALL_CENTRE: &str = "Колл-центр";
+    pub const CHANNEL_DIRECT_LINE: &str = "Прямая линия";
+    pub const CHANNEL_WEB: &str = "Сайт";
+    pub const CHANNEL_BOT: &str = "Чат-бот";
+    pub const CHANNEL_API: &str = "Внешняя система (API)";
+
     pub fn illegal(action: &str, status: &str) -> String {
         format!("Действие «{action}» недоступно: обращение в статусе «{status}».")
     }
@@ -1192,6 +1199,57 @@ fn required(field: &'static str, v: &str, missing: &'static str) -> Result<Strin
     if v.is_empty() { Err(WorkflowError::invalid(field, missing)) } else { Ok(v) }
 }
 
+/// Where an appeal came in («Канал», S1-26): the call centre, direct line, web, bot and API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Channel {
+    CallCentre,
+    DirectLine,
+    Web,
+    Bot,
+    Api,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 5] = [Channel::CallCentre, Channel::DirectLine, Channel::Web, Channel::Bot, Channel::Api];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::CallCentre => "call_centre",
+            Channel::DirectLine => "direct_line",
+            Channel::Web => "web",
+            Channel::Bot => "bot",
+            Channel::Api => "api",
+        }
+    }
+
+    pub fn parse(v: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.as_str() == v)
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Channel::CallCentre => text::CHANNEL_CALL_CENTRE,
+            Channel::DirectLine => text::CHANNEL_DIRECT_LINE,
+            Channel::Web => text::CHANNEL_WEB,
+            Channel::Bot => text::CHANNEL_BOT,
+            Channel::Api => text::CHANNEL_API,
+        }
+    }
+}
+
+/// The role an account with `roles` acts in for `action` on a card in `status`: one the table allows there,
+/// else one that may take the action somewhere (the refusal then names the status), else its first role
+/// (refused as forbidden). `None` only for an account without workflow roles.
+pub fn acting_role(roles: &[Role], action: ActionKind, status: Status) -> Option<Role> {
+    let may = action.roles();
+    roles
+        .iter()
+        .find(|r| rule_for(status, action, **r).is_some())
+        .or_else(|| roles.iter().find(|r| may.contains(r)))
+        .or_else(|| roles.first())
+        .copied()
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, BTreeSet};
@@ -1776,6 +1834,21 @@ mod tests {
         assert_eq!(available(&card(Status::InWork), &exec(EXEC), today()), [Take]);
         assert_eq!(available(&card(Status::InWork), &exec(EXEC_B), today()), []);
         assert_eq!(available(&held(EXEC), &actor(Role::Supervisor), today()), [Assign, Release]);
+    }
+
+    // An account with several roles acts in the one the table allows for the action (S1-3: a curator who
+    // also executes reviews as a curator, takes as an executor).
+    #[test]
+    fn several_roles_act_in_the_one_the_table_allows() {
+        let roles = [Role::Executor, Role::Curator];
+        assert_eq!(acting_role(&roles, ActionKind::CuratorAccept, Status::DoneReview), Some(Role::Curator));
+        assert_eq!(acting_role(&roles, ActionKind::Take, Status::InWork), Some(Role::Executor));
+        assert_eq!(acting_role(&roles, ActionKind::CuratorAccept, Status::New), Some(Role::Curator));
+        assert_eq!(acting_role(&[Role::Executor], ActionKind::Route, Status::Moderation), Some(Role::Executor));
+        assert_eq!(acting_role(&[], ActionKind::Take, Status::New), None);
+        for c in Channel::ALL {
+            assert_eq!(Channel::parse(c.as_str()), Some(c));
+        }
     }
 
     /// xorshift64*: a tiny deterministic generator. The workspace has no `proptest`, so the property test

@@ -87,7 +87,7 @@ pub struct TestApp {
     pub clock: ManualClock,
     pub identity_settings: opeka_identity::Settings,
     identity_channel: Channel,
-    cases_channel: Channel,
+    pub cases_channel: Channel,
     /// The service role (NOSUPERUSER NOBYPASSRLS), search path `cases`: RLS applies.
     pub app_pool: PgPool,
     /// The owner (superuser): sees every row; for snapshots and set-up only.

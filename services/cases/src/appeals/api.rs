@@ -1,0 +1,511 @@
+//! `opeka.cases.v1.AppealsService`: decode, authorise, ask identity what
+//! only it knows (names, organisations, an assignee's account) outside the
+//! transaction, call the service layer, encode. Roles come from the token:
+//! moderator, executor (area = the token's organisation), supervisor,
+//! curator, admin (also tech support); integration only brings appeals in.
+use std::sync::Arc;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use opeka_platform::auth::{self, Principal};
+use opeka_platform::db::{self, Tx};
+use opeka_platform::error::{AppError, Violations};
+use opeka_proto::cases::{self as pb, appeals_service_server::AppealsService};
+use opeka_proto::identity as idpb;
+use tonic::{Code, Request, Response, Status};
+use uuid::Uuid;
+
+use super::convert;
+use super::journal::{self, JournalQuery, Lock, Order};
+use super::service::{self, Assignee, Correction, Lookups, NewComment, Scope, Updated, When, Who};
+use super::store::{self, Key};
+use super::strings as s;
+use crate::State;
+use crate::convert::opt_text;
+use crate::domain::appeal::{Action, Role};
+use crate::domain::period;
+use crate::domain::search;
+use crate::identity::{Bearer, from_status};
+
+type Res<T> = Result<Response<T>, Status>;
+
+pub struct AppealsApi {
+    st: Arc<State>,
+}
+
+impl AppealsApi {
+    pub fn new(st: Arc<State>) -> Self {
+        Self { st }
+    }
+}
+
+/// What a call needs of the caller's roles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// Cards, the journal, reference data, options: integration too.
+    Read,
+    /// Intake: integration, moderators, admins.
+    Intake,
+    /// Workflow steps, comments, the timeline, preferences: staff with a workflow role.
+    Work,
+    /// Field corrections: moderators and admins.
+    Correct,
+    /// Reference import.
+    Admin,
+}
+
+/// An authenticated caller and what they may see.
+struct Caller {
+    p: Principal,
+    bearer: Bearer,
+    roles: Vec<Role>,
+    integration: bool,
+    scope: Scope,
+}
+
+fn denied() -> AppError {
+    AppError::PermissionDenied(s::PERMISSION_DENIED.into())
+}
+
+/// The workflow roles of a token's roles, in the workflow's order.
+fn workflow_roles(p: &Principal) -> Vec<Role> {
+    let mut out = Vec::new();
+    for (name, role) in [
+        ("moderator", Role::Moderator),
+        ("executor", Role::Executor),
+        ("supervisor", Role::Supervisor),
+        ("curator", Role::Curator),
+        ("admin", Role::Admin),
+    ] {
+        if p.has_role(name) {
+            out.push(role);
+        }
+    }
+    out
+}
+
+impl Caller {
+    fn new(p: Principal, bearer: Bearer) -> Self {
+        let roles = workflow_roles(&p);
+        let integration = p.has_role("integration");
+        let tenant_wide = integration || roles.iter().any(|r| *r != Role::Executor);
+        let scope = if tenant_wide { Scope::Tenant } else { p.organisation_id.map_or(Scope::Nothing, Scope::Org) };
+        Self { p, bearer, roles, integration, scope }
+    }
+
+    fn allows(&self, need: Need) -> bool {
+        let has = |r: Role| self.roles.contains(&r);
+        match need {
+            Need::Read => self.integration || !self.roles.is_empty(),
+            Need::Intake => self.integration || has(Role::Moderator) || has(Role::Admin),
+            Need::Work => !self.roles.is_empty(),
+            Need::Correct => has(Role::Moderator) || has(Role::Admin),
+            Need::Admin => has(Role::Admin),
+        }
+    }
+
+    fn who(&self, name: String) -> Who {
+        Who {
+            tenant_id: self.p.tenant_id,
+            tenant_slug: self.p.tenant_slug.clone(),
+            id: self.p.account_id,
+            name,
+            roles: self.roles.clone(),
+            org: self.p.organisation_id,
+            scope: self.scope,
+        }
+    }
+}
+
+impl AppealsApi {
+    fn now(&self) -> DateTime<Utc> {
+        self.st.clock.now()
+    }
+
+    fn caller<T>(&self, req: &Request<T>, need: Need) -> Result<Caller, AppError> {
+        let p = auth::principal(req)?;
+        let bearer = Bearer::of(req.metadata())?;
+        let c = Caller::new(p, bearer);
+        if c.allows(need) { Ok(c) } else { Err(denied()) }
+    }
+
+    async fn tx(&self, c: &Caller) -> Result<Tx, AppError> {
+        Ok(db::tenant_tx(&self.st.pool, c.p.tenant_id).await?)
+    }
+
+    /// Today in the tenant's time zone.
+    async fn today(&self, tx: &mut Tx) -> Result<NaiveDate, AppError> {
+        let row = crate::store::tenant_settings(tx).await?;
+        let tz = crate::convert::tenant_settings(row.as_ref(), self.st.default_tz).time_zone;
+        Ok(period::local_today(self.now(), tz))
+    }
+
+    /// The caller as the timeline names them (identity's full name).
+    async fn who(&self, c: &Caller) -> Result<Who, AppError> {
+        if c.roles.is_empty() {
+            return Ok(c.who(s::INTEGRATION.to_string()));
+        }
+        let name = self.st.identity.full_name(&c.bearer).await?;
+        let name = if name.trim().is_empty() { c.roles[0].label().to_string() } else { name };
+        Ok(c.who(name))
+    }
+
+    /// The organisation's name, if identity knows it.
+    async fn org_name(&self, c: &Caller, id: Uuid) -> Result<Option<String>, AppError> {
+        let orgs = self.st.identity.organisations(&c.bearer, idpb::OrganisationKind::Unspecified).await?;
+        Ok(orgs.into_iter().find(|o| o.id == id.to_string()).map(|o| o.name))
+    }
+
+    /// An account a supervisor assigns, as identity has it.
+    async fn assignee(&self, c: &Caller, id: Uuid) -> Result<Option<Assignee>, AppError> {
+        let id_ = &self.st.identity;
+        let req = id_.request(&c.bearer, idpb::GetAccountRequest { id: id.to_string() });
+        let a = match id_.client().get_account(req).await {
+            Ok(a) => a.into_inner(),
+            Err(st) if st.code() == Code::NotFound => return Ok(None),
+            Err(st) => return Err(from_status(st)),
+        };
+        let live = a.kind == idpb::AccountKind::Staff as i32
+            && a.status != idpb::AccountStatus::Deleted as i32
+            && a.deleted_at.is_none();
+        Ok(Some(Assignee {
+            id,
+            name: crate::domain::full_name(&a.surname, &a.name, &a.patronymic),
+            is_executor: live && a.roles.contains(&(idpb::Role::Executor as i32)),
+            org: a.organisation_id.parse().ok(),
+        }))
+    }
+
+    fn view(who: &Who, row: &store::AppealRow, today: NaiveDate) -> pb::Appeal {
+        convert::appeal(row, &service::available(who, row, today))
+    }
+}
+
+#[tonic::async_trait]
+impl AppealsService for AppealsApi {
+    async fn create_appeal(&self, req: Request<pb::CreateAppealRequest>) -> Res<pb::Appeal> {
+        let c = self.caller(&req, Need::Intake)?;
+        let r = req.get_ref();
+        let mut errs = Violations::new();
+        let fields = convert::fields(r, &mut errs);
+        let org = convert::opt_id("executor_org_id", &r.executor_org_id, &mut errs);
+        errs.into_result()?;
+        let fields = fields.ok_or_else(|| AppError::internal(anyhow::anyhow!("intake fields without violations")))?;
+        let executor_org = match org {
+            Some(o) => {
+                let name = self.org_name(&c, o).await?;
+                Some((o, name.ok_or_else(|| AppError::invalid("executor_org_id", s::ORG_UNKNOWN))?))
+            }
+            None => None,
+        };
+        let who = if c.roles.is_empty() { c.who(s::INTEGRATION.into()) } else { self.who(&c).await? };
+        let mut tx = self.tx(&c).await?;
+        let intake = service::Intake { fields, executor_org, request_id: opt_text(&r.request_id) };
+        let row = service::create(&mut tx, &self.st.outbox, &who, intake, self.now()).await?;
+        let today = self.today(&mut tx).await?;
+        tx.commit().await.map_err(AppError::from)?;
+        tracing::info!(appeal_id = %row.id, number = row.number, "appeal created");
+        Ok(Response::new(Self::view(&who, &row, today)))
+    }
+
+    async fn get_appeal(&self, req: Request<pb::GetAppealRequest>) -> Res<pb::Appeal> {
+        let c = self.caller(&req, Need::Read)?;
+        let r = req.get_ref();
+        let key = match (opt_text(&r.id), r.number) {
+            (Some(id), _) => Key::Id(convert::id("id", id)?),
+            (None, n) if n > 0 => Key::Number(n),
+            _ => return Err(AppError::invalid("id", s::NUMBER_OR_ID).into()),
+        };
+        let who = c.who(String::new());
+        let mut tx = self.tx(&c).await?;
+        let row = service::visible(&mut tx, &who, key, false).await?;
+        let today = self.today(&mut tx).await?;
+        Ok(Response::new(Self::view(&who, &row, today)))
+    }
+
+    async fn update_appeal(&self, req: Request<pb::UpdateAppealRequest>) -> Res<pb::Appeal> {
+        let c = self.caller(&req, Need::Correct)?;
+        let r = req.get_ref();
+        let id = convert::id("id", &r.id)?;
+        let mut errs = Violations::new();
+        if r.update_mask.is_empty() {
+            errs.add("update_mask", s::MASK_REQUIRED);
+        }
+        for (i, p) in r.update_mask.iter().enumerate() {
+            if !convert::UPDATABLE.contains(&p.as_str()) {
+                errs.add(&format!("update_mask[{i}]"), s::MASK_UNKNOWN);
+            }
+        }
+        errs.into_result()?;
+        let appeal = r.appeal.clone().unwrap_or_default();
+        let who = self.who(&c).await?;
+        let mut tx = self.tx(&c).await?;
+        let correction = Correction { id, version: r.version, mask: &r.update_mask, appeal: &appeal };
+        let row = match service::update(&mut tx, &self.st.outbox, &who, correction, self.now()).await? {
+            Updated::Done(row) => *row,
+            Updated::Stale => return Err(Status::aborted(s::VERSION_MISMATCH)),
+        };
+        let today = self.today(&mut tx).await?;
+        tx.commit().await.map_err(AppError::from)?;
+        Ok(Response::new(Self::view(&who, &row, today)))
+    }
+
+    async fn list_appeals(&self, req: Request<pb::ListAppealsRequest>) -> Res<pb::ListAppealsResponse> {
+        let c = self.caller(&req, Need::Read)?;
+        let r = req.get_ref();
+        let f = r.filter.clone().unwrap_or_default();
+        let mut errs = Violations::new();
+        let ff = |name: &str| format!("filter.{name}");
+        for (i, st) in f.statuses.iter().enumerate() {
+            if crate::domain::appeal::Status::parse(st).is_none() {
+                errs.add(&format!("filter.statuses[{i}]"), s::STATUS_UNKNOWN);
+            }
+        }
+        for (i, ch) in f.channels.iter().enumerate() {
+            if crate::domain::appeal::Channel::parse(ch).is_none() {
+                errs.add(&format!("filter.channels[{i}]"), s::CHANNEL_UNKNOWN);
+            }
+        }
+        let mut id = |name: &str, v: &str| convert::opt_id(&ff(name), v, &mut errs);
+        let federal_district_id = id("federal_district_id", &f.federal_district_id);
+        let region_id = id("region_id", &f.region_id);
+        let municipality_id = id("municipality_id", &f.municipality_id);
+        let category_type_id = id("category_type_id", &f.category_type_id);
+        let category_id = id("category_id", &f.category_id);
+        let subcategory_id = id("subcategory_id", &f.subcategory_id);
+        let executor_org_id = id("executor_org_id", &f.executor_org_id);
+        let holder_id = id("holder_id", &f.holder_id);
+        let from = convert::filter_date("filter.created_from", &f.created_from, &mut errs);
+        let to = convert::filter_date("filter.created_to", &f.created_to, &mut errs);
+        if let (Some(a), Some(b)) = (from, to)
+            && b < a
+        {
+            errs.add("filter.created_to", s::DATE_RANGE_REVERSED);
+        }
+        let order = match opt_text(&r.order_by) {
+            None => Some((Order::CreatedAt, true)),
+            Some(o) => errs.check("order_by", Order::parse(o).ok_or_else(|| s::ORDER_UNKNOWN.to_string())),
+        };
+        errs.into_result()?;
+        let (order, descending) = order.unwrap_or_default();
+        let page_size = if r.page_size <= 0 { 50 } else { r.page_size.min(500) };
+        let page = r.page.max(1);
+        let empty = pb::ListAppealsResponse { rows: Vec::new(), total: 0, page, page_size };
+        let org_scope = match c.scope {
+            Scope::Tenant => None,
+            Scope::Org(o) => Some(o),
+            Scope::Nothing => return Ok(Response::new(empty)),
+        };
+        let lock = match pb::LockFilter::try_from(f.lock).unwrap_or(pb::LockFilter::Any) {
+            pb::LockFilter::Any => Lock::Any,
+            pb::LockFilter::MineAndFree => Lock::MineAndFree,
+            pb::LockFilter::Mine => Lock::Mine,
+            pb::LockFilter::Free => Lock::Free,
+        };
+        let labels = |v: &[String]| -> Vec<String> {
+            v.iter().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect()
+        };
+        let mut q = JournalQuery {
+            tenant_id: c.p.tenant_id,
+            me: c.p.account_id,
+            org_scope,
+            number: (f.number > 0).then_some(f.number),
+            statuses: f.statuses.clone(),
+            lock,
+            name: search::query(&f.citizen_name),
+            phone: convert::phone_query(&f.phone),
+            text: Vec::new(),
+            talked_before: convert::tri(f.talked_before),
+            channels: f.channels.clone(),
+            federal_district_id,
+            region_id,
+            municipality_id,
+            address: opt_text(&search::fold(&f.address)).map(str::to_string),
+            category_type_id,
+            category_id,
+            subcategory_id,
+            created: Default::default(),
+            labels_present: labels(&f.labels_present),
+            labels_absent: labels(&f.labels_absent),
+            source_id: opt_text(&f.source_id).map(str::to_string),
+            urgent: convert::tri(f.urgent),
+            executor_org_id,
+            holder_id,
+            last_executor_id: None,
+            order,
+            descending,
+            limit: i64::from(page_size),
+            offset: i64::from(page - 1) * i64::from(page_size),
+        };
+        // S1-15: an executor's default journal is their own cards «В работе»;
+        // the lock filter's default (S1-50) does not count as a choice.
+        let chosen = pb::AppealFilter { lock: 0, ..f.clone() } != pb::AppealFilter::default();
+        if r.default_view && !chosen && c.roles.contains(&Role::Executor) {
+            q.statuses = vec![crate::domain::appeal::Status::InWork.as_str().to_string()];
+            q.last_executor_id = Some(c.p.account_id);
+        }
+        let mut tx = self.tx(&c).await?;
+        if let Some(text) = opt_text(&f.text) {
+            q.text = store::text_stems(&mut tx, text).await.map_err(AppError::from)?;
+        }
+        let row = crate::store::tenant_settings(&mut tx).await.map_err(AppError::from)?;
+        let tz = crate::convert::tenant_settings(row.as_ref(), self.st.default_tz).time_zone;
+        q.created = period::dates(from, to, tz);
+        let (rows, total) = journal::list(&mut tx, &q).await.map_err(AppError::from)?;
+        Ok(Response::new(pb::ListAppealsResponse {
+            rows: rows.iter().map(convert::journal_row).collect(),
+            total,
+            page,
+            page_size,
+        }))
+    }
+
+    async fn act_on_appeal(&self, req: Request<pb::ActOnAppealRequest>) -> Res<pb::Appeal> {
+        let c = self.caller(&req, Need::Work)?;
+        let r = req.get_ref();
+        let id = convert::id("id", &r.id)?;
+        let step = convert::step(r)?;
+        let mut lookups = Lookups::default();
+        match &step.action {
+            Action::Assign { executor } if !executor.is_nil() => {
+                lookups.assignee = self.assignee(&c, *executor).await?;
+            }
+            Action::Route { org } if !org.is_nil() => lookups.route_org_name = self.org_name(&c, *org).await?,
+            _ => {}
+        }
+        let who = self.who(&c).await?;
+        let mut tx = self.tx(&c).await?;
+        let now = self.now();
+        let today = self.today(&mut tx).await?;
+        if let Some(rid) = opt_text(&r.request_id)
+            && store::claim_request(&mut tx, c.p.tenant_id, rid, id, None, now).await.map_err(AppError::from)?.is_some()
+        {
+            let row = service::visible(&mut tx, &who, Key::Id(id), false).await?;
+            return Ok(Response::new(Self::view(&who, &row, today)));
+        }
+        let kind = step.action.kind();
+        let row = service::act(&mut tx, &self.st.outbox, &who, id, step, &lookups, When { now, today }).await?;
+        tx.commit().await.map_err(AppError::from)?;
+        tracing::info!(appeal_id = %id, action = kind.as_str(), status = %row.status, "appeal step");
+        Ok(Response::new(Self::view(&who, &row, today)))
+    }
+
+    async fn add_appeal_comment(&self, req: Request<pb::AddAppealCommentRequest>) -> Res<pb::AppealTimelineEntry> {
+        let c = self.caller(&req, Need::Work)?;
+        let r = req.get_ref();
+        let appeal_id = convert::id("appeal_id", &r.appeal_id)?;
+        let text = service::comment_text(&r.text)?;
+        let mut errs = Violations::new();
+        let attachments = convert::file_refs("file_ids", &r.file_ids, &mut errs);
+        errs.into_result()?;
+        let who = self.who(&c).await?;
+        let mut tx = self.tx(&c).await?;
+        let new = NewComment { appeal_id, text, attachments, request_id: opt_text(&r.request_id) };
+        let entry = service::add_comment(&mut tx, &self.st.outbox, &who, new, self.now()).await?;
+        tx.commit().await.map_err(AppError::from)?;
+        Ok(Response::new(convert::entry(&entry, Vec::new(), &c.p.account_id.to_string())))
+    }
+
+    async fn edit_appeal_comment(&self, req: Request<pb::EditAppealCommentRequest>) -> Res<pb::AppealTimelineEntry> {
+        let c = self.caller(&req, Need::Work)?;
+        let r = req.get_ref();
+        let appeal_id = convert::id("appeal_id", &r.appeal_id)?;
+        let comment_id = convert::id("comment_id", &r.comment_id)?;
+        let text = service::comment_text(&r.text)?;
+        let who = c.who(String::new());
+        let mut tx = self.tx(&c).await?;
+        let (entry, edits) =
+            service::edit_comment(&mut tx, &self.st.outbox, &who, (appeal_id, comment_id), text, self.now()).await?;
+        tx.commit().await.map_err(AppError::from)?;
+        let me = c.p.account_id.to_string();
+        Ok(Response::new(convert::timeline(std::slice::from_ref(&entry), &edits, &me).remove(0)))
+    }
+
+    async fn list_appeal_timeline(
+        &self,
+        req: Request<pb::ListAppealTimelineRequest>,
+    ) -> Res<pb::ListAppealTimelineResponse> {
+        let c = self.caller(&req, Need::Work)?;
+        let appeal_id = convert::id("appeal_id", &req.get_ref().appeal_id)?;
+        let who = c.who(String::new());
+        let mut tx = self.tx(&c).await?;
+        service::visible(&mut tx, &who, Key::Id(appeal_id), false).await?;
+        let rows = store::list_timeline(&mut tx, c.p.tenant_id, appeal_id).await.map_err(AppError::from)?;
+        let ids: Vec<Uuid> = rows.iter().filter(|r| r.kind == "comment").map(|r| r.id).collect();
+        let edits = store::list_edits(&mut tx, c.p.tenant_id, &ids).await.map_err(AppError::from)?;
+        let entries = convert::timeline(&rows, &edits, &c.p.account_id.to_string());
+        Ok(Response::new(pb::ListAppealTimelineResponse { entries }))
+    }
+
+    async fn get_journal_preferences(
+        &self,
+        req: Request<pb::GetJournalPreferencesRequest>,
+    ) -> Res<pb::JournalPreferences> {
+        let c = self.caller(&req, Need::Work)?;
+        let mut tx = self.tx(&c).await?;
+        let visible = store::preferences(&mut tx, c.p.tenant_id, c.p.account_id).await.map_err(AppError::from)?;
+        Ok(Response::new(pb::JournalPreferences { visible_filters: visible.unwrap_or_default() }))
+    }
+
+    async fn save_journal_preferences(
+        &self,
+        req: Request<pb::SaveJournalPreferencesRequest>,
+    ) -> Res<pb::JournalPreferences> {
+        let c = self.caller(&req, Need::Work)?;
+        let mut errs = Violations::new();
+        let mut visible: Vec<String> = Vec::new();
+        for (i, name) in req.get_ref().visible_filters.iter().enumerate() {
+            let name = name.trim();
+            if !convert::FILTER_FIELDS.contains(&name) {
+                errs.add(&format!("visible_filters[{i}]"), s::FILTER_UNKNOWN);
+            } else if !visible.iter().any(|v| v == name) {
+                visible.push(name.to_string());
+            }
+        }
+        errs.into_result()?;
+        let mut tx = self.tx(&c).await?;
+        store::save_preferences(&mut tx, c.p.tenant_id, c.p.account_id, &visible, self.now())
+            .await
+            .map_err(AppError::from)?;
+        tx.commit().await.map_err(AppError::from)?;
+        Ok(Response::new(pb::JournalPreferences { visible_filters: visible }))
+    }
+
+    async fn list_reference_nodes(
+        &self,
+        req: Request<pb::ListReferenceNodesRequest>,
+    ) -> Res<pb::ListReferenceNodesResponse> {
+        let c = self.caller(&req, Need::Read)?;
+        let r = req.get_ref();
+        let tree = r.tree.trim();
+        if service::tree_levels(tree).is_none() {
+            return Err(AppError::invalid("tree", s::TREE_UNKNOWN).into());
+        }
+        let mut errs = Violations::new();
+        let parent = convert::opt_id("parent_id", &r.parent_id, &mut errs);
+        errs.into_result()?;
+        let mut tx = self.tx(&c).await?;
+        let nodes = store::list_nodes(&mut tx, c.p.tenant_id, tree, parent).await.map_err(AppError::from)?;
+        Ok(Response::new(pb::ListReferenceNodesResponse { nodes: nodes.iter().map(convert::node).collect() }))
+    }
+
+    async fn import_reference_nodes(
+        &self,
+        req: Request<pb::ImportReferenceNodesRequest>,
+    ) -> Res<pb::ImportReferenceNodesResponse> {
+        let c = self.caller(&req, Need::Admin)?;
+        let r = req.get_ref();
+        let tree = r.tree.trim();
+        let levels = service::tree_levels(tree).ok_or_else(|| AppError::invalid("tree", s::TREE_UNKNOWN))?;
+        let mut tx = self.tx(&c).await?;
+        let (created, updated) =
+            service::import_nodes(&mut tx, c.p.tenant_id, (tree, levels), &r.nodes, self.now()).await?;
+        tx.commit().await.map_err(AppError::from)?;
+        tracing::info!(tree, created, updated, "reference nodes imported");
+        Ok(Response::new(pb::ImportReferenceNodesResponse { created, updated }))
+    }
+
+    async fn get_appeal_options(&self, req: Request<pb::GetAppealOptionsRequest>) -> Res<pb::AppealOptions> {
+        self.caller(&req, Need::Read)?;
+        Ok(Response::new(convert::options()))
+    }
+}

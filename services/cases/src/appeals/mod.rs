@@ -1,0 +1,13 @@
+//! Citizen appeals (issue 5, seed 001): the gRPC API around `domain::appeal`, storage and the journal.
+//! `service` runs each step in one transaction (card, timeline, work items, events); `jobs` brings
+//! postponed cards back when due.
+pub mod api;
+mod convert;
+pub mod jobs;
+pub mod journal;
+mod service;
+pub mod store;
+mod strings;
+
+pub use api::AppealsApi;
+pub use jobs::{resume_due, run_resume_job};
