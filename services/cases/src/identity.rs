@@ -49,11 +49,11 @@ impl Identity {
         Self { channel }
     }
 
-    fn client(&self) -> IdentityServiceClient<Channel> {
+    pub(crate) fn client(&self) -> IdentityServiceClient<Channel> {
         IdentityServiceClient::new(self.channel.clone())
     }
 
-    fn request<T>(&self, bearer: &Bearer, msg: T) -> Request<T> {
+    pub(crate) fn request<T>(&self, bearer: &Bearer, msg: T) -> Request<T> {
         let mut r = Request::new(msg);
         r.metadata_mut().insert("authorization", bearer.0.clone());
         opeka_platform::telemetry::inject_metadata(r.metadata_mut());
@@ -148,11 +148,22 @@ impl Identity {
         let a = a.into_inner();
         Ok(crate::domain::full_name(&a.surname, &a.name, &a.patronymic))
     }
+
+    /// The tenant's organisations of `kind` (legal aid: its centres).
+    pub async fn organisations(
+        &self,
+        bearer: &Bearer,
+        kind: pb::OrganisationKind,
+    ) -> Result<Vec<pb::Organisation>, AppError> {
+        let req = pb::ListOrganisationsRequest { kind: kind as i32 };
+        let r = self.client().list_organisations(self.request(bearer, req)).await.map_err(from_status)?;
+        Ok(r.into_inner().organisations)
+    }
 }
 
 /// Identity's answer in cases' vocabulary: its field violations pass through
 /// (the citizen fields have the same names); an outage is UNAVAILABLE.
-fn from_status(st: Status) -> AppError {
+pub(crate) fn from_status(st: Status) -> AppError {
     let msg = st.message().to_string();
     match st.code() {
         Code::InvalidArgument => {

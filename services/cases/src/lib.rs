@@ -4,10 +4,12 @@
 #![forbid(unsafe_code)]
 
 pub mod api;
+pub mod appeals;
 pub mod convert;
 pub mod domain;
 pub mod events;
 pub mod identity;
+pub mod legal_aid;
 pub mod store;
 pub mod strings;
 
@@ -110,6 +112,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
         let (pool, bus, cancel) = (pool.clone(), bus.clone(), ctx.shutdown.clone());
         background.spawn(bus::run_relay(pool, bus, SERVICE, cancel));
     }
+    background.spawn(appeals::run_resume_job(state.clone(), appeals::jobs::EVERY, ctx.shutdown.clone()));
     let deps = events::Consumers { outbox, clock: ctx.clock.clone() };
     for c in events::consumers(&deps) {
         background.spawn(bus::keep_consuming(pool.clone(), bus.clone(), c.spec, c.handler, ctx.shutdown.clone()));
@@ -117,6 +120,12 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
 
     let routes = tonic::service::Routes::new(opeka_proto::cases::cases_service_server::CasesServiceServer::new(
         api::Api::new(state.clone()),
+    ));
+    let routes = routes.add_service(opeka_proto::cases::appeals_service_server::AppealsServiceServer::new(
+        appeals::AppealsApi::new(state.clone()),
+    ));
+    let routes = routes.add_service(opeka_proto::cases::legal_aid_service_server::LegalAidServiceServer::new(
+        legal_aid::api::Api::new(state.clone()),
     ));
     let served = opeka_platform::grpc::serve(listener, routes, &[GRPC_NAME], verifier, ctx.shutdown.clone()).await;
     ctx.shutdown.cancel();

@@ -5,11 +5,16 @@ mod helpers;
 
 mod access;
 mod activities;
+mod appeals;
+mod appeals_journal;
 mod audit;
 mod citizens;
 mod groups;
 mod interactions;
 mod isolation;
+mod legal_aid;
+mod legal_aid_questions;
+mod legal_aid_referrals;
 mod registry;
 mod scheduler_events;
 mod settings;

@@ -1,0 +1,964 @@
+//! Legal aid's types and rules without I/O: who may touch which centre's
+//! records, the reference lists, parsing of consultations, referrals and
+//! questions (all violations at once), the online question's statuses, pages.
+use std::collections::HashMap;
+
+use chrono::NaiveDate;
+use opeka_platform::auth::Principal;
+use opeka_platform::error::{AppError, Violations};
+use opeka_proto::cases as pb;
+use uuid::Uuid;
+
+use super::text as t;
+use crate::domain::values::{Email, date};
+
+const MAX_NAME: usize = 200;
+const MAX_SHORT: usize = 100;
+const MAX_ADDRESS: usize = 500;
+const MAX_REASON: usize = 2000;
+const MAX_QUESTION: usize = 5000;
+const MAX_ANSWER: usize = 10000;
+const MAX_CODE: usize = 40;
+
+// ------------------------------------------------------------------ callers
+
+/// The caller's standing in legal aid, from their token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    pub id: Uuid,
+    pub admin: bool,
+    pub moderator: bool,
+    /// A consultant's centre (the token's `org`); `None` when not a
+    /// consultant or a consultant without an organisation.
+    pub centre: Option<Uuid>,
+    pub consultant: bool,
+    pub staff: bool,
+}
+
+/// Whose records a call may see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Centre(Uuid),
+}
+
+impl Scope {
+    pub fn covers(self, centre: Uuid) -> bool {
+        match self {
+            Scope::All => true,
+            Scope::Centre(c) => c == centre,
+        }
+    }
+    /// A filter for lists: the requested centre within the scope.
+    pub fn narrow(self, requested: Option<Uuid>) -> Option<Uuid> {
+        match self {
+            Scope::All => requested,
+            Scope::Centre(c) => Some(c),
+        }
+    }
+}
+
+impl Caller {
+    pub fn of(p: &Principal) -> Self {
+        let consultant = p.has_role("consultant");
+        Self {
+            id: p.account_id,
+            admin: p.has_role("admin"),
+            moderator: p.has_role("moderator"),
+            centre: if consultant { p.organisation_id } else { None },
+            consultant,
+            staff: p.kind == "staff",
+        }
+    }
+
+    /// Reading reference lists, centres and routes: any staff member.
+    pub fn check_staff(&self) -> Result<(), AppError> {
+        if self.staff { Ok(()) } else { Err(AppError::PermissionDenied(t::DENIED.into())) }
+    }
+
+    pub fn check_admin(&self) -> Result<(), AppError> {
+        if self.admin { Ok(()) } else { Err(AppError::PermissionDenied(t::DENIED.into())) }
+    }
+
+    /// Consultations and referrals: an admin sees every centre, a consultant
+    /// their own (S2-21).
+    pub fn records(&self) -> Result<Scope, AppError> {
+        if self.admin {
+            return Ok(Scope::All);
+        }
+        match (self.consultant, self.centre) {
+            (true, Some(c)) => Ok(Scope::Centre(c)),
+            (true, None) => Err(AppError::PermissionDenied(t::NO_CENTRE.into())),
+            _ => Err(AppError::PermissionDenied(t::DENIED.into())),
+        }
+    }
+
+    /// Online questions: moderators also see every centre (they moderate them).
+    pub fn questions(&self) -> Result<Scope, AppError> {
+        if self.moderator && !self.admin {
+            return Ok(Scope::All);
+        }
+        self.records()
+    }
+
+    /// The centre a new record goes to: a consultant's own (naming another
+    /// is refused), the admin's choice (required).
+    pub fn centre_for_new(&self, requested: Option<Uuid>) -> Result<Uuid, AppError> {
+        match (self.records()?, requested) {
+            (Scope::All, Some(c)) => Ok(c),
+            (Scope::All, None) => Err(AppError::invalid("centre_id", t::CENTRE_REQUIRED)),
+            (Scope::Centre(own), Some(c)) if c != own => Err(AppError::PermissionDenied(t::OTHER_CENTRE.into())),
+            (Scope::Centre(own), _) => Ok(own),
+        }
+    }
+
+    /// S2-35: the question's centre's consultants and admins answer.
+    pub fn may_answer(&self, centre: Uuid) -> bool {
+        self.admin || (self.consultant && self.centre == Some(centre))
+    }
+
+    /// S2-36: moderators and admins moderate.
+    pub fn may_moderate(&self) -> bool {
+        self.admin || self.moderator
+    }
+}
+
+// --------------------------------------------------------------- references
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum RefKind {
+    Category,
+    SocialStatus,
+    Citizenship,
+    Gender,
+    HelpType,
+    Region,
+    District,
+}
+
+impl RefKind {
+    pub const ALL: [RefKind; 7] = [
+        RefKind::Category,
+        RefKind::SocialStatus,
+        RefKind::Citizenship,
+        RefKind::Gender,
+        RefKind::HelpType,
+        RefKind::Region,
+        RefKind::District,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefKind::Category => "category",
+            RefKind::SocialStatus => "social_status",
+            RefKind::Citizenship => "citizenship",
+            RefKind::Gender => "gender",
+            RefKind::HelpType => "help_type",
+            RefKind::Region => "region",
+            RefKind::District => "district",
+        }
+    }
+
+    pub fn parse(v: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == v)
+    }
+
+    pub fn from_pb(v: i32) -> Option<Self> {
+        use pb::LegalAidRefKind as K;
+        Some(match K::try_from(v).ok()? {
+            K::Unspecified => return None,
+            K::Category => RefKind::Category,
+            K::SocialStatus => RefKind::SocialStatus,
+            K::Citizenship => RefKind::Citizenship,
+            K::Gender => RefKind::Gender,
+            K::HelpType => RefKind::HelpType,
+            K::Region => RefKind::Region,
+            K::District => RefKind::District,
+        })
+    }
+
+    pub fn to_pb(self) -> pb::LegalAidRefKind {
+        use pb::LegalAidRefKind as K;
+        match self {
+            RefKind::Category => K::Category,
+            RefKind::SocialStatus => K::SocialStatus,
+            RefKind::Citizenship => K::Citizenship,
+            RefKind::Gender => K::Gender,
+            RefKind::HelpType => K::HelpType,
+            RefKind::Region => K::Region,
+            RefKind::District => K::District,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefEntry {
+    pub kind: RefKind,
+    pub code: String,
+    pub name: String,
+    pub parent_code: String,
+    pub archived: bool,
+}
+
+impl RefEntry {
+    pub fn to_pb(&self) -> pb::LegalAidRef {
+        pb::LegalAidRef {
+            kind: self.kind.to_pb() as i32,
+            code: self.code.clone(),
+            name: self.name.clone(),
+            parent_code: self.parent_code.clone(),
+            archived: self.archived,
+        }
+    }
+}
+
+/// A tenant's reference lists, by kind and code.
+#[derive(Debug, Clone, Default)]
+pub struct Refs(HashMap<(RefKind, String), RefEntry>);
+
+impl Refs {
+    pub fn new(entries: impl IntoIterator<Item = RefEntry>) -> Self {
+        Self(entries.into_iter().map(|e| ((e.kind, e.code.clone()), e)).collect())
+    }
+    pub fn get(&self, kind: RefKind, code: &str) -> Option<&RefEntry> {
+        self.0.get(&(kind, code.to_string()))
+    }
+    /// The entry's name; empty for an empty or unknown code.
+    pub fn name(&self, kind: RefKind, code: &str) -> String {
+        self.get(kind, code).map(|e| e.name.clone()).unwrap_or_default()
+    }
+    pub fn residence(&self, region: &str, district: &str, city: &str) -> pb::LegalAidResidence {
+        pb::LegalAidResidence {
+            region_code: region.to_string(),
+            district_code: district.to_string(),
+            city: city.to_string(),
+            region_name: self.name(RefKind::Region, region),
+            district_name: self.name(RefKind::District, district),
+        }
+    }
+    /// «область, район, город» as one line (empty parts left out).
+    pub fn residence_line(&self, region: &str, district: &str, city: &str) -> String {
+        let parts = [self.name(RefKind::Region, region), self.name(RefKind::District, district), city.to_string()];
+        parts.into_iter().filter(|p| !p.trim().is_empty()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// A reference entry to create or rename (UpsertLegalAidRef).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RefDraft {
+    pub kind: RefKind,
+    /// `None`: generate one.
+    pub code: Option<String>,
+    pub name: String,
+    pub parent_code: String,
+    pub archived: bool,
+}
+
+pub fn ref_draft(r: &pb::UpsertLegalAidRefRequest, refs: &Refs) -> Result<RefDraft, AppError> {
+    let mut errs = Violations::new();
+    let kind = RefKind::from_pb(r.kind);
+    if kind.is_none() {
+        errs.add("kind", t::KIND_REQUIRED);
+    }
+    let code = r.code.trim();
+    let code_ok = code.len() <= MAX_CODE && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if !code_ok {
+        errs.add("code", t::CODE_INVALID);
+    }
+    let name = errs.check("name", required(&r.name, MAX_NAME, t::REQUIRED)).unwrap_or_default();
+    let parent = r.parent_code.trim().to_string();
+    match kind {
+        Some(RefKind::District) if parent.is_empty() => errs.add("parent_code", t::REGION_REQUIRED),
+        Some(RefKind::District) if refs.get(RefKind::Region, &parent).is_none() => {
+            errs.add("parent_code", t::UNKNOWN_CODE)
+        }
+        Some(k) if k != RefKind::District && !parent.is_empty() => errs.add("parent_code", t::PARENT_ONLY_FOR_DISTRICT),
+        _ => {}
+    }
+    errs.into_result()?;
+    Ok(RefDraft {
+        kind: kind.expect("checked above"),
+        code: (!code.is_empty()).then(|| code.to_string()),
+        name,
+        parent_code: parent,
+        archived: r.archived,
+    })
+}
+
+// --------------------------------------------------------------- text values
+
+fn trimmed(v: &str, max: usize) -> Result<String, String> {
+    let v = v.trim();
+    if v.chars().count() > max { Err(t::too_long(max)) } else { Ok(v.to_string()) }
+}
+
+fn required(v: &str, max: usize, missing: &str) -> Result<String, String> {
+    let v = trimmed(v, max)?;
+    if v.is_empty() { Err(missing.to_string()) } else { Ok(v) }
+}
+
+/// An optional phone or WhatsApp number, kept as typed: digits with an
+/// optional leading +, spaces, dashes and brackets; 5 to 15 digits (local
+/// and international forms both occur, so no country rules here).
+pub fn phone(v: &str) -> Result<String, String> {
+    let v = v.trim();
+    if v.is_empty() {
+        return Ok(String::new());
+    }
+    let body = v.strip_prefix('+').unwrap_or(v);
+    let digits = body.chars().filter(char::is_ascii_digit).count();
+    if body.chars().any(|c| !(c.is_ascii_digit() || " -()".contains(c))) || !(5..=15).contains(&digits) {
+        return Err(t::PHONE_INVALID.into());
+    }
+    Ok(v.to_string())
+}
+
+/// An optional e-mail address (lower-cased).
+pub fn email(v: &str) -> Result<String, String> {
+    if v.trim().is_empty() {
+        return Ok(String::new());
+    }
+    Email::parse(v).map(|e| e.as_str().to_string()).map_err(|_| t::EMAIL_INVALID.to_string())
+}
+
+/// A record's date: empty means today; never in the future.
+pub fn record_date(v: &str, today: NaiveDate) -> Result<NaiveDate, String> {
+    if v.trim().is_empty() {
+        return Ok(today);
+    }
+    let d = date(v).map_err(|_| t::DATE_INVALID.to_string())?;
+    if d > today { Err(t::DATE_FUTURE.into()) } else { Ok(d) }
+}
+
+/// An optional filter date.
+pub fn filter_date(field: &str, v: &str, errs: &mut Violations) -> Option<NaiveDate> {
+    if v.trim().is_empty() {
+        return None;
+    }
+    errs.check(field, date(v).map_err(|_| t::DATE_INVALID.to_string()))
+}
+
+pub fn age(v: Option<i32>) -> Result<i32, String> {
+    match v {
+        None => Err(t::AGE_REQUIRED.into()),
+        Some(a) if (0..=120).contains(&a) => Ok(a),
+        Some(_) => Err(t::AGE_RANGE.into()),
+    }
+}
+
+/// An optional id (empty → `None`).
+pub fn opt_id(field: &str, v: &str, errs: &mut Violations) -> Option<Uuid> {
+    let v = v.trim();
+    if v.is_empty() {
+        return None;
+    }
+    errs.check(field, v.parse::<Uuid>().map_err(|_| t::ID_INVALID.to_string()))
+}
+
+pub fn id(field: &str, v: &str) -> Result<Uuid, AppError> {
+    v.trim().parse().map_err(|_| AppError::invalid(field, t::ID_INVALID))
+}
+
+/// A required code of `kind` that exists in `refs`.
+fn code(field: &str, v: &str, kind: RefKind, refs: &Refs, errs: &mut Violations) -> String {
+    let v = v.trim();
+    if v.is_empty() {
+        errs.add(field, t::CHOOSE);
+    } else if refs.get(kind, v).is_none() {
+        errs.add(field, t::UNKNOWN_CODE);
+    }
+    v.to_string()
+}
+
+/// An optional code of `kind`: empty, or one that exists.
+fn opt_code(field: &str, v: &str, kind: RefKind, refs: &Refs, errs: &mut Violations) -> String {
+    let v = v.trim();
+    if !v.is_empty() && refs.get(kind, v).is_none() {
+        errs.add(field, t::UNKNOWN_CODE);
+    }
+    v.to_string()
+}
+
+// ------------------------------------------------------------- consultations
+
+/// A parsed «Добавить обращение» form (S2-11…S2-20, S2-41).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsultationDraft {
+    pub full_name: String,
+    pub age: i32,
+    pub gender: String,
+    pub citizenship: String,
+    pub social_status: String,
+    pub phone: String,
+    pub whatsapp: String,
+    pub email: String,
+    pub region: String,
+    pub district: String,
+    pub city: String,
+    pub categories: Vec<String>,
+    pub help_type: String,
+    pub written_appeal: bool,
+    pub lawyer_provided: bool,
+    pub date: NaiveDate,
+}
+
+/// The residence's codes exist and the district lies in the region.
+fn residence(r: Option<&pb::LegalAidResidence>, refs: &Refs, errs: &mut Violations) -> (String, String, String) {
+    let default = pb::LegalAidResidence::default();
+    let r = r.unwrap_or(&default);
+    let region = opt_code("residence.region_code", &r.region_code, RefKind::Region, refs, errs);
+    let district = opt_code("residence.district_code", &r.district_code, RefKind::District, refs, errs);
+    if let Some(d) = refs.get(RefKind::District, &district)
+        && !region.is_empty()
+        && d.parent_code != region
+    {
+        errs.add("residence.district_code", t::DISTRICT_NOT_IN_REGION);
+    }
+    let city = errs.check("residence.city", trimmed(&r.city, MAX_SHORT)).unwrap_or_default();
+    (region, district, city)
+}
+
+pub fn consultation_draft(
+    i: &pb::ConsultationInput,
+    refs: &Refs,
+    today: NaiveDate,
+) -> Result<ConsultationDraft, AppError> {
+    let mut errs = Violations::new();
+    let full_name = errs.check("full_name", required(&i.full_name, MAX_NAME, t::FULL_NAME_REQUIRED));
+    let age = errs.check("age", age(i.age));
+    let gender = code("gender_code", &i.gender_code, RefKind::Gender, refs, &mut errs);
+    let citizenship = code("citizenship_code", &i.citizenship_code, RefKind::Citizenship, refs, &mut errs);
+    let social_status = code("social_status_code", &i.social_status_code, RefKind::SocialStatus, refs, &mut errs);
+    let phone_v = errs.check("phone", phone(&i.phone));
+    let whatsapp = errs.check("whatsapp", phone(&i.whatsapp));
+    let email_v = errs.check("email", email(&i.email));
+    let (region, district, city) = residence(i.residence.as_ref(), refs, &mut errs);
+    let mut categories: Vec<String> = Vec::new();
+    for (n, c) in i.category_codes.iter().enumerate() {
+        let c = c.trim();
+        if c.is_empty() || categories.iter().any(|x| x == c) {
+            continue;
+        }
+        if refs.get(RefKind::Category, c).is_none() {
+            errs.add(&format!("category_codes[{n}]"), t::UNKNOWN_CODE);
+        }
+        categories.push(c.to_string());
+    }
+    if categories.is_empty() {
+        errs.add("category_codes", t::CATEGORY_REQUIRED);
+    }
+    let help_type = opt_code("help_type_code", &i.help_type_code, RefKind::HelpType, refs, &mut errs);
+    let date = errs.check("date", record_date(&i.date, today));
+    errs.into_result()?;
+    let missing = || AppError::internal(anyhow::anyhow!("a checked field is missing"));
+    Ok(ConsultationDraft {
+        full_name: full_name.ok_or_else(missing)?,
+        age: age.ok_or_else(missing)?,
+        gender,
+        citizenship,
+        social_status,
+        phone: phone_v.ok_or_else(missing)?,
+        whatsapp: whatsapp.ok_or_else(missing)?,
+        email: email_v.ok_or_else(missing)?,
+        region,
+        district,
+        city,
+        categories,
+        help_type,
+        written_appeal: i.written_appeal,
+        lawyer_provided: i.lawyer_provided,
+        date: date.ok_or_else(missing)?,
+    })
+}
+
+/// The list's filters (S2-22, S2-23).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConsultationFilter {
+    pub date_from: Option<NaiveDate>,
+    pub date_to: Option<NaiveDate>,
+    pub age_from: Option<i32>,
+    pub age_to: Option<i32>,
+    pub centre: Option<Uuid>,
+}
+
+pub fn consultation_filter(r: &pb::ListConsultationsRequest) -> Result<ConsultationFilter, AppError> {
+    let mut errs = Violations::new();
+    let date_from = filter_date("date_from", &r.date_from, &mut errs);
+    let date_to = filter_date("date_to", &r.date_to, &mut errs);
+    if let (Some(a), Some(b)) = (date_from, date_to)
+        && a > b
+    {
+        errs.add("date_to", t::PERIOD_ORDER);
+    }
+    let mut ages = [r.age_from, r.age_to];
+    for (field, a) in ["age_from", "age_to"].iter().zip(ages.iter_mut()) {
+        if let Some(v) = *a
+            && !(0..=120).contains(&v)
+        {
+            errs.add(field, t::AGE_RANGE);
+            *a = None;
+        }
+    }
+    if let [Some(a), Some(b)] = ages
+        && a > b
+    {
+        errs.add("age_to", t::AGE_ORDER);
+    }
+    let centre = opt_id("centre_id", &r.centre_id, &mut errs);
+    errs.into_result()?;
+    Ok(ConsultationFilter { date_from, date_to, age_from: ages[0], age_to: ages[1], centre })
+}
+
+/// The list's sortable columns (S2-24, S2-25).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsultationSort {
+    Date,
+    FullName,
+    Gender,
+    Age,
+    SocialStatus,
+    Citizenship,
+    Centre,
+    Category,
+}
+
+/// The sort column and direction; unspecified is «Дата ↓».
+pub fn consultation_sort(sort: i32, descending: bool) -> (ConsultationSort, bool) {
+    use pb::ConsultationSort as S;
+    match S::try_from(sort).unwrap_or(S::Unspecified) {
+        S::Unspecified => (ConsultationSort::Date, true),
+        S::Date => (ConsultationSort::Date, descending),
+        S::FullName => (ConsultationSort::FullName, descending),
+        S::Gender => (ConsultationSort::Gender, descending),
+        S::Age => (ConsultationSort::Age, descending),
+        S::SocialStatus => (ConsultationSort::SocialStatus, descending),
+        S::Citizenship => (ConsultationSort::Citizenship, descending),
+        S::Centre => (ConsultationSort::Centre, descending),
+        S::Category => (ConsultationSort::Category, descending),
+    }
+}
+
+// ----------------------------------------------------------------- referrals
+
+/// A parsed referral form (S2-29).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReferralDraft {
+    pub consultation_id: Option<Uuid>,
+    pub client_full_name: String,
+    pub client_age: Option<i32>,
+    pub client_phone: String,
+    pub client_address: String,
+    pub to_organisation: String,
+    pub to_address: String,
+    pub reason: String,
+    pub date: NaiveDate,
+}
+
+/// Parses the form; `prefill` gives the client fields left empty (from the
+/// consultation it follows) before the required ones are checked.
+pub fn referral_draft(
+    i: &pb::ReferralInput,
+    prefill: Option<&ReferralDraft>,
+    today: NaiveDate,
+) -> Result<ReferralDraft, AppError> {
+    let mut errs = Violations::new();
+    let consultation_id = opt_id("consultation_id", &i.consultation_id, &mut errs);
+    let pick = |v: &str, from: fn(&ReferralDraft) -> &str| -> String {
+        if v.trim().is_empty() { prefill.map(|p| from(p).to_string()).unwrap_or_default() } else { v.to_string() }
+    };
+    let client_full_name = errs.check(
+        "client_full_name",
+        required(&pick(&i.client_full_name, |p| &p.client_full_name), MAX_NAME, t::FULL_NAME_REQUIRED),
+    );
+    let age_in = i.client_age.or(prefill.and_then(|p| p.client_age));
+    let client_age = match age_in {
+        None => None,
+        Some(a) => errs.check("client_age", age(Some(a))),
+    };
+    let client_phone = errs.check("client_phone", phone(&pick(&i.client_phone, |p| &p.client_phone)));
+    let client_address =
+        errs.check("client_address", trimmed(&pick(&i.client_address, |p| &p.client_address), MAX_ADDRESS));
+    let to_organisation =
+        errs.check("to_organisation", required(&i.to_organisation, MAX_NAME, t::TO_ORGANISATION_REQUIRED));
+    let to_address = errs.check("to_address", trimmed(&i.to_address, MAX_ADDRESS));
+    let reason = errs.check("reason", required(&i.reason, MAX_REASON, t::REASON_REQUIRED));
+    let date = errs.check("date", record_date(&i.date, today));
+    errs.into_result()?;
+    Ok(ReferralDraft {
+        consultation_id,
+        client_full_name: client_full_name.unwrap_or_default(),
+        client_age,
+        client_phone: client_phone.unwrap_or_default(),
+        client_address: client_address.unwrap_or_default(),
+        to_organisation: to_organisation.unwrap_or_default(),
+        to_address: to_address.unwrap_or_default(),
+        reason: reason.unwrap_or_default(),
+        date: date.unwrap_or(today),
+    })
+}
+
+/// A hand-edited form text.
+pub fn form_text(v: &str) -> Result<String, AppError> {
+    trimmed(v, 20_000).map_err(|e| AppError::invalid("form_text", e))
+}
+
+// ----------------------------------------------------------- online questions
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuestionStatus {
+    Waiting,
+    Answered,
+    Published,
+    Rejected,
+}
+
+impl QuestionStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            QuestionStatus::Waiting => "waiting",
+            QuestionStatus::Answered => "answered",
+            QuestionStatus::Published => "published",
+            QuestionStatus::Rejected => "rejected",
+        }
+    }
+    pub fn parse(v: &str) -> Option<Self> {
+        [Self::Waiting, Self::Answered, Self::Published, Self::Rejected].into_iter().find(|s| s.as_str() == v)
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            QuestionStatus::Waiting => t::STATUS_WAITING,
+            QuestionStatus::Answered => t::STATUS_ANSWERED,
+            QuestionStatus::Published => t::STATUS_PUBLISHED,
+            QuestionStatus::Rejected => t::STATUS_REJECTED,
+        }
+    }
+    pub fn to_pb(self) -> pb::QuestionStatus {
+        match self {
+            QuestionStatus::Waiting => pb::QuestionStatus::Waiting,
+            QuestionStatus::Answered => pb::QuestionStatus::Answered,
+            QuestionStatus::Published => pb::QuestionStatus::Published,
+            QuestionStatus::Rejected => pb::QuestionStatus::Rejected,
+        }
+    }
+    pub fn from_pb(v: i32) -> Option<Self> {
+        Some(match pb::QuestionStatus::try_from(v).ok()? {
+            pb::QuestionStatus::Unspecified => return None,
+            pb::QuestionStatus::Waiting => QuestionStatus::Waiting,
+            pb::QuestionStatus::Answered => QuestionStatus::Answered,
+            pb::QuestionStatus::Published => QuestionStatus::Published,
+            pb::QuestionStatus::Rejected => QuestionStatus::Rejected,
+        })
+    }
+
+    /// S2-35: a question gets (or changes) its answer until it is published.
+    pub fn answer(self) -> Result<QuestionStatus, AppError> {
+        match self {
+            QuestionStatus::Published => Err(AppError::FailedPrecondition(t::ALREADY_PUBLISHED.into())),
+            _ => Ok(QuestionStatus::Answered),
+        }
+    }
+
+    /// S2-36: only an answer waiting for moderation is approved (→ public)
+    /// or rejected (→ back to the centre).
+    pub fn moderate(self, approve: bool) -> Result<QuestionStatus, AppError> {
+        match self {
+            QuestionStatus::Answered if approve => Ok(QuestionStatus::Published),
+            QuestionStatus::Answered => Ok(QuestionStatus::Rejected),
+            other => Err(AppError::FailedPrecondition(t::not_awaiting_moderation(other.label()))),
+        }
+    }
+}
+
+/// A parsed public question (S2-32).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuestionDraft {
+    pub name: String,
+    pub email: String,
+    pub phone: String,
+    pub region: String,
+    pub district: String,
+    pub city: String,
+    pub text: String,
+    pub request_id: Option<Uuid>,
+}
+
+/// The residence's codes are kept as sent: an unknown district is not an
+/// error, it sends the question to the fallback centre (S2-33).
+pub fn question_draft(r: &pb::AskQuestionRequest) -> Result<QuestionDraft, AppError> {
+    let mut errs = Violations::new();
+    let name = errs.check("name", trimmed(&r.name, MAX_NAME));
+    let email_v = errs.check("contact_email", email(&r.contact_email));
+    let phone_v = errs.check("contact_phone", phone(&r.contact_phone));
+    let res = r.residence.clone().unwrap_or_default();
+    let region = errs.check("residence.region_code", trimmed(&res.region_code, MAX_CODE));
+    let district = errs.check("residence.district_code", trimmed(&res.district_code, MAX_CODE));
+    let city = errs.check("residence.city", trimmed(&res.city, MAX_SHORT));
+    let text = errs.check("text", required(&r.text, MAX_QUESTION, t::QUESTION_REQUIRED));
+    let request_id = opt_id("request_id", &r.request_id, &mut errs);
+    errs.into_result()?;
+    Ok(QuestionDraft {
+        name: name.unwrap_or_default(),
+        email: email_v.unwrap_or_default(),
+        phone: phone_v.unwrap_or_default(),
+        region: region.unwrap_or_default(),
+        district: district.unwrap_or_default(),
+        city: city.unwrap_or_default(),
+        text: text.unwrap_or_default(),
+        request_id,
+    })
+}
+
+pub fn answer_text(v: &str) -> Result<String, AppError> {
+    required(v, MAX_ANSWER, t::ANSWER_REQUIRED).map_err(|e| AppError::invalid("answer", e))
+}
+
+pub fn moderation_comment(approve: bool, v: &str) -> Result<String, AppError> {
+    let r = if approve { trimmed(v, MAX_REASON) } else { required(v, MAX_REASON, t::COMMENT_REQUIRED) };
+    r.map_err(|e| AppError::invalid("comment", e))
+}
+
+/// A centre's details (UpdateLegalAidCentre).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CentreDetails {
+    pub address: String,
+    pub phone: String,
+    pub email: String,
+    pub head: String,
+}
+
+pub fn centre_details(r: &pb::UpdateLegalAidCentreRequest) -> Result<CentreDetails, AppError> {
+    let mut errs = Violations::new();
+    let address = errs.check("address", trimmed(&r.address, MAX_ADDRESS));
+    let phone_v = errs.check("phone", trimmed(&r.phone, MAX_SHORT));
+    let email_v = errs.check("email", email(&r.email));
+    let head = errs.check("head", trimmed(&r.head, MAX_NAME));
+    errs.into_result()?;
+    Ok(CentreDetails {
+        address: address.unwrap_or_default(),
+        phone: phone_v.unwrap_or_default(),
+        email: email_v.unwrap_or_default(),
+        head: head.unwrap_or_default(),
+    })
+}
+
+// --------------------------------------------------------------------- pages
+
+/// Numbered pages: `page` is 1-based (0 means 1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub number: i32,
+    pub size: i64,
+}
+
+impl Page {
+    pub fn new(number: i32, size: i32, default: i64, max: i64) -> Self {
+        let size = if size <= 0 { default } else { i64::from(size).min(max) };
+        Self { number: number.max(1), size }
+    }
+    pub fn offset(self) -> i64 {
+        i64::from(self.number - 1) * self.size
+    }
+    /// How many pages `total` rows fill (at least one, so page 1 always exists).
+    pub fn count(self, total: i64) -> i32 {
+        let pages = (total + self.size - 1) / self.size;
+        i32::try_from(pages.max(1)).unwrap_or(i32::MAX)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn caller(roles: &[&str], org: Option<Uuid>) -> Caller {
+        let p = Principal {
+            account_id: Uuid::now_v7(),
+            tenant_id: Uuid::now_v7(),
+            tenant_slug: "t".into(),
+            kind: "staff".into(),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            session_id: None,
+            organisation_id: org,
+            districts: vec![],
+        };
+        Caller::of(&p)
+    }
+
+    fn refs() -> Refs {
+        Refs::new(super::super::text::DEFAULT_REFS.iter().map(|(k, c, n, p)| RefEntry {
+            kind: RefKind::parse(k).expect("kind"),
+            code: c.to_string(),
+            name: n.to_string(),
+            parent_code: p.to_string(),
+            archived: false,
+        }))
+    }
+
+    fn input() -> pb::ConsultationInput {
+        pb::ConsultationInput {
+            full_name: " Асанов Бакыт ".into(),
+            age: Some(18),
+            gender_code: "male".into(),
+            citizenship_code: "kg".into(),
+            social_status_code: "low_income".into(),
+            category_codes: vec!["inheritance".into(), "inheritance".into(), "land".into()],
+            residence: Some(pb::LegalAidResidence {
+                region_code: "issyk_kul".into(),
+                district_code: "karakol".into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+    }
+
+    fn fields(e: AppError) -> Vec<String> {
+        match e {
+            AppError::Invalid(v) => v.into_iter().map(|v| v.field).collect(),
+            other => panic!("expected violations, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn consultants_are_held_to_their_centre_and_admins_choose() {
+        let own = Uuid::now_v7();
+        let other = Uuid::now_v7();
+        let c = caller(&["consultant"], Some(own));
+        assert_eq!(c.records().unwrap(), Scope::Centre(own));
+        assert_eq!(c.centre_for_new(None).unwrap(), own);
+        assert!(matches!(c.centre_for_new(Some(other)), Err(AppError::PermissionDenied(_))));
+        assert_eq!(Scope::Centre(own).narrow(Some(other)), Some(own));
+        let a = caller(&["admin"], None);
+        assert_eq!(a.records().unwrap(), Scope::All);
+        assert!(matches!(a.centre_for_new(None), Err(AppError::Invalid(_))));
+        assert_eq!(a.centre_for_new(Some(other)).unwrap(), other);
+        assert!(matches!(caller(&["consultant"], None).records(), Err(AppError::PermissionDenied(_))));
+        assert!(matches!(caller(&["curator"], Some(own)).records(), Err(AppError::PermissionDenied(_))));
+        let m = caller(&["moderator"], None);
+        assert_eq!(m.questions().unwrap(), Scope::All);
+        assert!(m.may_moderate() && !m.may_answer(own));
+        assert!(c.may_answer(own) && !c.may_answer(other) && !c.may_moderate());
+    }
+
+    #[test]
+    fn a_valid_form_is_trimmed_and_deduplicated() {
+        let today = NaiveDate::from_ymd_opt(2019, 5, 3).unwrap();
+        let d = consultation_draft(&input(), &refs(), today).unwrap();
+        assert_eq!(d.full_name, "Асанов Бакыт");
+        assert_eq!(d.categories, vec!["inheritance", "land"]);
+        assert_eq!(d.date, today);
+    }
+
+    #[test]
+    fn every_bad_field_is_reported_at_once() {
+        let today = NaiveDate::from_ymd_opt(2019, 5, 3).unwrap();
+        let bad = pb::ConsultationInput {
+            full_name: " ".into(),
+            age: Some(121),
+            gender_code: "".into(),
+            citizenship_code: "mars".into(),
+            email: "not-an-address".into(),
+            phone: "12ab".into(),
+            category_codes: vec![],
+            date: "2019-05-04".into(),
+            residence: Some(pb::LegalAidResidence {
+                region_code: "chui".into(),
+                district_code: "karakol".into(),
+                ..Default::default()
+            }),
+            ..input()
+        };
+        let f = fields(consultation_draft(&bad, &refs(), today).unwrap_err());
+        for want in [
+            "full_name",
+            "age",
+            "gender_code",
+            "citizenship_code",
+            "email",
+            "phone",
+            "category_codes",
+            "date",
+            "residence.district_code",
+        ] {
+            assert!(f.iter().any(|x| x == want), "{want} missing in {f:?}");
+        }
+        let no_age = pb::ConsultationInput { age: None, ..input() };
+        assert_eq!(fields(consultation_draft(&no_age, &refs(), today).unwrap_err()), vec!["age"]);
+        let zero = pb::ConsultationInput { age: Some(0), ..input() };
+        assert_eq!(consultation_draft(&zero, &refs(), today).unwrap().age, 0);
+    }
+
+    #[test]
+    fn phones_allow_local_and_international_forms() {
+        for ok in ["", "+996 555 123 456", "0555-12-34-56", "(0312) 62-00-00"] {
+            assert!(phone(ok).is_ok(), "{ok}");
+        }
+        for bad in ["12", "+996 555 abc", "++996555123456", "1234567890123456"] {
+            assert!(phone(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn only_an_answer_under_moderation_is_moderated() {
+        use QuestionStatus::*;
+        assert_eq!(Waiting.answer().unwrap(), Answered);
+        assert_eq!(Rejected.answer().unwrap(), Answered);
+        assert_eq!(Answered.answer().unwrap(), Answered);
+        assert!(matches!(Published.answer(), Err(AppError::FailedPrecondition(_))));
+        assert_eq!(Answered.moderate(true).unwrap(), Published);
+        assert_eq!(Answered.moderate(false).unwrap(), Rejected);
+        for s in [Waiting, Published, Rejected] {
+            assert!(matches!(s.moderate(true), Err(AppError::FailedPrecondition(_))));
+        }
+        assert!(moderation_comment(false, " ").is_err());
+        assert!(moderation_comment(true, "").is_ok());
+    }
+
+    #[test]
+    fn referral_client_fields_come_from_the_consultation_when_empty() {
+        let today = NaiveDate::from_ymd_opt(2024, 1, 10).unwrap();
+        let prefill = ReferralDraft {
+            consultation_id: None,
+            client_full_name: "Асанова Айгуль".into(),
+            client_age: Some(40),
+            client_phone: "+996 555 000 111".into(),
+            client_address: "Иссык-Кульская область, г. Каракол".into(),
+            to_organisation: String::new(),
+            to_address: String::new(),
+            reason: String::new(),
+            date: today,
+        };
+        let i = pb::ReferralInput {
+            to_organisation: "Социальный фонд".into(),
+            reason: "Назначение пенсии".into(),
+            ..Default::default()
+        };
+        let d = referral_draft(&i, Some(&prefill), today).unwrap();
+        assert_eq!(d.client_full_name, "Асанова Айгуль");
+        assert_eq!(d.client_age, Some(40));
+        let f = fields(referral_draft(&pb::ReferralInput::default(), None, today).unwrap_err());
+        assert_eq!(f, vec!["client_full_name", "to_organisation", "reason"]);
+    }
+
+    #[test]
+    fn pages_are_numbered_from_one() {
+        let p = Page::new(0, 0, 20, 200);
+        assert_eq!((p.number, p.size, p.offset()), (1, 20, 0));
+        let p = Page::new(3, 1000, 20, 200);
+        assert_eq!((p.size, p.offset()), (200, 400));
+        assert_eq!(Page::new(1, 10, 20, 200).count(0), 1);
+        assert_eq!(Page::new(1, 10, 20, 200).count(21), 3);
+    }
+
+    #[test]
+    fn filters_check_their_ranges() {
+        let r = pb::ListConsultationsRequest {
+            date_from: "2024-02-01".into(),
+            date_to: "2024-01-01".into(),
+            age_from: Some(50),
+            age_to: Some(20),
+            ..Default::default()
+        };
+        assert_eq!(fields(consultation_filter(&r).unwrap_err()), vec!["date_to", "age_to"]);
+        assert_eq!(consultation_sort(0, false), (ConsultationSort::Date, true));
+        assert_eq!(consultation_sort(pb::ConsultationSort::Age as i32, false), (ConsultationSort::Age, false));
+    }
+}
