@@ -35,6 +35,7 @@ bench: services ## throughput benchmarks, printed as ratios to a same-run baseli
 	$(CARGO) bench -p opeka-integration-tests --bench auth
 	$(CARGO) bench -p opeka-integration-tests --bench reminders
 	$(CARGO) bench -p opeka-cases --bench registry
+	$(CARGO) bench -p opeka-cases --bench appeals
 
 fmt:
 	$(CARGO) fmt --all
