@@ -264,12 +264,15 @@ async fn staff_fields(tx: &mut Tx, errs: &mut Violations, f: StaffInput<'_>) -> 
     let email = opt_text(f.email).and_then(|e| errs.check("email", Email::parse(&e)));
     let phone = opt_text(f.phone).and_then(|p| errs.check("phone", Phone::parse(&p)));
     let telegram = opt_text(f.telegram).and_then(|t| errs.check("telegram_username", domain::telegram_username(&t)));
+    // S2-1, S2-6: an account with an e-mail may go without a login (it
+    // signs in with the e-mail); without either it could not sign in at all.
     let login = match opt_text(f.login) {
         Some(l) => errs.check("login", Login::parse(&l)),
-        None => {
+        None if f.email.trim().is_empty() => {
             errs.add("login", s::LOGIN_REQUIRED);
             None
         }
+        None => None,
     };
     let district_id = opt_id("district_id", f.district_id, errs);
     let organisation_id = opt_id("organisation_id", f.organisation_id, errs);
@@ -1105,7 +1108,8 @@ impl IdentityService for Api {
                     full_name: a.full_name(),
                     code,
                     expires_at: expires.to_rfc3339(),
-                    login: a.login.clone().unwrap_or_default(),
+                    // The mail's link fills in what the account signs in with.
+                    login: a.login.clone().or_else(|| a.email.clone()).unwrap_or_default(),
                 }),
             )
             .await?;

@@ -3,7 +3,7 @@ pub const SURNAME_REQUIRED: &str = "Укажите фамилию.";
 pub const TOO_LONG_100: &str = "Не длиннее 100 символов.";
 pub const LOGIN_LENGTH: &str = "Логин должен содержать от 3 до 64 символов.";
 pub const LOGIN_CHARS: &str = "Логин может содержать только латинские буквы, цифры и символы . _ -";
-pub const LOGIN_REQUIRED: &str = "Укажите логин.";
+pub const LOGIN_REQUIRED: &str = "Укажите логин или адрес электронной почты.";
 pub const EMAIL_INVALID: &str = "Укажите адрес электронной почты в виде name@example.ru.";
 pub const EMAIL_REQUIRED_FOR_ACTIVATION: &str =
     "Укажите пароль или адрес электронной почты, на который придёт ссылка для активации.";

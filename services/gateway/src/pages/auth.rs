@@ -53,6 +53,7 @@ pub async fn login_page(
     let note = match q.note.as_str() {
         "expired" => Some(t.session_expired),
         "bye" => Some(t.logged_out),
+        "reset" => Some(t.recovery.password_changed),
         _ => None,
     };
     // Keep a well-formed token the browser already has, so two open login

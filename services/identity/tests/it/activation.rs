@@ -278,3 +278,32 @@ async fn a_reset_request_never_reveals_whether_the_account_exists() {
     }
     assert_eq!(app.snapshot().await, before, "no code and no event for accounts that cannot reset");
 }
+
+// S2-1, S2-6, S2-8: a consultant registered with only an e-mail and ФИО (no
+// login) activates, signs in with the e-mail, and the reset mail's link
+// carries the e-mail where a login would be.
+#[tokio::test]
+async fn a_consultant_without_a_login_uses_the_email_throughout() {
+    let app = TestApp::start().await;
+    let t = app.tenant("legal-aid").await;
+    let admin = app.admin(&t).await;
+    let mut events = app.events(&t.slug, "activation_requested").await;
+    let a = admin
+        .client
+        .clone()
+        .create_staff_account(consultant("", "bezlogina@example.ru"))
+        .await
+        .expect("no login needed with an e-mail")
+        .into_inner();
+    assert_eq!(a.login, "");
+    let (_, ev) = activation(&mut events).await;
+    app.public().activate_account(activate(&t, &ev.token, "Пароль-без-логина-1")).await.expect("activate");
+    let session = app.sign_in(&t, "BEZLOGINA@example.ru", "Пароль-без-логина-1").await;
+    assert_eq!(session.account.id, a.id);
+
+    let mut resets = app.events(&t.slug, "password_reset_requested").await;
+    let req = pb::RequestPasswordResetRequest { tenant: t.slug.clone(), login: "bezlogina@example.ru".into() };
+    app.public().request_password_reset(req).await.expect("request reset");
+    let r = reset_code(&mut resets).await;
+    assert_eq!(r.login, "bezlogina@example.ru", "the link fills in the e-mail");
+}
