@@ -3,7 +3,9 @@
 //! forwards the trace context; requests carry the caller's token through
 //! `identity::request`, the one metadata helper for every service.
 use opeka_platform::telemetry::TracePropagation;
+use opeka_proto::cases::appeals_service_client::AppealsServiceClient;
 use opeka_proto::cases::cases_service_client::CasesServiceClient;
+use opeka_proto::cases::legal_aid_service_client::LegalAidServiceClient;
 use opeka_proto::files::files_service_client::FilesServiceClient;
 use opeka_proto::notifications::notifications_service_client::NotificationsServiceClient;
 use opeka_proto::scheduler::scheduler_service_client::SchedulerServiceClient;
@@ -14,6 +16,8 @@ use crate::identity::{self, IdentityClient};
 
 type Traced = InterceptedService<Channel, TracePropagation>;
 pub type CasesClient = CasesServiceClient<Traced>;
+pub type AppealsClient = AppealsServiceClient<Traced>;
+pub type LegalAidClient = LegalAidServiceClient<Traced>;
 pub type FilesClient = FilesServiceClient<Traced>;
 pub type NotificationsClient = NotificationsServiceClient<Traced>;
 pub type SchedulerClient = SchedulerServiceClient<Traced>;
@@ -23,6 +27,8 @@ pub type SchedulerClient = SchedulerServiceClient<Traced>;
 pub struct Clients {
     pub identity: IdentityClient,
     pub cases: CasesClient,
+    pub appeals: AppealsClient,
+    pub legal_aid: LegalAidClient,
     pub files: FilesClient,
     pub notifications: NotificationsClient,
     pub scheduler: SchedulerClient,
@@ -39,6 +45,8 @@ impl Clients {
         Ok(Self {
             identity: identity::client(identity_url).await?,
             cases: CasesServiceClient::with_interceptor(channel(&settings.cases_url).await?, TracePropagation),
+            appeals: AppealsServiceClient::with_interceptor(channel(&settings.cases_url).await?, TracePropagation),
+            legal_aid: LegalAidServiceClient::with_interceptor(channel(&settings.cases_url).await?, TracePropagation),
             files: FilesServiceClient::with_interceptor(channel(&settings.files_url).await?, TracePropagation),
             notifications: NotificationsServiceClient::with_interceptor(
                 channel(&settings.notifications_url).await?,

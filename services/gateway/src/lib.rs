@@ -32,7 +32,7 @@ use tower_http::trace::TraceLayer;
 pub use settings::Settings;
 pub use strings::Strings;
 
-use clients::{CasesClient, Clients, FilesClient, NotificationsClient, SchedulerClient};
+use clients::{AppealsClient, CasesClient, Clients, FilesClient, LegalAidClient, NotificationsClient, SchedulerClient};
 use identity::IdentityClient;
 
 /// The gateway's schema: only the sessions table. Applied by `opeka migrate`.
@@ -48,6 +48,8 @@ pub struct Inner {
     pub pool: PgPool,
     pub identity: IdentityClient,
     pub cases: CasesClient,
+    pub appeals: AppealsClient,
+    pub legal_aid: LegalAidClient,
     pub files: FilesClient,
     pub notifications: NotificationsClient,
     pub scheduler: SchedulerClient,
@@ -70,12 +72,14 @@ impl AppState {
         settings.validate()?;
         let strings = Strings::for_locale(&settings.locale).expect("validated locale");
         let views = views::Views::new()?;
-        let Clients { identity, cases, files, notifications, scheduler } = clients;
+        let Clients { identity, cases, appeals, legal_aid, files, notifications, scheduler } = clients;
         Ok(Self(Arc::new(Inner {
             settings,
             pool,
             identity,
             cases,
+            appeals,
+            legal_aid,
             files,
             notifications,
             scheduler,

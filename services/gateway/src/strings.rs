@@ -3,6 +3,10 @@
 //! table as `t`; services' own messages (field violations) arrive in Russian.
 use serde::Serialize;
 
+pub mod appeals;
+pub mod legal_aid;
+pub mod recovery;
+
 #[derive(Debug, Serialize)]
 pub struct Strings {
     pub lang: &'static str,
@@ -36,6 +40,10 @@ pub struct Strings {
     pub greeting: &'static str,
     pub your_roles: &'static str,
     pub roles: RoleNames,
+    /// Issue 5's sections keep their words in submodules of this one.
+    pub appeals: &'static appeals::AppealsStrings,
+    pub legal_aid: &'static legal_aid::LegalAidStrings,
+    pub recovery: &'static recovery::RecoveryStrings,
 
     // S0-17…S0-25: «Соц. кураторы».
     pub curators_title: &'static str,
@@ -451,6 +459,9 @@ impl Strings {
 
 pub static RU: Strings = Strings {
     lang: "ru",
+    appeals: &appeals::RU,
+    legal_aid: &legal_aid::RU,
+    recovery: &recovery::RU,
     app_name: "Опека",
     skip_to_content: "Перейти к содержимому",
     menu: "Меню",
@@ -462,7 +473,7 @@ pub static RU: Strings = Strings {
     signed_in_as: "Вы вошли как",
 
     login_title: "Вход в программу",
-    login_field: "Логин или электронная почта",
+    login_field: "Логин или Email",
     password_field: "Пароль",
     login_button: "Войти",
     login_required: "Укажите логин или электронную почту.",
@@ -881,6 +892,9 @@ pub static RU: Strings = Strings {
 
 pub static EN: Strings = Strings {
     lang: "en",
+    appeals: &appeals::EN,
+    legal_aid: &legal_aid::EN,
+    recovery: &recovery::EN,
     app_name: "Opeka",
     skip_to_content: "Skip to content",
     menu: "Menu",

@@ -245,3 +245,29 @@
     }
   }
 })();
+
+// S1-31: in an appeal's «Комментарий» Enter posts the comment and Shift+Enter
+// starts a new line (without this file the button posts it).
+(function () {
+  "use strict";
+  document.addEventListener("keydown", function (e) {
+    var el = e.target;
+    if (e.key !== "Enter" || e.shiftKey || e.ctrlKey || e.altKey || e.metaKey || e.isComposing) return;
+    if (!el || !el.matches || !el.matches("textarea[data-enter-submit]")) return;
+    e.preventDefault();
+    if (el.value.trim() === "" || !el.form) return;
+    if (el.form.requestSubmit) el.form.requestSubmit();
+    else el.form.submit();
+  });
+})();
+
+// S2-30: «Печать» on the referral form's print page (without JS the browser's own print works).
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("[data-print]").forEach(function (b) {
+      b.hidden = false;
+      b.addEventListener("click", function () { window.print(); });
+    });
+  });
+})();

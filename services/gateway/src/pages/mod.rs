@@ -7,15 +7,19 @@ use axum::routing::get;
 use crate::AppState;
 
 mod activity;
+mod appeals;
 mod auth;
 mod calendar;
 mod citizens;
 mod common;
+mod consultants;
 mod curators;
 mod deviations;
 mod home;
+mod legal_aid;
 mod meetings;
 mod program;
+mod recovery;
 mod references;
 #[cfg(test)]
 mod render_tests;
@@ -69,6 +73,10 @@ pub fn routes() -> Router<AppState> {
         .merge(references::routes(references::Kind::Districts))
         .merge(references::routes(references::Kind::FileTypes))
         .merge(references::routes(references::Kind::SpecialGroups))
+        .merge(appeals::routes())
+        .merge(legal_aid::routes())
+        .merge(recovery::routes())
+        .merge(consultants::routes())
 }
 
 /// A form that carries nothing but its CSRF token.
