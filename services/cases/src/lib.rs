@@ -21,6 +21,8 @@ use tokio::net::TcpListener;
 
 pub const SERVICE: &str = "cases";
 pub const GRPC_NAME: &str = "opeka.cases.v1.CasesService";
+/// Every gRPC service this process serves (health and reflection name them all).
+pub const GRPC_NAMES: &[&str] = &[GRPC_NAME, "opeka.cases.v1.AppealsService", legal_aid::GRPC_NAME];
 
 pub static SCHEMA: db::SchemaSpec =
     db::SchemaSpec { schema: SERVICE, migrator: &MIGRATOR, append_only: &["audit_log"] };
@@ -127,7 +129,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let routes = routes.add_service(opeka_proto::cases::legal_aid_service_server::LegalAidServiceServer::new(
         legal_aid::api::Api::new(state.clone()),
     ));
-    let served = opeka_platform::grpc::serve(listener, routes, &[GRPC_NAME], verifier, ctx.shutdown.clone()).await;
+    let served = opeka_platform::grpc::serve(listener, routes, GRPC_NAMES, verifier, ctx.shutdown.clone()).await;
     ctx.shutdown.cancel();
     while background.join_next().await.is_some() {}
     served
