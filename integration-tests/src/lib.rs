@@ -155,7 +155,7 @@ impl Suite {
         }
         {
             let ctx = ctx.clone();
-            let s = opeka_cases::Settings { db_max_connections: 5, ..Default::default() };
+            let s = opeka_cases::Settings { db_max_connections: 5, files_url: files_url.clone(), ..Default::default() };
             tokio::spawn(async move {
                 if let Err(e) = opeka_cases::run(ctx, s, cases_listener).await {
                     eprintln!("cases stopped: {e:#}");
@@ -166,6 +166,7 @@ impl Suite {
             let ctx = ctx.clone();
             let s = opeka_files::Settings {
                 store_url: format!("file://{}", files_dir.display()),
+                cases_url: cases_url.clone(),
                 db_max_connections: 5,
                 ..Default::default()
             };

@@ -222,9 +222,14 @@ async fn seed(desk: &appeals::Desk) {
     ];
     // (federal district, region, municipality) and (type, category, subcategory) as reference codes.
     let places = [("cfo", "msk", Some("lublino")), ("cfo", "mo", Some("khimki")), ("szfo", "spb", None)];
-    let topics =
-        [("ogv", "roads", Some("pits")), ("ogv", "roads", Some("disabled")), ("ogv", "health", None), ("nko", "help", None)];
-    let statuses = ["new", "moderation", "in_work", "in_work", "in_work", "in_work", "done_review", "done", "done", "closed"];
+    let topics = [
+        ("ogv", "roads", Some("pits")),
+        ("ogv", "roads", Some("disabled")),
+        ("ogv", "health", None),
+        ("nko", "help", None),
+    ];
+    let statuses =
+        ["new", "moderation", "in_work", "in_work", "in_work", "in_work", "done_review", "done", "done", "closed"];
     let id = |code: &str| -> Uuid { desk.id(code).parse().expect("uuid") };
     let opt = |code: Option<&str>| code.map(id);
     let to_vec = |a: &[&str]| a.iter().map(|s| s.to_string()).collect::<Vec<_>>();

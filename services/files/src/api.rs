@@ -1,6 +1,8 @@
 //! gRPC handlers: decode, authorise, call the store (or the upload
 //! pipeline), encode. Every write is checked here against the caller's role
-//! and runs in the caller's tenant transaction.
+//! and runs in the caller's tenant transaction. An appeal's files are read
+//! only after cases, asked with the caller's token, shows the caller that
+//! appeal (`cases::Cases::sees_appeal`).
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -14,6 +16,7 @@ use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::State;
+use crate::cases::Bearer;
 use crate::domain::{self, FileTypeName, Permission};
 use crate::store::{self, FileRow};
 use crate::strings as s;
@@ -109,6 +112,43 @@ impl Api {
     async fn file(&self, tx: &mut Tx, id: Uuid) -> Result<FileRow, AppError> {
         store::get_file(tx, id).await?.ok_or_else(file_not_found)
     }
+
+    /// The caller, if it may read files of some kind: citizens' (`ReadFiles`)
+    /// or appeals' (`AppealFiles`).
+    fn reader<T>(&self, req: &Request<T>) -> Result<(Principal, Bearer), AppError> {
+        let p = auth::principal(req)?;
+        if !domain::roles_allow(&p.roles, Permission::ReadFiles)
+            && !domain::roles_allow(&p.roles, Permission::AppealFiles)
+        {
+            return Err(AppError::PermissionDenied(s::PERMISSION_DENIED.into()));
+        }
+        Ok((p, Bearer::of(req.metadata())?))
+    }
+
+    /// Whether `p` may read the files of appeal `id`: cases must show it to them.
+    async fn check_appeal(&self, p: &Principal, bearer: &Bearer, id: Uuid) -> Result<bool, AppError> {
+        if !domain::roles_allow(&p.roles, Permission::AppealFiles) {
+            return Ok(false);
+        }
+        self.st.cases.sees_appeal(bearer, id).await
+    }
+
+    /// File `id` in a tenant transaction, if `p` may read it: a citizen's file
+    /// with `ReadFiles`; an appeal's only when cases shows `p` the appeal
+    /// (otherwise NOT_FOUND, as for a file that does not exist).
+    async fn readable(&self, p: Principal, bearer: &Bearer, id: Uuid) -> Result<(Caller, FileRow), AppError> {
+        let mut tx = db::tenant_tx(&self.st.pool, p.tenant_id).await?;
+        let row = self.file(&mut tx, id).await?;
+        match row.appeal_id {
+            Some(appeal) if !self.check_appeal(&p, bearer, appeal).await? => return Err(file_not_found()),
+            Some(_) => {}
+            None if !domain::roles_allow(&p.roles, Permission::ReadFiles) => {
+                return Err(AppError::PermissionDenied(s::PERMISSION_DENIED.into()));
+            }
+            None => {}
+        }
+        Ok((Caller { p, tx }, row))
+    }
 }
 
 #[tonic::async_trait]
@@ -167,11 +207,19 @@ impl FilesService for Api {
     }
 
     async fn upload_file(&self, req: Request<Streaming<pb::UploadFileRequest>>) -> Res<pb::File> {
-        let p = self.principal(&req, Permission::Upload)?;
+        // Which owner the caller may store for is known from the header: the
+        // pipeline checks it before any byte is stored.
+        let p = auth::principal(&req)?;
+        if !domain::roles_allow(&p.roles, Permission::Upload) && !domain::roles_allow(&p.roles, Permission::AppealFiles)
+        {
+            return Err(AppError::PermissionDenied(s::PERMISSION_DENIED.into()).into());
+        }
+        let bearer = Bearer::of(req.metadata())?;
         // In its own task: if the client goes away, hyper drops this handler
         // mid-await, but the pipeline still runs to its clean-up.
-        let task =
-            tokio::spawn(upload::receive(self.st.clone(), p, req.into_inner()).instrument(tracing::Span::current()));
+        let task = tokio::spawn(
+            upload::receive(self.st.clone(), p, bearer, req.into_inner()).instrument(tracing::Span::current()),
+        );
         let row = task.await.map_err(AppError::internal)??;
         Ok(Response::new((&row).into()))
     }
@@ -179,9 +227,9 @@ impl FilesService for Api {
     type DownloadFileStream = DownloadStream;
 
     async fn download_file(&self, req: Request<pb::DownloadFileRequest>) -> Res<DownloadStream> {
-        let mut c = self.caller(&req, Permission::ReadFiles).await?;
+        let (p, bearer) = self.reader(&req)?;
         let id = parse_id("id", &req.get_ref().id)?;
-        let row = self.file(&mut c.tx, id).await?;
+        let (mut c, row) = self.readable(p, &bearer, id).await?;
         let key = object_store::path::Path::from(row.storage_key.as_str());
         let chunks = self
             .st
@@ -189,8 +237,9 @@ impl FilesService for Api {
             .read(&key)
             .await
             .map_err(|e| AppError::internal(anyhow::anyhow!("file {id}: reading blob {key}: {e}")))?;
-        // Personal documents: who opened which citizen's file is recorded.
-        self.audit(&mut c, "file.download", "file", id, serde_json::json!({"citizen_id": row.citizen_id})).await?;
+        // Personal documents: who opened which citizen's (or appeal's) file is recorded.
+        let details = serde_json::json!({"citizen_id": row.citizen_id, "appeal_id": row.appeal_id});
+        self.audit(&mut c, "file.download", "file", id, details).await?;
         c.tx.commit().await.map_err(AppError::from)?;
         let head = pb::DownloadFileResponse { part: Some(pb::download_file_response::Part::File((&row).into())) };
         let body = chunks.map(move |piece| match piece {
@@ -201,17 +250,33 @@ impl FilesService for Api {
     }
 
     async fn get_file(&self, req: Request<pb::GetFileRequest>) -> Res<pb::File> {
-        let mut c = self.caller(&req, Permission::ReadFiles).await?;
+        let (p, bearer) = self.reader(&req)?;
         let id = parse_id("id", &req.get_ref().id)?;
-        let row = self.file(&mut c.tx, id).await?;
+        let (_, row) = self.readable(p, &bearer, id).await?;
         Ok(Response::new((&row).into()))
     }
 
     async fn list_files(&self, req: Request<pb::ListFilesRequest>) -> Res<pb::ListFilesResponse> {
-        let mut c = self.caller(&req, Permission::ReadFiles).await?;
+        let (p, bearer) = self.reader(&req)?;
         let r = req.into_inner();
+        let citizen_id = opt_id("citizen_id", &r.citizen_id, s::ID_INVALID)?;
+        let appeal_id = opt_id("appeal_id", &r.appeal_id, s::ID_INVALID)?;
+        match appeal_id {
+            Some(_) if citizen_id.is_some() => return Err(AppError::invalid("appeal_id", s::OWNER_BOTH).into()),
+            Some(a) if !self.check_appeal(&p, &bearer, a).await? => {
+                return Err(AppError::invalid("appeal_id", s::APPEAL_UNKNOWN).into());
+            }
+            Some(_) => {}
+            None if !domain::roles_allow(&p.roles, Permission::ReadFiles) => {
+                return Err(AppError::PermissionDenied(s::PERMISSION_DENIED.into()).into());
+            }
+            None => {}
+        }
+        let tx = db::tenant_tx(&self.st.pool, p.tenant_id).await.map_err(AppError::from)?;
+        let mut c = Caller { p, tx };
         let filter = store::FileFilter {
-            citizen_id: opt_id("citizen_id", &r.citizen_id, s::ID_INVALID)?,
+            citizen_id,
+            appeal_id,
             file_type_id: opt_id("file_type_id", &r.file_type_id, s::ID_INVALID)?,
             after: convert::parse_page_token(&r.page_token).map_err(|e| AppError::invalid("page_token", e))?,
             limit: if r.page_size <= 0 { 50 } else { r.page_size.min(500) } as i64,

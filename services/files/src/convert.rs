@@ -39,7 +39,8 @@ impl From<&FileRow> for pb::File {
     fn from(f: &FileRow) -> Self {
         pb::File {
             id: f.id.to_string(),
-            citizen_id: f.citizen_id.to_string(),
+            citizen_id: opt_uuid(f.citizen_id),
+            appeal_id: opt_uuid(f.appeal_id),
             file_type_id: opt_uuid(f.file_type_id),
             file_type_name: f.file_type_name.clone().unwrap_or_default(),
             original_name: f.original_name.clone(),

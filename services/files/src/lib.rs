@@ -1,10 +1,12 @@
 //! Files service (`opeka.files.v1`): the tenant's file types, the files
-//! citizens send and staff attach — metadata in Postgres, blobs in an object
-//! store — with streaming upload and download, audit and `file_received`.
+//! citizens send and staff attach, and the files of appeals — metadata in
+//! Postgres, blobs in an object store — with streaming upload and download,
+//! audit and `file_received`.
 #![forbid(unsafe_code)]
 
 pub mod api;
 pub mod blobs;
+pub mod cases;
 pub mod convert;
 pub mod domain;
 pub mod events;
@@ -36,6 +38,8 @@ pub struct State {
     pub blobs: blobs::Blobs,
     pub outbox: bus::Outbox,
     pub clock: opeka_platform::clock::SharedClock,
+    /// Asked whether the caller sees an appeal (its files' access rule).
+    pub cases: cases::Cases,
 }
 
 /// Serves files on `listener` until `ctx.shutdown` is cancelled; runs the
@@ -45,6 +49,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let pool = db::connect(ctx.settings.database_url.expose(), SERVICE, settings.db_max_connections).await?;
     let bus = bus::Bus::connect(&ctx.settings.nats_url, ctx.settings.bus.clone()).await?;
     let store = blobs::open(&blobs::StoreUrl::parse(&settings.store_url).map_err(anyhow::Error::msg)?)?;
+    let cases = cases::Cases::new(opeka_platform::grpc::channel(&settings.cases_url).await?);
     let state = Arc::new(State {
         allowed: settings.allowed().into(),
         blobs: blobs::Blobs::new(store, settings.upload_buffer_bytes),
@@ -52,6 +57,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
         pool: pool.clone(),
         settings,
         clock: ctx.clock.clone(),
+        cases,
     });
     let verifier = Arc::new(Verifier::new(opeka_platform::auth::grpc_jwks_source(ctx.settings.identity_url.clone())));
     let addr = listener.local_addr()?;

@@ -30,6 +30,9 @@ pub struct Settings {
     pub upload_buffer_bytes: u64,
     /// `OPEKA_FILES__DB_MAX_CONNECTIONS`: pool size for this service.
     pub db_max_connections: u32,
+    /// `OPEKA_FILES__CASES_URL`: where files asks cases whether the caller
+    /// sees an appeal (its files are read and written only then).
+    pub cases_url: String,
 }
 
 pub fn default_allowed_content_types() -> Vec<String> {
@@ -60,6 +63,7 @@ impl Default for Settings {
             allowed_content_types: default_allowed_content_types(),
             upload_buffer_bytes: 8 * MIB,
             db_max_connections: 10,
+            cases_url: "http://127.0.0.1:50052".into(),
         }
     }
 }
@@ -89,6 +93,10 @@ impl Settings {
         }
         if self.db_max_connections == 0 {
             return bad("DB_MAX_CONNECTIONS", "must be at least 1");
+        }
+        match url::Url::parse(&self.cases_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            _ => return bad("CASES_URL", "must be an http:// or https:// URL, e.g. http://127.0.0.1:50052"),
         }
         Ok(())
     }
@@ -125,6 +133,8 @@ mod tests {
         assert!(s.validate().unwrap_err().0.contains("OPEKA_FILES__UPLOAD_BUFFER_BYTES"));
         let s = Settings { grpc_addr: "nowhere".into(), ..Default::default() };
         assert!(s.validate().unwrap_err().0.contains("OPEKA_FILES__GRPC_ADDR"));
+        let s = Settings { cases_url: "127.0.0.1:50052".into(), ..Default::default() };
+        assert!(s.validate().unwrap_err().0.contains("OPEKA_FILES__CASES_URL"));
     }
 
     #[test]

@@ -108,7 +108,9 @@ fn escape_like(s: &str) -> String {
 pub struct FileRow {
     pub id: Uuid,
     pub tenant_id: Uuid,
-    pub citizen_id: Uuid,
+    /// Exactly one of `citizen_id` and `appeal_id` is set (`files_owner_check`).
+    pub citizen_id: Option<Uuid>,
+    pub appeal_id: Option<Uuid>,
     pub file_type_id: Option<Uuid>,
     pub file_type_name: Option<String>,
     pub original_name: String,
@@ -126,7 +128,7 @@ pub struct FileRow {
 
 macro_rules! file_select {
     () => {
-        "select f.id, f.tenant_id, f.citizen_id, f.file_type_id, t.name as file_type_name, f.original_name,
+        "select f.id, f.tenant_id, f.citizen_id, f.appeal_id, f.file_type_id, t.name as file_type_name, f.original_name,
             f.content_type, f.declared_content_type, f.size, f.sha256, f.storage_key, f.uploaded_by, f.channel,
             f.created_at, f.type_changed_by, f.type_changed_at
          from files f left join file_types t on t.id = f.file_type_id"
@@ -138,7 +140,8 @@ macro_rules! file_select {
 pub struct NewFile<'a> {
     pub id: Uuid,
     pub tenant_id: Uuid,
-    pub citizen_id: Uuid,
+    pub citizen_id: Option<Uuid>,
+    pub appeal_id: Option<Uuid>,
     pub file_type_id: Option<Uuid>,
     pub original_name: &'a str,
     pub content_type: &'a str,
@@ -154,8 +157,8 @@ pub struct NewFile<'a> {
 pub async fn insert_file(conn: &mut PgConnection, f: &NewFile<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into files (id, tenant_id, citizen_id, file_type_id, original_name, content_type,
-            declared_content_type, size, sha256, storage_key, uploaded_by, channel, created_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+            declared_content_type, size, sha256, storage_key, uploaded_by, channel, created_at, appeal_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
     )
     .bind(f.id)
     .bind(f.tenant_id)
@@ -170,6 +173,7 @@ pub async fn insert_file(conn: &mut PgConnection, f: &NewFile<'_>) -> Result<(),
     .bind(f.uploaded_by)
     .bind(f.channel)
     .bind(f.created_at)
+    .bind(f.appeal_id)
     .execute(conn)
     .await?;
     Ok(())
@@ -208,9 +212,12 @@ pub struct FileCursor {
     pub id: Uuid,
 }
 
+/// With neither `citizen_id` nor `appeal_id`: the tenant's citizens' files
+/// (an appeal's files are listed per appeal).
 #[derive(Debug, Clone, Default)]
 pub struct FileFilter {
     pub citizen_id: Option<Uuid>,
+    pub appeal_id: Option<Uuid>,
     pub file_type_id: Option<Uuid>,
     pub after: Option<FileCursor>,
     pub limit: i64,
@@ -218,7 +225,8 @@ pub struct FileFilter {
 
 macro_rules! file_filter {
     () => {
-        " where ($1::uuid is null or f.citizen_id = $1) and ($2::uuid is null or f.file_type_id = $2)"
+        " where ($1::uuid is null or f.citizen_id = $1) and ($2::uuid is null or f.file_type_id = $2)
+           and (($3::uuid is null and f.citizen_id is not null) or f.appeal_id = $3)"
     };
 }
 
@@ -227,16 +235,18 @@ pub async fn list_files(conn: &mut PgConnection, f: &FileFilter) -> Result<(Vec<
     let total: i64 = sqlx::query_scalar(concat!("select count(*) from files f", file_filter!()))
         .bind(f.citizen_id)
         .bind(f.file_type_id)
+        .bind(f.appeal_id)
         .fetch_one(&mut *conn)
         .await?;
     let rows = sqlx::query_as(concat!(
         file_select!(),
         file_filter!(),
-        " and ($3::timestamptz is null or (f.created_at, f.id) < ($3, $4))
-         order by f.created_at desc, f.id desc limit $5"
+        " and ($4::timestamptz is null or (f.created_at, f.id) < ($4, $5))
+         order by f.created_at desc, f.id desc limit $6"
     ))
     .bind(f.citizen_id)
     .bind(f.file_type_id)
+    .bind(f.appeal_id)
     .bind(f.after.map(|c| c.created_at))
     .bind(f.after.map(|c| c.id))
     .bind(f.limit)

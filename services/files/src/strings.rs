@@ -11,6 +11,11 @@ pub const FILE_TYPE_UNKNOWN: &str = "Такого типа файла нет. В
 
 pub const FILE_NOT_FOUND: &str = "Файл не найден.";
 pub const CITIZEN_REQUIRED: &str = "Укажите, чей это файл.";
+/// Both a citizen and an appeal named as the owner of one file.
+pub const OWNER_BOTH: &str = "Файл принадлежит либо гражданину, либо обращению: укажите что-то одно.";
+/// An appeal that does not exist or that the caller does not see (one answer for both).
+pub const APPEAL_UNKNOWN: &str = "Обращение не найдено.";
+pub const CASES_UNAVAILABLE: &str = "Сервис обращений недоступен. Попробуйте позже.";
 pub const ORIGINAL_NAME_TOO_LONG: &str = "Имя файла — не длиннее 255 символов.";
 pub const HEADER_MISSING: &str = "Первое сообщение загрузки должно содержать сведения о файле.";
 pub const HEADER_REPEATED: &str = "Сведения о файле передаются только в первом сообщении загрузки.";

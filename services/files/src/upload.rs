@@ -1,7 +1,8 @@
-//! The upload pipeline: header → chunks into a `BlobWriter` through the
-//! domain's `Intake` → metadata, outbox event and audit in one transaction.
-//! Any failure before the commit aborts the blob, so a broken upload leaves
-//! neither a row nor a blob.
+//! The upload pipeline: header → who may store a file for its owner (a
+//! citizen, or an appeal cases shows the caller) → chunks into a `BlobWriter`
+//! through the domain's `Intake` → metadata, outbox event and audit in one
+//! transaction. Any failure before the commit aborts the blob, so a broken
+//! upload leaves neither a row nor a blob.
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,8 +16,9 @@ use uuid::Uuid;
 
 use crate::State;
 use crate::blobs::{self, BlobWriter};
+use crate::cases::Bearer;
 use crate::domain::intake::{Intake, Received, Refusal};
-use crate::domain::{self, Channel, OriginalName};
+use crate::domain::{self, Channel, OriginalName, Permission};
 use crate::store::{self, FileRow};
 use crate::strings as s;
 
@@ -25,9 +27,32 @@ pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024 + 16 * 1024;
 /// A client that sends nothing for this long has gone; its upload is dropped.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// Whose file an upload is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Owner {
+    Citizen(Uuid),
+    Appeal(Uuid),
+}
+
+impl Owner {
+    fn citizen(self) -> Option<Uuid> {
+        match self {
+            Owner::Citizen(id) => Some(id),
+            Owner::Appeal(_) => None,
+        }
+    }
+
+    fn appeal(self) -> Option<Uuid> {
+        match self {
+            Owner::Appeal(id) => Some(id),
+            Owner::Citizen(_) => None,
+        }
+    }
+}
+
 /// The validated header of an upload.
 struct Header {
-    citizen_id: Uuid,
+    owner: Owner,
     file_type_id: Option<Uuid>,
     original_name: Option<OriginalName>,
     declared_content_type: String,
@@ -36,12 +61,19 @@ struct Header {
 
 fn header(m: &pb::UploadFileRequest, max_bytes: u64) -> Result<Header, AppError> {
     let mut errs = Violations::new();
-    let citizen_id = match m.citizen_id.trim() {
-        "" => {
+    let owner = match (m.citizen_id.trim(), m.appeal_id.trim()) {
+        ("", "") => {
             errs.add("citizen_id", s::CITIZEN_REQUIRED);
             None
         }
-        v => errs.check("citizen_id", v.parse::<Uuid>().map_err(|_| s::ID_INVALID.to_string())),
+        (v, "") => {
+            errs.check("citizen_id", v.parse::<Uuid>().map_err(|_| s::ID_INVALID.to_string())).map(Owner::Citizen)
+        }
+        ("", v) => errs.check("appeal_id", v.parse::<Uuid>().map_err(|_| s::ID_INVALID.to_string())).map(Owner::Appeal),
+        (_, _) => {
+            errs.add("appeal_id", s::OWNER_BOTH);
+            None
+        }
     };
     let file_type_id = match m.file_type_id.trim() {
         "" => None,
@@ -54,7 +86,7 @@ fn header(m: &pb::UploadFileRequest, max_bytes: u64) -> Result<Header, AppError>
     }
     errs.into_result()?;
     Ok(Header {
-        citizen_id: citizen_id.expect("checked"),
+        owner: owner.expect("checked"),
         file_type_id,
         original_name,
         declared_content_type: m.declared_content_type.trim().chars().take(255).collect(),
@@ -70,6 +102,7 @@ fn repeated_header_field(m: &pb::UploadFileRequest) -> Option<&'static str> {
         ("original_name", !m.original_name.is_empty()),
         ("declared_content_type", !m.declared_content_type.is_empty()),
         ("declared_size", m.declared_size.is_some()),
+        ("appeal_id", !m.appeal_id.is_empty()),
     ]
     .into_iter()
     .find_map(|(f, set)| set.then_some(f))
@@ -79,9 +112,27 @@ fn refused((field, msg): Refusal) -> Status {
     AppError::invalid(field, msg).into()
 }
 
-/// Receives one upload for caller `p` (already authorised) and returns the
-/// committed metadata.
-pub async fn receive<S>(st: Arc<State>, p: Principal, mut stream: S) -> Result<FileRow, Status>
+/// Whether `p` may store a file for `owner`: a citizen's with the upload
+/// permission; an appeal's with the appeal-files permission and only when
+/// cases shows `p` that appeal (asked with `p`'s own token).
+async fn may_store(st: &State, p: &Principal, bearer: &Bearer, owner: Owner) -> Result<(), AppError> {
+    let denied = || AppError::PermissionDenied(s::PERMISSION_DENIED.into());
+    match owner {
+        Owner::Citizen(_) if domain::roles_allow(&p.roles, Permission::Upload) => Ok(()),
+        Owner::Appeal(id) if domain::roles_allow(&p.roles, Permission::AppealFiles) => {
+            if st.cases.sees_appeal(bearer, id).await? {
+                Ok(())
+            } else {
+                Err(AppError::invalid("appeal_id", s::APPEAL_UNKNOWN))
+            }
+        }
+        _ => Err(denied()),
+    }
+}
+
+/// Receives one upload for caller `p` (holding one of the upload permissions)
+/// and returns the committed metadata.
+pub async fn receive<S>(st: Arc<State>, p: Principal, bearer: Bearer, mut stream: S) -> Result<FileRow, Status>
 where
     S: Stream<Item = Result<pb::UploadFileRequest, Status>> + Unpin + Send,
 {
@@ -89,6 +140,7 @@ where
     // An empty stream is a header with nothing in it: citizen_id is missing.
     let first = next(&mut stream).await?.unwrap_or_default();
     let h = header(&first, max)?;
+    may_store(&st, &p, &bearer, h.owner).await?;
     if let Some(t) = h.file_type_id {
         // Refuse early, before any byte is stored; checked again at commit.
         let mut tx = db::tenant_tx(&st.pool, p.tenant_id).await.map_err(AppError::from)?;
@@ -120,7 +172,7 @@ where
     }
     match commit(&st, &p, &h, file_id, key.as_ref(), &received).await {
         Ok(row) => {
-            tracing::info!(%file_id, citizen_id = %row.citizen_id, size = row.size, content_type = %row.content_type, "file received");
+            tracing::info!(%file_id, citizen_id = ?row.citizen_id, appeal_id = ?row.appeal_id, size = row.size, content_type = %row.content_type, "file received");
             Ok(row)
         }
         Err(e) => {
@@ -170,7 +222,8 @@ where
     }
 }
 
-/// Metadata, the `file_received` event and the audit entry, in one transaction.
+/// Metadata, the `file_received` event (a citizen's file only) and the audit
+/// entry, in one transaction.
 async fn commit(
     st: &State,
     p: &Principal,
@@ -193,7 +246,8 @@ async fn commit(
         &store::NewFile {
             id: file_id,
             tenant_id: p.tenant_id,
-            citizen_id: h.citizen_id,
+            citizen_id: h.owner.citizen(),
+            appeal_id: h.owner.appeal(),
             file_type_id: h.file_type_id,
             original_name: name.as_str(),
             content_type: r.sniffed.content_type,
@@ -211,8 +265,10 @@ async fn commit(
         .await?
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("inserted file vanished")))?;
     let actor = p.account_id.to_string();
-    let env = opeka_platform::bus::envelope(p.tenant_id, &actor, now, crate::events::file_received(&row));
-    st.outbox.enqueue(&mut tx, &p.tenant_slug, &env).await?;
+    if row.citizen_id.is_some() {
+        let env = opeka_platform::bus::envelope(p.tenant_id, &actor, now, crate::events::file_received(&row));
+        st.outbox.enqueue(&mut tx, &p.tenant_slug, &env).await?;
+    }
     store::audit(
         &mut tx,
         store::AuditEntry {
@@ -222,7 +278,8 @@ async fn commit(
             entity: "file",
             entity_id: file_id.to_string(),
             details: serde_json::json!({
-                "citizen_id": row.citizen_id, "file_type_id": row.file_type_id, "original_name": row.original_name,
+                "citizen_id": row.citizen_id, "appeal_id": row.appeal_id,
+                "file_type_id": row.file_type_id, "original_name": row.original_name,
                 "content_type": row.content_type, "declared_content_type": row.declared_content_type,
                 "size": row.size, "sha256": row.sha256, "channel": row.channel,
             }),
@@ -260,6 +317,28 @@ mod tests {
         };
         let h = header(&m, 100).unwrap();
         assert_eq!(h.original_name.unwrap().as_str(), "Паспорт.PDF");
+    }
+
+    // S1-38: a file is a citizen's or an appeal's — exactly one of the two.
+    #[test]
+    fn the_owner_is_a_citizen_or_an_appeal_never_both() {
+        let (citizen, appeal) = (Uuid::now_v7(), Uuid::now_v7());
+        let m = pb::UploadFileRequest { appeal_id: appeal.to_string(), ..Default::default() };
+        assert_eq!(header(&m, 100).unwrap().owner, Owner::Appeal(appeal));
+        let m = pb::UploadFileRequest { citizen_id: citizen.to_string(), ..Default::default() };
+        assert_eq!(header(&m, 100).unwrap().owner, Owner::Citizen(citizen));
+        let both = pb::UploadFileRequest {
+            citizen_id: citizen.to_string(),
+            appeal_id: appeal.to_string(),
+            ..Default::default()
+        };
+        let AppError::Invalid(v) = header(&both, 100).err().unwrap() else { panic!() };
+        assert_eq!((v[0].field.as_str(), v[0].description.as_str()), ("appeal_id", s::OWNER_BOTH));
+        let bad = pb::UploadFileRequest { appeal_id: "№ 7".into(), ..Default::default() };
+        let AppError::Invalid(v) = header(&bad, 100).err().unwrap() else { panic!() };
+        assert_eq!(v[0].field, "appeal_id");
+        let later = pb::UploadFileRequest { appeal_id: appeal.to_string(), ..Default::default() };
+        assert_eq!(repeated_header_field(&later), Some("appeal_id"));
     }
 
     #[test]

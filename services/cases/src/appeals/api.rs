@@ -363,7 +363,14 @@ impl AppealsService for AppealsApi {
         let c = self.caller(&req, Need::Work)?;
         let r = req.get_ref();
         let id = convert::id("id", &r.id)?;
-        let step = convert::step(r)?;
+        let mut step = convert::step(r)?;
+        // S1-38: the solution's files are this appeal's files in the files service.
+        if let Some(pb::act_on_appeal_request::Action::MarkDone(x)) = &r.action
+            && !step.attachments.is_empty()
+        {
+            let field = ("mark_done.file_ids", x.file_ids.as_slice());
+            self.st.files.name(&self.st.identity, &c.bearer, id, field, &mut step.attachments).await?;
+        }
         let mut lookups = Lookups::default();
         match &step.action {
             Action::Assign { executor } if !executor.is_nil() => {
@@ -395,8 +402,12 @@ impl AppealsService for AppealsApi {
         let appeal_id = convert::id("appeal_id", &r.appeal_id)?;
         let text = service::comment_text(&r.text)?;
         let mut errs = Violations::new();
-        let attachments = convert::file_refs("file_ids", &r.file_ids, &mut errs);
+        let mut attachments = convert::file_refs("file_ids", &r.file_ids, &mut errs);
         errs.into_result()?;
+        if !attachments.is_empty() {
+            let field = ("file_ids", r.file_ids.as_slice());
+            self.st.files.name(&self.st.identity, &c.bearer, appeal_id, field, &mut attachments).await?;
+        }
         let who = self.who(&c).await?;
         let mut tx = self.tx(&c).await?;
         let new = NewComment { appeal_id, text, attachments, request_id: opt_text(&r.request_id) };
@@ -507,5 +518,19 @@ impl AppealsService for AppealsApi {
     async fn get_appeal_options(&self, req: Request<pb::GetAppealOptionsRequest>) -> Res<pb::AppealOptions> {
         self.caller(&req, Need::Read)?;
         Ok(Response::new(convert::options()))
+    }
+
+    async fn list_appeal_work_items(
+        &self,
+        req: Request<pb::ListAppealWorkItemsRequest>,
+    ) -> Res<pb::ListAppealWorkItemsResponse> {
+        super::work_items::list(&self.st, req).await
+    }
+
+    async fn mark_appeal_work_item_processed(
+        &self,
+        req: Request<pb::MarkAppealWorkItemProcessedRequest>,
+    ) -> Res<pb::AppealWorkItem> {
+        super::work_items::mark_processed(&self.st, req).await
     }
 }

@@ -761,3 +761,127 @@ pub async fn upsert_node(
     .fetch_one(conn)
     .await
 }
+
+// ------------------------------------------------------- the work queue
+
+/// Whose work items a caller sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WorkItemsFor {
+    /// Supervisors and admins: the whole tenant's.
+    All,
+    /// An executor: the items addressed to them, and their organisation's addressed to nobody in particular.
+    Executor { id: Uuid, org: Option<Uuid> },
+}
+
+impl WorkItemsFor {
+    /// `(executor, org)` binds of the recipient condition; `None` for the whole tenant.
+    fn binds(self) -> (Option<Uuid>, Option<Uuid>) {
+        match self {
+            WorkItemsFor::All => (None, None),
+            WorkItemsFor::Executor { id, org } => (Some(id), org),
+        }
+    }
+}
+
+/// The recipient condition on `w` with the executor in `$2` and the organisation in `$3`.
+const WORK_ITEM_RECIPIENT: &str =
+    "($2::uuid is null or w.executor_id = $2 or (w.executor_id is null and w.org_id = $3::uuid))";
+
+/// A work item with its card's number.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct WorkItemView {
+    pub id: Uuid,
+    pub appeal_id: Uuid,
+    pub appeal_number: i64,
+    pub kind: String,
+    pub summary: String,
+    pub created_at: DateTime<Utc>,
+    pub processed_at: Option<DateTime<Utc>>,
+    /// The name of who processed it.
+    pub processed_by: Option<String>,
+    pub executor_id: Option<Uuid>,
+    pub org_id: Option<Uuid>,
+}
+
+const WORK_ITEM_COLUMNS: &str = "w.id, w.appeal_id, a.number as appeal_number, w.kind, w.summary, w.created_at,
+    w.processed_at, w.processed_by, w.executor_id, w.org_id
+    from appeal_work_items w join appeals a on a.id = w.appeal_id";
+
+/// A page of the items `whom` sees, newest first (only waiting ones unless `include_processed`),
+/// with the number of rows matching and the number waiting.
+pub async fn list_work_items(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    whom: WorkItemsFor,
+    include_processed: bool,
+    (limit, offset): (i64, i64),
+) -> Result<(Vec<WorkItemView>, i64, i64), sqlx::Error> {
+    let (executor, org) = whom.binds();
+    let sql = format!(
+        "select {WORK_ITEM_COLUMNS}
+         where w.tenant_id = $1 and {WORK_ITEM_RECIPIENT} and ($4 or w.processed_at is null)
+         order by w.created_at desc, w.id desc limit $5 offset $6"
+    );
+    let rows = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tenant_id)
+        .bind(executor)
+        .bind(org)
+        .bind(include_processed)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *conn)
+        .await?;
+    let sql = format!(
+        "select count(*) filter (where $4 or w.processed_at is null), count(*) filter (where w.processed_at is null)
+         from appeal_work_items w where w.tenant_id = $1 and {WORK_ITEM_RECIPIENT}"
+    );
+    let (total, waiting): (i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tenant_id)
+        .bind(executor)
+        .bind(org)
+        .bind(include_processed)
+        .fetch_one(conn)
+        .await?;
+    Ok((rows, total, waiting))
+}
+
+/// One item `whom` sees, locked for the rest of the transaction; `None`: no such item, or not theirs.
+pub async fn lock_work_item(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    whom: WorkItemsFor,
+    id: Uuid,
+) -> Result<Option<WorkItemView>, sqlx::Error> {
+    let (executor, org) = whom.binds();
+    let sql = format!(
+        "select {WORK_ITEM_COLUMNS} where w.tenant_id = $1 and {WORK_ITEM_RECIPIENT} and w.id = $4 for update of w"
+    );
+    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(tenant_id)
+        .bind(executor)
+        .bind(org)
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+}
+
+/// Marks a waiting item processed by `by` (a name); an item processed before keeps its first mark.
+pub async fn mark_work_item_processed(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    id: Uuid,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update appeal_work_items set processed_at = $3, processed_by = $4
+         where tenant_id = $1 and id = $2 and processed_at is null",
+    )
+    .bind(tenant_id)
+    .bind(id)
+    .bind(now)
+    .bind(by)
+    .execute(conn)
+    .await?;
+    Ok(())
+}

@@ -39,6 +39,9 @@ pub const EXECUTOR_UNKNOWN: &str = "Такого исполнителя нет."
 pub const EXECUTOR_OTHER_ORG: &str = "Исполнитель не относится к организации-исполнителю обращения.";
 pub const DUPLICATE_UNKNOWN: &str = "Обращения с таким номером нет.";
 pub const FILE_ID_INVALID: &str = "Неверный идентификатор файла.";
+/// S1-38: an attachment that is not a file of this appeal (unknown, or another appeal's or citizen's).
+pub const FILE_NOT_OF_APPEAL: &str = "Файл не найден среди файлов этого обращения. Загрузите его ещё раз.";
+pub const FILES_UNAVAILABLE: &str = "Сервис файлов недоступен. Повторите попытку позже.";
 
 /// S1-30: the executor already holds a card.
 pub fn already_working(number: i64) -> String {

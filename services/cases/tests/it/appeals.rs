@@ -464,17 +464,16 @@ async fn s1_9_full_path_from_intake_to_done_with_events() {
         .await;
     expect_code(not_mine, Code::PermissionDenied);
 
-    let file = uuid::Uuid::now_v7().to_string();
+    // Attachments of the solution are checked in files: see appeal_files.rs (S1-38).
     let done = |solution: &str| {
         Action::MarkDone(pb::MarkDoneAction {
             solution: solution.into(),
             answer: "Заявителю помогли".into(),
-            file_ids: vec![file.clone()],
+            file_ids: vec![],
         })
     };
     let review = a.act(&card.id, done("Записали к врачу")).await.expect("mark done");
     assert_eq!(review.status_label, "Исполнено, на проверке у куратора");
-    assert_eq!(review.solution_attachments.len(), 1);
     let back = curator
         .act(&card.id, Action::CuratorReturn(pb::CommentAction { comment: "Заявитель не подтвердил".into() }))
         .await

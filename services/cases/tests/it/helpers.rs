@@ -88,6 +88,9 @@ pub struct TestApp {
     pub identity_settings: opeka_identity::Settings,
     identity_channel: Channel,
     pub cases_channel: Channel,
+    /// Files, which cases asks about appeals' attachments (blobs in `_files_dir`).
+    pub files_channel: Channel,
+    _files_dir: tempfile::TempDir,
     /// The service role (NOSUPERUSER NOBYPASSRLS), search path `cases`: RLS applies.
     pub app_pool: PgPool,
     /// The owner (superuser): sees every row; for snapshots and set-up only.
@@ -117,12 +120,21 @@ impl TestApp {
         opeka_platform::install_crypto_provider();
         opeka_platform::telemetry::init_for_tests();
         testing::require_nats().await;
-        let db = testing::migrated_db(&[&opeka_identity::SCHEMA, &opeka_cases::SCHEMA]).await;
+        let db = testing::migrated_db(&[&opeka_identity::SCHEMA, &opeka_cases::SCHEMA, &opeka_files::SCHEMA]).await;
         let clock = ManualClock::new(Utc::now().trunc_subsecs(0));
         let identity_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind identity");
         let cases_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind cases");
         let identity_addr = identity_listener.local_addr().expect("identity address");
         let cases_addr = cases_listener.local_addr().expect("cases address");
+        let files_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind files");
+        let files_addr = files_listener.local_addr().expect("files address");
+        let files_dir = tempfile::tempdir().expect("blob directory");
+        let files_settings = opeka_files::Settings {
+            store_url: format!("file://{}", files_dir.path().display()),
+            cases_url: format!("http://{cases_addr}"),
+            db_max_connections: 5,
+            ..Default::default()
+        };
         let mut platform = testing::settings(&db);
         platform.identity_url = format!("http://{identity_addr}");
         // Cheap argon2, as in integration-tests' `test_identity_settings`.
@@ -132,15 +144,21 @@ impl TestApp {
             db_max_connections: 5,
             ..Default::default()
         };
-        let cases_settings = opeka_cases::Settings { db_max_connections: 5, ..Default::default() };
+        let cases_settings = opeka_cases::Settings {
+            db_max_connections: 5,
+            files_url: format!("http://{files_addr}"),
+            ..Default::default()
+        };
         let shutdown = CancellationToken::new();
         let identity_ctx =
             Context { settings: platform.clone(), clock: opeka_platform::clock::system(), shutdown: shutdown.clone() };
         let cases_ctx =
             Context { settings: platform.clone(), clock: Arc::new(clock.clone()), shutdown: shutdown.clone() };
+        let files_ctx = identity_ctx.clone();
         let servers = vec![
             ("identity", tokio::spawn(opeka_identity::run(identity_ctx, identity_settings.clone(), identity_listener))),
             ("cases", tokio::spawn(opeka_cases::run(cases_ctx, cases_settings, cases_listener))),
+            ("files", tokio::spawn(opeka_files::run(files_ctx, files_settings, files_listener))),
         ];
         let app_pool = opeka_platform::db::connect(&db.app_url, "cases", 5).await.expect("app pool");
         let owner_pool = opeka_platform::db::connect(&db.owner_url, "cases", 2).await.expect("owner pool");
@@ -151,6 +169,8 @@ impl TestApp {
             identity_settings,
             identity_channel: endpoint(identity_addr),
             cases_channel: endpoint(cases_addr),
+            files_channel: endpoint(files_addr),
+            _files_dir: files_dir,
             app_pool,
             owner_pool,
             bus,
@@ -159,13 +179,18 @@ impl TestApp {
         };
         app.wait_serving(opeka_identity::GRPC_NAME, 0).await;
         app.wait_serving(opeka_cases::GRPC_NAME, 1).await;
+        app.wait_serving(opeka_files::GRPC_NAME, 2).await;
         app
     }
 
     /// Waits for health to report SERVING; fails with `run`'s error if it ended.
     async fn wait_serving(&mut self, name: &str, i: usize) {
         use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
-        let channel = if i == 0 { self.identity_channel.clone() } else { self.cases_channel.clone() };
+        let channel = match i {
+            0 => self.identity_channel.clone(),
+            1 => self.cases_channel.clone(),
+            _ => self.files_channel.clone(),
+        };
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             if self.servers[i].1.is_finished() {

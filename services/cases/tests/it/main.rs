@@ -5,6 +5,8 @@ mod helpers;
 
 mod access;
 mod activities;
+mod appeal_files;
+mod appeal_work_items;
 mod appeals;
 mod appeals_journal;
 mod audit;

@@ -75,6 +75,9 @@ pub enum Permission {
     ManageFileTypes,
     /// Upload a file for a citizen.
     Upload,
+    /// Upload files to an appeal and read an appeal's files — each time only
+    /// for an appeal cases shows the caller (S1-38).
+    AppealFiles,
     /// List files, read their metadata and download them.
     ReadFiles,
     /// Change the type of any file of the tenant.
@@ -86,31 +89,30 @@ pub enum Permission {
 
 /// The table (DESIGN.md §3: authorisation in the owning service):
 ///
-/// | role | file types | manage types | upload | list/get/download | set type |
-/// |---|---|---|---|---|---|
-/// | admin | ✓ | ✓ | ✓ | ✓ | any file |
-/// | curator | ✓ | – | ✓ | ✓ | any file |
-/// | bot | ✓ | – | ✓ | – | own uploads |
-/// | supervisor, executor, moderator, consultant, provider, social_worker, analyst, integration | ✓ | – | – | – | – |
-/// | citizen | – | – | – | – | – |
+/// | role | file types | manage types | upload | list/get/download | appeals' files | set type |
+/// |---|---|---|---|---|---|---|
+/// | admin | ✓ | ✓ | ✓ | ✓ | ✓ | any file |
+/// | curator | ✓ | – | ✓ | ✓ | ✓ | any file |
+/// | bot | ✓ | – | ✓ | – | – | own uploads |
+/// | supervisor, executor, moderator | ✓ | – | – | – | ✓ | – |
+/// | consultant, provider, social_worker, analyst, integration | ✓ | – | – | – | – | – |
+/// | citizen | – | – | – | – | – | – |
 ///
 /// Curators are tenant-scoped here: which citizens a curator may see is the
 /// cases service's rule (it owns the curator ↔ citizen link) and is enforced
-/// there, in front of these calls.
+/// there, in front of these calls. An appeal's files go further: the appeal
+/// is cases', so every call on them asks cases (with the caller's token)
+/// whether it shows the caller that appeal.
 pub fn role_allows(role: Role, p: Permission) -> bool {
     use Permission::*;
     match role {
         Role::Admin => p != SetOwnUploadType,
-        Role::Curator => matches!(p, ReadFileTypes | Upload | ReadFiles | SetAnyFileType),
+        Role::Curator => matches!(p, ReadFileTypes | Upload | ReadFiles | AppealFiles | SetAnyFileType),
         Role::Bot => matches!(p, ReadFileTypes | Upload | SetOwnUploadType),
-        Role::Supervisor
-        | Role::Executor
-        | Role::Moderator
-        | Role::Consultant
-        | Role::Provider
-        | Role::SocialWorker
-        | Role::Analyst
-        | Role::Integration => matches!(p, ReadFileTypes),
+        Role::Supervisor | Role::Executor | Role::Moderator => matches!(p, ReadFileTypes | AppealFiles),
+        Role::Consultant | Role::Provider | Role::SocialWorker | Role::Analyst | Role::Integration => {
+            matches!(p, ReadFileTypes)
+        }
         Role::Citizen => false,
     }
 }
@@ -180,6 +182,14 @@ mod tests {
         assert_eq!(uploaders, vec![Role::Admin, Role::Curator, Role::Bot]);
         let readers: Vec<Role> = Role::ALL.into_iter().filter(|r| role_allows(*r, Permission::ReadFiles)).collect();
         assert_eq!(readers, vec![Role::Admin, Role::Curator]);
+    }
+
+    // S1-38: the appeal workflow's roles attach files to appeals; the bot and
+    // roles outside the workflow do not.
+    #[test]
+    fn the_appeal_workflow_roles_work_with_appeal_files() {
+        let allowed: Vec<Role> = Role::ALL.into_iter().filter(|r| role_allows(*r, Permission::AppealFiles)).collect();
+        assert_eq!(allowed, vec![Role::Admin, Role::Curator, Role::Executor, Role::Moderator, Role::Supervisor]);
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The files sandbox: identity and files on port 0 over one fresh database,
-//! a temporary blob directory, a settable clock, typed clients, raw pools.
+//! The files sandbox: identity and files (and cases, for appeals' files) on
+//! port 0 over one fresh database, a temporary blob directory, a settable
+//! clock, typed clients, raw pools.
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use chrono::{SubsecRound, Utc};
 use futures::StreamExt;
 use opeka_platform::testing::{self, TestDb};
 use opeka_platform::{Context, ManualClock};
+use opeka_proto::cases::{self as cpb, appeals_service_client::AppealsServiceClient};
 use opeka_proto::events::Envelope;
 use opeka_proto::files::{self as pb, files_service_client::FilesServiceClient};
 use opeka_proto::identity::{self as ipb, identity_service_client::IdentityServiceClient};
@@ -48,6 +50,7 @@ impl Interceptor for Meta {
 
 pub type Files = FilesServiceClient<InterceptedService<Channel, Meta>>;
 pub type Identity = IdentityServiceClient<InterceptedService<Channel, Meta>>;
+pub type Appeals = AppealsServiceClient<InterceptedService<Channel, Meta>>;
 
 #[derive(Debug, Clone)]
 pub struct TestTenant {
@@ -75,6 +78,8 @@ pub struct TestApp {
     files_addr: std::net::SocketAddr,
     files_channel: Channel,
     identity_channel: Channel,
+    /// Cases, when started with `start_with_cases` (files asks it about appeals).
+    cases_channel: Option<Channel>,
     /// The service role (NOSUPERUSER NOBYPASSRLS): RLS applies.
     pub app_pool: PgPool,
     /// The owner (superuser): sees every row; for checks only.
@@ -105,10 +110,25 @@ impl TestApp {
     /// Files with a 16 KiB upload buffer and its store in a temporary
     /// directory; `tweak` may change the rest.
     pub async fn start_with(tweak: impl FnOnce(&mut opeka_files::Settings)) -> Self {
+        Self::start_opts(tweak, false).await
+    }
+
+    /// As `start`, with cases served too: files and cases know each other's
+    /// address, as in production (appeals' files, S1-38).
+    pub async fn start_with_cases() -> Self {
+        Self::start_opts(|_| {}, true).await
+    }
+
+    async fn start_opts(tweak: impl FnOnce(&mut opeka_files::Settings), with_cases: bool) -> Self {
         opeka_platform::install_crypto_provider();
         opeka_platform::telemetry::init_for_tests();
         testing::require_nats().await;
-        let db = testing::migrated_db(&[&opeka_identity::SCHEMA, &opeka_files::SCHEMA]).await;
+        let schemas: &[&opeka_platform::db::SchemaSpec] = if with_cases {
+            &[&opeka_identity::SCHEMA, &opeka_files::SCHEMA, &opeka_cases::SCHEMA]
+        } else {
+            &[&opeka_identity::SCHEMA, &opeka_files::SCHEMA]
+        };
+        let db = testing::migrated_db(schemas).await;
         let clock = ManualClock::new(Utc::now().trunc_subsecs(0));
         let mut platform = testing::settings(&db);
         let identity_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind identity");
@@ -116,6 +136,11 @@ impl TestApp {
         let identity_addr = identity_listener.local_addr().expect("identity address");
         let files_addr = files_listener.local_addr().expect("files address");
         platform.identity_url = format!("http://{identity_addr}");
+        let cases_listener = match with_cases {
+            true => Some(tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind cases")),
+            false => None,
+        };
+        let cases_addr = cases_listener.as_ref().map(|l| l.local_addr().expect("cases address"));
 
         let store_dir = tempfile::tempdir().expect("blob directory");
         let mut settings = opeka_files::Settings {
@@ -124,6 +149,9 @@ impl TestApp {
             db_max_connections: 5,
             ..Default::default()
         };
+        if let Some(addr) = cases_addr {
+            settings.cases_url = format!("http://{addr}");
+        }
         tweak(&mut settings);
         settings.validate().expect("test files settings are valid");
         let identity_settings = opeka_identity::Settings {
@@ -140,6 +168,14 @@ impl TestApp {
             shutdown: shutdown.clone(),
         };
         tokio::spawn(opeka_identity::run(ctx.clone(), identity_settings.clone(), identity_listener));
+        if let Some(listener) = cases_listener {
+            let cases_settings = opeka_cases::Settings {
+                db_max_connections: 5,
+                files_url: format!("http://{files_addr}"),
+                ..Default::default()
+            };
+            tokio::spawn(opeka_cases::run(ctx.clone(), cases_settings, listener));
+        }
         let files_server = tokio::spawn(opeka_files::run(ctx, settings, files_listener));
         let app_pool = opeka_platform::db::connect(&db.app_url, "files", 5).await.expect("app pool");
         let owner_pool = opeka_platform::db::connect(&db.owner_url, "files", 2).await.expect("owner pool");
@@ -152,6 +188,7 @@ impl TestApp {
             files_addr,
             files_channel: endpoint(files_addr),
             identity_channel: endpoint(identity_addr),
+            cases_channel: cases_addr.map(endpoint),
             app_pool,
             owner_pool,
             shutdown,
@@ -159,13 +196,19 @@ impl TestApp {
         };
         app.wait_serving(opeka_identity::GRPC_NAME).await;
         app.wait_serving(opeka_files::GRPC_NAME).await;
+        if with_cases {
+            app.wait_serving(opeka_cases::GRPC_NAME).await;
+        }
         app
     }
 
     async fn wait_serving(&mut self, name: &str) {
         use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
-        let channel =
-            if name == opeka_files::GRPC_NAME { self.files_channel.clone() } else { self.identity_channel.clone() };
+        let channel = match name {
+            opeka_files::GRPC_NAME => self.files_channel.clone(),
+            opeka_cases::GRPC_NAME => self.cases_channel.clone().expect("cases started"),
+            _ => self.identity_channel.clone(),
+        };
         let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
         loop {
             if self.files_server.as_ref().is_some_and(|h| h.is_finished()) {
@@ -209,6 +252,12 @@ impl TestApp {
         });
         let client = FilesServiceClient::with_interceptor(endpoint(relay_addr), Self::meta(Some(token), Some(tenant)));
         (client, task)
+    }
+
+    /// An appeals client (cases) presenting `token` for `tenant`; needs `start_with_cases`.
+    pub fn appeals(&self, token: &str, tenant: &str) -> Appeals {
+        let channel = self.cases_channel.clone().expect("started with cases");
+        AppealsServiceClient::with_interceptor(channel, Self::meta(Some(token), Some(tenant)))
     }
 
     /// A files client without a token.
@@ -259,6 +308,18 @@ impl TestApp {
 
     /// A staff account with `role`, signed in.
     pub async fn staff(&self, tenant: &TestTenant, admin: &Session, login: &str, role: ipb::Role) -> Session {
+        self.staff_in(tenant, admin, login, role, "").await
+    }
+
+    /// A staff account with `role` in organisation `org` (empty: none), signed in.
+    pub async fn staff_in(
+        &self,
+        tenant: &TestTenant,
+        admin: &Session,
+        login: &str,
+        role: ipb::Role,
+        org: &str,
+    ) -> Session {
         let req = ipb::CreateStaffAccountRequest {
             surname: "Сотрудникова".into(),
             name: "Анна".into(),
@@ -266,10 +327,56 @@ impl TestApp {
             password: PASSWORD.into(),
             password_repeat: PASSWORD.into(),
             roles: vec![role as i32],
+            organisation_id: org.into(),
             ..Default::default()
         };
         admin.identity.clone().create_staff_account(req).await.expect("create staff");
         self.sign_in(tenant, login, PASSWORD).await
+    }
+
+    /// An executive body (the organisation an appeal is routed to).
+    pub async fn organisation(&self, admin: &Session, name: &str) -> String {
+        let req = ipb::CreateOrganisationRequest {
+            name: name.into(),
+            kind: ipb::OrganisationKind::ExecutiveBody as i32,
+            parent_id: String::new(),
+        };
+        admin.identity.clone().create_organisation(req).await.expect("create organisation").into_inner().id
+    }
+
+    /// An appeal routed to organisation `org`, taken in by the admin (a
+    /// region is loaded first: intake needs one). Needs `start_with_cases`.
+    pub async fn appeal(&self, tenant: &TestTenant, admin: &Session, org: &str) -> String {
+        let mut appeals = self.appeals(&admin.token, &tenant.slug);
+        let region = |level: &str, code: &str, name: &str, parent: &str| cpb::ReferenceNode {
+            level: level.into(),
+            code: code.into(),
+            name: name.into(),
+            parent_code: parent.into(),
+            ..Default::default()
+        };
+        let nodes = vec![
+            region("federal_district", "cfo", "Центральный федеральный округ", ""),
+            region("region", "msk", "Москва", "cfo"),
+        ];
+        let import = cpb::ImportReferenceNodesRequest { tree: "geography".into(), nodes };
+        appeals.import_reference_nodes(import).await.expect("import geography");
+        let list = cpb::ListReferenceNodesRequest { tree: "geography".into(), parent_id: String::new() };
+        let nodes = appeals.list_reference_nodes(list).await.expect("geography").into_inner().nodes;
+        let msk = nodes.into_iter().find(|n| n.code == "msk").expect("Москва loaded").id;
+        let req = cpb::CreateAppealRequest {
+            citizen: Some(cpb::AppealCitizen {
+                full_name: "Иванова Мария Петровна".into(),
+                email: String::new(),
+                phone: "+7 (917) 561-89-18".into(),
+            }),
+            geography: Some(cpb::AppealGeography { region_id: msk, ..Default::default() }),
+            executor_org_id: org.into(),
+            channel: "call_centre".into(),
+            text: "Прошу установить пандус у подъезда".into(),
+            ..Default::default()
+        };
+        appeals.create_appeal(req).await.expect("create appeal").into_inner().id
     }
 
     /// The tenant's bot: a service account with role BOT and its token.
@@ -382,6 +489,11 @@ impl Events {
 /// An upload's header; tests change one field at a time.
 pub fn header(citizen_id: Uuid, name: &str) -> pb::UploadFileRequest {
     pb::UploadFileRequest { citizen_id: citizen_id.to_string(), original_name: name.into(), ..Default::default() }
+}
+
+/// The header of an appeal's file.
+pub fn appeal_header(appeal_id: &str, name: &str) -> pb::UploadFileRequest {
+    pb::UploadFileRequest { appeal_id: appeal_id.into(), original_name: name.into(), ..Default::default() }
 }
 
 /// The messages of an upload: the header carries the first chunk.

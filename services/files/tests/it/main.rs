@@ -4,6 +4,7 @@
 mod helpers;
 
 mod access;
+mod appeal_files;
 mod audit;
 mod file_types;
 mod isolation;

@@ -4,11 +4,9 @@
 //! curator's request for another curator's citizen is NOT_FOUND there); the
 //! gateway only hides what a role may not do. Files are tenant-scoped in the
 //! files service, so every file link goes through the card's check first.
-use axum::body::Body;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use futures::StreamExt;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{
@@ -17,8 +15,7 @@ use opeka_proto::cases::{
     ListDiaryEntriesRequest, ListInteractionsRequest, RecordInteractionResultRequest, TransferCitizensRequest,
     UpdateCitizenRequest,
 };
-use opeka_proto::files::download_file_response::Part;
-use opeka_proto::files::{DownloadFileRequest, ListFilesRequest, SetFileTypeRequest};
+use opeka_proto::files::{ListFilesRequest, SetFileTypeRequest};
 use opeka_proto::identity::GetAccountRequest;
 use opeka_proto::notifications::SendMessageToCitizenRequest;
 use serde::{Deserialize, Serialize};
@@ -669,8 +666,7 @@ pub async fn record_result(
 }
 
 /// S0-41, S0-86: a file streamed from files, after cases let this user open
-/// the card the file belongs to. Always an attachment: the bytes came from
-/// outside and must never run as a page of ours.
+/// the card the file belongs to (`common::download`).
 pub async fn download(
     State(state): State<AppState>,
     auth: Auth,
@@ -681,40 +677,7 @@ pub async fn download(
         Err(r) => return r,
     };
     let Some(file_id) = uuid(&file_id) else { return common::not_found(&state, &auth) };
-    let mut stream =
-        try_grpc!(state, &auth, state.files.clone().download_file(auth.req(DownloadFileRequest { id: file_id })));
-    let file = match stream.message().await {
-        Ok(Some(m)) => match m.part {
-            Some(Part::File(f)) => f,
-            _ => return state.internal_error(&auth.tenant, Some(&auth), &"download began without metadata"),
-        },
-        Ok(None) => return common::not_found(&state, &auth),
-        Err(status) => return state.grpc_error(&auth, status).await,
-    };
-    if file.citizen_id != c.account_id {
-        return common::not_found(&state, &auth);
-    }
-    let body = Body::from_stream(stream.map(|m| match m {
-        Ok(m) => match m.part {
-            Some(Part::Chunk(b)) => Ok(b),
-            _ => Ok(Vec::new()),
-        },
-        Err(status) => Err(std::io::Error::other(status.message().to_string())),
-    }));
-    let mut res = body.into_response();
-    let h = res.headers_mut();
-    let ct = HeaderValue::from_str(&file.content_type)
-        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
-    h.insert(header::CONTENT_TYPE, ct);
-    if let Ok(v) = HeaderValue::from_str(&common::attachment(&file.original_name)) {
-        h.insert(header::CONTENT_DISPOSITION, v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&file.size.to_string()) {
-        h.insert(header::CONTENT_LENGTH, v);
-    }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
-    res
+    common::download(&state, &auth, file_id, |f| f.citizen_id == c.account_id).await
 }
 
 #[derive(Deserialize)]

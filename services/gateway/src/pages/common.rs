@@ -1,14 +1,21 @@
 //! What several pages share: option lists for selects (districts, curators,
-//! special groups, file types), id checks and form helpers.
-use axum::http::StatusCode;
-use axum::response::Response;
+//! special groups, file types), id checks, form helpers, and files: a form
+//! that carries files (streamed to the files service as it is read) and a
+//! file streamed back as a download.
+use axum::body::Body;
+use axum::extract::multipart::{Field, MultipartError};
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt;
 use opeka_proto::cases::ListSpecialGroupsRequest;
-use opeka_proto::files::ListFileTypesRequest;
+use opeka_proto::files::download_file_response::Part;
+use opeka_proto::files::{DownloadFileRequest, File, ListFileTypesRequest, UploadFileRequest};
 use opeka_proto::identity::{AccountKind, ListAccountsRequest, ListDistrictsRequest, Role};
 use serde::Serialize;
 use tonic::Code;
 
-use crate::session::Auth;
+use crate::session::{self, Auth};
 use crate::{AppState, identity};
 
 /// One entry of a select or a reference list.
@@ -93,6 +100,259 @@ pub fn attachment(name: &str) -> String {
         }
     }
     format!("attachment; filename*=UTF-8''{enc}")
+}
+
+// ---- files on forms and downloads ----
+
+/// The largest form post that may carry files (a few documents and photos;
+/// each file's own limit and type are checked by files). Routes that take
+/// such forms raise axum's body limit to this.
+pub const MAX_FILES_POST_BYTES: usize = 128 * 1024 * 1024;
+/// A text field of such a form (an urlencoded form as a whole, too).
+const MAX_TEXT_BYTES: usize = 64 * 1024;
+/// One message of the upload stream to files (it refuses messages over 1 MiB).
+const UPLOAD_CHUNK_BYTES: usize = 64 * 1024;
+
+/// Whose the files of a form are (`UploadFileRequest` names exactly one owner; a citizen's card
+/// that takes files adds `Citizen` here).
+#[derive(Debug, Clone, Copy)]
+pub enum FileOwner<'a> {
+    Appeal(&'a str),
+}
+
+/// A file a form carried, stored in files.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Uploaded {
+    pub id: String,
+    pub name: String,
+}
+
+/// A posted form that may carry files.
+#[derive(Debug, Default)]
+pub struct Posted {
+    /// The text fields, as `AuthForm<Pairs>` has them.
+    pub pairs: Vec<(String, String)>,
+    /// Stored in files, in the order the form carried them.
+    pub uploaded: Vec<Uploaded>,
+    /// Files that files refused, one sentence each («name»: why), for beside the file input.
+    pub refused: Vec<String>,
+}
+
+/// Reads a form posted as `multipart/form-data` (or urlencoded, which carries no file): its text
+/// fields, with the csrf token checked as `AuthForm` does, and every chosen file streamed to
+/// files as `owner`'s while the form is read — nothing is held in memory. The csrf field must
+/// come before the file inputs (the templates put it first); a file before it refuses the form.
+pub async fn posted_with_files(
+    state: &AppState,
+    auth: &Auth,
+    req: Request,
+    owner: FileOwner<'_>,
+) -> Result<Posted, Response> {
+    let strings = state.strings();
+    let page = |code: StatusCode, msg: &str| state.error_page(&auth.tenant, Some(auth), code, msg);
+    let csrf_refused = || {
+        tracing::info!("post without a valid csrf token refused");
+        page(StatusCode::FORBIDDEN, strings.csrf_failed)
+    };
+    let unreadable = |e: MultipartError| {
+        tracing::info!(error = %e, "malformed multipart form");
+        if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            page(StatusCode::PAYLOAD_TOO_LARGE, strings.form_too_large)
+        } else {
+            page(StatusCode::BAD_REQUEST, strings.form_malformed)
+        }
+    };
+    let multipart = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.trim_start().to_ascii_lowercase().starts_with("multipart/form-data"));
+    if !multipart {
+        let bytes = axum::body::to_bytes(req.into_body(), MAX_TEXT_BYTES)
+            .await
+            .map_err(|_| page(StatusCode::PAYLOAD_TOO_LARGE, strings.form_too_large))?;
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
+            tracing::info!(error = %e, "malformed form");
+            page(StatusCode::BAD_REQUEST, strings.form_malformed)
+        })?;
+        let token = pairs.iter().find(|(k, _)| k == "csrf").map(|(_, v)| v.as_str()).unwrap_or_default();
+        if !session::same_secret(token, &auth.row.csrf_token) {
+            return Err(csrf_refused());
+        }
+        return Ok(Posted { pairs, ..Posted::default() });
+    }
+    let mut form = Multipart::from_request(req, state).await.map_err(|e| {
+        tracing::info!(error = %e, "not a multipart form");
+        page(StatusCode::BAD_REQUEST, strings.form_malformed)
+    })?;
+    let mut posted = Posted::default();
+    let mut checked = false;
+    while let Some(mut field) = form.next_field().await.map_err(unreadable)? {
+        let name = field.name().unwrap_or_default().to_string();
+        if let Some(file_name) = field.file_name().map(str::to_string) {
+            if !checked {
+                return Err(csrf_refused());
+            }
+            // An input with no file chosen still sends an empty, nameless part.
+            if file_name.trim().is_empty() {
+                continue;
+            }
+            match upload(state, auth, owner, &mut field, &file_name).await {
+                Ok(u) => posted.uploaded.push(u),
+                Err(Refused::File(why)) => posted.refused.push(why),
+                Err(Refused::Form(e)) => return Err(unreadable(e)),
+            }
+            continue;
+        }
+        let mut text = Vec::new();
+        while let Some(piece) = field.chunk().await.map_err(unreadable)? {
+            if text.len() + piece.len() > MAX_TEXT_BYTES {
+                return Err(page(StatusCode::PAYLOAD_TOO_LARGE, strings.form_too_large));
+            }
+            text.extend_from_slice(&piece);
+        }
+        let Ok(value) = String::from_utf8(text) else {
+            return Err(page(StatusCode::BAD_REQUEST, strings.form_malformed));
+        };
+        if name == "csrf" {
+            if !session::same_secret(&value, &auth.row.csrf_token) {
+                return Err(csrf_refused());
+            }
+            checked = true;
+        }
+        posted.pairs.push((name, value));
+    }
+    if !checked {
+        return Err(csrf_refused());
+    }
+    Ok(posted)
+}
+
+/// Why a file of a form was not stored.
+enum Refused {
+    /// Files refused it (or could not be reached): a sentence for the form.
+    File(String),
+    /// The form itself broke off.
+    Form(MultipartError),
+}
+
+/// Streams one file input to files while reading it. If files refuses early (a type it does not
+/// take, over the limit), the rest of the input is left for the next field to skip.
+async fn upload(
+    state: &AppState,
+    auth: &Auth,
+    owner: FileOwner<'_>,
+    field: &mut Field<'_>,
+    file_name: &str,
+) -> Result<Uploaded, Refused> {
+    let mut head = UploadFileRequest {
+        original_name: file_name.to_string(),
+        declared_content_type: field.content_type().unwrap_or_default().to_string(),
+        ..Default::default()
+    };
+    let FileOwner::Appeal(id) = owner;
+    head.appeal_id = id.to_string();
+    let (tx, rx) = tokio::sync::mpsc::channel::<UploadFileRequest>(4);
+    let messages = futures::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|m| (m, rx)) });
+    let mut files = state.files.clone();
+    let req = auth.req(messages);
+    let mut call = tokio::spawn(async move { files.upload_file(req).await });
+    let mut head = Some(head);
+    let mut answered = None;
+    'feed: loop {
+        let bytes = match field.chunk().await {
+            Ok(Some(b)) => b,
+            Ok(None) => break,
+            Err(e) => {
+                // Cut the call short: files then stores nothing of a file that did not arrive whole.
+                call.abort();
+                return Err(Refused::Form(e));
+            }
+        };
+        for piece in bytes.chunks(UPLOAD_CHUNK_BYTES) {
+            let mut m = head.take().unwrap_or_default();
+            m.chunk = piece.to_vec();
+            tokio::select! {
+                sent = tx.send(m) => if sent.is_err() { break 'feed },
+                r = &mut call => {
+                    answered = Some(r);
+                    break 'feed;
+                }
+            }
+        }
+    }
+    if let Some(h) = head.take() {
+        // An empty file: the header alone, which files refuses with its own words.
+        let _ = tx.send(h).await;
+    }
+    drop(tx);
+    let answer = match answered {
+        Some(r) => r,
+        None => call.await,
+    };
+    let why = |reason: String| Refused::File(format!("«{file_name}»: {reason}"));
+    match answer {
+        Ok(Ok(f)) => {
+            let f = f.into_inner();
+            Ok(Uploaded { id: f.id, name: f.original_name })
+        }
+        Ok(Err(status)) => {
+            tracing::info!(code = ?status.code(), message = status.message(), "file of a form not stored");
+            let v = opeka_platform::error::violations(&status);
+            let reason = if v.is_empty() {
+                status.message().to_string()
+            } else {
+                v.into_iter().map(|v| v.description).collect::<Vec<_>>().join(" ")
+            };
+            Err(why(reason))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "upload task failed");
+            Err(why(state.strings().form_malformed.to_string()))
+        }
+    }
+}
+
+/// Streams file `file_id` from files as a download, when `belongs` says it is a file of the page
+/// the caller was just allowed to open (a citizen's card, an appeal); otherwise «not found». Always
+/// an attachment: the bytes came from outside and must never run as a page of ours.
+pub async fn download(state: &AppState, auth: &Auth, file_id: String, belongs: impl FnOnce(&File) -> bool) -> Response {
+    let mut stream = match state.files.clone().download_file(auth.req(DownloadFileRequest { id: file_id })).await {
+        Ok(s) => s.into_inner(),
+        Err(status) => return state.grpc_error(auth, status).await,
+    };
+    let file = match stream.message().await {
+        Ok(Some(m)) => match m.part {
+            Some(Part::File(f)) => f,
+            _ => return state.internal_error(&auth.tenant, Some(auth), &"download began without metadata"),
+        },
+        Ok(None) => return not_found(state, auth),
+        Err(status) => return state.grpc_error(auth, status).await,
+    };
+    if !belongs(&file) {
+        return not_found(state, auth);
+    }
+    let body = Body::from_stream(stream.map(|m| match m {
+        Ok(m) => match m.part {
+            Some(Part::Chunk(b)) => Ok(b),
+            _ => Ok(Vec::new()),
+        },
+        Err(status) => Err(std::io::Error::other(status.message().to_string())),
+    }));
+    let mut res = body.into_response();
+    let h = res.headers_mut();
+    let ct = HeaderValue::from_str(&file.content_type)
+        .unwrap_or_else(|_| HeaderValue::from_static("application/octet-stream"));
+    h.insert(header::CONTENT_TYPE, ct);
+    if let Ok(v) = HeaderValue::from_str(&attachment(&file.original_name)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&file.size.to_string()) {
+        h.insert(header::CONTENT_LENGTH, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
+    res
 }
 
 #[cfg(test)]

@@ -70,6 +70,12 @@ pub struct AppealsStrings {
     pub page_next: &'static str,
     pub urgent_badge: &'static str,
     pub held_badge: &'static str,
+    /// «Задачи» above the journal: cards that came back to the executor (issue 5 point 2).
+    pub tasks_title: &'static str,
+    pub tasks_waiting: &'static str,
+    pub task_processed: &'static str,
+    pub tasks_more: &'static str,
+    pub notice_task_processed: &'static str,
 
     // The card (S1-18…S1-28, S1-32…S1-36).
     pub appeal_no: &'static str,
@@ -156,6 +162,11 @@ pub struct AppealsStrings {
     pub comment_edited: &'static str,
     pub timeline_empty: &'static str,
     pub attachments: &'static str,
+    /// S1-38: documents and photos on «Отметить исполнение» and on comments.
+    pub files_label: &'static str,
+    pub files_hint: &'static str,
+    /// Files stored by a form that was refused, sent again with it.
+    pub files_kept: &'static str,
 
     // Intake and the moderator's edit (S1-6, S1-28).
     pub new_title: &'static str,
@@ -240,6 +251,11 @@ pub static RU: AppealsStrings = AppealsStrings {
     page_next: "Следующая →",
     urgent_badge: "Срочно",
     held_badge: "В работе у исполнителя",
+    tasks_title: "Задачи",
+    tasks_waiting: "Необработанных задач",
+    task_processed: "Обработано",
+    tasks_more: "Показаны последние задачи; остальные появятся, когда эти будут обработаны.",
+    notice_task_processed: "Задача отмечена как обработанная.",
 
     appeal_no: "Обращение №",
     status: "Статус",
@@ -322,6 +338,9 @@ pub static RU: AppealsStrings = AppealsStrings {
     comment_edited: "Прежний текст",
     timeline_empty: "Записей пока нет.",
     attachments: "Вложения",
+    files_label: "Фото и документы",
+    files_hint: "Фото (JPEG, PNG) и документы (PDF, Word, Excel, OpenDocument); можно выбрать несколько файлов.",
+    files_kept: "Уже загружены и будут приложены",
 
     new_title: "Новое обращение",
     edit_title: "Изменение карточки обращения",
@@ -405,6 +424,11 @@ pub static EN: AppealsStrings = AppealsStrings {
     page_next: "Next →",
     urgent_badge: "Urgent",
     held_badge: "Held by an executor",
+    tasks_title: "Tasks",
+    tasks_waiting: "Tasks waiting",
+    task_processed: "Processed",
+    tasks_more: "The latest tasks are shown; the rest appear once these are processed.",
+    notice_task_processed: "Task marked as processed.",
 
     appeal_no: "Appeal no.",
     status: "Status",
@@ -487,6 +511,9 @@ pub static EN: AppealsStrings = AppealsStrings {
     comment_edited: "Previous text",
     timeline_empty: "No entries yet.",
     attachments: "Attachments",
+    files_label: "Photos and documents",
+    files_hint: "Photos (JPEG, PNG) and documents (PDF, Word, Excel, OpenDocument); several files may be chosen.",
+    files_kept: "Already uploaded, will be attached",
 
     new_title: "New appeal",
     edit_title: "Edit the appeal card",

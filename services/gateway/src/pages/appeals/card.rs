@@ -2,9 +2,11 @@
 //! caller may take now (S1-29…S1-47, S1-5, S1-6), and «Ход решения» with comments (S1-31…S1-33).
 //! A refused step re-renders the card with what was typed: a bad field beside the field, a refusal
 //! of the workflow (naming the card's status or the card the executor holds) above everything.
+//! «Отметить исполнение» and comments carry documents and photos (S1-38): the form streams them to
+//! files as the appeal's, then sends their ids with the step; the card links them for download.
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
@@ -19,7 +21,7 @@ use opeka_proto::identity::{AccountKind, ListAccountsRequest, Role};
 use serde::Serialize;
 use tonic::Code;
 
-use super::common::{self, Opt, one, uuid};
+use super::common::{self, FileOwner, Opt, Posted, Uploaded, all, one, uuid};
 use super::{Pairs, can_edit_cards, card_url, form_errors, label_of, load, new_request_id, opts};
 use crate::session::{Auth, AuthForm};
 use crate::strings::appeals::AppealsStrings;
@@ -181,6 +183,17 @@ pub struct EditView {
     pub previous_text: String,
 }
 
+/// An attachment as the card links it (`/appeals/{id}/files/{file_id}`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct AttachmentView {
+    pub id: String,
+    pub name: String,
+}
+
+fn attachment_views(v: &[opeka_proto::cases::AppealAttachment]) -> Vec<AttachmentView> {
+    v.iter().map(|x| AttachmentView { id: x.file_id.clone(), name: x.name.clone() }).collect()
+}
+
 #[derive(Debug, Serialize)]
 pub struct EntryView {
     pub id: String,
@@ -189,7 +202,7 @@ pub struct EntryView {
     pub kind: String,
     pub summary: String,
     pub text: String,
-    pub attachments: Vec<String>,
+    pub attachments: Vec<AttachmentView>,
     pub edits: Vec<EditView>,
     pub editable: bool,
 }
@@ -214,7 +227,7 @@ pub fn appeal_view(a: &Appeal, options: &AppealOptions, me: &str, terms: &Terms)
         executor_sub_org => a.executor_sub_org.clone(),
         solution => a.solution.clone(),
         answer => a.answer.clone(),
-        attachments => a.solution_attachments.iter().map(|x| x.name.clone()).collect::<Vec<_>>(),
+        attachments => Value::from(Serde(attachment_views(&a.solution_attachments))),
         topic => context! { category_type => topic.category_type, category => topic.category, subcategory => topic.subcategory },
         urgent => a.urgent,
         talked_before => a.talked_before,
@@ -246,6 +259,8 @@ struct Extra {
     comment: Failed,
     /// The comment being edited: its id, the text, the error.
     edit: Option<(String, Failed)>,
+    /// Files the refused form (`failed`'s action, or the comment) already stored: sent again with it.
+    kept: Vec<Uploaded>,
 }
 
 fn notice(t: &AppealsStrings, options: &AppealOptions, code: &str) -> Option<String> {
@@ -307,7 +322,7 @@ async fn render(state: &AppState, auth: &Auth, a: &Appeal, extra: Extra, status:
             kind: e.kind.clone(),
             summary: e.summary.clone(),
             text: e.text.clone(),
-            attachments: e.attachments.iter().map(|x| x.name.clone()).collect(),
+            attachments: attachment_views(&e.attachments),
             edits: e
                 .edits
                 .iter()
@@ -326,6 +341,11 @@ async fn render(state: &AppState, auth: &Auth, a: &Appeal, extra: Extra, status:
         .iter()
         .map(|o| context! { id => o.code.clone(), name => o.label.clone(), requires => o.requires.clone() })
         .collect();
+    let kept_for = match (&extra.failed, extra.comment.action.as_str()) {
+        (Some(f), _) => f.action.clone(),
+        (None, "comment") => "comment".to_string(),
+        _ => String::new(),
+    };
     let edit = extra.edit.map(|(id, f)| context! { id => id, text => f.values.get("text").cloned().unwrap_or_default(), errors => Value::from(Serde(&f.errors)) });
     let ctx = context! {
         title => format!("{} {}", t.appeal_no, a.number),
@@ -346,6 +366,8 @@ async fn render(state: &AppState, auth: &Auth, a: &Appeal, extra: Extra, status:
             request_id => new_request_id(),
         },
         edit => edit,
+        kept => Value::from(Serde(&extra.kept)),
+        kept_for => kept_for,
         notice => notice(t, &options, &extra.notice),
         message => extra.message,
         can_edit => can_edit_cards(auth),
@@ -377,32 +399,75 @@ fn is_refusal(code: Code) -> bool {
     )
 }
 
-/// One workflow step from the «Действие» menu or the header's button.
+/// The files a form carries: those it kept from a refused post (`kept_id`/`kept_name`, stored
+/// already), then those just stored.
+fn form_files(posted: &Posted) -> Vec<Uploaded> {
+    let ids = all(&posted.pairs, "kept_id");
+    let names = all(&posted.pairs, "kept_name");
+    let kept = ids
+        .iter()
+        .zip(names.iter().chain(std::iter::repeat(&"")))
+        .filter_map(|(id, name)| uuid(id).map(|id| Uploaded { id, name: name.to_string() }));
+    let mut files: Vec<Uploaded> = Vec::new();
+    for f in kept.chain(posted.uploaded.iter().cloned()) {
+        if !files.iter().any(|x| x.id == f.id) {
+            files.push(f);
+        }
+    }
+    files
+}
+
+/// Files refused, beside the file input.
+fn refused_files(posted: &Posted) -> Option<FormErrors> {
+    if posted.refused.is_empty() {
+        return None;
+    }
+    let mut errors = FormErrors::default();
+    errors.field(FILES_FIELD, posted.refused.join(" "));
+    Some(errors)
+}
+
+/// The file input's name, as cases names the ids it becomes (`mark_done.file_ids[i]`, `file_ids[i]`).
+const FILES_FIELD: &str = "file_ids";
+
+/// One workflow step from the «Действие» menu or the header's button; «Отметить исполнение» comes
+/// as `multipart/form-data` with its files (S1-38).
 pub async fn act(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
-    AuthForm { auth, form }: AuthForm<Pairs>,
+    auth: Auth,
+    req: Request,
 ) -> Response {
     let a = match load(&state, &auth, &id).await {
         Ok(a) => a,
         Err(r) => return r,
     };
+    let posted = match common::posted_with_files(&state, &auth, req, FileOwner::Appeal(&a.id)).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let form = &posted.pairs;
     let t = state.strings().appeals;
-    let code = one(&form, "action");
+    let code = one(form, "action");
     let Some(fields) = action_fields(&code) else {
         return state.error_page(&auth.tenant, Some(&auth), StatusCode::BAD_REQUEST, state.strings().form_malformed);
     };
     // Free text keeps its line breaks; only the ends are trimmed.
-    let values: BTreeMap<String, String> = fields.iter().map(|f| (f.to_string(), one(&form, f))).collect();
+    let values: BTreeMap<String, String> = fields.iter().map(|f| (f.to_string(), one(form, f))).collect();
+    let files = form_files(&posted);
     let fail = |errors: FormErrors| Failed { action: code.clone(), values: values.clone(), errors };
+    let refuse = |errors: FormErrors| Extra { failed: Some(fail(errors)), kept: files.clone(), ..Extra::default() };
+    if let Some(errors) = refused_files(&posted) {
+        return render(&state, &auth, &a, refuse(errors), StatusCode::BAD_REQUEST).await;
+    }
     let step = match action(t, &code, &values) {
-        Ok(step) => step,
-        Err(errors) => {
-            let extra = Extra { failed: Some(fail(errors)), ..Extra::default() };
-            return render(&state, &auth, &a, extra, StatusCode::BAD_REQUEST).await;
+        Ok(Action::MarkDone(m)) => {
+            Action::MarkDone(MarkDoneAction { file_ids: files.iter().map(|f| f.id.clone()).collect(), ..m })
         }
+        Ok(step) => step,
+        Err(errors) => return render(&state, &auth, &a, refuse(errors), StatusCode::BAD_REQUEST).await,
     };
-    let request_id = uuid(&one(&form, "request_id")).unwrap_or_else(new_request_id);
+    let request_id = uuid(&one(form, "request_id")).unwrap_or_else(new_request_id);
     let msg = ActOnAppealRequest { id: a.id.clone(), request_id, action: Some(step) };
     match state.appeals.clone().act_on_appeal(auth.req(msg)).await {
         Ok(after) => {
@@ -412,8 +477,8 @@ pub async fn act(
         }
         Err(status) if status.code() == Code::InvalidArgument => {
             let http = opeka_platform::error::http_status(status.code());
-            let extra = Extra { failed: Some(fail(form_errors(&status, fields))), ..Extra::default() };
-            render(&state, &auth, &a, extra, http).await
+            let with_files: Vec<&'static str> = fields.iter().copied().chain([FILES_FIELD]).collect();
+            render(&state, &auth, &a, refuse(form_errors(&status, &with_files)), http).await
         }
         Err(status) if is_refusal(status.code()) => {
             // The card may have moved on (somebody else took it): show it as it is now.
@@ -423,46 +488,73 @@ pub async fn act(
             };
             let http = opeka_platform::error::http_status(status.code());
             let failed = (!fields.is_empty()).then(|| fail(FormErrors::default()));
-            let extra = Extra { message: Some(status.message().to_string()), failed, ..Extra::default() };
+            let extra = Extra { message: Some(status.message().to_string()), failed, kept: files, ..Extra::default() };
             render(&state, &auth, &now, extra, http).await
         }
         Err(status) => state.grpc_error(&auth, status).await,
     }
 }
 
-/// S1-31: a comment («Комментарий», Enter posts it).
+/// S1-31, S1-38: a comment («Комментарий», Enter posts it), with documents and photos.
 pub async fn add_comment(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
-    AuthForm { auth, form }: AuthForm<Pairs>,
+    auth: Auth,
+    req: Request,
 ) -> Response {
     let a = match load(&state, &auth, &id).await {
         Ok(a) => a,
         Err(r) => return r,
     };
-    let text = one(&form, "text");
-    let typed = |errors: FormErrors| Failed {
-        action: "comment".into(),
-        values: BTreeMap::from([("text".to_string(), text.clone())]),
-        errors,
+    let posted = match common::posted_with_files(&state, &auth, req, FileOwner::Appeal(&a.id)).await {
+        Ok(p) => p,
+        Err(r) => return r,
     };
+    let text = one(&posted.pairs, "text");
+    let files = form_files(&posted);
+    let typed = |errors: FormErrors| Extra {
+        comment: Failed {
+            action: "comment".into(),
+            values: BTreeMap::from([("text".to_string(), text.clone())]),
+            errors,
+        },
+        kept: files.clone(),
+        ..Extra::default()
+    };
+    if let Some(errors) = refused_files(&posted) {
+        return render(&state, &auth, &a, typed(errors), StatusCode::BAD_REQUEST).await;
+    }
     if text.is_empty() {
         let mut errors = FormErrors::default();
         errors.field("text", state.strings().appeals.comment_required);
-        let extra = Extra { comment: typed(errors), ..Extra::default() };
-        return render(&state, &auth, &a, extra, StatusCode::BAD_REQUEST).await;
+        return render(&state, &auth, &a, typed(errors), StatusCode::BAD_REQUEST).await;
     }
-    let request_id = uuid(&one(&form, "request_id")).unwrap_or_else(new_request_id);
-    let msg = AddAppealCommentRequest { appeal_id: a.id.clone(), text: text.clone(), file_ids: vec![], request_id };
+    let request_id = uuid(&one(&posted.pairs, "request_id")).unwrap_or_else(new_request_id);
+    let file_ids = files.iter().map(|f| f.id.clone()).collect();
+    let msg = AddAppealCommentRequest { appeal_id: a.id.clone(), text: text.clone(), file_ids, request_id };
     match state.appeals.clone().add_appeal_comment(auth.req(msg)).await {
         Ok(_) => Redirect::to(&format!("{}?notice=comment#timeline", card_url(&auth, &a.id))).into_response(),
         Err(status) if status.code() == Code::InvalidArgument || is_refusal(status.code()) => {
             let http = opeka_platform::error::http_status(status.code());
-            let extra = Extra { comment: typed(form_errors(&status, &["text"])), ..Extra::default() };
-            render(&state, &auth, &a, extra, http).await
+            render(&state, &auth, &a, typed(form_errors(&status, &["text", FILES_FIELD])), http).await
         }
         Err(status) => state.grpc_error(&auth, status).await,
     }
+}
+
+/// S1-38: a file of the appeal's solution or comments, streamed from files once cases has let this
+/// user open the card (and files has asked cases again).
+pub async fn download(
+    State(state): State<AppState>,
+    auth: Auth,
+    Path((_, id, file_id)): Path<(String, String, String)>,
+) -> Response {
+    let a = match load(&state, &auth, &id).await {
+        Ok(a) => a,
+        Err(r) => return r,
+    };
+    let Some(file_id) = uuid(&file_id) else { return common::not_found(&state, &auth) };
+    common::download(&state, &auth, file_id, |f| f.appeal_id == a.id).await
 }
 
 /// S1-33: the author changes a comment («Отменить» / «Сохранить»); cases keeps the old text.
@@ -543,6 +635,34 @@ mod tests {
             Action::CuratorReturn(CommentAction { comment: "Нет подтверждения".into() })
         );
         assert!(action_fields("drop").is_none());
+    }
+
+    // S1-38: files a refused form already stored come back with it, ahead of the new ones, once each.
+    #[test]
+    fn a_forms_files_are_the_kept_then_the_new() {
+        let (a, b) = (uuid::Uuid::now_v7().to_string(), uuid::Uuid::now_v7().to_string());
+        let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+        let posted = Posted {
+            pairs: vec![
+                pair("kept_id", &a),
+                pair("kept_name", "фото.jpg"),
+                pair("kept_id", "не файл"),
+                pair("kept_name", "x"),
+                pair("kept_id", &b),
+            ],
+            uploaded: vec![
+                Uploaded { id: a.clone(), name: "фото.jpg".into() },
+                Uploaded { id: "c".into(), name: "акт.pdf".into() },
+            ],
+            refused: vec![],
+        };
+        let files = form_files(&posted);
+        let ids: Vec<&str> = files.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(ids, [a.as_str(), b.as_str(), "c"]);
+        assert_eq!(files[1].name, "");
+        assert!(refused_files(&posted).is_none());
+        let posted = Posted { refused: vec!["«a.exe»: не принимается.".into()], ..Posted::default() };
+        assert_eq!(refused_files(&posted).unwrap().fields[FILES_FIELD], "«a.exe»: не принимается.");
     }
 
     fn options() -> AppealOptions {

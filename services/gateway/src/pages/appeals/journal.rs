@@ -1,14 +1,15 @@
 //! The journal (S1-15…S1-17, S1-48…S1-62, S1-64): every filter of `AppealFilter` in a GET form, so a
 //! filtered, sorted page is a URL that can be bookmarked (and exported later, S1-63); the columns of
-//! S1-16, numbered pages, and the user's choice of filter fields (S1-62).
-use axum::extract::{Query, State};
+//! S1-16, numbered pages, and the user's choice of filter fields (S1-62). Above it, «Задачи»: the
+//! cards that came back to the executor (issue 5 point 2), each with «Обработано».
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{
-    AppealFilter, AppealTriState, GetJournalPreferencesRequest, ListAppealsRequest, LockFilter,
-    SaveJournalPreferencesRequest,
+    AppealFilter, AppealTriState, GetJournalPreferencesRequest, ListAppealWorkItemsRequest, ListAppealsRequest,
+    LockFilter, MarkAppealWorkItemProcessedRequest, SaveJournalPreferencesRequest,
 };
 use serde::Serialize;
 
@@ -16,6 +17,7 @@ use super::common::{self, Opt, all, one};
 use super::{Pairs, Tree, can_edit_cards, has_role, journal_url, opts};
 use crate::session::{Auth, AuthForm};
 use crate::strings::appeals::AppealsStrings;
+use crate::terms::Terms;
 use crate::views::FormErrors;
 use crate::{AppState, Strings};
 
@@ -50,6 +52,8 @@ const DEFAULT_VISIBLE: usize = 20;
 /// Columns the journal sorts by (cases' `order_by` names).
 const SORTABLE: &[&str] = &["number", "citizen_name", "status", "region", "created_at"];
 const PAGE_SIZE: i32 = 50;
+/// How many waiting tasks «Задачи» lists (the newest).
+const TASKS_SHOWN: i32 = 20;
 
 /// What the URL asks the journal for, as typed.
 #[derive(Debug, Default, Clone, Serialize, PartialEq, Eq)]
@@ -369,6 +373,62 @@ pub fn pager(page: i32, total: i64, page_size: i32, prefix: &str) -> Vec<PageLin
     links
 }
 
+/// One waiting item of the work queue, as «Задачи» shows it.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+pub struct Task {
+    pub id: String,
+    pub appeal_id: String,
+    pub number: i64,
+    pub label: String,
+    /// Shown only when it says more than the label.
+    pub summary: String,
+    pub at: String,
+}
+
+impl Task {
+    pub fn from_item(it: opeka_proto::cases::AppealWorkItem, terms: &Terms) -> Self {
+        let summary = if it.summary == it.kind_label { String::new() } else { it.summary };
+        Self {
+            at: terms.time(it.created_at.as_ref()),
+            id: it.id,
+            appeal_id: it.appeal_id,
+            number: it.appeal_number,
+            label: it.kind_label,
+            summary,
+        }
+    }
+}
+
+/// The caller's waiting tasks (the newest `TASKS_SHOWN`) and how many wait in all. Only executors,
+/// supervisors and admins have a queue; cases being unable to say hides the block, not the journal.
+async fn tasks(state: &AppState, auth: &Auth) -> (Vec<Task>, i64) {
+    if !(has_role(auth, "executor") || has_role(auth, "supervisor") || auth.is_admin()) {
+        return (Vec::new(), 0);
+    }
+    let msg = ListAppealWorkItemsRequest { include_processed: false, page_size: TASKS_SHOWN, page: 1 };
+    match state.appeals.clone().list_appeal_work_items(auth.req(msg)).await {
+        Ok(r) => {
+            let r = r.into_inner();
+            let terms = state.terms(auth).await;
+            (r.items.into_iter().map(|it| Task::from_item(it, &terms)).collect(), r.unprocessed)
+        }
+        Err(status) => {
+            tracing::info!(code = ?status.code(), message = status.message(), "appeal work items unavailable");
+            (Vec::new(), 0)
+        }
+    }
+}
+
+/// The journal's own part of a query (filter fields, sort, page), for a form that returns to it.
+pub fn journal_query(p: &Pairs) -> String {
+    let keep: Pairs = p
+        .iter()
+        .filter(|(k, _)| FILTER_FIELDS.contains(&k.as_str()) || k == "order_by" || k == "page")
+        .cloned()
+        .collect();
+    serde_urlencoded::to_string(&keep).unwrap_or_default()
+}
+
 /// What the «Блокировка» and yes/no selects offer.
 fn choices(s: &Strings) -> (Vec<Opt>, Vec<Opt>) {
     let t = s.appeals;
@@ -473,7 +533,12 @@ pub async fn page(State(state): State<AppState>, auth: Auth, Query(p): Query<Pai
         .map(|f| context! { name => *f, label => field_label(t, f), visible => visible.contains(f) })
         .collect();
     let (locks, tri) = choices(s);
-    let notice = (one(&p, "notice") == "filters_saved").then_some(t.notice_filters_saved);
+    let notice = match one(&p, "notice").as_str() {
+        "filters_saved" => Some(t.notice_filters_saved),
+        "task_processed" => Some(t.notice_task_processed),
+        _ => None,
+    };
+    let (tasks, tasks_waiting) = tasks(&state, &auth).await;
     let ctx = context! {
         title => t.journal_title,
         active => "appeals",
@@ -504,6 +569,9 @@ pub async fn page(State(state): State<AppState>, auth: Auth, Query(p): Query<Pai
         orgs => Value::from(Serde(&orgs)),
         can_create => can_edit_cards(&auth),
         notice => notice,
+        tasks => Value::from(Serde(&tasks)),
+        tasks_waiting => tasks_waiting,
+        tasks_back => journal_query(&p),
     };
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
     state.page(&auth.tenant, Some(&auth), status, "appeals.html", ctx)
@@ -526,6 +594,31 @@ pub async fn save_filters(State(state): State<AppState>, AuthForm { auth, form }
         url.push('&');
     }
     url.push_str("notice=filters_saved");
+    Redirect::to(&url).into_response()
+}
+
+/// «Обработано» on a task above the journal (issue 5 point 2), then back to the journal as it was.
+pub async fn mark_task_processed(
+    State(state): State<AppState>,
+    Path((_, id)): Path<(String, String)>,
+    AuthForm { auth, form }: AuthForm<Pairs>,
+) -> Response {
+    let Some(id) = common::uuid(&id) else {
+        return common::not_found(&state, &auth);
+    };
+    let msg = MarkAppealWorkItemProcessedRequest { id };
+    match state.appeals.clone().mark_appeal_work_item_processed(auth.req(msg)).await {
+        Ok(item) => tracing::info!(work_item_id = %item.get_ref().id, "appeal work item processed"),
+        Err(status) => return state.grpc_error(&auth, status).await,
+    }
+    let back: Pairs = serde_urlencoded::from_str(&one(&form, "back")).unwrap_or_default();
+    let back = journal_query(&back);
+    let mut url = format!("{}?", journal_url(&auth));
+    if !back.is_empty() {
+        url.push_str(&back);
+        url.push('&');
+    }
+    url.push_str("notice=task_processed");
     Redirect::to(&url).into_response()
 }
 
@@ -641,5 +734,39 @@ mod tests {
         let ns: Vec<Option<i32>> = p.iter().map(|l| l.n).collect();
         assert_eq!(ns, [Some(1), None, Some(4), Some(5), Some(6), Some(7), Some(8), None, Some(20)]);
         assert!(p[4].current && p[4].href == "/j?page=6");
+    }
+
+    // Issue 5 point 2: «Обработано» comes back to the journal with its filter, sort and page, nothing else.
+    #[test]
+    fn a_processed_task_returns_to_the_same_journal() {
+        let p = pairs(&[
+            ("statuses", "in_work"),
+            ("citizen_name", "Ходковский"),
+            ("order_by", "-number"),
+            ("page", "2"),
+            ("notice", "filters_saved"),
+            ("next", "https://evil.example"),
+        ]);
+        let back: Pairs = serde_urlencoded::from_str(&journal_query(&p)).unwrap();
+        assert_eq!(back, p[..4].to_vec());
+        assert_eq!(journal_query(&pairs(&[("notice", "task_processed")])), "");
+    }
+
+    #[test]
+    fn a_task_shows_its_summary_only_when_it_says_more() {
+        let terms = Terms::defaults(&crate::strings::RU);
+        let item = |summary: &str| opeka_proto::cases::AppealWorkItem {
+            id: "w".into(),
+            appeal_id: "a".into(),
+            appeal_number: 340_820,
+            kind: "returned_for_rework".into(),
+            kind_label: "Обращение возвращено на доработку".into(),
+            summary: summary.into(),
+            created_at: Some(prost_types::Timestamp { seconds: 1_767_225_600, nanos: 0 }),
+            ..Default::default()
+        };
+        let t = Task::from_item(item("Обращение возвращено на доработку"), &terms);
+        assert_eq!((t.number, t.summary.as_str(), t.at.as_str()), (340_820, "", "01.01.2026 03:00"));
+        assert_eq!(Task::from_item(item("Нет подтверждения"), &terms).summary, "Нет подтверждения");
     }
 }

@@ -3,6 +3,7 @@
 //! (statuses, actions, reasons arrive with `GetAppealOptions` and the card); the gateway turns forms
 //! into `AppealsService` calls and refusals back into messages beside the fields.
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::response::Response;
 use axum::routing::{get, post};
 use opeka_proto::cases::{
@@ -25,10 +26,19 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/t/{tenant}/appeals", get(journal::page))
         .route("/t/{tenant}/appeals/filters", post(journal::save_filters))
+        .route("/t/{tenant}/appeals/tasks/{id}/processed", post(journal::mark_task_processed))
         .route("/t/{tenant}/appeals/new", get(form::new_form).post(form::create))
         .route("/t/{tenant}/appeals/{id}", get(card::page))
-        .route("/t/{tenant}/appeals/{id}/act", post(card::act))
-        .route("/t/{tenant}/appeals/{id}/comments", post(card::add_comment))
+        // These two forms carry documents and photos (S1-38), streamed on to files.
+        .route(
+            "/t/{tenant}/appeals/{id}/act",
+            post(card::act).layer(DefaultBodyLimit::max(common::MAX_FILES_POST_BYTES)),
+        )
+        .route(
+            "/t/{tenant}/appeals/{id}/comments",
+            post(card::add_comment).layer(DefaultBodyLimit::max(common::MAX_FILES_POST_BYTES)),
+        )
+        .route("/t/{tenant}/appeals/{id}/files/{file_id}", get(card::download))
         .route("/t/{tenant}/appeals/{id}/comments/{comment_id}", post(card::edit_comment))
         .route("/t/{tenant}/appeals/{id}/edit", get(form::edit_form).post(form::update))
 }
