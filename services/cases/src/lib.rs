@@ -6,6 +6,7 @@
 pub mod api;
 pub mod appeals;
 pub mod convert;
+pub mod demo;
 pub mod domain;
 pub mod events;
 pub mod identity;
@@ -41,6 +42,9 @@ pub struct Settings {
     pub default_time_zone: String,
     /// Most citizens one transfer may move (1000).
     pub max_transfer: usize,
+    /// `OPEKA_CASES__FILES_URL`: the files service's gRPC address; an appeal's
+    /// attachments are checked there (`http://127.0.0.1:50053`).
+    pub files_url: String,
 }
 
 impl Default for Settings {
@@ -50,6 +54,7 @@ impl Default for Settings {
             db_max_connections: 10,
             default_time_zone: "Europe/Moscow".into(),
             max_transfer: 1000,
+            files_url: "http://127.0.0.1:50053".into(),
         }
     }
 }
@@ -64,6 +69,13 @@ impl Settings {
         self.time_zone()?;
         if self.max_transfer == 0 {
             return Err(SettingsError("OPEKA_CASES__MAX_TRANSFER: must be at least 1".into()));
+        }
+        if !(self.files_url.starts_with("http://") || self.files_url.starts_with("https://"))
+            || tonic::transport::Endpoint::from_shared(self.files_url.clone()).is_err()
+        {
+            return Err(SettingsError(
+                "OPEKA_CASES__FILES_URL: must be an http:// or https:// URL, e.g. http://127.0.0.1:50053".into(),
+            ));
         }
         Ok(())
     }
@@ -86,6 +98,8 @@ pub struct State {
     pub outbox: bus::Outbox,
     pub clock: opeka_platform::clock::SharedClock,
     pub identity: identity::Identity,
+    /// Where appeals' attachments are checked.
+    pub files: appeals::files::Files,
 }
 
 /// Serves cases on `listener` until `ctx.shutdown` is cancelled; runs the
@@ -96,6 +110,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let pool = db::connect(ctx.settings.database_url.expose(), SERVICE, settings.db_max_connections).await?;
     let bus = bus::Bus::connect(&ctx.settings.nats_url, ctx.settings.bus.clone()).await?;
     let identity = identity::Identity::new(opeka_platform::grpc::channel(&ctx.settings.identity_url).await?);
+    let files = appeals::files::Files::new(opeka_platform::grpc::channel(&settings.files_url).await?);
     let outbox = bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE);
     let state = Arc::new(State {
         pool: pool.clone(),
@@ -104,6 +119,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
         outbox: outbox.clone(),
         clock: ctx.clock.clone(),
         identity,
+        files,
     });
     let verifier = Arc::new(Verifier::new(opeka_platform::auth::grpc_jwks_source(ctx.settings.identity_url.clone())));
     let addr = listener.local_addr()?;
@@ -152,5 +168,7 @@ mod tests {
         assert!(bad.validate().unwrap_err().0.contains("OPEKA_CASES__DEFAULT_TIME_ZONE"));
         let bad = Settings { grpc_addr: "nowhere".into(), ..Default::default() };
         assert!(bad.validate().unwrap_err().0.contains("OPEKA_CASES__GRPC_ADDR"));
+        let bad = Settings { files_url: "127.0.0.1:50053".into(), ..Default::default() };
+        assert!(bad.validate().unwrap_err().0.contains("OPEKA_CASES__FILES_URL"));
     }
 }

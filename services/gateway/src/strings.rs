@@ -3,6 +3,7 @@
 //! table as `t`; services' own messages (field violations) arrive in Russian.
 use serde::Serialize;
 
+pub mod appeal_references;
 pub mod appeals;
 pub mod legal_aid;
 pub mod recovery;
@@ -42,6 +43,7 @@ pub struct Strings {
     pub roles: RoleNames,
     /// Issue 5's sections keep their words in submodules of this one.
     pub appeals: &'static appeals::AppealsStrings,
+    pub appeal_references: &'static appeal_references::AppealReferencesStrings,
     pub legal_aid: &'static legal_aid::LegalAidStrings,
     pub recovery: &'static recovery::RecoveryStrings,
 
@@ -460,6 +462,7 @@ impl Strings {
 pub static RU: Strings = Strings {
     lang: "ru",
     appeals: &appeals::RU,
+    appeal_references: &appeal_references::RU,
     legal_aid: &legal_aid::RU,
     recovery: &recovery::RU,
     app_name: "Опека",
@@ -893,6 +896,7 @@ pub static RU: Strings = Strings {
 pub static EN: Strings = Strings {
     lang: "en",
     appeals: &appeals::EN,
+    appeal_references: &appeal_references::EN,
     legal_aid: &legal_aid::EN,
     recovery: &recovery::EN,
     app_name: "Opeka",

@@ -38,6 +38,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("meetings.html", include_str!("../templates/meetings.html")),
     ("reference.html", include_str!("../templates/reference.html")),
     ("reference_form.html", include_str!("../templates/reference_form.html")),
+    ("appeal_references.html", include_str!("../templates/appeal_references.html")),
     ("appeals.html", include_str!("../templates/appeals.html")),
     ("appeals_card.html", include_str!("../templates/appeals_card.html")),
     ("appeals_form.html", include_str!("../templates/appeals_form.html")),

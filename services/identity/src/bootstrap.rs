@@ -47,6 +47,20 @@ pub async fn create_staff(
     surname: &str,
     roles: &[Role],
 ) -> anyhow::Result<CreatedAccount> {
+    create_member(pool, settings, tenant_id, login, surname, roles, None).await
+}
+
+/// Creates an active staff account of an organisation (`None`: of none)
+/// with a generated password.
+pub async fn create_member(
+    pool: &PgPool,
+    settings: &Settings,
+    tenant_id: Uuid,
+    login: &str,
+    surname: &str,
+    roles: &[Role],
+    organisation_id: Option<Uuid>,
+) -> anyhow::Result<CreatedAccount> {
     let login = domain::Login::parse(login).map_err(|e| anyhow::anyhow!("login: {e}"))?;
     let password = tokens::random_secret()[..16].to_string();
     let hasher = passwords::Hasher::new(settings)?;
@@ -63,6 +77,7 @@ pub async fn create_staff(
             roles: roles.iter().map(|r| r.as_str().to_string()).collect(),
             login: Some(login.as_str().to_string()),
             surname: surname.to_string(),
+            organisation_id,
             password_hash: Some(hash),
             now: Utc::now(),
             ..Default::default()
@@ -77,7 +92,11 @@ pub async fn create_staff(
             action: "account.create",
             entity: "account",
             entity_id: id.to_string(),
-            details: serde_json::json!({"login": login.as_str(), "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>()}),
+            details: serde_json::json!({
+                "login": login.as_str(),
+                "roles": roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+                "organisation_id": organisation_id,
+            }),
             at: Utc::now(),
         },
     )
@@ -99,15 +118,80 @@ pub async fn reset_or_create(
     surname: &str,
     roles: &[Role],
 ) -> anyhow::Result<CreatedAccount> {
+    reset_or_create_member(pool, settings, tenant_id, login, surname, roles, None).await
+}
+
+/// For the demo: an existing staff account of the organisation gets a fresh
+/// password (and is moved back to `organisation_id` and `roles` if someone
+/// changed them), or the account is created.
+pub async fn reset_or_create_member(
+    pool: &PgPool,
+    settings: &Settings,
+    tenant_id: Uuid,
+    login: &str,
+    surname: &str,
+    roles: &[Role],
+    organisation_id: Option<Uuid>,
+) -> anyhow::Result<CreatedAccount> {
     let mut tx = db::tenant_tx(pool, tenant_id).await?;
-    let existing = store::find_staff_by_login(&mut tx, login).await?;
-    let Some(a) = existing else {
+    let Some(a) = store::find_staff_by_login(&mut tx, login).await? else {
         drop(tx);
-        return create_staff(pool, settings, tenant_id, login, surname, roles).await;
+        return create_member(pool, settings, tenant_id, login, surname, roles, organisation_id).await;
     };
+    let now = Utc::now();
+    let roles: Vec<String> = roles.iter().map(|r| r.as_str().to_string()).collect();
+    if a.organisation_id != organisation_id || a.roles != roles {
+        let update = store::StaffUpdate {
+            surname: a.surname.clone(),
+            name: a.name.clone(),
+            patronymic: a.patronymic.clone(),
+            email: a.email.clone(),
+            phone: a.phone.clone(),
+            telegram_username: a.telegram_username.clone(),
+            district_id: a.district_id,
+            organisation_id,
+            login: a.login.clone(),
+            roles,
+        };
+        store::update_staff(&mut tx, a.id, &update, now).await?;
+    }
     let password = tokens::random_secret()[..16].to_string();
     let hash = passwords::Hasher::new(settings)?.hash(&password).await?;
-    store::set_password(&mut tx, a.id, &hash, Utc::now()).await?;
+    store::set_password(&mut tx, a.id, &hash, now).await?;
     tx.commit().await?;
     Ok(CreatedAccount { id: a.id, login: login.to_string(), password })
+}
+
+/// For the demo: the tenant's organisation of this kind and name, created
+/// when missing. `kind` is identity's code (`executive_body`,
+/// `legal_aid_centre`, …).
+pub async fn ensure_organisation(pool: &PgPool, tenant_id: Uuid, name: &str, kind: &str) -> anyhow::Result<Uuid> {
+    let mut tx = db::tenant_tx(pool, tenant_id).await?;
+    let existing = store::list_organisations(&mut tx, Some(kind)).await?;
+    if let Some(o) = existing.into_iter().find(|o| o.name == name) {
+        return Ok(o.id);
+    }
+    let org = store::OrganisationRow {
+        id: Uuid::now_v7(),
+        name: name.to_string(),
+        kind: kind.to_string(),
+        parent_id: None,
+        created_at: Utc::now(),
+    };
+    store::insert_organisation(&mut tx, tenant_id, &org).await?;
+    store::audit(
+        &mut tx,
+        store::AuditEntry {
+            tenant_id,
+            actor_id: "system",
+            action: "organisation.create",
+            entity: "organisation",
+            entity_id: org.id.to_string(),
+            details: serde_json::json!({"name": name, "kind": kind}),
+            at: org.created_at,
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(org.id)
 }

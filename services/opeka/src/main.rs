@@ -10,6 +10,8 @@ use opeka_platform::{Context, admin::Admin, settings::PlatformSettings};
 use serde::Serialize;
 use tokio::task::JoinSet;
 
+mod demo;
+
 const ALL: [&str; 6] = ["identity", "cases", "files", "notifications", "scheduler", "gateway"];
 
 #[derive(Parser)]
@@ -162,20 +164,27 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
 }
 
 async fn demo(config: &Config) -> anyhow::Result<()> {
-    use opeka_identity::{bootstrap, domain::Role};
-    let pool = app_pool(config).await?;
-    let tenant = match bootstrap::find_tenant(&pool, "demo").await? {
-        Some(t) => t,
-        None => bootstrap::create_tenant(&pool, &config.identity, "demo", "Демо-агентство", "admin").await?.0,
+    let identity_pool = app_pool(config).await?;
+    let cases_pool = opeka_platform::db::connect(config.platform.database_url.expose(), opeka_cases::SERVICE, 2)
+        .await
+        .context("connecting with OPEKA_DATABASE_URL")?;
+    let target = demo::Target {
+        identity_pool: &identity_pool,
+        cases_pool: &cases_pool,
+        identity: &config.identity,
+        bus_root: &config.platform.bus.root,
     };
-    let admin =
-        bootstrap::reset_or_create(&pool, &config.identity, tenant.id, "admin", "Администратор", &[Role::Admin])
-            .await?;
-    let curator =
-        bootstrap::reset_or_create(&pool, &config.identity, tenant.id, "curator", "Куратова", &[Role::Curator]).await?;
-    println!("demo tenant: {} (id {})", tenant.slug, tenant.id);
-    println!("  admin   login: {:<10} password: {}", admin.login, admin.password);
-    println!("  curator login: {:<10} password: {}", curator.login, curator.password);
+    let d = demo::seed(&target).await?;
+    println!("demo tenant: {} (id {})", d.tenant.slug, d.tenant.id);
+    for l in &d.logins {
+        println!("  {:<10} login: {:<10} password: {}", l.role, l.account.login, l.account.password);
+    }
+    println!("  organisations: «{}» (executor), «{}» (consultant)", demo::MINISTRY, demo::CENTRE);
+    for (tree, created, updated) in &d.trees {
+        println!("  reference tree {tree}: {created} nodes created, {updated} refreshed");
+    }
+    let numbers: Vec<String> = d.appeal_numbers.iter().map(|n| format!("№{n}")).collect();
+    println!("  sample appeals: {}", numbers.join(", "));
     Ok(())
 }
 

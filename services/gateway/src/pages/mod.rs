@@ -7,6 +7,7 @@ use axum::routing::get;
 use crate::AppState;
 
 mod activity;
+mod appeal_references;
 mod appeals;
 mod auth;
 mod calendar;
@@ -74,6 +75,7 @@ pub fn routes() -> Router<AppState> {
         .merge(references::routes(references::Kind::FileTypes))
         .merge(references::routes(references::Kind::SpecialGroups))
         .merge(appeals::routes())
+        .merge(appeal_references::routes())
         .merge(legal_aid::routes())
         .merge(recovery::routes())
         .merge(consultants::routes())
