@@ -8,6 +8,7 @@ pub mod audit;
 pub mod auth;
 pub mod bus;
 pub mod clock;
+pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod grpc;

@@ -31,6 +31,17 @@ impl<T> Serialize for Secret<T> {
     }
 }
 
+/// `OPEKA_ENVIRONMENT`: in `production` a process refuses the built-in
+/// development keys (see [`PlatformSettings::require_own_key`]); `make run`
+/// and tests are `development`.
+#[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    #[default]
+    Development,
+    Production,
+}
+
 #[derive(Debug, Clone, Copy, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -45,6 +56,8 @@ pub enum LogFormat {
 // Not `deny_unknown_fields`: it is flattened beside each service's section.
 #[serde(default)]
 pub struct PlatformSettings {
+    /// `OPEKA_ENVIRONMENT`: `development` (default) or `production`.
+    pub environment: Environment,
     /// `OPEKA_DATABASE_URL`: services connect with this (a NOSUPERUSER,
     /// NOBYPASSRLS role, so Row-Level Security applies).
     pub database_url: Secret<String>,
@@ -67,6 +80,7 @@ pub struct PlatformSettings {
 impl Default for PlatformSettings {
     fn default() -> Self {
         Self {
+            environment: Environment::Development,
             database_url: Secret::new("postgres://opeka_app:opeka_app@127.0.0.1:5432/opeka".into()),
             migrate_database_url: Secret::new("postgres://postgres@127.0.0.1:5432/opeka".into()),
             db_max_connections: 10,
@@ -134,6 +148,27 @@ impl PlatformSettings {
     }
 }
 
+impl PlatformSettings {
+    /// In production, refuses a key that equals the development default
+    /// committed in the source (a clear message naming the variable); in
+    /// development, logs a warning once.
+    pub fn require_own_key(&self, var: &str, value: &Secret<String>, development: &str) -> Result<(), SettingsError> {
+        if value.expose() != development {
+            return Ok(());
+        }
+        match self.environment {
+            Environment::Production => Err(SettingsError(format!(
+                "{var}: the built-in development key is refused in production (OPEKA_ENVIRONMENT=production); \
+                 generate one with `head -c 32 /dev/urandom | base64`"
+            ))),
+            Environment::Development => {
+                tracing::warn!(variable = var, "using the built-in development key; set your own outside development");
+                Ok(())
+            }
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("invalid configuration: {0}")]
 pub struct SettingsError(pub String);
@@ -191,6 +226,17 @@ mod tests {
         let fig = Figment::new().merge(Serialized::default("db_max_connections", "many"));
         let err = load_from::<PlatformSettings>(fig).unwrap_err();
         assert!(err.0.contains("OPEKA_DB_MAX_CONNECTIONS"), "{err}");
+    }
+
+    #[test]
+    fn production_refuses_the_development_key() {
+        let dev = "ZGV2";
+        let mut s = PlatformSettings::default();
+        assert!(s.require_own_key("OPEKA_X__SECRET_KEY", &Secret::new(dev.into()), dev).is_ok());
+        s.environment = Environment::Production;
+        let err = s.require_own_key("OPEKA_X__SECRET_KEY", &Secret::new(dev.into()), dev).unwrap_err();
+        assert!(err.0.contains("OPEKA_X__SECRET_KEY"), "{err}");
+        assert!(s.require_own_key("OPEKA_X__SECRET_KEY", &Secret::new("b3du".into()), dev).is_ok());
     }
 
     #[test]
