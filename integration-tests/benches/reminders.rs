@@ -143,7 +143,7 @@ async fn dispatch_burst(n: i64) {
     assert!(setup_left > chrono::Duration::zero(), "seeding took longer than the lead time");
 
     let mut sub = bus.client.subscribe(format!("{}.*.scheduler.reminder_due", bus_settings.root)).await.expect("sub");
-    let pool = db::connect(&db.app_url, opeka_scheduler::SERVICE, 8).await.expect("app pool");
+    let pool = db::connect(&db.url(opeka_scheduler::SERVICE), opeka_scheduler::SERVICE, 8).await.expect("app pool");
     let settings = opeka_scheduler::Settings { dispatch_interval_ms: 200, ..Default::default() };
     let engine = Arc::new(
         opeka_scheduler::jobs::Engine::new(pool.clone(), bus_settings.root.clone(), settings).expect("engine"),
@@ -207,7 +207,7 @@ async fn telegram_rate() {
     telegram.enforce_limits(LIMIT as u32, Duration::from_secs(1));
 
     // N citizens whose chats are linked (as a redeemed code would link them).
-    let pool = db::connect(&suite.db.app_url, "notifications", 2).await.expect("pool");
+    let pool = db::connect(&suite.db.url("notifications"), "notifications", 2).await.expect("pool");
     let mut accounts = Vec::new();
     let mut tx = db::tenant_tx(&pool, suite.tenant_id).await.expect("tx");
     for i in 0..N {
@@ -308,7 +308,7 @@ async fn send_ahead(n: i64) {
     seed(&owner, ahead, "ahead", 30, n, &due_sql, 0).await;
     seed(&owner, at_due, "atdue", 0, n, &due_sql, 10).await;
 
-    let pool = db::connect(&db.app_url, opeka_scheduler::SERVICE, 4).await.expect("app pool");
+    let pool = db::connect(&db.url(opeka_scheduler::SERVICE), opeka_scheduler::SERVICE, 4).await.expect("app pool");
     let tick = 10;
     let settings = opeka_scheduler::Settings {
         dispatch_interval_ms: tick * 1000,

@@ -137,7 +137,9 @@ impl Suite {
         let ctx = Context::new(settings);
         let shutdown = ctx.shutdown.clone();
 
-        let pool = opeka_platform::db::connect(&db.app_url, opeka_identity::SERVICE, 2).await.expect("pool");
+        let pool = opeka_platform::db::connect(&db.url(opeka_identity::SERVICE), opeka_identity::SERVICE, 2)
+            .await
+            .expect("pool");
         let slug = format!("t-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
         let (tenant, admin) =
             opeka_identity::bootstrap::create_tenant(&pool, &identity_settings, &slug, "Тестовое агентство", "admin")

@@ -85,7 +85,7 @@ async fn a_citizen_activates_the_bot_sends_a_file_and_asks_for_contact() {
     tokio::spawn(opeka_notifications::run(ctx.clone(), notifications_settings, notifications_l));
 
     // A tenant with its admin (CLI path), then everything else through the APIs.
-    let pool = opeka_platform::db::connect(&db.app_url, "identity", 2).await.unwrap();
+    let pool = opeka_platform::db::connect(&db.url("identity"), "identity", 2).await.unwrap();
     let slug = format!("t-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
     let (_tenant, admin) =
         opeka_identity::bootstrap::create_tenant(&pool, &identity_settings, &slug, "Агентство", "admin").await.unwrap();

@@ -107,7 +107,8 @@ pub struct State {
 /// stops the rest.
 pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> anyhow::Result<()> {
     settings.validate()?;
-    let pool = db::connect(ctx.settings.database_url.expose(), SERVICE, settings.db_max_connections).await?;
+    let pool =
+        db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, settings.db_max_connections).await?;
     let bus = bus::Bus::connect(&ctx.settings.nats_url, ctx.settings.bus.clone()).await?;
     let identity = identity::Identity::new(opeka_platform::grpc::channel(&ctx.settings.identity_url).await?);
     let files = appeals::files::Files::new(opeka_platform::grpc::channel(&settings.files_url).await?);
@@ -153,7 +154,9 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
 
 /// Readiness checks for the process's admin server.
 pub async fn admin_parts(ctx: &Context, settings: &Settings) -> anyhow::Result<admin::Admin> {
-    let pool = db::connect(ctx.settings.database_url.expose(), SERVICE, 2.min(settings.db_max_connections)).await?;
+    let pool =
+        db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, 2.min(settings.db_max_connections))
+            .await?;
     Ok(admin::Admin::new().check("cases-db", admin::db_check(pool)))
 }
 

@@ -46,7 +46,8 @@ pub struct State {
 /// outbox relay alongside. Tokens are verified against identity's JWKS.
 pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> anyhow::Result<()> {
     settings.validate()?;
-    let pool = db::connect(ctx.settings.database_url.expose(), SERVICE, settings.db_max_connections).await?;
+    let pool =
+        db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, settings.db_max_connections).await?;
     let bus = bus::Bus::connect(&ctx.settings.nats_url, ctx.settings.bus.clone()).await?;
     let store = blobs::open(&blobs::StoreUrl::parse(&settings.store_url).map_err(anyhow::Error::msg)?)?;
     let cases = cases::Cases::new(opeka_platform::grpc::channel(&settings.cases_url).await?);
@@ -80,7 +81,9 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
 
 /// Readiness checks (database and blob store) for the process's admin server.
 pub async fn admin_parts(ctx: &Context, settings: &Settings) -> anyhow::Result<admin::Admin> {
-    let pool = db::connect(ctx.settings.database_url.expose(), SERVICE, 2.min(settings.db_max_connections)).await?;
+    let pool =
+        db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, 2.min(settings.db_max_connections))
+            .await?;
     let store = blobs::open(&blobs::StoreUrl::parse(&settings.store_url).map_err(anyhow::Error::msg)?)?;
     let blobs = blobs::Blobs::new(store, settings.upload_buffer_bytes);
     let store_check: admin::Check = Arc::new(move || {

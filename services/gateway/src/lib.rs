@@ -98,7 +98,12 @@ impl AppState {
 /// Serves the web UI on `listener` until `ctx.shutdown` is cancelled.
 pub async fn run(ctx: opeka_platform::Context, settings: Settings, listener: TcpListener) -> anyhow::Result<()> {
     settings.validate()?;
-    let pool = db::connect(ctx.settings.database_url.expose(), SCHEMA.schema, ctx.settings.db_max_connections).await?;
+    let pool = db::connect(
+        ctx.settings.database_url_for(SCHEMA.schema)?.expose(),
+        SCHEMA.schema,
+        ctx.settings.db_max_connections,
+    )
+    .await?;
     let clients = Clients::connect(&ctx.settings.identity_url, &settings).await?;
     let htmx = settings.assets_dir.join("htmx.org/dist/htmx.min.js");
     if !htmx.is_file() {

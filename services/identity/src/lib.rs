@@ -115,7 +115,8 @@ pub struct State {
 /// Serves identity on `listener` until `ctx.shutdown` is cancelled; runs the
 /// outbox relay alongside.
 pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> anyhow::Result<()> {
-    let pool = db::connect(ctx.settings.database_url.expose(), SERVICE, settings.db_max_connections).await?;
+    let pool =
+        db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, settings.db_max_connections).await?;
     let bus = bus::Bus::connect(&ctx.settings.nats_url, ctx.settings.bus.clone()).await?;
     let keys = tokens::KeyRing::load_or_create(&pool).await?;
     let state = Arc::new(State {
@@ -145,7 +146,9 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
 
 /// Readiness checks and the JWKS document for the process's admin server.
 pub async fn admin_parts(ctx: &Context, settings: &Settings) -> anyhow::Result<admin::Admin> {
-    let pool = db::connect(ctx.settings.database_url.expose(), SERVICE, 2.min(settings.db_max_connections)).await?;
+    let pool =
+        db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, 2.min(settings.db_max_connections))
+            .await?;
     let jwks_pool = pool.clone();
     let router = axum::Router::new().route(
         "/.well-known/jwks.json",

@@ -58,7 +58,8 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
             "OPEKA_NOTIFICATIONS__SECRET_KEY is not set: secrets are encrypted with the development key; set one in production"
         );
     }
-    let pool = db::connect(ctx.settings.database_url.expose(), SERVICE, settings.db_max_connections).await?;
+    let pool =
+        db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, settings.db_max_connections).await?;
     let bus = bus::Bus::connect(&ctx.settings.nats_url, ctx.settings.bus.clone()).await?;
     let app = Arc::new(App {
         secrets: crypto::SecretBox::from_base64(settings.secret_key.expose())?,
@@ -72,7 +73,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
         })
         .await?,
         mailer: mail::Mailer::new(Duration::from_secs(settings.smtp_timeout_secs)),
-        database_url: ctx.settings.database_url.expose().clone(),
+        database_url: ctx.settings.database_url_for(SERVICE)?.expose().clone(),
         wakers: telegram::queue::Wakers::default(),
         pool: pool.clone(),
         settings,
@@ -135,6 +136,8 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
 
 /// Readiness checks for the process's admin server.
 pub async fn admin_parts(ctx: &Context, settings: &Settings) -> anyhow::Result<admin::Admin> {
-    let pool = db::connect(ctx.settings.database_url.expose(), SERVICE, 2.min(settings.db_max_connections)).await?;
+    let pool =
+        db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, 2.min(settings.db_max_connections))
+            .await?;
     Ok(admin::Admin::new().check("notifications-db", admin::db_check(pool)))
 }

@@ -139,15 +139,24 @@ async fn real_main() -> anyhow::Result<()> {
     }
 }
 
-async fn app_pool(config: &Config) -> anyhow::Result<sqlx::PgPool> {
-    opeka_platform::db::connect(config.platform.database_url.expose(), opeka_identity::SERVICE, 2)
-        .await
-        .context("connecting with OPEKA_DATABASE_URL (did you run `opeka migrate`?)")
+/// A small pool of `service`'s own role (each command touches only the
+/// schemas it needs, with the role that owns that work).
+async fn service_pool(config: &Config, service: &str) -> anyhow::Result<sqlx::PgPool> {
+    let url = config.platform.database_url_for(service)?;
+    opeka_platform::db::connect(url.expose(), service, 2).await.with_context(|| {
+        format!("connecting with OPEKA_DATABASES__{} (did you run `opeka migrate`?)", service.to_uppercase())
+    })
 }
 
+async fn app_pool(config: &Config) -> anyhow::Result<sqlx::PgPool> {
+    service_pool(config, opeka_identity::SERVICE).await
+}
+
+/// Creates the database if missing, then each schema with its own role
+/// (privileges of any other role on it, e.g. the shared `opeka_app` of
+/// earlier releases, are revoked).
 async fn migrate(config: &Config) -> anyhow::Result<()> {
     let owner = config.platform.migrate_database_url.expose();
-    let app = config.platform.database_url.expose();
     opeka_platform::db::ensure_database(owner).await.context("OPEKA_MIGRATE_DATABASE_URL")?;
     for spec in [
         &opeka_identity::SCHEMA,
@@ -157,6 +166,7 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
         &opeka_scheduler::SCHEMA,
         &opeka_gateway::SCHEMA,
     ] {
+        let app = config.platform.database_url_for(spec.schema)?.expose();
         opeka_platform::db::migrate(owner, app, spec).await.with_context(|| format!("migrating {}", spec.schema))?;
         println!("migrated schema {}", spec.schema);
     }
@@ -165,9 +175,7 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
 
 async fn demo(config: &Config) -> anyhow::Result<()> {
     let identity_pool = app_pool(config).await?;
-    let cases_pool = opeka_platform::db::connect(config.platform.database_url.expose(), opeka_cases::SERVICE, 2)
-        .await
-        .context("connecting with OPEKA_DATABASE_URL")?;
+    let cases_pool = service_pool(config, opeka_cases::SERVICE).await?;
     let target = demo::Target {
         identity_pool: &identity_pool,
         cases_pool: &cases_pool,

@@ -16,8 +16,7 @@ const LOGINS: [&str; 6] = ["admin", "curator", "moderator", "supervisor", "execu
 fn opeka(db: &testing::TestDb, args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_opeka"))
         .args(args)
-        .env("OPEKA_DATABASE_URL", &db.app_url)
-        .env("OPEKA_MIGRATE_DATABASE_URL", &db.owner_url)
+        .envs(db.env())
         .env("OPEKA_IDENTITY__ARGON2_MEMORY_KIB", "1024")
         .env("OPEKA_IDENTITY__ARGON2_ITERATIONS", "1")
         .output()

@@ -70,8 +70,11 @@ pub struct SchemaSpec {
 }
 
 /// Applies the plumbing and the service's migrations into its schema as the
-/// owner role, then grants the service role what it needs. Serialised by the
-/// migrator's advisory lock, so concurrent runs are safe.
+/// owner role, then grants the service's own role (the user of `app_url`)
+/// what it needs — and takes every privilege on the schema away from any
+/// other role (the shared `opeka_app` of earlier releases, another service's
+/// role, `PUBLIC`), so each service reaches its own schema only. Serialised
+/// by the migrator's advisory lock, so concurrent runs are safe.
 pub async fn migrate(owner_url: &str, app_url: &str, spec: &SchemaSpec) -> anyhow::Result<()> {
     let mut conn = PgConnection::connect(owner_url).await?;
     let app = PgConnectOptions::from_str(app_url)?;
@@ -98,14 +101,58 @@ pub async fn migrate(owner_url: &str, app_url: &str, spec: &SchemaSpec) -> anyho
     for t in spec.append_only {
         run(&mut conn, format!("revoke update, delete, truncate on {schema}.{t} from {app_role}")).await?;
     }
+    revoke_strangers(&mut conn, schema, &app_role).await?;
     conn.close().await?;
     Ok(())
+}
+
+/// Every role other than the objects' owner and `app_role` that holds a
+/// privilege on the schema or on anything in it loses it; so does `PUBLIC`.
+/// Read from the ACLs themselves (`aclexplode`), not from
+/// `information_schema`, which shows only grants the current user is party to.
+async fn revoke_strangers(conn: &mut PgConnection, schema: &str, app_role: &str) -> anyhow::Result<()> {
+    let strangers: Vec<String> = sqlx::query_scalar(
+        "select distinct r.rolname from (
+             select (aclexplode(c.relacl)).grantee as grantee, c.relowner as owner
+               from pg_class c join pg_namespace n on n.oid = c.relnamespace
+              where n.nspname = $1 and c.relacl is not null
+             union all
+             select (aclexplode(n.nspacl)).grantee, n.nspowner
+               from pg_namespace n where n.nspname = $1 and n.nspacl is not null
+         ) g join pg_roles r on r.oid = g.grantee
+         where g.grantee <> g.owner and r.rolname <> $2 order by 1",
+    )
+    .bind(schema)
+    .bind(app_role)
+    .fetch_all(&mut *conn)
+    .await?;
+    for role in strangers.iter().map(String::as_str).chain(["public"]) {
+        let who = if role == "public" { "public".to_string() } else { quote_ident(role) };
+        run(
+            conn,
+            format!(
+                "revoke all on all tables in schema {schema} from {who};
+                 revoke all on all sequences in schema {schema} from {who};
+                 revoke all on schema {schema} from {who};"
+            ),
+        )
+        .await?;
+        if role != "public" {
+            tracing::info!(schema, role, "revoked a role's privileges on a schema it does not own");
+        }
+    }
+    Ok(())
+}
+
+/// A role name from the catalogue, quoted as an identifier.
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
 }
 
 async fn ensure_service_role(conn: &mut PgConnection, role: &str, app_url: &str) -> anyhow::Result<()> {
     anyhow::ensure!(
         role.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
-        "OPEKA_DATABASE_URL: the user name must be letters, digits and underscores"
+        "OPEKA_DATABASES__*: the user name must be letters, digits and underscores"
     );
     let url = url_password(app_url);
     let exists: bool = sqlx::query_scalar("select exists(select 1 from pg_roles where rolname = $1)")
@@ -123,14 +170,15 @@ async fn ensure_service_role(conn: &mut PgConnection, role: &str, app_url: &str)
             }
         }
     }
-    let (superuser, bypass): (bool, bool) =
-        sqlx::query_as("select rolsuper, rolbypassrls from pg_roles where rolname = $1")
+    let (superuser, bypass, createdb, createrole): (bool, bool, bool, bool) =
+        sqlx::query_as("select rolsuper, rolbypassrls, rolcreatedb, rolcreaterole from pg_roles where rolname = $1")
             .bind(role)
             .fetch_one(&mut *conn)
             .await?;
     anyhow::ensure!(
-        !superuser && !bypass,
-        "OPEKA_DATABASE_URL: role {role} is a superuser or bypasses RLS; services must connect as a plain role"
+        !superuser && !bypass && !createdb && !createrole,
+        "OPEKA_DATABASES__*: role {role} is a superuser, bypasses RLS or may create databases or roles; \
+         services must connect as a plain NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE role"
     );
     Ok(())
 }

@@ -58,11 +58,18 @@ pub enum LogFormat {
 pub struct PlatformSettings {
     /// `OPEKA_ENVIRONMENT`: `development` (default) or `production`.
     pub environment: Environment,
-    /// `OPEKA_DATABASE_URL`: services connect with this (a NOSUPERUSER,
-    /// NOBYPASSRLS role, so Row-Level Security applies).
-    pub database_url: Secret<String>,
+    /// `OPEKA_DATABASES__<SERVICE>`: each service connects with its own
+    /// NOSUPERUSER NOBYPASSRLS role that may touch its own schema only (so
+    /// Row-Level Security applies and a compromised service cannot read
+    /// another's tables). Read through [`PlatformSettings::database_url_for`].
+    pub databases: ServiceDatabases,
+    /// `OPEKA_DATABASE_URL`: the one shared role of earlier releases. Kept
+    /// only to refuse it with a message pointing at `OPEKA_DATABASES__*`:
+    /// silently ignoring it would leave an operator believing it is in use.
+    #[serde(skip_serializing)]
+    pub database_url: Option<Secret<String>>,
     /// `OPEKA_MIGRATE_DATABASE_URL`: the owner role `opeka migrate` uses; it
-    /// also creates the service role named in `database_url`.
+    /// also creates the service roles named in `databases`.
     pub migrate_database_url: Secret<String>,
     /// `OPEKA_DB_MAX_CONNECTIONS`.
     pub db_max_connections: u32,
@@ -81,7 +88,8 @@ impl Default for PlatformSettings {
     fn default() -> Self {
         Self {
             environment: Environment::Development,
-            database_url: Secret::new("postgres://opeka_app:opeka_app@127.0.0.1:5432/opeka".into()),
+            databases: ServiceDatabases::default(),
+            database_url: None,
             migrate_database_url: Secret::new("postgres://postgres@127.0.0.1:5432/opeka".into()),
             db_max_connections: 10,
             nats_url: "nats://127.0.0.1:4233".into(),
@@ -91,6 +99,64 @@ impl Default for PlatformSettings {
             identity_url: "http://127.0.0.1:50051".into(),
         }
     }
+}
+
+/// One database URL per service (`OPEKA_DATABASES__IDENTITY`, …). The
+/// defaults name the roles `opeka migrate` creates for `make run`; their
+/// passwords are development values (PostgreSQL on a laptop trusts local
+/// connections anyway), set your own in production.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServiceDatabases {
+    pub identity: Secret<String>,
+    pub cases: Secret<String>,
+    pub files: Secret<String>,
+    pub notifications: Secret<String>,
+    pub scheduler: Secret<String>,
+    pub gateway: Secret<String>,
+}
+
+/// The services that own a schema, in the order `opeka migrate` applies them.
+pub const SERVICES: [&str; 6] = ["identity", "cases", "files", "notifications", "scheduler", "gateway"];
+
+/// The development URL of `service`'s role on `host_db` (`127.0.0.1:5432/opeka`).
+pub fn development_database_url(service: &str, host_db: &str) -> String {
+    format!("postgres://opeka_{service}:opeka_{service}_dev@{host_db}")
+}
+
+impl Default for ServiceDatabases {
+    fn default() -> Self {
+        let url = |s: &str| Secret::new(development_database_url(s, "127.0.0.1:5432/opeka"));
+        Self {
+            identity: url("identity"),
+            cases: url("cases"),
+            files: url("files"),
+            notifications: url("notifications"),
+            scheduler: url("scheduler"),
+            gateway: url("gateway"),
+        }
+    }
+}
+
+impl ServiceDatabases {
+    /// `(service, variable, url)` of every service.
+    pub fn all(&self) -> [(&'static str, &'static str, &Secret<String>); 6] {
+        [
+            ("identity", "OPEKA_DATABASES__IDENTITY", &self.identity),
+            ("cases", "OPEKA_DATABASES__CASES", &self.cases),
+            ("files", "OPEKA_DATABASES__FILES", &self.files),
+            ("notifications", "OPEKA_DATABASES__NOTIFICATIONS", &self.notifications),
+            ("scheduler", "OPEKA_DATABASES__SCHEDULER", &self.scheduler),
+            ("gateway", "OPEKA_DATABASES__GATEWAY", &self.gateway),
+        ]
+    }
+}
+
+/// The user name in a `postgres://user:password@host/db` URL.
+pub fn url_user(url: &str) -> Option<&str> {
+    let after = url.split_once("://")?.1;
+    let (creds, _) = after.split_once('@')?;
+    Some(creds.split_once(':').map_or(creds, |(u, _)| u))
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -123,8 +189,26 @@ impl Default for BusSettings {
 impl PlatformSettings {
     pub fn validate(&self) -> Result<(), SettingsError> {
         let bad = |var: &str, msg: &str| Err(SettingsError(format!("{var}: {msg}")));
-        if !self.database_url.expose().starts_with("postgres") {
-            return bad("OPEKA_DATABASE_URL", "must be a postgres:// URL");
+        if self.database_url.is_some() {
+            return bad(
+                "OPEKA_DATABASE_URL",
+                "replaced by one role per service: set OPEKA_DATABASES__IDENTITY, __CASES, __FILES, \
+                 __NOTIFICATIONS, __SCHEDULER and __GATEWAY instead (and run `opeka migrate`)",
+            );
+        }
+        let mut users = std::collections::BTreeMap::new();
+        for (_, var, url) in self.databases.all() {
+            if !url.expose().starts_with("postgres") {
+                return bad(var, "must be a postgres:// URL");
+            }
+            let Some(user) = url_user(url.expose()).filter(|u| !u.is_empty()) else {
+                return bad(var, "must name the service's role: postgres://role:password@host/db");
+            };
+            if let Some(other) = users.insert(user.to_string(), var) {
+                return Err(SettingsError(format!(
+                    "{var}: role {user} is also used by {other}; every service needs its own role"
+                )));
+            }
         }
         if !self.migrate_database_url.expose().starts_with("postgres") {
             return bad("OPEKA_MIGRATE_DATABASE_URL", "must be a postgres:// URL");
@@ -149,6 +233,16 @@ impl PlatformSettings {
 }
 
 impl PlatformSettings {
+    /// The database URL `service` connects with (its own role).
+    pub fn database_url_for(&self, service: &str) -> Result<&Secret<String>, SettingsError> {
+        self.databases
+            .all()
+            .into_iter()
+            .find(|(name, _, _)| *name == service)
+            .map(|(_, _, url)| url)
+            .ok_or_else(|| SettingsError(format!("no database URL for service '{service}'")))
+    }
+
     /// In production, refuses a key that equals the development default
     /// committed in the source (a clear message naming the variable); in
     /// development, logs a warning once.
@@ -241,8 +335,32 @@ mod tests {
 
     #[test]
     fn secrets_do_not_print() {
+        let mut s = PlatformSettings::default();
+        s.database_url = Some(Secret::new("postgres://opeka_app:opeka_app@h/db".into()));
+        for dump in [format!("{s:?}"), serde_json::to_string(&s).unwrap()] {
+            assert!(!dump.contains("opeka_app:opeka_app"), "{dump}");
+            assert!(!dump.contains("_dev@"), "{dump}");
+        }
+    }
+
+    #[test]
+    fn each_service_has_its_own_url() {
         let s = PlatformSettings::default();
-        assert!(!format!("{s:?}").contains("opeka_app:opeka_app"));
-        assert!(!serde_json::to_string(&s).unwrap().contains("opeka_app:opeka_app"));
+        for service in SERVICES {
+            let url = s.database_url_for(service).unwrap().expose();
+            assert_eq!(url_user(url), Some(format!("opeka_{service}").as_str()));
+        }
+        assert!(s.database_url_for("nobody").is_err());
+    }
+
+    #[test]
+    fn a_shared_role_or_the_old_variable_is_refused() {
+        let mut s = PlatformSettings::default();
+        s.databases.cases = s.databases.identity.clone();
+        let err = s.validate().unwrap_err();
+        assert!(err.0.contains("OPEKA_DATABASES__CASES"), "{err}");
+        let mut s = PlatformSettings::default();
+        s.database_url = Some(Secret::new("postgres://opeka_app@h/db".into()));
+        assert!(s.validate().unwrap_err().0.contains("OPEKA_DATABASE_URL"));
     }
 }

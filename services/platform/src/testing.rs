@@ -12,8 +12,29 @@ pub struct TestDb {
     pub name: String,
     /// Superuser connection that owns the schemas (runs migrations).
     pub owner_url: String,
-    /// The NOSUPERUSER NOBYPASSRLS service role services connect with.
-    pub app_url: String,
+    /// `host:port`, for the per-service URLs.
+    hostpart: String,
+}
+
+impl TestDb {
+    /// The URL of `service`'s own NOSUPERUSER NOBYPASSRLS role
+    /// (`opeka_<service>`, created by `migrate`): each service in a test
+    /// connects with its own, as in production, so a test that reaches
+    /// another service's schema fails here as it would there.
+    pub fn url(&self, service: &str) -> String {
+        crate::settings::development_database_url(service, &format!("{}/{}", self.hostpart, self.name))
+    }
+
+    /// `OPEKA_DATABASES__<SERVICE>` and `OPEKA_MIGRATE_DATABASE_URL` for a
+    /// child `opeka` process.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut vars: Vec<(String, String)> = crate::settings::SERVICES
+            .iter()
+            .map(|s| (format!("OPEKA_DATABASES__{}", s.to_uppercase()), self.url(s)))
+            .collect();
+        vars.push(("OPEKA_MIGRATE_DATABASE_URL".into(), self.owner_url.clone()));
+        vars
+    }
 }
 
 fn pg_base() -> String {
@@ -30,18 +51,14 @@ pub async fn create_db() -> TestDb {
     crate::db::run(&mut admin, format!("create database {name}")).await.expect("create test database");
     admin.close().await.ok();
     let hostpart = base.split('@').nth(1).unwrap_or("127.0.0.1:5432").to_string();
-    TestDb {
-        owner_url: format!("{base}/{name}"),
-        app_url: format!("postgres://opeka_app:opeka_app@{hostpart}/{name}"),
-        name,
-    }
+    TestDb { owner_url: format!("{base}/{name}"), hostpart, name }
 }
 
-/// Creates a database and applies the given schemas.
+/// Creates a database and applies the given schemas, each with its own role.
 pub async fn migrated_db(specs: &[&crate::db::SchemaSpec]) -> TestDb {
     let db = create_db().await;
     for spec in specs {
-        crate::db::migrate(&db.owner_url, &db.app_url, spec).await.expect("migrate test database");
+        crate::db::migrate(&db.owner_url, &db.url(spec.schema), spec).await.expect("migrate test database");
     }
     db
 }
@@ -65,7 +82,14 @@ pub fn unique_bus() -> BusSettings {
 /// Process settings pointing at `db`, the test broker and a unique bus root.
 pub fn settings(db: &TestDb) -> PlatformSettings {
     PlatformSettings {
-        database_url: Secret::new(db.app_url.clone()),
+        databases: crate::settings::ServiceDatabases {
+            identity: Secret::new(db.url("identity")),
+            cases: Secret::new(db.url("cases")),
+            files: Secret::new(db.url("files")),
+            notifications: Secret::new(db.url("notifications")),
+            scheduler: Secret::new(db.url("scheduler")),
+            gateway: Secret::new(db.url("gateway")),
+        },
         migrate_database_url: Secret::new(db.owner_url.clone()),
         nats_url: nats_url(),
         bus: unique_bus(),

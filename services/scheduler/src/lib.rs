@@ -149,7 +149,8 @@ pub struct State {
 pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> anyhow::Result<()> {
     settings.validate()?;
     let default_tz = settings.time_zone()?;
-    let pool = db::connect(ctx.settings.database_url.expose(), SERVICE, settings.db_max_connections).await?;
+    let pool =
+        db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, settings.db_max_connections).await?;
     let bus = bus::Bus::connect(&ctx.settings.nats_url, ctx.settings.bus.clone()).await?;
     let cases = cases::Cases::new(opeka_platform::grpc::channel(&settings.cases_url).await?);
     let outbox = bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE);
@@ -191,7 +192,9 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
 
 /// Readiness checks for the process's admin server.
 pub async fn admin_parts(ctx: &Context, settings: &Settings) -> anyhow::Result<admin::Admin> {
-    let pool = db::connect(ctx.settings.database_url.expose(), SERVICE, 2.min(settings.db_max_connections)).await?;
+    let pool =
+        db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, 2.min(settings.db_max_connections))
+            .await?;
     Ok(admin::Admin::new().check("scheduler-db", admin::db_check(pool)))
 }
 

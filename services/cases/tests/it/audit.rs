@@ -76,7 +76,7 @@ async fn the_audit_table_refuses_update_and_delete_to_the_service_role() {
             .fetch_one(&mut *conn)
             .await
             .unwrap();
-    assert_eq!(role, ("opeka_app".to_string(), false, false), "a plain service role");
+    assert_eq!(role, ("opeka_cases".to_string(), false, false), "a plain service role");
     for sql in [
         "update cases.audit_log set action = 'citizen.nothing'",
         "delete from cases.audit_log",

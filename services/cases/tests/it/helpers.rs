@@ -160,7 +160,7 @@ impl TestApp {
             ("cases", tokio::spawn(opeka_cases::run(cases_ctx, cases_settings, cases_listener))),
             ("files", tokio::spawn(opeka_files::run(files_ctx, files_settings, files_listener))),
         ];
-        let app_pool = opeka_platform::db::connect(&db.app_url, "cases", 5).await.expect("app pool");
+        let app_pool = opeka_platform::db::connect(&db.url("cases"), "cases", 5).await.expect("app pool");
         let owner_pool = opeka_platform::db::connect(&db.owner_url, "cases", 2).await.expect("owner pool");
         let bus = Bus::connect(&platform.nats_url, platform.bus.clone()).await.expect("connect NATS");
         let mut app = Self {
@@ -248,7 +248,7 @@ impl TestApp {
 
     /// Creates a tenant with its admin, as `opeka tenant create` does.
     pub async fn tenant(&self, slug: &str) -> TestTenant {
-        let pool = opeka_platform::db::connect(&self.db.app_url, "identity", 2).await.expect("identity pool");
+        let pool = opeka_platform::db::connect(&self.db.url("identity"), "identity", 2).await.expect("identity pool");
         let (t, admin) = opeka_identity::bootstrap::create_tenant(
             &pool,
             &self.identity_settings,

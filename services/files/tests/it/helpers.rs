@@ -177,7 +177,7 @@ impl TestApp {
             tokio::spawn(opeka_cases::run(ctx.clone(), cases_settings, listener));
         }
         let files_server = tokio::spawn(opeka_files::run(ctx, settings, files_listener));
-        let app_pool = opeka_platform::db::connect(&db.app_url, "files", 5).await.expect("app pool");
+        let app_pool = opeka_platform::db::connect(&db.url("files"), "files", 5).await.expect("app pool");
         let owner_pool = opeka_platform::db::connect(&db.owner_url, "files", 2).await.expect("owner pool");
         let mut app = Self {
             db,
@@ -282,7 +282,7 @@ impl TestApp {
 
     /// A tenant with its first admin, as `opeka tenant create` makes it.
     pub async fn tenant(&self, slug: &str) -> TestTenant {
-        let pool = opeka_platform::db::connect(&self.db.app_url, "identity", 1).await.expect("identity pool");
+        let pool = opeka_platform::db::connect(&self.db.url("identity"), "identity", 1).await.expect("identity pool");
         let (t, admin) = opeka_identity::bootstrap::create_tenant(
             &pool,
             &self.identity_settings,

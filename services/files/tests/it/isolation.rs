@@ -77,7 +77,7 @@ async fn the_service_role_sees_only_the_current_tenants_rows() {
             .fetch_one(&mut *conn)
             .await
             .unwrap();
-    assert_eq!(role, ("opeka_app".to_string(), false, false), "the check must run as the plain service role");
+    assert_eq!(role, ("opeka_files".to_string(), false, false), "the check must run as the plain service role");
     {
         let mut tx = conn.begin().await.unwrap();
         opeka_platform::db::set_tenant(&mut tx, a.id).await.unwrap();
@@ -108,7 +108,7 @@ async fn the_service_role_sees_only_the_current_tenants_rows() {
         let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&mut *conn).await.unwrap();
         assert_eq!(n, 0, "{table} is visible outside a tenant transaction");
     }
-    let mut fresh = sqlx::PgConnection::connect(&app.db.app_url).await.unwrap();
+    let mut fresh = sqlx::PgConnection::connect(&app.db.url("files")).await.unwrap();
     let n: i64 = sqlx::query_scalar("select count(*) from files.files").fetch_one(&mut fresh).await.unwrap();
     assert_eq!(n, 0);
     // B's own transaction sees B's rows.

@@ -142,7 +142,7 @@ impl TestApp {
             // A stuck call fails the test instead of hanging the run.
             .timeout(Duration::from_secs(10))
             .connect_lazy();
-        let app_pool = opeka_platform::db::connect(&db.app_url, "identity", 5).await.expect("app pool");
+        let app_pool = opeka_platform::db::connect(&db.url("identity"), "identity", 5).await.expect("app pool");
         let owner_pool = opeka_platform::db::connect(&db.owner_url, "identity", 2).await.expect("owner pool");
         let mut app =
             Self { db, clock, settings, platform, channel, app_pool, owner_pool, shutdown, server: Some(server) };

@@ -122,7 +122,7 @@ async fn the_service_role_sees_only_the_current_tenants_rows() {
             .fetch_one(&mut *conn)
             .await
             .unwrap();
-    assert_eq!(role, ("opeka_app".to_string(), false, false), "tests must run as the plain service role");
+    assert_eq!(role, ("opeka_identity".to_string(), false, false), "tests must run as the plain service role");
 
     {
         let mut tx = conn.begin().await.unwrap();
@@ -157,7 +157,7 @@ async fn the_service_role_sees_only_the_current_tenants_rows() {
         assert_eq!(n, 0, "{table} is visible outside a tenant transaction");
     }
     // And on a fresh connection that never set a tenant.
-    let mut fresh = sqlx::PgConnection::connect(&app.db.app_url).await.unwrap();
+    let mut fresh = sqlx::PgConnection::connect(&app.db.url("identity")).await.unwrap();
     let n: i64 = sqlx::query_scalar("select count(*) from identity.accounts").fetch_one(&mut fresh).await.unwrap();
     assert_eq!(n, 0);
     // The platform-level table is shared (it holds no tenant data).

@@ -194,9 +194,11 @@ impl TestApp {
         let notifications_shutdown = shutdown.child_token();
         let ctx = Context { shutdown: notifications_shutdown.clone(), ..ctx };
         let server = tokio::spawn(opeka_notifications::run(ctx, settings.clone(), notifications_l));
-        let app_pool = opeka_platform::db::connect(&db.app_url, "notifications", 4).await.expect("app pool");
+        let app_pool =
+            opeka_platform::db::connect(&db.url("notifications"), "notifications", 4).await.expect("app pool");
         let owner_pool = opeka_platform::db::connect(&db.owner_url, "notifications", 2).await.expect("owner pool");
-        let identity_pool = opeka_platform::db::connect(&db.app_url, "identity", 2).await.expect("identity pool");
+        let identity_pool =
+            opeka_platform::db::connect(&db.url("identity"), "identity", 2).await.expect("identity pool");
         let mut app = Self {
             _db: db,
             clock,

@@ -34,7 +34,7 @@ async fn env(max_deliver: i64) -> Env {
     opeka_platform::install_crypto_provider();
     testing::require_nats().await;
     let db = testing::migrated_db(&[&SCHEMA]).await;
-    let pool = db::connect(&db.app_url, "bustest", 5).await.expect("pool");
+    let pool = db::connect(&db.url("bustest"), "bustest", 5).await.expect("pool");
     let mut settings = testing::unique_bus();
     settings.max_deliver = max_deliver;
     let bus = Bus::connect(&testing::nats_url(), settings).await.expect("nats");

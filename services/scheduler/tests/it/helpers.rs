@@ -189,7 +189,7 @@ impl TestApp {
             ("cases", tokio::spawn(opeka_cases::run(system(&platform), cases_settings, cases_listener))),
             ("scheduler", tokio::spawn(opeka_scheduler::run(scheduler_ctx, settings.clone(), scheduler_listener))),
         ];
-        let app_pool = opeka_platform::db::connect(&db.app_url, "scheduler", 8).await.expect("app pool");
+        let app_pool = opeka_platform::db::connect(&db.url("scheduler"), "scheduler", 8).await.expect("app pool");
         let owner_pool = opeka_platform::db::connect(&db.owner_url, "scheduler", 4).await.expect("owner pool");
         let engine =
             Arc::new(Engine::new(app_pool.clone(), platform.bus.root.clone(), settings.clone()).expect("engine"));
@@ -276,7 +276,7 @@ impl TestApp {
     /// Creates a tenant with its admin (as `opeka tenant create` does) and a
     /// bot service account (as the tenant's Telegram bot uses).
     pub async fn tenant(&self, slug: &str) -> TestTenant {
-        let pool = opeka_platform::db::connect(&self.db.app_url, "identity", 2).await.expect("identity pool");
+        let pool = opeka_platform::db::connect(&self.db.url("identity"), "identity", 2).await.expect("identity pool");
         let (t, admin) = opeka_identity::bootstrap::create_tenant(
             &pool,
             &self.identity_settings,
