@@ -25,6 +25,10 @@ pub static SCHEMA: db::SchemaSpec =
     db::SchemaSpec { schema: SERVICE, migrator: &MIGRATOR, append_only: &["audit_log"] };
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// The key that seals private signing keys when `OPEKA_IDENTITY__SECRET_KEY`
+/// is not set: fine for `make run`, refused in production.
+pub const DEVELOPMENT_SECRET_KEY: &str = "b3Bla2EtaWRlbnRpdHktZGV2LWtleS1ub3QtcHJvZCE=";
+
 /// Identity's settings (`OPEKA_IDENTITY__<FIELD>`).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -54,6 +58,11 @@ pub struct Settings {
     pub reset_code_max_attempts: i32,
     /// Pool size for this service.
     pub db_max_connections: u32,
+    /// `OPEKA_IDENTITY__SECRET_KEY`: base64 of 32 bytes; seals the private
+    /// signing keys in `signing_keys` (AES-256-GCM), so a reader of the
+    /// table (a backup, a leaked dump) cannot sign tokens. Changing it makes
+    /// the stored keys unreadable: identity then refuses to start.
+    pub secret_key: opeka_platform::settings::Secret<String>,
 }
 
 impl Default for Settings {
@@ -73,6 +82,7 @@ impl Default for Settings {
             reset_code_ttl_minutes: 15,
             reset_code_max_attempts: 5,
             db_max_connections: 10,
+            secret_key: opeka_platform::settings::Secret::new(DEVELOPMENT_SECRET_KEY.into()),
         }
     }
 }
@@ -98,7 +108,24 @@ impl Settings {
             return Err(SettingsError("OPEKA_IDENTITY__MIN_PASSWORD_LEN: must be at least 6".into()));
         }
         passwords::Hasher::new(self).map_err(|e| SettingsError(format!("OPEKA_IDENTITY__ARGON2_*: {e}")))?;
+        self.secret_box()?;
         Ok(())
+    }
+}
+
+impl Settings {
+    /// The box that seals private signing keys.
+    pub fn secret_box(&self) -> Result<opeka_platform::crypto::SecretBox, opeka_platform::settings::SettingsError> {
+        opeka_platform::crypto::SecretBox::from_base64(self.secret_key.expose())
+            .map_err(|e| opeka_platform::settings::SettingsError(format!("OPEKA_IDENTITY__SECRET_KEY: {e}")))
+    }
+
+    /// Production refuses the built-in development key.
+    pub fn require_own_keys(
+        &self,
+        platform: &opeka_platform::settings::PlatformSettings,
+    ) -> Result<(), opeka_platform::settings::SettingsError> {
+        platform.require_own_key("OPEKA_IDENTITY__SECRET_KEY", &self.secret_key, DEVELOPMENT_SECRET_KEY)
     }
 }
 
@@ -118,7 +145,9 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let pool =
         db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, settings.db_max_connections).await?;
     let bus = bus::Bus::connect(&ctx.settings.nats_url, ctx.settings.bus.clone()).await?;
-    let keys = tokens::KeyRing::load_or_create(&pool).await?;
+    settings.require_own_keys(&ctx.settings)?;
+    let secrets = Arc::new(settings.secret_box()?);
+    let keys = tokens::KeyRing::load_or_create(&pool, &secrets).await?;
     let state = Arc::new(State {
         hasher: passwords::Hasher::new(&settings)?,
         outbox: bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE),
@@ -150,12 +179,13 @@ pub async fn admin_parts(ctx: &Context, settings: &Settings) -> anyhow::Result<a
         db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, 2.min(settings.db_max_connections))
             .await?;
     let jwks_pool = pool.clone();
+    let secrets = Arc::new(settings.secret_box()?);
     let router = axum::Router::new().route(
         "/.well-known/jwks.json",
         axum::routing::get(move || {
-            let pool = jwks_pool.clone();
+            let (pool, secrets) = (jwks_pool.clone(), secrets.clone());
             async move {
-                match tokens::KeyRing::load_or_create(&pool).await {
+                match tokens::KeyRing::load_or_create(&pool, &secrets).await {
                     Ok(k) => axum::Json(k.jwks_json()).into_response_ok(),
                     Err(_) => axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response_ok(),
                 }

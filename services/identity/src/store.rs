@@ -41,21 +41,38 @@ pub async fn list_tenants(pool: &PgPool) -> Result<Vec<Tenant>, sqlx::Error> {
     sqlx::query_as("select id, slug, name from tenants order by slug").fetch_all(pool).await
 }
 
-/// Active signing keys, newest first (kid, PKCS#8, public x), under an
-/// advisory lock so replicas starting together create one key, not several.
+/// Active sealed signing keys, newest first (kid, sealed PKCS#8, public x),
+/// under an advisory lock so replicas starting together create one key, not
+/// several (and seal a clear one once).
 pub async fn lock_active_signing_keys(conn: &mut PgConnection) -> Result<Vec<(String, Vec<u8>, String)>, sqlx::Error> {
     sqlx::query("select pg_advisory_xact_lock(hashtext('opeka.identity.signing_keys'))").execute(&mut *conn).await?;
     sqlx::query_as(
-        "select kid, private_pkcs8, public_x from signing_keys where retired_at is null order by created_at desc",
+        "select kid, private_sealed, public_x from signing_keys
+          where retired_at is null and private_sealed is not null order by created_at desc",
     )
     .fetch_all(conn)
     .await
 }
 
-pub async fn insert_signing_key(conn: &mut PgConnection, kid: &str, pkcs8: &[u8], x: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("insert into signing_keys (kid, private_pkcs8, public_x) values ($1, $2, $3)")
+/// Keys an earlier release stored in clear (kid, PKCS#8), retired ones too.
+pub async fn plaintext_signing_keys(conn: &mut PgConnection) -> Result<Vec<(String, Vec<u8>)>, sqlx::Error> {
+    sqlx::query_as("select kid, private_pkcs8 from signing_keys where private_pkcs8 is not null").fetch_all(conn).await
+}
+
+/// Replaces a clear key by its sealed form (same kid).
+pub async fn seal_signing_key(conn: &mut PgConnection, kid: &str, sealed: &[u8]) -> Result<(), sqlx::Error> {
+    sqlx::query("update signing_keys set private_sealed = $2, private_pkcs8 = null where kid = $1")
         .bind(kid)
-        .bind(pkcs8)
+        .bind(sealed)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
+pub async fn insert_signing_key(conn: &mut PgConnection, kid: &str, sealed: &[u8], x: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("insert into signing_keys (kid, private_sealed, public_x) values ($1, $2, $3)")
+        .bind(kid)
+        .bind(sealed)
         .bind(x)
         .execute(conn)
         .await?;

@@ -8,9 +8,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use chrono::{DateTime, Utc};
 use jsonwebtoken::{EncodingKey, Header, jwk::JwkSet};
 use opeka_platform::auth::{AUDIENCE, Claims, ISSUER, JwksSource};
+use opeka_platform::crypto::SecretBox;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
+use uuid::Uuid;
 
 /// The active signing key and every published public key.
 #[derive(Clone)]
@@ -22,10 +24,22 @@ pub struct KeyRing {
 
 impl KeyRing {
     /// Loads the newest active key, creating one when the table is empty.
-    /// Replicas starting together agree through an advisory lock.
-    pub async fn load_or_create(pool: &PgPool) -> anyhow::Result<Self> {
+    /// Replicas starting together agree through an advisory lock. Private
+    /// keys are stored sealed with `secrets` (OPEKA_IDENTITY__SECRET_KEY);
+    /// a key an earlier release stored in clear is sealed here, in the same
+    /// locked transaction, keeping its kid — tokens it signed keep verifying.
+    pub async fn load_or_create(pool: &PgPool, secrets: &SecretBox) -> anyhow::Result<Self> {
         let mut tx = pool.begin().await?;
         let mut rows = crate::store::lock_active_signing_keys(&mut tx).await?;
+        let plain = crate::store::plaintext_signing_keys(&mut tx).await?;
+        for (kid, der) in &plain {
+            let sealed = secrets.seal_bytes(Uuid::nil(), &key_field(kid), der)?;
+            crate::store::seal_signing_key(&mut tx, kid, &sealed).await?;
+        }
+        if !plain.is_empty() {
+            tracing::info!(keys = plain.len(), "sealed signing keys stored in clear by an earlier release");
+            rows = crate::store::lock_active_signing_keys(&mut tx).await?;
+        }
         if rows.is_empty() {
             let pkcs8 = Ed25519KeyPair::generate_pkcs8(&aws_lc_rs::rand::SystemRandom::new())
                 .map_err(|_| anyhow::anyhow!("cannot generate an Ed25519 key"))?;
@@ -33,11 +47,15 @@ impl KeyRing {
             let pair = Ed25519KeyPair::from_pkcs8(&der).map_err(|_| anyhow::anyhow!("bad pkcs8"))?;
             let x = B64.encode(pair.public_key().as_ref());
             let kid = uuid::Uuid::now_v7().simple().to_string();
-            crate::store::insert_signing_key(&mut tx, &kid, &der, &x).await?;
-            rows.push((kid, der, x));
+            let sealed = secrets.seal_bytes(Uuid::nil(), &key_field(&kid), &der)?;
+            crate::store::insert_signing_key(&mut tx, &kid, &sealed, &x).await?;
+            rows.push((kid, sealed, x));
         }
         tx.commit().await?;
-        let (kid, der, _) = rows[0].clone();
+        let (kid, sealed, _) = rows[0].clone();
+        let der = secrets.open_bytes(Uuid::nil(), &key_field(&kid), &sealed).map_err(|e| {
+            anyhow::anyhow!("OPEKA_IDENTITY__SECRET_KEY: the active signing key {kid} does not open: {e}")
+        })?;
         let keys: Vec<serde_json::Value> = rows
             .iter()
             .map(|(kid, _, x)| {
@@ -66,6 +84,12 @@ impl KeyRing {
         header.kid = Some(self.kid.clone());
         Ok(jsonwebtoken::encode(&header, claims, &self.encoding)?)
     }
+}
+
+/// Associated data of a sealed private key: bound to its kid, so a sealed
+/// key moved to another row does not open.
+fn key_field(kid: &str) -> String {
+    format!("identity.signing_keys.private:{kid}")
 }
 
 /// What goes into an access token.
