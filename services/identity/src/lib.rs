@@ -142,10 +142,10 @@ pub struct State {
 /// Serves identity on `listener` until `ctx.shutdown` is cancelled; runs the
 /// outbox relay alongside.
 pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> anyhow::Result<()> {
+    settings.require_own_keys(&ctx.settings)?;
     let pool =
         db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, settings.db_max_connections).await?;
     let bus = bus::Bus::connect(&ctx.settings.nats_url, ctx.settings.bus.clone()).await?;
-    settings.require_own_keys(&ctx.settings)?;
     let secrets = Arc::new(settings.secret_box()?);
     let keys = tokens::KeyRing::load_or_create(&pool, &secrets).await?;
     let state = Arc::new(State {

@@ -10,6 +10,7 @@ mod health;
 mod isolation;
 mod login;
 mod service_accounts;
+mod signing_keys;
 mod staff;
 mod tokens;
 mod validation;
