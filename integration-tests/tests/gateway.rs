@@ -489,7 +489,8 @@ async fn a_refused_refresh_sends_the_user_to_the_login_page() {
     let s = Suite::start().await;
     let c = admin_browser(&s).await;
     let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&s.db.owner_url).await.expect("db");
-    sqlx::query("update gateway.sessions set refresh_token = 'revoked', access_expires_at = now()")
+    sqlx::query("update identity.sessions set revoked_at = now()").execute(&mut db).await.expect("revoke");
+    sqlx::query("update gateway.sessions set access_expires_at = now()")
         .execute(&mut db)
         .await
         .expect("expire the access token");
@@ -498,6 +499,35 @@ async fn a_refused_refresh_sends_the_user_to_the_login_page() {
     assert!(page.html.contains("Сеанс завершён. Войдите снова."), "{}", page.html);
     let left: i64 = sqlx::query_scalar("select count(*) from gateway.sessions").fetch_one(&mut db).await.unwrap();
     assert_eq!(left, 0, "the dead session was not removed");
+}
+
+// Issue 9, point 1: the gateway's sessions table holds the cookie only as a
+// sha256 and identity's tokens only sealed (OPEKA_GATEWAY__SECRET_KEY): a
+// reader of the table can act as nobody.
+#[tokio::test]
+async fn issue9_point1_gateway_sessions_hold_no_clear_token() {
+    let s = Suite::start().await;
+    let c = admin_browser(&s).await;
+    let mut db = <sqlx::PgConnection as sqlx::Connection>::connect(&s.db.owner_url).await.expect("db");
+    let (id_hash, access, refresh, whole): (Vec<u8>, Vec<u8>, Vec<u8>, String) =
+        sqlx::query_as("select id_hash, access_token_sealed, refresh_token_sealed, s::text from gateway.sessions s")
+            .fetch_one(&mut db)
+            .await
+            .expect("one session");
+    assert_eq!(id_hash.len(), 32, "the cookie's sha256, not the cookie");
+    let secrets = opeka_gateway::Settings::default().secret_box().unwrap();
+    let field = |which: &str| format!("gateway.sessions.{which}:{}", hex::encode(&id_hash));
+    let access = secrets.open(uuid::Uuid::nil(), &field("access_token"), &access).expect("the access token opens");
+    let refresh = secrets.open(uuid::Uuid::nil(), &field("refresh_token"), &refresh).expect("the refresh token opens");
+    assert!(access.starts_with("eyJ"), "a JWT was sealed");
+    assert!(!whole.contains("eyJ") && !whole.contains(&access), "a clear access token in {whole}");
+    assert!(!whole.contains(&refresh), "a clear refresh token in {whole}");
+    // The session still works (and a refresh re-seals).
+    sqlx::query("update gateway.sessions set access_expires_at = now()").execute(&mut db).await.unwrap();
+    let page = get(&c, &format!("{}/", base(&s))).await;
+    assert!(page.html.contains("Здравствуйте"), "{}", page.url);
+    let whole: String = sqlx::query_scalar("select s::text from gateway.sessions s").fetch_one(&mut db).await.unwrap();
+    assert!(!whole.contains("eyJ"), "a clear access token after a refresh: {whole}");
 }
 
 // S0-17: the list pages by 50, with a link to the next page and back.

@@ -54,6 +54,8 @@ pub struct Inner {
     pub notifications: NotificationsClient,
     pub scheduler: SchedulerClient,
     pub clock: SharedClock,
+    /// Seals the tokens a session keeps (`OPEKA_GATEWAY__SECRET_KEY`).
+    pub secrets: opeka_platform::crypto::SecretBox,
     views: views::Views,
     strings: &'static Strings,
     /// Each tenant's terminology (S0-2), as cases last reported it.
@@ -74,6 +76,7 @@ impl AppState {
         let views = views::Views::new()?;
         let Clients { identity, cases, appeals, legal_aid, files, notifications, scheduler } = clients;
         Ok(Self(Arc::new(Inner {
+            secrets: settings.secret_box()?,
             settings,
             pool,
             identity,
@@ -98,6 +101,7 @@ impl AppState {
 /// Serves the web UI on `listener` until `ctx.shutdown` is cancelled.
 pub async fn run(ctx: opeka_platform::Context, settings: Settings, listener: TcpListener) -> anyhow::Result<()> {
     settings.validate()?;
+    settings.require_own_keys(&ctx.settings)?;
     let pool = db::connect(
         ctx.settings.database_url_for(SCHEMA.schema)?.expose(),
         SCHEMA.schema,

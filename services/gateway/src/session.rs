@@ -139,7 +139,7 @@ impl FromRequestParts<AppState> for Auth {
         };
         let id_hash = hash_id(session_id);
         let now = state.clock.now();
-        let row = match store::find(&state.pool, &id_hash, now).await {
+        let row = match store::find(&state.pool, &state.secrets, &id_hash, now).await {
             Ok(Some(row)) => row,
             Ok(None) => return Err(refuse(&parts.headers, &tenant, Some("expired"))),
             Err(e) => return Err(state.internal_error(&tenant, None, &e)),
@@ -173,7 +173,7 @@ async fn refresh(
 ) -> Result<Option<SessionRow>, Response> {
     let db_err = |e: sqlx::Error| state.internal_error(tenant, None, &e);
     let mut tx = state.pool.begin().await.map_err(db_err)?;
-    let Some(row) = store::lock(&mut tx, id_hash, now).await.map_err(db_err)? else {
+    let Some(row) = store::lock(&mut tx, &state.secrets, id_hash, now).await.map_err(db_err)? else {
         return Ok(None);
     };
     if row.access_expires_at - now > REFRESH_MARGIN {
@@ -195,7 +195,7 @@ async fn refresh(
                     refresh_token: pair.refresh_token,
                 },
             };
-            store::update_tokens(&mut tx, id_hash, &tokens).await.map_err(db_err)?;
+            store::update_tokens(&mut tx, &state.secrets, id_hash, &tokens).await.map_err(db_err)?;
             tx.commit().await.map_err(db_err)?;
             Ok(Some(SessionRow {
                 account_id: tokens.account_id,
@@ -273,7 +273,8 @@ pub async fn open(state: &AppState, tenant: &str, tokens: &Tokens) -> Result<Hea
     let now = state.clock.now();
     let ttl = state.settings.session_ttl_secs;
     let expires_at = now + chrono::Duration::seconds(i64::try_from(ttl).unwrap_or(i64::MAX / 2));
-    store::insert(&state.pool, &hash_id(&session_id), tenant, tokens, &random_token(), now, expires_at).await?;
+    store::insert(&state.pool, &state.secrets, &hash_id(&session_id), tenant, tokens, &random_token(), now, expires_at)
+        .await?;
     Ok(set_cookie(state, tenant, SESSION_COOKIE, &session_id, ttl))
 }
 

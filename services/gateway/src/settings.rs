@@ -4,8 +4,13 @@ use std::path::PathBuf;
 
 use figment::Figment;
 use figment::providers::Env;
-use opeka_platform::settings::SettingsError;
+use opeka_platform::settings::{Secret, SettingsError};
 use serde::{Deserialize, Serialize};
+
+/// The key that seals the tokens a session keeps when
+/// `OPEKA_GATEWAY__SECRET_KEY` is not set: fine for `make run`, refused in
+/// production.
+pub const DEVELOPMENT_SECRET_KEY: &str = "b3Bla2EtZ2F0ZXdheS1kZXYta2V5LW5vdC1wcm9kISE=";
 
 /// Every default is what `make run` uses on a laptop.
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq, Eq)]
@@ -37,6 +42,11 @@ pub struct Settings {
     pub notifications_url: String,
     /// `OPEKA_GATEWAY__SCHEDULER_URL`: the scheduler service's gRPC address.
     pub scheduler_url: String,
+    /// `OPEKA_GATEWAY__SECRET_KEY`: base64 of 32 bytes; seals the access and
+    /// refresh tokens a session keeps (AES-256-GCM), so a reader of
+    /// `gateway.sessions` cannot act as its users. Changing it ends every
+    /// session (users sign in again).
+    pub secret_key: Secret<String>,
 }
 
 impl Default for Settings {
@@ -53,6 +63,7 @@ impl Default for Settings {
             files_url: "http://127.0.0.1:50053".into(),
             notifications_url: "http://127.0.0.1:50054".into(),
             scheduler_url: "http://127.0.0.1:50055".into(),
+            secret_key: Secret::new(DEVELOPMENT_SECRET_KEY.into()),
         }
     }
 }
@@ -104,7 +115,19 @@ impl Settings {
         if crate::strings::Strings::for_locale(&self.locale).is_none() {
             return bad("LOCALE", "must be one of: ru, en");
         }
+        self.secret_box()?;
         Ok(())
+    }
+
+    /// The box that seals a session's tokens.
+    pub fn secret_box(&self) -> Result<opeka_platform::crypto::SecretBox, SettingsError> {
+        opeka_platform::crypto::SecretBox::from_base64(self.secret_key.expose())
+            .map_err(|e| SettingsError(format!("OPEKA_GATEWAY__SECRET_KEY: {e}")))
+    }
+
+    /// Production refuses the built-in development key.
+    pub fn require_own_keys(&self, platform: &opeka_platform::settings::PlatformSettings) -> Result<(), SettingsError> {
+        platform.require_own_key("OPEKA_GATEWAY__SECRET_KEY", &self.secret_key, DEVELOPMENT_SECRET_KEY)
     }
 }
 
@@ -134,6 +157,21 @@ mod tests {
         let err = Settings::load_from(fig).unwrap_err();
         assert!(err.0.contains("OPEKA_GATEWAY__SCHEDULER_URL"), "{err}");
         assert_eq!(Settings::default().scheduler_url, "http://127.0.0.1:50055");
+    }
+
+    #[test]
+    fn issue9_point1_production_refuses_the_development_gateway_key() {
+        use opeka_platform::settings::{Environment, PlatformSettings};
+        let platform = PlatformSettings { environment: Environment::Production, ..Default::default() };
+        let err = Settings::default().require_own_keys(&platform).unwrap_err();
+        assert!(err.0.contains("OPEKA_GATEWAY__SECRET_KEY"), "{err}");
+        let own = Settings {
+            secret_key: Secret::new("AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=".into()),
+            ..Default::default()
+        };
+        own.require_own_keys(&platform).unwrap();
+        let fig = Figment::new().merge(Serialized::default("secret_key", "short"));
+        assert!(Settings::load_from(fig).unwrap_err().0.contains("OPEKA_GATEWAY__SECRET_KEY"));
     }
 
     #[test]

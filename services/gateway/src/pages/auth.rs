@@ -44,7 +44,7 @@ pub async fn login_page(
         return StatusCode::NOT_FOUND.into_response();
     }
     if let Some(id) = session::cookie(&headers, SESSION_COOKIE).filter(|v| !v.is_empty())
-        && let Ok(Some(row)) = store::find(&state.pool, &session::hash_id(id), state.clock.now()).await
+        && let Ok(Some(row)) = store::find(&state.pool, &state.secrets, &session::hash_id(id), state.clock.now()).await
         && row.tenant == tenant
     {
         return Redirect::to(&format!("{}/", tenancy::base(&tenant))).into_response();
