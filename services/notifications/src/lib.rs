@@ -53,11 +53,8 @@ pub struct App {
 /// in webhook mode the endpoint Telegram posts to (`WEBHOOK_ADDR`).
 pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> anyhow::Result<()> {
     settings.validate()?;
-    if settings.uses_development_key() {
-        tracing::warn!(
-            "OPEKA_NOTIFICATIONS__SECRET_KEY is not set: secrets are encrypted with the development key; set one in production"
-        );
-    }
+    // Refused in production; in development `require_own_key` warns.
+    settings.require_own_keys(&ctx.settings)?;
     let pool =
         db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, settings.db_max_connections).await?;
     let bus = bus::Bus::connect(&ctx.settings.nats_url, ctx.settings.bus.clone()).await?;

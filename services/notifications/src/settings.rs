@@ -143,6 +143,12 @@ impl Settings {
     pub fn uses_development_key(&self) -> bool {
         self.secret_key.expose() == DEVELOPMENT_SECRET_KEY
     }
+
+    /// Production (`OPEKA_ENVIRONMENT=production`) refuses the key committed
+    /// in the source; development warns.
+    pub fn require_own_keys(&self, platform: &opeka_platform::settings::PlatformSettings) -> Result<(), SettingsError> {
+        platform.require_own_key("OPEKA_NOTIFICATIONS__SECRET_KEY", &self.secret_key, DEVELOPMENT_SECRET_KEY)
+    }
 }
 
 #[cfg(test)]
@@ -153,6 +159,20 @@ mod tests {
     fn defaults_are_valid() {
         Settings::default().validate().unwrap();
         assert!(Settings::default().uses_development_key());
+    }
+
+    #[test]
+    fn issue9_point10_production_refuses_the_development_notifications_key() {
+        use opeka_platform::settings::{Environment, PlatformSettings};
+        let production = PlatformSettings { environment: Environment::Production, ..Default::default() };
+        let err = Settings::default().require_own_keys(&production).unwrap_err();
+        assert!(err.0.contains("OPEKA_NOTIFICATIONS__SECRET_KEY"), "{err}");
+        Settings::default().require_own_keys(&PlatformSettings::default()).expect("development keeps working");
+        let own = Settings {
+            secret_key: Secret::new("AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=".into()),
+            ..Default::default()
+        };
+        own.require_own_keys(&production).expect("an own key is fine");
     }
 
     #[test]

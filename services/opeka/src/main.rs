@@ -205,6 +205,17 @@ async fn serve(config: Config, list: &str) -> anyhow::Result<()> {
     for s in &wanted {
         anyhow::ensure!(ALL.contains(s), "--services: unknown service '{s}' (known: {})", ALL.join(", "));
     }
+    // Production refuses the development keys committed in the source,
+    // before anything binds or connects (each service's `run` checks too).
+    if wanted.contains("identity") {
+        config.identity.require_own_keys(&config.platform)?;
+    }
+    if wanted.contains("notifications") {
+        config.notifications.require_own_keys(&config.platform)?;
+    }
+    if wanted.contains("gateway") {
+        config.gateway.require_own_keys(&config.platform)?;
+    }
     let _telemetry = opeka_platform::telemetry::init("opeka", config.platform.log_format);
     let ctx = Context::new(config.platform.clone());
     let mut tasks: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
