@@ -61,6 +61,34 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- default (include "opeka.name" (list . "secrets")) .Values.existingSecret -}}
 {{- end -}}
 
+{{/*
+The Secret a service's pods read their own credentials from: the chart's
+per-service Secret, or the operator's existingSecret.
+*/}}
+{{- define "opeka.serviceSecretName" -}}
+{{- $root := index . 0 -}}{{- $name := index . 1 -}}
+{{- default (include "opeka.name" (list $root (printf "%s-secrets" $name))) $root.Values.existingSecret -}}
+{{- end -}}
+
+{{/*
+A service's own secret settings, as a dict of variable -> value (values may be
+empty: an empty key is left out of the chart's Secret and the service falls back
+to its development key, which production refuses). Only services with a
+database URL under database.urls get an entry.
+*/}}
+{{- define "opeka.serviceSecretEnv" -}}
+{{- $root := index . 0 -}}{{- $name := index . 1 -}}
+{{- $env := dict -}}
+{{- $url := index (default dict $root.Values.database.urls) $name -}}
+{{- if $url -}}
+{{- $_ := set $env (printf "OPEKA_DATABASES__%s" (upper $name)) $url -}}
+{{- end -}}
+{{- if eq $name "identity" -}}{{- $_ := set $env "OPEKA_IDENTITY__SECRET_KEY" (default "" $root.Values.keys.identity) -}}{{- end -}}
+{{- if eq $name "gateway" -}}{{- $_ := set $env "OPEKA_GATEWAY__SECRET_KEY" (default "" $root.Values.keys.gateway) -}}{{- end -}}
+{{- if eq $name "notifications" -}}{{- $_ := set $env "OPEKA_NOTIFICATIONS__SECRET_KEY" (default "" $root.Values.secretKey) -}}{{- end -}}
+{{- toYaml $env -}}
+{{- end -}}
+
 {{- define "opeka.configMapName" -}}
 {{- include "opeka.name" (list . "config") -}}
 {{- end -}}
@@ -79,6 +107,7 @@ chart's own keys.
   "OPEKA_LOG_FORMAT" "json"
   "OPEKA_ADMIN_ADDR" (printf "0.0.0.0:%d" (int .Values.admin.port))
   "OPEKA_BUS__ROOT" .Values.bus.root
+  "OPEKA_ENVIRONMENT" (default "production" .Values.environment)
 -}}
 {{- range $name, $entry := .Values.services -}}
 {{- $svc := include "opeka.serviceConfig" (list $ $entry) | fromYaml -}}
@@ -133,7 +162,7 @@ volumes:
 {{- define "opeka.podAnnotations" -}}
 checksum/config: {{ include "opeka.env" . | sha256sum }}
 {{- if not .Values.existingSecret }}
-checksum/secret: {{ printf "%s|%s|%s" .Values.database.url .Values.database.migrateUrl .Values.nats.url | sha256sum }}
+checksum/secret: {{ printf "%s|%s|%s|%s|%s" (toJson .Values.database) .Values.nats.url .Values.secretKey (toJson .Values.keys) "" | sha256sum }}
 {{- end }}
 {{- with .Values.podAnnotations }}
 {{ toYaml . }}
