@@ -102,6 +102,12 @@ impl Settings {
     }
 }
 
+/// What identity's NATS user may do (`opeka nats-config`): publish its own
+/// events; it consumes nothing.
+pub fn bus_service() -> bus::permissions::ServiceBus {
+    bus::permissions::ServiceBus::new(SERVICE, true, &[])
+}
+
 /// Everything a handler needs.
 pub struct State {
     pub pool: sqlx::PgPool,
@@ -116,7 +122,7 @@ pub struct State {
 /// outbox relay alongside.
 pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> anyhow::Result<()> {
     let pool = db::connect(ctx.settings.database_url.expose(), SERVICE, settings.db_max_connections).await?;
-    let bus = bus::Bus::connect(&ctx.settings.nats_url, ctx.settings.bus.clone()).await?;
+    let bus = bus::Bus::connect(&ctx.settings, SERVICE).await?;
     let keys = tokens::KeyRing::load_or_create(&pool).await?;
     let state = Arc::new(State {
         hasher: passwords::Hasher::new(&settings)?,

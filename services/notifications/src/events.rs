@@ -20,6 +20,11 @@ use crate::mail::SmtpConfig;
 use crate::templates::{self, ActivityKind, Mail};
 use crate::{App, SERVICE, store, strings as s};
 
+/// What the consumers read (the NATS permissions are written from it).
+pub fn consumer_specs() -> Vec<ConsumerSpec> {
+    vec![identity_consumer(), cases_consumer(), scheduler_consumer()]
+}
+
 pub fn identity_consumer() -> ConsumerSpec {
     ConsumerSpec {
         service: SERVICE,
@@ -72,15 +77,16 @@ impl Handler for Events {
         &'a self,
         tx: &'a mut PgConnection,
         envelope: &'a Envelope,
-        subject: &'a str,
+        _subject: &'a str,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             let Some(body) = &envelope.body else { return Ok(()) };
             let ev = Event {
                 tenant_id: envelope.tenant_id.parse()?,
                 id: envelope.event_id.parse()?,
-                // `<root>.<tenant slug>.<service>.<event>`
-                slug: subject.split('.').nth(1).unwrap_or_default(),
+                // The subject carries the tenant id (checked against the
+                // envelope by the consumer runner); links need the slug.
+                slug: &envelope.tenant_slug,
             };
             self.on(tx, &ev, body).await
         })

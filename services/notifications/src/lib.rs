@@ -48,6 +48,12 @@ pub struct App {
     pub wakers: telegram::queue::Wakers,
 }
 
+/// What notifications's NATS user may do (`opeka nats-config`): publish its own
+/// events and read the streams of the consumers it runs.
+pub fn bus_service() -> bus::permissions::ServiceBus {
+    bus::permissions::ServiceBus::new(SERVICE, true, &events::consumer_specs())
+}
+
 /// Serves notifications on `listener` until `ctx.shutdown` is cancelled;
 /// runs the outbox relay, the consumers and one bot per tenant alongside, and
 /// in webhook mode the endpoint Telegram posts to (`WEBHOOK_ADDR`).
@@ -59,7 +65,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
         );
     }
     let pool = db::connect(ctx.settings.database_url.expose(), SERVICE, settings.db_max_connections).await?;
-    let bus = bus::Bus::connect(&ctx.settings.nats_url, ctx.settings.bus.clone()).await?;
+    let bus = bus::Bus::connect(&ctx.settings, SERVICE).await?;
     let app = Arc::new(App {
         secrets: crypto::SecretBox::from_base64(settings.secret_key.expose())?,
         outbox: bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE),
@@ -99,7 +105,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     }
     let handler = events::Events::new(app.clone());
     tasks.spawn(telegram::queue::listen(app.clone(), ctx.shutdown.clone()));
-    for spec in [events::identity_consumer(), events::cases_consumer(), events::scheduler_consumer()] {
+    for spec in events::consumer_specs() {
         let (pool, bus, cancel, handler) = (pool.clone(), bus.clone(), ctx.shutdown.clone(), handler.clone());
         tasks.spawn(bus::keep_consuming(pool, bus, spec, handler, cancel));
     }
