@@ -116,6 +116,8 @@ pub struct State {
     pub hasher: passwords::Hasher,
     pub outbox: bus::Outbox,
     pub clock: opeka_platform::clock::SharedClock,
+    /// Seals reset codes and activation tokens into events (`OPEKA_BUS__SEAL_KEY`).
+    pub seal: opeka_platform::crypto::SecretBox,
 }
 
 /// Serves identity on `listener` until `ctx.shutdown` is cancelled; runs the
@@ -131,6 +133,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
         settings,
         keys,
         clock: ctx.clock.clone(),
+        seal: ctx.settings.bus.seal_box()?,
     });
     let verifier = Arc::new(Verifier::new(state.keys.local_source()));
     let addr = listener.local_addr()?;

@@ -38,6 +38,8 @@ pub struct App {
     pub pool: sqlx::PgPool,
     pub settings: Settings,
     pub secrets: crypto::SecretBox,
+    /// Opens what identity seals into its events (`OPEKA_BUS__SEAL_KEY`).
+    pub bus_seal: opeka_platform::crypto::SecretBox,
     pub outbox: bus::Outbox,
     pub clock: opeka_platform::clock::SharedClock,
     pub clients: clients::Clients,
@@ -68,6 +70,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let bus = bus::Bus::connect(&ctx.settings, SERVICE).await?;
     let app = Arc::new(App {
         secrets: crypto::SecretBox::from_base64(settings.secret_key.expose())?,
+        bus_seal: ctx.settings.bus.seal_box()?,
         outbox: bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE),
         clock: ctx.clock.clone(),
         clients: clients::Clients::new(clients::Urls {

@@ -131,6 +131,13 @@ impl Bus {
         }
     }
 
+    /// The subject and payload `service`'s relay would publish `envelope`
+    /// under (tests that publish events as a service would).
+    pub fn event_wire(&self, service: &str, tenant_slug: &str, envelope: &Envelope) -> (String, Vec<u8>) {
+        let (_, _, subject, payload) = wire(&self.settings.root, service, tenant_slug, envelope);
+        (subject, payload)
+    }
+
     /// Readiness: is the connection up?
     pub fn is_connected(&self) -> bool {
         self.client.connection_state() == async_nats::connection::State::Connected
@@ -166,19 +173,8 @@ impl Outbox {
         Self { root: root.into(), service }
     }
 
-    /// The subject and payload of `envelope`: the subject carries the
-    /// envelope's tenant id, the envelope the tenant's slug.
     fn wire(&self, tenant_slug: &str, envelope: &Envelope) -> (Uuid, Uuid, String, Vec<u8>) {
-        let event = envelope.body.as_ref().map(event_name).unwrap_or("unknown");
-        let id: Uuid = envelope.event_id.parse().unwrap_or_else(|_| Uuid::now_v7());
-        let tenant_id: Uuid = envelope.tenant_id.parse().unwrap_or_default();
-        let subject = subject(&self.root, &tenant_id.to_string(), self.service, event);
-        let payload = if envelope.tenant_slug.is_empty() {
-            Envelope { tenant_slug: tenant_slug.to_string(), ..envelope.clone() }.encode_to_vec()
-        } else {
-            envelope.encode_to_vec()
-        };
-        (id, tenant_id, subject, payload)
+        wire(&self.root, self.service, tenant_slug, envelope)
     }
 
     /// Stores `envelope` for publication on `<root>.<tenant id>.<service>.<event>`,
@@ -241,6 +237,21 @@ impl Outbox {
         sqlx::query("select pg_notify($1, '')").bind(notify_channel(self.service)).execute(&mut *conn).await?;
         Ok(())
     }
+}
+
+/// The id, tenant, subject and payload of `envelope`: the subject carries
+/// the envelope's tenant id, the envelope the tenant's slug.
+fn wire(root: &str, service: &str, tenant_slug: &str, envelope: &Envelope) -> (Uuid, Uuid, String, Vec<u8>) {
+    let event = envelope.body.as_ref().map(event_name).unwrap_or("unknown");
+    let id: Uuid = envelope.event_id.parse().unwrap_or_else(|_| Uuid::now_v7());
+    let tenant_id: Uuid = envelope.tenant_id.parse().unwrap_or_default();
+    let subject = subject(root, &tenant_id.to_string(), service, event);
+    let payload = if envelope.tenant_slug.is_empty() {
+        Envelope { tenant_slug: tenant_slug.to_string(), ..envelope.clone() }.encode_to_vec()
+    } else {
+        envelope.encode_to_vec()
+    };
+    (id, tenant_id, subject, payload)
 }
 
 fn notify_channel(service: &str) -> String {

@@ -108,6 +108,17 @@ pub fn test_server_config(scope: permissions::Scope<'_>, services: &[ServiceBus]
     permissions::render(scope, &test_server_users(services))
 }
 
+/// The subject token of tenant `slug` (its id, from identity's table; the
+/// pool must see every tenant, e.g. the owner's).
+pub async fn tenant_token(pool: &sqlx::PgPool, slug: &str) -> String {
+    let id: Uuid = sqlx::query_scalar("select id from identity.tenants where slug = $1")
+        .bind(slug)
+        .fetch_one(pool)
+        .await
+        .unwrap_or_else(|e| panic!("tenant {slug}: {e}"));
+    id.to_string()
+}
+
 /// The harness's bus on the test broker.
 pub async fn harness_bus(settings: &PlatformSettings) -> crate::bus::Bus {
     crate::bus::Bus::connect(settings, HARNESS).await.expect("connect NATS as the test harness")

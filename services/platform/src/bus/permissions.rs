@@ -107,6 +107,8 @@ pub fn publish_allow(scope: Scope<'_>, grants: &ServiceBus) -> Vec<String> {
                 allow.push(format!("$JS.API.CONSUMER.DURABLE.CREATE.{st}.{durable}"));
                 allow.push(format!("$JS.API.CONSUMER.MSG.NEXT.{st}.{durable}"));
                 allow.push(format!("$JS.ACK.{st}.{durable}.>"));
+                // The newer ack subject form: `$JS.ACK.<domain>.<account hash>.<stream>.<consumer>.…`.
+                allow.push(format!("$JS.ACK.*.*.{st}.{durable}.>"));
             }
         }
         Scope::AnyRoot => {
