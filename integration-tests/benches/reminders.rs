@@ -115,7 +115,13 @@ async fn dispatch_burst(n: i64) {
     let owner = sqlx::PgPool::connect(&db.owner_url).await.expect("owner pool");
     install_uuid_fn(&owner).await;
     let bus_settings = testing::unique_bus();
-    let bus = bus::Bus::connect(&testing::nats_url(), bus_settings.clone()).await.expect("bus");
+    let mut platform = opeka_platform::settings::PlatformSettings {
+        nats_url: testing::nats_url(),
+        nats: testing::test_credentials(),
+        ..Default::default()
+    };
+    platform.bus = bus_settings.clone();
+    let bus = testing::harness_bus(&platform).await;
     bus.ensure_stream(opeka_scheduler::SERVICE).await.expect("stream");
 
     // Baseline: n envelopes of the same size, published pipelined with acks.
@@ -179,7 +185,6 @@ async fn telegram_rate() {
     use opeka_integration_tests::{Options, Suite};
     use opeka_notifications::testing::FakeTelegram;
     use opeka_proto::events::{self as ev, envelope::Body};
-    use prost::Message as _;
 
     const N: i64 = 600;
     const LIMIT: f64 = 30.0;
@@ -219,9 +224,8 @@ async fn telegram_rate() {
     }
     tx.commit().await.expect("commit");
 
-    let bus = bus::Bus::connect(&suite.ctx.settings.nats_url, suite.ctx.settings.bus.clone()).await.expect("bus");
+    let bus = testing::harness_bus(&suite.ctx.settings).await;
     bus.ensure_stream("scheduler").await.expect("stream");
-    let subject = bus.subject(&suite.tenant, "scheduler", "reminder_due");
     let started = Instant::now();
     let mut acks = Vec::new();
     for account in &accounts {
@@ -244,7 +248,8 @@ async fn telegram_rate() {
         );
         let mut h = async_nats::HeaderMap::new();
         h.insert(async_nats::header::NATS_MESSAGE_ID, env.event_id.as_str());
-        acks.push(bus.js.publish_with_headers(subject.clone(), h, env.encode_to_vec().into()).await.expect("publish"));
+        let (subject, payload) = bus.event_wire("scheduler", &suite.tenant, &env);
+        acks.push(bus.js.publish_with_headers(subject, h, payload.into()).await.expect("publish"));
     }
     for a in acks {
         a.await.expect("ack");

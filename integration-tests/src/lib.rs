@@ -332,15 +332,32 @@ async fn reqwest_like_ok(url: &str) -> bool {
 pub struct OwnNats {
     pub port: u16,
     pub dir: std::path::PathBuf,
+    /// The server's authorization block (`None`: anonymous clients welcome).
+    config: Option<std::path::PathBuf>,
     child: Option<std::process::Child>,
 }
 
 impl OwnNats {
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// A server that refuses anonymous clients: `authorization` is a block
+    /// rendered by `opeka_platform::bus::permissions`.
+    pub fn start_with_authorization(authorization: &str) -> Self {
+        Self::start_with(Some(authorization))
+    }
+
+    fn start_with(authorization: Option<&str>) -> Self {
         let port = testing::free_port();
         let dir = std::env::temp_dir().join(format!("opeka-nats-{}", uuid::Uuid::new_v4().simple()));
         std::fs::create_dir_all(&dir).expect("nats dir");
-        let mut n = OwnNats { port, dir, child: None };
+        let config = authorization.map(|a| {
+            let path = dir.join("auth.conf");
+            std::fs::write(&path, a).expect("write the authorization block");
+            path
+        });
+        let mut n = OwnNats { port, dir, config, child: None };
         n.restart();
         n
     }
@@ -351,7 +368,11 @@ impl OwnNats {
 
     pub fn restart(&mut self) {
         let bin = testing::nats_server_bin();
-        let child = std::process::Command::new(&bin)
+        let mut command = std::process::Command::new(&bin);
+        if let Some(config) = &self.config {
+            command.arg("-c").arg(config);
+        }
+        let child = command
             .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js", "-sd"])
             .arg(&self.dir)
             .stdout(std::process::Stdio::null())

@@ -67,7 +67,7 @@ async fn an_event_written_during_a_broker_outage_is_published_exactly_once() {
     let client = async_nats::connect(nats.url()).await.expect("connect");
     let js = async_nats::jetstream::new(client);
     let stream = js.get_stream(&stream_name).await.expect("stream");
-    let subject = format!("{}.{}.identity.account_created", suite.ctx.settings.bus.root, suite.tenant);
+    let subject = format!("{}.{}.identity.account_created", suite.ctx.settings.bus.root, suite.tenant_id);
     let consumer = stream
         .create_consumer(async_nats::jetstream::consumer::pull::Config {
             filter_subject: subject.clone(),

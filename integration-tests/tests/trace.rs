@@ -38,10 +38,9 @@ async fn trace_context_flows_from_grpc_metadata_to_nats_headers() {
     let stored = stored.expect("the outbox row carries the trace context");
     assert!(stored.contains(trace_id), "{stored}");
 
-    let client = async_nats::connect(suite.ctx.settings.nats_url.clone()).await.unwrap();
-    let js = async_nats::jetstream::new(client);
+    let js = opeka_platform::testing::harness_bus(&suite.ctx.settings).await.js;
     let stream_name = format!("{}_IDENTITY", suite.ctx.settings.bus.stream_prefix);
-    let subject = format!("{}.{}.identity.account_created", suite.ctx.settings.bus.root, suite.tenant);
+    let subject = format!("{}.{}.identity.account_created", suite.ctx.settings.bus.root, suite.tenant_id);
     let mut header = None;
     for _ in 0..100 {
         if let Ok(stream) = js.get_stream(&stream_name).await

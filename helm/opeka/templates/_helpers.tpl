@@ -108,6 +108,8 @@ chart's own keys.
   "OPEKA_ADMIN_ADDR" (printf "0.0.0.0:%d" (int .Values.admin.port))
   "OPEKA_BUS__ROOT" .Values.bus.root
   "OPEKA_ENVIRONMENT" (default "production" .Values.environment)
+  "OPEKA_BUS__MAX_AGE_SECS" (printf "%d" (int64 .Values.bus.maxAgeSecs))
+  "OPEKA_BUS__MAX_BYTES" (printf "%d" (int64 .Values.bus.maxBytes))
 -}}
 {{- range $name, $entry := .Values.services -}}
 {{- $svc := include "opeka.serviceConfig" (list $ $entry) | fromYaml -}}

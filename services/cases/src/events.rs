@@ -144,6 +144,17 @@ pub fn consumers(c: &Consumers) -> Vec<Consumer> {
     ]
 }
 
+/// What the consumers read (the NATS permissions are written from it).
+pub fn consumer_specs() -> Vec<ConsumerSpec> {
+    vec![
+        file_received_spec(),
+        contact_requested_spec(),
+        bot_linked_spec(),
+        detector_raised_spec(),
+        curator_reminder_due_spec(),
+    ]
+}
+
 fn file_received_spec() -> ConsumerSpec {
     ConsumerSpec {
         service: crate::SERVICE,
@@ -189,9 +200,12 @@ fn curator_reminder_due_spec() -> ConsumerSpec {
     }
 }
 
-/// `<root>.<tenant>.<service>.<event>` → `<tenant>`.
-fn tenant_slug(subject: &str) -> anyhow::Result<&str> {
-    subject.split('.').nth(1).filter(|s| !s.is_empty()).ok_or_else(|| anyhow::anyhow!("no tenant in {subject}"))
+/// The tenant's slug the producer stamped on the envelope (the subject
+/// carries the tenant id).
+fn tenant_slug(envelope: &Envelope) -> anyhow::Result<&str> {
+    Some(envelope.tenant_slug.as_str())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| anyhow::anyhow!("no tenant slug in event {}", envelope.event_id))
 }
 
 fn occurred_at(e: &Envelope, now: DateTime<Utc>) -> DateTime<Utc> {
@@ -220,11 +234,11 @@ impl Handler for FileReceived {
         &'a self,
         tx: &'a mut PgConnection,
         envelope: &'a Envelope,
-        subject: &'a str,
+        _subject: &'a str,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             let Some(Body::FileReceived(f)) = &envelope.body else { return Ok(()) };
-            let slug = tenant_slug(subject)?;
+            let slug = tenant_slug(envelope)?;
             let Some(citizen) = citizen_of(tx, &f.citizen_id, envelope).await? else { return Ok(()) };
             let now = self.0.clock.now();
             let created = record_activity(
@@ -262,11 +276,11 @@ impl Handler for ContactRequested {
         &'a self,
         tx: &'a mut PgConnection,
         envelope: &'a Envelope,
-        subject: &'a str,
+        _subject: &'a str,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             let Some(Body::ContactRequested(r)) = &envelope.body else { return Ok(()) };
-            let slug = tenant_slug(subject)?;
+            let slug = tenant_slug(envelope)?;
             let Some(citizen) = citizen_of(tx, &r.citizen_account_id, envelope).await? else { return Ok(()) };
             let now = self.0.clock.now();
             let at = occurred_at(envelope, now);
@@ -351,7 +365,7 @@ impl Handler for DetectorRaised {
         &'a self,
         tx: &'a mut PgConnection,
         envelope: &'a Envelope,
-        subject: &'a str,
+        _subject: &'a str,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             let Some(Body::DetectorRaised(d)) = &envelope.body else { return Ok(()) };
@@ -361,7 +375,7 @@ impl Handler for DetectorRaised {
                 tracing::warn!(event_id = %envelope.event_id, kind = %d.kind, "unknown detector kind; ignored");
                 return Ok(());
             };
-            let slug = tenant_slug(subject)?;
+            let slug = tenant_slug(envelope)?;
             let Some(citizen) = citizen_of(tx, &d.citizen_id, envelope).await? else { return Ok(()) };
             note_stale_curator(&citizen, &d.curator_id, envelope);
             let now = self.0.clock.now();
@@ -403,11 +417,11 @@ impl Handler for CuratorReminderDue {
         &'a self,
         tx: &'a mut PgConnection,
         envelope: &'a Envelope,
-        subject: &'a str,
+        _subject: &'a str,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             let Some(Body::CuratorReminderDue(r)) = &envelope.body else { return Ok(()) };
-            let slug = tenant_slug(subject)?;
+            let slug = tenant_slug(envelope)?;
             let Some(citizen) = citizen_of(tx, &r.citizen_id, envelope).await? else { return Ok(()) };
             note_stale_curator(&citizen, &r.curator_id, envelope);
             let now = self.0.clock.now();
@@ -443,8 +457,10 @@ impl Handler for CuratorReminderDue {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn the_tenant_is_the_second_subject_token() {
-        assert_eq!(super::tenant_slug("opeka.region-1.files.file_received").unwrap(), "region-1");
-        assert!(super::tenant_slug("opeka").is_err());
+    fn the_slug_comes_from_the_envelope() {
+        let mut envelope = opeka_proto::events::Envelope { tenant_slug: "region-1".into(), ..Default::default() };
+        assert_eq!(super::tenant_slug(&envelope).unwrap(), "region-1");
+        envelope.tenant_slug.clear();
+        assert!(super::tenant_slug(&envelope).is_err());
     }
 }

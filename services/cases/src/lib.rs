@@ -102,6 +102,12 @@ pub struct State {
     pub files: appeals::files::Files,
 }
 
+/// What cases's NATS user may do (`opeka nats-config`): publish its own
+/// events and read the streams of the consumers it runs.
+pub fn bus_service() -> bus::permissions::ServiceBus {
+    bus::permissions::ServiceBus::new(SERVICE, true, &events::consumer_specs())
+}
+
 /// Serves cases on `listener` until `ctx.shutdown` is cancelled; runs the
 /// outbox relay and the event consumers alongside. The first task to end
 /// stops the rest.
@@ -109,7 +115,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     settings.validate()?;
     let pool =
         db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, settings.db_max_connections).await?;
-    let bus = bus::Bus::connect(&ctx.settings.nats_url, ctx.settings.bus.clone()).await?;
+    let bus = bus::Bus::connect(&ctx.settings, SERVICE).await?;
     let identity = identity::Identity::new(opeka_platform::grpc::channel(&ctx.settings.identity_url).await?);
     let files = appeals::files::Files::new(opeka_platform::grpc::channel(&settings.files_url).await?);
     let outbox = bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE);

@@ -42,13 +42,19 @@ pub struct State {
     pub cases: cases::Cases,
 }
 
+/// What files' NATS user may do (`opeka nats-config`): publish its own
+/// events; it consumes nothing.
+pub fn bus_service() -> bus::permissions::ServiceBus {
+    bus::permissions::ServiceBus::new(SERVICE, true, &[])
+}
+
 /// Serves files on `listener` until `ctx.shutdown` is cancelled; runs the
 /// outbox relay alongside. Tokens are verified against identity's JWKS.
 pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> anyhow::Result<()> {
     settings.validate()?;
     let pool =
         db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, settings.db_max_connections).await?;
-    let bus = bus::Bus::connect(&ctx.settings.nats_url, ctx.settings.bus.clone()).await?;
+    let bus = bus::Bus::connect(&ctx.settings, SERVICE).await?;
     let store = blobs::open(&blobs::StoreUrl::parse(&settings.store_url).map_err(anyhow::Error::msg)?)?;
     let cases = cases::Cases::new(opeka_platform::grpc::channel(&settings.cases_url).await?);
     let state = Arc::new(State {

@@ -104,6 +104,12 @@ impl Api {
         Ok(store::tenant_by_ref(&self.st.pool, r.trim()).await?)
     }
 
+    /// `secret` sealed for an event of `tenant_id`: a subscriber that reads
+    /// every stream must not be able to use it (DESIGN.md §3).
+    fn seal(&self, tenant_id: Uuid, field: &str, secret: &str) -> Result<Vec<u8>, AppError> {
+        self.st.seal.seal(tenant_id, field, secret).map_err(|e| AppError::Internal(anyhow::anyhow!("seal {field}: {e}")))
+    }
+
     async fn emit(&self, tx: &mut Tx, tenant_id: Uuid, slug: &str, actor: &str, body: Body) -> Result<(), AppError> {
         let env = opeka_platform::bus::envelope(tenant_id, actor, self.now(), body);
         self.st.outbox.enqueue(tx, slug, &env).await?;
@@ -693,7 +699,8 @@ impl IdentityService for Api {
                     account_id: id.to_string(),
                     email: a.email.clone().unwrap_or_default(),
                     full_name: a.full_name(),
-                    token,
+                    token: String::new(),
+                    token_sealed: self.seal(tid, crate::events::SEALED_ACTIVATION_TOKEN, &token)?,
                     expires_at: expires.to_rfc3339(),
                 }),
             )
@@ -1106,7 +1113,8 @@ impl IdentityService for Api {
                     account_id: a.id.to_string(),
                     email: a.email.clone().unwrap_or_default(),
                     full_name: a.full_name(),
-                    code,
+                    code: String::new(),
+                    code_sealed: self.seal(tenant.id, crate::events::SEALED_RESET_CODE, &code)?,
                     expires_at: expires.to_rfc3339(),
                     // The mail's link fills in what the account signs in with.
                     login: a.login.clone().or_else(|| a.email.clone()).unwrap_or_default(),

@@ -129,6 +129,12 @@ impl Settings {
     }
 }
 
+/// What identity's NATS user may do (`opeka nats-config`): publish its own
+/// events; it consumes nothing.
+pub fn bus_service() -> bus::permissions::ServiceBus {
+    bus::permissions::ServiceBus::new(SERVICE, true, &[])
+}
+
 /// Everything a handler needs.
 pub struct State {
     pub pool: sqlx::PgPool,
@@ -137,6 +143,8 @@ pub struct State {
     pub hasher: passwords::Hasher,
     pub outbox: bus::Outbox,
     pub clock: opeka_platform::clock::SharedClock,
+    /// Seals reset codes and activation tokens into events (`OPEKA_BUS__SEAL_KEY`).
+    pub seal: opeka_platform::crypto::SecretBox,
 }
 
 /// Serves identity on `listener` until `ctx.shutdown` is cancelled; runs the
@@ -145,7 +153,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     settings.require_own_keys(&ctx.settings)?;
     let pool =
         db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, settings.db_max_connections).await?;
-    let bus = bus::Bus::connect(&ctx.settings.nats_url, ctx.settings.bus.clone()).await?;
+    let bus = bus::Bus::connect(&ctx.settings, SERVICE).await?;
     let secrets = Arc::new(settings.secret_box()?);
     let keys = tokens::KeyRing::load_or_create(&pool, &secrets).await?;
     let state = Arc::new(State {
@@ -155,6 +163,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
         settings,
         keys,
         clock: ctx.clock.clone(),
+        seal: ctx.settings.bus.seal_box()?,
     });
     let verifier = Arc::new(Verifier::new(state.keys.local_source()));
     let addr = listener.local_addr()?;

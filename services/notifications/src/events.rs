@@ -20,6 +20,11 @@ use crate::mail::SmtpConfig;
 use crate::templates::{self, ActivityKind, Mail};
 use crate::{App, SERVICE, store, strings as s};
 
+/// What the consumers read (the NATS permissions are written from it).
+pub fn consumer_specs() -> Vec<ConsumerSpec> {
+    vec![identity_consumer(), cases_consumer(), scheduler_consumer()]
+}
+
 pub fn identity_consumer() -> ConsumerSpec {
     ConsumerSpec {
         service: SERVICE,
@@ -72,15 +77,16 @@ impl Handler for Events {
         &'a self,
         tx: &'a mut PgConnection,
         envelope: &'a Envelope,
-        subject: &'a str,
+        _subject: &'a str,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             let Some(body) = &envelope.body else { return Ok(()) };
             let ev = Event {
                 tenant_id: envelope.tenant_id.parse()?,
                 id: envelope.event_id.parse()?,
-                // `<root>.<tenant slug>.<service>.<event>`
-                slug: subject.split('.').nth(1).unwrap_or_default(),
+                // The subject carries the tenant id (checked against the
+                // envelope by the consumer runner); links need the slug.
+                slug: &envelope.tenant_slug,
             };
             self.on(tx, &ev, body).await
         })
@@ -107,19 +113,37 @@ struct Letter<'a> {
 #[error("{0}")]
 struct Retry(String);
 
+/// Associated data identity seals the activation token and the reset code
+/// under (`opeka_identity::events`; kept in step by the mail tests).
+const SEALED_ACTIVATION_TOKEN: &str = "activation_requested.token";
+const SEALED_RESET_CODE: &str = "password_reset_requested.code";
+
 impl Events {
+    /// A secret identity sealed into the event for this tenant. One that
+    /// does not open (another tenant's, another key) ends in the dead-letter
+    /// subject after the retries, logged: a key that differs between identity
+    /// and notifications is an operator's error to see, not a mail to guess.
+    fn unseal(&self, ev: &Event<'_>, field: &str, sealed: &[u8]) -> anyhow::Result<String> {
+        self.app.bus_seal.open(ev.tenant_id, field, sealed).map_err(|e| {
+            tracing::error!(event_id = %ev.id, field, error = %e, "sealed secret does not open (OPEKA_BUS__SEAL_KEY differs?)");
+            anyhow::anyhow!("{field}: {e}")
+        })
+    }
+
     async fn on(&self, tx: &mut PgConnection, ev: &Event<'_>, body: &Body) -> anyhow::Result<()> {
         let app = &self.app;
         let now = app.clock.now();
         let public = &app.settings.public_url;
         match body {
             Body::ActivationRequested(a) => {
-                let mail = templates::activation(public, ev.slug, &a.full_name, &a.token, &a.expires_at);
+                let token = self.unseal(ev, SEALED_ACTIVATION_TOKEN, &a.token_sealed)?;
+                let mail = templates::activation(public, ev.slug, &a.full_name, &token, &a.expires_at);
                 let letter = Letter { kind: "activation", to: &a.email, to_name: &a.full_name, mail: &mail };
                 self.mail(tx, ev, letter).await?;
             }
             Body::PasswordResetRequested(r) => {
-                let mail = templates::password_reset(public, ev.slug, &r.full_name, &r.login, &r.code, &r.expires_at);
+                let code = self.unseal(ev, SEALED_RESET_CODE, &r.code_sealed)?;
+                let mail = templates::password_reset(public, ev.slug, &r.full_name, &r.login, &code, &r.expires_at);
                 let letter = Letter { kind: "password_reset", to: &r.email, to_name: &r.full_name, mail: &mail };
                 self.mail(tx, ev, letter).await?;
             }

@@ -38,6 +38,8 @@ pub struct App {
     pub pool: sqlx::PgPool,
     pub settings: Settings,
     pub secrets: crypto::SecretBox,
+    /// Opens what identity seals into its events (`OPEKA_BUS__SEAL_KEY`).
+    pub bus_seal: opeka_platform::crypto::SecretBox,
     pub outbox: bus::Outbox,
     pub clock: opeka_platform::clock::SharedClock,
     pub clients: clients::Clients,
@@ -46,6 +48,12 @@ pub struct App {
     pub database_url: String,
     /// Wake-ups of this process's reminder dispatchers (`telegram::queue`).
     pub wakers: telegram::queue::Wakers,
+}
+
+/// What notifications's NATS user may do (`opeka nats-config`): publish its own
+/// events and read the streams of the consumers it runs.
+pub fn bus_service() -> bus::permissions::ServiceBus {
+    bus::permissions::ServiceBus::new(SERVICE, true, &events::consumer_specs())
 }
 
 /// Serves notifications on `listener` until `ctx.shutdown` is cancelled;
@@ -57,9 +65,10 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     settings.require_own_keys(&ctx.settings)?;
     let pool =
         db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, settings.db_max_connections).await?;
-    let bus = bus::Bus::connect(&ctx.settings.nats_url, ctx.settings.bus.clone()).await?;
+    let bus = bus::Bus::connect(&ctx.settings, SERVICE).await?;
     let app = Arc::new(App {
         secrets: crypto::SecretBox::from_base64(settings.secret_key.expose())?,
+        bus_seal: ctx.settings.bus.seal_box()?,
         outbox: bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE),
         clock: ctx.clock.clone(),
         clients: clients::Clients::new(clients::Urls {
@@ -97,7 +106,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     }
     let handler = events::Events::new(app.clone());
     tasks.spawn(telegram::queue::listen(app.clone(), ctx.shutdown.clone()));
-    for spec in [events::identity_consumer(), events::cases_consumer(), events::scheduler_consumer()] {
+    for spec in events::consumer_specs() {
         let (pool, bus, cancel, handler) = (pool.clone(), bus.clone(), ctx.shutdown.clone(), handler.clone());
         tasks.spawn(bus::keep_consuming(pool, bus, spec, handler, cancel));
     }

@@ -41,6 +41,60 @@ enum Cmd {
     },
     /// Create (or refresh) the demo tenant and print its logins.
     Demo,
+    /// Print the NATS server's `authorization` block: one user per process,
+    /// allowed only its own subjects and the streams it consumes.
+    NatsConfig {
+        /// Write `$OPEKA_NATS__<SERVICE>__PASSWORD` references (nats-server
+        /// reads them from its environment) instead of the passwords.
+        #[arg(long)]
+        passwords_from_env: bool,
+        /// For a shared test server: own subjects under any root, the
+        /// JetStream API open, the test passwords and a harness user.
+        #[arg(long)]
+        test_server: bool,
+    },
+}
+
+/// Every process's NATS user and what it may do: the services' declared
+/// streams and `admin`, the readiness connection (no publishing at all).
+fn bus_services() -> Vec<opeka_platform::bus::permissions::ServiceBus> {
+    vec![
+        opeka_identity::bus_service(),
+        opeka_cases::bus_service(),
+        opeka_files::bus_service(),
+        opeka_notifications::bus_service(),
+        opeka_scheduler::bus_service(),
+        opeka_platform::bus::permissions::ServiceBus::new(ADMIN_BUS_USER, false, &[]),
+    ]
+}
+
+/// The NATS user of `opeka serve`'s readiness check.
+const ADMIN_BUS_USER: &str = "admin";
+
+fn nats_config(config: &Config, passwords_from_env: bool, test_server: bool) -> anyhow::Result<String> {
+    use opeka_platform::bus::permissions::{self, Password, Scope, User};
+    let services = bus_services();
+    if test_server {
+        return Ok(opeka_platform::testing::test_server_config(Scope::AnyRoot, &services));
+    }
+    let bus = &config.platform.bus;
+    let scope = Scope::Deployment { root: &bus.root, stream_prefix: &bus.stream_prefix };
+    let mut users = Vec::new();
+    for s in services {
+        let var = format!("OPEKA_NATS__{}__PASSWORD", s.service.to_uppercase());
+        let configured = config.platform.nats.get(&s.service);
+        let name = configured.map(|c| c.user.clone()).filter(|u| !u.is_empty()).unwrap_or_else(|| s.service.clone());
+        let password = if passwords_from_env {
+            Password::Env(var)
+        } else {
+            match configured.map(|c| c.password.expose().clone()).filter(|p| !p.is_empty()) {
+                Some(p) => Password::Plain(p),
+                None => anyhow::bail!("{var} is not set (or use --passwords-from-env)"),
+            }
+        };
+        users.push(User { name, password, grants: Some(s) });
+    }
+    Ok(permissions::render(scope, &users))
 }
 
 #[derive(Subcommand)]
@@ -136,6 +190,10 @@ async fn real_main() -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::Demo => demo(&config).await,
+        Cmd::NatsConfig { passwords_from_env, test_server } => {
+            print!("{}", nats_config(&config, passwords_from_env, test_server)?);
+            Ok(())
+        }
     }
 }
 
@@ -267,7 +325,7 @@ async fn serve(config: Config, list: &str) -> anyhow::Result<()> {
     {
         let listener = opeka_platform::grpc::bind(&config.platform.admin_addr).await?;
         tracing::info!(addr = %listener.local_addr()?, "admin: /healthz /readyz /metrics");
-        let bus = opeka_platform::bus::Bus::connect(&config.platform.nats_url, config.platform.bus.clone()).await?;
+        let bus = opeka_platform::bus::Bus::connect(&config.platform, ADMIN_BUS_USER).await?;
         let admin = admin.check("nats", opeka_platform::admin::bus_check(bus));
         let shutdown = ctx.shutdown.clone();
         tasks.spawn(async move { ("admin", admin.serve(listener, shutdown).await) });

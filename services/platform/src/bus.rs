@@ -13,7 +13,9 @@ use uuid::Uuid;
 
 use opeka_proto::events::Envelope;
 
-use crate::settings::BusSettings;
+use crate::settings::{BusSettings, PlatformSettings, Secret};
+
+pub mod permissions;
 
 /// A connection to the broker plus the naming rules for subjects and streams.
 #[derive(Clone)]
@@ -24,13 +26,33 @@ pub struct Bus {
 }
 
 impl Bus {
-    /// Connects, retrying in the background if the server is not up yet.
-    pub async fn connect(url: &str, settings: BusSettings) -> anyhow::Result<Self> {
-        let client = async_nats::ConnectOptions::new()
+    /// Connects as `service` (its `OPEKA_NATS__<SERVICE>__*` credentials),
+    /// retrying in the background if the server is not up yet. What every
+    /// process uses; production refuses to connect without credentials.
+    pub async fn connect(settings: &PlatformSettings, service: &str) -> anyhow::Result<Self> {
+        let credentials = settings.nats_credentials(service)?;
+        Self::connect_as(&settings.nats_url, credentials, service, settings.bus.clone()).await
+    }
+
+    /// Connects with explicit credentials (`None`: anonymous, which only a
+    /// server without authorization accepts). Replies come to
+    /// `_INBOX.<service>.…`, the only inboxes the server lets `service`'s
+    /// user subscribe to: a pull consumer's messages arrive on an inbox, so
+    /// a shared `_INBOX.>` would let any service read another's deliveries.
+    pub async fn connect_as(
+        url: &str,
+        credentials: Option<(String, Secret<String>)>,
+        service: &str,
+        settings: BusSettings,
+    ) -> anyhow::Result<Self> {
+        let mut options = async_nats::ConnectOptions::new()
             .retry_on_initial_connect()
             .connection_timeout(Duration::from_secs(2))
-            .connect(url)
-            .await?;
+            .custom_inbox_prefix(permissions::inbox_prefix(service));
+        if let Some((user, password)) = credentials {
+            options = options.user_and_password(user, password.expose().clone());
+        }
+        let client = options.connect(url).await?;
         let js = jetstream::new(client.clone());
         Ok(Self { client, js, settings })
     }
@@ -48,18 +70,72 @@ impl Bus {
         format!("{}.dlq.{}", self.settings.root, service)
     }
 
-    /// Creates (or updates) the service's stream: every tenant's events of
-    /// that service, file storage, a de-duplication window.
-    pub async fn ensure_stream(&self, service: &str) -> anyhow::Result<stream::Stream> {
-        let config = stream::Config {
+    /// The service's stream as it should be: every tenant's events of that
+    /// service, file storage, a de-duplication window, bounded by age and
+    /// size (the oldest events are dropped first).
+    pub fn stream_config(&self, service: &str) -> stream::Config {
+        stream::Config {
             name: self.stream_name(service),
             subjects: vec![format!("{}.*.{}.>", self.settings.root, service)],
             storage: stream::StorageType::File,
             duplicate_window: Duration::from_secs(self.settings.duplicate_window_secs),
+            max_age: Duration::from_secs(self.settings.max_age_secs),
+            max_bytes: self.settings.max_bytes,
+            discard: stream::DiscardPolicy::Old,
             ..Default::default()
-        };
-        let s = self.js.get_or_create_stream(config).await.map_err(|e| anyhow::anyhow!("stream: {e}"))?;
-        Ok(s)
+        }
+    }
+
+    /// Creates the service's stream, or updates it when it exists with other
+    /// bounds or subjects (a stream created before the bounds existed, or
+    /// with an older setting, keeps nothing forever).
+    pub async fn ensure_stream(&self, service: &str) -> anyhow::Result<stream::Stream> {
+        let config = self.stream_config(service);
+        match self.js.get_stream(&config.name).await {
+            Ok(mut s) => {
+                let current = &s.cached_info().config;
+                let stale = current.max_age != config.max_age
+                    || current.max_bytes != config.max_bytes
+                    || current.subjects != config.subjects
+                    || current.duplicate_window != config.duplicate_window
+                    || current.discard != config.discard;
+                if stale {
+                    self.js.update_stream(&config).await.map_err(|e| anyhow::anyhow!("stream update: {e}"))?;
+                    tracing::info!(stream = %config.name, "stream bounds updated");
+                    s = self.js.get_stream(&config.name).await.map_err(|e| anyhow::anyhow!("stream: {e}"))?;
+                }
+                Ok(s)
+            }
+            Err(e) if is_stream_not_found(&e) => {
+                self.js.create_stream(config).await.map_err(|e| anyhow::anyhow!("stream create: {e}"))
+            }
+            Err(e) => Err(anyhow::anyhow!("stream: {e}")),
+        }
+    }
+
+    /// Another service's stream, waited for until its owner creates it (a
+    /// consumer may not create or change a stream it only reads).
+    pub async fn await_stream(&self, service: &str, cancel: &CancellationToken) -> anyhow::Result<stream::Stream> {
+        let name = self.stream_name(service);
+        loop {
+            match self.js.get_stream(&name).await {
+                Ok(s) => return Ok(s),
+                Err(e) if is_stream_not_found(&e) => {
+                    tokio::select! {
+                        _ = cancel.cancelled() => anyhow::bail!("cancelled while waiting for stream {name}"),
+                        _ = tokio::time::sleep(Duration::from_millis(250)) => {}
+                    }
+                }
+                Err(e) => anyhow::bail!("stream {name}: {e}"),
+            }
+        }
+    }
+
+    /// The subject and payload `service`'s relay would publish `envelope`
+    /// under (tests that publish events as a service would).
+    pub fn event_wire(&self, service: &str, tenant_slug: &str, envelope: &Envelope) -> (String, Vec<u8>) {
+        let (_, _, subject, payload) = wire(&self.settings.root, service, tenant_slug, envelope);
+        (subject, payload)
     }
 
     /// Readiness: is the connection up?
@@ -68,8 +144,21 @@ impl Bus {
     }
 }
 
+fn is_stream_not_found(e: &async_nats::jetstream::context::GetStreamError) -> bool {
+    matches!(e.kind(), async_nats::jetstream::context::GetStreamErrorKind::JetStream(js)
+        if js.error_code() == async_nats::jetstream::ErrorCode::STREAM_NOT_FOUND)
+}
+
+/// `<root>.<tenant id>.<service>.<event>`. The tenant token is the tenant's
+/// id, the same as the envelope's `tenant_id`, so a consumer can check the
+/// two agree without a directory of slugs (see [`subject_tenant`]).
 pub fn subject(root: &str, tenant: &str, service: &str, event: &str) -> String {
     format!("{root}.{tenant}.{service}.{event}")
+}
+
+/// The tenant token of `<root>.<tenant>.<service>.<event>`.
+pub fn subject_tenant(subject: &str) -> Option<&str> {
+    subject.split('.').nth(1).filter(|t| !t.is_empty())
 }
 
 /// Writes events into the service's outbox inside the caller's transaction.
@@ -84,23 +173,25 @@ impl Outbox {
         Self { root: root.into(), service }
     }
 
-    /// Stores `envelope` for publication on `<root>.<tenant_slug>.<service>.<event>`.
-    /// Commits with the caller's change or not at all.
+    fn wire(&self, tenant_slug: &str, envelope: &Envelope) -> (Uuid, Uuid, String, Vec<u8>) {
+        wire(&self.root, self.service, tenant_slug, envelope)
+    }
+
+    /// Stores `envelope` for publication on `<root>.<tenant id>.<service>.<event>`,
+    /// stamped with `tenant_slug`. Commits with the caller's change or not at all.
     pub async fn enqueue(
         &self,
         conn: &mut sqlx::PgConnection,
         tenant_slug: &str,
         envelope: &Envelope,
     ) -> Result<(), sqlx::Error> {
-        let event = envelope.body.as_ref().map(event_name).unwrap_or("unknown");
-        let id: Uuid = envelope.event_id.parse().unwrap_or_else(|_| Uuid::now_v7());
-        let tenant_id: Uuid = envelope.tenant_id.parse().unwrap_or_default();
+        let (id, tenant_id, subject, payload) = self.wire(tenant_slug, envelope);
         let headers = serde_json::to_value(crate::telemetry::current_context_headers()).unwrap_or_default();
         sqlx::query("insert into outbox (id, tenant_id, subject, payload, headers) values ($1, $2, $3, $4, $5)")
             .bind(id)
             .bind(tenant_id)
-            .bind(subject(&self.root, tenant_slug, self.service, event))
-            .bind(envelope.encode_to_vec())
+            .bind(subject)
+            .bind(payload)
             .bind(headers)
             .execute(&mut *conn)
             .await?;
@@ -119,16 +210,17 @@ impl Outbox {
         if envelopes.is_empty() {
             return Ok(());
         }
-        let ids: Vec<Uuid> = envelopes.iter().map(|e| e.event_id.parse().unwrap_or_else(|_| Uuid::now_v7())).collect();
-        let tenants: Vec<Uuid> = envelopes.iter().map(|e| e.tenant_id.parse().unwrap_or_default()).collect();
-        let subjects: Vec<String> = envelopes
-            .iter()
-            .map(|e| {
-                let event = e.body.as_ref().map(event_name).unwrap_or("unknown");
-                subject(&self.root, tenant_slug, self.service, event)
-            })
-            .collect();
-        let payloads: Vec<Vec<u8>> = envelopes.iter().map(|e| e.encode_to_vec()).collect();
+        let mut ids = Vec::with_capacity(envelopes.len());
+        let mut tenants = Vec::with_capacity(envelopes.len());
+        let mut subjects = Vec::with_capacity(envelopes.len());
+        let mut payloads = Vec::with_capacity(envelopes.len());
+        for e in envelopes {
+            let (id, tenant, subject, payload) = self.wire(tenant_slug, e);
+            ids.push(id);
+            tenants.push(tenant);
+            subjects.push(subject);
+            payloads.push(payload);
+        }
         let headers = serde_json::to_value(crate::telemetry::current_context_headers()).unwrap_or_default();
         sqlx::query(
             "insert into outbox (id, tenant_id, subject, payload, headers)
@@ -145,6 +237,21 @@ impl Outbox {
         sqlx::query("select pg_notify($1, '')").bind(notify_channel(self.service)).execute(&mut *conn).await?;
         Ok(())
     }
+}
+
+/// The id, tenant, subject and payload of `envelope`: the subject carries
+/// the envelope's tenant id, the envelope the tenant's slug.
+fn wire(root: &str, service: &str, tenant_slug: &str, envelope: &Envelope) -> (Uuid, Uuid, String, Vec<u8>) {
+    let event = envelope.body.as_ref().map(event_name).unwrap_or("unknown");
+    let id: Uuid = envelope.event_id.parse().unwrap_or_else(|_| Uuid::now_v7());
+    let tenant_id: Uuid = envelope.tenant_id.parse().unwrap_or_default();
+    let subject = subject(root, &tenant_id.to_string(), service, event);
+    let payload = if envelope.tenant_slug.is_empty() {
+        Envelope { tenant_slug: tenant_slug.to_string(), ..envelope.clone() }.encode_to_vec()
+    } else {
+        envelope.encode_to_vec()
+    };
+    (id, tenant_id, subject, payload)
 }
 
 fn notify_channel(service: &str) -> String {
@@ -199,6 +306,7 @@ pub fn envelope(
             nanos: at.timestamp_subsec_nanos() as i32,
         }),
         actor: actor.to_string(),
+        tenant_slug: String::new(),
         body: Some(body),
     }
 }
@@ -374,7 +482,7 @@ pub async fn run_consumer(
     handler: Arc<dyn Handler>,
     cancel: CancellationToken,
 ) -> anyhow::Result<()> {
-    let stream = bus.ensure_stream(spec.stream_of).await?;
+    let stream = bus.await_stream(spec.stream_of, &cancel).await?;
     let root = &bus.settings.root;
     let filter_subjects = spec.events.iter().map(|e| format!("{root}.*.{}.{e}", spec.stream_of)).collect::<Vec<_>>();
     let config = pull::Config {
@@ -419,6 +527,12 @@ pub async fn run_consumer(
             Ok(()) => {
                 let _ = msg.ack().await;
             }
+            Err(e) if e.downcast_ref::<Rejected>().is_some() => {
+                let reason = e.downcast_ref::<Rejected>().map(Rejected::reason).unwrap_or("invalid");
+                tracing::warn!(subject = %msg.subject, durable = %spec.durable, reason, error = %e, "consumer: event rejected");
+                crate::metrics::EVENTS_REJECTED.with_label_values(&[spec.service, reason]).inc();
+                let _ = msg.ack().await;
+            }
             Err(e) if delivered >= bus.settings.max_deliver => {
                 tracing::error!(error = %e, subject = %msg.subject, delivered, "consumer: giving up, dead-lettering");
                 let mut h = msg.headers.clone().unwrap_or_default();
@@ -439,6 +553,22 @@ pub async fn run_consumer(
     }
 }
 
+/// An event a consumer refuses without retrying: acked without effect,
+/// logged and counted in `opeka_events_rejected_total{service,reason}`.
+#[derive(Debug, thiserror::Error)]
+pub enum Rejected {
+    #[error("the envelope's tenant differs from the subject's tenant")]
+    CrossTenant,
+}
+
+impl Rejected {
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Rejected::CrossTenant => "cross_tenant",
+        }
+    }
+}
+
 /// Exponential backoff: 200 ms, 400 ms, … capped at 30 s.
 pub fn retry_delay(delivered: i64) -> Duration {
     let exp = (delivered.clamp(1, 10) - 1) as u32;
@@ -454,7 +584,13 @@ async fn process(
 ) -> anyhow::Result<()> {
     let envelope = Envelope::decode(payload)?;
     let event_id: Uuid = envelope.event_id.parse()?;
-    let tenant_id: Uuid = envelope.tenant_id.parse()?;
+    let tenant_id: Uuid = envelope.tenant_id.parse().map_err(|_| Rejected::CrossTenant)?;
+    // The subject is what the broker's permissions and the consumer's
+    // filter speak about; an envelope of another tenant under it would be
+    // applied to that other tenant.
+    if subject_tenant(subject).and_then(|t| t.parse::<Uuid>().ok()) != Some(tenant_id) {
+        return Err(Rejected::CrossTenant.into());
+    }
     let mut tx = pool.begin().await?;
     crate::db::set_tenant(&mut tx, tenant_id).await?;
     let fresh = sqlx::query("insert into processed_events (consumer, event_id) values ($1, $2) on conflict do nothing")

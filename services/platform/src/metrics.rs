@@ -25,6 +25,16 @@ pub static OUTBOX_PUBLISHED: LazyLock<IntCounterVec> = LazyLock::new(|| {
     c
 });
 
+pub static EVENTS_REJECTED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    let c = IntCounterVec::new(
+        Opts::new("opeka_events_rejected_total", "events a consumer refused (acked without effect)"),
+        &["service", "reason"],
+    )
+    .expect("metric");
+    REGISTRY.register(Box::new(c.clone())).expect("register");
+    c
+});
+
 pub static GRPC_REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     let c = IntCounterVec::new(Opts::new("opeka_grpc_requests_total", "gRPC requests by method"), &["path"])
         .expect("metric");
@@ -38,6 +48,7 @@ pub fn render() -> String {
     LazyLock::force(&DEAD_LETTERS);
     LazyLock::force(&OUTBOX_PUBLISHED);
     LazyLock::force(&GRPC_REQUESTS);
+    LazyLock::force(&EVENTS_REJECTED);
     let mut buf = Vec::new();
     prometheus::TextEncoder::new().encode(&REGISTRY.gather(), &mut buf).expect("encode");
     String::from_utf8(buf).unwrap_or_default()

@@ -1,12 +1,13 @@
 //! Process-wide settings, read from `OPEKA_*` environment variables (nested
 //! keys joined by `__`) over documented defaults, validated at start-up.
+use std::collections::BTreeMap;
 use std::fmt;
 
 use figment::{Figment, providers::Env};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 /// A value that never prints: `Debug` and `Serialize` show `***`.
-#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[derive(Clone, Default, Deserialize, PartialEq, Eq)]
 #[serde(transparent)]
 pub struct Secret<T>(T);
 
@@ -75,6 +76,12 @@ pub struct PlatformSettings {
     pub db_max_connections: u32,
     /// `OPEKA_NATS_URL`: JetStream-enabled NATS ≥ 2.10.
     pub nats_url: String,
+    /// `OPEKA_NATS__<SERVICE>__USER` / `OPEKA_NATS__<SERVICE>__PASSWORD`:
+    /// each process connects to NATS with its own credentials (the user
+    /// defaults to the service's name; `admin` is the readiness connection
+    /// of `opeka serve`). The server's permissions for them come from
+    /// `opeka nats-config`. Required in production.
+    pub nats: BTreeMap<String, NatsCredentials>,
     pub bus: BusSettings,
     /// `OPEKA_ADMIN_ADDR`: `/healthz`, `/readyz`, `/metrics`.
     pub admin_addr: String,
@@ -93,6 +100,7 @@ impl Default for PlatformSettings {
             migrate_database_url: Secret::new("postgres://postgres@127.0.0.1:5432/opeka".into()),
             db_max_connections: 10,
             nats_url: "nats://127.0.0.1:4233".into(),
+            nats: BTreeMap::new(),
             bus: BusSettings::default(),
             admin_addr: "127.0.0.1:9090".into(),
             log_format: LogFormat::Pretty,
@@ -158,6 +166,17 @@ pub fn url_user(url: &str) -> Option<&str> {
     let (creds, _) = after.split_once('@')?;
     Some(creds.split_once(':').map_or(creds, |(u, _)| u))
 }
+/// One service's NATS user.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NatsCredentials {
+    /// Empty: the service's name.
+    pub user: String,
+    pub password: Secret<String>,
+}
+
+/// The development default of `OPEKA_BUS__SEAL_KEY` (refused in production).
+pub const DEVELOPMENT_SEAL_KEY: &str = "b3Bla2EtZGV2ZWxvcG1lbnQtYnVzLXNlYWwta2V5ISE=";
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -172,6 +191,14 @@ pub struct BusSettings {
     pub max_deliver: i64,
     /// `OPEKA_BUS__RELAY_POLL_MS`: outbox relay poll interval (it is also woken by NOTIFY).
     pub relay_poll_ms: u64,
+    /// `OPEKA_BUS__MAX_AGE_SECS`: a stream drops events older than this (7 days).
+    pub max_age_secs: u64,
+    /// `OPEKA_BUS__MAX_BYTES`: a stream's size cap; the oldest events go first (1 GiB).
+    pub max_bytes: i64,
+    /// `OPEKA_BUS__SEAL_KEY`: base64 of 32 bytes; identity seals reset codes
+    /// and activation tokens into its events with it and notifications opens
+    /// them. The built-in development key is refused in production.
+    pub seal_key: Secret<String>,
 }
 
 impl Default for BusSettings {
@@ -182,7 +209,18 @@ impl Default for BusSettings {
             duplicate_window_secs: 120,
             max_deliver: 5,
             relay_poll_ms: 500,
+            max_age_secs: 7 * 24 * 3600,
+            max_bytes: 1 << 30,
+            seal_key: Secret::new(DEVELOPMENT_SEAL_KEY.into()),
         }
+    }
+}
+
+impl BusSettings {
+    /// The box secrets are sealed into events with (`OPEKA_BUS__SEAL_KEY`).
+    pub fn seal_box(&self) -> Result<crate::crypto::SecretBox, SettingsError> {
+        crate::crypto::SecretBox::from_base64(self.seal_key.expose())
+            .map_err(|e| SettingsError(format!("OPEKA_BUS__SEAL_KEY: {e}")))
     }
 }
 
@@ -228,6 +266,19 @@ impl PlatformSettings {
         if self.db_max_connections == 0 {
             return bad("OPEKA_DB_MAX_CONNECTIONS", "must be at least 1");
         }
+        if self.bus.max_age_secs < self.bus.duplicate_window_secs {
+            return bad("OPEKA_BUS__MAX_AGE_SECS", "must be at least the de-duplication window");
+        }
+        if self.bus.max_bytes < 1 << 20 {
+            return bad("OPEKA_BUS__MAX_BYTES", "must be at least 1048576 (1 MiB)");
+        }
+        self.bus.seal_box()?;
+        self.require_own_key("OPEKA_BUS__SEAL_KEY", &self.bus.seal_key, DEVELOPMENT_SEAL_KEY)?;
+        for (service, c) in &self.nats {
+            if !c.user.is_empty() && c.user.contains([' ', '"', '\\', '\n']) {
+                return Err(SettingsError(format!("OPEKA_NATS__{}__USER: no spaces or quotes", service.to_uppercase())));
+            }
+        }
         Ok(())
     }
 }
@@ -241,6 +292,23 @@ impl PlatformSettings {
             .find(|(name, _, _)| *name == service)
             .map(|(_, _, url)| url)
             .ok_or_else(|| SettingsError(format!("no database URL for service '{service}'")))
+    }
+
+    /// `service`'s NATS user and password; `None` connects anonymously,
+    /// which only a development server without authorization accepts.
+    /// Production refuses to run without them.
+    pub fn nats_credentials(&self, service: &str) -> Result<Option<(String, Secret<String>)>, SettingsError> {
+        match self.nats.get(service) {
+            Some(c) if !c.password.expose().is_empty() => {
+                let user = if c.user.is_empty() { service.to_string() } else { c.user.clone() };
+                Ok(Some((user, c.password.clone())))
+            }
+            _ if self.environment == Environment::Production => Err(SettingsError(format!(
+                "OPEKA_NATS__{}__PASSWORD: every process authenticates to NATS in production",
+                service.to_uppercase()
+            ))),
+            _ => Ok(None),
+        }
     }
 
     /// In production, refuses a key that equals the development default

@@ -6,7 +6,10 @@ use std::path::PathBuf;
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
-use crate::settings::{BusSettings, PlatformSettings, Secret};
+use std::collections::BTreeMap;
+
+use crate::bus::permissions::{self, Password, ServiceBus, User};
+use crate::settings::{BusSettings, NatsCredentials, PlatformSettings, Secret};
 
 pub struct TestDb {
     pub name: String,
@@ -79,6 +82,65 @@ pub fn unique_bus() -> BusSettings {
     }
 }
 
+/// The NATS user test helpers connect as: every permission, because they
+/// forge events and read streams as an attacker or a checker would.
+pub const HARNESS: &str = "harness";
+
+/// The processes that connect to NATS (`admin`: `opeka serve`'s readiness).
+pub const BUS_USERS: [&str; 7] = ["identity", "cases", "files", "notifications", "scheduler", "admin", HARNESS];
+
+/// A test server's password for `user` (loopback test servers only; the
+/// shared one is started by `make test` with the block of
+/// [`test_server_users`]).
+pub fn test_password(user: &str) -> String {
+    format!("opeka-test-{user}")
+}
+
+/// Credentials for every process, the harness included. A server without
+/// authorization ignores them, so tests run against either kind.
+pub fn test_credentials() -> BTreeMap<String, NatsCredentials> {
+    BUS_USERS
+        .iter()
+        .map(|u| (u.to_string(), NatsCredentials { user: u.to_string(), password: Secret::new(test_password(u)) }))
+        .collect()
+}
+
+/// The users of a test server: each service with its declared grants, the
+/// harness with every permission.
+pub fn test_server_users(services: &[ServiceBus]) -> Vec<User> {
+    let mut users: Vec<User> = services
+        .iter()
+        .map(|s| User {
+            name: s.service.clone(),
+            password: Password::Plain(test_password(&s.service)),
+            grants: Some(s.clone()),
+        })
+        .collect();
+    users.push(User { name: HARNESS.into(), password: Password::Plain(test_password(HARNESS)), grants: None });
+    users
+}
+
+/// Renders a test server's authorization block (see [`permissions::render`]).
+pub fn test_server_config(scope: permissions::Scope<'_>, services: &[ServiceBus]) -> String {
+    permissions::render(scope, &test_server_users(services))
+}
+
+/// The subject token of tenant `slug` (its id, from identity's table; the
+/// pool must see every tenant, e.g. the owner's).
+pub async fn tenant_token(pool: &sqlx::PgPool, slug: &str) -> String {
+    let id: Uuid = sqlx::query_scalar("select id from identity.tenants where slug = $1")
+        .bind(slug)
+        .fetch_one(pool)
+        .await
+        .unwrap_or_else(|e| panic!("tenant {slug}: {e}"));
+    id.to_string()
+}
+
+/// The harness's bus on the test broker.
+pub async fn harness_bus(settings: &PlatformSettings) -> crate::bus::Bus {
+    crate::bus::Bus::connect(settings, HARNESS).await.expect("connect NATS as the test harness")
+}
+
 /// Process settings pointing at `db`, the test broker and a unique bus root.
 pub fn settings(db: &TestDb) -> PlatformSettings {
     PlatformSettings {
@@ -92,6 +154,7 @@ pub fn settings(db: &TestDb) -> PlatformSettings {
         },
         migrate_database_url: Secret::new(db.owner_url.clone()),
         nats_url: nats_url(),
+        nats: test_credentials(),
         bus: unique_bus(),
         admin_addr: "127.0.0.1:0".into(),
         ..PlatformSettings::default()
@@ -101,7 +164,8 @@ pub fn settings(db: &TestDb) -> PlatformSettings {
 /// Fails now, with a clear message, when the test broker is not running.
 pub async fn require_nats() {
     let url = nats_url();
-    let ok = tokio::time::timeout(std::time::Duration::from_secs(3), async_nats::connect(&url)).await;
+    let options = async_nats::ConnectOptions::with_user_and_password(HARNESS.into(), test_password(HARNESS));
+    let ok = tokio::time::timeout(std::time::Duration::from_secs(3), options.connect(&url)).await;
     match ok {
         Ok(Ok(_)) => {}
         _ => panic!(

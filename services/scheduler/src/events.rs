@@ -94,6 +94,11 @@ pub fn consumers(c: &Consumers) -> Vec<Consumer> {
     ]
 }
 
+/// What the consumers read (the NATS permissions are written from it).
+pub fn consumer_specs() -> Vec<ConsumerSpec> {
+    vec![cases_spec(), identity_spec(), notifications_spec()]
+}
+
 fn cases_spec() -> ConsumerSpec {
     ConsumerSpec {
         service: crate::SERVICE,
@@ -123,9 +128,12 @@ fn notifications_spec() -> ConsumerSpec {
     }
 }
 
-/// `<root>.<tenant>.<service>.<event>` → `<tenant>`.
-fn tenant_slug(subject: &str) -> anyhow::Result<&str> {
-    subject.split('.').nth(1).filter(|s| !s.is_empty()).ok_or_else(|| anyhow::anyhow!("no tenant in {subject}"))
+/// The tenant's slug the producer stamped on the envelope (the subject
+/// carries the tenant id).
+fn tenant_slug(envelope: &Envelope) -> anyhow::Result<&str> {
+    Some(envelope.tenant_slug.as_str())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| anyhow::anyhow!("no tenant slug in event {}", envelope.event_id))
 }
 
 fn occurred_at(e: &Envelope, now: DateTime<Utc>) -> DateTime<Utc> {
@@ -145,13 +153,13 @@ impl Handler for CitizenEvents {
         &'a self,
         tx: &'a mut PgConnection,
         envelope: &'a Envelope,
-        subject: &'a str,
+        _subject: &'a str,
     ) -> BoxFuture<'a, anyhow::Result<()>> {
         Box::pin(async move {
             let tenant_id: Uuid = envelope.tenant_id.parse()?;
             let now = self.0.clock.now();
             let at = occurred_at(envelope, now);
-            store::remember_tenant(tx, tenant_id, tenant_slug(subject)?, now).await?;
+            store::remember_tenant(tx, tenant_id, tenant_slug(envelope)?, now).await?;
             match &envelope.body {
                 Some(Body::CitizenCreated(c)) => {
                     let (Some(citizen_id), Some(account_id)) = (uuid(&c.citizen_id), uuid(&c.account_id)) else {
@@ -259,8 +267,10 @@ impl Handler for Delivered {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn the_tenant_is_the_second_subject_token() {
-        assert_eq!(super::tenant_slug("opeka.region-1.cases.citizen_created").unwrap(), "region-1");
-        assert!(super::tenant_slug("opeka").is_err());
+    fn the_slug_comes_from_the_envelope() {
+        let mut envelope = opeka_proto::events::Envelope { tenant_slug: "region-1".into(), ..Default::default() };
+        assert_eq!(super::tenant_slug(&envelope).unwrap(), "region-1");
+        envelope.tenant_slug.clear();
+        assert!(super::tenant_slug(&envelope).is_err());
     }
 }

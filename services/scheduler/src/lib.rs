@@ -141,6 +141,12 @@ pub struct State {
     pub known_tenants: Mutex<HashSet<uuid::Uuid>>,
 }
 
+/// What the scheduler's NATS user may do (`opeka nats-config`): publish its own
+/// events and read the streams of the consumers it runs.
+pub fn bus_service() -> bus::permissions::ServiceBus {
+    bus::permissions::ServiceBus::new(SERVICE, true, &events::consumer_specs())
+}
+
 /// Serves the scheduler on `listener` until `ctx.shutdown` is cancelled;
 /// runs the outbox relay, the event consumers, the dispatcher, the grace
 /// sweep and the cron jobs (horizon, detectors) alongside. Every replica
@@ -151,7 +157,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let default_tz = settings.time_zone()?;
     let pool =
         db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, settings.db_max_connections).await?;
-    let bus = bus::Bus::connect(&ctx.settings.nats_url, ctx.settings.bus.clone()).await?;
+    let bus = bus::Bus::connect(&ctx.settings, SERVICE).await?;
     let cases = cases::Cases::new(opeka_platform::grpc::channel(&settings.cases_url).await?);
     let outbox = bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE);
     let engine = Arc::new(jobs::Engine::new(pool.clone(), ctx.settings.bus.root.clone(), settings.clone())?);

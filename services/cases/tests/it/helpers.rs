@@ -162,7 +162,7 @@ impl TestApp {
         ];
         let app_pool = opeka_platform::db::connect(&db.url("cases"), "cases", 5).await.expect("app pool");
         let owner_pool = opeka_platform::db::connect(&db.owner_url, "cases", 2).await.expect("owner pool");
-        let bus = Bus::connect(&platform.nats_url, platform.bus.clone()).await.expect("connect NATS");
+        let bus = opeka_platform::testing::harness_bus(&platform).await;
         let mut app = Self {
             db,
             clock,
@@ -292,11 +292,10 @@ impl TestApp {
     /// de-duplication id; a redelivery test sends one envelope under two.
     pub async fn publish(&self, slug: &str, service: &str, envelope: &Envelope, msg_id: &str) {
         self.bus.ensure_stream(service).await.expect("stream");
-        let event = opeka_platform::bus::event_name(envelope.body.as_ref().expect("body"));
-        let subject = self.bus.subject(slug, service, event);
+        let (subject, payload) = self.bus.event_wire(service, slug, envelope);
         let mut h = async_nats::HeaderMap::new();
         h.insert(async_nats::header::NATS_MESSAGE_ID, msg_id);
-        let ack = self.bus.js.publish_with_headers(subject, h, envelope.encode_to_vec().into()).await.expect("publish");
+        let ack = self.bus.js.publish_with_headers(subject, h, payload.into()).await.expect("publish");
         ack.await.expect("publish ack");
     }
 
@@ -309,7 +308,8 @@ impl TestApp {
     /// tenant `slug` from the start of the stream.
     pub async fn events(&self, slug: &str, event: &str) -> Events {
         let stream = self.bus.ensure_stream(opeka_cases::SERVICE).await.expect("cases stream");
-        let subject = self.bus.subject(slug, opeka_cases::SERVICE, event);
+        let tenant = opeka_platform::testing::tenant_token(&self.owner_pool, slug).await;
+        let subject = self.bus.subject(&tenant, opeka_cases::SERVICE, event);
         let consumer = stream
             .create_consumer(pull::Config {
                 filter_subject: subject.clone(),

@@ -412,11 +412,10 @@ impl TestApp {
 
     /// A JetStream consumer on the files stream for `event` of tenant `slug`.
     pub async fn events(&self, slug: &str, event: &str) -> Events {
-        let bus = opeka_platform::bus::Bus::connect(&self.platform.nats_url, self.platform.bus.clone())
-            .await
-            .expect("connect NATS");
+        let bus = opeka_platform::testing::harness_bus(&self.platform).await;
         let stream = bus.ensure_stream(opeka_files::SERVICE).await.expect("files stream");
-        let subject = format!("{}.{slug}.files.{event}", self.platform.bus.root);
+        let tenant = opeka_platform::testing::tenant_token(&self.owner_pool, slug).await;
+        let subject = format!("{}.{tenant}.files.{event}", self.platform.bus.root);
         let consumer = stream
             .create_consumer(pull::Config {
                 filter_subject: subject.clone(),

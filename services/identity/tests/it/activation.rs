@@ -13,19 +13,78 @@ fn rfc3339(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).expect("rfc3339 expiry").with_timezone(&Utc)
 }
 
+/// The bus key tests run with (the development default).
+fn seal_box() -> opeka_platform::crypto::SecretBox {
+    opeka_platform::settings::BusSettings::default().seal_box().expect("bus key")
+}
+
+/// The next activation event, its token opened as notifications would
+/// (it travels sealed; the clear field stays empty).
 async fn activation(events: &mut Events) -> (Envelope, ActivationRequested) {
     let (_, env) = events.next().await;
     match env.body.clone() {
-        Some(Body::ActivationRequested(a)) => (env, a),
+        Some(Body::ActivationRequested(mut a)) => {
+            assert!(a.token.is_empty(), "the activation token must not travel in clear");
+            let tenant = env.tenant_id.parse().expect("tenant id");
+            a.token = seal_box()
+                .open(tenant, opeka_identity::events::SEALED_ACTIVATION_TOKEN, &a.token_sealed)
+                .expect("the sealed token opens with the bus key");
+            (env, a)
+        }
         other => panic!("expected activation_requested, got {other:?}"),
     }
 }
 
+/// The next reset event, its code opened as notifications would.
 async fn reset_code(events: &mut Events) -> PasswordResetRequested {
-    match events.next().await.1.body {
-        Some(Body::PasswordResetRequested(r)) => r,
+    let (_, env) = events.next().await;
+    match env.body {
+        Some(Body::PasswordResetRequested(mut r)) => {
+            assert!(r.code.is_empty(), "the reset code must not travel in clear");
+            let tenant = env.tenant_id.parse().expect("tenant id");
+            r.code = seal_box()
+                .open(tenant, opeka_identity::events::SEALED_RESET_CODE, &r.code_sealed)
+                .expect("the sealed code opens with the bus key");
+            r
+        }
         other => panic!("expected password_reset_requested, got {other:?}"),
     }
+}
+
+/// Issue 9, point 2: a subscriber that reads identity's stream (every stored
+/// message, raw) finds neither the reset code nor the activation token, and
+/// a sealed value copied into another tenant's event does not open.
+#[tokio::test]
+async fn issue9_point2_reset_code_and_activation_token_are_not_readable_in_the_stream() {
+    let app = TestApp::start().await;
+    let t = app.tenant("legal-aid").await;
+    let admin = app.admin(&t).await;
+    let mut activations = app.events(&t.slug, "activation_requested").await;
+    let mut resets = app.events(&t.slug, "password_reset_requested").await;
+    admin.client.clone().create_staff_account(consultant("konsultant", "k@example.ru")).await.expect("staff");
+    let (_, a) = activation(&mut activations).await;
+    // A reset needs an active account.
+    app.public().activate_account(activate(&t, &a.token, "new-password-1")).await.expect("activate");
+    app.public()
+        .request_password_reset(pb::RequestPasswordResetRequest { tenant: t.slug.clone(), login: "konsultant".into() })
+        .await
+        .expect("reset requested");
+    let r = reset_code(&mut resets).await;
+
+    let bus = opeka_platform::testing::harness_bus(&app.platform).await;
+    let mut stream = bus.ensure_stream(opeka_identity::SERVICE).await.expect("stream");
+    let last = stream.info().await.expect("stream info").state.last_sequence;
+    let mut raw = Vec::new();
+    for seq in 1..=last {
+        if let Ok(m) = stream.get_raw_message(seq).await {
+            raw.extend_from_slice(&m.payload);
+        }
+    }
+    let contains = |needle: &str| raw.windows(needle.len()).any(|w| w == needle.as_bytes());
+    assert!(!contains(&a.token), "the activation token is readable in the stream");
+    assert!(!contains(&r.code), "the reset code is readable in the stream");
+    let other_tenant = uuid::Uuid::now_v7();
+    assert!(seal_box().open(other_tenant, opeka_identity::events::SEALED_RESET_CODE, &r.code_sealed).is_err());
 }
 
 /// S2-1: the admin registers a consultant with e-mail and ФИО, no password.
@@ -66,7 +125,7 @@ async fn an_activation_link_sets_the_first_password_once() {
 
     // S2-2: the mail channel gets the link's token on NATS.
     let (env, ev) = activation(&mut events).await;
-    assert_eq!(events.subject, format!("{}.{}.identity.activation_requested", app.platform.bus.root, t.slug));
+    assert_eq!(events.subject, format!("{}.{}.identity.activation_requested", app.platform.bus.root, t.id));
     assert!(env.event_id.parse::<uuid::Uuid>().is_ok());
     assert_eq!(env.tenant_id, t.id.to_string());
     assert_eq!(env.actor, t.admin_id.to_string());

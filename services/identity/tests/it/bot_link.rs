@@ -96,7 +96,7 @@ async fn a_curator_shows_and_extends_the_code_and_the_bot_redeems_it_once() {
     assert_eq!(redeemed.citizen_account_id, citizen.id);
 
     let (subject, env) = linked_events.next().await;
-    assert_eq!(subject, format!("{}.{}.identity.bot_linked", app.platform.bus.root, t.slug));
+    assert_eq!(subject, format!("{}.{}.identity.bot_linked", app.platform.bus.root, t.id));
     assert_eq!(env.tenant_id, t.id.to_string());
     assert_eq!(env.actor, bot.account_id());
     assert_eq!(

@@ -262,12 +262,11 @@ impl TestApp {
     /// A JetStream consumer on identity's stream, delivering every event
     /// named `event` of tenant `slug` from the start of the stream.
     pub async fn events(&self, slug: &str, event: &str) -> Events {
-        let bus = opeka_platform::bus::Bus::connect(&self.platform.nats_url, self.platform.bus.clone())
-            .await
-            .expect("connect NATS");
+        let bus = testing::harness_bus(&self.platform).await;
         let stream = bus.ensure_stream(opeka_identity::SERVICE).await.expect("identity stream");
         assert_eq!(stream.cached_info().config.name, format!("{}_IDENTITY", self.platform.bus.stream_prefix));
-        let subject = format!("{}.{slug}.identity.{event}", self.platform.bus.root);
+        let tenant = testing::tenant_token(&self.owner_pool, slug).await;
+        let subject = format!("{}.{tenant}.identity.{event}", self.platform.bus.root);
         let consumer = stream
             .create_consumer(pull::Config {
                 filter_subject: subject.clone(),

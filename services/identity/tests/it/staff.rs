@@ -93,7 +93,7 @@ async fn admin_adds_a_curator_with_every_form_field() {
 
     // The account_created event carries what other services need.
     let (subject, env) = created_events.next().await;
-    assert_eq!(subject, format!("{}.{}.identity.account_created", app.platform.bus.root, t.slug));
+    assert_eq!(subject, format!("{}.{}.identity.account_created", app.platform.bus.root, t.id));
     assert_eq!(env.tenant_id, t.id.to_string());
     assert_eq!(env.actor, t.admin_id.to_string());
     match env.body {

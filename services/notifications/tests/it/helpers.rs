@@ -402,7 +402,8 @@ impl TestApp {
     pub async fn events(&self, service: &str, slug: &str, event: &str) -> Events {
         let bus = self.bus().await;
         let stream = bus.ensure_stream(service).await.expect("stream");
-        let subject = format!("{}.{slug}.{service}.{event}", self.platform.bus.root);
+        let tenant = opeka_platform::testing::tenant_token(&self.owner_pool, slug).await;
+        let subject = format!("{}.{tenant}.{service}.{event}", self.platform.bus.root);
         let consumer = stream
             .create_consumer(pull::Config {
                 filter_subject: subject.clone(),
@@ -417,19 +418,18 @@ impl TestApp {
     }
 
     pub async fn bus(&self) -> opeka_platform::bus::Bus {
-        opeka_platform::bus::Bus::connect(&self.platform.nats_url, self.platform.bus.clone()).await.expect("NATS")
+        opeka_platform::testing::harness_bus(&self.platform).await
     }
 
     /// Publishes `envelope` as `service` would (JetStream, `Nats-Msg-Id` = `msg_id`).
     pub async fn publish(&self, service: &str, slug: &str, envelope: &Envelope, msg_id: &str) {
         let bus = self.bus().await;
         bus.ensure_stream(service).await.expect("stream");
-        let event = envelope.body.as_ref().map(opeka_platform::bus::event_name).expect("body");
-        let subject = bus.subject(slug, service, event);
+        let (subject, payload) = bus.event_wire(service, slug, envelope);
         let mut h = async_nats::HeaderMap::new();
         h.insert(async_nats::header::NATS_MESSAGE_ID, msg_id);
         bus.js
-            .publish_with_headers(subject, h, envelope.encode_to_vec().into())
+            .publish_with_headers(subject, h, payload.into())
             .await
             .expect("publish")
             .await
@@ -443,11 +443,10 @@ impl TestApp {
         bus.ensure_stream(service).await.expect("stream");
         let mut acks = Vec::new();
         for envelope in envelopes {
-            let event = envelope.body.as_ref().map(opeka_platform::bus::event_name).expect("body");
             let mut h = async_nats::HeaderMap::new();
             h.insert(async_nats::header::NATS_MESSAGE_ID, envelope.event_id.as_str());
-            let subject = bus.subject(slug, service, event);
-            acks.push(bus.js.publish_with_headers(subject, h, envelope.encode_to_vec().into()).await.expect("publish"));
+            let (subject, payload) = bus.event_wire(service, slug, envelope);
+            acks.push(bus.js.publish_with_headers(subject, h, payload.into()).await.expect("publish"));
         }
         for ack in acks {
             ack.await.expect("ack");

@@ -8,6 +8,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use futures::future::BoxFuture;
 use opeka_platform::bus::{self, Bus, ConsumerSpec, Handler, Outbox};
+use opeka_platform::settings::Secret;
 use opeka_platform::{db, testing};
 use opeka_proto::events::{Envelope, Ping, envelope::Body};
 use tokio_util::sync::CancellationToken;
@@ -37,7 +38,8 @@ async fn env(max_deliver: i64) -> Env {
     let pool = db::connect(&db.url("bustest"), "bustest", 5).await.expect("pool");
     let mut settings = testing::unique_bus();
     settings.max_deliver = max_deliver;
-    let bus = Bus::connect(&testing::nats_url(), settings).await.expect("nats");
+    let credentials = Some((testing::HARNESS.to_string(), Secret::new(testing::test_password(testing::HARNESS))));
+    let bus = Bus::connect_as(&testing::nats_url(), credentials, testing::HARNESS, settings).await.expect("nats");
     bus.ensure_stream("bustest").await.expect("stream");
     Env { pool, bus, cancel: CancellationToken::new(), db }
 }
@@ -116,7 +118,7 @@ async fn relay_publishes_each_outbox_row_once_with_its_id() {
     .await;
     let stream = e.bus.js.get_stream(e.bus.stream_name("bustest")).await.expect("stream");
     let msg = stream
-        .get_last_raw_message_by_subject(&format!("{}.acme.bustest.ping", e.bus.settings.root))
+        .get_last_raw_message_by_subject(&format!("{}.{tenant}.bustest.ping", e.bus.settings.root))
         .await
         .expect("message");
     let id = msg.headers.get("Nats-Msg-Id").map(|v| v.to_string());
@@ -149,7 +151,7 @@ async fn consumer_retries_with_backoff_and_processes_once() {
     e.bus
         .js
         .publish_with_headers(
-            format!("{}.acme.bustest.ping", e.bus.settings.root),
+            format!("{}.{tenant}.bustest.ping", e.bus.settings.root),
             h,
             prost::Message::encode_to_vec(&ev).into(),
         )
@@ -180,6 +182,38 @@ async fn a_message_that_keeps_failing_goes_to_the_dead_letter_subject() {
     assert_eq!(count_pings(&e).await, 0, "every attempt rolled back");
     let after = opeka_platform::metrics::DEAD_LETTERS.with_label_values(&["bustest", "bustest-dlq"]).get();
     assert_eq!(after, before + 1);
+}
+
+/// Issue 9, point 2: an envelope of tenant B under tenant A's subject (a
+/// forged or buggy event) is acked without effect and counted; the next,
+/// honest event of tenant A is processed.
+#[tokio::test]
+async fn issue9_point2_a_cross_tenant_envelope_is_rejected_and_counted() {
+    let e = env(5).await;
+    let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+    let handler = Arc::new(Recorder { attempts: AtomicU32::new(0), fail_first: 0 });
+    let spec = ConsumerSpec {
+        service: "bustest",
+        durable: "bustest-tenants".into(),
+        stream_of: "bustest",
+        events: vec!["ping".into()],
+    };
+    let rejected = || {
+        opeka_platform::metrics::EVENTS_REJECTED.with_label_values(&["bustest", "cross_tenant"]).get()
+    };
+    let before = rejected();
+    tokio::spawn(bus::run_consumer(e.pool.clone(), e.bus.clone(), spec, handler.clone(), e.cancel.clone()));
+    let publish = async |subject_tenant: Uuid, envelope: &Envelope| {
+        let subject = format!("{}.{subject_tenant}.bustest.ping", e.bus.settings.root);
+        let payload = prost::Message::encode_to_vec(envelope);
+        e.bus.js.publish(subject, payload.into()).await.unwrap().await.unwrap();
+    };
+    publish(a, &ping(b, "forged")).await;
+    publish(a, &ping(a, "honest")).await;
+    eventually("the honest event processed", async || count_pings(&e).await == 1).await;
+    assert_eq!(handler.attempts.load(Ordering::SeqCst), 1, "the forged envelope never reached the handler");
+    assert_eq!(rejected(), before + 1, "counted in opeka_events_rejected_total");
+    assert!(opeka_platform::metrics::render().contains("opeka_events_rejected_total"));
 }
 
 #[tokio::test]

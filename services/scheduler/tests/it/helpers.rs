@@ -444,8 +444,8 @@ impl TestApp {
     /// A JetStream consumer on the scheduler's stream, delivering every
     /// `event` of tenant `slug` from the start of the stream.
     pub async fn events(&self, slug: &str, event: &str) -> Events {
-        let bus = Bus::connect(&self.platform.nats_url, self.platform.bus.clone()).await.expect("connect NATS");
-        events_on(&bus, slug, event).await
+        let bus = opeka_platform::testing::harness_bus(&self.platform).await;
+        events_on(&bus, &opeka_platform::testing::tenant_token(&self.owner_pool, slug).await, event).await
     }
 
     /// Polls `f` until it returns `Some` (fails after `WAIT`).
@@ -473,9 +473,10 @@ where
     }
 }
 
-pub async fn events_on(bus: &Bus, slug: &str, event: &str) -> Events {
+/// `tenant`: the subject's tenant token (the tenant's id).
+pub async fn events_on(bus: &Bus, tenant: &str, event: &str) -> Events {
     let stream = bus.ensure_stream(opeka_scheduler::SERVICE).await.expect("scheduler stream");
-    let subject = bus.subject(slug, opeka_scheduler::SERVICE, event);
+    let subject = bus.subject(tenant, opeka_scheduler::SERVICE, event);
     let consumer = stream
         .create_consumer(pull::Config {
             filter_subject: subject.clone(),

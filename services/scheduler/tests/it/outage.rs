@@ -79,12 +79,14 @@ async fn with_nats_down_reminders_wait_in_the_outbox_and_go_out_when_it_returns(
 
     // The broker returns: the relay publishes (stream created on the way).
     nats.start();
-    let bus = Bus::connect(&nats.url(), app.platform.bus.clone()).await.expect("connect the returned broker");
+    let bus = Bus::connect_as(&nats.url(), None, opeka_platform::testing::HARNESS, app.platform.bus.clone())
+        .await
+        .expect("connect the returned broker");
     let published = eventually("the outbox published", Duration::from_secs(40), || async {
         (app.count(waiting).await == 0).then_some(())
     });
     published.await;
-    let mut events = events_on(&bus, &t.slug, "reminder_due").await;
+    let mut events = events_on(&bus, &t.id.to_string(), "reminder_due").await;
     let e = events.next().await;
     assert_eq!(e.event_id, app.outbox("reminder_due").await[0].event_id);
     assert!(events.next_within(Duration::from_millis(500)).await.is_none());
