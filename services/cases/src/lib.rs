@@ -100,6 +100,9 @@ pub struct State {
     pub identity: identity::Identity,
     /// Where appeals' attachments are checked.
     pub files: appeals::files::Files,
+    /// The public «Задать вопрос» per client address
+    /// (`OPEKA_THROTTLE__ASK_QUESTION_PER_ADDRESS`).
+    pub ask_throttle: opeka_platform::throttle::Throttle<std::net::IpAddr>,
 }
 
 /// Serves cases on `listener` until `ctx.shutdown` is cancelled; runs the
@@ -120,6 +123,10 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
         clock: ctx.clock.clone(),
         identity,
         files,
+        ask_throttle: opeka_platform::throttle::Throttle::new(
+            "cases.ask_question",
+            ctx.settings.throttle.ask_question_per_address,
+        ),
     });
     let verifier = Arc::new(Verifier::new(opeka_platform::auth::grpc_jwks_source(ctx.settings.identity_url.clone())));
     let addr = listener.local_addr()?;

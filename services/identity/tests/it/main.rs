@@ -11,5 +11,6 @@ mod isolation;
 mod login;
 mod service_accounts;
 mod staff;
+mod throttles;
 mod tokens;
 mod validation;
