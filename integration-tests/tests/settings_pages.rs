@@ -108,7 +108,11 @@ async fn s0_14_admin_saves_smtp_and_checks_the_connection() {
     };
     let refused = submit(&admin, &settings, &smtp_action, &smtp_form("127.0.0.1", &closed, "")).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.html);
-    assert!(field_block(&refused.html, "password").contains("field-error"), "{}", field_block(&refused.html, "password"));
+    assert!(
+        field_block(&refused.html, "password").contains("field-error"),
+        "{}",
+        field_block(&refused.html, "password")
+    );
     let saved = submit(&admin, &settings, &smtp_action, &smtp_form("127.0.0.1", &closed, SMTP_PASSWORD)).await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.html);
     assert!(saved.html.contains(&format!("value=\"{closed}\"")), "new port not shown");

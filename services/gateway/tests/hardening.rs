@@ -35,18 +35,27 @@ fn login_post(form: &'static [u8]) -> Request<Body> {
 
 #[tokio::test]
 async fn issue9_point10_secure_cookies_and_hsts_under_an_https_public_url() {
-    let res = app("https://opeka.example.ru").await.oneshot(Request::get("/t/demo/login").body(Body::empty()).unwrap()).await.unwrap();
+    let res = app("https://opeka.example.ru")
+        .await
+        .oneshot(Request::get("/t/demo/login").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     let hsts = res.headers().get(header::STRICT_TRANSPORT_SECURITY).expect("HSTS header");
     assert!(hsts.to_str().unwrap().contains("max-age="), "{hsts:?}");
-    let cookies: Vec<_> = res.headers().get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).collect();
+    let cookies: Vec<_> =
+        res.headers().get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().to_string()).collect();
     assert!(!cookies.is_empty());
     for c in &cookies {
         assert!(c.contains("; Secure"), "cookie without Secure: {c}");
     }
 
     // Plain http (make run): neither, or the cookie would never come back.
-    let res = app("http://127.0.0.1:8080").await.oneshot(Request::get("/t/demo/login").body(Body::empty()).unwrap()).await.unwrap();
+    let res = app("http://127.0.0.1:8080")
+        .await
+        .oneshot(Request::get("/t/demo/login").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
     assert!(res.headers().get(header::STRICT_TRANSPORT_SECURITY).is_none());
     for c in res.headers().get_all(header::SET_COOKIE) {
         assert!(!c.to_str().unwrap().contains("Secure"), "{c:?}");
@@ -69,9 +78,8 @@ async fn issue9_point10_a_form_that_is_not_utf8_is_a_clear_error_and_nothing_is_
 
 #[tokio::test]
 async fn issue9_point10_an_oversized_login_is_a_field_error_and_is_not_echoed() {
-    static FORM: std::sync::LazyLock<Vec<u8>> = std::sync::LazyLock::new(|| {
-        format!("csrf={CSRF}&login={}&password=x", "q".repeat(10 * 1024)).into_bytes()
-    });
+    static FORM: std::sync::LazyLock<Vec<u8>> =
+        std::sync::LazyLock::new(|| format!("csrf={CSRF}&login={}&password=x", "q".repeat(10 * 1024)).into_bytes());
     let res = app("http://127.0.0.1:8080").await.oneshot(login_post(FORM.as_slice())).await.unwrap();
     assert_eq!(res.status(), StatusCode::BAD_REQUEST);
     let html = body(res).await;

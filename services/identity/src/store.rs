@@ -592,8 +592,8 @@ pub async fn codes_issued_within(
     .bind(account_id)
     .bind(purpose)
     .bind(secs as f64)
-        .fetch_one(conn)
-        .await
+    .fetch_one(conn)
+    .await
 }
 
 /// Wrong reset-code guesses of the account within the window that started

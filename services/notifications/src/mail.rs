@@ -137,7 +137,9 @@ impl SmtpConfig {
         let ip = addr.ip().to_string();
         let builder = match self.tls {
             SmtpTls::None => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&ip),
-            SmtpTls::StartTls => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&ip).tls(Tls::Required(params()?)),
+            SmtpTls::StartTls => {
+                AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&ip).tls(Tls::Required(params()?))
+            }
             SmtpTls::Tls => AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(&ip).tls(Tls::Wrapper(params()?)),
         };
         let mut builder = builder.port(addr.port()).timeout(Some(timeout));
@@ -176,11 +178,7 @@ impl SmtpConfig {
 /// real SMTP server; everything else (closed, silent, not SMTP, TLS
 /// mismatch, an error reply) reads the same.
 fn reason(e: &lettre::transport::smtp::Error) -> &'static str {
-    if e.status().is_some_and(|c| c.to_string().starts_with("53")) {
-        s::SMTP_CHECK_AUTH
-    } else {
-        s::SMTP_CHECK_NO_SMTP
-    }
+    if e.status().is_some_and(|c| c.to_string().starts_with("53")) { s::SMTP_CHECK_AUTH } else { s::SMTP_CHECK_NO_SMTP }
 }
 
 /// A failed send: `retryable` when trying again later may help.

@@ -245,7 +245,8 @@ pub fn client_addr<T>(req: &tonic::Request<T>) -> Option<IpAddr> {
 /// is a trusted forwarder, the peer itself otherwise.
 pub fn resolve(peer: IpAddr, headers: &http::HeaderMap, trusted: &Networks) -> IpAddr {
     if trusted.contains(peer)
-        && let Some(ip) = headers.get(CLIENT_IP_HEADER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
+        && let Some(ip) =
+            headers.get(CLIENT_IP_HEADER).and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse().ok())
     {
         return ip;
     }

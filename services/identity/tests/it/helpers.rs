@@ -157,18 +157,8 @@ impl TestApp {
         let app_pool = opeka_platform::db::connect(&db.app_url, "identity", 5).await.expect("app pool");
         let owner_pool = opeka_platform::db::connect(&db.owner_url, "identity", 2).await.expect("owner pool");
         let url = format!("http://{addr}");
-        let mut app = Self {
-            db,
-            clock,
-            settings,
-            platform,
-            channel,
-            url,
-            app_pool,
-            owner_pool,
-            shutdown,
-            server: Some(server),
-        };
+        let mut app =
+            Self { db, clock, settings, platform, channel, url, app_pool, owner_pool, shutdown, server: Some(server) };
         app.wait_serving().await;
         app
     }

@@ -179,7 +179,8 @@ async fn issue9_point7_a_trusted_forwarder_names_the_client_address() {
     let app = TestApp::start_full(|p| p.throttle.login_per_address = "3/h".parse().unwrap(), |_| {}).await;
     let t = app.tenant("agency").await;
     let mut public = app.public();
-    let login = pb::LoginRequest { tenant: t.slug.clone(), login: "nikto".into(), password: "Не-тот-пароль".into() };
+    let login =
+        pb::LoginRequest { tenant: t.slug.clone(), login: "nikto".into(), password: "Не-тот-пароль".into() };
     // Loopback is trusted by default: the gateway's header is believed, so
     // one user's burst does not lock out everybody behind the gateway.
     for _ in 0..3 {
@@ -209,7 +210,12 @@ async fn issue9_point7_fifty_concurrent_logins_never_fail_for_lack_of_connection
     let t = app.tenant("agency").await;
     let admin = app.admin(&t).await;
     for login in ["napor", "obychny"] {
-        admin.client.clone().create_staff_account(staff_request(login, "Напорова", &[pb::Role::Executor])).await.unwrap();
+        admin
+            .client
+            .clone()
+            .create_staff_account(staff_request(login, "Напорова", &[pb::Role::Executor]))
+            .await
+            .unwrap();
     }
     let channel = tonic::transport::Endpoint::from_shared(app.url.clone())
         .unwrap()

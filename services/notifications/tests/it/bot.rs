@@ -352,10 +352,8 @@ async fn issue9_bot_activation_code_guesses_are_throttled_per_chat() {
     // Even the right code waits now.
     app.telegram.send_text(&token, chat, &code);
     app.telegram.wait_for_text(chat, "Слишком много попыток").await;
-    let linked: i64 = sqlx::query_scalar("select count(*) from notifications.chat_links")
-        .fetch_one(&app.owner_pool)
-        .await
-        .unwrap();
+    let linked: i64 =
+        sqlx::query_scalar("select count(*) from notifications.chat_links").fetch_one(&app.owner_pool).await.unwrap();
     assert_eq!(linked, 0);
     // Another chat is its own key.
     app.activate(&token, 5_550_302, &code).await;

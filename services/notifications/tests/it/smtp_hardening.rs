@@ -105,13 +105,23 @@ async fn issue9_point6_metadata_link_local_and_loopback_smtp_hosts_are_refused()
     let app = TestApp::start_with(|s| s.smtp_allow_loopback = false).await;
     let t = app.tenant("agency").await;
     let mut c = app.admin(&t);
-    for host in ["169.254.169.254", "169.254.10.20", "fe80::1", "fd00:ec2::254", "100.100.100.200", "0.0.0.0", "127.0.0.1", "localhost"] {
+    for host in [
+        "169.254.169.254",
+        "169.254.10.20",
+        "fe80::1",
+        "fd00:ec2::254",
+        "100.100.100.200",
+        "0.0.0.0",
+        "127.0.0.1",
+        "localhost",
+    ] {
         let st = expect_invalid(c.update_smtp_settings(form(host, 25, SMTP_PASSWORD)).await, "host");
         assert!(st.message().contains("недопустим"), "{host}: {}", st.message());
     }
-    let rows: i64 = sqlx::query_scalar("select count(*) from notifications.channel_settings where smtp_host is not null")
-        .fetch_one(&app.owner_pool)
-        .await
-        .unwrap();
+    let rows: i64 =
+        sqlx::query_scalar("select count(*) from notifications.channel_settings where smtp_host is not null")
+            .fetch_one(&app.owner_pool)
+            .await
+            .unwrap();
     assert_eq!(rows, 0, "nothing was saved");
 }
