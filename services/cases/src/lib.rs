@@ -152,15 +152,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let routes = routes.add_service(opeka_proto::cases::legal_aid_service_server::LegalAidServiceServer::new(
         legal_aid::api::Api::new(state.clone()),
     ));
-    let served = opeka_platform::grpc::serve(
-        listener,
-        routes,
-        GRPC_NAMES,
-        verifier,
-        ctx.settings.forwarders(),
-        ctx.shutdown.clone(),
-    )
-    .await;
+    let served = opeka_platform::grpc::serve(listener, routes, GRPC_NAMES, verifier, &ctx).await;
     ctx.shutdown.cancel();
     while background.join_next().await.is_some() {}
     served

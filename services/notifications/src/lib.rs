@@ -135,15 +135,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
             bots.clone(),
         )),
     );
-    let served = opeka_platform::grpc::serve(
-        listener,
-        routes,
-        &[GRPC_NAME],
-        verifier,
-        ctx.settings.forwarders(),
-        ctx.shutdown.clone(),
-    )
-    .await;
+    let served = opeka_platform::grpc::serve(listener, routes, &[GRPC_NAME], verifier, &ctx).await;
     ctx.shutdown.cancel();
     while tasks.join_next().await.is_some() {}
     bots.join().await;

@@ -17,9 +17,22 @@ pub async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot bind {addr}: {e}"))
 }
 
-/// Serves `routes` plus health and reflection on `listener` until `shutdown`.
-/// `names` are the fully-qualified service names reported healthy.
+/// Serves `routes` plus health and reflection on `listener` until the
+/// process's shutdown token is cancelled. `names` are the fully-qualified
+/// service names reported healthy; `OPEKA_TRUSTED_FORWARDERS` comes from the
+/// context's settings.
 pub async fn serve(
+    listener: TcpListener,
+    routes: Routes,
+    names: &[&'static str],
+    verifier: Arc<Verifier>,
+    ctx: &crate::Context,
+) -> anyhow::Result<()> {
+    serve_with(listener, routes, names, verifier, ctx.settings.forwarders(), ctx.shutdown.clone()).await
+}
+
+/// [`serve`] with the trusted forwarders and the shutdown token given apart.
+pub async fn serve_with(
     listener: TcpListener,
     routes: Routes,
     names: &[&'static str],

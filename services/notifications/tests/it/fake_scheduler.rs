@@ -45,7 +45,7 @@ impl FakeScheduler {
         tokio::spawn(async move {
             let names = ["opeka.scheduler.v1.SchedulerService"];
             if let Err(e) =
-                opeka_platform::grpc::serve(listener, routes, &names, verifier, Default::default(), cancel).await
+                opeka_platform::grpc::serve_with(listener, routes, &names, verifier, Default::default(), cancel).await
             {
                 tracing::error!(error = %e, "fake scheduler stopped");
             }
