@@ -1088,17 +1088,29 @@ impl IdentityService for Api {
         let invalid = || Status::from(AppError::invalid("token", s::TOKEN_INVALID));
         let Some(tenant) = self.tenant(&r.tenant).await? else { return Err(invalid()) };
         let pw = new_password(&self.st.settings, &r.password, &r.password_repeat, "")?;
-        let mut tx = db::tenant_tx(&self.st.pool, tenant.id).await.map_err(AppError::from)?;
         let now = self.now();
-        let code = store::find_code_by_hash(&mut tx, "activation", &tokens::hash_secret(r.token.trim()))
-            .await
-            .map_err(AppError::from)?;
-        let Some(code) = code.filter(|c| c.expires_at > now) else { return Err(invalid()) };
+        let token_hash = tokens::hash_secret(r.token.trim());
+        // Check the link, give the connection back while the hash runs
+        // (issue 9, point 7), then check it again under the row lock.
+        let first = {
+            let mut tx = db::tenant_tx(&self.st.pool, tenant.id).await.map_err(AppError::from)?;
+            let code = store::find_code_by_hash(&mut tx, "activation", &token_hash).await.map_err(AppError::from)?;
+            let Some(code) = code.filter(|c| c.expires_at > now) else { return Err(invalid()) };
+            let a = self.load_account(&mut tx, code.account_id).await?;
+            if a.status != "pending_activation" {
+                return Err(AppError::FailedPrecondition(s::NOT_PENDING.into()).into());
+            }
+            tx.commit().await.map_err(AppError::from)?;
+            code.id
+        };
+        let hash = self.st.hasher.hash(pw.expose()).await.map_err(AppError::Internal)?;
+        let mut tx = db::tenant_tx(&self.st.pool, tenant.id).await.map_err(AppError::from)?;
+        let code = store::find_code_by_hash(&mut tx, "activation", &token_hash).await.map_err(AppError::from)?;
+        let Some(code) = code.filter(|c| c.expires_at > now && c.id == first) else { return Err(invalid()) };
         let a = self.load_account(&mut tx, code.account_id).await?;
         if a.status != "pending_activation" {
             return Err(AppError::FailedPrecondition(s::NOT_PENDING.into()).into());
         }
-        let hash = self.st.hasher.hash(pw.expose()).await.map_err(AppError::Internal)?;
         store::set_password(&mut tx, a.id, &hash, now).await.map_err(AppError::from)?;
         store::use_code(&mut tx, code.id, now).await.map_err(AppError::from)?;
         self.audit(
