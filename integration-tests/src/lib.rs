@@ -187,6 +187,8 @@ impl Suite {
                 db_max_connections: 5,
                 // No tenant has a bot here unless a test points this at a fake.
                 telegram_api_url: "http://127.0.0.1:9".into(),
+                // Tests' SMTP sinks listen on loopback.
+                smtp_allow_loopback: true,
                 ..Default::default()
             };
             notifications_tweak(&mut s);

@@ -100,15 +100,23 @@ async fn s0_14_admin_saves_smtp_and_checks_the_connection() {
     assert!(!ok.html.contains("class=\"check-failed\""));
     assert!(!ok.html.contains(SMTP_PASSWORD), "password echoed by the check");
 
-    // A closed port; an empty password keeps the stored one.
+    // A closed port. Issue 9: a new port (or host) needs the password again,
+    // so the stored one never goes to another server.
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr").port().to_string()
     };
-    let saved = submit(&admin, &settings, &smtp_action, &smtp_form("127.0.0.1", &closed, "")).await;
+    let refused = submit(&admin, &settings, &smtp_action, &smtp_form("127.0.0.1", &closed, "")).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.html);
+    assert!(
+        field_block(&refused.html, "password").contains("field-error"),
+        "{}",
+        field_block(&refused.html, "password")
+    );
+    let saved = submit(&admin, &settings, &smtp_action, &smtp_form("127.0.0.1", &closed, SMTP_PASSWORD)).await;
     assert_eq!(saved.status, StatusCode::OK, "{}", saved.html);
     assert!(saved.html.contains(&format!("value=\"{closed}\"")), "new port not shown");
-    assert!(saved.html.contains("Пароль сохранён"), "empty password dropped the stored one");
+    assert!(saved.html.contains("Пароль сохранён"), "the password is stored");
     let failed = submit(&admin, &settings, &check_action, &[]).await;
     assert_eq!(failed.status, StatusCode::OK, "{}", failed.html);
     let label = text_of(&failed.html, "check-failed").unwrap_or_else(|| panic!("no failure label:\n{}", failed.html));

@@ -127,6 +127,16 @@ chart's own keys.
 {{- with .Values.otel.endpoint -}}
 {{- $_ := set $env "OTEL_EXPORTER_OTLP_ENDPOINT" . -}}
 {{- end -}}
+{{- with .Values.security -}}
+{{- with .publicUrl -}}{{- $_ := set $env "OPEKA_GATEWAY__PUBLIC_URL" . -}}{{- end -}}
+{{- $_ := set $env "OPEKA_GATEWAY__TRUSTED_PROXIES" (toString (.trustedProxies | default "")) -}}
+{{- $_ := set $env "OPEKA_TRUSTED_FORWARDERS" (toString (.trustedForwarders | default "")) -}}
+{{- end -}}
+{{- with .Values.throttle -}}
+{{- range $k, $v := dict "LOGIN_PER_ADDRESS" .loginPerAddress "RESET_REQUEST_PER_ADDRESS" .resetRequestPerAddress "RESET_GUESS_PER_ADDRESS" .resetGuessPerAddress "ASK_QUESTION_PER_ADDRESS" .askQuestionPerAddress "BOT_ACTIVATION_PER_CHAT" .botActivationPerChat -}}
+{{- with $v -}}{{- $_ := set $env (printf "OPEKA_THROTTLE__%s" $k) (toString .) -}}{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- range $k, $v := .Values.extraEnv -}}
 {{- $_ := set $env $k (toString $v) -}}
 {{- end -}}

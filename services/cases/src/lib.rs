@@ -100,6 +100,9 @@ pub struct State {
     pub identity: identity::Identity,
     /// Where appeals' attachments are checked.
     pub files: appeals::files::Files,
+    /// The public «Задать вопрос» per client address
+    /// (`OPEKA_THROTTLE__ASK_QUESTION_PER_ADDRESS`).
+    pub ask_throttle: opeka_platform::throttle::Throttle<std::net::IpAddr>,
 }
 
 /// What cases's NATS user may do (`opeka nats-config`): publish its own
@@ -127,6 +130,10 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
         clock: ctx.clock.clone(),
         identity,
         files,
+        ask_throttle: opeka_platform::throttle::Throttle::new(
+            "cases.ask_question",
+            ctx.settings.throttle.ask_question_per_address,
+        ),
     });
     let verifier = Arc::new(Verifier::new(opeka_platform::auth::grpc_jwks_source(ctx.settings.identity_url.clone())));
     let addr = listener.local_addr()?;
@@ -152,7 +159,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let routes = routes.add_service(opeka_proto::cases::legal_aid_service_server::LegalAidServiceServer::new(
         legal_aid::api::Api::new(state.clone()),
     ));
-    let served = opeka_platform::grpc::serve(listener, routes, GRPC_NAMES, verifier, ctx.shutdown.clone()).await;
+    let served = opeka_platform::grpc::serve(listener, routes, GRPC_NAMES, verifier, &ctx).await;
     ctx.shutdown.cancel();
     while background.join_next().await.is_some() {}
     served

@@ -79,7 +79,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
             // Chunks are small; a header message never needs more.
             .max_decoding_message_size(upload::MAX_MESSAGE_BYTES),
     );
-    let served = opeka_platform::grpc::serve(listener, routes, &[GRPC_NAME], verifier, ctx.shutdown.clone()).await;
+    let served = opeka_platform::grpc::serve(listener, routes, &[GRPC_NAME], verifier, &ctx).await;
     ctx.shutdown.cancel();
     let _ = relay.await;
     served

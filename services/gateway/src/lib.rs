@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 pub mod clients;
+pub mod hardening;
 pub mod identity;
 mod pages;
 pub mod session;
@@ -60,6 +61,8 @@ pub struct Inner {
     strings: &'static Strings,
     /// Each tenant's terminology (S0-2), as cases last reported it.
     terms: terms::TermsCache,
+    /// `OPEKA_GATEWAY__TRUSTED_PROXIES`, parsed.
+    pub proxies: opeka_platform::throttle::Networks,
 }
 
 impl std::ops::Deref for AppState {
@@ -77,6 +80,7 @@ impl AppState {
         let Clients { identity, cases, appeals, legal_aid, files, notifications, scheduler } = clients;
         Ok(Self(Arc::new(Inner {
             secrets: settings.secret_box()?,
+            proxies: settings.proxies(),
             settings,
             pool,
             identity,
@@ -118,7 +122,9 @@ pub async fn run(ctx: opeka_platform::Context, settings: Settings, listener: Tcp
     let pruner = tokio::spawn(prune_sessions(pool, ctx.clock.clone(), ctx.shutdown.clone()));
     tracing::info!(addr = %listener.local_addr()?, "gateway listening");
     let shutdown = ctx.shutdown.clone();
-    axum::serve(listener, router(state)).with_graceful_shutdown(async move { shutdown.cancelled().await }).await?;
+    // The peer address feeds the client address forwarded to services.
+    let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
+    axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await?;
     pruner.abort();
     Ok(())
 }
@@ -149,7 +155,10 @@ pub fn router(state: AppState) -> Router {
         .route("/static/app.js", get(script))
         .nest_service("/assets", assets)
         .merge(pages::routes())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), hardening::utf8_forms))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), hardening::forward_client))
         .layer(axum::middleware::map_response(security_headers))
+        .layer(axum::middleware::map_response_with_state(state.clone(), hardening::hsts))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

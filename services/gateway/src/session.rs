@@ -54,7 +54,7 @@ pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// A `Set-Cookie` value scoped to the tenant's pages; `max_age` 0 clears it.
 pub fn set_cookie(state: &AppState, tenant: &str, name: &str, value: &str, max_age: u64) -> HeaderValue {
-    let secure = if state.settings.secure_cookies { "; Secure" } else { "" };
+    let secure = if state.settings.secure() { "; Secure" } else { "" };
     let path = tenancy::base(tenant);
     let v = format!("{name}={value}; Path={path}; Max-Age={max_age}; HttpOnly; SameSite=Lax{secure}");
     HeaderValue::from_str(&v).expect("cookie values are base64url and slugs")

@@ -29,9 +29,15 @@ pub struct Settings {
     /// `OPEKA_GATEWAY__SESSION_TTL_SECS`: a session ends this long after
     /// login, whatever happens (default 8 hours, one working day).
     pub session_ttl_secs: u64,
-    /// `OPEKA_GATEWAY__SECURE_COOKIES`: mark cookies `Secure`; set it
-    /// whenever the gateway is reached over HTTPS (always in production).
+    /// `OPEKA_GATEWAY__SECURE_COOKIES`: mark cookies `Secure` even when the
+    /// public URL is http (an https public URL always marks them, and adds
+    /// `Strict-Transport-Security`).
     pub secure_cookies: bool,
+    /// `OPEKA_GATEWAY__TRUSTED_PROXIES`: comma-separated CIDRs of the reverse
+    /// proxies whose `X-Forwarded-For` names the client (default: none, the
+    /// TCP peer is the client). The client address is forwarded to services
+    /// for their per-address throttles.
+    pub trusted_proxies: String,
     /// `OPEKA_GATEWAY__LOCALE`: `ru` (default) or `en`.
     pub locale: String,
     /// `OPEKA_GATEWAY__CASES_URL`: the cases service's gRPC address.
@@ -58,6 +64,7 @@ impl Default for Settings {
             assets_dir: PathBuf::from("services/gateway/web/node_modules"),
             session_ttl_secs: 8 * 60 * 60,
             secure_cookies: false,
+            trusted_proxies: String::new(),
             locale: "ru".into(),
             cases_url: "http://127.0.0.1:50052".into(),
             files_url: "http://127.0.0.1:50053".into(),
@@ -112,6 +119,9 @@ impl Settings {
                 _ => return bad(var, "must be an http:// or https:// URL, e.g. http://127.0.0.1:50052"),
             }
         }
+        if let Err(e) = self.trusted_proxies.parse::<opeka_platform::throttle::Networks>() {
+            return bad("TRUSTED_PROXIES", &e);
+        }
         if crate::strings::Strings::for_locale(&self.locale).is_none() {
             return bad("LOCALE", "must be one of: ru, en");
         }
@@ -128,6 +138,21 @@ impl Settings {
     /// Production refuses the built-in development key.
     pub fn require_own_keys(&self, platform: &opeka_platform::settings::PlatformSettings) -> Result<(), SettingsError> {
         platform.require_own_key("OPEKA_GATEWAY__SECRET_KEY", &self.secret_key, DEVELOPMENT_SECRET_KEY)
+    }
+}
+
+impl Settings {
+    /// The public URL is https: cookies are `Secure` and HSTS is sent.
+    pub fn https(&self) -> bool {
+        self.public_url.trim().to_ascii_lowercase().starts_with("https://")
+    }
+
+    pub fn secure(&self) -> bool {
+        self.secure_cookies || self.https()
+    }
+
+    pub fn proxies(&self) -> opeka_platform::throttle::Networks {
+        self.trusted_proxies.parse().unwrap_or_default()
     }
 }
 

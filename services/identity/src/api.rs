@@ -6,6 +6,7 @@ use chrono::Duration;
 use opeka_platform::auth::{self, Principal};
 use opeka_platform::db::{self, Tx};
 use opeka_platform::error::{AppError, FieldViolation, OnConstraint, Violations};
+use opeka_platform::throttle;
 use opeka_proto::events::{self as ev, envelope::Body};
 use opeka_proto::identity::{self as pb, identity_service_server::IdentityService};
 use tonic::{Request, Response, Status};
@@ -98,6 +99,19 @@ impl Api {
             return Err(AppError::PermissionDenied(s::PERMISSION_DENIED.into()));
         }
         Ok(Caller { p, tx })
+    }
+
+    /// Takes one call from the client address's allowance in `t`.
+    fn throttle_address<T>(
+        &self,
+        req: &Request<T>,
+        t: &opeka_platform::throttle::Throttle<std::net::IpAddr>,
+        message: &str,
+    ) -> Result<(), AppError> {
+        match throttle::client_addr(req) {
+            Some(ip) => t.check(&throttle::address_key(ip), message),
+            None => Ok(()),
+        }
     }
 
     async fn tenant(&self, r: &str) -> Result<Option<Tenant>, AppError> {
@@ -369,20 +383,29 @@ fn new_password(s: &crate::Settings, pw: &str, repeat: &str, prefix: &str) -> Re
 #[tonic::async_trait]
 impl IdentityService for Api {
     async fn login(&self, req: Request<pb::LoginRequest>) -> Res<pb::TokenPair> {
+        self.throttle_address(&req, &self.st.throttles.login, s::TOO_MANY_LOGINS)?;
         let r = req.into_inner();
         let Some(tenant) = self.tenant(&r.tenant).await? else {
             self.st.hasher.verify(&r.password, None).await;
             return Err(Self::bad_credentials().into());
         };
-        let mut tx = db::tenant_tx(&self.st.pool, tenant.id).await.map_err(AppError::from)?;
         let now = self.now();
-        let account = store::find_staff_by_login(&mut tx, &r.login).await.map_err(AppError::from)?;
+        // Read what the check needs and give the connection back before
+        // hashing: a burst of logins then waits for a hashing slot, not for
+        // the pool (issue 9, point 7).
+        let account = {
+            let mut tx = db::tenant_tx(&self.st.pool, tenant.id).await.map_err(AppError::from)?;
+            let a = store::find_staff_by_login(&mut tx, &r.login).await.map_err(AppError::from)?;
+            tx.commit().await.map_err(AppError::from)?;
+            a
+        };
         let Some(a) = account.filter(|a| a.status == "active") else {
             self.st.hasher.verify(&r.password, None).await;
             return Err(Self::bad_credentials().into());
         };
         if a.locked_until.is_some_and(|t| t > now) {
             self.st.hasher.verify(&r.password, None).await;
+            let mut tx = db::tenant_tx(&self.st.pool, tenant.id).await.map_err(AppError::from)?;
             self.audit(
                 &mut tx,
                 (tenant.id, &a.id.to_string()),
@@ -395,7 +418,9 @@ impl IdentityService for Api {
             tx.commit().await.map_err(AppError::from)?;
             return Err(Self::bad_credentials().into());
         }
-        if !self.st.hasher.verify(&r.password, a.password_hash.as_deref()).await {
+        let verified = self.st.hasher.verify(&r.password, a.password_hash.as_deref()).await;
+        let mut tx = db::tenant_tx(&self.st.pool, tenant.id).await.map_err(AppError::from)?;
+        if !verified {
             let lock_until = now + Duration::seconds(self.st.settings.lockout_secs);
             store::record_failed_login(&mut tx, a.id, self.st.settings.lockout_threshold, lock_until, now)
                 .await
@@ -412,6 +437,18 @@ impl IdentityService for Api {
             tx.commit().await.map_err(AppError::from)?;
             return Err(Self::bad_credentials().into());
         }
+        // The account may have changed while the hash ran (deleted, locked
+        // by a parallel guess, given a new password): check it again.
+        store::lock_account(&mut tx, a.id).await.map_err(AppError::from)?;
+        let current = store::get_account(&mut tx, a.id).await.map_err(AppError::from)?;
+        let Some(a) = current.filter(|c| {
+            c.status == "active"
+                && c.deleted_at.is_none()
+                && c.password_hash == a.password_hash
+                && !c.locked_until.is_some_and(|t| t > now)
+        }) else {
+            return Err(Self::bad_credentials().into());
+        };
         store::reset_failed_logins(&mut tx, a.id).await.map_err(AppError::from)?;
         let pair = self.open_session(&mut tx, &tenant, &a).await?;
         self.audit(
@@ -1058,17 +1095,29 @@ impl IdentityService for Api {
         let invalid = || Status::from(AppError::invalid("token", s::TOKEN_INVALID));
         let Some(tenant) = self.tenant(&r.tenant).await? else { return Err(invalid()) };
         let pw = new_password(&self.st.settings, &r.password, &r.password_repeat, "")?;
-        let mut tx = db::tenant_tx(&self.st.pool, tenant.id).await.map_err(AppError::from)?;
         let now = self.now();
-        let code = store::find_code_by_hash(&mut tx, "activation", &tokens::hash_secret(r.token.trim()))
-            .await
-            .map_err(AppError::from)?;
-        let Some(code) = code.filter(|c| c.expires_at > now) else { return Err(invalid()) };
+        let token_hash = tokens::hash_secret(r.token.trim());
+        // Check the link, give the connection back while the hash runs
+        // (issue 9, point 7), then check it again under the row lock.
+        let first = {
+            let mut tx = db::tenant_tx(&self.st.pool, tenant.id).await.map_err(AppError::from)?;
+            let code = store::find_code_by_hash(&mut tx, "activation", &token_hash).await.map_err(AppError::from)?;
+            let Some(code) = code.filter(|c| c.expires_at > now) else { return Err(invalid()) };
+            let a = self.load_account(&mut tx, code.account_id).await?;
+            if a.status != "pending_activation" {
+                return Err(AppError::FailedPrecondition(s::NOT_PENDING.into()).into());
+            }
+            tx.commit().await.map_err(AppError::from)?;
+            code.id
+        };
+        let hash = self.st.hasher.hash(pw.expose()).await.map_err(AppError::Internal)?;
+        let mut tx = db::tenant_tx(&self.st.pool, tenant.id).await.map_err(AppError::from)?;
+        let code = store::find_code_by_hash(&mut tx, "activation", &token_hash).await.map_err(AppError::from)?;
+        let Some(code) = code.filter(|c| c.expires_at > now && c.id == first) else { return Err(invalid()) };
         let a = self.load_account(&mut tx, code.account_id).await?;
         if a.status != "pending_activation" {
             return Err(AppError::FailedPrecondition(s::NOT_PENDING.into()).into());
         }
-        let hash = self.st.hasher.hash(pw.expose()).await.map_err(AppError::Internal)?;
         store::set_password(&mut tx, a.id, &hash, now).await.map_err(AppError::from)?;
         store::use_code(&mut tx, code.id, now).await.map_err(AppError::from)?;
         self.audit(
@@ -1090,6 +1139,7 @@ impl IdentityService for Api {
         &self,
         req: Request<pb::RequestPasswordResetRequest>,
     ) -> Res<pb::RequestPasswordResetResponse> {
+        self.throttle_address(&req, &self.st.throttles.reset_request, s::TOO_MANY_RESET_REQUESTS)?;
         let r = req.into_inner();
         // The answer is the same whether or not the account exists.
         let Some(tenant) = self.tenant(&r.tenant).await? else {
@@ -1098,6 +1148,15 @@ impl IdentityService for Api {
         let mut tx = db::tenant_tx(&self.st.pool, tenant.id).await.map_err(AppError::from)?;
         let a = store::find_staff_by_login(&mut tx, &r.login).await.map_err(AppError::from)?;
         if let Some(a) = a.filter(|a| a.status == "active" && a.email.is_some()) {
+            store::lock_account(&mut tx, a.id).await.map_err(AppError::from)?;
+            // Per account, in the table: a flood of requests for one account
+            // mails at most this many codes an hour; the answer stays the same
+            // so it tells nothing about the account.
+            let issued = store::codes_issued_within(&mut tx, a.id, "reset", 3600).await.map_err(AppError::from)?;
+            if issued >= self.st.settings.reset_codes_per_hour {
+                tracing::info!(account_id = %a.id, "reset code not sent: the account's hourly allowance is used");
+                return Ok(Response::new(pb::RequestPasswordResetResponse {}));
+            }
             let now = self.now();
             let code = tokens::random_digits(6);
             let expires = now + Duration::minutes(self.st.settings.reset_code_ttl_minutes);
@@ -1136,6 +1195,7 @@ impl IdentityService for Api {
     }
 
     async fn reset_password(&self, req: Request<pb::ResetPasswordRequest>) -> Res<pb::ResetPasswordResponse> {
+        self.throttle_address(&req, &self.st.throttles.reset_guess, s::TOO_MANY_RESET_GUESSES)?;
         let r = req.into_inner();
         let invalid = || Status::from(AppError::invalid("code", s::RESET_CODE_INVALID));
         let Some(tenant) = self.tenant(&r.tenant).await? else { return Err(invalid()) };
@@ -1145,6 +1205,15 @@ impl IdentityService for Api {
         let Some(a) = store::find_staff_by_login(&mut tx, &r.login).await.map_err(AppError::from)? else {
             return Err(invalid());
         };
+        // Issue 9, point 3: wrong guesses are bounded per account across
+        // every code issued in the window, not per code.
+        store::lock_account(&mut tx, a.id).await.map_err(AppError::from)?;
+        let window_start = now - Duration::hours(self.st.settings.reset_guess_window_hours);
+        if store::reset_guesses(&mut tx, a.id, window_start).await.map_err(AppError::from)?
+            >= self.st.settings.reset_guess_limit
+        {
+            return Err(AppError::ResourceExhausted(s::TOO_MANY_RESET_GUESSES.into()).into());
+        }
         let Some(code) = store::open_code_for(&mut tx, a.id, "reset").await.map_err(AppError::from)? else {
             return Err(invalid());
         };
@@ -1154,12 +1223,18 @@ impl IdentityService for Api {
         let given = tokens::hash_secret(&format!("{}:{}", a.id, r.code.trim()));
         if !constant_time_eq(given.as_bytes(), code.code_hash.as_bytes()) {
             store::bump_code_attempts(&mut tx, code.id).await.map_err(AppError::from)?;
+            store::record_reset_guess(&mut tx, a.id, window_start, now).await.map_err(AppError::from)?;
             tx.commit().await.map_err(AppError::from)?;
             return Err(invalid());
         }
-        let hash = self.st.hasher.hash(pw.expose()).await.map_err(AppError::Internal)?;
-        store::set_password(&mut tx, a.id, &hash, now).await.map_err(AppError::from)?;
+        // The code is spent before hashing, and the connection given back
+        // while the hash runs.
         store::use_code(&mut tx, code.id, now).await.map_err(AppError::from)?;
+        store::clear_reset_guesses(&mut tx, a.id).await.map_err(AppError::from)?;
+        tx.commit().await.map_err(AppError::from)?;
+        let hash = self.st.hasher.hash(pw.expose()).await.map_err(AppError::Internal)?;
+        let mut tx = db::tenant_tx(&self.st.pool, tenant.id).await.map_err(AppError::from)?;
+        store::set_password(&mut tx, a.id, &hash, now).await.map_err(AppError::from)?;
         store::revoke_sessions_of(&mut tx, a.id, None, now).await.map_err(AppError::from)?;
         self.audit(
             &mut tx,

@@ -12,8 +12,10 @@ pub mod store;
 pub mod strings;
 pub mod tokens;
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
+use opeka_platform::throttle::Throttle;
 use opeka_platform::{Context, admin, auth::Verifier, bus, db};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
@@ -49,6 +51,8 @@ pub struct Settings {
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub argon2_lanes: u32,
+    /// Hashes run at once (each holds `argon2_memory_kib`); 0 = one per core.
+    pub hash_concurrency: usize,
     /// Bot link code lifetime; "extend" adds this again from now.
     pub bot_link_ttl_hours: i64,
     /// Activation link lifetime.
@@ -56,6 +60,13 @@ pub struct Settings {
     /// Password reset code lifetime and attempts.
     pub reset_code_ttl_minutes: i64,
     pub reset_code_max_attempts: i32,
+    /// Wrong reset-code guesses one account may take within
+    /// `reset_guess_window_hours`, whatever number of codes is issued.
+    pub reset_guess_limit: i32,
+    pub reset_guess_window_hours: i64,
+    /// Reset codes mailed to one account per hour; past it a request is
+    /// answered as usual but sends nothing.
+    pub reset_codes_per_hour: i64,
     /// Pool size for this service.
     pub db_max_connections: u32,
     /// `OPEKA_IDENTITY__SECRET_KEY`: base64 of 32 bytes; seals the private
@@ -77,10 +88,14 @@ impl Default for Settings {
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             argon2_lanes: 1,
+            hash_concurrency: 0,
             bot_link_ttl_hours: 72,
             activation_ttl_hours: 72,
             reset_code_ttl_minutes: 15,
             reset_code_max_attempts: 5,
+            reset_guess_limit: 10,
+            reset_guess_window_hours: 24,
+            reset_codes_per_hour: 3,
             db_max_connections: 10,
             secret_key: opeka_platform::settings::Secret::new(DEVELOPMENT_SECRET_KEY.into()),
         }
@@ -98,6 +113,9 @@ impl Settings {
             ("OPEKA_IDENTITY__BOT_LINK_TTL_HOURS", self.bot_link_ttl_hours),
             ("OPEKA_IDENTITY__ACTIVATION_TTL_HOURS", self.activation_ttl_hours),
             ("OPEKA_IDENTITY__RESET_CODE_TTL_MINUTES", self.reset_code_ttl_minutes),
+            ("OPEKA_IDENTITY__RESET_GUESS_LIMIT", self.reset_guess_limit as i64),
+            ("OPEKA_IDENTITY__RESET_GUESS_WINDOW_HOURS", self.reset_guess_window_hours),
+            ("OPEKA_IDENTITY__RESET_CODES_PER_HOUR", self.reset_codes_per_hour),
         ];
         for (var, v) in positive {
             if v <= 0 {
@@ -145,6 +163,25 @@ pub struct State {
     pub clock: opeka_platform::clock::SharedClock,
     /// Seals reset codes and activation tokens into events (`OPEKA_BUS__SEAL_KEY`).
     pub seal: opeka_platform::crypto::SecretBox,
+    pub throttles: Throttles,
+}
+
+/// The per-address throttles of identity's anonymous entry points
+/// (`OPEKA_THROTTLE__*`).
+pub struct Throttles {
+    pub login: Throttle<IpAddr>,
+    pub reset_request: Throttle<IpAddr>,
+    pub reset_guess: Throttle<IpAddr>,
+}
+
+impl Throttles {
+    pub fn new(s: &opeka_platform::throttle::ThrottleSettings) -> Self {
+        Self {
+            login: Throttle::new("identity.login", s.login_per_address),
+            reset_request: Throttle::new("identity.reset_request", s.reset_request_per_address),
+            reset_guess: Throttle::new("identity.reset_guess", s.reset_guess_per_address),
+        }
+    }
 }
 
 /// Serves identity on `listener` until `ctx.shutdown` is cancelled; runs the
@@ -164,6 +201,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
         keys,
         clock: ctx.clock.clone(),
         seal: ctx.settings.bus.seal_box()?,
+        throttles: Throttles::new(&ctx.settings.throttle),
     });
     let verifier = Arc::new(Verifier::new(state.keys.local_source()));
     let addr = listener.local_addr()?;
@@ -176,7 +214,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let routes = tonic::service::Routes::new(
         opeka_proto::identity::identity_service_server::IdentityServiceServer::new(api::Api::new(state.clone())),
     );
-    let served = opeka_platform::grpc::serve(listener, routes, &[GRPC_NAME], verifier, ctx.shutdown.clone()).await;
+    let served = opeka_platform::grpc::serve(listener, routes, &[GRPC_NAME], verifier, &ctx).await;
     ctx.shutdown.cancel();
     let _ = relay.await;
     served

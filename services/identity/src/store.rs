@@ -593,6 +593,76 @@ pub async fn use_code(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> 
     Ok(())
 }
 
+/// Codes of `purpose` issued to the account within the last `secs` seconds
+/// (used or not): the reset mail is throttled per account on this, so it
+/// holds across replicas and restarts. `created_at` is the database's clock.
+pub async fn codes_issued_within(
+    conn: &mut PgConnection,
+    account_id: Uuid,
+    purpose: &str,
+    secs: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "select count(*) from one_time_codes
+         where account_id = $1 and purpose = $2 and created_at > now() - make_interval(secs => $3)",
+    )
+    .bind(account_id)
+    .bind(purpose)
+    .bind(secs as f64)
+    .fetch_one(conn)
+    .await
+}
+
+/// Wrong reset-code guesses of the account within the window that started
+/// after `window_start` (older counts no longer matter).
+pub async fn reset_guesses(conn: &mut PgConnection, id: Uuid, window_start: DateTime<Utc>) -> Result<i32, sqlx::Error> {
+    let n: Option<i32> = sqlx::query_scalar(
+        "select case when reset_guesses_since > $2 then reset_guesses else 0 end from accounts where id = $1",
+    )
+    .bind(id)
+    .bind(window_start)
+    .fetch_optional(conn)
+    .await?;
+    Ok(n.unwrap_or(0))
+}
+
+/// Counts one wrong reset-code guess against the account; a window that has
+/// run out starts again from one.
+pub async fn record_reset_guess(
+    conn: &mut PgConnection,
+    id: Uuid,
+    window_start: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update accounts set
+            reset_guesses = case when reset_guesses_since > $2 then reset_guesses + 1 else 1 end,
+            reset_guesses_since = case when reset_guesses_since > $2 then reset_guesses_since else $3 end
+         where id = $1",
+    )
+    .bind(id)
+    .bind(window_start)
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Locks the account's row for the rest of the transaction, so concurrent
+/// guesses against one account are counted one after another.
+pub async fn lock_account(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("select 1 from accounts where id = $1 for update").bind(id).execute(conn).await?;
+    Ok(())
+}
+
+pub async fn clear_reset_guesses(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("update accounts set reset_guesses = 0, reset_guesses_since = null where id = $1")
+        .bind(id)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 pub async fn bump_code_attempts(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query("update one_time_codes set attempts = attempts + 1 where id = $1").bind(id).execute(conn).await?;
     Ok(())

@@ -46,3 +46,10 @@ pub const TENANT_UNKNOWN: &str = "Организация не найдена.";
 pub fn password_too_short(min: usize) -> String {
     format!("Пароль должен содержать не менее {min} символов.")
 }
+
+/// Throttles (issue 9): a throttled call answers RESOURCE_EXHAUSTED with these.
+pub const TOO_MANY_LOGINS: &str = "Слишком много попыток входа с вашего адреса. Подождите минуту и попробуйте снова.";
+pub const TOO_MANY_RESET_REQUESTS: &str =
+    "Слишком много запросов на восстановление пароля с вашего адреса. Попробуйте позже.";
+pub const TOO_MANY_RESET_GUESSES: &str =
+    "Слишком много неверных попыток ввода кода. Попробуйте позже или обратитесь к администратору.";

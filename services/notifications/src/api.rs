@@ -141,6 +141,27 @@ impl NotificationsService for Api {
         if username.len() > 254 || username.chars().any(char::is_whitespace) {
             errs.add("username", s::EMAIL_INVALID);
         }
+        if let (Some(h), Some(p)) = (&host, port) {
+            // Issue 9, point 6: a host on a link-local or metadata address is
+            // refused now; one that does not resolve yet is checked again at
+            // every connection.
+            let timeout = self.app.mailer.timeout().min(std::time::Duration::from_secs(3));
+            if crate::mail::resolve(h.as_str(), p, self.app.mailer.allow_loopback(), timeout).await
+                == Err(crate::mail::Target::Forbidden)
+            {
+                errs.add("host", s::SMTP_HOST_FORBIDDEN);
+            }
+            // The stored password never goes to another server: a new host or
+            // port needs it typed again.
+            let saved = store::channel_settings(&mut c.tx, c.p.tenant_id).await.map_err(AppError::from)?;
+            if let Some(saved) = saved
+                && saved.smtp_password_enc.is_some()
+                && r.password.is_empty()
+                && (saved.smtp_host.as_deref() != Some(h.as_str()) || saved.smtp_port != Some(i32::from(p)))
+            {
+                errs.add("password", s::SMTP_PASSWORD_AGAIN);
+            }
+        }
         errs.into_result()?;
         let (Some(host), Some(port), Some(tls), Some(sender), Some(name)) = (host, port, tls, sender, name) else {
             return Err(AppError::internal(anyhow::anyhow!("validated fields missing")).into());
@@ -242,7 +263,7 @@ impl NotificationsService for Api {
         };
         let result = match cfg {
             None => Err(s::SMTP_NOT_CONFIGURED.to_string()),
-            Some(cfg) => cfg.check(self.app.mailer.timeout()).await,
+            Some(cfg) => cfg.check(self.app.mailer.allow_loopback(), self.app.mailer.timeout()).await,
         };
         let out = match result {
             Ok(()) => pb::CheckSmtpResponse { ok: true, message: s::SMTP_OK.into() },

@@ -48,6 +48,11 @@ pub struct App {
     pub database_url: String,
     /// Wake-ups of this process's reminder dispatchers (`telegram::queue`).
     pub wakers: telegram::queue::Wakers,
+    /// Activation-code guesses per (tenant, chat)
+    /// (`OPEKA_THROTTLE__BOT_ACTIVATION_PER_CHAT`). In memory: each tenant's
+    /// bot runs in one process at a time (the leader), so one chat's guesses
+    /// meet one limiter.
+    pub activation_throttle: opeka_platform::throttle::Throttle<(uuid::Uuid, i64)>,
 }
 
 /// What notifications's NATS user may do (`opeka nats-config`): publish its own
@@ -78,9 +83,13 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
             scheduler: &settings.scheduler_url,
         })
         .await?,
-        mailer: mail::Mailer::new(Duration::from_secs(settings.smtp_timeout_secs)),
+        mailer: mail::Mailer::new(Duration::from_secs(settings.smtp_timeout_secs), settings.smtp_allow_loopback),
         database_url: ctx.settings.database_url_for(SERVICE)?.expose().clone(),
         wakers: telegram::queue::Wakers::default(),
+        activation_throttle: opeka_platform::throttle::Throttle::new(
+            "notifications.bot_activation",
+            ctx.settings.throttle.bot_activation_per_chat,
+        ),
         pool: pool.clone(),
         settings,
     });
@@ -133,7 +142,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
             bots.clone(),
         )),
     );
-    let served = opeka_platform::grpc::serve(listener, routes, &[GRPC_NAME], verifier, ctx.shutdown.clone()).await;
+    let served = opeka_platform::grpc::serve(listener, routes, &[GRPC_NAME], verifier, &ctx).await;
     ctx.shutdown.cancel();
     while tasks.join_next().await.is_some() {}
     bots.join().await;

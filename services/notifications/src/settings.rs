@@ -46,6 +46,10 @@ pub struct Settings {
     /// Connect/command timeout of SMTP, in seconds (15; below the consumers'
     /// 30 s ack wait).
     pub smtp_timeout_secs: u64,
+    /// `OPEKA_NOTIFICATIONS__SMTP_ALLOW_LOOPBACK`: let tenants' SMTP hosts
+    /// resolve to loopback (false: on a shared machine loopback reaches the
+    /// platform's own ports; tests and a local relay set it).
+    pub smtp_allow_loopback: bool,
     /// `OPEKA_NOTIFICATIONS__WEBHOOK_BASE_URL`: the public URL under which
     /// Telegram reaches `WEBHOOK_ADDR` (e.g. `https://bot.opeka.example`;
     /// Telegram only posts to HTTPS, so put a TLS-terminating proxy in front).
@@ -75,6 +79,7 @@ impl Default for Settings {
             telegram_per_chat_interval_ms: 1000,
             telegram_max_attempts: 5,
             smtp_timeout_secs: 15,
+            smtp_allow_loopback: false,
             webhook_base_url: String::new(),
             webhook_addr: "127.0.0.1:8443".into(),
         }

@@ -28,6 +28,15 @@ pub const SERVICE_ACCOUNT_FAILED: &str = "Не удалось создать с�
 
 // «Проверить соединение» (S0-14).
 pub const SMTP_OK: &str = "Успешно";
+/// The only reasons «Проверить соединение» and a failed mail give (issue 9):
+/// fixed, naming nothing the remote side said.
+pub const SMTP_CHECK_NO_SMTP: &str =
+    "почтовый сервер не ответил по протоколу SMTP — проверьте адрес, порт и способ шифрования";
+pub const SMTP_CHECK_AUTH: &str = "почтовый сервер не принял логин или пароль";
+pub const SMTP_CHECK_FORBIDDEN: &str = "этот адрес сервера недопустим";
+pub const SMTP_HOST_FORBIDDEN: &str =
+    "Этот адрес недопустим: внутренние и служебные адреса (169.254.x.x, fe80::, адреса метаданных облака) запрещены.";
+pub const SMTP_PASSWORD_AGAIN: &str = "Адрес или порт сервера изменился: укажите пароль ещё раз.";
 pub const SMTP_FAILED: &str = "Соединение отсутствует";
 
 pub fn smtp_failed(reason: &str) -> String {
@@ -38,6 +47,8 @@ pub fn smtp_failed(reason: &str) -> String {
 pub const BOT_ENTER_CODE: &str = "Введите код активации";
 pub const BOT_ACTIVATED: &str = "Успешная активация";
 pub const BOT_ALREADY_ACTIVE: &str = "Бот уже активирован. Выберите действие в меню.";
+pub const BOT_TOO_MANY_CODES: &str =
+    "Слишком много попыток ввести код. Подождите час и попробуйте снова или попросите куратора проверить код.";
 pub const BOT_TRY_LATER: &str = "Сервис временно недоступен. Попробуйте ещё раз через несколько минут.";
 pub const BOT_CHOOSE_ACTION: &str = "Выберите действие в меню ниже.";
 pub const BOT_UPLOAD_HOWTO: &str =

@@ -39,6 +39,9 @@ pub enum AppError {
     PermissionDenied(String),
     #[error("{0}")]
     Unavailable(String),
+    /// A throttle refused the call; the message says when to try again.
+    #[error("{0}")]
+    ResourceExhausted(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -65,6 +68,7 @@ impl AppError {
             Self::Unauthenticated(_) => Code::Unauthenticated,
             Self::PermissionDenied(_) => Code::PermissionDenied,
             Self::Unavailable(_) => Code::Unavailable,
+            Self::ResourceExhausted(_) => Code::ResourceExhausted,
             Self::Internal(_) => Code::Internal,
         }
     }
@@ -218,5 +222,6 @@ mod tests {
         assert_eq!(http_status(Code::InvalidArgument), http::StatusCode::BAD_REQUEST);
         assert_eq!(http_status(Code::PermissionDenied), http::StatusCode::FORBIDDEN);
         assert_eq!(http_status(Code::Unauthenticated), http::StatusCode::UNAUTHORIZED);
+        assert_eq!(http_status(AppError::ResourceExhausted("x".into()).code()), http::StatusCode::TOO_MANY_REQUESTS);
     }
 }

@@ -10,19 +10,34 @@ use tonic::service::Routes;
 use tracing::Instrument;
 
 use crate::auth::Verifier;
+use crate::throttle::{ClientAddr, Networks};
 
 /// Binds `addr` (port 0 allowed) and reports the bound address.
 pub async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot bind {addr}: {e}"))
 }
 
-/// Serves `routes` plus health and reflection on `listener` until `shutdown`.
-/// `names` are the fully-qualified service names reported healthy.
+/// Serves `routes` plus health and reflection on `listener` until the
+/// process's shutdown token is cancelled. `names` are the fully-qualified
+/// service names reported healthy; `OPEKA_TRUSTED_FORWARDERS` comes from the
+/// context's settings.
 pub async fn serve(
     listener: TcpListener,
     routes: Routes,
     names: &[&'static str],
     verifier: Arc<Verifier>,
+    ctx: &crate::Context,
+) -> anyhow::Result<()> {
+    serve_with(listener, routes, names, verifier, ctx.settings.forwarders(), ctx.shutdown.clone()).await
+}
+
+/// [`serve`] with the trusted forwarders and the shutdown token given apart.
+pub async fn serve_with(
+    listener: TcpListener,
+    routes: Routes,
+    names: &[&'static str],
+    verifier: Arc<Verifier>,
+    forwarders: Networks,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let (reporter, health) = tonic_health::server::health_reporter();
@@ -44,7 +59,7 @@ pub async fn serve(
     let reporter_for_stop = reporter.clone();
     let names_owned: Vec<&'static str> = names.to_vec();
     tonic::transport::Server::builder()
-        .layer(RequestLayer { verifier })
+        .layer(RequestLayer { verifier, forwarders: Arc::new(forwarders) })
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, async move {
             shutdown.cancelled().await;
@@ -56,17 +71,19 @@ pub async fn serve(
     Ok(())
 }
 
-/// Per request: a span that continues the caller's trace, and the caller's
-/// `AuthState` in the request extensions.
+/// Per request: a span that continues the caller's trace, the caller's
+/// `AuthState` and the client address (`throttle::ClientAddr`) in the
+/// request extensions.
 #[derive(Clone)]
 pub struct RequestLayer {
     verifier: Arc<Verifier>,
+    forwarders: Arc<Networks>,
 }
 
 impl<S> tower::Layer<S> for RequestLayer {
     type Service = RequestService<S>;
     fn layer(&self, inner: S) -> Self::Service {
-        RequestService { inner, verifier: self.verifier.clone() }
+        RequestService { inner, verifier: self.verifier.clone(), forwarders: self.forwarders.clone() }
     }
 }
 
@@ -74,6 +91,7 @@ impl<S> tower::Layer<S> for RequestLayer {
 pub struct RequestService<S> {
     inner: S,
     verifier: Arc<Verifier>,
+    forwarders: Arc<Networks>,
 }
 
 impl<S, B> tower::Service<http::Request<B>> for RequestService<S>
@@ -95,6 +113,12 @@ where
         let mut inner = std::mem::replace(&mut self.inner, clone);
         let verifier = self.verifier.clone();
         let path = req.uri().path().to_string();
+        if let Some(peer) =
+            req.extensions().get::<tonic::transport::server::TcpConnectInfo>().and_then(|c| c.remote_addr())
+        {
+            let client = crate::throttle::resolve(peer.ip(), req.headers(), &self.forwarders);
+            req.extensions_mut().insert(ClientAddr(client));
+        }
         let span = tracing::info_span!("grpc", path = %path);
         crate::telemetry::set_parent_from_http(&span, req.headers());
         crate::metrics::GRPC_REQUESTS.with_label_values(&[&path]).inc();

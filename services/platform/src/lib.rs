@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod settings;
 pub mod telemetry;
 pub mod testing;
+pub mod throttle;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AppError, FieldViolation};

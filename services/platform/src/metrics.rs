@@ -42,6 +42,16 @@ pub static GRPC_REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     c
 });
 
+pub static THROTTLED: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    let c = IntCounterVec::new(
+        Opts::new("opeka_throttled_total", "calls refused with RESOURCE_EXHAUSTED by a throttle"),
+        &["throttle"],
+    )
+    .expect("metric");
+    REGISTRY.register(Box::new(c.clone())).expect("register");
+    c
+});
+
 pub fn render() -> String {
     use prometheus::Encoder;
     // Touch the lazies so the series exist from the start.
@@ -49,6 +59,7 @@ pub fn render() -> String {
     LazyLock::force(&OUTBOX_PUBLISHED);
     LazyLock::force(&GRPC_REQUESTS);
     LazyLock::force(&EVENTS_REJECTED);
+    LazyLock::force(&THROTTLED);
     let mut buf = Vec::new();
     prometheus::TextEncoder::new().encode(&REGISTRY.gather(), &mut buf).expect("encode");
     String::from_utf8(buf).unwrap_or_default()

@@ -89,6 +89,11 @@ pub struct PlatformSettings {
     pub log_format: LogFormat,
     /// `OPEKA_IDENTITY_URL`: where services reach identity's gRPC (JWKS, accounts).
     pub identity_url: String,
+    /// `OPEKA_TRUSTED_FORWARDERS`: comma-separated CIDRs of the peers whose
+    /// `x-opeka-client-ip` a service believes (the gateway); loopback by
+    /// default. Any other caller is throttled by its own TCP address.
+    pub trusted_forwarders: String,
+    pub throttle: crate::throttle::ThrottleSettings,
 }
 
 impl Default for PlatformSettings {
@@ -105,6 +110,8 @@ impl Default for PlatformSettings {
             admin_addr: "127.0.0.1:9090".into(),
             log_format: LogFormat::Pretty,
             identity_url: "http://127.0.0.1:50051".into(),
+            trusted_forwarders: "127.0.0.0/8,::1".into(),
+            throttle: crate::throttle::ThrottleSettings::default(),
         }
     }
 }
@@ -279,7 +286,16 @@ impl PlatformSettings {
                 return Err(SettingsError(format!("OPEKA_NATS__{}__USER: no spaces or quotes", service.to_uppercase())));
             }
         }
+        if let Err(e) = self.trusted_forwarders.parse::<crate::throttle::Networks>() {
+            return bad("OPEKA_TRUSTED_FORWARDERS", &e);
+        }
         Ok(())
+    }
+
+    /// The parsed `OPEKA_TRUSTED_FORWARDERS` (checked by `validate`; an
+    /// unparsable value trusts nobody).
+    pub fn forwarders(&self) -> crate::throttle::Networks {
+        self.trusted_forwarders.parse().unwrap_or_default()
     }
 }
 

@@ -136,6 +136,7 @@ pub struct TracePropagation;
 impl tonic::service::Interceptor for TracePropagation {
     fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
         inject_metadata(req.metadata_mut());
+        crate::throttle::inject(req.metadata_mut());
         Ok(req)
     }
 }

@@ -157,6 +157,9 @@ pub fn settings(db: &TestDb) -> PlatformSettings {
         nats: test_credentials(),
         bus: unique_bus(),
         admin_addr: "127.0.0.1:0".into(),
+        // Tests log in far more often than a person; a test about a
+        // throttle sets its own limits.
+        throttle: crate::throttle::ThrottleSettings::relaxed(),
         ..PlatformSettings::default()
     }
 }

@@ -190,7 +190,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let routes = tonic::service::Routes::new(
         opeka_proto::scheduler::scheduler_service_server::SchedulerServiceServer::new(api::Api::new(state.clone())),
     );
-    let served = opeka_platform::grpc::serve(listener, routes, &[GRPC_NAME], verifier, ctx.shutdown.clone()).await;
+    let served = opeka_platform::grpc::serve(listener, routes, &[GRPC_NAME], verifier, &ctx).await;
     ctx.shutdown.cancel();
     while background.join_next().await.is_some() {}
     served

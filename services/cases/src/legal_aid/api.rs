@@ -712,6 +712,11 @@ impl LegalAidService for Api {
     }
 
     async fn ask_question(&self, req: Request<pb::AskQuestionRequest>) -> Res<pb::AskQuestionResponse> {
+        // Public: bounded per client address (issue 9, point 10).
+        if let Some(ip) = opeka_platform::throttle::client_addr(&req) {
+            let key = opeka_platform::throttle::address_key(ip);
+            self.st.ask_throttle.check(&key, t::TOO_MANY_QUESTIONS)?;
+        }
         let r = req.into_inner();
         let (tenant, slug, mut tx) = self.open_public(&r.tenant).await?;
         let draft = model::question_draft(&r)?;

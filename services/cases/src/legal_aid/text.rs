@@ -22,6 +22,8 @@ pub const CENTRE_NOT_FOUND: &str = "Центр не найден.";
 /// Online consultation is not available for this organisation.
 pub const TENANT_UNKNOWN: &str = "Онлайн-консультация для этой организации недоступна.";
 /// Online consultation is not set up yet: no centre receives questions.
+pub const TOO_MANY_QUESTIONS: &str =
+    "С вашего адреса отправлено слишком много вопросов. Попробуйте позже — мы обязательно ответим на уже заданные.";
 pub const NOT_ACCEPTING: &str = "Онлайн-консультация ещё не настроена: нет центра, который принимает вопросы.";
 
 // Conflicts.

@@ -117,6 +117,12 @@ fn endpoint(addr: std::net::SocketAddr) -> Channel {
 
 impl TestApp {
     pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Like `start`, with the process settings (throttles, trusted
+    /// forwarders) tweaked first.
+    pub async fn start_with(tweak: impl FnOnce(&mut opeka_platform::settings::PlatformSettings)) -> Self {
         opeka_platform::install_crypto_provider();
         opeka_platform::telemetry::init_for_tests();
         testing::require_nats().await;
@@ -137,6 +143,7 @@ impl TestApp {
         };
         let mut platform = testing::settings(&db);
         platform.identity_url = format!("http://{identity_addr}");
+        tweak(&mut platform);
         // Cheap argon2, as in integration-tests' `test_identity_settings`.
         let identity_settings = opeka_identity::Settings {
             argon2_memory_kib: 1024,

@@ -359,3 +359,31 @@ async fn another_tenant_sees_no_legal_aid_records() {
         .unwrap();
     assert_eq!(write.rows_affected(), 0, "the public slug lookup is read-only");
 }
+
+/// Issue 9, point 10: the public «Задать вопрос» is throttled per client
+/// address, and a caller that is not a trusted forwarder cannot name another
+/// address in `x-opeka-client-ip` to get around it.
+#[tokio::test]
+async fn issue9_point10_ask_question_is_throttled_per_address_despite_a_spoofed_client_ip() {
+    let app = crate::helpers::TestApp::start_with(|p| {
+        p.trusted_forwarders = String::new();
+        p.throttle.ask_question_per_address = "3/h".parse().unwrap();
+    })
+    .await;
+    let t = app.tenant("centre").await;
+    let anon = anonymous(&app);
+    let spoofed = |n: u32| {
+        let mut req = tonic::Request::new(question(&t.slug, "karakol", "Вопрос"));
+        let ip = format!("203.0.113.{n}");
+        req.metadata_mut().insert(opeka_platform::throttle::CLIENT_IP_HEADER, ip.parse().unwrap());
+        req
+    };
+    for n in 0..3 {
+        // Not throttled: the answer is about the tenant (no legal aid yet).
+        let st = anon.clone().ask_question(spoofed(n)).await.expect_err("no legal aid section yet");
+        assert_ne!(st.code(), Code::ResourceExhausted, "{st:?}");
+    }
+    let st = anon.clone().ask_question(spoofed(99)).await.expect_err("throttled");
+    assert_eq!(st.code(), Code::ResourceExhausted, "{st:?}");
+    assert!(st.message().contains("слишком много"), "{}", st.message());
+}

@@ -17,6 +17,9 @@ use crate::{AppState, identity, store, tenancy};
 
 /// How long a login form stays usable.
 const LOGIN_FORM_TTL_SECS: u64 = 2 * 60 * 60;
+/// No account signs in with more (an e-mail address is at most 254); a
+/// longer value is refused and never echoed into the page.
+pub const MAX_LOGIN_CHARS: usize = 254;
 
 #[derive(Deserialize, Default)]
 pub struct LoginQuery {
@@ -104,10 +107,13 @@ pub async fn login(
         tracing::info!("login post without a valid csrf token refused");
         return state.error_page(&tenant, None, StatusCode::FORBIDDEN, t.csrf_failed);
     }
-    let login = form.login.trim();
+    let mut login = form.login.trim();
     let mut errors = FormErrors::default();
     if login.is_empty() {
         errors.field("login", t.login_required);
+    } else if login.chars().count() > MAX_LOGIN_CHARS {
+        errors.field("login", t.login_too_long);
+        login = "";
     }
     if form.password.is_empty() {
         errors.field("password", t.password_required);

@@ -63,6 +63,8 @@ fn render(state: &AppState, tenant: &str, token: &str, status: StatusCode, templ
 fn service_failure(state: &AppState, status: &tonic::Status, what: &str) -> FormErrors {
     let t = state.strings();
     let message = match status.code() {
+        // A throttle (issue 9): identity's Russian sentence says what to do.
+        Code::ResourceExhausted => status.message().to_string(),
         Code::Unavailable | Code::DeadlineExceeded => {
             tracing::warn!(message = status.message(), what, "identity unavailable");
             t.unavailable.to_string()
@@ -298,6 +300,11 @@ pub async fn forgot(
         let mut errors = FormErrors::default();
         errors.field("login", state.strings().recovery.forgot_required);
         return render_forgot(&state, &tenant, &form.csrf, login, &errors, StatusCode::BAD_REQUEST);
+    }
+    if login.chars().count() > super::auth::MAX_LOGIN_CHARS {
+        let mut errors = FormErrors::default();
+        errors.field("login", state.strings().login_too_long);
+        return render_forgot(&state, &tenant, &form.csrf, "", &errors, StatusCode::BAD_REQUEST);
     }
     let msg = RequestPasswordResetRequest { tenant: tenant.clone(), login: login.to_string() };
     if let Err(status) = state.identity.clone().request_password_reset(identity::request(msg, &tenant, None)).await {

@@ -91,6 +91,8 @@ pub struct TestApp {
     pub settings: opeka_identity::Settings,
     pub platform: opeka_platform::settings::PlatformSettings,
     pub channel: Channel,
+    /// `http://127.0.0.1:<port>` of the served identity.
+    pub url: String,
     /// The service role (NOSUPERUSER NOBYPASSRLS): RLS applies.
     pub app_pool: PgPool,
     /// The owner (superuser): sees every row; for snapshots and set-up only.
@@ -112,12 +114,22 @@ impl TestApp {
     }
 
     pub async fn start_with(tweak: impl FnOnce(&mut opeka_identity::Settings)) -> Self {
+        Self::start_full(|_| {}, tweak).await
+    }
+
+    /// Like `start_with`, with the process settings (throttles, trusted
+    /// forwarders) tweaked too.
+    pub async fn start_full(
+        tweak_platform: impl FnOnce(&mut opeka_platform::settings::PlatformSettings),
+        tweak: impl FnOnce(&mut opeka_identity::Settings),
+    ) -> Self {
         opeka_platform::install_crypto_provider();
         opeka_platform::telemetry::init_for_tests();
         testing::require_nats().await;
         let db = testing::migrated_db(&[&opeka_identity::SCHEMA]).await;
         let clock = ManualClock::new(Utc::now().trunc_subsecs(0));
-        let platform = testing::settings(&db);
+        let mut platform = testing::settings(&db);
+        tweak_platform(&mut platform);
         let mut settings = opeka_identity::Settings {
             argon2_memory_kib: 1024,
             argon2_iterations: 1,
@@ -144,8 +156,9 @@ impl TestApp {
             .connect_lazy();
         let app_pool = opeka_platform::db::connect(&db.url("identity"), "identity", 5).await.expect("app pool");
         let owner_pool = opeka_platform::db::connect(&db.owner_url, "identity", 2).await.expect("owner pool");
+        let url = format!("http://{addr}");
         let mut app =
-            Self { db, clock, settings, platform, channel, app_pool, owner_pool, shutdown, server: Some(server) };
+            Self { db, clock, settings, platform, channel, url, app_pool, owner_pool, shutdown, server: Some(server) };
         app.wait_serving().await;
         app
     }

@@ -12,5 +12,6 @@ mod login;
 mod service_accounts;
 mod signing_keys;
 mod staff;
+mod throttles;
 mod tokens;
 mod validation;

@@ -265,6 +265,12 @@ impl TenantBot {
 
     /// S0-35: the code the curator gave binds this chat to the citizen.
     async fn redeem(&self, chat: i64, terms: &Terms, code: &str) -> Result<(), AppError> {
+        // Issue 9: a chat cannot guess codes at the bot's pace.
+        if self.app.activation_throttle.check(&(self.tenant_id, chat), s::BOT_TOO_MANY_CODES).is_err() {
+            tracing::info!(tenant_id = %self.tenant_id, "activation code guesses throttled for a chat");
+            self.say(chat, s::BOT_TOO_MANY_CODES);
+            return Ok(());
+        }
         let token = self.token().await?;
         match self.app.clients.redeem_link_code(&token, &self.slug, code, chat).await {
             Ok(citizen) => {

@@ -335,3 +335,26 @@ async fn without_cases_the_bot_uses_the_seeds_words() {
     app.telegram.send_text(&token, chat, "Дата встречи с соц. куратором");
     app.telegram.wait_for_text(chat, "Дата встречи с соц. куратором: запланированных напоминаний нет").await;
 }
+
+/// Issue 9: activation-code guesses are throttled per chat; another chat
+/// is not held back by it.
+#[tokio::test]
+async fn issue9_bot_activation_code_guesses_are_throttled_per_chat() {
+    let app = TestApp::start_full(|p| p.throttle.bot_activation_per_chat = "3/h".parse().unwrap(), |_| {}).await;
+    let t = app.tenant("agency").await;
+    let token = app.configure_bot(&t).await;
+    let (_citizen, code) = app.citizen(&t, "Подборов").await;
+    let chat = 5_550_301;
+    for guess in ["AAAA0001", "AAAA0002", "AAAA0003"] {
+        app.telegram.send_text(&token, chat, guess);
+        app.telegram.wait_for_text(chat, "Код активации не найден").await;
+    }
+    // Even the right code waits now.
+    app.telegram.send_text(&token, chat, &code);
+    app.telegram.wait_for_text(chat, "Слишком много попыток").await;
+    let linked: i64 =
+        sqlx::query_scalar("select count(*) from notifications.chat_links").fetch_one(&app.owner_pool).await.unwrap();
+    assert_eq!(linked, 0);
+    // Another chat is its own key.
+    app.activate(&token, 5_550_302, &code).await;
+}

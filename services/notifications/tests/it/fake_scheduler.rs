@@ -44,7 +44,9 @@ impl FakeScheduler {
             tonic::service::Routes::new(spb::scheduler_service_server::SchedulerServiceServer::new(fake.clone()));
         tokio::spawn(async move {
             let names = ["opeka.scheduler.v1.SchedulerService"];
-            if let Err(e) = opeka_platform::grpc::serve(listener, routes, &names, verifier, cancel).await {
+            if let Err(e) =
+                opeka_platform::grpc::serve_with(listener, routes, &names, verifier, Default::default(), cancel).await
+            {
                 tracing::error!(error = %e, "fake scheduler stopped");
             }
         });

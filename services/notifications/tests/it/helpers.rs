@@ -129,6 +129,14 @@ impl TestApp {
     }
 
     pub async fn start_with(tweak: impl FnOnce(&mut opeka_notifications::Settings)) -> Self {
+        Self::start_full(|_| {}, tweak).await
+    }
+
+    /// Like `start_with`, with the process settings (throttles) tweaked too.
+    pub async fn start_full(
+        tweak_platform: impl FnOnce(&mut opeka_platform::settings::PlatformSettings),
+        tweak: impl FnOnce(&mut opeka_notifications::Settings),
+    ) -> Self {
         opeka_platform::install_crypto_provider();
         opeka_platform::telemetry::init_for_tests();
         testing::require_nats().await;
@@ -141,6 +149,7 @@ impl TestApp {
         .await;
         let clock = ManualClock::new(Utc::now().trunc_subsecs(0));
         let mut platform = testing::settings(&db);
+        tweak_platform(&mut platform);
         let telegram = FakeTelegram::start().await;
         let smtp = SmtpSink::start().await;
 
@@ -174,6 +183,7 @@ impl TestApp {
             public_url: "http://opeka.test".into(),
             poll_timeout_secs: 2,
             smtp_timeout_secs: 3,
+            smtp_allow_loopback: true,
             db_max_connections: 8,
             ..Default::default()
         };

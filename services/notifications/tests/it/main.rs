@@ -11,4 +11,5 @@ mod isolation;
 mod mail;
 mod outbound;
 mod reminders;
+mod smtp_hardening;
 mod webhook;

@@ -207,6 +207,13 @@ pub async fn ask(
             let ctx = ask_ctx(t, &base, &options, &form, &errors, None, &token);
             render_ask(&state, &tenant, ctx, &token, http)
         }
+        Err(status) if status.code() == Code::ResourceExhausted => {
+            // A throttle (issue 9): the form stays filled in, cases' sentence above it.
+            let errors = FormErrors { general: vec![status.message().to_string()], ..Default::default() };
+            let http = opeka_platform::error::http_status(status.code());
+            let ctx = ask_ctx(t, &base, &options, &form, &errors, None, &token);
+            render_ask(&state, &tenant, ctx, &token, http)
+        }
         Err(status) => public_error(&state, &tenant, &status),
     }
 }
