@@ -445,7 +445,7 @@ impl IdentityService for Api {
             c.status == "active"
                 && c.deleted_at.is_none()
                 && c.password_hash == a.password_hash
-                && !c.locked_until.is_some_and(|t| t > now)
+                && c.locked_until.is_none_or(|t| t <= now)
         }) else {
             return Err(Self::bad_credentials().into());
         };

@@ -174,6 +174,15 @@ impl SmtpConfig {
     }
 }
 
+/// For the delivery log: the fixed sentence plus the server's numeric reply
+/// code when there was one (never the reply's text).
+fn logged_reason(e: &lettre::transport::smtp::Error) -> String {
+    match e.status() {
+        Some(code) => format!("{} (код ответа {code})", reason(e)),
+        None => reason(e).to_string(),
+    }
+}
+
 /// One fixed sentence per outcome: a refused login can only come from a
 /// real SMTP server; everything else (closed, silent, not SMTP, TLS
 /// mismatch, an error reply) reads the same.
@@ -253,7 +262,7 @@ impl Mailer {
             Ok(Err(e)) => {
                 // A pooled connection may have gone stale: start afresh next time.
                 self.transports.lock().await.remove(&tenant_id);
-                Err(SendFailure { reason: reason(&e).into(), retryable: !e.is_permanent() })
+                Err(SendFailure { reason: logged_reason(&e), retryable: !e.is_permanent() })
             }
             Err(_) => {
                 self.transports.lock().await.remove(&tenant_id);
