@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use opeka_platform::auth::{self, Principal};
+use opeka_platform::curators;
 use opeka_platform::db::{self, Tx};
 use opeka_platform::error::{AppError, FieldViolation, OnConstraint, Violations};
 use opeka_proto::events::{self as ev, envelope::Body};
@@ -229,11 +230,20 @@ impl Api {
     /// scope (`domain::citizen_scope`): another curator's citizen is not
     /// revealed to exist, as in cases.
     async fn citizen_in_scope(&self, c: &mut Caller, id: Uuid) -> Result<(), AppError> {
-        if domain::citizen_scope(&c.p).admits(&mut c.tx, id).await? {
-            Ok(())
-        } else {
-            Err(AppError::NotFound(s::ACCOUNT_NOT_FOUND.into()))
+        let scope = domain::citizen_scope(&c.p);
+        if scope.admits(&mut c.tx, id).await? {
+            return Ok(());
         }
+        // A card an admin has just created for this curator may not have
+        // reached the projection yet: wait for it briefly, then ask again.
+        if !scope.is_none()
+            && !curators::known(&mut c.tx, id).await?
+            && curators::wait_known(&self.st.pool, c.p.tenant_id, id).await?
+            && scope.admits(&mut c.tx, id).await?
+        {
+            return Ok(());
+        }
+        Err(AppError::NotFound(s::ACCOUNT_NOT_FOUND.into()))
     }
 
     async fn live_staff(&self, tx: &mut Tx, id: Uuid) -> Result<AccountRow, AppError> {
@@ -983,7 +993,7 @@ impl IdentityService for Api {
         // assign only themselves): recorded now, so the card's bot link code
         // is theirs before cases' `citizen_created` reaches the projection.
         if let domain::CitizenScope::Only { curator: Some(me), .. } = domain::citizen_scope(&c.p) {
-            opeka_platform::curators::record_creator(&mut c.tx, c.p.tenant_id, id, me).await.map_err(AppError::from)?;
+            curators::record_creator(&mut c.tx, c.p.tenant_id, id, me).await.map_err(AppError::from)?;
         }
         let a = self.load_account(&mut c.tx, id).await?;
         let actor = c.actor();

@@ -60,6 +60,13 @@ pub enum CitizenScope {
     Only { curator: Option<Uuid>, districts: Vec<Uuid> },
 }
 
+/// No citizen at all: what a filter built without thought must show.
+impl Default for CitizenScope {
+    fn default() -> Self {
+        Self::NONE
+    }
+}
+
 impl CitizenScope {
     pub const NONE: CitizenScope = CitizenScope::Only { curator: None, districts: Vec::new() };
 
@@ -116,8 +123,9 @@ pub const CATCH_UP: Duration = Duration::from_secs(3);
 
 /// Waits (polling, up to [`CATCH_UP`]) until the projection knows account
 /// `account`, so a curator who has just created a card can use it at once.
-/// Runs on the pool, outside the caller's transaction (whose snapshot would
-/// not see the row arrive). Returns whether it turned up.
+/// Polls in short transactions of its own on `pool`; a caller's READ
+/// COMMITTED transaction sees the row afterwards. Returns whether it
+/// turned up.
 pub async fn wait_known(pool: &sqlx::PgPool, tenant: Uuid, account: Uuid) -> Result<bool, sqlx::Error> {
     let deadline = tokio::time::Instant::now() + CATCH_UP;
     loop {
