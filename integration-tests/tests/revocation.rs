@@ -125,13 +125,14 @@ async fn issue9_point5_ended_sessions_are_refused_by_every_service_within_second
     identity.request_password_reset(request).await.expect("request reset");
     let owner = opeka_platform::db::connect(&s.db.owner_url, "identity", 1).await.expect("owner pool");
     let hash = opeka_identity::tokens::hash_secret(&format!("{id}:123456"));
-    let changed = sqlx::query("update one_time_codes set code_hash = $2 where account_id = $1::uuid and purpose = 'reset'")
-        .bind(&id)
-        .bind(&hash)
-        .execute(&owner)
-        .await
-        .expect("known code")
-        .rows_affected();
+    let changed =
+        sqlx::query("update one_time_codes set code_hash = $2 where account_id = $1::uuid and purpose = 'reset'")
+            .bind(&id)
+            .bind(&hash)
+            .execute(&owner)
+            .await
+            .expect("known code")
+            .rows_affected();
     assert_eq!(changed, 1);
     let reset = ResetPasswordRequest {
         tenant: s.tenant.clone(),

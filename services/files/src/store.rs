@@ -238,13 +238,13 @@ macro_rules! file_filter {
 pub async fn list_files(conn: &mut PgConnection, f: &FileFilter) -> Result<(Vec<FileRow>, i64), sqlx::Error> {
     let (all, curator, districts) = f.citizens.binds();
     let total: i64 = sqlx::query_scalar(concat!("select count(*) from files f", file_filter!()))
-    .bind(f.citizen_id)
-    .bind(f.file_type_id)
-    .bind(f.appeal_id)
-    .bind(all)
-    .bind(curator)
-    .bind(&districts)
-    .fetch_one(&mut *conn)
+        .bind(f.citizen_id)
+        .bind(f.file_type_id)
+        .bind(f.appeal_id)
+        .bind(all)
+        .bind(curator)
+        .bind(&districts)
+        .fetch_one(&mut *conn)
         .await?;
     let rows = sqlx::query_as(concat!(
         file_select!(),

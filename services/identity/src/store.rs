@@ -379,14 +379,14 @@ pub async fn list_accounts(conn: &mut PgConnection, f: &AccountFilter) -> Result
     let pattern = f.query.as_ref().map(|q| format!("%{}%", q.trim().to_lowercase().replace('ё', "е")));
     let (all, curator, districts) = f.citizens.binds();
     let total: i64 = sqlx::query_scalar(concat!("select count(*) from accounts where ", account_filter!()))
-    .bind(f.kind)
-    .bind(&f.role)
-    .bind(f.include_deleted)
-    .bind(&pattern)
-    .bind(all)
-    .bind(curator)
-    .bind(&districts)
-    .fetch_one(&mut *conn)
+        .bind(f.kind)
+        .bind(&f.role)
+        .bind(f.include_deleted)
+        .bind(&pattern)
+        .bind(all)
+        .bind(curator)
+        .bind(&districts)
+        .fetch_one(&mut *conn)
         .await?;
     let rows = sqlx::query_as(concat!(
         "select ",

@@ -127,11 +127,8 @@ pub async fn subscribe(
     bus: &Bus,
     start: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<async_nats::jetstream::consumer::pull::Ordered> {
-    let stream = bus
-        .js
-        .get_stream(bus.stream_name(PRODUCER))
-        .await
-        .map_err(|e| anyhow::anyhow!("identity's stream: {e}"))?;
+    let stream =
+        bus.js.get_stream(bus.stream_name(PRODUCER)).await.map_err(|e| anyhow::anyhow!("identity's stream: {e}"))?;
     let config = pull::OrderedConfig {
         filter_subject: format!("{}.*.{PRODUCER}.{EVENT}", bus.settings.root),
         deliver_policy: DeliverPolicy::ByStartTime {

@@ -149,12 +149,13 @@ pub async fn curate(
 pub async fn wait_curator(owner_pool: &sqlx::PgPool, account: Uuid, curator: Option<Uuid>) {
     let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
-        let row: Option<Option<Uuid>> =
-            sqlx::query_scalar("select curator_id from citizen_curators where account_id = $1 and citizen_id is not null")
-                .bind(account)
-                .fetch_optional(owner_pool)
-                .await
-                .expect("read citizen_curators");
+        let row: Option<Option<Uuid>> = sqlx::query_scalar(
+            "select curator_id from citizen_curators where account_id = $1 and citizen_id is not null",
+        )
+        .bind(account)
+        .fetch_optional(owner_pool)
+        .await
+        .expect("read citizen_curators");
         if row == Some(curator) {
             return;
         }
