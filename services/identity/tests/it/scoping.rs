@@ -43,8 +43,8 @@ async fn issue9_point4_a_curator_cannot_reach_another_curators_citizens_or_their
         other.client.clone().create_citizen_account(citizen("Чужая", "+79001110002")).await.unwrap().into_inner();
 
     // Listing citizens shows one's own only; the admin sees both.
-    assert_eq!(citizens_of(&mine).await, [my_citizen.id.clone()]);
-    assert_eq!(citizens_of(&other).await, [their_citizen.id.clone()]);
+    assert_eq!(citizens_of(&mine).await, std::slice::from_ref(&my_citizen.id));
+    assert_eq!(citizens_of(&other).await, std::slice::from_ref(&their_citizen.id));
     let mut both = vec![my_citizen.id.clone(), their_citizen.id.clone()];
     both.sort();
     assert_eq!(citizens_of(&admin).await, both);
