@@ -19,3 +19,4 @@ mod program_pages;
 mod reminders;
 mod settings_pages;
 mod trace;
+mod revocation;

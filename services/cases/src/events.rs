@@ -28,13 +28,23 @@ pub fn citizen_created(c: &CitizenRow) -> Body {
 }
 
 /// `full_name`: the card's name after the change, or empty when the name
-/// did not change (other services keep a copy of it).
-pub fn citizen_updated(id: Uuid, curator: Option<Uuid>, changed: &[String], full_name: String) -> Body {
+/// did not change (other services keep a copy of it). `district`: the
+/// card's district after the change, when the caller has the card at hand
+/// (identity and files scope integration accounts by it); `None` leaves the
+/// consumers' copy as it was.
+pub fn citizen_updated(
+    id: Uuid,
+    curator: Option<Uuid>,
+    district: Option<Option<Uuid>>,
+    changed: &[String],
+    full_name: String,
+) -> Body {
     Body::CitizenUpdated(ev::CitizenUpdated {
         citizen_id: id.to_string(),
         changed_fields: changed.to_vec(),
         curator_id: opt(curator),
         full_name,
+        district_id: district.map(opt),
     })
 }
 

@@ -16,7 +16,7 @@ pub mod strings;
 
 use std::sync::Arc;
 
-use opeka_platform::{Context, admin, auth::Verifier, bus, db};
+use opeka_platform::{Context, admin, bus, db};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
@@ -135,7 +135,12 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
             ctx.settings.throttle.ask_question_per_address,
         ),
     });
-    let verifier = Arc::new(Verifier::new(opeka_platform::auth::grpc_jwks_source(ctx.settings.identity_url.clone())));
+    // Refuses revoked sessions too (logout, password change, deletion).
+    let verifier = opeka_platform::revocation::verifier(
+        opeka_platform::auth::grpc_jwks_source(ctx.settings.identity_url.clone()),
+        &bus,
+        ctx.shutdown.clone(),
+    );
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "cases gRPC listening");
 

@@ -145,7 +145,13 @@ impl Api {
             None if !domain::roles_allow(&p.roles, Permission::ReadFiles) => {
                 return Err(AppError::PermissionDenied(s::PERMISSION_DENIED.into()));
             }
-            None => {}
+            None => {
+                // Another curator's citizen's file is not revealed to exist.
+                let citizen = row.citizen_id.ok_or_else(file_not_found)?;
+                if !domain::citizen_scope(&p).admits(&mut tx, citizen).await? {
+                    return Err(file_not_found());
+                }
+            }
         }
         Ok((Caller { p, tx }, row))
     }
@@ -274,9 +280,12 @@ impl FilesService for Api {
         }
         let tx = db::tenant_tx(&self.st.pool, p.tenant_id).await.map_err(AppError::from)?;
         let mut c = Caller { p, tx };
+        // A citizen's files: only of citizens inside the caller's scope.
+        let citizens = if appeal_id.is_some() { domain::CitizenScope::All } else { domain::citizen_scope(&c.p) };
         let filter = store::FileFilter {
             citizen_id,
             appeal_id,
+            citizens,
             file_type_id: opt_id("file_type_id", &r.file_type_id, s::ID_INVALID)?,
             after: convert::parse_page_token(&r.page_token).map_err(|e| AppError::invalid("page_token", e))?,
             limit: if r.page_size <= 0 { 50 } else { r.page_size.min(500) } as i64,
@@ -310,6 +319,11 @@ impl FilesService for Api {
         let before = store::lock_file(&mut c.tx, id).await.map_err(AppError::from)?.ok_or_else(file_not_found)?;
         if !domain::may_set_type(&c.p.roles, c.p.account_id, before.uploaded_by) {
             return Err(AppError::PermissionDenied(s::PERMISSION_DENIED.into()).into());
+        }
+        if let Some(citizen) = before.citizen_id
+            && !domain::citizen_scope(&c.p).admits(&mut c.tx, citizen).await.map_err(AppError::from)?
+        {
+            return Err(file_not_found().into());
         }
         if let Some(t) = type_id
             && store::live_file_type(&mut c.tx, t).await.map_err(AppError::from)?.is_none()

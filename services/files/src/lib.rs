@@ -17,7 +17,7 @@ pub mod upload;
 
 use std::sync::Arc;
 
-use opeka_platform::{Context, admin, auth::Verifier, bus, db};
+use opeka_platform::{Context, admin, bus, db};
 use tokio::net::TcpListener;
 
 pub use settings::Settings;
@@ -49,7 +49,7 @@ pub fn bus_service() -> bus::permissions::ServiceBus {
 }
 
 /// Serves files on `listener` until `ctx.shutdown` is cancelled; runs the
-/// outbox relay alongside. Tokens are verified against identity's JWKS.
+/// outbox relay and the curator projection's consumer alongside. Tokens are verified against identity's JWKS.
 pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> anyhow::Result<()> {
     settings.validate()?;
     let pool =
@@ -66,13 +66,24 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
         clock: ctx.clock.clone(),
         cases,
     });
-    let verifier = Arc::new(Verifier::new(opeka_platform::auth::grpc_jwks_source(ctx.settings.identity_url.clone())));
+    // Refuses revoked sessions too (logout, password change, deletion).
+    let verifier = opeka_platform::revocation::verifier(
+        opeka_platform::auth::grpc_jwks_source(ctx.settings.identity_url.clone()),
+        &bus,
+        ctx.shutdown.clone(),
+    );
     let addr = listener.local_addr()?;
     tracing::info!(%addr, store = %state.settings.store_url, "files gRPC listening");
 
     let relay = {
         let (pool, bus, cancel) = (pool.clone(), bus.clone(), ctx.shutdown.clone());
         tokio::spawn(bus::run_relay(pool, bus, SERVICE, cancel))
+    };
+    // Who curates whom (cases' citizen events): scopes curators to their own
+    // citizens' files (`domain::citizen_scope`).
+    let curators = {
+        let c = opeka_platform::curators::consumer(SERVICE);
+        tokio::spawn(bus::keep_consuming(pool.clone(), bus.clone(), c.spec, c.handler, ctx.shutdown.clone()))
     };
     let routes = tonic::service::Routes::new(
         opeka_proto::files::files_service_server::FilesServiceServer::new(api::Api::new(state))
@@ -82,6 +93,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let served = opeka_platform::grpc::serve(listener, routes, &[GRPC_NAME], verifier, &ctx).await;
     ctx.shutdown.cancel();
     let _ = relay.await;
+    let _ = curators.await;
     served
 }
 

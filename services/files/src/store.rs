@@ -218,6 +218,8 @@ pub struct FileCursor {
 pub struct FileFilter {
     pub citizen_id: Option<Uuid>,
     pub appeal_id: Option<Uuid>,
+    /// Whose citizens' files may be listed (`All` for an appeal's files).
+    pub citizens: crate::domain::CitizenScope,
     pub file_type_id: Option<Uuid>,
     pub after: Option<FileCursor>,
     pub limit: i64,
@@ -226,27 +228,36 @@ pub struct FileFilter {
 macro_rules! file_filter {
     () => {
         " where ($1::uuid is null or f.citizen_id = $1) and ($2::uuid is null or f.file_type_id = $2)
-           and (($3::uuid is null and f.citizen_id is not null) or f.appeal_id = $3)"
+           and (($3::uuid is null and f.citizen_id is not null) or f.appeal_id = $3)
+           and ($4::bool or f.citizen_id in (select account_id from citizen_curators
+                                              where curator_id = $5 or district_id = any($6)))"
     };
 }
 
 /// Newest first, keyset-paged; also the total matching the filter.
 pub async fn list_files(conn: &mut PgConnection, f: &FileFilter) -> Result<(Vec<FileRow>, i64), sqlx::Error> {
+    let (all, curator, districts) = f.citizens.binds();
     let total: i64 = sqlx::query_scalar(concat!("select count(*) from files f", file_filter!()))
         .bind(f.citizen_id)
         .bind(f.file_type_id)
         .bind(f.appeal_id)
+        .bind(all)
+        .bind(curator)
+        .bind(&districts)
         .fetch_one(&mut *conn)
         .await?;
     let rows = sqlx::query_as(concat!(
         file_select!(),
         file_filter!(),
-        " and ($4::timestamptz is null or (f.created_at, f.id) < ($4, $5))
-         order by f.created_at desc, f.id desc limit $6"
+        " and ($7::timestamptz is null or (f.created_at, f.id) < ($7, $8))
+         order by f.created_at desc, f.id desc limit $9"
     ))
     .bind(f.citizen_id)
     .bind(f.file_type_id)
     .bind(f.appeal_id)
+    .bind(all)
+    .bind(curator)
+    .bind(&districts)
     .bind(f.after.map(|c| c.created_at))
     .bind(f.after.map(|c| c.id))
     .bind(f.limit)

@@ -15,6 +15,8 @@ pub const CITIZEN_REQUIRED: &str = "Укажите, чей это файл.";
 pub const OWNER_BOTH: &str = "Файл принадлежит либо гражданину, либо обращению: укажите что-то одно.";
 /// An appeal that does not exist or that the caller does not see (one answer for both).
 pub const APPEAL_UNKNOWN: &str = "Обращение не найдено.";
+/// A citizen outside the caller's scope is not revealed to exist.
+pub const CITIZEN_UNKNOWN: &str = "Пользователь не найден.";
 pub const CASES_UNAVAILABLE: &str = "Сервис обращений недоступен. Попробуйте позже.";
 pub const ORIGINAL_NAME_TOO_LONG: &str = "Имя файла — не длиннее 255 символов.";
 pub const HEADER_MISSING: &str = "Первое сообщение загрузки должно содержать сведения о файле.";

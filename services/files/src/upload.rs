@@ -113,12 +113,25 @@ fn refused((field, msg): Refusal) -> Status {
 }
 
 /// Whether `p` may store a file for `owner`: a citizen's with the upload
-/// permission; an appeal's with the appeal-files permission and only when
+/// permission and inside `p`'s citizen scope (a curator: their own); an appeal's with the appeal-files permission and only when
 /// cases shows `p` that appeal (asked with `p`'s own token).
 async fn may_store(st: &State, p: &Principal, bearer: &Bearer, owner: Owner) -> Result<(), AppError> {
     let denied = || AppError::PermissionDenied(s::PERMISSION_DENIED.into());
     match owner {
-        Owner::Citizen(_) if domain::roles_allow(&p.roles, Permission::Upload) => Ok(()),
+        Owner::Citizen(id) if domain::roles_allow(&p.roles, Permission::Upload) => {
+            let scope = domain::citizen_scope(p);
+            if scope.is_all() {
+                return Ok(());
+            }
+            // A card created a moment ago may not have reached the projection yet.
+            opeka_platform::curators::wait_known(&st.pool, p.tenant_id, id).await.map_err(AppError::from)?;
+            let mut tx = db::tenant_tx(&st.pool, p.tenant_id).await.map_err(AppError::from)?;
+            if scope.admits(&mut tx, id).await.map_err(AppError::from)? {
+                Ok(())
+            } else {
+                Err(AppError::invalid("citizen_id", s::CITIZEN_UNKNOWN))
+            }
+        }
         Owner::Appeal(id) if domain::roles_allow(&p.roles, Permission::AppealFiles) => {
             if st.cases.sees_appeal(bearer, id).await? {
                 Ok(())

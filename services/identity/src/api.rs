@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use chrono::Duration;
 use opeka_platform::auth::{self, Principal};
+use opeka_platform::curators;
 use opeka_platform::db::{self, Tx};
 use opeka_platform::error::{AppError, FieldViolation, OnConstraint, Violations};
 use opeka_platform::throttle;
@@ -130,6 +131,34 @@ impl Api {
         Ok(())
     }
 
+    /// Ends `sessions` of `account` in every service, not only here: the
+    /// `sessions_revoked` event feeds each verifier's deny-list
+    /// (`opeka_platform::revocation`) until the sessions' last access tokens
+    /// would have expired. `all_tokens`: every token of the account issued
+    /// until now, with a session or without (deletion).
+    async fn revoke_everywhere(
+        &self,
+        tx: &mut Tx,
+        (tenant_id, slug): (Uuid, &str),
+        actor: &str,
+        account: Uuid,
+        sessions: &[Uuid],
+        all_tokens: bool,
+    ) -> Result<(), AppError> {
+        if sessions.is_empty() && !all_tokens {
+            return Ok(());
+        }
+        // A minute of slack for clocks of other machines a little behind.
+        let expire_by = self.now() + Duration::seconds(self.st.settings.access_token_ttl_secs + 60);
+        let body = Body::SessionsRevoked(ev::SessionsRevoked {
+            account_id: account.to_string(),
+            session_ids: sessions.iter().map(Uuid::to_string).collect(),
+            all_tokens,
+            tokens_expire_by: Some(ts(expire_by)),
+        });
+        self.emit(tx, tenant_id, slug, actor, body).await
+    }
+
     async fn audit(
         &self,
         tx: &mut Tx,
@@ -215,6 +244,26 @@ impl Api {
             return Err(AppError::FailedPrecondition(s::ACCOUNT_DELETED.into()));
         }
         Ok(a)
+    }
+
+    /// NOT_FOUND unless citizen account `id` is inside the caller's citizen
+    /// scope (`domain::citizen_scope`): another curator's citizen is not
+    /// revealed to exist, as in cases.
+    async fn citizen_in_scope(&self, c: &mut Caller, id: Uuid) -> Result<(), AppError> {
+        let scope = domain::citizen_scope(&c.p);
+        if scope.admits(&mut c.tx, id).await? {
+            return Ok(());
+        }
+        // A card an admin has just created for this curator may not have
+        // reached the projection yet: wait for it briefly, then ask again.
+        if !scope.is_none()
+            && !curators::known(&mut c.tx, id).await?
+            && curators::wait_known(&self.st.pool, c.p.tenant_id, id).await?
+            && scope.admits(&mut c.tx, id).await?
+        {
+            return Ok(());
+        }
+        Err(AppError::NotFound(s::ACCOUNT_NOT_FOUND.into()))
     }
 
     async fn live_staff(&self, tx: &mut Tx, id: Uuid) -> Result<AccountRow, AppError> {
@@ -511,6 +560,8 @@ impl IdentityService for Api {
         if row.used_at.is_some() {
             // A rotated token came back: someone holds a copy. End the session.
             store::revoke_session(&mut tx, row.session_id, now).await.map_err(AppError::from)?;
+            let (sessions, account) = ([row.session_id], row.account_id);
+            self.revoke_everywhere(&mut tx, (tenant.id, &tenant.slug), "system", account, &sessions, false).await?;
             self.audit(
                 &mut tx,
                 (tenant.id, "system"),
@@ -541,6 +592,8 @@ impl IdentityService for Api {
         if let Some(sid) = c.p.session_id {
             store::revoke_session(&mut c.tx, sid, self.now()).await.map_err(AppError::from)?;
             let actor = c.actor();
+            let (tenant, me) = ((c.p.tenant_id, c.p.tenant_slug.clone()), c.p.account_id);
+            self.revoke_everywhere(&mut c.tx, (tenant.0, &tenant.1), &actor, me, &[sid], false).await?;
             self.audit(&mut c.tx, (c.p.tenant_id, &actor), "logout", "session", sid.to_string(), serde_json::json!({}))
                 .await?;
         }
@@ -787,6 +840,13 @@ impl IdentityService for Api {
         let mut c = self.caller(&req, None).await?;
         let id = parse_id("id", &req.get_ref().id)?;
         let a = self.load_account(&mut c.tx, id).await?;
+        if a.kind == "citizen"
+            && id != c.p.account_id
+            && domain::roles_allow(&c.p.roles, Permission::ManageCitizenAccounts)
+        {
+            // Another curator's citizen is not revealed to exist, as in cases.
+            self.citizen_in_scope(&mut c, id).await?;
+        }
         let allowed = id == c.p.account_id
             || match a.kind.as_str() {
                 "citizen" => domain::roles_allow(&c.p.roles, Permission::ManageCitizenAccounts),
@@ -819,8 +879,11 @@ impl IdentityService for Api {
         } else {
             Some(Role::from_pb(r.role).ok_or_else(|| AppError::invalid("role", s::ROLE_INVALID))?.as_str().to_string())
         };
+        // Citizens: only those inside the caller's scope (a curator's own).
+        let citizens = if kind == Some("citizen") { domain::citizen_scope(&c.p) } else { domain::CitizenScope::All };
         let filter = store::AccountFilter {
             kind,
+            citizens,
             role,
             query: opt_text(&r.query),
             include_deleted: r.include_deleted,
@@ -843,8 +906,10 @@ impl IdentityService for Api {
         self.live_staff(&mut c.tx, id).await?;
         let hash = self.st.hasher.hash(pw.expose()).await.map_err(AppError::Internal)?;
         store::set_password(&mut c.tx, id, &hash, self.now()).await.map_err(AppError::from)?;
-        store::revoke_sessions_of(&mut c.tx, id, None, self.now()).await.map_err(AppError::from)?;
+        let ended = store::revoke_sessions_of(&mut c.tx, id, None, self.now()).await.map_err(AppError::from)?;
         let actor = c.actor();
+        let slug = c.p.tenant_slug.clone();
+        self.revoke_everywhere(&mut c.tx, (c.p.tenant_id, &slug), &actor, id, &ended, false).await?;
         self.audit(
             &mut c.tx,
             (c.p.tenant_id, &actor),
@@ -872,8 +937,11 @@ impl IdentityService for Api {
         let hash = self.st.hasher.hash(pw.expose()).await.map_err(AppError::Internal)?;
         store::set_password(&mut c.tx, a.id, &hash, self.now()).await.map_err(AppError::from)?;
         // Other devices signed in with the old password are signed out.
-        store::revoke_sessions_of(&mut c.tx, a.id, c.p.session_id, self.now()).await.map_err(AppError::from)?;
+        let ended =
+            store::revoke_sessions_of(&mut c.tx, a.id, c.p.session_id, self.now()).await.map_err(AppError::from)?;
         let actor = c.actor();
+        let slug = c.p.tenant_slug.clone();
+        self.revoke_everywhere(&mut c.tx, (c.p.tenant_id, &slug), &actor, a.id, &ended, false).await?;
         self.audit(
             &mut c.tx,
             (c.p.tenant_id, &actor),
@@ -898,8 +966,10 @@ impl IdentityService for Api {
             return Err(AppError::FailedPrecondition(s::ACCOUNT_DELETED.into()).into());
         }
         store::soft_delete(&mut c.tx, id, self.now()).await.map_err(AppError::from)?;
+        let ended = store::revoke_sessions_of(&mut c.tx, id, None, self.now()).await.map_err(AppError::from)?;
         let actor = c.actor();
         let (tid, slug) = (c.p.tenant_id, c.p.tenant_slug.clone());
+        self.revoke_everywhere(&mut c.tx, (tid, &slug), &actor, id, &ended, true).await?;
         self.emit(
             &mut c.tx,
             tid,
@@ -963,6 +1033,12 @@ impl IdentityService for Api {
             return Ok(Response::new((&a).into()));
         }
         self.new_link_code(&mut c.tx, c.p.tenant_id, id).await?;
+        // A curator creating a card is its curator (cases lets a curator
+        // assign only themselves): recorded now, so the card's bot link code
+        // is theirs before cases' `citizen_created` reaches the projection.
+        if let domain::CitizenScope::Only { curator: Some(me), .. } = domain::citizen_scope(&c.p) {
+            curators::record_creator(&mut c.tx, c.p.tenant_id, id, me).await.map_err(AppError::from)?;
+        }
         let a = self.load_account(&mut c.tx, id).await?;
         let actor = c.actor();
         let (tid, slug) = (c.p.tenant_id, c.p.tenant_slug.clone());
@@ -992,6 +1068,7 @@ impl IdentityService for Api {
         let r = req.into_inner();
         let id = parse_id("id", &r.id)?;
         let before = self.live_citizen(&mut c.tx, id).await?;
+        self.citizen_in_scope(&mut c, id).await?;
         let mut errs = Violations::new();
         let u = citizen_fields(
             &mut errs,
@@ -1235,7 +1312,9 @@ impl IdentityService for Api {
         let hash = self.st.hasher.hash(pw.expose()).await.map_err(AppError::Internal)?;
         let mut tx = db::tenant_tx(&self.st.pool, tenant.id).await.map_err(AppError::from)?;
         store::set_password(&mut tx, a.id, &hash, now).await.map_err(AppError::from)?;
-        store::revoke_sessions_of(&mut tx, a.id, None, now).await.map_err(AppError::from)?;
+        let ended = store::revoke_sessions_of(&mut tx, a.id, None, now).await.map_err(AppError::from)?;
+        let actor = a.id.to_string();
+        self.revoke_everywhere(&mut tx, (tenant.id, &tenant.slug), &actor, a.id, &ended, false).await?;
         self.audit(
             &mut tx,
             (tenant.id, &a.id.to_string()),
@@ -1253,6 +1332,7 @@ impl IdentityService for Api {
         let mut c = self.caller(&req, Some(Permission::ManageBotLinks)).await?;
         let id = parse_id("citizen_account_id", &req.get_ref().citizen_account_id)?;
         self.citizen(&mut c.tx, id).await?;
+        self.citizen_in_scope(&mut c, id).await?;
         if let Some(l) = store::get_link_code(&mut c.tx, id).await.map_err(AppError::from)?
             && l.redeemed_at.is_some()
         {
@@ -1277,6 +1357,7 @@ impl IdentityService for Api {
         let mut c = self.caller(&req, Some(Permission::ManageBotLinks)).await?;
         let id = parse_id("citizen_account_id", &req.get_ref().citizen_account_id)?;
         self.citizen(&mut c.tx, id).await?;
+        self.citizen_in_scope(&mut c, id).await?;
         let row = store::get_link_code(&mut c.tx, id)
             .await
             .map_err(AppError::from)?
@@ -1288,6 +1369,7 @@ impl IdentityService for Api {
         let mut c = self.caller(&req, Some(Permission::ManageBotLinks)).await?;
         let id = parse_id("citizen_account_id", &req.get_ref().citizen_account_id)?;
         self.citizen(&mut c.tx, id).await?;
+        self.citizen_in_scope(&mut c, id).await?;
         let mut row = store::get_link_code(&mut c.tx, id)
             .await
             .map_err(AppError::from)?

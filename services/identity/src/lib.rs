@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use opeka_platform::throttle::Throttle;
-use opeka_platform::{Context, admin, auth::Verifier, bus, db};
+use opeka_platform::{Context, admin, bus, db};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
@@ -122,6 +122,11 @@ impl Settings {
                 return Err(SettingsError(format!("{var}: must be positive")));
             }
         }
+        // Other services remember revoked sessions for a bounded time
+        // (`opeka_platform::revocation::REPLAY`); no token may outlive it.
+        if self.access_token_ttl_secs > opeka_platform::revocation::REPLAY.as_secs() as i64 {
+            return Err(SettingsError("OPEKA_IDENTITY__ACCESS_TOKEN_TTL_SECS: must be at most 86400 (a day)".into()));
+        }
         if self.min_password_len < 6 {
             return Err(SettingsError("OPEKA_IDENTITY__MIN_PASSWORD_LEN: must be at least 6".into()));
         }
@@ -185,7 +190,7 @@ impl Throttles {
 }
 
 /// Serves identity on `listener` until `ctx.shutdown` is cancelled; runs the
-/// outbox relay alongside.
+/// outbox relay and the curator projection's consumer alongside.
 pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> anyhow::Result<()> {
     settings.require_own_keys(&ctx.settings)?;
     let pool =
@@ -203,7 +208,8 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
         seal: ctx.settings.bus.seal_box()?,
         throttles: Throttles::new(&ctx.settings.throttle),
     });
-    let verifier = Arc::new(Verifier::new(state.keys.local_source()));
+    // Refuses revoked sessions too, as every service does (its own events).
+    let verifier = opeka_platform::revocation::verifier(state.keys.local_source(), &bus, ctx.shutdown.clone());
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "identity gRPC listening");
 
@@ -211,12 +217,19 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
         let (pool, bus, cancel) = (pool.clone(), bus.clone(), ctx.shutdown.clone());
         tokio::spawn(bus::run_relay(pool, bus, SERVICE, cancel))
     };
+    // Who curates whom (cases' citizen events): scopes curators' reads of
+    // citizen accounts and bot link codes (`domain::citizen_scope`).
+    let curators = {
+        let c = opeka_platform::curators::consumer(SERVICE);
+        tokio::spawn(bus::keep_consuming(pool.clone(), bus.clone(), c.spec, c.handler, ctx.shutdown.clone()))
+    };
     let routes = tonic::service::Routes::new(
         opeka_proto::identity::identity_service_server::IdentityServiceServer::new(api::Api::new(state.clone())),
     );
     let served = opeka_platform::grpc::serve(listener, routes, &[GRPC_NAME], verifier, &ctx).await;
     ctx.shutdown.cancel();
     let _ = relay.await;
+    let _ = curators.await;
     served
 }
 

@@ -130,7 +130,9 @@ macro_rules! account_filter {
         "($1::text is null or kind = $1)
         and ($2::text is null or $2 = any(roles))
         and ($3::bool or deleted_at is null)
-        and ($4::text is null or replace(lower(concat_ws(' ', surname, name, patronymic, login, email)), 'ё', 'е') like $4)"
+        and ($4::text is null or replace(lower(concat_ws(' ', surname, name, patronymic, login, email)), 'ё', 'е') like $4)
+        and ($5::bool or id in (select account_id from citizen_curators
+                                where curator_id = $6 or district_id = any($7)))"
     };
 }
 
@@ -381,6 +383,8 @@ pub async fn reset_failed_logins(conn: &mut PgConnection, id: Uuid) -> Result<()
 #[derive(Debug, Default)]
 pub struct AccountFilter {
     pub kind: Option<&'static str>,
+    /// Which citizen accounts may be listed (`All` for staff and services).
+    pub citizens: crate::domain::CitizenScope,
     pub role: Option<String>,
     pub query: Option<String>,
     pub include_deleted: bool,
@@ -390,11 +394,15 @@ pub struct AccountFilter {
 
 pub async fn list_accounts(conn: &mut PgConnection, f: &AccountFilter) -> Result<(Vec<AccountRow>, i64), sqlx::Error> {
     let pattern = f.query.as_ref().map(|q| format!("%{}%", q.trim().to_lowercase().replace('ё', "е")));
+    let (all, curator, districts) = f.citizens.binds();
     let total: i64 = sqlx::query_scalar(concat!("select count(*) from accounts where ", account_filter!()))
         .bind(f.kind)
         .bind(&f.role)
         .bind(f.include_deleted)
         .bind(&pattern)
+        .bind(all)
+        .bind(curator)
+        .bind(&districts)
         .fetch_one(&mut *conn)
         .await?;
     let rows = sqlx::query_as(concat!(
@@ -402,12 +410,15 @@ pub async fn list_accounts(conn: &mut PgConnection, f: &AccountFilter) -> Result
         account_columns!(),
         " from accounts where ",
         account_filter!(),
-        " order by replace(lower(surname), 'ё', 'е'), replace(lower(name), 'ё', 'е'), lower(patronymic), id limit $5 offset $6"
+        " order by replace(lower(surname), 'ё', 'е'), replace(lower(name), 'ё', 'е'), lower(patronymic), id limit $8 offset $9"
     ))
     .bind(f.kind)
     .bind(&f.role)
     .bind(f.include_deleted)
     .bind(&pattern)
+    .bind(all)
+    .bind(curator)
+    .bind(&districts)
     .bind(f.limit)
     .bind(f.offset)
     .fetch_all(conn)
@@ -450,17 +461,17 @@ pub async fn revoke_sessions_of(
     account_id: Uuid,
     keep: Option<Uuid>,
     now: DateTime<Utc>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
         "update sessions set revoked_at = $3
-         where account_id = $1 and revoked_at is null and ($2::uuid is null or id <> $2)",
+         where account_id = $1 and revoked_at is null and ($2::uuid is null or id <> $2)
+         returning id",
     )
     .bind(account_id)
     .bind(keep)
     .bind(now)
-    .execute(conn)
-    .await?;
-    Ok(())
+    .fetch_all(conn)
+    .await
 }
 
 pub async fn revoke_session(conn: &mut PgConnection, id: Uuid, now: DateTime<Utc>) -> Result<(), sqlx::Error> {

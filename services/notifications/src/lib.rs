@@ -21,7 +21,7 @@ pub mod testing;
 use std::sync::Arc;
 use std::time::Duration;
 
-use opeka_platform::{Context, admin, auth::Verifier, bus, db};
+use opeka_platform::{Context, admin, bus, db};
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 
@@ -135,7 +135,12 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
             }
         });
     }
-    let verifier = Arc::new(Verifier::new(opeka_platform::auth::grpc_jwks_source(ctx.settings.identity_url.clone())));
+    // Refuses revoked sessions too (logout, password change, deletion).
+    let verifier = opeka_platform::revocation::verifier(
+        opeka_platform::auth::grpc_jwks_source(ctx.settings.identity_url.clone()),
+        &bus,
+        ctx.shutdown.clone(),
+    );
     let routes = tonic::service::Routes::new(
         opeka_proto::notifications::notifications_service_server::NotificationsServiceServer::new(api::Api::new(
             app.clone(),

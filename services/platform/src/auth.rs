@@ -87,6 +87,9 @@ pub enum AuthError {
     Invalid(String),
     #[error("токен выдан для другой организации")]
     WrongTenant,
+    /// The session ended (logout, password change or reset, deletion).
+    #[error("сеанс завершён, войдите снова")]
+    Revoked,
 }
 
 impl From<AuthError> for AppError {
@@ -125,12 +128,15 @@ pub fn principal<T>(req: &tonic::Request<T>) -> Result<Principal, AppError> {
 pub type JwksSource = Arc<dyn Fn() -> BoxFuture<'static, anyhow::Result<JwkSet>> + Send + Sync>;
 
 /// Verifies access tokens locally. Keys are cached by `kid`; an unknown
-/// `kid` triggers one refresh (at most every `min_refresh`).
+/// `kid` triggers one refresh (at most every `min_refresh`). A token of a
+/// revoked session is refused (`revocation::Revocations`, kept current by
+/// `revocation::follow`, which every verifying service runs).
 pub struct Verifier {
     source: JwksSource,
     keys: RwLock<HashMap<String, DecodingKey>>,
     last_refresh: Mutex<Option<Instant>>,
     min_refresh: Duration,
+    revocations: Arc<crate::revocation::Revocations>,
 }
 
 impl Verifier {
@@ -140,7 +146,13 @@ impl Verifier {
             keys: RwLock::new(HashMap::new()),
             last_refresh: Mutex::new(None),
             min_refresh: Duration::from_secs(2),
+            revocations: crate::revocation::Revocations::new(),
         }
+    }
+
+    /// The deny-list this verifier consults; hand it to `revocation::follow`.
+    pub fn revocations(&self) -> Arc<crate::revocation::Revocations> {
+        self.revocations.clone()
     }
 
     pub async fn verify(&self, token: &str) -> Result<Claims, AuthError> {
@@ -166,6 +178,9 @@ impl Verifier {
         validation.leeway = 0;
         let data =
             jsonwebtoken::decode::<Claims>(token, &key, &validation).map_err(|e| AuthError::Invalid(e.to_string()))?;
+        if self.revocations.is_revoked(&data.claims) {
+            return Err(AuthError::Revoked);
+        }
         Ok(data.claims)
     }
 

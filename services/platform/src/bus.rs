@@ -268,6 +268,7 @@ pub fn event_name(body: &opeka_proto::events::envelope::Body) -> &'static str {
         B::ActivationRequested(_) => "activation_requested",
         B::PasswordResetRequested(_) => "password_reset_requested",
         B::BotLinked(_) => "bot_linked",
+        B::SessionsRevoked(_) => "sessions_revoked",
         B::CitizenCreated(_) => "citizen_created",
         B::CitizenUpdated(_) => "citizen_updated",
         B::CitizenDeleted(_) => "citizen_deleted",

@@ -191,3 +191,66 @@ pub fn nats_server_bin() -> PathBuf {
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port()
 }
+
+/// Publishes `body` as an event of `service` for tenant `(id, slug)` on the
+/// test bus of `settings`, as that service's relay would (tests of a
+/// consumer whose producer is not running).
+pub async fn publish_event(
+    settings: &PlatformSettings,
+    (tenant_id, slug): (Uuid, &str),
+    service: &str,
+    event: &str,
+    body: opeka_proto::events::envelope::Body,
+) {
+    use prost::Message as _;
+    let bus = crate::bus::Bus::connect(&settings.nats_url, settings.bus.clone()).await.expect("connect NATS");
+    bus.ensure_stream(service).await.expect("stream");
+    let env = crate::bus::envelope(tenant_id, "test", chrono::Utc::now(), body);
+    let ack = bus.js.publish(bus.subject(slug, service, event), env.encode_to_vec().into()).await.expect("publish");
+    ack.await.expect("publish acknowledged");
+}
+
+/// Makes `curator` the curator of citizen account `account` as cases'
+/// `citizen_created` does, and waits (up to 10 s) until the consuming
+/// service's `citizen_curators` projection has it (read through
+/// `owner_pool`, whose search path is that service's schema). Returns the
+/// card id the event named.
+pub async fn curate(
+    settings: &PlatformSettings,
+    owner_pool: &sqlx::PgPool,
+    tenant: (Uuid, &str),
+    account: Uuid,
+    curator: Uuid,
+) -> Uuid {
+    use opeka_proto::events as ev;
+    let card = Uuid::now_v7();
+    let body = ev::envelope::Body::CitizenCreated(ev::CitizenCreated {
+        citizen_id: card.to_string(),
+        account_id: account.to_string(),
+        curator_id: curator.to_string(),
+        district_id: String::new(),
+        full_name: String::new(),
+    });
+    publish_event(settings, tenant, "cases", "citizen_created", body).await;
+    wait_curator(owner_pool, account, Some(curator)).await;
+    card
+}
+
+/// Waits (up to 10 s) until the projection names `curator` for `account`.
+pub async fn wait_curator(owner_pool: &sqlx::PgPool, account: Uuid, curator: Option<Uuid>) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let row: Option<Option<Uuid>> = sqlx::query_scalar(
+            "select curator_id from citizen_curators where account_id = $1 and citizen_id is not null",
+        )
+        .bind(account)
+        .fetch_optional(owner_pool)
+        .await
+        .expect("read citizen_curators");
+        if row == Some(curator) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "the curator projection did not catch up within 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}

@@ -98,9 +98,10 @@ pub enum Permission {
 /// | consultant, provider, social_worker, analyst, integration | ✓ | – | – | – | – | – |
 /// | citizen | – | – | – | – | – | – |
 ///
-/// Curators are tenant-scoped here: which citizens a curator may see is the
-/// cases service's rule (it owns the curator ↔ citizen link) and is enforced
-/// there, in front of these calls. An appeal's files go further: the appeal
+/// A citizen's files are further scoped by [`citizen_scope`] (a curator: only
+/// their own citizens', from the projection of cases' curator ↔ citizen
+/// link), here and not only in cases in front of these calls. An appeal's
+/// files go further: the appeal
 /// is cases', so every call on them asks cases (with the caller's token)
 /// whether it shows the caller that appeal.
 pub fn role_allows(role: Role, p: Permission) -> bool {
@@ -120,6 +121,22 @@ pub fn role_allows(role: Role, p: Permission) -> bool {
 pub fn roles_allow(roles: &[String], p: Permission) -> bool {
     roles.iter().filter_map(|r| Role::parse(r)).any(|r| role_allows(r, p))
 }
+
+/// Over which citizens a citizen-file permission holds (DESIGN §3: checked
+/// here, not only in cases in front of us). Mirrors cases' table for
+/// personal data: an admin reaches every citizen, a curator only their own
+/// (even where curators may read every card, documents stay their
+/// curator's); the bot's account stores what any citizen sends it. Who
+/// curates whom comes from `opeka_platform::curators`.
+pub fn citizen_scope(p: &opeka_platform::auth::Principal) -> CitizenScope {
+    let has = |r: Role| p.roles.iter().any(|x| Role::parse(x) == Some(r));
+    if has(Role::Admin) || has(Role::Bot) {
+        return CitizenScope::All;
+    }
+    CitizenScope::Only { curator: has(Role::Curator).then_some(p.account_id), districts: Vec::new() }
+}
+
+pub use opeka_platform::curators::CitizenScope;
 
 /// May a caller with `roles` change the type of a file `uploaded_by` someone?
 pub fn may_set_type(roles: &[String], caller: Uuid, uploaded_by: Uuid) -> bool {

@@ -29,6 +29,7 @@ async fn roles_get_what_the_table_grants() {
     let curator = app.staff(&t, &admin, "kuratova", Role::Curator).await;
     let executor = app.staff(&t, &admin, "ispolnitel", Role::Executor).await;
     let citizen = app.citizen(&admin, "Петров").await;
+    app.curate(&t, citizen, &curator).await;
     let kind = admin
         .files
         .clone()

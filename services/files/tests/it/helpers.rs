@@ -410,6 +410,13 @@ impl TestApp {
         a.id.parse().expect("citizen id")
     }
 
+    /// Makes `curator` the curator of citizen account `citizen`, as cases'
+    /// `citizen_created` does, once files' projection has it (a curator
+    /// reaches only their own citizens' files). Returns the card id.
+    pub async fn curate(&self, tenant: &TestTenant, citizen: Uuid, curator: &Session) -> Uuid {
+        testing::curate(&self.platform, &self.owner_pool, (tenant.id, &tenant.slug), citizen, curator.account_id).await
+    }
+
     /// A JetStream consumer on the files stream for `event` of tenant `slug`.
     pub async fn events(&self, slug: &str, event: &str) -> Events {
         let bus = opeka_platform::testing::harness_bus(&self.platform).await;

@@ -8,4 +8,5 @@ mod appeal_files;
 mod audit;
 mod file_types;
 mod isolation;
+mod scoping;
 mod upload;

@@ -23,6 +23,7 @@ async fn an_upload_downloads_byte_for_byte_with_the_sniffed_type() {
     let admin = app.admin(&t).await;
     let curator = app.staff(&t, &admin, "kuratova", Role::Curator).await;
     let citizen = app.citizen(&admin, "Петров").await;
+    app.curate(&t, citizen, &curator).await;
     let kind = admin
         .files
         .clone()
@@ -307,6 +308,7 @@ async fn a_curator_sets_the_type_later() {
     let admin = app.admin(&t).await;
     let curator = app.staff(&t, &admin, "kuratova", Role::Curator).await;
     let citizen = app.citizen(&admin, "Петров").await;
+    app.curate(&t, citizen, &curator).await;
     let mut af = admin.files.clone();
     let bill = af.create_file_type(pb::CreateFileTypeRequest { name: "Счёт".into() }).await.unwrap().into_inner();
     let file = upload(&curator.files, header(citizen, "a.pdf"), &samples::pdf(100)).await.unwrap();

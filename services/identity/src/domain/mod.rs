@@ -129,6 +129,26 @@ pub fn roles_allow(roles: &[String], p: Permission) -> bool {
     roles.iter().filter_map(|r| Role::parse(r)).any(|r| role_allows(r, p))
 }
 
+/// Over which citizens `ManageCitizenAccounts` and `ManageBotLinks` hold:
+/// the citizen accounts (names, phones, e-mails) and bot link codes a caller
+/// may read or change. Mirrors cases' table: an admin reaches every citizen,
+/// a curator only their own (cases' `Scope::Own` for personal data, even
+/// where curators may read every card); an integration account only the
+/// citizens of the districts its token names (none, unless its account has
+/// them). Who curates whom comes from `opeka_platform::curators`.
+pub fn citizen_scope(p: &opeka_platform::auth::Principal) -> CitizenScope {
+    let has = |r: Role| p.roles.iter().any(|x| Role::parse(x) == Some(r));
+    if has(Role::Admin) {
+        return CitizenScope::All;
+    }
+    CitizenScope::Only {
+        curator: has(Role::Curator).then_some(p.account_id),
+        districts: if has(Role::Integration) { p.districts.clone() } else { Vec::new() },
+    }
+}
+
+pub use opeka_platform::curators::CitizenScope;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,6 +158,28 @@ mod tests {
         assert!(role_allows(Role::Admin, Permission::ManageStaff));
         assert!(!role_allows(Role::Curator, Permission::ManageStaff));
         assert!(!role_allows(Role::Citizen, Permission::ReadReference));
+    }
+
+    #[test]
+    fn curators_reach_their_own_citizens_integrations_their_districts() {
+        let p = |roles: &[&str], districts: Vec<uuid::Uuid>| opeka_platform::auth::Principal {
+            account_id: uuid::Uuid::from_u128(7),
+            tenant_id: uuid::Uuid::nil(),
+            tenant_slug: "t".into(),
+            kind: "staff".into(),
+            roles: roles.iter().map(|r| r.to_string()).collect(),
+            session_id: None,
+            organisation_id: None,
+            districts,
+        };
+        assert_eq!(citizen_scope(&p(&["admin", "curator"], vec![])), CitizenScope::All);
+        assert_eq!(
+            citizen_scope(&p(&["curator"], vec![])),
+            CitizenScope::Only { curator: Some(uuid::Uuid::from_u128(7)), districts: vec![] }
+        );
+        assert!(citizen_scope(&p(&["integration"], vec![])).is_none());
+        assert!(citizen_scope(&p(&["supervisor"], vec![uuid::Uuid::nil()])).is_none());
+        assert!(!citizen_scope(&p(&["integration"], vec![uuid::Uuid::nil()])).is_none());
     }
 
     #[test]

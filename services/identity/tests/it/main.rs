@@ -9,6 +9,7 @@ mod citizens;
 mod health;
 mod isolation;
 mod login;
+mod scoping;
 mod service_accounts;
 mod signing_keys;
 mod staff;
