@@ -217,6 +217,8 @@ pub enum Expect {
     Refused,
     /// A list that does not show the object (or a refusal to list).
     Absent,
+    /// UNAUTHENTICATED (a token that must no longer work).
+    Unauthenticated,
 }
 
 impl Expect {
@@ -225,6 +227,7 @@ impl Expect {
             "not_found" => Expect::NotFound,
             "refused" => Expect::Refused,
             "absent" => Expect::Absent,
+            "unauthenticated" => Expect::Unauthenticated,
             _ => return None,
         })
     }
@@ -235,6 +238,7 @@ impl Expect {
             (Expect::NotFound, Seen::Code(Code::NotFound)) => true,
             (Expect::Refused, Seen::Code(Code::NotFound | Code::PermissionDenied)) => true,
             (Expect::Absent, Seen::Absent | Seen::Code(Code::PermissionDenied)) => true,
+            (Expect::Unauthenticated, Seen::Code(Code::Unauthenticated)) => true,
             _ => false,
         }
     }
@@ -314,7 +318,9 @@ pub fn parse_table(text: &str, roles: &[String], staff_roles: &[String]) -> Resu
                         errors.push(format!("line {line}: probe `{first}` listed twice"));
                     }
                 }
-                None => errors.push(format!("line {line}: probe `{first}` says neither not_found, refused nor absent")),
+                None => errors.push(format!(
+                    "line {line}: probe `{first}` expects nothing (not_found, refused, absent, unauthenticated)"
+                )),
             }
             continue;
         }
@@ -355,6 +361,21 @@ pub fn parse_table(text: &str, roles: &[String], staff_roles: &[String]) -> Resu
     if errors.is_empty() { Ok(table) } else { Err(errors) }
 }
 
+/// What does not match between the methods the descriptor set declares and the table's rows: a
+/// method without a row (it shipped unclassified) or a row naming no method (a typo or a removed RPC).
+pub fn coverage(methods: &[Method], table: &Table) -> Vec<String> {
+    let declared: std::collections::BTreeSet<String> = methods.iter().map(Method::key).collect();
+    let mut out: Vec<String> = declared
+        .iter()
+        .filter(|m| !table.rpcs.contains_key(*m))
+        .map(|m| format!("{m}: not in tests/authz_table.txt — classify it (who may call it?)"))
+        .collect();
+    out.extend(table.rpcs.iter().filter(|(key, _)| !declared.contains(*key)).map(|(key, rule)| {
+        format!("tests/authz_table.txt line {}: {key} is no method of the descriptor set", rule.line)
+    }));
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -389,7 +410,24 @@ x-curator/x.List absent pending:point4
     fn typos_and_empty_rows_are_errors() {
         let text = "[opeka.x.v1.X]\nGet admn\nPut\n[probes]\np maybe\n";
         let errors = parse_table(text, &roles(), &[]).expect_err("errors");
-        assert_eq!(errors.len(), 3, "{errors:?}");
+        // The typo, the row it leaves empty, the empty row, the unknown word, the empty probe.
+        assert_eq!(errors.len(), 5, "{errors:?}");
+        assert!(errors[0].contains("`admn`") && errors[2].contains("Put names nobody"), "{errors:?}");
+    }
+
+    #[test]
+    fn an_unclassified_method_and_a_stray_row_are_both_named() {
+        let method = |name: &str| Method {
+            service: "opeka.x.v1.X".into(),
+            name: name.into(),
+            client_streaming: false,
+            server_streaming: false,
+        };
+        let t = parse_table("[opeka.x.v1.X]\nGet admin\nGone admin\n", &roles(), &[]).expect("parses");
+        let gaps = coverage(&[method("Get"), method("New")], &t);
+        assert_eq!(gaps.len(), 2, "{gaps:?}");
+        assert!(gaps[0].starts_with("opeka.x.v1.X/New: not in"), "{gaps:?}");
+        assert!(gaps[1].contains("line 3: opeka.x.v1.X/Gone is no method"), "{gaps:?}");
     }
 
     #[test]
