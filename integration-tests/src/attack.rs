@@ -234,13 +234,13 @@ impl Expect {
 
     /// Whether `seen` (a status code name, or `present`/`absent` for a list) meets the expectation.
     pub fn met_by(self, seen: &Seen) -> bool {
-        match (self, seen) {
-            (Expect::NotFound, Seen::Code(Code::NotFound)) => true,
-            (Expect::Refused, Seen::Code(Code::NotFound | Code::PermissionDenied)) => true,
-            (Expect::Absent, Seen::Absent | Seen::Code(Code::PermissionDenied)) => true,
-            (Expect::Unauthenticated, Seen::Code(Code::Unauthenticated)) => true,
-            _ => false,
-        }
+        matches!(
+            (self, seen),
+            (Expect::NotFound, Seen::Code(Code::NotFound))
+                | (Expect::Refused, Seen::Code(Code::NotFound | Code::PermissionDenied))
+                | (Expect::Absent, Seen::Absent | Seen::Code(Code::PermissionDenied))
+                | (Expect::Unauthenticated, Seen::Code(Code::Unauthenticated))
+        )
     }
 }
 
