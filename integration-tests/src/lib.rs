@@ -1,6 +1,8 @@
 //! The end-to-end harness: a fresh database, identity, cases, files,
 //! notifications, scheduler and the gateway started in-process on port 0 with a unique
-//! NATS root, and a tenant with an admin.
+//! NATS root, and a tenant with an admin. `attack` holds the tools of the attack suite (every RPC
+//! called by itself and judged by the authorisation table).
+pub mod attack;
 pub mod browser;
 pub mod web;
 
