@@ -20,3 +20,4 @@ mod reminders;
 mod settings_pages;
 mod trace;
 mod revocation;
+mod attack_every_rpc;

@@ -203,10 +203,12 @@ pub async fn publish_event(
     body: opeka_proto::events::envelope::Body,
 ) {
     use prost::Message as _;
-    let bus = crate::bus::Bus::connect(&settings.nats_url, settings.bus.clone()).await.expect("connect NATS");
+    let bus = crate::bus::Bus::connect(settings, service).await.expect("connect NATS");
     bus.ensure_stream(service).await.expect("stream");
-    let env = crate::bus::envelope(tenant_id, "test", chrono::Utc::now(), body);
-    let ack = bus.js.publish(bus.subject(slug, service, event), env.encode_to_vec().into()).await.expect("publish");
+    let mut env = crate::bus::envelope(tenant_id, "test", chrono::Utc::now(), body);
+    env.tenant_slug = slug.to_string();
+    let subject = bus.subject(&tenant_id.to_string(), service, event);
+    let ack = bus.js.publish(subject, env.encode_to_vec().into()).await.expect("publish");
     ack.await.expect("publish acknowledged");
 }
 
