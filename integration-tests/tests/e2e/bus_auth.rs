@@ -137,7 +137,8 @@ async fn issue9_point2_a_service_reads_only_the_streams_and_durables_it_declares
                 );
             }
             if own.is_empty() && stream_of != grants.service {
-                let config = pull::Config { durable_name: Some(format!("{}-spy", grants.service)), ..Default::default() };
+                let config =
+                    pull::Config { durable_name: Some(format!("{}-spy", grants.service)), ..Default::default() };
                 assert!(
                     bus.js.create_consumer_on_stream(config, name.as_str()).await.is_err(),
                     "{} created a consumer on {name}, which it does not declare",

@@ -122,7 +122,10 @@ impl Api {
     /// `secret` sealed for an event of `tenant_id`: a subscriber that reads
     /// every stream must not be able to use it (DESIGN.md §3).
     fn seal(&self, tenant_id: Uuid, field: &str, secret: &str) -> Result<Vec<u8>, AppError> {
-        self.st.seal.seal(tenant_id, field, secret).map_err(|e| AppError::Internal(anyhow::anyhow!("seal {field}: {e}")))
+        self.st
+            .seal
+            .seal(tenant_id, field, secret)
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("seal {field}: {e}")))
     }
 
     async fn emit(&self, tx: &mut Tx, tenant_id: Uuid, slug: &str, actor: &str, body: Body) -> Result<(), AppError> {

@@ -283,7 +283,10 @@ impl PlatformSettings {
         self.require_own_key("OPEKA_BUS__SEAL_KEY", &self.bus.seal_key, DEVELOPMENT_SEAL_KEY)?;
         for (service, c) in &self.nats {
             if !c.user.is_empty() && c.user.contains([' ', '"', '\\', '\n']) {
-                return Err(SettingsError(format!("OPEKA_NATS__{}__USER: no spaces or quotes", service.to_uppercase())));
+                return Err(SettingsError(format!(
+                    "OPEKA_NATS__{}__USER: no spaces or quotes",
+                    service.to_uppercase()
+                )));
             }
         }
         if let Err(e) = self.trusted_forwarders.parse::<crate::throttle::Networks>() {

@@ -438,12 +438,7 @@ impl TestApp {
         let (subject, payload) = bus.event_wire(service, slug, envelope);
         let mut h = async_nats::HeaderMap::new();
         h.insert(async_nats::header::NATS_MESSAGE_ID, msg_id);
-        bus.js
-            .publish_with_headers(subject, h, payload.into())
-            .await
-            .expect("publish")
-            .await
-            .expect("ack");
+        bus.js.publish_with_headers(subject, h, payload.into()).await.expect("publish").await.expect("ack");
     }
 
     /// Publishes every envelope as `service` would, over one connection

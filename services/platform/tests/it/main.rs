@@ -198,9 +198,7 @@ async fn issue9_point2_a_cross_tenant_envelope_is_rejected_and_counted() {
         stream_of: "bustest",
         events: vec!["ping".into()],
     };
-    let rejected = || {
-        opeka_platform::metrics::EVENTS_REJECTED.with_label_values(&["bustest", "cross_tenant"]).get()
-    };
+    let rejected = || opeka_platform::metrics::EVENTS_REJECTED.with_label_values(&["bustest", "cross_tenant"]).get();
     let before = rejected();
     tokio::spawn(bus::run_consumer(e.pool.clone(), e.bus.clone(), spec, handler.clone(), e.cancel.clone()));
     let publish = async |subject_tenant: Uuid, envelope: &Envelope| {
