@@ -422,8 +422,10 @@ mod tests {
 
     #[test]
     fn secrets_do_not_print() {
-        let mut s = PlatformSettings::default();
-        s.database_url = Some(Secret::new("postgres://opeka_app:opeka_app@h/db".into()));
+        let s = PlatformSettings {
+            database_url: Some(Secret::new("postgres://opeka_app:opeka_app@h/db".into())),
+            ..PlatformSettings::default()
+        };
         for dump in [format!("{s:?}"), serde_json::to_string(&s).unwrap()] {
             assert!(!dump.contains("opeka_app:opeka_app"), "{dump}");
             assert!(!dump.contains("_dev@"), "{dump}");
@@ -446,8 +448,10 @@ mod tests {
         s.databases.cases = s.databases.identity.clone();
         let err = s.validate().unwrap_err();
         assert!(err.0.contains("OPEKA_DATABASES__CASES"), "{err}");
-        let mut s = PlatformSettings::default();
-        s.database_url = Some(Secret::new("postgres://opeka_app@h/db".into()));
+        let s = PlatformSettings {
+            database_url: Some(Secret::new("postgres://opeka_app@h/db".into())),
+            ..PlatformSettings::default()
+        };
         assert!(s.validate().unwrap_err().0.contains("OPEKA_DATABASE_URL"));
     }
 }

@@ -14,6 +14,9 @@ use uuid::Uuid;
 
 use crate::helpers::TestApp;
 
+/// `(kid, private_pkcs8, private_sealed)` as stored.
+type StoredKey = (String, Option<Vec<u8>>, Option<Vec<u8>>);
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
@@ -23,11 +26,10 @@ async fn issue9_point1_the_stored_private_key_is_sealed() {
     let app = TestApp::start().await;
     let t = app.tenant("agency").await;
     app.admin(&t).await; // a token was signed with the key
-    let rows: Vec<(String, Option<Vec<u8>>, Option<Vec<u8>>)> =
-        sqlx::query_as("select kid, private_pkcs8, private_sealed from signing_keys")
-            .fetch_all(&app.owner_pool)
-            .await
-            .unwrap();
+    let rows: Vec<StoredKey> = sqlx::query_as("select kid, private_pkcs8, private_sealed from signing_keys")
+        .fetch_all(&app.owner_pool)
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 1, "one key");
     let (kid, clear, sealed) = rows.into_iter().next().unwrap();
     assert_eq!(clear, None, "no private key in clear");
