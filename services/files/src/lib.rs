@@ -63,10 +63,8 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let addr = listener.local_addr()?;
     tracing::info!(%addr, store = %state.settings.store_url, "files gRPC listening");
 
-    let relay = {
-        let (pool, bus, cancel) = (pool.clone(), bus.clone(), ctx.shutdown.clone());
-        tokio::spawn(bus::run_relay(pool, bus, SERVICE, cancel))
-    };
+    let background = ctx.tasks.group(&ctx.shutdown);
+    bus::spawn_relay(&background, pool.clone(), bus.clone(), SERVICE, ctx.shutdown.clone());
     let routes = tonic::service::Routes::new(
         opeka_proto::files::files_service_server::FilesServiceServer::new(api::Api::new(state))
             // Chunks are small; a header message never needs more.
@@ -74,7 +72,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     );
     let served = opeka_platform::grpc::serve(listener, routes, &[GRPC_NAME], verifier, ctx.shutdown.clone()).await;
     ctx.shutdown.cancel();
-    let _ = relay.await;
+    background.join().await;
     served
 }
 

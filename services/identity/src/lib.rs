@@ -130,16 +130,14 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "identity gRPC listening");
 
-    let relay = {
-        let (pool, bus, cancel) = (pool.clone(), bus.clone(), ctx.shutdown.clone());
-        tokio::spawn(bus::run_relay(pool, bus, SERVICE, cancel))
-    };
+    let background = ctx.tasks.group(&ctx.shutdown);
+    bus::spawn_relay(&background, pool.clone(), bus.clone(), SERVICE, ctx.shutdown.clone());
     let routes = tonic::service::Routes::new(
         opeka_proto::identity::identity_service_server::IdentityServiceServer::new(api::Api::new(state.clone())),
     );
     let served = opeka_platform::grpc::serve(listener, routes, &[GRPC_NAME], verifier, ctx.shutdown.clone()).await;
     ctx.shutdown.cancel();
-    let _ = relay.await;
+    background.join().await;
     served
 }
 

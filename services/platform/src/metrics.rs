@@ -32,12 +32,23 @@ pub static GRPC_REQUESTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
     c
 });
 
+pub static TASK_RESTARTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    let c = IntCounterVec::new(
+        Opts::new("opeka_task_restarts_total", "background tasks restarted after they ended or panicked"),
+        &["task"],
+    )
+    .expect("metric");
+    REGISTRY.register(Box::new(c.clone())).expect("register");
+    c
+});
+
 pub fn render() -> String {
     use prometheus::Encoder;
     // Touch the lazies so the series exist from the start.
     LazyLock::force(&DEAD_LETTERS);
     LazyLock::force(&OUTBOX_PUBLISHED);
     LazyLock::force(&GRPC_REQUESTS);
+    LazyLock::force(&TASK_RESTARTS);
     let mut buf = Vec::new();
     prometheus::TextEncoder::new().encode(&REGISTRY.gather(), &mut buf).expect("encode");
     String::from_utf8(buf).unwrap_or_default()
