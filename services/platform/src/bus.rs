@@ -409,9 +409,8 @@ pub async fn run_consumer(
         // over a suspension point stays on this worker thread's span stack
         // after the task moves on, and a span closed meanwhile makes the
         // subscriber panic when another task clones it (issue 9, point 8).
-        let result = process(&pool, &spec.durable, handler.as_ref(), &msg.payload, msg.subject.as_str())
-            .instrument(span)
-            .await;
+        let result =
+            process(&pool, &spec.durable, handler.as_ref(), &msg.payload, msg.subject.as_str()).instrument(span).await;
         match result {
             Ok(()) => {
                 let _ = msg.ack().await;

@@ -188,7 +188,8 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     }
     {
         let (engine, clock, cancel) = (engine.clone(), ctx.clock.clone(), ctx.shutdown.clone());
-        background.spawn("scheduler.cron", Need::Required, move || jobs::cron(engine.clone(), clock.clone(), cancel.clone()));
+        background
+            .spawn("scheduler.cron", Need::Required, move || jobs::cron(engine.clone(), clock.clone(), cancel.clone()));
     }
 
     let routes = tonic::service::Routes::new(

@@ -119,22 +119,22 @@ impl BotManager {
                 }
             };
             for tenant_id in registered {
-                let state = {
-                    let bots = self.bots.lock().await;
-                    bots.get(&tenant_id).map(|r| r.task.is_finished())
+                // Checked and started under one lock, so a `reload` from the
+                // API in between is not undone by a second start.
+                let mut bots = self.bots.lock().await;
+                let died = match bots.get(&tenant_id) {
+                    None => false,
+                    Some(running) if running.task.is_finished() => true,
+                    Some(_) => continue,
                 };
-                let (start, died) = match state {
-                    None => (true, false),
-                    Some(finished) => (finished, finished),
-                };
-                if !start || self.shutdown.is_cancelled() {
-                    continue;
+                if self.shutdown.is_cancelled() {
+                    return Ok(());
                 }
                 if died {
                     tracing::error!(%tenant_id, "bot stopped on its own; restarting it");
                     opeka_platform::metrics::TASK_RESTARTS.with_label_values(&["notifications.bot"]).inc();
                 }
-                if let Err(e) = self.reload(tenant_id).await {
+                if let Err(e) = self.restart(&mut bots, tenant_id).await {
                     tracing::error!(%tenant_id, error = %e, "bot not started");
                 }
             }
@@ -145,6 +145,11 @@ impl BotManager {
     /// the token was removed.
     pub async fn reload(&self, tenant_id: Uuid) -> anyhow::Result<()> {
         let mut bots = self.bots.lock().await;
+        self.restart(&mut bots, tenant_id).await
+    }
+
+    /// `reload` under the caller's lock of the running bots.
+    async fn restart(&self, bots: &mut HashMap<Uuid, Running>, tenant_id: Uuid) -> anyhow::Result<()> {
         if let Some(old) = bots.remove(&tenant_id) {
             old.cancel.cancel();
             // The old poller must be gone before a new one asks for updates

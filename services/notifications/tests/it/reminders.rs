@@ -495,8 +495,9 @@ async fn issue9_point9_a_send_claimed_by_a_killed_process_goes_out_within_a_minu
         markup: None,
     };
     store::enqueue_telegram(&mut tx, queued, now).await.expect("queue");
-    let claimed =
-        store::claim_telegram(&mut tx, now, now + opeka_notifications::telegram::queue::LEASE, 10).await.expect("claim");
+    let claimed = store::claim_telegram(&mut tx, now, now + opeka_notifications::telegram::queue::LEASE, 10)
+        .await
+        .expect("claim");
     assert_eq!(claimed.len(), 1);
     tx.commit().await.expect("commit");
     // The live leader leaves it alone while the lease holds…

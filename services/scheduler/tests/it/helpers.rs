@@ -180,8 +180,12 @@ impl TestApp {
         if let Some(url) = &opts.scheduler_nats_url {
             scheduler_platform.nats_url = url.clone();
         }
-        let scheduler_ctx =
-            Context { settings: scheduler_platform, clock: Arc::new(clock.clone()), shutdown: shutdown.clone(), tasks: Default::default() };
+        let scheduler_ctx = Context {
+            settings: scheduler_platform,
+            clock: Arc::new(clock.clone()),
+            shutdown: shutdown.clone(),
+            tasks: Default::default(),
+        };
         let servers = vec![
             (
                 "identity",
