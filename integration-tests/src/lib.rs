@@ -33,7 +33,20 @@ pub struct Suite {
     pub extra_scheduler_urls: Vec<String>,
     /// Where the files service keeps blobs (removed with the suite).
     pub files_dir: std::path::PathBuf,
+    /// Notifications' settings (to start it again apart).
+    pub notifications_settings: opeka_notifications::Settings,
+    /// Notifications in its own runtime (`Options::notifications_apart`).
+    apart: std::sync::Mutex<Option<Apart>>,
     shutdown: CancellationToken,
+}
+
+/// A service running in a runtime of its own, so a test can stop it as
+/// SIGTERM does (its token) or kill it as SIGKILL does (the runtime dropped
+/// with no cleanup: no release, no last records).
+pub struct Apart {
+    runtime: tokio::runtime::Runtime,
+    cancel: CancellationToken,
+    done: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
 
 /// Cheap hashing for tests; production defaults are in `Settings::default`.
@@ -57,6 +70,9 @@ pub struct Options {
     pub scheduler_clock: Option<opeka_platform::clock::SharedClock>,
     /// Extra scheduler instances against the same database (replicas).
     pub extra_schedulers: usize,
+    /// Runs notifications in a runtime of its own, so the test can stop or
+    /// kill it and start it again (`Suite::stop_notifications` …).
+    pub notifications_apart: bool,
 }
 
 impl Default for Options {
@@ -68,6 +84,7 @@ impl Default for Options {
             scheduler: Box::new(|_| {}),
             scheduler_clock: None,
             extra_schedulers: 0,
+            notifications_apart: false,
         }
     }
 }
@@ -108,6 +125,7 @@ impl Suite {
             scheduler: scheduler_tweak,
             scheduler_clock,
             extra_schedulers,
+            notifications_apart,
         } = opts;
         opeka_platform::install_crypto_provider();
         opeka_platform::telemetry::init_for_tests();
@@ -180,8 +198,7 @@ impl Suite {
                 }
             });
         }
-        {
-            let ctx = ctx.clone();
+        let notifications_settings = {
             let mut s = opeka_notifications::Settings {
                 files_url: files_url.clone(),
                 cases_url: cases_url.clone(),
@@ -194,6 +211,14 @@ impl Suite {
                 ..Default::default()
             };
             notifications_tweak(&mut s);
+            s
+        };
+        let mut apart = None;
+        if notifications_apart {
+            let listener = notifications_listener.into_std().expect("std listener");
+            apart = Some(Apart::start(&ctx, &notifications_settings, listener));
+        } else {
+            let (ctx, s) = (ctx.clone(), notifications_settings.clone());
             tokio::spawn(async move {
                 if let Err(e) = opeka_notifications::run(ctx, s, notifications_listener).await {
                     eprintln!("notifications stopped: {e:#}");
@@ -264,6 +289,8 @@ impl Suite {
             files_dir,
             db,
             ctx,
+            notifications_settings,
+            apart: std::sync::Mutex::new(apart),
             shutdown,
         };
         suite.wait_ready().await;
@@ -317,11 +344,57 @@ impl Suite {
     pub fn stop(&self) {
         self.shutdown.cancel();
     }
+
+    /// Stops notifications as SIGTERM does (its token cancelled; `run`
+    /// returns after its tasks let go) and waits for it.
+    pub async fn stop_notifications(&self) {
+        let apart = self.apart.lock().expect("apart lock").take().expect("notifications run apart");
+        apart.cancel.cancel();
+        let stopped = tokio::time::timeout(std::time::Duration::from_secs(30), apart.done).await;
+        stopped.expect("notifications stops within 30 s").expect("join").expect("clean stop");
+        apart.runtime.shutdown_background();
+    }
+
+    /// Kills notifications as SIGKILL does: its runtime is dropped at once,
+    /// nothing it holds is released or recorded.
+    pub fn kill_notifications(&self) {
+        let apart = self.apart.lock().expect("apart lock").take().expect("notifications run apart");
+        apart.runtime.shutdown_background();
+    }
+
+    /// Starts notifications again (apart) on a new port over the same data.
+    pub fn start_notifications(&self) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind notifications");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let apart = Apart::start(&self.ctx, &self.notifications_settings, listener);
+        *self.apart.lock().expect("apart lock") = Some(apart);
+    }
+}
+
+impl Apart {
+    fn start(ctx: &Context, settings: &opeka_notifications::Settings, listener: std::net::TcpListener) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("notifications runtime");
+        let cancel = ctx.shutdown.child_token();
+        let ctx = Context { shutdown: cancel.clone(), ..ctx.clone() };
+        let settings = settings.clone();
+        let done = runtime.spawn(async move {
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            opeka_notifications::run(ctx, settings, listener).await
+        });
+        Self { runtime, cancel, done }
+    }
 }
 
 impl Drop for Suite {
     fn drop(&mut self) {
         self.shutdown.cancel();
+        if let Some(apart) = self.apart.lock().ok().and_then(|mut a| a.take()) {
+            apart.runtime.shutdown_background();
+        }
         let _ = std::fs::remove_dir_all(&self.files_dir);
     }
 }

@@ -21,3 +21,4 @@ mod settings_pages;
 mod trace;
 mod revocation;
 mod attack_every_rpc;
+mod resilience;

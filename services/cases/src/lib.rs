@@ -16,6 +16,7 @@ pub mod strings;
 
 use std::sync::Arc;
 
+use opeka_platform::supervise::Need;
 use opeka_platform::{Context, admin, bus, db};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
@@ -144,15 +145,17 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "cases gRPC listening");
 
-    let mut background = tokio::task::JoinSet::new();
+    let background = ctx.tasks.group(&ctx.shutdown);
+    bus::spawn_relay(&background, pool.clone(), bus.clone(), SERVICE, ctx.shutdown.clone());
     {
-        let (pool, bus, cancel) = (pool.clone(), bus.clone(), ctx.shutdown.clone());
-        background.spawn(bus::run_relay(pool, bus, SERVICE, cancel));
+        let (state, cancel) = (state.clone(), ctx.shutdown.clone());
+        background.spawn("cases.appeals-resume", Need::Required, move || {
+            appeals::run_resume_job(state.clone(), appeals::jobs::EVERY, cancel.clone())
+        });
     }
-    background.spawn(appeals::run_resume_job(state.clone(), appeals::jobs::EVERY, ctx.shutdown.clone()));
     let deps = events::Consumers { outbox, clock: ctx.clock.clone() };
-    for c in events::consumers(&deps) {
-        background.spawn(bus::keep_consuming(pool.clone(), bus.clone(), c.spec, c.handler, ctx.shutdown.clone()));
+    for consumer in events::consumers(&deps) {
+        bus::spawn_consumer(&background, pool.clone(), bus.clone(), consumer, ctx.shutdown.clone());
     }
 
     let routes = tonic::service::Routes::new(opeka_proto::cases::cases_service_server::CasesServiceServer::new(
@@ -166,7 +169,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     ));
     let served = opeka_platform::grpc::serve(listener, routes, GRPC_NAMES, verifier, &ctx).await;
     ctx.shutdown.cancel();
-    while background.join_next().await.is_some() {}
+    background.join().await;
     served
 }
 

@@ -75,16 +75,17 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let addr = listener.local_addr()?;
     tracing::info!(%addr, store = %state.settings.store_url, "files gRPC listening");
 
-    let relay = {
-        let (pool, bus, cancel) = (pool.clone(), bus.clone(), ctx.shutdown.clone());
-        tokio::spawn(bus::run_relay(pool, bus, SERVICE, cancel))
-    };
+    let background = ctx.tasks.group(&ctx.shutdown);
+    bus::spawn_relay(&background, pool.clone(), bus.clone(), SERVICE, ctx.shutdown.clone());
     // Who curates whom (cases' citizen events): scopes curators to their own
     // citizens' files (`domain::citizen_scope`).
-    let curators = {
-        let c = opeka_platform::curators::consumer(SERVICE);
-        tokio::spawn(bus::keep_consuming(pool.clone(), bus.clone(), c.spec, c.handler, ctx.shutdown.clone()))
-    };
+    bus::spawn_consumer(
+        &background,
+        pool.clone(),
+        bus.clone(),
+        opeka_platform::curators::consumer(SERVICE),
+        ctx.shutdown.clone(),
+    );
     let routes = tonic::service::Routes::new(
         opeka_proto::files::files_service_server::FilesServiceServer::new(api::Api::new(state))
             // Chunks are small; a header message never needs more.
@@ -92,8 +93,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     );
     let served = opeka_platform::grpc::serve(listener, routes, &[GRPC_NAME], verifier, &ctx).await;
     ctx.shutdown.cancel();
-    let _ = relay.await;
-    let _ = curators.await;
+    background.join().await;
     served
 }
 

@@ -119,13 +119,20 @@ pub async fn run(ctx: opeka_platform::Context, settings: Settings, listener: Tcp
         tracing::warn!(path = %htmx.display(), "htmx not found; run `npm ci` in services/gateway/web");
     }
     let state = AppState::new(settings, pool.clone(), clients, ctx.clock.clone())?;
-    let pruner = tokio::spawn(prune_sessions(pool, ctx.clock.clone(), ctx.shutdown.clone()));
+    let background = ctx.tasks.group(&ctx.shutdown);
+    {
+        let (clock, cancel) = (ctx.clock.clone(), ctx.shutdown.clone());
+        background.spawn("gateway.session-pruner", opeka_platform::supervise::Need::Optional, move || {
+            prune_sessions(pool.clone(), clock.clone(), cancel.clone())
+        });
+    }
     tracing::info!(addr = %listener.local_addr()?, "gateway listening");
     let shutdown = ctx.shutdown.clone();
     // The peer address feeds the client address forwarded to services.
     let app = router(state).into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app).with_graceful_shutdown(async move { shutdown.cancelled().await }).await?;
-    pruner.abort();
+    ctx.shutdown.cancel();
+    background.join().await;
     Ok(())
 }
 

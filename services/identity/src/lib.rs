@@ -213,23 +213,23 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "identity gRPC listening");
 
-    let relay = {
-        let (pool, bus, cancel) = (pool.clone(), bus.clone(), ctx.shutdown.clone());
-        tokio::spawn(bus::run_relay(pool, bus, SERVICE, cancel))
-    };
-    // Who curates whom (cases' citizen events): scopes curators' reads of
-    // citizen accounts and bot link codes (`domain::citizen_scope`).
-    let curators = {
-        let c = opeka_platform::curators::consumer(SERVICE);
-        tokio::spawn(bus::keep_consuming(pool.clone(), bus.clone(), c.spec, c.handler, ctx.shutdown.clone()))
-    };
+    let background = ctx.tasks.group(&ctx.shutdown);
+    bus::spawn_relay(&background, pool.clone(), bus.clone(), SERVICE, ctx.shutdown.clone());
+    // Who curates whom (cases' citizen events): scopes curators to their own
+    // citizens' accounts and bot link codes (`domain::citizen_scope`).
+    bus::spawn_consumer(
+        &background,
+        pool.clone(),
+        bus.clone(),
+        opeka_platform::curators::consumer(SERVICE),
+        ctx.shutdown.clone(),
+    );
     let routes = tonic::service::Routes::new(
         opeka_proto::identity::identity_service_server::IdentityServiceServer::new(api::Api::new(state.clone())),
     );
     let served = opeka_platform::grpc::serve(listener, routes, &[GRPC_NAME], verifier, &ctx).await;
     ctx.shutdown.cancel();
-    let _ = relay.await;
-    let _ = curators.await;
+    background.join().await;
     served
 }
 

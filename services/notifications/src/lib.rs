@@ -21,9 +21,9 @@ pub mod testing;
 use std::sync::Arc;
 use std::time::Duration;
 
+use opeka_platform::supervise::Need;
 use opeka_platform::{Context, admin, bus, db};
 use tokio::net::TcpListener;
-use tokio::task::JoinSet;
 
 pub use settings::Settings;
 
@@ -108,32 +108,31 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "notifications gRPC listening");
 
-    let mut tasks = JoinSet::new();
+    let background = ctx.tasks.group(&ctx.shutdown);
+    bus::spawn_relay(&background, pool.clone(), bus.clone(), SERVICE, ctx.shutdown.clone());
     {
-        let (pool, bus, cancel) = (pool.clone(), bus.clone(), ctx.shutdown.clone());
-        tasks.spawn(bus::run_relay(pool, bus, SERVICE, cancel));
+        let (app, cancel) = (app.clone(), ctx.shutdown.clone());
+        background.spawn("notifications.telegram-queue-listener", Need::Required, move || {
+            telegram::queue::listen(app.clone(), cancel.clone())
+        });
     }
     let handler = events::Events::new(app.clone());
-    tasks.spawn(telegram::queue::listen(app.clone(), ctx.shutdown.clone()));
     for spec in events::consumer_specs() {
-        let (pool, bus, cancel, handler) = (pool.clone(), bus.clone(), ctx.shutdown.clone(), handler.clone());
-        tasks.spawn(bus::keep_consuming(pool, bus, spec, handler, cancel));
+        let consumer = bus::Consumer { spec, handler: handler.clone() };
+        bus::spawn_consumer(&background, pool.clone(), bus.clone(), consumer, ctx.shutdown.clone());
     }
     if let Some(l) = webhook {
+        // A std listener, so every restart of the endpoint serves the same socket.
+        let l = l.into_std()?;
         let (bots, cancel) = (bots.clone(), ctx.shutdown.clone());
-        tasks.spawn(async move {
-            if let Err(e) = telegram::webhook::serve(l, bots, cancel).await {
-                tracing::error!(error = %e, "telegram webhook endpoint stopped");
-            }
+        background.spawn("notifications.telegram-webhook", Need::Required, move || {
+            let (listener, bots, cancel) = (l.try_clone(), bots.clone(), cancel.clone());
+            async move { telegram::webhook::serve(TcpListener::from_std(listener?)?, bots, cancel).await }
         });
     }
     {
         let bots = bots.clone();
-        tasks.spawn(async move {
-            if let Err(e) = bots.start_all().await {
-                tracing::error!(error = %e, "bots not started");
-            }
-        });
+        background.spawn("notifications.bots", Need::Required, move || bots.clone().keep_running());
     }
     // Refuses revoked sessions too (logout, password change, deletion).
     let verifier = opeka_platform::revocation::verifier(
@@ -149,7 +148,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     );
     let served = opeka_platform::grpc::serve(listener, routes, &[GRPC_NAME], verifier, &ctx).await;
     ctx.shutdown.cancel();
-    while tasks.join_next().await.is_some() {}
+    background.join().await;
     bots.join().await;
     served
 }

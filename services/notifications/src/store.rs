@@ -541,6 +541,22 @@ pub async fn claim_telegram(
     .await
 }
 
+/// Extends the claims of sends still in flight (the dispatcher's heartbeat),
+/// so a short lease frees a crashed process's rows soon without letting a
+/// slow live one lose them.
+pub async fn renew_telegram(
+    conn: &mut PgConnection,
+    ids: &[Uuid],
+    lease_until: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update telegram_queue set claimed_until = $2 where id = any($1) and claimed_until is not null")
+        .bind(ids)
+        .bind(lease_until)
+        .execute(conn)
+        .await?;
+    Ok(())
+}
+
 /// The send is in the delivery log: off the queue.
 pub async fn finish_telegram(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query("delete from telegram_queue where id = $1").bind(id).execute(conn).await?;

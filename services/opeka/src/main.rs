@@ -326,7 +326,9 @@ async fn serve(config: Config, list: &str) -> anyhow::Result<()> {
         let listener = opeka_platform::grpc::bind(&config.platform.admin_addr).await?;
         tracing::info!(addr = %listener.local_addr()?, "admin: /healthz /readyz /metrics");
         let bus = opeka_platform::bus::Bus::connect(&config.platform, ADMIN_BUS_USER).await?;
-        let admin = admin.check("nats", opeka_platform::admin::bus_check(bus));
+        // Red while a required background task is down (between a panic or
+        // an end and its restart), naming it.
+        let admin = admin.check("nats", opeka_platform::admin::bus_check(bus)).check("tasks", ctx.tasks.check());
         let shutdown = ctx.shutdown.clone();
         tasks.spawn(async move { ("admin", admin.serve(listener, shutdown).await) });
     }

@@ -9,11 +9,13 @@ use futures::StreamExt;
 use prost::Message as _;
 use sqlx::PgPool;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 use uuid::Uuid;
 
 use opeka_proto::events::Envelope;
 
 use crate::settings::{BusSettings, PlatformSettings, Secret};
+use crate::supervise::{Need, TaskGroup};
 
 pub mod permissions;
 
@@ -438,38 +440,30 @@ pub struct ConsumerSpec {
 }
 
 /// One durable consumer of a service: what it reads and what it does with
-/// each event (run it with [`keep_consuming`]).
+/// each event (run it with [`spawn_consumer`]).
 pub struct Consumer {
     pub spec: ConsumerSpec,
     pub handler: Arc<dyn Handler>,
 }
 
-/// Runs a consumer until `cancel`, starting it again with backoff (0.5 s
-/// doubling to 10 s) when it ends or fails: the broker down at start-up, a
-/// stream deleted underneath. What every service runs its consumers with.
-pub async fn keep_consuming(
-    pool: PgPool,
-    bus: Bus,
-    spec: ConsumerSpec,
-    handler: Arc<dyn Handler>,
-    cancel: CancellationToken,
-) {
-    let mut backoff = Duration::from_millis(500);
-    loop {
-        let result = run_consumer(pool.clone(), bus.clone(), spec.clone(), handler.clone(), cancel.clone()).await;
-        if cancel.is_cancelled() {
-            return;
-        }
-        match result {
-            Ok(()) => tracing::warn!(durable = %spec.durable, "consumer stopped; restarting"),
-            Err(e) => tracing::warn!(durable = %spec.durable, error = %e, ?backoff, "consumer failed; restarting"),
-        }
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(backoff) => {}
-        }
-        backoff = (backoff * 2).min(Duration::from_secs(10));
-    }
+/// Supervises the service's outbox relay as `<service>.outbox-relay` (a
+/// required task: while it is down nothing the service writes leaves).
+pub fn spawn_relay(group: &TaskGroup, pool: PgPool, bus: Bus, service: &'static str, cancel: CancellationToken) {
+    group.spawn(format!("{service}.outbox-relay"), Need::Required, move || {
+        run_relay(pool.clone(), bus.clone(), service, cancel.clone())
+    });
+}
+
+/// Supervises one durable consumer as `<service>.consumer.<durable>`: started
+/// again with backoff when it ends, fails (the broker down at start-up, a
+/// stream deleted underneath) or panics. What every service runs its
+/// consumers with.
+pub fn spawn_consumer(group: &TaskGroup, pool: PgPool, bus: Bus, consumer: Consumer, cancel: CancellationToken) {
+    let Consumer { spec, handler } = consumer;
+    let name = format!("{}.consumer.{}", spec.service, spec.durable);
+    group.spawn(name, Need::Required, move || {
+        run_consumer(pool.clone(), bus.clone(), spec.clone(), handler.clone(), cancel.clone())
+    });
 }
 
 /// Runs a durable pull consumer with explicit acks until cancelled.
@@ -520,10 +514,12 @@ pub async fn run_consumer(
             .unwrap_or_default();
         let span = tracing::info_span!("consume", subject = %msg.subject, durable = %spec.durable);
         crate::telemetry::set_parent_from_map(&span, &headers);
-        let result = {
-            let _g = span.enter();
-            process(&pool, &spec.durable, handler.as_ref(), &msg.payload, msg.subject.as_str()).await
-        };
+        // `.instrument`, never `span.enter()` across an `.await`: a guard held
+        // over a suspension point stays on this worker thread's span stack
+        // after the task moves on, and a span closed meanwhile makes the
+        // subscriber panic when another task clones it (issue 9, point 8).
+        let result =
+            process(&pool, &spec.durable, handler.as_ref(), &msg.payload, msg.subject.as_str()).instrument(span).await;
         match result {
             Ok(()) => {
                 let _ = msg.ack().await;

@@ -16,6 +16,7 @@ pub mod grpc;
 pub mod metrics;
 pub mod revocation;
 pub mod settings;
+pub mod supervise;
 pub mod telemetry;
 pub mod testing;
 pub mod throttle;
@@ -30,17 +31,24 @@ pub fn install_crypto_provider() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
 }
 
-/// What every service's `run` receives: process settings, the clock, and the
-/// one cancellation token the whole process shuts down with.
+/// What every service's `run` receives: process settings, the clock, the
+/// one cancellation token the whole process shuts down with, and the registry
+/// its background tasks are supervised in (read by `/readyz`).
 #[derive(Clone)]
 pub struct Context {
     pub settings: settings::PlatformSettings,
     pub clock: clock::SharedClock,
     pub shutdown: tokio_util::sync::CancellationToken,
+    pub tasks: supervise::Tasks,
 }
 
 impl Context {
     pub fn new(settings: settings::PlatformSettings) -> Self {
-        Self { settings, clock: clock::system(), shutdown: tokio_util::sync::CancellationToken::new() }
+        Self {
+            settings,
+            clock: clock::system(),
+            shutdown: tokio_util::sync::CancellationToken::new(),
+            tasks: supervise::Tasks::new(),
+        }
     }
 }

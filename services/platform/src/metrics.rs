@@ -52,6 +52,16 @@ pub static THROTTLED: LazyLock<IntCounterVec> = LazyLock::new(|| {
     c
 });
 
+pub static TASK_RESTARTS: LazyLock<IntCounterVec> = LazyLock::new(|| {
+    let c = IntCounterVec::new(
+        Opts::new("opeka_task_restarts_total", "background tasks restarted after they ended or panicked"),
+        &["task"],
+    )
+    .expect("metric");
+    REGISTRY.register(Box::new(c.clone())).expect("register");
+    c
+});
+
 pub fn render() -> String {
     use prometheus::Encoder;
     // Touch the lazies so the series exist from the start.
@@ -60,6 +70,7 @@ pub fn render() -> String {
     LazyLock::force(&GRPC_REQUESTS);
     LazyLock::force(&EVENTS_REJECTED);
     LazyLock::force(&THROTTLED);
+    LazyLock::force(&TASK_RESTARTS);
     let mut buf = Vec::new();
     prometheus::TextEncoder::new().encode(&REGISTRY.gather(), &mut buf).expect("encode");
     String::from_utf8(buf).unwrap_or_default()

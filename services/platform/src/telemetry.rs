@@ -8,6 +8,7 @@ use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
+use tracing_subscriber::fmt::writer::BoxMakeWriter;
 use tracing_subscriber::{EnvFilter, layer::SubscriberExt, util::SubscriberInitExt};
 
 use crate::settings::LogFormat;
@@ -27,6 +28,23 @@ impl Drop for TelemetryGuard {
 /// errors can name one); they leave the process only when an OTLP endpoint
 /// is configured.
 pub fn init(service_name: &str, format: LogFormat) -> TelemetryGuard {
+    install(service_name, format, BoxMakeWriter::new(std::io::stdout))
+}
+
+/// For tests: the very layers of [`init`] (filter, OpenTelemetry, fmt), so
+/// span handling in tests is what production does — a test subscriber that
+/// skipped them hid the span panic of issue 9, point 8. Output goes nowhere
+/// unless `TEST_LOG=1`.
+pub fn init_for_tests() {
+    let writer = if std::env::var("TEST_LOG").as_deref() == Ok("1") {
+        BoxMakeWriter::new(std::io::stdout)
+    } else {
+        BoxMakeWriter::new(std::io::sink)
+    };
+    std::mem::forget(install("opeka-test", LogFormat::Pretty, writer));
+}
+
+fn install(service_name: &str, format: LogFormat, writer: BoxMakeWriter) -> TelemetryGuard {
     opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
     let mut builder = SdkTracerProvider::builder()
         .with_resource(opentelemetry_sdk::Resource::builder().with_service_name(service_name.to_string()).build());
@@ -38,28 +56,19 @@ pub fn init(service_name: &str, format: LogFormat) -> TelemetryGuard {
     }
     let provider = builder.build();
     let tracer = provider.tracer("opeka");
-    opentelemetry::global::set_tracer_provider(provider.clone());
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let otel = tracing_opentelemetry::layer().with_tracer(tracer);
     let registry = tracing_subscriber::registry().with(filter).with(otel);
     let result = match format {
-        LogFormat::Json => registry.with(tracing_subscriber::fmt::layer().json()).try_init(),
-        LogFormat::Pretty => registry.with(tracing_subscriber::fmt::layer()).try_init(),
+        LogFormat::Json => registry.with(tracing_subscriber::fmt::layer().json().with_writer(writer)).try_init(),
+        LogFormat::Pretty => registry.with(tracing_subscriber::fmt::layer().with_writer(writer)).try_init(),
     };
     if result.is_err() {
         // Already installed (tests start many services in one process).
         return TelemetryGuard(None);
     }
+    opentelemetry::global::set_tracer_provider(provider.clone());
     TelemetryGuard(Some(provider))
-}
-
-/// For tests: quiet unless `TEST_LOG=1`.
-pub fn init_for_tests() {
-    if std::env::var("TEST_LOG").as_deref() == Ok("1") {
-        std::mem::forget(init("opeka-test", LogFormat::Pretty));
-    } else {
-        opentelemetry::global::set_text_map_propagator(TraceContextPropagator::new());
-    }
 }
 
 /// The current span's trace id as hex, or "-" when there is none.

@@ -17,6 +17,7 @@ pub mod strings;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
+use opeka_platform::supervise::Need;
 use opeka_platform::{Context, admin, bus, db};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
@@ -179,25 +180,36 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "scheduler gRPC listening");
 
-    let mut background = tokio::task::JoinSet::new();
-    {
-        let (pool, bus, cancel) = (pool.clone(), bus.clone(), ctx.shutdown.clone());
-        background.spawn(bus::run_relay(pool, bus, SERVICE, cancel));
-    }
+    let background = ctx.tasks.group(&ctx.shutdown);
+    bus::spawn_relay(&background, pool.clone(), bus.clone(), SERVICE, ctx.shutdown.clone());
     let deps = events::Consumers { clock: ctx.clock.clone() };
-    for c in events::consumers(&deps) {
-        background.spawn(bus::keep_consuming(pool.clone(), bus.clone(), c.spec, c.handler, ctx.shutdown.clone()));
+    for consumer in events::consumers(&deps) {
+        bus::spawn_consumer(&background, pool.clone(), bus.clone(), consumer, ctx.shutdown.clone());
     }
-    background.spawn(jobs::dispatch_loop(engine.clone(), ctx.clock.clone(), ctx.shutdown.clone()));
-    background.spawn(jobs::sweep_loop(engine.clone(), ctx.clock.clone(), ctx.shutdown.clone()));
-    background.spawn(jobs::cron(engine.clone(), ctx.clock.clone(), ctx.shutdown.clone()));
+    {
+        let (engine, clock, cancel) = (engine.clone(), ctx.clock.clone(), ctx.shutdown.clone());
+        background.spawn("scheduler.dispatch", Need::Required, move || {
+            jobs::dispatch_loop(engine.clone(), clock.clone(), cancel.clone())
+        });
+    }
+    {
+        let (engine, clock, cancel) = (engine.clone(), ctx.clock.clone(), ctx.shutdown.clone());
+        background.spawn("scheduler.sweep", Need::Required, move || {
+            jobs::sweep_loop(engine.clone(), clock.clone(), cancel.clone())
+        });
+    }
+    {
+        let (engine, clock, cancel) = (engine.clone(), ctx.clock.clone(), ctx.shutdown.clone());
+        background
+            .spawn("scheduler.cron", Need::Required, move || jobs::cron(engine.clone(), clock.clone(), cancel.clone()));
+    }
 
     let routes = tonic::service::Routes::new(
         opeka_proto::scheduler::scheduler_service_server::SchedulerServiceServer::new(api::Api::new(state.clone())),
     );
     let served = opeka_platform::grpc::serve(listener, routes, &[GRPC_NAME], verifier, &ctx).await;
     ctx.shutdown.cancel();
-    while background.join_next().await.is_some() {}
+    background.join().await;
     served
 }
 

@@ -157,10 +157,18 @@ impl TestApp {
             ..Default::default()
         };
         let shutdown = CancellationToken::new();
-        let identity_ctx =
-            Context { settings: platform.clone(), clock: opeka_platform::clock::system(), shutdown: shutdown.clone() };
-        let cases_ctx =
-            Context { settings: platform.clone(), clock: Arc::new(clock.clone()), shutdown: shutdown.clone() };
+        let identity_ctx = Context {
+            settings: platform.clone(),
+            clock: opeka_platform::clock::system(),
+            shutdown: shutdown.clone(),
+            tasks: Default::default(),
+        };
+        let cases_ctx = Context {
+            settings: platform.clone(),
+            clock: Arc::new(clock.clone()),
+            shutdown: shutdown.clone(),
+            tasks: Default::default(),
+        };
         let files_ctx = identity_ctx.clone();
         let servers = vec![
             ("identity", tokio::spawn(opeka_identity::run(identity_ctx, identity_settings.clone(), identity_listener))),

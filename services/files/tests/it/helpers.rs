@@ -166,6 +166,7 @@ impl TestApp {
             settings: platform.clone(),
             clock: std::sync::Arc::new(clock.clone()),
             shutdown: shutdown.clone(),
+            tasks: Default::default(),
         };
         tokio::spawn(opeka_identity::run(ctx.clone(), identity_settings.clone(), identity_listener));
         if let Some(listener) = cases_listener {

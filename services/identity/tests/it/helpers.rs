@@ -144,6 +144,7 @@ impl TestApp {
             settings: platform.clone(),
             clock: std::sync::Arc::new(clock.clone()),
             shutdown: shutdown.clone(),
+            tasks: Default::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind identity");
         let addr = listener.local_addr().expect("identity address");

@@ -29,6 +29,10 @@ use crate::crypto::field;
 use crate::store;
 pub use sender::{Limits, Outgoing, SendFailed, Sender, Sent};
 
+/// How often the bots' supervisor looks for a bot that should run and does
+/// not (a new token set on another replica, a bot that died).
+const BOT_CHECK: Duration = Duration::from_secs(5);
+
 /// A bot client for `token` talking to the configured Bot API URL.
 pub fn make_bot(api_url: &str, token: &str) -> anyhow::Result<Bot> {
     Ok(Bot::new(token).set_api_url(url::Url::parse(api_url)?))
@@ -94,10 +98,58 @@ impl BotManager {
         Ok(())
     }
 
+    /// The bots' supervisor (run as the task `notifications.bots`): starts
+    /// every tenant's bot that is not running — at start, and whenever one
+    /// ended or panicked without being told to (its sends and updates would
+    /// wait otherwise) — until shutdown. A restart of this task itself only
+    /// starts the missing ones.
+    pub async fn keep_running(self: Arc<Self>) -> anyhow::Result<()> {
+        let mut tick = tokio::time::interval(BOT_CHECK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = self.shutdown.cancelled() => return Ok(()),
+                _ = tick.tick() => {}
+            }
+            let registered = match store::registered_bots(&self.app.pool).await {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!(error = %e, "bots: cannot list the tenants' bots; retrying");
+                    continue;
+                }
+            };
+            for tenant_id in registered {
+                // Checked and started under one lock, so a `reload` from the
+                // API in between is not undone by a second start.
+                let mut bots = self.bots.lock().await;
+                let died = match bots.get(&tenant_id) {
+                    None => false,
+                    Some(running) if running.task.is_finished() => true,
+                    Some(_) => continue,
+                };
+                if self.shutdown.is_cancelled() {
+                    return Ok(());
+                }
+                if died {
+                    tracing::error!(%tenant_id, "bot stopped on its own; restarting it");
+                    opeka_platform::metrics::TASK_RESTARTS.with_label_values(&["notifications.bot"]).inc();
+                }
+                if let Err(e) = self.restart(&mut bots, tenant_id).await {
+                    tracing::error!(%tenant_id, error = %e, "bot not started");
+                }
+            }
+        }
+    }
+
     /// (Re)starts the tenant's bot with its current token, or stops it when
     /// the token was removed.
     pub async fn reload(&self, tenant_id: Uuid) -> anyhow::Result<()> {
         let mut bots = self.bots.lock().await;
+        self.restart(&mut bots, tenant_id).await
+    }
+
+    /// `reload` under the caller's lock of the running bots.
+    async fn restart(&self, bots: &mut HashMap<Uuid, Running>, tenant_id: Uuid) -> anyhow::Result<()> {
         if let Some(old) = bots.remove(&tenant_id) {
             old.cancel.cancel();
             // The old poller must be gone before a new one asks for updates

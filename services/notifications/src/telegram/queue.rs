@@ -3,7 +3,28 @@
 //! the JetStream ack); the tenant's bot leader claims the rows here, hands
 //! them to the throttled `Sender` and writes each outcome to the delivery log
 //! with `message_delivered`. A restart loses nothing: unfinished rows are
-//! released on a clean stop and their lease runs out after a crash.
+//! released on a clean stop, and after a crash their short lease ([`LEASE`],
+//! renewed every [`RENEW`] while the send is in flight) runs out within a
+//! minute.
+//!
+//! How many times a citizen can see one reminder (Telegram has no idempotent
+//! send, so delivery is at least once):
+//! - the event is acked only after its queue row is committed, and the row
+//!   is deleted in the transaction that records the send, so a redelivered
+//!   event or a restart never sends a recorded send again;
+//! - a graceful stop (SIGTERM) lets the sends on the wire finish for
+//!   [`GRACE`], records them, and releases the rest unsent: no duplicate;
+//! - a crash (SIGKILL, OOM, power) between Telegram accepting a message and
+//!   the commit of its record leaves the row to be sent again once its lease
+//!   runs out: one duplicate per crash, for the few sends in that window
+//!   (at most the sender's in-flight sends, [`MAX_IN_FLIGHT`] per bot);
+//! - a live leader that cannot reach the database for longer than [`LEASE`]
+//!   (its renewals fail) may see another replica claim and send its rows: one
+//!   more copy.
+//!
+//! So at worst a citizen sees one reminder 1 + (crashes or lost leases while
+//! it was on the wire) times — twice after a single crash, never more than
+//! once after a graceful stop.
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -27,8 +48,13 @@ use crate::{App, store};
 /// that a stop or a crash leaves little to hand over.
 const MAX_IN_FLIGHT: usize = 256;
 /// How long a claim holds before another leader may take the row (after a
-/// crash; a clean stop releases its claims at once).
-const LEASE: chrono::Duration = chrono::Duration::minutes(10);
+/// crash; a clean stop releases its claims at once). Short, so a crashed
+/// process's sends wait less than a minute (they waited 10 minutes before
+/// issue 9); renewed every [`RENEW`] while the sends are in flight.
+pub const LEASE: chrono::Duration = chrono::Duration::seconds(45);
+/// How often the claims of sends in flight are extended: three renewals
+/// must fail in a row before a live leader's lease can run out.
+const RENEW: Duration = Duration::from_secs(10);
 /// Rows are looked for this often even without a wake-up (expired leases,
 /// retries that came due, a missed notification).
 const POLL: Duration = Duration::from_secs(2);
@@ -110,6 +136,8 @@ pub async fn dispatch(bot: Arc<TenantBot>, sender: Sender, sender_stop: Cancella
     // again after a full claim.
     let mut look = true;
     let mut full = false;
+    let mut renew = tokio::time::interval_at(tokio::time::Instant::now() + RENEW, RENEW);
+    renew.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     while !stop.is_cancelled() {
         if look || (full && in_flight.len() <= MAX_IN_FLIGHT / 2) {
             let room = MAX_IN_FLIGHT.saturating_sub(in_flight.len());
@@ -129,6 +157,12 @@ pub async fn dispatch(bot: Arc<TenantBot>, sender: Sender, sender_stop: Cancella
             _ = stop.cancelled() => {}
             _ = wake.notified() => look = true,
             _ = tokio::time::sleep(POLL) => look = true,
+            _ = renew.tick(), if !claimed.is_empty() => {
+                let ids: Vec<Uuid> = claimed.iter().copied().collect();
+                if let Err(e) = renew_leases(&app, tenant_id, &ids).await {
+                    tracing::warn!(%tenant_id, error = %e, count = ids.len(), "telegram queue: lease renewal failed");
+                }
+            }
             Some(done) = in_flight.next(), if !in_flight.is_empty() => {
                 claimed.remove(&done.0.id);
                 settle(&bot, done).await;
@@ -177,6 +211,13 @@ async fn claim(app: &App, tenant_id: Uuid, room: usize) -> anyhow::Result<Vec<st
     let rows = store::claim_telegram(&mut tx, now, now + LEASE, room as i64).await?;
     tx.commit().await?;
     Ok(rows)
+}
+
+async fn renew_leases(app: &App, tenant_id: Uuid, ids: &[Uuid]) -> anyhow::Result<()> {
+    let mut tx = db::tenant_tx(&app.pool, tenant_id).await?;
+    store::renew_telegram(&mut tx, ids, app.clock.now() + LEASE).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 async fn release(app: &App, tenant_id: Uuid, ids: &[Uuid]) -> anyhow::Result<()> {

@@ -195,6 +195,7 @@ impl TestApp {
             settings: platform.clone(),
             clock: std::sync::Arc::new(clock.clone()),
             shutdown: shutdown.clone(),
+            tasks: Default::default(),
         };
         tokio::spawn(opeka_identity::run(ctx.clone(), identity_settings.clone(), identity_l));
         tokio::spawn(opeka_files::run(ctx.clone(), files_settings, files_l));
@@ -254,6 +255,7 @@ impl TestApp {
             settings: self.platform.clone(),
             clock: std::sync::Arc::new(self.clock.clone()),
             shutdown: self.notifications_shutdown.clone(),
+            tasks: Default::default(),
         };
         self.server = Some(tokio::spawn(opeka_notifications::run(ctx, self.settings.clone(), listener)));
         self.channel = endpoint(addr);

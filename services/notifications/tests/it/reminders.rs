@@ -467,3 +467,46 @@ async fn a_reminder_not_yet_sent_when_notifications_stops_is_sent_after_the_rest
     let log = app.deliveries(&t).await;
     assert_eq!((log.len(), log[0].status), (1, pb::DeliveryStatus::Sent as i32));
 }
+
+/// Issue 9, point 9: sends claimed by a process that was killed waited out a
+/// 10-minute lease (15–21 citizens got their reminder ten minutes late). The
+/// claim is now short (renewed while a send is in flight): a killed
+/// process's send goes out within a minute.
+#[tokio::test]
+async fn issue9_point9_a_send_claimed_by_a_killed_process_goes_out_within_a_minute() {
+    use opeka_notifications::store::{self, NewQueued};
+    use opeka_platform::Clock as _;
+    let app = TestApp::start().await;
+    let t = app.tenant("agency").await;
+    app.configure_bot(&t).await;
+    let chat = 7_300_050;
+    let account: Uuid = app.link_chat(&t, chat).await.parse().expect("account id");
+    // The dead process's dispatcher: queued and claimed, never sent nor released.
+    let now = app.clock.now();
+    let mut tx = opeka_platform::db::tenant_tx(&app.app_pool, t.id).await.expect("tx");
+    let queued = NewQueued {
+        tenant_id: t.id,
+        source_event_id: Uuid::now_v7(),
+        kind: "reminder",
+        reference_id: &new_id(),
+        citizen_account_id: account,
+        chat_id: chat,
+        body: "Отправка убитого процесса",
+        markup: None,
+    };
+    store::enqueue_telegram(&mut tx, queued, now).await.expect("queue");
+    let claimed = store::claim_telegram(&mut tx, now, now + opeka_notifications::telegram::queue::LEASE, 10)
+        .await
+        .expect("claim");
+    assert_eq!(claimed.len(), 1);
+    tx.commit().await.expect("commit");
+    // The live leader leaves it alone while the lease holds…
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(app.telegram.sent_to(chat).iter().all(|c| !c.text().contains("убитого")), "not while claimed");
+    // …and sends it once a minute has passed.
+    app.clock.advance(chrono::Duration::seconds(60));
+    app.telegram.wait_for_text(chat, "Отправка убитого процесса").await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let copies = app.telegram.sent_to(chat).iter().filter(|c| c.text().contains("убитого")).count();
+    assert_eq!(copies, 1);
+}

@@ -220,3 +220,55 @@ async fn settings_report_the_bad_variable() {
     let err = s.validate().unwrap_err();
     assert!(err.to_string().contains("OPEKA_ADMIN_ADDR"), "{err}");
 }
+
+/// Parks inside the handler until released, so the test can look at the
+/// thread while the consumer is suspended mid-event.
+struct Parked {
+    inside: tokio::sync::Notify,
+    release: tokio::sync::Notify,
+}
+
+impl Handler for Parked {
+    fn handle<'a>(
+        &'a self,
+        _tx: &'a mut sqlx::PgConnection,
+        _env: &'a Envelope,
+        _subject: &'a str,
+    ) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            self.inside.notify_one();
+            self.release.notified().await;
+            Ok(())
+        })
+    }
+}
+
+/// Issue 9, point 8: the consumer held `span.enter()` across `.await`, so
+/// while it waited the «consume» span stayed entered on the worker thread
+/// and every other task scheduled there ran inside it; once that span closed
+/// elsewhere the subscriber panicked («tried to clone a span … that already
+/// closed») and killed the task. Tests ran without the real subscriber and
+/// never saw it: now they install the production layers. On a one-thread
+/// runtime the leak is deterministic: this test fails with the old loop.
+#[tokio::test]
+async fn issue9_point8_a_suspended_consumer_leaves_no_span_entered_on_its_thread() {
+    opeka_platform::telemetry::init_for_tests();
+    assert!(tracing::dispatcher::has_been_set(), "tests run under the production subscriber");
+    let e = env(5).await;
+    let tenant = Uuid::now_v7();
+    let handler = Arc::new(Parked { inside: tokio::sync::Notify::new(), release: tokio::sync::Notify::new() });
+    let spec = ConsumerSpec {
+        service: "bustest",
+        durable: "bustest-parked".into(),
+        stream_of: "bustest",
+        events: vec!["ping".into()],
+    };
+    tokio::spawn(bus::run_consumer(e.pool.clone(), e.bus.clone(), spec, handler.clone(), e.cancel.clone()));
+    tokio::spawn(bus::run_relay(e.pool.clone(), e.bus.clone(), "bustest", e.cancel.clone()));
+    enqueue(&e, tenant, &ping(tenant, "park me")).await;
+    tokio::time::timeout(Duration::from_secs(10), handler.inside.notified()).await.expect("the handler runs");
+    // The consumer is suspended inside its handler on this very thread.
+    let current = tracing::Span::current().metadata().map(|m| m.name());
+    handler.release.notify_one();
+    assert_eq!(current, None, "the consumer's span leaked into another task on its thread");
+}

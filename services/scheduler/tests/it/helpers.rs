@@ -174,13 +174,18 @@ impl TestApp {
             settings: p.clone(),
             clock: opeka_platform::clock::system(),
             shutdown: shutdown.clone(),
+            tasks: Default::default(),
         };
         let mut scheduler_platform = platform.clone();
         if let Some(url) = &opts.scheduler_nats_url {
             scheduler_platform.nats_url = url.clone();
         }
-        let scheduler_ctx =
-            Context { settings: scheduler_platform, clock: Arc::new(clock.clone()), shutdown: shutdown.clone() };
+        let scheduler_ctx = Context {
+            settings: scheduler_platform,
+            clock: Arc::new(clock.clone()),
+            shutdown: shutdown.clone(),
+            tasks: Default::default(),
+        };
         let servers = vec![
             (
                 "identity",
