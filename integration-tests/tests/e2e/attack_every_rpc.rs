@@ -249,10 +249,15 @@ async fn appeal(c: &Clients, w: (&str, &str), org: &str) -> String {
 
 /// Signs `claims` with the key identity signs with (read from its table, as identity does).
 async fn sign_with_identity_key(s: &Suite, claims: &opeka_platform::auth::Claims) -> String {
-    let pool = opeka_platform::db::connect(&s.db.url(opeka_identity::SERVICE), opeka_identity::SERVICE, 1).await.expect("pool");
-    let ring = opeka_identity::tokens::KeyRing::load_or_create(&pool, &s.identity_settings.secret_box().expect("identity key"))
+    let pool = opeka_platform::db::connect(&s.db.url(opeka_identity::SERVICE), opeka_identity::SERVICE, 1)
         .await
-        .expect("signing key");
+        .expect("pool");
+    let ring = opeka_identity::tokens::KeyRing::load_or_create(
+        &pool,
+        &s.identity_settings.secret_box().expect("identity key"),
+    )
+    .await
+    .expect("signing key");
     pool.close().await;
     ring.sign(claims).expect("sign")
 }
@@ -346,7 +351,9 @@ async fn build_world(s: &Suite, c: &Clients) -> World {
     let kid = jwks["keys"][0]["kid"].as_str().expect("kid").to_string();
     let jwks_x = jwks["keys"][0]["x"].as_str().expect("x").to_string();
 
-    let pool = opeka_platform::db::connect(&s.db.url(opeka_identity::SERVICE), opeka_identity::SERVICE, 1).await.expect("pool");
+    let pool = opeka_platform::db::connect(&s.db.url(opeka_identity::SERVICE), opeka_identity::SERVICE, 1)
+        .await
+        .expect("pool");
     let slug = format!("t-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
     let (other, other_admin) =
         opeka_identity::bootstrap::create_tenant(&pool, &s.identity_settings, &slug, "Другое агентство", "admin")
