@@ -2,11 +2,14 @@
 # configured: they start PostgreSQL and a pinned NATS 2.15 when missing.
 SHELL := /bin/bash
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/opeka-target
-export OPEKA_TEST_NATS_URL ?= nats://127.0.0.1:4233
+# Tests have their own NATS port, so `make run`'s server (4233, with the
+# deployment's exact permissions) and the test server never meet.
+TEST_NATS_PORT ?= 4234
+export OPEKA_TEST_NATS_URL ?= nats://127.0.0.1:$(TEST_NATS_PORT)
 # 1: the test NATS refuses anonymous clients; every test process connects as
 # its service's user (opeka nats-config --test-server). A server already
-# running on the port is kept: stop it once when switching.
-NATS_TEST_AUTH ?= 0
+# started by scripts/nats.sh with another configuration is restarted.
+NATS_TEST_AUTH ?= 1
 CARGO ?= cargo
 
 .PHONY: run test test-fast bench lint fmt clippy helm-lint services web build clean-test-dbs sqlx-check
@@ -15,9 +18,9 @@ services: ## PostgreSQL + NATS 2.15 (started if not running)
 	@bash scripts/postgres.sh
 	@if [ "$(NATS_TEST_AUTH)" = 1 ]; then \
 		$(CARGO) run -q -p opeka -- nats-config --test-server > $${OPEKA_STATE_DIR:-$$HOME/.cache/opeka-state}/nats-test.auth.conf && \
-		NATS_SCRATCH=1 NATS_CONFIG=$${OPEKA_STATE_DIR:-$$HOME/.cache/opeka-state}/nats-test.auth.conf bash scripts/nats.sh; \
+		OPEKA_NATS_PORT=$(TEST_NATS_PORT) NATS_SCRATCH=1 NATS_CONFIG=$${OPEKA_STATE_DIR:-$$HOME/.cache/opeka-state}/nats-test.auth.conf bash scripts/nats.sh; \
 	else \
-		NATS_SCRATCH=1 bash scripts/nats.sh; \
+		OPEKA_NATS_PORT=$(TEST_NATS_PORT) NATS_SCRATCH=1 bash scripts/nats.sh; \
 	fi
 
 web: ## front-end packages for the gateway (htmx) from npm

@@ -5,8 +5,9 @@
 #
 # NATS_CONFIG=<file>: the server's `authorization` block (rendered by
 # `opeka nats-config`; `make run` and `make test` with NATS_TEST_AUTH=1 pass
-# one): anonymous connections are then refused. A server already running on
-# the port is left as it is, whatever its configuration.
+# one): anonymous connections are then refused. A server this script started
+# earlier with another (or no) configuration is restarted with this one; a
+# server it did not start is left alone, with a warning.
 set -euo pipefail
 . "$(dirname "$0")/tools.sh"
 
@@ -20,7 +21,21 @@ fi
 
 up() { (exec 3<>"/dev/tcp/127.0.0.1/$NATS_PORT") 2>/dev/null; }
 if up; then
-    exit 0
+    running=""
+    for d in "$OPEKA_STATE_DIR/nats-$NATS_PORT" "$OPEKA_STATE_DIR/nats-$NATS_PORT-scratch"; do
+        if [ -f "$d/pid" ] && kill -0 "$(cat "$d/pid")" 2>/dev/null; then running="$d"; fi
+    done
+    wanted="$(cat "${NATS_CONFIG:-/dev/null}")"
+    if [ -z "$running" ]; then
+        [ -z "${NATS_CONFIG:-}" ] || log "a NATS server this script did not start runs on $NATS_PORT; keeping it (its authorization may differ)"
+        exit 0
+    fi
+    if [ "$wanted" = "$(cat "$running/auth.conf" 2>/dev/null)" ]; then
+        exit 0
+    fi
+    log "restarting the NATS server on $NATS_PORT: its authorization changed"
+    kill "$(cat "$running/pid")" 2>/dev/null || true
+    for _ in $(seq 1 100); do up || break; sleep 0.1; done
 fi
 # `make run` keeps its JetStream data between starts; tests (NATS_SCRATCH=1)
 # start on an empty store every time: thousands of per-test streams left in a
@@ -37,6 +52,9 @@ AUTH=()
 if [ -n "${NATS_CONFIG:-}" ]; then
     log "authorization from $NATS_CONFIG"
     AUTH=(-c "$NATS_CONFIG")
+    ( umask 077; cp "$NATS_CONFIG" "$DATA/auth.conf" )
+else
+    rm -f "$DATA/auth.conf"
 fi
 nohup "$BIN" "${AUTH[@]}" -a 127.0.0.1 -p "$NATS_PORT" -js -sd "$DATA" -l "$DATA/nats.log" >"$DATA/stdout.log" 2>&1 &
 pid=$!

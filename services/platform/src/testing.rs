@@ -68,7 +68,7 @@ pub async fn migrated_db(specs: &[&crate::db::SchemaSpec]) -> TestDb {
 
 /// The JetStream server tests use (`scripts/nats.sh` starts a pinned 2.15).
 pub fn nats_url() -> String {
-    std::env::var("OPEKA_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4233".into())
+    std::env::var("OPEKA_TEST_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4234".into())
 }
 
 /// A subject root and stream prefix no other test shares.
