@@ -30,10 +30,12 @@ if up; then
         [ -z "${NATS_CONFIG:-}" ] || log "a NATS server this script did not start runs on $NATS_PORT; keeping it (its authorization may differ)"
         exit 0
     fi
-    if [ "$wanted" = "$(cat "$running/auth.conf" 2>/dev/null)" ]; then
+    # A test run (NATS_SCRATCH=1) always starts on an empty store: streams of
+    # earlier runs hold JetStream's storage reservations.
+    if [ "${NATS_SCRATCH:-0}" != 1 ] && [ "$wanted" = "$(cat "$running/auth.conf" 2>/dev/null)" ]; then
         exit 0
     fi
-    log "restarting the NATS server on $NATS_PORT: its authorization changed"
+    log "restarting the NATS server on $NATS_PORT (a fresh store, or its authorization changed)"
     kill "$(cat "$running/pid")" 2>/dev/null || true
     for _ in $(seq 1 100); do up || break; sleep 0.1; done
 fi

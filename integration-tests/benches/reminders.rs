@@ -114,7 +114,7 @@ async fn dispatch_burst(n: i64) {
     let db = testing::migrated_db(&[&opeka_scheduler::SCHEMA]).await;
     let owner = sqlx::PgPool::connect(&db.owner_url).await.expect("owner pool");
     install_uuid_fn(&owner).await;
-    let bus_settings = testing::unique_bus();
+    let bus_settings = opeka_platform::settings::BusSettings { max_bytes: 1 << 30, ..testing::unique_bus() };
     let mut platform = opeka_platform::settings::PlatformSettings {
         nats_url: testing::nats_url(),
         nats: testing::test_credentials(),

@@ -136,16 +136,18 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
             ctx.settings.throttle.ask_question_per_address,
         ),
     });
+    let background = ctx.tasks.group(&ctx.shutdown);
     // Refuses revoked sessions too (logout, password change, deletion).
     let verifier = opeka_platform::revocation::verifier(
         opeka_platform::auth::grpc_jwks_source(ctx.settings.identity_url.clone()),
         &bus,
+        &background,
+        SERVICE,
         ctx.shutdown.clone(),
     );
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "cases gRPC listening");
 
-    let background = ctx.tasks.group(&ctx.shutdown);
     bus::spawn_relay(&background, pool.clone(), bus.clone(), SERVICE, ctx.shutdown.clone());
     {
         let (state, cancel) = (state.clone(), ctx.shutdown.clone());

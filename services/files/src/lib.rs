@@ -66,16 +66,18 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
         clock: ctx.clock.clone(),
         cases,
     });
+    let background = ctx.tasks.group(&ctx.shutdown);
     // Refuses revoked sessions too (logout, password change, deletion).
     let verifier = opeka_platform::revocation::verifier(
         opeka_platform::auth::grpc_jwks_source(ctx.settings.identity_url.clone()),
         &bus,
+        &background,
+        SERVICE,
         ctx.shutdown.clone(),
     );
     let addr = listener.local_addr()?;
     tracing::info!(%addr, store = %state.settings.store_url, "files gRPC listening");
 
-    let background = ctx.tasks.group(&ctx.shutdown);
     bus::spawn_relay(&background, pool.clone(), bus.clone(), SERVICE, ctx.shutdown.clone());
     // Who curates whom (cases' citizen events): scopes curators to their own
     // citizens' files (`domain::citizen_scope`).

@@ -208,12 +208,12 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
         seal: ctx.settings.bus.seal_box()?,
         throttles: Throttles::new(&ctx.settings.throttle),
     });
+    let background = ctx.tasks.group(&ctx.shutdown);
     // Refuses revoked sessions too, as every service does (its own events).
-    let verifier = opeka_platform::revocation::verifier(state.keys.local_source(), &bus, ctx.shutdown.clone());
+    let verifier = opeka_platform::revocation::verifier(state.keys.local_source(), &bus, &background, SERVICE, ctx.shutdown.clone());
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "identity gRPC listening");
 
-    let background = ctx.tasks.group(&ctx.shutdown);
     bus::spawn_relay(&background, pool.clone(), bus.clone(), SERVICE, ctx.shutdown.clone());
     // Who curates whom (cases' citizen events): scopes curators to their own
     // citizens' accounts and bot link codes (`domain::citizen_scope`).

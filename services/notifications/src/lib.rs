@@ -138,6 +138,8 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let verifier = opeka_platform::revocation::verifier(
         opeka_platform::auth::grpc_jwks_source(ctx.settings.identity_url.clone()),
         &bus,
+        &background,
+        SERVICE,
         ctx.shutdown.clone(),
     );
     let routes = tonic::service::Routes::new(

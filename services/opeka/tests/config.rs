@@ -44,7 +44,12 @@ fn issue9_point10_production_refuses_each_development_key_by_name() {
         ("notifications", "OPEKA_NOTIFICATIONS__SECRET_KEY"),
         ("gateway", "OPEKA_GATEWAY__SECRET_KEY"),
     ] {
-        let out = opeka(&["serve", "--services", service], &[("OPEKA_ENVIRONMENT", "production")]);
+        // The bus key is the process's, not the service's: give a real one so
+        // the service's own key is what is refused.
+        let out = opeka(
+            &["serve", "--services", service],
+            &[("OPEKA_ENVIRONMENT", "production"), ("OPEKA_BUS__SEAL_KEY", OWN_KEY)],
+        );
         let stderr = String::from_utf8_lossy(&out.stderr);
         assert!(!out.status.success(), "{service} started with the development key");
         assert!(stderr.contains(var), "{service}: {stderr}");

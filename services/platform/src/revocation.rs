@@ -190,11 +190,22 @@ pub async fn follow(bus: Bus, revocations: Arc<Revocations>, cancel: Cancellatio
     }
 }
 
-/// A token verifier that refuses revoked sessions, its follower running
-/// until `cancel`: how every service builds the verifier its gRPC server uses.
-pub fn verifier(source: crate::auth::JwksSource, bus: &Bus, cancel: CancellationToken) -> Arc<crate::auth::Verifier> {
+/// A token verifier that refuses revoked sessions, its follower supervised
+/// in `group` as `<service>.revocations` (required: while it is down a
+/// revoked token could pass, so `/readyz` says so) until `cancel`: how every
+/// service builds the verifier its gRPC server uses.
+pub fn verifier(
+    source: crate::auth::JwksSource,
+    bus: &Bus,
+    group: &crate::supervise::TaskGroup,
+    service: &str,
+    cancel: CancellationToken,
+) -> Arc<crate::auth::Verifier> {
     let verifier = Arc::new(crate::auth::Verifier::new(source));
-    tokio::spawn(follow(bus.clone(), verifier.revocations(), cancel));
+    let (bus, revocations) = (bus.clone(), verifier.revocations());
+    group.spawn(format!("{service}.revocations"), crate::supervise::Need::Required, move || {
+        follow(bus.clone(), revocations.clone(), cancel.clone())
+    });
     verifier
 }
 

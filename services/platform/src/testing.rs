@@ -78,6 +78,10 @@ pub fn unique_bus() -> BusSettings {
         root: format!("t{tag}"),
         stream_prefix: format!("T{}", tag.to_uppercase()),
         relay_poll_ms: 100,
+        // JetStream reserves a stream's max bytes from the server's store up
+        // front: thousands of per-test streams at the production 1 GiB would
+        // exhaust it. A test's events fit in a few MiB (benches raise it).
+        max_bytes: 4 << 20,
         ..BusSettings::default()
     }
 }
