@@ -210,7 +210,13 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     });
     let background = ctx.tasks.group(&ctx.shutdown);
     // Refuses revoked sessions too, as every service does (its own events).
-    let verifier = opeka_platform::revocation::verifier(state.keys.local_source(), &bus, &background, SERVICE, ctx.shutdown.clone());
+    let verifier = opeka_platform::revocation::verifier(
+        state.keys.local_source(),
+        &bus,
+        &background,
+        SERVICE,
+        ctx.shutdown.clone(),
+    );
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "identity gRPC listening");
 
