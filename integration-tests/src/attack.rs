@@ -215,6 +215,9 @@ pub enum Expect {
     NotFound,
     /// NOT_FOUND or PERMISSION_DENIED.
     Refused,
+    /// NOT_FOUND, or INVALID_ARGUMENT on the id (an upload naming a citizen
+    /// the caller may not reach is told what a made-up id is told).
+    Unknown,
     /// A list that does not show the object (or a refusal to list).
     Absent,
     /// UNAUTHENTICATED (a token that must no longer work).
@@ -226,6 +229,7 @@ impl Expect {
         Some(match s {
             "not_found" => Expect::NotFound,
             "refused" => Expect::Refused,
+            "unknown" => Expect::Unknown,
             "absent" => Expect::Absent,
             "unauthenticated" => Expect::Unauthenticated,
             _ => return None,
@@ -238,6 +242,7 @@ impl Expect {
             (self, seen),
             (Expect::NotFound, Seen::Code(Code::NotFound))
                 | (Expect::Refused, Seen::Code(Code::NotFound | Code::PermissionDenied))
+                | (Expect::Unknown, Seen::Code(Code::NotFound | Code::InvalidArgument))
                 | (Expect::Absent, Seen::Absent | Seen::Code(Code::PermissionDenied))
                 | (Expect::Unauthenticated, Seen::Code(Code::Unauthenticated))
         )

@@ -330,7 +330,7 @@ async fn build_world(s: &Suite, c: &Clients) -> World {
     let district_id = c.identity.clone().create_district(at(a.0, a.1, msg)).await.expect("district").into_inner().id;
     let msg = fpb::CreateFileTypeRequest { name: "Акт обследования".into() };
     let file_type_id = c.files.clone().create_file_type(at(a.0, a.1, msg)).await.expect("file type").into_inner().id;
-    let upload = at(&curator2, &tenant, futures::stream::iter(upload_messages(&citizen2.0)));
+    let upload = at(&curator2, &tenant, futures::stream::iter(upload_messages(&citizen2.1)));
     let file_id = c.files.clone().upload_file(upload).await.expect("upload").into_inner().id;
     let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).format("%Y-%m-%d").to_string();
     let msg = spb::CreateSeriesRequest {
@@ -587,7 +587,7 @@ async fn probes(c: &Clients, w: &World) -> Vec<(&'static str, Seen)> {
     ));
     let msg = fpb::SetFileTypeRequest { id: w.file_id.clone(), file_type_id: w.file_type_id.clone() };
     out.push(("x-curator/files.SetFileType", seen(files.set_file_type(at(cur, t, msg)).await)));
-    let upload = at(cur, t, futures::stream::iter(upload_messages(card2)));
+    let upload = at(cur, t, futures::stream::iter(upload_messages(account2)));
     out.push(("x-curator/files.UploadFile", seen(files.upload_file(upload).await)));
     let msg = spb::GetSeriesRequest { id: w.series_id.clone() };
     out.push(("x-curator/scheduler.GetSeries", seen(sched.get_series(at(cur, t, msg)).await)));

@@ -178,7 +178,7 @@ async fn issue9_point2_streams_are_bounded_and_old_streams_are_updated() {
     let mut stream = identity.ensure_stream("identity").await.expect("ensure");
     let config = stream.info().await.expect("info").config.clone();
     assert_eq!(config.max_age, Duration::from_secs(7 * 24 * 3600));
-    assert_eq!(config.max_bytes, 1 << 30);
+    assert_eq!(config.max_bytes, settings.max_bytes);
     assert_eq!(config.discard, jetstream::stream::DiscardPolicy::Old);
 }
 

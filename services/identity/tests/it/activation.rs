@@ -36,7 +36,7 @@ async fn activation(events: &mut Events) -> (Envelope, ActivationRequested) {
 }
 
 /// The next reset event, its code opened as notifications would.
-async fn reset_code(events: &mut Events) -> PasswordResetRequested {
+pub(crate) async fn reset_code(events: &mut Events) -> PasswordResetRequested {
     let (_, env) = events.next().await;
     match env.body {
         Some(Body::PasswordResetRequested(mut r)) => {

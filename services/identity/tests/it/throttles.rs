@@ -14,11 +14,9 @@ use tonic::Code;
 
 use crate::helpers::{Events, PASSWORD, TestApp, expect_code, expect_invalid, staff_request};
 
+/// The next reset code, opened from its sealed field as notifications would.
 async fn reset_code(events: &mut Events) -> String {
-    match events.next().await.1.body {
-        Some(Body::PasswordResetRequested(r)) => r.code,
-        other => panic!("expected password_reset_requested, got {other:?}"),
-    }
+    crate::activation::reset_code(events).await.code
 }
 
 fn with_client_ip<T>(msg: T, ip: &str) -> tonic::Request<T> {
