@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use chrono::Duration as Span;
 use opeka_platform::throttle::CLIENT_IP_HEADER;
-use opeka_proto::events::envelope::Body;
 use opeka_proto::identity as pb;
 use opeka_proto::identity::identity_service_client::IdentityServiceClient;
 use tonic::Code;
