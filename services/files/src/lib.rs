@@ -43,9 +43,9 @@ pub struct State {
 }
 
 /// What files' NATS user may do (`opeka nats-config`): publish its own
-/// events; it consumes nothing.
+/// events; it consumes cases' citizen events (who curates whom).
 pub fn bus_service() -> bus::permissions::ServiceBus {
-    bus::permissions::ServiceBus::new(SERVICE, true, &[])
+    bus::permissions::ServiceBus::new(SERVICE, true, &[opeka_platform::curators::consumer(SERVICE).spec])
 }
 
 /// Serves files on `listener` until `ctx.shutdown` is cancelled; runs the

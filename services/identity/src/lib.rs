@@ -153,9 +153,9 @@ impl Settings {
 }
 
 /// What identity's NATS user may do (`opeka nats-config`): publish its own
-/// events; it consumes nothing.
+/// events; it consumes cases' citizen events (who curates whom).
 pub fn bus_service() -> bus::permissions::ServiceBus {
-    bus::permissions::ServiceBus::new(SERVICE, true, &[])
+    bus::permissions::ServiceBus::new(SERVICE, true, &[opeka_platform::curators::consumer(SERVICE).spec])
 }
 
 /// Everything a handler needs.

@@ -114,10 +114,10 @@ impl Revocations {
 /// NATS permissions a verifying service needs for it (JetStream API on the
 /// stream `<prefix>_IDENTITY`):
 /// - publish `$JS.API.STREAM.INFO.<prefix>_IDENTITY` (look the stream up);
-/// - publish `$JS.API.CONSUMER.CREATE.<prefix>_IDENTITY.>` (create the
-///   ephemeral consumer; the subject carries its name and filter) and
-///   `$JS.API.CONSUMER.DELETE.<prefix>_IDENTITY.>` (the ordered consumer
-///   replaces itself after a gap);
+/// - publish `$JS.API.CONSUMER.CREATE.<prefix>_IDENTITY.*.<root>.*.identity.sessions_revoked`
+///   (create the named ephemeral consumer; the subject carries its name and
+///   filter) and `$JS.API.CONSUMER.DELETE.<prefix>_IDENTITY.*` (the ordered
+///   consumer replaces itself after a gap);
 /// - publish `$JS.API.CONSUMER.MSG.NEXT.<prefix>_IDENTITY.>` (pull);
 /// - subscribe `_INBOX.>` (or the connection's custom inbox prefix) for the
 ///   API replies and the delivered messages.
@@ -130,6 +130,11 @@ pub async fn subscribe(
     let stream =
         bus.js.get_stream(bus.stream_name(PRODUCER)).await.map_err(|e| anyhow::anyhow!("identity's stream: {e}"))?;
     let config = pull::OrderedConfig {
+        // A name puts the consumer's name and filter into the create
+        // subject (`$JS.API.CONSUMER.CREATE.<stream>.<name>.<filter>`), which
+        // is what the NATS permissions pin: a service may create consumers
+        // on identity's stream filtered to the revocations only.
+        name: Some(format!("revocations-{}", uuid::Uuid::new_v4().simple())),
         filter_subject: format!("{}.*.{PRODUCER}.{EVENT}", bus.settings.root),
         deliver_policy: DeliverPolicy::ByStartTime {
             start_time: async_nats::datetime::from_nanos(i128::from(start.timestamp()) * 1_000_000_000)

@@ -92,6 +92,17 @@ pub fn publish_allow(scope: Scope<'_>, grants: &ServiceBus) -> Vec<String> {
                 allow.push(format!("$JS.API.STREAM.INFO.{own}"));
                 allow.push(format!("$JS.API.STREAM.CREATE.{own}"));
                 allow.push(format!("$JS.API.STREAM.UPDATE.{own}"));
+                // Every service that publishes also verifies tokens: its
+                // revocation follower (`crate::revocation::subscribe`) reads
+                // identity's stream through an ephemeral ordered consumer
+                // whose filter — in the create subject — can only be the
+                // revocations.
+                let identity = stream(stream_prefix, "identity");
+                allow.push(format!("$JS.API.STREAM.INFO.{identity}"));
+                allow.push(format!("$JS.API.CONSUMER.CREATE.{identity}.*.{root}.*.identity.sessions_revoked"));
+                allow.push(format!("$JS.API.CONSUMER.MSG.NEXT.{identity}.*"));
+                allow.push(format!("$JS.API.CONSUMER.INFO.{identity}.*"));
+                allow.push(format!("$JS.API.CONSUMER.DELETE.{identity}.*"));
             }
             if !grants.consumes.is_empty() {
                 allow.push(format!("{root}.dlq.{svc}"));
