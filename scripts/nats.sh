@@ -36,8 +36,11 @@ if up; then
         exit 0
     fi
     log "restarting the NATS server on $NATS_PORT (a fresh store, or its authorization changed)"
-    kill "$(cat "$running/pid")" 2>/dev/null || true
-    for _ in $(seq 1 100); do up || break; sleep 0.1; done
+    old="$(cat "$running/pid")"
+    kill "$old" 2>/dev/null || true
+    # Until the process is gone, not only its port: a server shutting down
+    # still holds the listening socket, and the new one would fail to bind.
+    for _ in $(seq 1 200); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
 fi
 # `make run` keeps its JetStream data between starts; tests (NATS_SCRATCH=1)
 # start on an empty store every time: thousands of per-test streams left in a
