@@ -148,7 +148,8 @@ impl Settings {
         &self,
         platform: &opeka_platform::settings::PlatformSettings,
     ) -> Result<(), opeka_platform::settings::SettingsError> {
-        platform.require_own_key("OPEKA_IDENTITY__SECRET_KEY", &self.secret_key, DEVELOPMENT_SECRET_KEY)
+        platform.require_own_key("OPEKA_IDENTITY__SECRET_KEY", &self.secret_key, DEVELOPMENT_SECRET_KEY)?;
+        platform.require_own_seal_key()
     }
 }
 

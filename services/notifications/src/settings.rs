@@ -152,7 +152,8 @@ impl Settings {
     /// Production (`OPEKA_ENVIRONMENT=production`) refuses the key committed
     /// in the source; development warns.
     pub fn require_own_keys(&self, platform: &opeka_platform::settings::PlatformSettings) -> Result<(), SettingsError> {
-        platform.require_own_key("OPEKA_NOTIFICATIONS__SECRET_KEY", &self.secret_key, DEVELOPMENT_SECRET_KEY)
+        platform.require_own_key("OPEKA_NOTIFICATIONS__SECRET_KEY", &self.secret_key, DEVELOPMENT_SECRET_KEY)?;
+        platform.require_own_seal_key()
     }
 }
 
@@ -177,7 +178,12 @@ mod tests {
             secret_key: Secret::new("AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=".into()),
             ..Default::default()
         };
-        own.require_own_keys(&production).expect("an own key is fine");
+        // The bus seal key is the other key notifications holds.
+        let err = own.require_own_keys(&production).unwrap_err();
+        assert!(err.0.contains("OPEKA_BUS__SEAL_KEY"), "{err}");
+        let mut production_with_bus_key = production.clone();
+        production_with_bus_key.bus.seal_key = Secret::new("AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=".into());
+        own.require_own_keys(&production_with_bus_key).expect("own keys are fine");
     }
 
     #[test]

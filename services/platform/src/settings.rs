@@ -280,7 +280,6 @@ impl PlatformSettings {
             return bad("OPEKA_BUS__MAX_BYTES", "must be at least 1048576 (1 MiB)");
         }
         self.bus.seal_box()?;
-        self.require_own_key("OPEKA_BUS__SEAL_KEY", &self.bus.seal_key, DEVELOPMENT_SEAL_KEY)?;
         for (service, c) in &self.nats {
             if !c.user.is_empty() && c.user.contains([' ', '"', '\\', '\n']) {
                 return Err(SettingsError(format!(
@@ -328,6 +327,12 @@ impl PlatformSettings {
             ))),
             _ => Ok(None),
         }
+    }
+
+    /// The bus seal key is needed only where secrets are sealed and opened
+    /// (identity, notifications): they call this; other services never hold it.
+    pub fn require_own_seal_key(&self) -> Result<(), SettingsError> {
+        self.require_own_key("OPEKA_BUS__SEAL_KEY", &self.bus.seal_key, DEVELOPMENT_SEAL_KEY)
     }
 
     /// In production, refuses a key that equals the development default

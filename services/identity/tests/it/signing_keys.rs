@@ -121,5 +121,11 @@ async fn issue9_point1_production_refuses_the_development_identity_key() {
         secret_key: opeka_platform::settings::Secret::new(base64::engine::general_purpose::STANDARD.encode([3u8; 32])),
         ..Default::default()
     };
-    own.require_own_keys(&PlatformSettings { environment: Environment::Production, ..Default::default() }).unwrap();
+    // … as long as the bus seal key, the other key identity holds, is own too.
+    let mut production = PlatformSettings { environment: Environment::Production, ..Default::default() };
+    let err = own.require_own_keys(&production).unwrap_err();
+    assert!(err.to_string().contains("OPEKA_BUS__SEAL_KEY"), "{err}");
+    production.bus.seal_key =
+        opeka_platform::settings::Secret::new(base64::engine::general_purpose::STANDARD.encode([4u8; 32]));
+    own.require_own_keys(&production).unwrap();
 }
