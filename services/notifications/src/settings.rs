@@ -145,10 +145,6 @@ impl Settings {
         format!("{}/telegram/{tenant_id}", self.webhook_base_url.trim().trim_end_matches('/'))
     }
 
-    pub fn uses_development_key(&self) -> bool {
-        self.secret_key.expose() == DEVELOPMENT_SECRET_KEY
-    }
-
     /// Production (`OPEKA_ENVIRONMENT=production`) refuses the key committed
     /// in the source; development warns.
     pub fn require_own_keys(&self, platform: &opeka_platform::settings::PlatformSettings) -> Result<(), SettingsError> {
@@ -164,7 +160,6 @@ mod tests {
     #[test]
     fn defaults_are_valid() {
         Settings::default().validate().unwrap();
-        assert!(Settings::default().uses_development_key());
     }
 
     #[test]
