@@ -40,7 +40,11 @@ if up; then
     kill "$old" 2>/dev/null || true
     # Until the process is gone, not only its port: a server shutting down
     # still holds the listening socket, and the new one would fail to bind.
-    for _ in $(seq 1 200); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
+    # A store with thousands of test streams can take longer than that to
+    # close: a test store is thrown away anyway, so it is killed outright.
+    for _ in $(seq 1 100); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$old" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$old" 2>/dev/null || break; sleep 0.1; done
 fi
 # `make run` keeps its JetStream data between starts; tests (NATS_SCRATCH=1)
 # start on an empty store every time: thousands of per-test streams left in a
