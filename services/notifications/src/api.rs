@@ -292,14 +292,20 @@ impl NotificationsService for Api {
         let (Some(citizen), Some(text)) = (citizen, text) else {
             return Err(AppError::internal(anyhow::anyhow!("validated fields missing")).into());
         };
-        if !c.p.has_role("admin") {
-            let curator = store::curator_of(&mut c.tx, citizen).await.map_err(AppError::from)?;
-            if curator != Some(Some(c.p.account_id)) {
-                return Err(AppError::PermissionDenied(s::NOT_YOUR_CITIZEN.into()).into());
-            }
+        let curator = store::curator_of(&mut c.tx, citizen).await.map_err(AppError::from)?;
+        if !c.p.has_role("admin") && curator.is_some() && curator != Some(Some(c.p.account_id)) {
+            return Err(AppError::PermissionDenied(s::NOT_YOUR_CITIZEN.into()).into());
         }
         let chat = store::chat_of_citizen(&mut c.tx, citizen).await.map_err(AppError::from)?;
         c.tx.commit().await.map_err(AppError::from)?;
+        // Neither curated nor bound here: no such citizen in this tenant
+        // (another tenant's id answers as a made-up one does).
+        if curator.is_none() && chat.is_none() {
+            return Err(AppError::NotFound(s::CITIZEN_NOT_FOUND.into()).into());
+        }
+        if !c.p.has_role("admin") && curator.is_none() {
+            return Err(AppError::PermissionDenied(s::NOT_YOUR_CITIZEN.into()).into());
+        }
         let Some(chat) = chat else { return Err(AppError::FailedPrecondition(s::BOT_NOT_ACTIVATED.into()).into()) };
         let Some(sender) = self.bots.sender(c.p.tenant_id).await else {
             return Err(AppError::FailedPrecondition(s::BOT_NOT_CONFIGURED.into()).into());
