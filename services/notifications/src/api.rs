@@ -49,7 +49,7 @@ impl Api {
     }
 
     async fn settings_of(&self, call: &mut Call) -> Result<pb::ChannelSettings, AppError> {
-        let row = store::channel_settings(&mut call.tx, call.principal.tenant_id).await.map_err(AppError::from)?;
+        let row = store::channel_settings(&mut call.tx, call.principal.tenant_id).await?;
         Ok(row
             .as_ref()
             .map(pb::ChannelSettings::from)
