@@ -115,6 +115,9 @@ pub struct Settings {
     pub notifications: opeka_notifications::Settings,
 }
 
+/// A change to the settings, made before start.
+type Tweak = Box<dyn FnOnce(&mut Settings) + Send>;
+
 pub struct Builder {
     services: Vec<Service>,
     /// The schemas migrated besides those of the started services.
@@ -122,7 +125,7 @@ pub struct Builder {
     manual: Vec<Service>,
     start_at: DateTime<Utc>,
     nats: BTreeMap<Service, String>,
-    tweaks: Vec<Box<dyn FnOnce(&mut Settings) + Send>>,
+    tweaks: Vec<Tweak>,
 }
 
 impl Builder {
