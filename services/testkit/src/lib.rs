@@ -455,7 +455,7 @@ pub fn expect_code<T: std::fmt::Debug>(r: Result<T, Status>, code: tonic::Code) 
 
 /// INVALID_ARGUMENT with a field violation naming `field` (and a sentence).
 #[track_caller]
-pub fn expect_invalid<T: std::fmt::Debug>(r: Result<T, Status>, field: &str) {
+pub fn expect_invalid<T: std::fmt::Debug>(r: Result<T, Status>, field: &str) -> Status {
     let s = expect_code(r, tonic::Code::InvalidArgument);
     let v = opeka_platform::error::violations(&s);
     assert!(
@@ -463,6 +463,7 @@ pub fn expect_invalid<T: std::fmt::Debug>(r: Result<T, Status>, field: &str) {
         "expected a violation of `{field}`, got {v:?} ({})",
         s.message()
     );
+    s
 }
 
 /// A JetStream consumer delivering every `event` of `service` for tenant
