@@ -13,8 +13,8 @@ use opeka_proto::identity::{self as pb, identity_service_client::IdentityService
 use opeka_testkit::{Authed, Sandbox, Service};
 use prost::Message as _;
 use sqlx::PgPool;
-use tonic::transport::Channel;
 use tonic::Status;
+use tonic::transport::Channel;
 use uuid::Uuid;
 
 pub use opeka_testkit::{PASSWORD, expect_code, expect_invalid};
