@@ -17,6 +17,7 @@ mod legal_aid_pages;
 mod outbox;
 mod patronage;
 mod program_pages;
+mod reflection;
 mod reminders;
 mod resilience;
 mod revocation;
