@@ -295,8 +295,8 @@ impl AppealsService for AppealsApi {
             Scope::Org(o) => Some(o),
             Scope::Nothing => return Ok(Response::new(empty)),
         };
-        let lock = match pb::LockFilter::try_from(f.lock).unwrap_or(pb::LockFilter::Any) {
-            pb::LockFilter::Any => Lock::Any,
+        let lock = match pb::LockFilter::try_from(f.lock).unwrap_or(pb::LockFilter::Unspecified) {
+            pb::LockFilter::Unspecified => Lock::Any,
             pb::LockFilter::MineAndFree => Lock::MineAndFree,
             pb::LockFilter::Mine => Lock::Mine,
             pb::LockFilter::Free => Lock::Free,

@@ -92,7 +92,7 @@ fn tri(v: &str) -> AppealTriState {
     match v {
         "yes" => AppealTriState::Yes,
         "no" => AppealTriState::No,
-        _ => AppealTriState::Any,
+        _ => AppealTriState::Unspecified,
     }
 }
 
@@ -106,7 +106,7 @@ fn lock(v: &str) -> LockFilter {
         "mine_and_free" => LockFilter::MineAndFree,
         "mine" => LockFilter::Mine,
         "free" => LockFilter::Free,
-        _ => LockFilter::Any,
+        _ => LockFilter::Unspecified,
     }
 }
 
@@ -644,7 +644,7 @@ mod tests {
 
         let q = JournalQuery::from_pairs(&pairs(&[("lock", "any"), ("number", "")]), true);
         assert!(!q.untouched);
-        assert_eq!(q.filter(&RU).unwrap().lock, LockFilter::Any as i32);
+        assert_eq!(q.filter(&RU).unwrap().lock, LockFilter::Unspecified as i32);
         let q = JournalQuery::from_pairs(&pairs(&[]), false);
         assert_eq!(q.lock, "any", "only executors start at «Мои и свободные»");
     }
