@@ -15,6 +15,7 @@ mod db_roles;
 mod gateway;
 mod legal_aid_pages;
 mod outbox;
+mod paging;
 mod patronage;
 mod program_pages;
 mod reflection;

@@ -209,7 +209,12 @@ impl FilesService for Api {
         let mut c = self.caller(&req, Permission::ReadFileTypes).await?;
         let search = domain::search_key(&req.get_ref().query);
         let rows = store::list_file_types(&mut c.tx, Some(&search)).await.map_err(AppError::from)?;
-        Ok(Response::new(pb::ListFileTypesResponse { file_types: rows.iter().map(Into::into).collect() }))
+        let (rows, next_page_token) =
+            opeka_platform::paging::slice(rows, req.get_ref().page_size, &req.get_ref().page_token)?;
+        Ok(Response::new(pb::ListFileTypesResponse {
+            file_types: rows.iter().map(Into::into).collect(),
+            next_page_token,
+        }))
     }
 
     async fn upload_file(&self, req: Request<Streaming<pb::UploadFileRequest>>) -> Res<pb::File> {

@@ -662,7 +662,12 @@ impl IdentityService for Api {
         let mut c = self.caller(&req, Some(Permission::ReadReference)).await?;
         let kind = org_kind_str(req.get_ref().kind);
         let rows = store::list_organisations(&mut c.tx, kind).await.map_err(AppError::from)?;
-        Ok(Response::new(pb::ListOrganisationsResponse { organisations: rows.iter().map(Into::into).collect() }))
+        let (rows, next_page_token) =
+            opeka_platform::paging::slice(rows, req.get_ref().page_size, &req.get_ref().page_token)?;
+        Ok(Response::new(pb::ListOrganisationsResponse {
+            organisations: rows.iter().map(Into::into).collect(),
+            next_page_token,
+        }))
     }
 
     async fn create_district(&self, req: Request<pb::CreateDistrictRequest>) -> Res<pb::District> {
@@ -721,7 +726,12 @@ impl IdentityService for Api {
         let mut c = self.caller(&req, Some(Permission::ReadReference)).await?;
         let q = opt_text(&req.get_ref().query);
         let rows = store::list_districts(&mut c.tx, q.as_deref()).await.map_err(AppError::from)?;
-        Ok(Response::new(pb::ListDistrictsResponse { districts: rows.iter().map(Into::into).collect() }))
+        let (rows, next_page_token) =
+            opeka_platform::paging::slice(rows, req.get_ref().page_size, &req.get_ref().page_token)?;
+        Ok(Response::new(pb::ListDistrictsResponse {
+            districts: rows.iter().map(Into::into).collect(),
+            next_page_token,
+        }))
     }
 
     async fn create_staff_account(&self, req: Request<pb::CreateStaffAccountRequest>) -> Res<pb::Account> {

@@ -448,7 +448,11 @@ impl Api {
             to: to.map(|d| domain::start_of_day(d, tz)),
         };
         let rows = occurrences::calendar(&mut call.tx, &filter).await?;
-        Ok(pb::ListOccurrencesResponse { occurrences: rows.iter().map(convert::occurrence_pb).collect() })
+        let (rows, next_page_token) = opeka_platform::paging::slice(rows, r.page_size, &r.page_token)?;
+        Ok(pb::ListOccurrencesResponse {
+            occurrences: rows.iter().map(convert::occurrence_pb).collect(),
+            next_page_token,
+        })
     }
 
     async fn list_deviations_(
@@ -481,7 +485,11 @@ impl Api {
             to: None,
         };
         let rows = occurrences::deviations(&mut call.tx, &filter).await?;
-        Ok(pb::ListDeviationsResponse { occurrences: rows.iter().map(convert::occurrence_pb).collect() })
+        let (rows, next_page_token) = opeka_platform::paging::slice(rows, r.page_size, &r.page_token)?;
+        Ok(pb::ListDeviationsResponse {
+            occurrences: rows.iter().map(convert::occurrence_pb).collect(),
+            next_page_token,
+        })
     }
 
     async fn get_slot_load_(&self, req: Request<pb::GetSlotLoadRequest>) -> Result<pb::SlotLoad, AppError> {
@@ -596,7 +604,8 @@ impl Api {
         let to = now + Duration::days(i64::from(days));
         let rows = occurrences::upcoming(&mut call.tx, call.p.tenant_id, c.citizen_id, now, to, kind.map(Kind::as_str))
             .await?;
-        Ok(pb::ListUpcomingResponse { occurrences: rows.iter().map(convert::occurrence_pb).collect() })
+        let (rows, next_page_token) = opeka_platform::paging::slice(rows, r.page_size, &r.page_token)?;
+        Ok(pb::ListUpcomingResponse { occurrences: rows.iter().map(convert::occurrence_pb).collect(), next_page_token })
     }
 
     // ----------------------------------------------------------- settings

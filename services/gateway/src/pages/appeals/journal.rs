@@ -405,7 +405,8 @@ async fn tasks(state: &AppState, auth: &Auth) -> (Vec<Task>, i64) {
     if !(has_role(auth, "executor") || has_role(auth, "supervisor") || auth.is_admin()) {
         return (Vec::new(), 0);
     }
-    let msg = ListAppealWorkItemsRequest { include_processed: false, page_size: TASKS_SHOWN, page: 1 };
+    let msg =
+        ListAppealWorkItemsRequest { include_processed: false, page_size: TASKS_SHOWN, page: 1, ..Default::default() };
     match state.appeals.clone().list_appeal_work_items(auth.req(msg)).await {
         Ok(r) => {
             let r = r.into_inner();
@@ -480,6 +481,7 @@ pub async fn page(State(state): State<AppState>, auth: Auth, Query(p): Query<Pai
                 page_size: PAGE_SIZE,
                 page: q.page,
                 default_view,
+                ..Default::default()
             };
             match state.appeals.clone().list_appeals(auth.req(msg)).await {
                 Ok(r) => {
