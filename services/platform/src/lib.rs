@@ -7,6 +7,7 @@ pub mod admin;
 pub mod audit;
 pub mod auth;
 pub mod bus;
+pub mod call;
 pub mod clock;
 pub mod crypto;
 pub mod curators;
@@ -21,6 +22,7 @@ pub mod supervise;
 pub mod telemetry;
 pub mod testing;
 pub mod throttle;
+pub mod wire;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AppError, FieldViolation};
