@@ -611,7 +611,9 @@ impl Api {
         let mut call = self.caller(&req, Some(Permission::ReadReference)).await?;
         let kind = org_kind_str(req.get_ref().kind);
         let rows = store::list_organisations(&mut call.tx, kind).await?;
-        Ok(pb::ListOrganisationsResponse { organisations: rows.iter().map(Into::into).collect() })
+        let (rows, next_page_token) =
+            opeka_platform::paging::slice(rows, req.get_ref().page_size, &req.get_ref().page_token)?;
+        Ok(pb::ListOrganisationsResponse { organisations: rows.iter().map(Into::into).collect(), next_page_token })
     }
 
     async fn create_district(&self, req: Request<pb::CreateDistrictRequest>) -> Result<pb::District, AppError> {
@@ -655,7 +657,9 @@ impl Api {
         let mut call = self.caller(&req, Some(Permission::ReadReference)).await?;
         let q = wire::opt_text(&req.get_ref().query).map(String::from);
         let rows = store::list_districts(&mut call.tx, q.as_deref()).await?;
-        Ok(pb::ListDistrictsResponse { districts: rows.iter().map(Into::into).collect() })
+        let (rows, next_page_token) =
+            opeka_platform::paging::slice(rows, req.get_ref().page_size, &req.get_ref().page_token)?;
+        Ok(pb::ListDistrictsResponse { districts: rows.iter().map(Into::into).collect(), next_page_token })
     }
 
     async fn create_staff_account(&self, req: Request<pb::CreateStaffAccountRequest>) -> Result<pb::Account, AppError> {

@@ -228,7 +228,8 @@ impl TestApp {
         ];
         let import = cpb::ImportReferenceNodesRequest { tree: "geography".into(), nodes };
         appeals.import_reference_nodes(import).await.expect("import geography");
-        let list = cpb::ListReferenceNodesRequest { tree: "geography".into(), parent_id: String::new() };
+        let list =
+            cpb::ListReferenceNodesRequest { tree: "geography".into(), parent_id: String::new(), ..Default::default() };
         let nodes = appeals.list_reference_nodes(list).await.expect("geography").into_inner().nodes;
         let msk = nodes.into_iter().find(|n| n.code == "msk").expect("Москва loaded").id;
         let req = cpb::CreateAppealRequest {
