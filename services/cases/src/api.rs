@@ -533,7 +533,7 @@ impl CasesService for Api {
         self.citizen(&mut call, citizen, Permission::ReadCitizens, false).await?;
         let rows = store::list_diary(&mut call.tx, call.p.tenant_id, citizen).await.map_err(AppError::from)?;
         let (rows, next_page_token) =
-            opeka_platform::paging::slice(rows, req.get_ref().page_size, &req.get_ref().page_token)?;
+            opeka_platform::wire::slice(rows, req.get_ref().page_size, &req.get_ref().page_token)?;
         Ok(Response::new(pb::ListDiaryEntriesResponse {
             entries: rows.iter().map(Into::into).collect(),
             next_page_token,
@@ -607,7 +607,7 @@ impl CasesService for Api {
         let mut call = self.open(&req, Permission::ReadReference).await?;
         let rows = store::list_groups(&mut call.tx, opt_text(&req.get_ref().query)).await.map_err(AppError::from)?;
         let (rows, next_page_token) =
-            opeka_platform::paging::slice(rows, req.get_ref().page_size, &req.get_ref().page_token)?;
+            opeka_platform::wire::slice(rows, req.get_ref().page_size, &req.get_ref().page_token)?;
         Ok(Response::new(pb::ListSpecialGroupsResponse {
             groups: rows.iter().map(Into::into).collect(),
             next_page_token,
@@ -676,7 +676,7 @@ impl CasesService for Api {
         self.citizen(&mut call, citizen, Permission::ReadCitizens, false).await?;
         let rows = store::list_interactions(&mut call.tx, call.p.tenant_id, citizen).await.map_err(AppError::from)?;
         let (rows, next_page_token) =
-            opeka_platform::paging::slice(rows, req.get_ref().page_size, &req.get_ref().page_token)?;
+            opeka_platform::wire::slice(rows, req.get_ref().page_size, &req.get_ref().page_token)?;
         Ok(Response::new(pb::ListInteractionsResponse {
             interactions: rows.iter().map(Into::into).collect(),
             next_page_token,

@@ -167,7 +167,7 @@ impl Api {
         let search = domain::search_key(&req.get_ref().query);
         let rows = store::list_file_types(&mut call.tx, Some(&search)).await?;
         let (rows, next_page_token) =
-            opeka_platform::paging::slice(rows, req.get_ref().page_size, &req.get_ref().page_token)?;
+            opeka_platform::wire::slice(rows, req.get_ref().page_size, &req.get_ref().page_token)?;
         Ok(pb::ListFileTypesResponse { file_types: rows.iter().map(Into::into).collect(), next_page_token })
     }
 

@@ -612,7 +612,7 @@ impl Api {
         let kind = org_kind_str(req.get_ref().kind);
         let rows = store::list_organisations(&mut call.tx, kind).await?;
         let (rows, next_page_token) =
-            opeka_platform::paging::slice(rows, req.get_ref().page_size, &req.get_ref().page_token)?;
+            opeka_platform::wire::slice(rows, req.get_ref().page_size, &req.get_ref().page_token)?;
         Ok(pb::ListOrganisationsResponse { organisations: rows.iter().map(Into::into).collect(), next_page_token })
     }
 
@@ -658,7 +658,7 @@ impl Api {
         let q = wire::opt_text(&req.get_ref().query).map(String::from);
         let rows = store::list_districts(&mut call.tx, q.as_deref()).await?;
         let (rows, next_page_token) =
-            opeka_platform::paging::slice(rows, req.get_ref().page_size, &req.get_ref().page_token)?;
+            opeka_platform::wire::slice(rows, req.get_ref().page_size, &req.get_ref().page_token)?;
         Ok(pb::ListDistrictsResponse { districts: rows.iter().map(Into::into).collect(), next_page_token })
     }
 

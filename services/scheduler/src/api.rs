@@ -406,7 +406,7 @@ impl Api {
             to: to.map(|d| domain::start_of_day(d, tz)),
         };
         let rows = occurrences::calendar(&mut call.tx, &filter).await?;
-        let (rows, next_page_token) = opeka_platform::paging::slice(rows, r.page_size, &r.page_token)?;
+        let (rows, next_page_token) = opeka_platform::wire::slice(rows, r.page_size, &r.page_token)?;
         Ok(pb::ListOccurrencesResponse {
             occurrences: rows.iter().map(convert::occurrence_pb).collect(),
             next_page_token,
@@ -443,7 +443,7 @@ impl Api {
             to: None,
         };
         let rows = occurrences::deviations(&mut call.tx, &filter).await?;
-        let (rows, next_page_token) = opeka_platform::paging::slice(rows, r.page_size, &r.page_token)?;
+        let (rows, next_page_token) = opeka_platform::wire::slice(rows, r.page_size, &r.page_token)?;
         Ok(pb::ListDeviationsResponse {
             occurrences: rows.iter().map(convert::occurrence_pb).collect(),
             next_page_token,
@@ -566,7 +566,7 @@ impl Api {
             kind.map(Kind::as_str),
         )
         .await?;
-        let (rows, next_page_token) = opeka_platform::paging::slice(rows, r.page_size, &r.page_token)?;
+        let (rows, next_page_token) = opeka_platform::wire::slice(rows, r.page_size, &r.page_token)?;
         Ok(pb::ListUpcomingResponse { occurrences: rows.iter().map(convert::occurrence_pb).collect(), next_page_token })
     }
 

@@ -288,7 +288,7 @@ impl AppealsService for AppealsApi {
         errs.into_result()?;
         let (order, descending) = order.unwrap_or_default();
         let page_size = if r.page_size <= 0 { 50 } else { r.page_size.min(500) };
-        let page = opeka_platform::paging::page_number(r.page, &r.page_token)?;
+        let page = opeka_platform::wire::page_number(r.page, &r.page_token)?;
         let empty = pb::ListAppealsResponse { rows: Vec::new(), total: 0, page, page_size, ..Default::default() };
         let org_scope = match c.scope {
             Scope::Tenant => None,
@@ -356,7 +356,7 @@ impl AppealsService for AppealsApi {
             total,
             page,
             page_size,
-            next_page_token: opeka_platform::paging::next_page(page, i64::from(page_size), total),
+            next_page_token: opeka_platform::wire::next_page(page, i64::from(page_size), total),
         }))
     }
 
@@ -446,7 +446,7 @@ impl AppealsService for AppealsApi {
         let edits = store::list_edits(&mut tx, c.p.tenant_id, &ids).await.map_err(AppError::from)?;
         let entries = convert::timeline(&rows, &edits, &c.p.account_id.to_string());
         let (entries, next_page_token) =
-            opeka_platform::paging::slice(entries, req.get_ref().page_size, &req.get_ref().page_token)?;
+            opeka_platform::wire::slice(entries, req.get_ref().page_size, &req.get_ref().page_token)?;
         Ok(Response::new(pb::ListAppealTimelineResponse { entries, next_page_token }))
     }
 
@@ -499,7 +499,7 @@ impl AppealsService for AppealsApi {
         errs.into_result()?;
         let mut tx = self.tx(&c).await?;
         let nodes = store::list_nodes(&mut tx, c.p.tenant_id, tree, parent).await.map_err(AppError::from)?;
-        let (nodes, next_page_token) = opeka_platform::paging::slice(nodes, r.page_size, &r.page_token)?;
+        let (nodes, next_page_token) = opeka_platform::wire::slice(nodes, r.page_size, &r.page_token)?;
         Ok(Response::new(pb::ListReferenceNodesResponse {
             nodes: nodes.iter().map(convert::node).collect(),
             next_page_token,

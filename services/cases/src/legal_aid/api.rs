@@ -477,7 +477,7 @@ impl LegalAidService for Api {
         let mut filter = model::consultation_filter(r)?;
         filter.centre = scope.narrow(filter.centre);
         let sort = model::consultation_sort(r.sort, r.descending);
-        let page = Page::new(opeka_platform::paging::page_number(r.page, &r.page_token)?, r.page_size, 20, 200);
+        let page = Page::new(opeka_platform::wire::page_number(r.page, &r.page_token)?, r.page_size, 20, 200);
         let (rows, total) = store::list_consultations(&mut call.tx, call.p.tenant_id, &filter, sort, page).await?;
         let refs = self.refs(&mut call.tx, call.p.tenant_id).await?;
         let centres = self.centres(&mut call.tx, call.p.tenant_id).await?;
@@ -486,7 +486,7 @@ impl LegalAidService for Api {
             total_size: total,
             page: page.number,
             page_count: page.count(total),
-            next_page_token: opeka_platform::paging::next_page(page.number, page.size, total),
+            next_page_token: opeka_platform::wire::next_page(page.number, page.size, total),
         }))
     }
 
@@ -505,7 +505,7 @@ impl LegalAidService for Api {
             .filter(|e| kind.is_none_or(|k| e.kind == k) && (r.include_archived || !e.archived))
             .map(|e| e.to_pb())
             .collect();
-        let (refs, next_page_token) = opeka_platform::paging::slice(refs, r.page_size, &r.page_token)?;
+        let (refs, next_page_token) = opeka_platform::wire::slice(refs, r.page_size, &r.page_token)?;
         Ok(Response::new(pb::ListLegalAidRefsResponse { refs, next_page_token }))
     }
 
@@ -540,7 +540,7 @@ impl LegalAidService for Api {
         let centres = store::centres(&mut call.tx, call.p.tenant_id).await?;
         call.tx.commit().await.map_err(commit_err)?;
         let (centres, next_page_token) =
-            opeka_platform::paging::slice(centres, req.get_ref().page_size, &req.get_ref().page_token)?;
+            opeka_platform::wire::slice(centres, req.get_ref().page_size, &req.get_ref().page_token)?;
         Ok(Response::new(pb::ListLegalAidCentresResponse {
             centres: centres.iter().map(centre_pb).collect(),
             next_page_token,
@@ -690,7 +690,7 @@ impl LegalAidService for Api {
         }
         errs.into_result()?;
         let filter = store::ReferralFilter { centre: scope.narrow(centre), date_from, date_to };
-        let page = Page::new(opeka_platform::paging::page_number(r.page, &r.page_token)?, r.page_size, 20, 200);
+        let page = Page::new(opeka_platform::wire::page_number(r.page, &r.page_token)?, r.page_size, 20, 200);
         let (rows, total) = store::list_referrals(&mut call.tx, call.p.tenant_id, &filter, page).await?;
         let centres = self.centres(&mut call.tx, call.p.tenant_id).await?;
         Ok(Response::new(pb::ListReferralsResponse {
@@ -698,7 +698,7 @@ impl LegalAidService for Api {
             total_size: total,
             page: page.number,
             page_count: page.count(total),
-            next_page_token: opeka_platform::paging::next_page(page.number, page.size, total),
+            next_page_token: opeka_platform::wire::next_page(page.number, page.size, total),
         }))
     }
 
@@ -787,7 +787,7 @@ impl LegalAidService for Api {
     ) -> Res<pb::ListPublishedQuestionsResponse> {
         let r = req.get_ref();
         let (tenant, _, mut tx) = self.open_public(&r.tenant).await?;
-        let page = Page::new(opeka_platform::paging::page_number(r.page, &r.page_token)?, r.page_size, 20, 100);
+        let page = Page::new(opeka_platform::wire::page_number(r.page, &r.page_token)?, r.page_size, 20, 100);
         let (rows, total) = store::list_published(&mut tx, tenant, page).await?;
         let refs = self.refs(&mut tx, tenant).await?;
         let centres = self.centres(&mut tx, tenant).await?;
@@ -796,7 +796,7 @@ impl LegalAidService for Api {
             total_size: total,
             page: page.number,
             page_count: page.count(total),
-            next_page_token: opeka_platform::paging::next_page(page.number, page.size, total),
+            next_page_token: opeka_platform::wire::next_page(page.number, page.size, total),
         }))
     }
 
@@ -822,7 +822,7 @@ impl LegalAidService for Api {
         let centre = model::opt_id("centre_id", &r.centre_id, &mut errs);
         errs.into_result()?;
         let status = QuestionStatus::from_pb(r.status);
-        let page = Page::new(opeka_platform::paging::page_number(r.page, &r.page_token)?, r.page_size, 20, 200);
+        let page = Page::new(opeka_platform::wire::page_number(r.page, &r.page_token)?, r.page_size, 20, 200);
         let (rows, total) =
             store::list_questions(&mut call.tx, call.p.tenant_id, scope.narrow(centre), status, page).await?;
         let refs = self.refs(&mut call.tx, call.p.tenant_id).await?;
@@ -832,7 +832,7 @@ impl LegalAidService for Api {
             total_size: total,
             page: page.number,
             page_count: page.count(total),
-            next_page_token: opeka_platform::paging::next_page(page.number, page.size, total),
+            next_page_token: opeka_platform::wire::next_page(page.number, page.size, total),
         }))
     }
 
@@ -903,7 +903,7 @@ impl LegalAidService for Api {
             .map(|e| e.code.clone())
             .collect();
         let (districts, next_page_token) =
-            opeka_platform::paging::slice(districts, req.get_ref().page_size, &req.get_ref().page_token)?;
+            opeka_platform::wire::slice(districts, req.get_ref().page_size, &req.get_ref().page_token)?;
         let refs = Refs::new(refs);
         Ok(Response::new(pb::ListDistrictRoutesResponse {
             routes: districts.iter().map(|d| Self::route_pb(d, routes.get(d).copied(), &refs, &centres)).collect(),
