@@ -93,11 +93,10 @@ impl Settings {
 
 /// Everything a handler needs.
 pub struct State {
-    pub pool: sqlx::PgPool,
+    /// Pool, outbox and clock every call is opened with.
+    pub kit: opeka_platform::call::Kit,
     pub settings: Settings,
     pub default_tz: chrono_tz::Tz,
-    pub outbox: bus::Outbox,
-    pub clock: opeka_platform::clock::SharedClock,
     pub identity: identity::Identity,
     /// Where appeals' attachments are checked.
     pub files: appeals::files::Files,
@@ -124,11 +123,9 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let files = appeals::files::Files::new(opeka_platform::grpc::channel(&settings.files_url).await?);
     let outbox = bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE);
     let state = Arc::new(State {
-        pool: pool.clone(),
+        kit: opeka_platform::call::Kit::new(pool.clone(), outbox.clone(), ctx.clock.clone()),
         default_tz: settings.time_zone()?,
         settings,
-        outbox: outbox.clone(),
-        clock: ctx.clock.clone(),
         identity,
         files,
         ask_throttle: opeka_platform::throttle::Throttle::new(

@@ -58,7 +58,7 @@ pub async fn run_resume_job(st: Arc<State>, every: Duration, cancel: Cancellatio
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tick.tick() => {
-                if let Err(e) = resume_due(&st.pool, &st.outbox, st.default_tz, st.clock.now()).await {
+                if let Err(e) = resume_due(&st.kit.pool, &st.kit.outbox, st.default_tz, st.kit.now()).await {
                     tracing::warn!(error = %e, "postponed appeals job failed");
                 }
             }

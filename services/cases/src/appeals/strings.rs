@@ -16,7 +16,6 @@ pub const MUNICIPALITY_MISMATCH: &str = "Муниципальное образо
 pub const CATEGORY_MISMATCH: &str = "Категория не относится к выбранному типу категории.";
 pub const SUBCATEGORY_MISMATCH: &str = "Подкатегория не относится к выбранной категории.";
 pub const ORG_UNKNOWN: &str = "Такой организации нет.";
-pub const ID_INVALID: &str = "Неверный идентификатор.";
 pub const DATE_INVALID: &str = "Укажите дату в виде ГГГГ-ММ-ДД или ДД.ММ.ГГГГ.";
 pub const APPEAL_NOT_FOUND: &str = "Обращение не найдено.";
 pub const PERMISSION_DENIED: &str = "Недостаточно прав для этого действия.";

@@ -877,7 +877,8 @@ pub fn rule_for(status: Status, action: ActionKind, role: Role) -> Option<&'stat
     RULES.iter().find(|r| r.from == status && r.action == action && r.roles.contains(&role))
 }
 
-/// Why an action was refused. `code` names the gRPC code; `Display` is the Russian message for the user.
+/// Why an action was refused. `code` is its kind, `reason` its stable name; `Display` is the Russian
+/// message for the user.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum WorkflowError {
     /// Not possible in the card's current status (named in the message).
@@ -917,20 +918,43 @@ impl WorkflowError {
         WorkflowError::Invalid { field, description }
     }
 
-    /// The gRPC code, by its snake_case name: `failed_precondition`, `permission_denied` or `invalid_argument`.
-    pub fn code(&self) -> &'static str {
+    /// The kind of refusal, which the API turns into a gRPC code.
+    pub fn code(&self) -> WorkflowCode {
         match self {
             WorkflowError::IllegalTransition { .. }
             | WorkflowError::NotHolder { .. }
             | WorkflowError::AlreadyHeld { .. }
             | WorkflowError::NotHeld
-            | WorkflowError::NotDue { .. } => "failed_precondition",
+            | WorkflowError::NotDue { .. } => WorkflowCode::FailedPrecondition,
             WorkflowError::Forbidden { .. } | WorkflowError::OutOfArea | WorkflowError::SelfReview => {
-                "permission_denied"
+                WorkflowCode::PermissionDenied
             }
-            WorkflowError::Invalid { .. } => "invalid_argument",
+            WorkflowError::Invalid { .. } => WorkflowCode::InvalidArgument,
         }
     }
+
+    /// The stable reason an integrator branches on (never changed once released).
+    pub fn reason(&self) -> &'static str {
+        match self {
+            WorkflowError::IllegalTransition { .. } => "ILLEGAL_TRANSITION",
+            WorkflowError::Forbidden { .. } => "ROLE_FORBIDDEN",
+            WorkflowError::OutOfArea => "OUT_OF_AREA",
+            WorkflowError::NotHolder { .. } => "NOT_HOLDER",
+            WorkflowError::AlreadyHeld { .. } => "ALREADY_HELD",
+            WorkflowError::NotHeld => "NOT_HELD",
+            WorkflowError::NotDue { .. } => "NOT_DUE",
+            WorkflowError::SelfReview => "SELF_REVIEW",
+            WorkflowError::Invalid { .. } => "INVALID_ARGUMENT",
+        }
+    }
+}
+
+/// The kinds of workflow refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum WorkflowCode {
+    FailedPrecondition,
+    PermissionDenied,
+    InvalidArgument,
 }
 
 /// What a step changed or recorded, in the order the timeline («Ход решения», S1-32) shows it; each is
@@ -1414,14 +1438,14 @@ mod tests {
                         (None, Ok(t)) => panic!("{status:?} {kind:?} {role:?} allowed: {t:?}"),
                         (None, Err(e)) if ever => {
                             assert_eq!(e, WorkflowError::IllegalTransition { status, action: kind });
-                            assert_eq!(e.code(), "failed_precondition");
+                            assert_eq!(e.code(), WorkflowCode::FailedPrecondition);
                             let msg = e.to_string();
                             assert!(msg.contains(&format!("«{}»", status.label())), "{msg}");
                             assert!(msg.contains(kind.label()), "{msg}");
                         }
                         (None, Err(e)) => {
                             assert_eq!(e, WorkflowError::Forbidden { role, action: kind });
-                            assert_eq!(e.code(), "permission_denied");
+                            assert_eq!(e.code(), WorkflowCode::PermissionDenied);
                             assert!(e.to_string().contains(role.label()), "{e}");
                         }
                     }
@@ -1572,7 +1596,7 @@ mod tests {
         let req = |reason, comment: &str, duplicate_of| CloseRequest { reason, comment: comment.into(), duplicate_of };
         let e = req(CloseReason::Duplicate, "", None).check(376).unwrap_err();
         assert_eq!(e, WorkflowError::Invalid { field: "duplicate_of", description: text::DUPLICATE_REQUIRED });
-        assert_eq!(e.code(), "invalid_argument");
+        assert_eq!(e.code(), WorkflowCode::InvalidArgument);
         assert_eq!(e.to_string(), text::DUPLICATE_REQUIRED);
         assert_eq!(
             req(CloseReason::Duplicate, "", Some(376)).check(376).unwrap_err().to_string(),
@@ -1583,7 +1607,10 @@ mod tests {
         assert_eq!(req(CloseReason::Duplicate, "", Some(375)).check(376), Ok(()));
         assert_eq!(req(CloseReason::WrongPhone, "", None).check(376), Ok(()));
         let long = "я".repeat(MAX_TEXT + 1);
-        assert_eq!(req(CloseReason::WrongPhone, &long, None).check(376).unwrap_err().code(), "invalid_argument");
+        assert_eq!(
+            req(CloseReason::WrongPhone, &long, None).check(376).unwrap_err().code(),
+            WorkflowCode::InvalidArgument
+        );
     }
 
     // S1-4, S1-45: the curator can also send a close request back, with a comment.
@@ -1614,7 +1641,7 @@ mod tests {
         for until in [today() - chrono::Duration::days(1), today()] {
             let e = apply(&c, &exec(EXEC), postpone(until, PostponeReason::WorksPlanned, ""), today()).unwrap_err();
             assert_eq!(e, WorkflowError::Invalid { field: "until", description: text::UNTIL_NOT_FUTURE });
-            assert_eq!(e.code(), "invalid_argument");
+            assert_eq!(e.code(), WorkflowCode::InvalidArgument);
         }
         let e = apply(&c, &exec(EXEC), postpone(today().succ_opt().unwrap(), PostponeReason::Other, ""), today());
         assert_eq!(e.unwrap_err(), WorkflowError::Invalid { field: "comment", description: text::COMMENT_REQUIRED });
@@ -1645,7 +1672,7 @@ mod tests {
         let system = actor(Role::System);
         let early = apply(&postponed, &system, Action::Resume, until.pred_opt().unwrap()).unwrap_err();
         assert_eq!(early, WorkflowError::NotDue { until });
-        assert_eq!(early.code(), "failed_precondition");
+        assert_eq!(early.code(), WorkflowCode::FailedPrecondition);
         assert!(early.to_string().contains("31.12.2025"), "{early}");
         for day in [until, until + chrono::Duration::days(3)] {
             let t = apply(&postponed, &system, Action::Resume, day).unwrap();
@@ -1674,9 +1701,9 @@ mod tests {
         let free = card(Status::InWork);
         let e = apply(&free, &exec(EXEC), valid(ActionKind::MarkDone), today()).unwrap_err();
         assert_eq!(e, WorkflowError::NotHolder { held_by_other: false });
-        assert_eq!((e.code(), e.to_string().as_str()), ("failed_precondition", text::TAKE_FIRST));
+        assert_eq!((e.code(), e.to_string().as_str()), (WorkflowCode::FailedPrecondition, text::TAKE_FIRST));
         assert_eq!(apply(&free, &exec(EXEC_B), Action::Take, today()).unwrap_err(), WorkflowError::OutOfArea);
-        assert_eq!(WorkflowError::OutOfArea.code(), "permission_denied");
+        assert_eq!(WorkflowError::OutOfArea.code(), WorkflowCode::PermissionDenied);
         let t = apply(&free, &exec(EXEC), Action::Take, today()).unwrap();
         assert_eq!(t.effects, [Effect::LockTaken { executor: EXEC }]);
         let mine = t.state;
@@ -1771,7 +1798,7 @@ mod tests {
         assert!(t.effects.contains(&Effect::QueueChanged(Queue::Moderators)));
         let moderator = actor(Role::Moderator);
         let nil = apply(&t.state, &moderator, Action::Route { org: Uuid::nil() }, today()).unwrap_err();
-        assert_eq!(nil.code(), "invalid_argument");
+        assert_eq!(nil.code(), WorkflowCode::InvalidArgument);
         // Same organisation: the executor hears of it.
         let same = apply(&t.state, &moderator, Action::Route { org: ORG }, today()).unwrap();
         assert_eq!(same.state.status, Status::InWork);
@@ -1941,7 +1968,7 @@ mod tests {
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
         let mut reached = BTreeSet::new();
         let mut fired = BTreeSet::new();
-        let (mut ok, mut refused) = (0u32, BTreeMap::<&str, u32>::new());
+        let (mut ok, mut refused) = (0u32, BTreeMap::<WorkflowCode, u32>::new());
         for seq in 0..4000 {
             let mut c = CardState::new(1000 + seq, rng.pick(&[None, Some(ORG), Some(ORG_B)]));
             let mut day = today();

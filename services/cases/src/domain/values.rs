@@ -104,6 +104,28 @@ impl Phone {
     }
 }
 
+/// A phone number kept as typed, deliberately looser than `Phone`: digits
+/// with an optional leading +, spaces, dashes and brackets; 5 to 15 digits.
+/// Legal aid's clients give local and international forms alike, so no
+/// country rules apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoosePhone(String);
+
+impl LoosePhone {
+    pub fn parse(v: &str) -> Result<Self, String> {
+        let v = v.trim();
+        let body = v.strip_prefix('+').unwrap_or(v);
+        let digits = body.chars().filter(char::is_ascii_digit).count();
+        if body.chars().any(|c| !(c.is_ascii_digit() || " -()".contains(c))) || !(5..=15).contains(&digits) {
+            return Err(crate::legal_aid::text::PHONE_INVALID.into());
+        }
+        Ok(Self(v.to_string()))
+    }
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Email(String);
 

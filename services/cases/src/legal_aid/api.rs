@@ -8,23 +8,21 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use opeka_platform::auth::{self, Principal};
+use opeka_platform::auth;
+use opeka_platform::call::Bearer;
 use opeka_platform::db::{self, Tx};
 use opeka_platform::error::{AppError, Violations};
+use opeka_platform::wire::{self, date_str, opt_ts, opt_uuid, ts};
 use opeka_proto::cases::{self as pb, legal_aid_service_server::LegalAidService};
 use opeka_proto::events::{self as ev, envelope::Body};
 use opeka_proto::identity::OrganisationKind;
-use tonic::{Request, Response, Status};
+use tonic::Request;
 use uuid::Uuid;
 
-use super::model::{self, Caller, Page, QuestionStatus, RefKind, Refs};
+use super::model::{self, Page, QuestionStatus, RefKind, Refs, Standing};
 use super::store::{self, CentreRow, ConsultationRow, QuestionRow, ReferralRow};
 use super::{form, routing, text as t};
 use crate::State;
-use crate::convert::ts;
-use crate::identity::Bearer;
-
-type Res<T> = Result<Response<T>, Status>;
 
 /// The actor of events a public call causes.
 const ANONYMOUS: &str = "anonymous";
@@ -39,19 +37,16 @@ impl Api {
     }
 }
 
-/// An authenticated call with its tenant transaction open.
-struct Call {
-    p: Principal,
-    caller: Caller,
-    bearer: Bearer,
-    tx: Tx,
+/// Who may call.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Permission {
+    /// Any staff member (reference lists, centres, routes; records and
+    /// questions narrow it further by centre).
+    Staff,
+    Admin,
 }
 
-impl Call {
-    fn actor(&self) -> String {
-        self.p.account_id.to_string()
-    }
-}
+type Call = opeka_platform::call::Call<Standing>;
 
 fn consultation_not_found() -> AppError {
     AppError::NotFound(t::CONSULTATION_NOT_FOUND.into())
@@ -63,7 +58,7 @@ fn question_not_found() -> AppError {
     AppError::NotFound(t::QUESTION_NOT_FOUND.into())
 }
 fn stale() -> AppError {
-    AppError::FailedPrecondition(t::STALE_VERSION.into())
+    AppError::Stale(t::STALE_VERSION.into())
 }
 
 type Centres = HashMap<Uuid, CentreRow>;
@@ -81,18 +76,6 @@ fn centre_pb(c: &CentreRow) -> pb::LegalAidCentre {
         email: c.email.clone(),
         head: c.head.clone(),
     }
-}
-
-fn opt_ts(t: Option<DateTime<Utc>>) -> Option<prost_types::Timestamp> {
-    t.map(ts)
-}
-
-fn opt_uuid(v: Option<Uuid>) -> String {
-    v.map(|u| u.to_string()).unwrap_or_default()
-}
-
-fn date_str(d: NaiveDate) -> String {
-    d.format("%Y-%m-%d").to_string()
 }
 
 fn consultation_pb(c: &ConsultationRow, refs: &Refs, centres: &Centres) -> pb::Consultation {
@@ -115,7 +98,7 @@ fn consultation_pb(c: &ConsultationRow, refs: &Refs, centres: &Centres) -> pb::C
             help_type_code: c.help_type_code.clone(),
             written_appeal: c.written_appeal,
             lawyer_provided: c.lawyer_provided,
-            date: date_str(c.consulted_on),
+            date: date_str(Some(c.consulted_on)),
         }),
         gender_name: refs.name(RefKind::Gender, &c.gender_code),
         citizenship_name: refs.name(RefKind::Citizenship, &c.citizenship_code),
@@ -143,7 +126,7 @@ fn referral_pb(r: &ReferralRow, centres: &Centres) -> pb::Referral {
             to_organisation: r.to_organisation.clone(),
             to_address: r.to_address.clone(),
             reason: r.reason.clone(),
-            date: date_str(r.referred_on),
+            date: date_str(Some(r.referred_on)),
         }),
         form_text: r.form_text.clone(),
         form_edited: r.form_edited,
@@ -205,22 +188,25 @@ fn prefill_from(c: &ConsultationRow, refs: &Refs) -> model::ReferralDraft {
 
 impl Api {
     fn now(&self) -> DateTime<Utc> {
-        self.st.clock.now()
+        self.st.kit.now()
     }
 
     /// Authenticates (any staff member), opens the tenant transaction and,
     /// on the tenant's first legal-aid call, records its slug and fills in
     /// the default reference lists.
-    async fn open<T>(&self, req: &Request<T>) -> Result<Call, AppError> {
-        let p = auth::principal(req)?;
-        let caller = Caller::of(&p);
-        caller.check_staff()?;
-        let bearer = Bearer::of(req.metadata())?;
-        let mut tx = db::tenant_tx(&self.st.pool, p.tenant_id).await?;
-        if store::ensure_tenant(&mut tx, p.tenant_id, &p.tenant_slug, self.now()).await? {
-            store::insert_default_refs(&mut tx, p.tenant_id, t::DEFAULT_REFS, self.now()).await?;
+    async fn open<T>(&self, req: &Request<T>, perm: Permission) -> Result<Call, AppError> {
+        let principal = auth::principal(req)?;
+        let standing = Standing::of(&principal);
+        match perm {
+            Permission::Staff => standing.check_staff()?,
+            Permission::Admin => standing.check_staff().and_then(|()| standing.check_admin())?,
         }
-        Ok(Call { p, caller, bearer, tx })
+        let mut call = self.st.kit.open_as(principal, Bearer::of(req.metadata()).ok()).await?.with(standing);
+        let (tenant, now) = (call.principal.tenant_id, call.now);
+        if store::ensure_tenant(&mut call.tx, tenant, &call.principal.tenant_slug, now).await? {
+            store::insert_default_refs(&mut call.tx, tenant, t::DEFAULT_REFS, now).await?;
+        }
+        Ok(call)
     }
 
     /// A public call: the tenant named by `slug`, with its transaction.
@@ -230,10 +216,10 @@ impl Api {
         if slug.is_empty() {
             return Err(unknown());
         }
-        let mut conn = self.st.pool.acquire().await?;
+        let mut conn = self.st.kit.pool.acquire().await?;
         let id = store::tenant_by_slug(&mut conn, slug).await?.ok_or_else(unknown)?;
         drop(conn);
-        let tx = db::tenant_tx(&self.st.pool, id).await?;
+        let tx = db::tenant_tx(&self.st.kit.pool, id).await?;
         Ok((id, slug.to_string(), tx))
     }
 
@@ -244,21 +230,13 @@ impl Api {
         Ok(crate::domain::period::local_today(self.now(), tz))
     }
 
-    async fn emit(&self, tx: &mut Tx, tenant: (Uuid, &str), actor: &str, body: Body) -> Result<(), AppError> {
-        let env = opeka_platform::bus::envelope(tenant.0, actor, self.now(), body);
-        self.st.outbox.enqueue(tx, tenant.1, &env).await?;
-        Ok(())
-    }
-
-    async fn emit_consultation(&self, call: &mut Call, c: &ConsultationRow, change: &str) -> Result<(), AppError> {
-        let body = Body::ConsultationRecorded(ev::ConsultationRecorded {
+    async fn emit_consultation(call: &mut Call, c: &ConsultationRow, change: &str) -> Result<(), AppError> {
+        call.emit(Body::ConsultationRecorded(ev::ConsultationRecorded {
             consultation_id: c.id.to_string(),
             centre_id: c.centre_id.to_string(),
             change: change.into(),
-        });
-        let actor = call.actor();
-        let slug = call.p.tenant_slug.clone();
-        self.emit(&mut call.tx, (call.p.tenant_id, &slug), &actor, body).await
+        }))
+        .await
     }
 
     async fn refs(&self, tx: &mut Tx, tenant: Uuid) -> Result<Refs, AppError> {
@@ -271,19 +249,19 @@ impl Api {
 
     /// Refreshes the copies of the tenant's centres from identity.
     async fn sync_centres(&self, call: &mut Call) -> Result<(), AppError> {
-        let orgs = self.st.identity.organisations(&call.bearer, OrganisationKind::LegalAidCentre).await?;
+        let orgs = self.st.identity.organisations(call.bearer()?, OrganisationKind::LegalAidCentre).await?;
         let list: Vec<(Uuid, String)> = orgs.into_iter().filter_map(|o| Some((o.id.parse().ok()?, o.name))).collect();
-        store::upsert_centre_names(&mut call.tx, call.p.tenant_id, &list, self.now()).await?;
+        store::upsert_centre_names(&mut call.tx, call.principal.tenant_id, &list, self.now()).await?;
         Ok(())
     }
 
     /// A legal-aid centre of the tenant (asking identity about one not seen yet).
     async fn find_centre(&self, call: &mut Call, id: Uuid) -> Result<Option<CentreRow>, AppError> {
-        if let Some(c) = store::centre(&mut call.tx, call.p.tenant_id, id).await? {
+        if let Some(c) = store::centre(&mut call.tx, call.principal.tenant_id, id).await? {
             return Ok(Some(c));
         }
         self.sync_centres(call).await?;
-        store::centre(&mut call.tx, call.p.tenant_id, id).await
+        Ok(store::centre(&mut call.tx, call.principal.tenant_id, id).await?)
     }
 
     /// The centre a record goes to: a consultant's own (their organisation
@@ -291,46 +269,46 @@ impl Api {
     async fn record_centre(&self, call: &mut Call, id: Uuid, field: &str) -> Result<CentreRow, AppError> {
         match self.find_centre(call, id).await? {
             Some(c) => Ok(c),
-            None if call.caller.admin => Err(AppError::invalid(field, t::CENTRE_UNKNOWN)),
+            None if call.extra.admin => Err(AppError::invalid(field, t::CENTRE_UNKNOWN)),
             None => Err(AppError::PermissionDenied(t::NO_CENTRE.into())),
         }
     }
 
     /// A live consultation the caller may see.
     async fn visible_consultation(&self, call: &mut Call, id: Uuid, lock: bool) -> Result<ConsultationRow, AppError> {
-        let scope = call.caller.records()?;
+        let scope = call.extra.records()?;
         let row = store::consultation(&mut call.tx, id, lock).await?.ok_or_else(consultation_not_found)?;
         if scope.covers(row.centre_id) { Ok(row) } else { Err(consultation_not_found()) }
     }
 
     async fn visible_referral(&self, call: &mut Call, id: Uuid, lock: bool) -> Result<ReferralRow, AppError> {
-        let scope = call.caller.records()?;
+        let scope = call.extra.records()?;
         let row = store::referral(&mut call.tx, id, lock).await?.ok_or_else(referral_not_found)?;
         if scope.covers(row.centre_id) { Ok(row) } else { Err(referral_not_found()) }
     }
 
     async fn visible_question(&self, call: &mut Call, id: Uuid, lock: bool) -> Result<QuestionRow, AppError> {
-        let scope = call.caller.questions()?;
+        let scope = call.extra.questions()?;
         let row = store::question(&mut call.tx, id, lock).await?.ok_or_else(question_not_found)?;
         if scope.covers(row.centre_id) { Ok(row) } else { Err(question_not_found()) }
     }
 
     async fn consultation_view(&self, call: &mut Call, c: &ConsultationRow) -> Result<pb::Consultation, AppError> {
-        let refs = self.refs(&mut call.tx, call.p.tenant_id).await?;
-        let centres = self.centres(&mut call.tx, call.p.tenant_id).await?;
+        let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
+        let centres = self.centres(&mut call.tx, call.principal.tenant_id).await?;
         Ok(consultation_pb(c, &refs, &centres))
     }
 
     async fn referral_view(&self, call: &mut Call, id: Uuid) -> Result<pb::Referral, AppError> {
         let row = store::referral(&mut call.tx, id, false).await?.ok_or_else(referral_not_found)?;
-        let centres = self.centres(&mut call.tx, call.p.tenant_id).await?;
+        let centres = self.centres(&mut call.tx, call.principal.tenant_id).await?;
         Ok(referral_pb(&row, &centres))
     }
 
     async fn question_view(&self, call: &mut Call, id: Uuid) -> Result<pb::OnlineQuestion, AppError> {
         let row = store::question(&mut call.tx, id, false).await?.ok_or_else(question_not_found)?;
-        let refs = self.refs(&mut call.tx, call.p.tenant_id).await?;
-        let centres = self.centres(&mut call.tx, call.p.tenant_id).await?;
+        let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
+        let centres = self.centres(&mut call.tx, call.principal.tenant_id).await?;
         Ok(question_pb(&row, &refs, &centres))
     }
 
@@ -343,14 +321,14 @@ impl Api {
         centre: Uuid,
     ) -> Result<Option<model::ReferralDraft>, AppError> {
         let mut errs = Violations::new();
-        let id = model::opt_id("consultation_id", &input.consultation_id, &mut errs);
+        let id = wire::opt_id("consultation_id", &input.consultation_id, &mut errs);
         errs.into_result()?;
         let Some(id) = id else { return Ok(None) };
         let row = store::consultation(&mut call.tx, id, false).await?;
         let Some(c) = row.filter(|c| c.centre_id == centre) else {
             return Err(AppError::invalid("consultation_id", t::CONSULTATION_UNKNOWN));
         };
-        let refs = self.refs(&mut call.tx, call.p.tenant_id).await?;
+        let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
         Ok(Some(prefill_from(&c, &refs)))
     }
 
@@ -368,125 +346,127 @@ impl Api {
     }
 }
 
-fn commit_err(e: sqlx::Error) -> AppError {
-    AppError::from(e)
-}
-
-#[tonic::async_trait]
-impl LegalAidService for Api {
+impl Api {
     // ------------------------------------------------------- consultations
 
-    async fn create_consultation(&self, req: Request<pb::CreateConsultationRequest>) -> Res<pb::Consultation> {
-        let mut call = self.open(&req).await?;
+    async fn create_consultation(
+        &self,
+        req: Request<pb::CreateConsultationRequest>,
+    ) -> Result<pb::Consultation, AppError> {
+        let mut call = self.open(&req, Permission::Staff).await?;
         let r = req.into_inner();
-        let request_id = model::id("request_id", &r.request_id)?;
+        let request_id = wire::id("request_id", &r.request_id)?;
         let mut errs = Violations::new();
-        let requested = model::opt_id("centre_id", &r.centre_id, &mut errs);
+        let requested = wire::opt_id("centre_id", &r.centre_id, &mut errs);
         errs.into_result()?;
-        let centre_id = call.caller.centre_for_new(requested)?;
+        let centre_id = call.extra.centre_for_new(requested)?;
         // A retry of a create that went through returns its record.
-        if let Some(done) = store::consultation_by_request(&mut call.tx, call.p.tenant_id, request_id).await? {
-            return Ok(Response::new(self.consultation_view(&mut call, &done).await?));
+        if let Some(done) = store::consultation_by_request(&mut call.tx, call.principal.tenant_id, request_id).await? {
+            return self.consultation_view(&mut call, &done).await;
         }
-        let refs = self.refs(&mut call.tx, call.p.tenant_id).await?;
+        let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
         let today = self.today(&mut call.tx).await?;
         let draft = model::consultation_draft(&r.input.unwrap_or_default(), &refs, today)?;
         self.record_centre(&mut call, centre_id, "centre_id").await?;
         let new = store::NewConsultation {
             id: Uuid::now_v7(),
-            tenant_id: call.p.tenant_id,
+            tenant_id: call.principal.tenant_id,
             request_id,
             centre_id,
-            consultant_id: call.p.account_id,
+            consultant_id: call.principal.account_id,
             draft: &draft,
-            now: self.now(),
+            now: call.now,
         };
         let inserted = store::insert_consultation(&mut call.tx, &new).await?;
-        let row = store::consultation_by_request(&mut call.tx, call.p.tenant_id, request_id)
+        let row = store::consultation_by_request(&mut call.tx, call.principal.tenant_id, request_id)
             .await?
             .ok_or_else(consultation_not_found)?;
         if inserted {
-            self.emit_consultation(&mut call, &row, "created").await?;
+            Self::emit_consultation(&mut call, &row, "created").await?;
         }
         let view = self.consultation_view(&mut call, &row).await?;
-        call.tx.commit().await.map_err(commit_err)?;
+        call.commit().await?;
         if inserted {
             tracing::info!(consultation_id = %row.id, centre_id = %row.centre_id, "consultation recorded");
         }
-        Ok(Response::new(view))
+        Ok(view)
     }
 
-    async fn get_consultation(&self, req: Request<pb::GetConsultationRequest>) -> Res<pb::Consultation> {
-        let mut call = self.open(&req).await?;
-        let id = model::id("id", &req.get_ref().id)?;
+    async fn get_consultation(&self, req: Request<pb::GetConsultationRequest>) -> Result<pb::Consultation, AppError> {
+        let mut call = self.open(&req, Permission::Staff).await?;
+        let id = wire::id("id", &req.get_ref().id)?;
         let row = self.visible_consultation(&mut call, id, false).await?;
-        Ok(Response::new(self.consultation_view(&mut call, &row).await?))
+        self.consultation_view(&mut call, &row).await
     }
 
-    async fn update_consultation(&self, req: Request<pb::UpdateConsultationRequest>) -> Res<pb::Consultation> {
-        let mut call = self.open(&req).await?;
+    async fn update_consultation(
+        &self,
+        req: Request<pb::UpdateConsultationRequest>,
+    ) -> Result<pb::Consultation, AppError> {
+        let mut call = self.open(&req, Permission::Staff).await?;
         let r = req.into_inner();
-        let id = model::id("id", &r.id)?;
+        let id = wire::id("id", &r.id)?;
         let row = self.visible_consultation(&mut call, id, true).await?;
         let mut errs = Violations::new();
-        let requested = model::opt_id("centre_id", &r.centre_id, &mut errs);
+        let requested = wire::opt_id("centre_id", &r.centre_id, &mut errs);
         errs.into_result()?;
         let centre_id = match requested {
-            Some(c) if c != row.centre_id => call.caller.centre_for_new(Some(c))?,
+            Some(c) if c != row.centre_id => call.extra.centre_for_new(Some(c))?,
             _ => row.centre_id,
         };
-        let refs = self.refs(&mut call.tx, call.p.tenant_id).await?;
+        let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
         let today = self.today(&mut call.tx).await?;
         let draft = model::consultation_draft(&r.input.unwrap_or_default(), &refs, today)?;
         if centre_id != row.centre_id {
             self.record_centre(&mut call, centre_id, "centre_id").await?;
         }
         if r.version != row.version
-            || !store::update_consultation(&mut call.tx, id, r.version, centre_id, &draft, self.now()).await?
+            || !store::update_consultation(&mut call.tx, id, r.version, centre_id, &draft, call.now).await?
         {
-            return Err(stale().into());
+            return Err(stale());
         }
         let row = store::consultation(&mut call.tx, id, false).await?.ok_or_else(consultation_not_found)?;
-        self.emit_consultation(&mut call, &row, "updated").await?;
+        Self::emit_consultation(&mut call, &row, "updated").await?;
         let view = self.consultation_view(&mut call, &row).await?;
-        call.tx.commit().await.map_err(commit_err)?;
-        Ok(Response::new(view))
+        call.commit().await?;
+        Ok(view)
     }
 
     async fn delete_consultation(
         &self,
         req: Request<pb::DeleteConsultationRequest>,
-    ) -> Res<pb::DeleteConsultationResponse> {
-        let mut call = self.open(&req).await?;
-        let id = model::id("id", &req.get_ref().id)?;
+    ) -> Result<pb::DeleteConsultationResponse, AppError> {
+        let mut call = self.open(&req, Permission::Staff).await?;
+        let id = wire::id("id", &req.get_ref().id)?;
         let row = self.visible_consultation(&mut call, id, true).await?;
-        store::delete_consultation(&mut call.tx, id, self.now()).await?;
-        self.emit_consultation(&mut call, &row, "deleted").await?;
-        call.tx.commit().await.map_err(commit_err)?;
+        store::delete_consultation(&mut call.tx, id, call.now).await?;
+        Self::emit_consultation(&mut call, &row, "deleted").await?;
+        call.commit().await?;
         tracing::info!(consultation_id = %id, "consultation deleted");
-        Ok(Response::new(pb::DeleteConsultationResponse {}))
+        Ok(pb::DeleteConsultationResponse {})
     }
 
     async fn list_consultations(
         &self,
         req: Request<pb::ListConsultationsRequest>,
-    ) -> Res<pb::ListConsultationsResponse> {
-        let mut call = self.open(&req).await?;
+    ) -> Result<pb::ListConsultationsResponse, AppError> {
+        let mut call = self.open(&req, Permission::Staff).await?;
         let r = req.get_ref();
-        let scope = call.caller.records()?;
+        let scope = call.extra.records()?;
         let mut filter = model::consultation_filter(r)?;
         filter.centre = scope.narrow(filter.centre);
         let sort = model::consultation_sort(r.sort, r.descending);
         let page = Page::new(r.page, r.page_size, 20, 200);
-        let (rows, total) = store::list_consultations(&mut call.tx, call.p.tenant_id, &filter, sort, page).await?;
-        let refs = self.refs(&mut call.tx, call.p.tenant_id).await?;
-        let centres = self.centres(&mut call.tx, call.p.tenant_id).await?;
-        Ok(Response::new(pb::ListConsultationsResponse {
+        let (rows, total) =
+            store::list_consultations(&mut call.tx, call.principal.tenant_id, &filter, sort, page).await?;
+        let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
+        let centres = self.centres(&mut call.tx, call.principal.tenant_id).await?;
+        Ok(pb::ListConsultationsResponse {
             consultations: rows.iter().map(|c| consultation_pb(c, &refs, &centres)).collect(),
             total_size: total,
             page: page.number,
             page_count: page.count(total),
-        }))
+        })
     }
 
     // ---------------------------------------------------------- references
@@ -494,37 +474,37 @@ impl LegalAidService for Api {
     async fn list_legal_aid_refs(
         &self,
         req: Request<pb::ListLegalAidRefsRequest>,
-    ) -> Res<pb::ListLegalAidRefsResponse> {
-        let mut call = self.open(&req).await?;
+    ) -> Result<pb::ListLegalAidRefsResponse, AppError> {
+        let mut call = self.open(&req, Permission::Staff).await?;
         let r = req.get_ref();
         let kind = RefKind::from_pb(r.kind);
-        let refs = store::refs(&mut call.tx, call.p.tenant_id).await?;
+        let refs = store::refs(&mut call.tx, call.principal.tenant_id).await?;
         let refs = refs
             .iter()
             .filter(|e| kind.is_none_or(|k| e.kind == k) && (r.include_archived || !e.archived))
             .map(|e| e.to_pb())
             .collect();
-        Ok(Response::new(pb::ListLegalAidRefsResponse { refs }))
+        Ok(pb::ListLegalAidRefsResponse { refs })
     }
 
-    async fn upsert_legal_aid_ref(&self, req: Request<pb::UpsertLegalAidRefRequest>) -> Res<pb::LegalAidRef> {
-        let mut call = self.open(&req).await?;
-        call.caller.check_admin()?;
-        let refs = self.refs(&mut call.tx, call.p.tenant_id).await?;
+    async fn upsert_legal_aid_ref(
+        &self,
+        req: Request<pb::UpsertLegalAidRefRequest>,
+    ) -> Result<pb::LegalAidRef, AppError> {
+        let mut call = self.open(&req, Permission::Admin).await?;
+        let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
         let draft = model::ref_draft(req.get_ref(), &refs)?;
         let code = draft.code.clone().unwrap_or_else(|| Uuid::now_v7().simple().to_string());
-        store::upsert_ref(&mut call.tx, call.p.tenant_id, &code, &draft, self.now()).await?;
-        call.tx.commit().await.map_err(commit_err)?;
-        Ok(Response::new(
-            model::RefEntry {
-                kind: draft.kind,
-                code,
-                name: draft.name,
-                parent_code: draft.parent_code,
-                archived: draft.archived,
-            }
-            .to_pb(),
-        ))
+        store::upsert_ref(&mut call.tx, call.principal.tenant_id, &code, &draft, call.now).await?;
+        call.commit().await?;
+        Ok(model::RefEntry {
+            kind: draft.kind,
+            code,
+            name: draft.name,
+            parent_code: draft.parent_code,
+            archived: draft.archived,
+        }
+        .to_pb())
     }
 
     // ------------------------------------------------------------- centres
@@ -532,52 +512,57 @@ impl LegalAidService for Api {
     async fn list_legal_aid_centres(
         &self,
         req: Request<pb::ListLegalAidCentresRequest>,
-    ) -> Res<pb::ListLegalAidCentresResponse> {
-        let mut call = self.open(&req).await?;
+    ) -> Result<pb::ListLegalAidCentresResponse, AppError> {
+        let mut call = self.open(&req, Permission::Staff).await?;
         self.sync_centres(&mut call).await?;
-        let centres = store::centres(&mut call.tx, call.p.tenant_id).await?;
-        call.tx.commit().await.map_err(commit_err)?;
-        Ok(Response::new(pb::ListLegalAidCentresResponse { centres: centres.iter().map(centre_pb).collect() }))
+        let centres = store::centres(&mut call.tx, call.principal.tenant_id).await?;
+        call.commit().await?;
+        Ok(pb::ListLegalAidCentresResponse { centres: centres.iter().map(centre_pb).collect() })
     }
 
-    async fn get_legal_aid_centre(&self, req: Request<pb::GetLegalAidCentreRequest>) -> Res<pb::LegalAidCentre> {
-        let mut call = self.open(&req).await?;
+    async fn get_legal_aid_centre(
+        &self,
+        req: Request<pb::GetLegalAidCentreRequest>,
+    ) -> Result<pb::LegalAidCentre, AppError> {
+        let mut call = self.open(&req, Permission::Staff).await?;
         let id = match req.get_ref().id.trim() {
-            "" => call.caller.centre.ok_or_else(|| AppError::invalid("id", t::CENTRE_REQUIRED))?,
-            v => model::id("id", v)?,
+            "" => call.extra.centre.ok_or_else(|| AppError::invalid("id", t::CENTRE_REQUIRED))?,
+            v => wire::id("id", v)?,
         };
         let c = self.find_centre(&mut call, id).await?.ok_or_else(|| AppError::NotFound(t::CENTRE_NOT_FOUND.into()))?;
-        call.tx.commit().await.map_err(commit_err)?;
-        Ok(Response::new(centre_pb(&c)))
+        call.commit().await?;
+        Ok(centre_pb(&c))
     }
 
-    async fn update_legal_aid_centre(&self, req: Request<pb::UpdateLegalAidCentreRequest>) -> Res<pb::LegalAidCentre> {
-        let mut call = self.open(&req).await?;
-        call.caller.check_admin()?;
+    async fn update_legal_aid_centre(
+        &self,
+        req: Request<pb::UpdateLegalAidCentreRequest>,
+    ) -> Result<pb::LegalAidCentre, AppError> {
+        let mut call = self.open(&req, Permission::Admin).await?;
         let r = req.into_inner();
-        let id = model::id("id", &r.id)?;
+        let id = wire::id("id", &r.id)?;
         let details = model::centre_details(&r)?;
         self.find_centre(&mut call, id).await?.ok_or_else(|| AppError::NotFound(t::CENTRE_NOT_FOUND.into()))?;
-        store::update_centre(&mut call.tx, call.p.tenant_id, id, &details, self.now()).await?;
-        let c = store::centre(&mut call.tx, call.p.tenant_id, id)
+        store::update_centre(&mut call.tx, call.principal.tenant_id, id, &details, call.now).await?;
+        let c = store::centre(&mut call.tx, call.principal.tenant_id, id)
             .await?
             .ok_or_else(|| AppError::NotFound(t::CENTRE_NOT_FOUND.into()))?;
-        call.tx.commit().await.map_err(commit_err)?;
-        Ok(Response::new(centre_pb(&c)))
+        call.commit().await?;
+        Ok(centre_pb(&c))
     }
 
     // ----------------------------------------------------------- referrals
 
-    async fn create_referral(&self, req: Request<pb::CreateReferralRequest>) -> Res<pb::Referral> {
-        let mut call = self.open(&req).await?;
+    async fn create_referral(&self, req: Request<pb::CreateReferralRequest>) -> Result<pb::Referral, AppError> {
+        let mut call = self.open(&req, Permission::Staff).await?;
         let r = req.into_inner();
-        let request_id = model::id("request_id", &r.request_id)?;
+        let request_id = wire::id("request_id", &r.request_id)?;
         let mut errs = Violations::new();
-        let requested = model::opt_id("centre_id", &r.centre_id, &mut errs);
+        let requested = wire::opt_id("centre_id", &r.centre_id, &mut errs);
         errs.into_result()?;
-        let centre_id = call.caller.centre_for_new(requested)?;
-        if let Some(done) = store::referral_by_request(&mut call.tx, call.p.tenant_id, request_id).await? {
-            return Ok(Response::new(self.referral_view(&mut call, done.id).await?));
+        let centre_id = call.extra.centre_for_new(requested)?;
+        if let Some(done) = store::referral_by_request(&mut call.tx, call.principal.tenant_id, request_id).await? {
+            return self.referral_view(&mut call, done.id).await;
         }
         let input = r.input.unwrap_or_default();
         let prefill = self.referral_prefill(&mut call, &input, centre_id).await?;
@@ -587,34 +572,34 @@ impl LegalAidService for Api {
         let form_text = form::referral_form(&centre.name, &centre.details(), &draft);
         let new = store::NewReferral {
             id: Uuid::now_v7(),
-            tenant_id: call.p.tenant_id,
+            tenant_id: call.principal.tenant_id,
             request_id,
             centre_id,
-            consultant_id: call.p.account_id,
+            consultant_id: call.principal.account_id,
             draft: &draft,
             form_text: &form_text,
-            now: self.now(),
+            now: call.now,
         };
         store::insert_referral(&mut call.tx, &new).await?;
-        let row = store::referral_by_request(&mut call.tx, call.p.tenant_id, request_id)
+        let row = store::referral_by_request(&mut call.tx, call.principal.tenant_id, request_id)
             .await?
             .ok_or_else(referral_not_found)?;
         let view = self.referral_view(&mut call, row.id).await?;
-        call.tx.commit().await.map_err(commit_err)?;
-        Ok(Response::new(view))
+        call.commit().await?;
+        Ok(view)
     }
 
-    async fn get_referral(&self, req: Request<pb::GetReferralRequest>) -> Res<pb::Referral> {
-        let mut call = self.open(&req).await?;
-        let id = model::id("id", &req.get_ref().id)?;
+    async fn get_referral(&self, req: Request<pb::GetReferralRequest>) -> Result<pb::Referral, AppError> {
+        let mut call = self.open(&req, Permission::Staff).await?;
+        let id = wire::id("id", &req.get_ref().id)?;
         self.visible_referral(&mut call, id, false).await?;
-        Ok(Response::new(self.referral_view(&mut call, id).await?))
+        self.referral_view(&mut call, id).await
     }
 
-    async fn update_referral(&self, req: Request<pb::UpdateReferralRequest>) -> Res<pb::Referral> {
-        let mut call = self.open(&req).await?;
+    async fn update_referral(&self, req: Request<pb::UpdateReferralRequest>) -> Result<pb::Referral, AppError> {
+        let mut call = self.open(&req, Permission::Staff).await?;
         let r = req.into_inner();
-        let id = model::id("id", &r.id)?;
+        let id = wire::id("id", &r.id)?;
         let row = self.visible_referral(&mut call, id, true).await?;
         let input = r.input.unwrap_or_default();
         let prefill = self.referral_prefill(&mut call, &input, row.centre_id).await?;
@@ -628,19 +613,22 @@ impl LegalAidService for Api {
             form::referral_form(&centre.name, &centre.details(), &draft)
         };
         if r.version != row.version
-            || !store::update_referral(&mut call.tx, id, r.version, &draft, &form_text, self.now()).await?
+            || !store::update_referral(&mut call.tx, id, r.version, &draft, &form_text, call.now).await?
         {
-            return Err(stale().into());
+            return Err(stale());
         }
         let view = self.referral_view(&mut call, id).await?;
-        call.tx.commit().await.map_err(commit_err)?;
-        Ok(Response::new(view))
+        call.commit().await?;
+        Ok(view)
     }
 
-    async fn update_referral_form(&self, req: Request<pb::UpdateReferralFormRequest>) -> Res<pb::Referral> {
-        let mut call = self.open(&req).await?;
+    async fn update_referral_form(
+        &self,
+        req: Request<pb::UpdateReferralFormRequest>,
+    ) -> Result<pb::Referral, AppError> {
+        let mut call = self.open(&req, Permission::Staff).await?;
         let r = req.into_inner();
-        let id = model::id("id", &r.id)?;
+        let id = wire::id("id", &r.id)?;
         let row = self.visible_referral(&mut call, id, true).await?;
         let (text, edited) = match model::form_text(&r.form_text)? {
             v if v.is_empty() => {
@@ -650,32 +638,38 @@ impl LegalAidService for Api {
             v => (v, true),
         };
         if r.version != row.version
-            || !store::update_referral_form(&mut call.tx, id, r.version, &text, edited, self.now()).await?
+            || !store::update_referral_form(&mut call.tx, id, r.version, &text, edited, call.now).await?
         {
-            return Err(stale().into());
+            return Err(stale());
         }
         let view = self.referral_view(&mut call, id).await?;
-        call.tx.commit().await.map_err(commit_err)?;
-        Ok(Response::new(view))
+        call.commit().await?;
+        Ok(view)
     }
 
-    async fn delete_referral(&self, req: Request<pb::DeleteReferralRequest>) -> Res<pb::DeleteReferralResponse> {
-        let mut call = self.open(&req).await?;
-        let id = model::id("id", &req.get_ref().id)?;
+    async fn delete_referral(
+        &self,
+        req: Request<pb::DeleteReferralRequest>,
+    ) -> Result<pb::DeleteReferralResponse, AppError> {
+        let mut call = self.open(&req, Permission::Staff).await?;
+        let id = wire::id("id", &req.get_ref().id)?;
         self.visible_referral(&mut call, id, true).await?;
-        store::delete_referral(&mut call.tx, id, self.now()).await?;
-        call.tx.commit().await.map_err(commit_err)?;
-        Ok(Response::new(pb::DeleteReferralResponse {}))
+        store::delete_referral(&mut call.tx, id, call.now).await?;
+        call.commit().await?;
+        Ok(pb::DeleteReferralResponse {})
     }
 
-    async fn list_referrals(&self, req: Request<pb::ListReferralsRequest>) -> Res<pb::ListReferralsResponse> {
-        let mut call = self.open(&req).await?;
+    async fn list_referrals(
+        &self,
+        req: Request<pb::ListReferralsRequest>,
+    ) -> Result<pb::ListReferralsResponse, AppError> {
+        let mut call = self.open(&req, Permission::Staff).await?;
         let r = req.get_ref();
-        let scope = call.caller.records()?;
+        let scope = call.extra.records()?;
         let mut errs = Violations::new();
         let date_from = model::filter_date("date_from", &r.date_from, &mut errs);
         let date_to = model::filter_date("date_to", &r.date_to, &mut errs);
-        let centre = model::opt_id("centre_id", &r.centre_id, &mut errs);
+        let centre = wire::opt_id("centre_id", &r.centre_id, &mut errs);
         if let (Some(a), Some(b)) = (date_from, date_to)
             && a > b
         {
@@ -684,14 +678,14 @@ impl LegalAidService for Api {
         errs.into_result()?;
         let filter = store::ReferralFilter { centre: scope.narrow(centre), date_from, date_to };
         let page = Page::new(r.page, r.page_size, 20, 200);
-        let (rows, total) = store::list_referrals(&mut call.tx, call.p.tenant_id, &filter, page).await?;
-        let centres = self.centres(&mut call.tx, call.p.tenant_id).await?;
-        Ok(Response::new(pb::ListReferralsResponse {
+        let (rows, total) = store::list_referrals(&mut call.tx, call.principal.tenant_id, &filter, page).await?;
+        let centres = self.centres(&mut call.tx, call.principal.tenant_id).await?;
+        Ok(pb::ListReferralsResponse {
             referrals: rows.iter().map(|x| referral_pb(x, &centres)).collect(),
             total_size: total,
             page: page.number,
             page_count: page.count(total),
-        }))
+        })
     }
 
     // ---------------------------------------------------- online questions
@@ -699,19 +693,19 @@ impl LegalAidService for Api {
     async fn list_residence_options(
         &self,
         req: Request<pb::ListResidenceOptionsRequest>,
-    ) -> Res<pb::ListResidenceOptionsResponse> {
+    ) -> Result<pb::ListResidenceOptionsResponse, AppError> {
         let (tenant, _, mut tx) = self.open_public(&req.get_ref().tenant).await?;
         let refs = store::refs(&mut tx, tenant).await?;
         let live = |k: RefKind| refs.iter().filter(|e| e.kind == k && !e.archived).map(|e| e.to_pb()).collect();
         let accepting = store::fallback_centre(&mut tx, tenant).await?.is_some();
-        Ok(Response::new(pb::ListResidenceOptionsResponse {
+        Ok(pb::ListResidenceOptionsResponse {
             regions: live(RefKind::Region),
             districts: live(RefKind::District),
             accepting_questions: accepting,
-        }))
+        })
     }
 
-    async fn ask_question(&self, req: Request<pb::AskQuestionRequest>) -> Res<pb::AskQuestionResponse> {
+    async fn ask_question(&self, req: Request<pb::AskQuestionRequest>) -> Result<pb::AskQuestionResponse, AppError> {
         // Public: bounded per client address (issue 9, point 10).
         if let Some(ip) = opeka_platform::throttle::client_addr(&req) {
             let key = opeka_platform::throttle::address_key(ip);
@@ -757,7 +751,8 @@ impl LegalAidService for Api {
                         district: draft.district.clone(),
                         fallback: route.fallback,
                     });
-                    self.emit(&mut tx, (tenant, &slug), ANONYMOUS, body).await?;
+                    let envelope = opeka_platform::bus::envelope(tenant, ANONYMOUS, self.now(), body);
+                    self.st.kit.outbox.enqueue(&mut tx, &slug, &envelope).await?;
                     tracing::info!(question_id = %id, centre_id = %route.centre, fallback = route.fallback,
                         "online question routed");
                 }
@@ -765,112 +760,114 @@ impl LegalAidService for Api {
             }
         };
         let name = store::centre(&mut tx, tenant, row.centre_id).await?.map(|c| c.name).unwrap_or_default();
-        tx.commit().await.map_err(commit_err)?;
-        Ok(Response::new(pb::AskQuestionResponse {
+        tx.commit().await?;
+        Ok(pb::AskQuestionResponse {
             question_id: row.id.to_string(),
             centre_id: row.centre_id.to_string(),
             centre_name: name,
-        }))
+        })
     }
 
     async fn list_published_questions(
         &self,
         req: Request<pb::ListPublishedQuestionsRequest>,
-    ) -> Res<pb::ListPublishedQuestionsResponse> {
+    ) -> Result<pb::ListPublishedQuestionsResponse, AppError> {
         let r = req.get_ref();
         let (tenant, _, mut tx) = self.open_public(&r.tenant).await?;
         let page = Page::new(r.page, r.page_size, 20, 100);
         let (rows, total) = store::list_published(&mut tx, tenant, page).await?;
         let refs = self.refs(&mut tx, tenant).await?;
         let centres = self.centres(&mut tx, tenant).await?;
-        Ok(Response::new(pb::ListPublishedQuestionsResponse {
+        Ok(pb::ListPublishedQuestionsResponse {
             questions: rows.iter().map(|q| published_pb(q, &refs, &centres)).collect(),
             total_size: total,
             page: page.number,
             page_count: page.count(total),
-        }))
+        })
     }
 
     async fn count_waiting_questions(
         &self,
         req: Request<pb::CountWaitingQuestionsRequest>,
-    ) -> Res<pb::CountWaitingQuestionsResponse> {
-        let mut call = self.open(&req).await?;
-        let scope = call.caller.questions()?;
+    ) -> Result<pb::CountWaitingQuestionsResponse, AppError> {
+        let mut call = self.open(&req, Permission::Staff).await?;
+        let scope = call.extra.questions()?;
         let mut errs = Violations::new();
-        let centre = model::opt_id("centre_id", &req.get_ref().centre_id, &mut errs);
+        let centre = wire::opt_id("centre_id", &req.get_ref().centre_id, &mut errs);
         errs.into_result()?;
         let (waiting, awaiting_moderation) =
-            store::count_questions(&mut call.tx, call.p.tenant_id, scope.narrow(centre)).await?;
-        Ok(Response::new(pb::CountWaitingQuestionsResponse { waiting, awaiting_moderation }))
+            store::count_questions(&mut call.tx, call.principal.tenant_id, scope.narrow(centre)).await?;
+        Ok(pb::CountWaitingQuestionsResponse { waiting, awaiting_moderation })
     }
 
-    async fn list_questions(&self, req: Request<pb::ListQuestionsRequest>) -> Res<pb::ListQuestionsResponse> {
-        let mut call = self.open(&req).await?;
+    async fn list_questions(
+        &self,
+        req: Request<pb::ListQuestionsRequest>,
+    ) -> Result<pb::ListQuestionsResponse, AppError> {
+        let mut call = self.open(&req, Permission::Staff).await?;
         let r = req.get_ref();
-        let scope = call.caller.questions()?;
+        let scope = call.extra.questions()?;
         let mut errs = Violations::new();
-        let centre = model::opt_id("centre_id", &r.centre_id, &mut errs);
+        let centre = wire::opt_id("centre_id", &r.centre_id, &mut errs);
         errs.into_result()?;
         let status = QuestionStatus::from_pb(r.status);
         let page = Page::new(r.page, r.page_size, 20, 200);
         let (rows, total) =
-            store::list_questions(&mut call.tx, call.p.tenant_id, scope.narrow(centre), status, page).await?;
-        let refs = self.refs(&mut call.tx, call.p.tenant_id).await?;
-        let centres = self.centres(&mut call.tx, call.p.tenant_id).await?;
-        Ok(Response::new(pb::ListQuestionsResponse {
+            store::list_questions(&mut call.tx, call.principal.tenant_id, scope.narrow(centre), status, page).await?;
+        let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
+        let centres = self.centres(&mut call.tx, call.principal.tenant_id).await?;
+        Ok(pb::ListQuestionsResponse {
             questions: rows.iter().map(|q| question_pb(q, &refs, &centres)).collect(),
             total_size: total,
             page: page.number,
             page_count: page.count(total),
-        }))
+        })
     }
 
-    async fn get_question(&self, req: Request<pb::GetQuestionRequest>) -> Res<pb::OnlineQuestion> {
-        let mut call = self.open(&req).await?;
-        let id = model::id("id", &req.get_ref().id)?;
+    async fn get_question(&self, req: Request<pb::GetQuestionRequest>) -> Result<pb::OnlineQuestion, AppError> {
+        let mut call = self.open(&req, Permission::Staff).await?;
+        let id = wire::id("id", &req.get_ref().id)?;
         self.visible_question(&mut call, id, false).await?;
-        Ok(Response::new(self.question_view(&mut call, id).await?))
+        self.question_view(&mut call, id).await
     }
 
-    async fn answer_question(&self, req: Request<pb::AnswerQuestionRequest>) -> Res<pb::OnlineQuestion> {
-        let mut call = self.open(&req).await?;
+    async fn answer_question(&self, req: Request<pb::AnswerQuestionRequest>) -> Result<pb::OnlineQuestion, AppError> {
+        let mut call = self.open(&req, Permission::Staff).await?;
         let r = req.into_inner();
-        let id = model::id("id", &r.id)?;
+        let id = wire::id("id", &r.id)?;
         let row = self.visible_question(&mut call, id, true).await?;
-        if !call.caller.may_answer(row.centre_id) {
-            return Err(AppError::PermissionDenied(t::DENIED.into()).into());
+        if !call.extra.may_answer(row.centre_id) {
+            return Err(AppError::PermissionDenied(t::DENIED.into()));
         }
         row.status().answer()?;
         let answer = model::answer_text(&r.answer)?;
-        store::answer_question(&mut call.tx, id, &answer, call.p.account_id, self.now()).await?;
+        store::answer_question(&mut call.tx, id, &answer, call.principal.account_id, call.now).await?;
         let view = self.question_view(&mut call, id).await?;
-        call.tx.commit().await.map_err(commit_err)?;
-        Ok(Response::new(view))
+        call.commit().await?;
+        Ok(view)
     }
 
-    async fn moderate_answer(&self, req: Request<pb::ModerateAnswerRequest>) -> Res<pb::OnlineQuestion> {
-        let mut call = self.open(&req).await?;
-        if !call.caller.may_moderate() {
-            return Err(AppError::PermissionDenied(t::DENIED.into()).into());
+    async fn moderate_answer(&self, req: Request<pb::ModerateAnswerRequest>) -> Result<pb::OnlineQuestion, AppError> {
+        let mut call = self.open(&req, Permission::Staff).await?;
+        if !call.extra.may_moderate() {
+            return Err(AppError::PermissionDenied(t::DENIED.into()));
         }
         let r = req.into_inner();
-        let id = model::id("id", &r.id)?;
+        let id = wire::id("id", &r.id)?;
         let row = self.visible_question(&mut call, id, true).await?;
         let status = row.status().moderate(r.approve)?;
         let comment = model::moderation_comment(r.approve, &r.comment)?;
-        store::moderate_question(&mut call.tx, id, status, &comment, call.p.account_id, self.now()).await?;
+        store::moderate_question(&mut call.tx, id, status, &comment, call.principal.account_id, call.now).await?;
         if status == QuestionStatus::Published {
             let body = Body::OnlineQuestionPublished(ev::OnlineQuestionPublished {
                 question_id: id.to_string(),
                 centre_id: row.centre_id.to_string(),
             });
-            let (actor, slug) = (call.actor(), call.p.tenant_slug.clone());
-            self.emit(&mut call.tx, (call.p.tenant_id, &slug), &actor, body).await?;
+            call.emit(body).await?;
         }
         let view = self.question_view(&mut call, id).await?;
-        call.tx.commit().await.map_err(commit_err)?;
-        Ok(Response::new(view))
+        call.commit().await?;
+        Ok(view)
     }
 
     // ------------------------------------------------------------- routing
@@ -878,33 +875,35 @@ impl LegalAidService for Api {
     async fn list_district_routes(
         &self,
         req: Request<pb::ListDistrictRoutesRequest>,
-    ) -> Res<pb::ListDistrictRoutesResponse> {
-        let mut call = self.open(&req).await?;
-        let tenant = call.p.tenant_id;
+    ) -> Result<pb::ListDistrictRoutesResponse, AppError> {
+        let mut call = self.open(&req, Permission::Staff).await?;
+        let tenant = call.principal.tenant_id;
         let refs = store::refs(&mut call.tx, tenant).await?;
         let routes: HashMap<String, Uuid> =
             store::routes(&mut call.tx, tenant).await?.into_iter().map(|r| (r.district_code, r.centre_id)).collect();
         let fallback = store::fallback_centre(&mut call.tx, tenant).await?;
         let centres = self.centres(&mut call.tx, tenant).await?;
-        call.tx.commit().await.map_err(commit_err)?;
+        call.commit().await?;
         let districts: Vec<_> = refs
             .iter()
             .filter(|e| e.kind == RefKind::District && (!e.archived || routes.contains_key(&e.code)))
             .map(|e| e.code.clone())
             .collect();
         let refs = Refs::new(refs);
-        Ok(Response::new(pb::ListDistrictRoutesResponse {
+        Ok(pb::ListDistrictRoutesResponse {
             routes: districts.iter().map(|d| Self::route_pb(d, routes.get(d).copied(), &refs, &centres)).collect(),
             fallback_centre_id: opt_uuid(fallback),
             fallback_centre_name: fallback.map(|c| centre_name(&centres, c)).unwrap_or_default(),
-        }))
+        })
     }
 
-    async fn set_district_route(&self, req: Request<pb::SetDistrictRouteRequest>) -> Res<pb::DistrictRoute> {
-        let mut call = self.open(&req).await?;
-        call.caller.check_admin()?;
+    async fn set_district_route(
+        &self,
+        req: Request<pb::SetDistrictRouteRequest>,
+    ) -> Result<pb::DistrictRoute, AppError> {
+        let mut call = self.open(&req, Permission::Admin).await?;
         let r = req.into_inner();
-        let refs = self.refs(&mut call.tx, call.p.tenant_id).await?;
+        let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
         let district = r.district_code.trim().to_string();
         let mut errs = Violations::new();
         if district.is_empty() {
@@ -912,33 +911,62 @@ impl LegalAidService for Api {
         } else if refs.get(RefKind::District, &district).is_none() {
             errs.add("district_code", t::UNKNOWN_CODE);
         }
-        let centre = model::opt_id("centre_id", &r.centre_id, &mut errs);
+        let centre = wire::opt_id("centre_id", &r.centre_id, &mut errs);
         errs.into_result()?;
         if let Some(c) = centre {
             self.record_centre(&mut call, c, "centre_id").await?;
         }
         let actor = call.actor();
-        store::set_route(&mut call.tx, call.p.tenant_id, &district, centre, self.now(), &actor).await?;
-        let centres = self.centres(&mut call.tx, call.p.tenant_id).await?;
-        call.tx.commit().await.map_err(commit_err)?;
+        store::set_route(&mut call.tx, call.principal.tenant_id, &district, centre, call.now, &actor).await?;
+        let centres = self.centres(&mut call.tx, call.principal.tenant_id).await?;
+        call.commit().await?;
         tracing::info!(district = %district, centre_id = ?centre, "district route set");
-        Ok(Response::new(Self::route_pb(&district, centre, &refs, &centres)))
+        Ok(Self::route_pb(&district, centre, &refs, &centres))
     }
 
     async fn set_fallback_centre(
         &self,
         req: Request<pb::SetFallbackCentreRequest>,
-    ) -> Res<pb::SetFallbackCentreResponse> {
-        let mut call = self.open(&req).await?;
-        call.caller.check_admin()?;
+    ) -> Result<pb::SetFallbackCentreResponse, AppError> {
+        let mut call = self.open(&req, Permission::Admin).await?;
         let raw = req.get_ref().centre_id.trim().to_string();
         if raw.is_empty() {
-            return Err(AppError::invalid("centre_id", t::CENTRE_REQUIRED).into());
+            return Err(AppError::invalid("centre_id", t::CENTRE_REQUIRED));
         }
-        let id = model::id("centre_id", &raw)?;
+        let id = wire::id("centre_id", &raw)?;
         let centre = self.record_centre(&mut call, id, "centre_id").await?;
-        store::set_fallback_centre(&mut call.tx, call.p.tenant_id, id, self.now()).await?;
-        call.tx.commit().await.map_err(commit_err)?;
-        Ok(Response::new(pb::SetFallbackCentreResponse { centre_id: id.to_string(), centre_name: centre.name }))
+        store::set_fallback_centre(&mut call.tx, call.principal.tenant_id, id, call.now).await?;
+        call.commit().await?;
+        Ok(pb::SetFallbackCentreResponse { centre_id: id.to_string(), centre_name: centre.name })
     }
 }
+
+opeka_platform::grpc_handlers!(LegalAidService for Api {
+    create_consultation(pb::CreateConsultationRequest) -> pb::Consultation;
+    get_consultation(pb::GetConsultationRequest) -> pb::Consultation;
+    update_consultation(pb::UpdateConsultationRequest) -> pb::Consultation;
+    delete_consultation(pb::DeleteConsultationRequest) -> pb::DeleteConsultationResponse;
+    list_consultations(pb::ListConsultationsRequest) -> pb::ListConsultationsResponse;
+    list_legal_aid_refs(pb::ListLegalAidRefsRequest) -> pb::ListLegalAidRefsResponse;
+    upsert_legal_aid_ref(pb::UpsertLegalAidRefRequest) -> pb::LegalAidRef;
+    list_legal_aid_centres(pb::ListLegalAidCentresRequest) -> pb::ListLegalAidCentresResponse;
+    get_legal_aid_centre(pb::GetLegalAidCentreRequest) -> pb::LegalAidCentre;
+    update_legal_aid_centre(pb::UpdateLegalAidCentreRequest) -> pb::LegalAidCentre;
+    create_referral(pb::CreateReferralRequest) -> pb::Referral;
+    get_referral(pb::GetReferralRequest) -> pb::Referral;
+    update_referral(pb::UpdateReferralRequest) -> pb::Referral;
+    update_referral_form(pb::UpdateReferralFormRequest) -> pb::Referral;
+    delete_referral(pb::DeleteReferralRequest) -> pb::DeleteReferralResponse;
+    list_referrals(pb::ListReferralsRequest) -> pb::ListReferralsResponse;
+    list_residence_options(pb::ListResidenceOptionsRequest) -> pb::ListResidenceOptionsResponse;
+    ask_question(pb::AskQuestionRequest) -> pb::AskQuestionResponse;
+    list_published_questions(pb::ListPublishedQuestionsRequest) -> pb::ListPublishedQuestionsResponse;
+    count_waiting_questions(pb::CountWaitingQuestionsRequest) -> pb::CountWaitingQuestionsResponse;
+    list_questions(pb::ListQuestionsRequest) -> pb::ListQuestionsResponse;
+    get_question(pb::GetQuestionRequest) -> pb::OnlineQuestion;
+    answer_question(pb::AnswerQuestionRequest) -> pb::OnlineQuestion;
+    moderate_answer(pb::ModerateAnswerRequest) -> pb::OnlineQuestion;
+    list_district_routes(pb::ListDistrictRoutesRequest) -> pb::ListDistrictRoutesResponse;
+    set_district_route(pb::SetDistrictRouteRequest) -> pb::DistrictRoute;
+    set_fallback_centre(pb::SetFallbackCentreRequest) -> pb::SetFallbackCentreResponse;
+});

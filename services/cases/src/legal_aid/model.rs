@@ -6,11 +6,12 @@ use std::collections::HashMap;
 use chrono::NaiveDate;
 use opeka_platform::auth::Principal;
 use opeka_platform::error::{AppError, Violations};
+use opeka_platform::wire::opt_id;
 use opeka_proto::cases as pb;
 use uuid::Uuid;
 
 use super::text as t;
-use crate::domain::values::{Email, date};
+use crate::domain::values::{Email, LoosePhone, date};
 
 const MAX_NAME: usize = 200;
 const MAX_SHORT: usize = 100;
@@ -20,11 +21,11 @@ const MAX_QUESTION: usize = 5000;
 const MAX_ANSWER: usize = 10000;
 const MAX_CODE: usize = 40;
 
-// ------------------------------------------------------------------ callers
+// ----------------------------------------------------------------- standing
 
 /// The caller's standing in legal aid, from their token.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
+pub struct Standing {
     pub id: Uuid,
     pub admin: bool,
     pub moderator: bool,
@@ -58,7 +59,7 @@ impl Scope {
     }
 }
 
-impl Caller {
+impl Standing {
     pub fn of(p: &Principal) -> Self {
         let consultant = p.has_role("consultant");
         Self {
@@ -297,20 +298,9 @@ fn required(v: &str, max: usize, missing: &str) -> Result<String, String> {
     if v.is_empty() { Err(missing.to_string()) } else { Ok(v) }
 }
 
-/// An optional phone or WhatsApp number, kept as typed: digits with an
-/// optional leading +, spaces, dashes and brackets; 5 to 15 digits (local
-/// and international forms both occur, so no country rules here).
-pub fn phone(v: &str) -> Result<String, String> {
-    let v = v.trim();
-    if v.is_empty() {
-        return Ok(String::new());
-    }
-    let body = v.strip_prefix('+').unwrap_or(v);
-    let digits = body.chars().filter(char::is_ascii_digit).count();
-    if body.chars().any(|c| !(c.is_ascii_digit() || " -()".contains(c))) || !(5..=15).contains(&digits) {
-        return Err(t::PHONE_INVALID.into());
-    }
-    Ok(v.to_string())
+/// An optional phone or WhatsApp number (`LoosePhone`), or empty.
+fn phone(v: &str) -> Result<String, String> {
+    if v.trim().is_empty() { Ok(String::new()) } else { LoosePhone::parse(v).map(LoosePhone::into_string) }
 }
 
 /// An optional e-mail address (lower-cased).
@@ -344,19 +334,6 @@ pub fn age(v: Option<i32>) -> Result<i32, String> {
         Some(a) if (0..=120).contains(&a) => Ok(a),
         Some(_) => Err(t::AGE_RANGE.into()),
     }
-}
-
-/// An optional id (empty → `None`).
-pub fn opt_id(field: &str, v: &str, errs: &mut Violations) -> Option<Uuid> {
-    let v = v.trim();
-    if v.is_empty() {
-        return None;
-    }
-    errs.check(field, v.parse::<Uuid>().map_err(|_| t::ID_INVALID.to_string()))
-}
-
-pub fn id(field: &str, v: &str) -> Result<Uuid, AppError> {
-    v.trim().parse().map_err(|_| AppError::invalid(field, t::ID_INVALID))
 }
 
 /// A required code of `kind` that exists in `refs`.
@@ -769,7 +746,7 @@ impl Page {
 mod tests {
     use super::*;
 
-    fn caller(roles: &[&str], org: Option<Uuid>) -> Caller {
+    fn caller(roles: &[&str], org: Option<Uuid>) -> Standing {
         let p = Principal {
             account_id: Uuid::now_v7(),
             tenant_id: Uuid::now_v7(),
@@ -780,7 +757,7 @@ mod tests {
             organisation_id: org,
             districts: vec![],
         };
-        Caller::of(&p)
+        Standing::of(&p)
     }
 
     fn refs() -> Refs {
