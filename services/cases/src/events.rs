@@ -13,9 +13,9 @@ use opeka_proto::events::{self as ev, Envelope, envelope::Body};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::domain::{self, ActivityKind, InteractionKind};
-use crate::store::{self, CitizenRow};
-use crate::strings as s;
+use crate::registry::domain::{self, ActivityKind, InteractionKind};
+use crate::registry::store::{self, CitizenRow};
+use crate::registry::strings as s;
 
 pub fn citizen_created(c: &CitizenRow) -> Body {
     Body::CitizenCreated(ev::CitizenCreated {

@@ -22,10 +22,11 @@ use super::service::{self, Assignee, Correction, Lookups, NewComment, Scope, Upd
 use super::store::{self, Key};
 use super::strings as s;
 use crate::State;
-use crate::domain::appeal::{Action, Role};
-use crate::domain::period;
-use crate::domain::search;
-use crate::identity::{CALL_TIMEOUT, from_status};
+use crate::appeals::domain::{Action, Role};
+use crate::kit::Res;
+use crate::kit::identity::{CALL_TIMEOUT, from_status};
+use crate::kit::period;
+use crate::kit::search;
 
 pub struct AppealsApi {
     st: Arc<State>,
@@ -135,8 +136,8 @@ impl AppealsApi {
 
     /// Today in the tenant's time zone.
     async fn today(&self, tx: &mut Tx) -> Result<NaiveDate, AppError> {
-        let row = crate::store::tenant_settings(tx).await?;
-        let tz = crate::convert::tenant_settings(row.as_ref(), self.st.default_tz).time_zone;
+        let row = crate::registry::store::tenant_settings(tx).await?;
+        let tz = crate::registry::convert::tenant_settings(row.as_ref(), self.st.default_tz).time_zone;
         Ok(period::local_today(self.now(), tz))
     }
 
@@ -170,7 +171,7 @@ impl AppealsApi {
             && a.deleted_at.is_none();
         Ok(Some(Assignee {
             id,
-            name: crate::domain::full_name(&a.surname, &a.name, &a.patronymic),
+            name: crate::registry::domain::full_name(&a.surname, &a.name, &a.patronymic),
             is_executor: live && a.roles.contains(&(idpb::Role::Executor as i32)),
             org: a.organisation_id.parse().ok(),
         }))
@@ -182,7 +183,7 @@ impl AppealsApi {
 }
 
 impl AppealsApi {
-    async fn create_appeal(&self, req: Request<pb::CreateAppealRequest>) -> Result<pb::Appeal, AppError> {
+    async fn create_appeal(&self, req: Request<pb::CreateAppealRequest>) -> Res<pb::Appeal> {
         let mut call = self.open(&req, Permission::Intake).await?;
         let r = req.get_ref();
         let mut errs = Violations::new();
@@ -206,7 +207,7 @@ impl AppealsApi {
         Ok(Self::view(&who, &row, today))
     }
 
-    async fn get_appeal(&self, req: Request<pb::GetAppealRequest>) -> Result<pb::Appeal, AppError> {
+    async fn get_appeal(&self, req: Request<pb::GetAppealRequest>) -> Res<pb::Appeal> {
         let mut call = self.open(&req, Permission::Read).await?;
         let r = req.get_ref();
         let key = match (opt_text(&r.id), r.number) {
@@ -220,7 +221,7 @@ impl AppealsApi {
         Ok(Self::view(&who, &row, today))
     }
 
-    async fn update_appeal(&self, req: Request<pb::UpdateAppealRequest>) -> Result<pb::Appeal, AppError> {
+    async fn update_appeal(&self, req: Request<pb::UpdateAppealRequest>) -> Res<pb::Appeal> {
         let mut call = self.open(&req, Permission::Correct).await?;
         let r = req.get_ref();
         let id = wire::id("id", &r.id)?;
@@ -246,19 +247,19 @@ impl AppealsApi {
         Ok(Self::view(&who, &row, today))
     }
 
-    async fn list_appeals(&self, req: Request<pb::ListAppealsRequest>) -> Result<pb::ListAppealsResponse, AppError> {
+    async fn list_appeals(&self, req: Request<pb::ListAppealsRequest>) -> Res<pb::ListAppealsResponse> {
         let mut call = self.open(&req, Permission::Read).await?;
         let r = req.get_ref();
         let f = r.filter.clone().unwrap_or_default();
         let mut errs = Violations::new();
         let ff = |name: &str| format!("filter.{name}");
         for (i, st) in f.statuses.iter().enumerate() {
-            if crate::domain::appeal::Status::parse(st).is_none() {
+            if crate::appeals::domain::Status::parse(st).is_none() {
                 errs.add(&format!("filter.statuses[{i}]"), s::STATUS_UNKNOWN);
             }
         }
         for (i, ch) in f.channels.iter().enumerate() {
-            if crate::domain::appeal::Channel::parse(ch).is_none() {
+            if crate::appeals::domain::Channel::parse(ch).is_none() {
                 errs.add(&format!("filter.channels[{i}]"), s::CHANNEL_UNKNOWN);
             }
         }
@@ -337,20 +338,20 @@ impl AppealsApi {
         // the lock filter's default (S1-50) does not count as a choice.
         let chosen = pb::AppealFilter { lock: 0, ..f.clone() } != pb::AppealFilter::default();
         if r.default_view && !chosen && call.extra.roles.contains(&Role::Executor) {
-            q.statuses = vec![crate::domain::appeal::Status::InWork.as_str().to_string()];
+            q.statuses = vec![crate::appeals::domain::Status::InWork.as_str().to_string()];
             q.last_executor_id = Some(call.principal.account_id);
         }
         if let Some(text) = opt_text(&f.text) {
             q.text = store::text_stems(&mut call.tx, text).await?;
         }
-        let row = crate::store::tenant_settings(&mut call.tx).await?;
-        let tz = crate::convert::tenant_settings(row.as_ref(), self.st.default_tz).time_zone;
+        let row = crate::registry::store::tenant_settings(&mut call.tx).await?;
+        let tz = crate::registry::convert::tenant_settings(row.as_ref(), self.st.default_tz).time_zone;
         q.created = period::dates(from, to, tz);
         let (rows, total) = journal::list(&mut call.tx, &q).await?;
         Ok(pb::ListAppealsResponse { rows: rows.iter().map(convert::journal_row).collect(), total, page, page_size })
     }
 
-    async fn act_on_appeal(&self, req: Request<pb::ActOnAppealRequest>) -> Result<pb::Appeal, AppError> {
+    async fn act_on_appeal(&self, req: Request<pb::ActOnAppealRequest>) -> Res<pb::Appeal> {
         let mut call = self.open(&req, Permission::Work).await?;
         let r = req.get_ref();
         let id = wire::id("id", &r.id)?;
@@ -387,10 +388,7 @@ impl AppealsApi {
         Ok(Self::view(&who, &row, today))
     }
 
-    async fn add_appeal_comment(
-        &self,
-        req: Request<pb::AddAppealCommentRequest>,
-    ) -> Result<pb::AppealTimelineEntry, AppError> {
+    async fn add_appeal_comment(&self, req: Request<pb::AddAppealCommentRequest>) -> Res<pb::AppealTimelineEntry> {
         let mut call = self.open(&req, Permission::Work).await?;
         let r = req.get_ref();
         let appeal_id = wire::id("appeal_id", &r.appeal_id)?;
@@ -410,10 +408,7 @@ impl AppealsApi {
         Ok(convert::entry(&entry, Vec::new(), &me))
     }
 
-    async fn edit_appeal_comment(
-        &self,
-        req: Request<pb::EditAppealCommentRequest>,
-    ) -> Result<pb::AppealTimelineEntry, AppError> {
+    async fn edit_appeal_comment(&self, req: Request<pb::EditAppealCommentRequest>) -> Res<pb::AppealTimelineEntry> {
         let mut call = self.open(&req, Permission::Work).await?;
         let r = req.get_ref();
         let appeal_id = wire::id("appeal_id", &r.appeal_id)?;
@@ -431,7 +426,7 @@ impl AppealsApi {
     async fn list_appeal_timeline(
         &self,
         req: Request<pb::ListAppealTimelineRequest>,
-    ) -> Result<pb::ListAppealTimelineResponse, AppError> {
+    ) -> Res<pb::ListAppealTimelineResponse> {
         let mut call = self.open(&req, Permission::Work).await?;
         let appeal_id = wire::id("appeal_id", &req.get_ref().appeal_id)?;
         let who = who(&call, String::new());
@@ -446,7 +441,7 @@ impl AppealsApi {
     async fn get_journal_preferences(
         &self,
         req: Request<pb::GetJournalPreferencesRequest>,
-    ) -> Result<pb::JournalPreferences, AppError> {
+    ) -> Res<pb::JournalPreferences> {
         let mut call = self.open(&req, Permission::Work).await?;
         let visible = store::preferences(&mut call.tx, call.principal.tenant_id, call.principal.account_id).await?;
         Ok(pb::JournalPreferences { visible_filters: visible.unwrap_or_default() })
@@ -455,7 +450,7 @@ impl AppealsApi {
     async fn save_journal_preferences(
         &self,
         req: Request<pb::SaveJournalPreferencesRequest>,
-    ) -> Result<pb::JournalPreferences, AppError> {
+    ) -> Res<pb::JournalPreferences> {
         let mut call = self.open(&req, Permission::Work).await?;
         let mut errs = Violations::new();
         let mut visible: Vec<String> = Vec::new();
@@ -477,7 +472,7 @@ impl AppealsApi {
     async fn list_reference_nodes(
         &self,
         req: Request<pb::ListReferenceNodesRequest>,
-    ) -> Result<pb::ListReferenceNodesResponse, AppError> {
+    ) -> Res<pb::ListReferenceNodesResponse> {
         let mut call = self.open(&req, Permission::Read).await?;
         let r = req.get_ref();
         let tree = r.tree.trim();
@@ -494,7 +489,7 @@ impl AppealsApi {
     async fn import_reference_nodes(
         &self,
         req: Request<pb::ImportReferenceNodesRequest>,
-    ) -> Result<pb::ImportReferenceNodesResponse, AppError> {
+    ) -> Res<pb::ImportReferenceNodesResponse> {
         let mut call = self.open(&req, Permission::Admin).await?;
         let r = req.get_ref();
         let tree = r.tree.trim();
@@ -506,10 +501,7 @@ impl AppealsApi {
         Ok(pb::ImportReferenceNodesResponse { created, updated })
     }
 
-    async fn get_appeal_options(
-        &self,
-        req: Request<pb::GetAppealOptionsRequest>,
-    ) -> Result<pb::AppealOptions, AppError> {
+    async fn get_appeal_options(&self, req: Request<pb::GetAppealOptionsRequest>) -> Res<pb::AppealOptions> {
         if !Standing::of(&auth::principal(&req)?).allows(Permission::Read) {
             return Err(denied());
         }
@@ -519,14 +511,14 @@ impl AppealsApi {
     async fn list_appeal_work_items(
         &self,
         req: Request<pb::ListAppealWorkItemsRequest>,
-    ) -> Result<pb::ListAppealWorkItemsResponse, AppError> {
+    ) -> Res<pb::ListAppealWorkItemsResponse> {
         super::work_items::list(&self.st, req).await
     }
 
     async fn mark_appeal_work_item_processed(
         &self,
         req: Request<pb::MarkAppealWorkItemProcessedRequest>,
-    ) -> Result<pb::AppealWorkItem, AppError> {
+    ) -> Res<pb::AppealWorkItem> {
         super::work_items::mark_processed(&self.st, req).await
     }
 }

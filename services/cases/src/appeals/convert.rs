@@ -12,11 +12,11 @@ use uuid::Uuid;
 use super::journal::{JournalRow, PhoneQuery};
 use super::store::{AppealRow, AttachmentRef, EditRow, Fields, NodeRow, TimelineRow};
 use super::strings as s;
-use crate::domain::appeal::{
+use crate::appeals::domain::{
     self as wf, Action, ActionKind, CardState, Channel, CloseReason, CloseRequest, CloseRequirement, Label,
     PostponeReason, RereviewReason, Status, WorkflowCode, WorkflowError,
 };
-use crate::domain::{Email, Phone, values};
+use crate::kit::values::{self, Email, Phone};
 
 const MAX_SHORT: usize = 300;
 const MAX_ADDRESS: usize = 1000;

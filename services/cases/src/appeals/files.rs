@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::store::AttachmentRef;
 use super::strings as s;
-use crate::identity::CALL_TIMEOUT;
+use crate::kit::identity::CALL_TIMEOUT;
 
 #[derive(Clone)]
 pub struct Files {

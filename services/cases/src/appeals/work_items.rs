@@ -9,7 +9,7 @@ use tonic::Request;
 use super::store::{self, WorkItemView, WorkItemsFor};
 use super::strings as s;
 use crate::State;
-use crate::domain::appeal::{Role, WorkItem};
+use crate::appeals::domain::{Role, WorkItem};
 
 /// Kept here rather than in `strings.rs`: only this module speaks of the queue's items.
 const ITEM_NOT_FOUND: &str = "Задача не найдена";

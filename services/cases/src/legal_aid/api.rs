@@ -1,5 +1,5 @@
 //! gRPC handlers of `opeka.cases.v1.LegalAidService`: decode, authorise
-//! (`model::Caller`), call the store, encode. A record of a centre the
+//! (`domain::Caller`), call the store, encode. A record of a centre the
 //! caller may not see answers NOT_FOUND; a role that may never act,
 //! PERMISSION_DENIED. The public calls (ListResidenceOptions, AskQuestion,
 //! ListPublishedQuestions) never ask for a principal: the tenant comes from
@@ -12,17 +12,20 @@ use opeka_platform::auth;
 use opeka_platform::call::Bearer;
 use opeka_platform::db::{self, Tx};
 use opeka_platform::error::{AppError, Violations};
-use opeka_platform::wire::{self, date_str, opt_ts, opt_uuid, ts};
+use opeka_platform::wire::{self, opt_uuid};
 use opeka_proto::cases::{self as pb, legal_aid_service_server::LegalAidService};
 use opeka_proto::events::{self as ev, envelope::Body};
 use opeka_proto::identity::OrganisationKind;
 use tonic::Request;
 use uuid::Uuid;
 
-use super::model::{self, Page, QuestionStatus, RefKind, Refs, Standing};
+use super::convert;
+use super::domain::{self, Page, QuestionStatus, RefKind, Refs, Standing};
+use super::domain::{form, routing};
 use super::store::{self, CentreRow, ConsultationRow, QuestionRow, ReferralRow};
-use super::{form, routing, text as t};
+use super::strings as t;
 use crate::State;
+use crate::kit::Res;
 
 /// The actor of events a public call causes.
 const ANONYMOUS: &str = "anonymous";
@@ -59,131 +62,6 @@ fn question_not_found() -> AppError {
 }
 fn stale() -> AppError {
     AppError::Stale(t::STALE_VERSION.into())
-}
-
-type Centres = HashMap<Uuid, CentreRow>;
-
-fn centre_name(centres: &Centres, id: Uuid) -> String {
-    centres.get(&id).map(|c| c.name.clone()).unwrap_or_default()
-}
-
-fn centre_pb(c: &CentreRow) -> pb::LegalAidCentre {
-    pb::LegalAidCentre {
-        id: c.org_id.to_string(),
-        name: c.name.clone(),
-        address: c.address.clone(),
-        phone: c.phone.clone(),
-        email: c.email.clone(),
-        head: c.head.clone(),
-    }
-}
-
-fn consultation_pb(c: &ConsultationRow, refs: &Refs, centres: &Centres) -> pb::Consultation {
-    pb::Consultation {
-        id: c.id.to_string(),
-        centre_id: c.centre_id.to_string(),
-        centre_name: centre_name(centres, c.centre_id),
-        consultant_id: c.consultant_id.to_string(),
-        input: Some(pb::ConsultationInput {
-            full_name: c.full_name.clone(),
-            age: Some(c.age),
-            gender_code: c.gender_code.clone(),
-            citizenship_code: c.citizenship_code.clone(),
-            social_status_code: c.social_status_code.clone(),
-            phone: c.phone.clone(),
-            whatsapp: c.whatsapp.clone(),
-            email: c.email.clone(),
-            residence: Some(refs.residence(&c.region_code, &c.district_code, &c.city)),
-            category_codes: c.category_codes.clone(),
-            help_type_code: c.help_type_code.clone(),
-            written_appeal: c.written_appeal,
-            lawyer_provided: c.lawyer_provided,
-            date: date_str(Some(c.consulted_on)),
-        }),
-        gender_name: refs.name(RefKind::Gender, &c.gender_code),
-        citizenship_name: refs.name(RefKind::Citizenship, &c.citizenship_code),
-        social_status_name: refs.name(RefKind::SocialStatus, &c.social_status_code),
-        category_names: c.category_codes.iter().map(|code| refs.name(RefKind::Category, code)).collect(),
-        help_type_name: refs.name(RefKind::HelpType, &c.help_type_code),
-        version: c.version,
-        created_at: Some(ts(c.created_at)),
-        updated_at: Some(ts(c.updated_at)),
-    }
-}
-
-fn referral_pb(r: &ReferralRow, centres: &Centres) -> pb::Referral {
-    pb::Referral {
-        id: r.id.to_string(),
-        centre_id: r.centre_id.to_string(),
-        centre_name: centre_name(centres, r.centre_id),
-        consultant_id: r.consultant_id.to_string(),
-        input: Some(pb::ReferralInput {
-            consultation_id: opt_uuid(r.consultation_id),
-            client_full_name: r.client_full_name.clone(),
-            client_age: r.client_age,
-            client_phone: r.client_phone.clone(),
-            client_address: r.client_address.clone(),
-            to_organisation: r.to_organisation.clone(),
-            to_address: r.to_address.clone(),
-            reason: r.reason.clone(),
-            date: date_str(Some(r.referred_on)),
-        }),
-        form_text: r.form_text.clone(),
-        form_edited: r.form_edited,
-        centre: centres.get(&r.centre_id).map(centre_pb),
-        version: r.version,
-        created_at: Some(ts(r.created_at)),
-        updated_at: Some(ts(r.updated_at)),
-    }
-}
-
-fn question_pb(q: &QuestionRow, refs: &Refs, centres: &Centres) -> pb::OnlineQuestion {
-    pb::OnlineQuestion {
-        id: q.id.to_string(),
-        centre_id: q.centre_id.to_string(),
-        centre_name: centre_name(centres, q.centre_id),
-        asker_name: q.asker_name.clone(),
-        contact_email: q.contact_email.clone(),
-        contact_phone: q.contact_phone.clone(),
-        residence: Some(refs.residence(&q.region_code, &q.district_code, &q.city)),
-        text: q.question.clone(),
-        status: q.status().to_pb() as i32,
-        fallback: q.fallback,
-        answer: q.answer.clone(),
-        answered_by: opt_uuid(q.answered_by),
-        answered_at: opt_ts(q.answered_at),
-        moderation_comment: q.moderation_comment.clone(),
-        moderated_by: opt_uuid(q.moderated_by),
-        moderated_at: opt_ts(q.moderated_at),
-        asked_at: Some(ts(q.asked_at)),
-    }
-}
-
-fn published_pb(q: &QuestionRow, refs: &Refs, centres: &Centres) -> pb::PublishedQuestion {
-    pb::PublishedQuestion {
-        id: q.id.to_string(),
-        text: q.question.clone(),
-        answer: q.answer.clone(),
-        centre_name: centre_name(centres, q.centre_id),
-        region_name: refs.name(RefKind::Region, &q.region_code),
-        asked_at: Some(ts(q.asked_at)),
-        published_at: opt_ts(q.published_at),
-    }
-}
-
-/// The client fields a referral takes from the consultation it follows.
-fn prefill_from(c: &ConsultationRow, refs: &Refs) -> model::ReferralDraft {
-    model::ReferralDraft {
-        consultation_id: Some(c.id),
-        client_full_name: c.full_name.clone(),
-        client_age: Some(c.age),
-        client_phone: c.phone.clone(),
-        client_address: refs.residence_line(&c.region_code, &c.district_code, &c.city),
-        to_organisation: String::new(),
-        to_address: String::new(),
-        reason: String::new(),
-        date: c.consulted_on,
-    }
 }
 
 impl Api {
@@ -225,9 +103,9 @@ impl Api {
 
     /// Today in the tenant's time zone (records default to it).
     async fn today(&self, tx: &mut Tx) -> Result<NaiveDate, AppError> {
-        let row = crate::store::tenant_settings(tx).await?;
-        let tz = crate::convert::tenant_settings(row.as_ref(), self.st.default_tz).time_zone;
-        Ok(crate::domain::period::local_today(self.now(), tz))
+        let row = crate::registry::store::tenant_settings(tx).await?;
+        let tz = crate::registry::convert::tenant_settings(row.as_ref(), self.st.default_tz).time_zone;
+        Ok(crate::kit::period::local_today(self.now(), tz))
     }
 
     async fn emit_consultation(call: &mut Call, c: &ConsultationRow, change: &str) -> Result<(), AppError> {
@@ -243,7 +121,7 @@ impl Api {
         Ok(Refs::new(store::refs(tx, tenant).await?))
     }
 
-    async fn centres(&self, tx: &mut Tx, tenant: Uuid) -> Result<Centres, AppError> {
+    async fn centres(&self, tx: &mut Tx, tenant: Uuid) -> Result<convert::Centres, AppError> {
         Ok(store::centres(tx, tenant).await?.into_iter().map(|c| (c.org_id, c)).collect())
     }
 
@@ -293,23 +171,23 @@ impl Api {
         if scope.covers(row.centre_id) { Ok(row) } else { Err(question_not_found()) }
     }
 
-    async fn consultation_view(&self, call: &mut Call, c: &ConsultationRow) -> Result<pb::Consultation, AppError> {
+    async fn consultation_view(&self, call: &mut Call, c: &ConsultationRow) -> Res<pb::Consultation> {
         let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
         let centres = self.centres(&mut call.tx, call.principal.tenant_id).await?;
-        Ok(consultation_pb(c, &refs, &centres))
+        Ok(convert::consultation_pb(c, &refs, &centres))
     }
 
-    async fn referral_view(&self, call: &mut Call, id: Uuid) -> Result<pb::Referral, AppError> {
+    async fn referral_view(&self, call: &mut Call, id: Uuid) -> Res<pb::Referral> {
         let row = store::referral(&mut call.tx, id, false).await?.ok_or_else(referral_not_found)?;
         let centres = self.centres(&mut call.tx, call.principal.tenant_id).await?;
-        Ok(referral_pb(&row, &centres))
+        Ok(convert::referral_pb(&row, &centres))
     }
 
-    async fn question_view(&self, call: &mut Call, id: Uuid) -> Result<pb::OnlineQuestion, AppError> {
+    async fn question_view(&self, call: &mut Call, id: Uuid) -> Res<pb::OnlineQuestion> {
         let row = store::question(&mut call.tx, id, false).await?.ok_or_else(question_not_found)?;
         let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
         let centres = self.centres(&mut call.tx, call.principal.tenant_id).await?;
-        Ok(question_pb(&row, &refs, &centres))
+        Ok(convert::question_pb(&row, &refs, &centres))
     }
 
     /// The client fields of the consultation a referral follows (of the
@@ -319,7 +197,7 @@ impl Api {
         call: &mut Call,
         input: &pb::ReferralInput,
         centre: Uuid,
-    ) -> Result<Option<model::ReferralDraft>, AppError> {
+    ) -> Result<Option<domain::ReferralDraft>, AppError> {
         let mut errs = Violations::new();
         let id = wire::opt_id("consultation_id", &input.consultation_id, &mut errs);
         errs.into_result()?;
@@ -329,30 +207,14 @@ impl Api {
             return Err(AppError::invalid("consultation_id", t::CONSULTATION_UNKNOWN));
         };
         let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
-        Ok(Some(prefill_from(&c, &refs)))
-    }
-
-    /// The district's route as the routing page shows it.
-    fn route_pb(district: &str, centre: Option<Uuid>, refs: &Refs, centres: &Centres) -> pb::DistrictRoute {
-        let region = refs.get(RefKind::District, district).map(|d| d.parent_code.clone()).unwrap_or_default();
-        pb::DistrictRoute {
-            district_code: district.to_string(),
-            district_name: refs.name(RefKind::District, district),
-            region_name: refs.name(RefKind::Region, &region),
-            region_code: region,
-            centre_id: opt_uuid(centre),
-            centre_name: centre.map(|c| centre_name(centres, c)).unwrap_or_default(),
-        }
+        Ok(Some(convert::prefill_from(&c, &refs)))
     }
 }
 
 impl Api {
     // ------------------------------------------------------- consultations
 
-    async fn create_consultation(
-        &self,
-        req: Request<pb::CreateConsultationRequest>,
-    ) -> Result<pb::Consultation, AppError> {
+    async fn create_consultation(&self, req: Request<pb::CreateConsultationRequest>) -> Res<pb::Consultation> {
         let mut call = self.open(&req, Permission::Staff).await?;
         let r = req.into_inner();
         let request_id = wire::id("request_id", &r.request_id)?;
@@ -366,7 +228,7 @@ impl Api {
         }
         let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
         let today = self.today(&mut call.tx).await?;
-        let draft = model::consultation_draft(&r.input.unwrap_or_default(), &refs, today)?;
+        let draft = domain::consultation_draft(&r.input.unwrap_or_default(), &refs, today)?;
         self.record_centre(&mut call, centre_id, "centre_id").await?;
         let new = store::NewConsultation {
             id: Uuid::now_v7(),
@@ -392,17 +254,14 @@ impl Api {
         Ok(view)
     }
 
-    async fn get_consultation(&self, req: Request<pb::GetConsultationRequest>) -> Result<pb::Consultation, AppError> {
+    async fn get_consultation(&self, req: Request<pb::GetConsultationRequest>) -> Res<pb::Consultation> {
         let mut call = self.open(&req, Permission::Staff).await?;
         let id = wire::id("id", &req.get_ref().id)?;
         let row = self.visible_consultation(&mut call, id, false).await?;
         self.consultation_view(&mut call, &row).await
     }
 
-    async fn update_consultation(
-        &self,
-        req: Request<pb::UpdateConsultationRequest>,
-    ) -> Result<pb::Consultation, AppError> {
+    async fn update_consultation(&self, req: Request<pb::UpdateConsultationRequest>) -> Res<pb::Consultation> {
         let mut call = self.open(&req, Permission::Staff).await?;
         let r = req.into_inner();
         let id = wire::id("id", &r.id)?;
@@ -416,7 +275,7 @@ impl Api {
         };
         let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
         let today = self.today(&mut call.tx).await?;
-        let draft = model::consultation_draft(&r.input.unwrap_or_default(), &refs, today)?;
+        let draft = domain::consultation_draft(&r.input.unwrap_or_default(), &refs, today)?;
         if centre_id != row.centre_id {
             self.record_centre(&mut call, centre_id, "centre_id").await?;
         }
@@ -435,7 +294,7 @@ impl Api {
     async fn delete_consultation(
         &self,
         req: Request<pb::DeleteConsultationRequest>,
-    ) -> Result<pb::DeleteConsultationResponse, AppError> {
+    ) -> Res<pb::DeleteConsultationResponse> {
         let mut call = self.open(&req, Permission::Staff).await?;
         let id = wire::id("id", &req.get_ref().id)?;
         let row = self.visible_consultation(&mut call, id, true).await?;
@@ -449,20 +308,20 @@ impl Api {
     async fn list_consultations(
         &self,
         req: Request<pb::ListConsultationsRequest>,
-    ) -> Result<pb::ListConsultationsResponse, AppError> {
+    ) -> Res<pb::ListConsultationsResponse> {
         let mut call = self.open(&req, Permission::Staff).await?;
         let r = req.get_ref();
         let scope = call.extra.records()?;
-        let mut filter = model::consultation_filter(r)?;
+        let mut filter = domain::consultation_filter(r)?;
         filter.centre = scope.narrow(filter.centre);
-        let sort = model::consultation_sort(r.sort, r.descending);
+        let sort = domain::consultation_sort(r.sort, r.descending);
         let page = Page::new(r.page, r.page_size, 20, 200);
         let (rows, total) =
             store::list_consultations(&mut call.tx, call.principal.tenant_id, &filter, sort, page).await?;
         let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
         let centres = self.centres(&mut call.tx, call.principal.tenant_id).await?;
         Ok(pb::ListConsultationsResponse {
-            consultations: rows.iter().map(|c| consultation_pb(c, &refs, &centres)).collect(),
+            consultations: rows.iter().map(|c| convert::consultation_pb(c, &refs, &centres)).collect(),
             total_size: total,
             page: page.number,
             page_count: page.count(total),
@@ -474,7 +333,7 @@ impl Api {
     async fn list_legal_aid_refs(
         &self,
         req: Request<pb::ListLegalAidRefsRequest>,
-    ) -> Result<pb::ListLegalAidRefsResponse, AppError> {
+    ) -> Res<pb::ListLegalAidRefsResponse> {
         let mut call = self.open(&req, Permission::Staff).await?;
         let r = req.get_ref();
         let kind = RefKind::from_pb(r.kind);
@@ -487,17 +346,14 @@ impl Api {
         Ok(pb::ListLegalAidRefsResponse { refs })
     }
 
-    async fn upsert_legal_aid_ref(
-        &self,
-        req: Request<pb::UpsertLegalAidRefRequest>,
-    ) -> Result<pb::LegalAidRef, AppError> {
+    async fn upsert_legal_aid_ref(&self, req: Request<pb::UpsertLegalAidRefRequest>) -> Res<pb::LegalAidRef> {
         let mut call = self.open(&req, Permission::Admin).await?;
         let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
-        let draft = model::ref_draft(req.get_ref(), &refs)?;
+        let draft = domain::ref_draft(req.get_ref(), &refs)?;
         let code = draft.code.clone().unwrap_or_else(|| Uuid::now_v7().simple().to_string());
         store::upsert_ref(&mut call.tx, call.principal.tenant_id, &code, &draft, call.now).await?;
         call.commit().await?;
-        Ok(model::RefEntry {
+        Ok(domain::RefEntry {
             kind: draft.kind,
             code,
             name: draft.name,
@@ -512,18 +368,15 @@ impl Api {
     async fn list_legal_aid_centres(
         &self,
         req: Request<pb::ListLegalAidCentresRequest>,
-    ) -> Result<pb::ListLegalAidCentresResponse, AppError> {
+    ) -> Res<pb::ListLegalAidCentresResponse> {
         let mut call = self.open(&req, Permission::Staff).await?;
         self.sync_centres(&mut call).await?;
         let centres = store::centres(&mut call.tx, call.principal.tenant_id).await?;
         call.commit().await?;
-        Ok(pb::ListLegalAidCentresResponse { centres: centres.iter().map(centre_pb).collect() })
+        Ok(pb::ListLegalAidCentresResponse { centres: centres.iter().map(convert::centre_pb).collect() })
     }
 
-    async fn get_legal_aid_centre(
-        &self,
-        req: Request<pb::GetLegalAidCentreRequest>,
-    ) -> Result<pb::LegalAidCentre, AppError> {
+    async fn get_legal_aid_centre(&self, req: Request<pb::GetLegalAidCentreRequest>) -> Res<pb::LegalAidCentre> {
         let mut call = self.open(&req, Permission::Staff).await?;
         let id = match req.get_ref().id.trim() {
             "" => call.extra.centre.ok_or_else(|| AppError::invalid("id", t::CENTRE_REQUIRED))?,
@@ -531,29 +384,26 @@ impl Api {
         };
         let c = self.find_centre(&mut call, id).await?.ok_or_else(|| AppError::NotFound(t::CENTRE_NOT_FOUND.into()))?;
         call.commit().await?;
-        Ok(centre_pb(&c))
+        Ok(convert::centre_pb(&c))
     }
 
-    async fn update_legal_aid_centre(
-        &self,
-        req: Request<pb::UpdateLegalAidCentreRequest>,
-    ) -> Result<pb::LegalAidCentre, AppError> {
+    async fn update_legal_aid_centre(&self, req: Request<pb::UpdateLegalAidCentreRequest>) -> Res<pb::LegalAidCentre> {
         let mut call = self.open(&req, Permission::Admin).await?;
         let r = req.into_inner();
         let id = wire::id("id", &r.id)?;
-        let details = model::centre_details(&r)?;
+        let details = domain::centre_details(&r)?;
         self.find_centre(&mut call, id).await?.ok_or_else(|| AppError::NotFound(t::CENTRE_NOT_FOUND.into()))?;
         store::update_centre(&mut call.tx, call.principal.tenant_id, id, &details, call.now).await?;
         let c = store::centre(&mut call.tx, call.principal.tenant_id, id)
             .await?
             .ok_or_else(|| AppError::NotFound(t::CENTRE_NOT_FOUND.into()))?;
         call.commit().await?;
-        Ok(centre_pb(&c))
+        Ok(convert::centre_pb(&c))
     }
 
     // ----------------------------------------------------------- referrals
 
-    async fn create_referral(&self, req: Request<pb::CreateReferralRequest>) -> Result<pb::Referral, AppError> {
+    async fn create_referral(&self, req: Request<pb::CreateReferralRequest>) -> Res<pb::Referral> {
         let mut call = self.open(&req, Permission::Staff).await?;
         let r = req.into_inner();
         let request_id = wire::id("request_id", &r.request_id)?;
@@ -567,7 +417,7 @@ impl Api {
         let input = r.input.unwrap_or_default();
         let prefill = self.referral_prefill(&mut call, &input, centre_id).await?;
         let today = self.today(&mut call.tx).await?;
-        let draft = model::referral_draft(&input, prefill.as_ref(), today)?;
+        let draft = domain::referral_draft(&input, prefill.as_ref(), today)?;
         let centre = self.record_centre(&mut call, centre_id, "centre_id").await?;
         let form_text = form::referral_form(&centre.name, &centre.details(), &draft);
         let new = store::NewReferral {
@@ -589,14 +439,14 @@ impl Api {
         Ok(view)
     }
 
-    async fn get_referral(&self, req: Request<pb::GetReferralRequest>) -> Result<pb::Referral, AppError> {
+    async fn get_referral(&self, req: Request<pb::GetReferralRequest>) -> Res<pb::Referral> {
         let mut call = self.open(&req, Permission::Staff).await?;
         let id = wire::id("id", &req.get_ref().id)?;
         self.visible_referral(&mut call, id, false).await?;
         self.referral_view(&mut call, id).await
     }
 
-    async fn update_referral(&self, req: Request<pb::UpdateReferralRequest>) -> Result<pb::Referral, AppError> {
+    async fn update_referral(&self, req: Request<pb::UpdateReferralRequest>) -> Res<pb::Referral> {
         let mut call = self.open(&req, Permission::Staff).await?;
         let r = req.into_inner();
         let id = wire::id("id", &r.id)?;
@@ -604,7 +454,7 @@ impl Api {
         let input = r.input.unwrap_or_default();
         let prefill = self.referral_prefill(&mut call, &input, row.centre_id).await?;
         let today = self.today(&mut call.tx).await?;
-        let draft = model::referral_draft(&input, prefill.as_ref(), today)?;
+        let draft = domain::referral_draft(&input, prefill.as_ref(), today)?;
         // A form edited by hand is the consultant's; only a generated one follows the referral.
         let form_text = if row.form_edited {
             row.form_text.clone()
@@ -622,15 +472,12 @@ impl Api {
         Ok(view)
     }
 
-    async fn update_referral_form(
-        &self,
-        req: Request<pb::UpdateReferralFormRequest>,
-    ) -> Result<pb::Referral, AppError> {
+    async fn update_referral_form(&self, req: Request<pb::UpdateReferralFormRequest>) -> Res<pb::Referral> {
         let mut call = self.open(&req, Permission::Staff).await?;
         let r = req.into_inner();
         let id = wire::id("id", &r.id)?;
         let row = self.visible_referral(&mut call, id, true).await?;
-        let (text, edited) = match model::form_text(&r.form_text)? {
+        let (text, edited) = match domain::form_text(&r.form_text)? {
             v if v.is_empty() => {
                 let centre = self.record_centre(&mut call, row.centre_id, "centre_id").await?;
                 (form::referral_form(&centre.name, &centre.details(), &row.draft()), false)
@@ -647,10 +494,7 @@ impl Api {
         Ok(view)
     }
 
-    async fn delete_referral(
-        &self,
-        req: Request<pb::DeleteReferralRequest>,
-    ) -> Result<pb::DeleteReferralResponse, AppError> {
+    async fn delete_referral(&self, req: Request<pb::DeleteReferralRequest>) -> Res<pb::DeleteReferralResponse> {
         let mut call = self.open(&req, Permission::Staff).await?;
         let id = wire::id("id", &req.get_ref().id)?;
         self.visible_referral(&mut call, id, true).await?;
@@ -659,16 +503,13 @@ impl Api {
         Ok(pb::DeleteReferralResponse {})
     }
 
-    async fn list_referrals(
-        &self,
-        req: Request<pb::ListReferralsRequest>,
-    ) -> Result<pb::ListReferralsResponse, AppError> {
+    async fn list_referrals(&self, req: Request<pb::ListReferralsRequest>) -> Res<pb::ListReferralsResponse> {
         let mut call = self.open(&req, Permission::Staff).await?;
         let r = req.get_ref();
         let scope = call.extra.records()?;
         let mut errs = Violations::new();
-        let date_from = model::filter_date("date_from", &r.date_from, &mut errs);
-        let date_to = model::filter_date("date_to", &r.date_to, &mut errs);
+        let date_from = domain::filter_date("date_from", &r.date_from, &mut errs);
+        let date_to = domain::filter_date("date_to", &r.date_to, &mut errs);
         let centre = wire::opt_id("centre_id", &r.centre_id, &mut errs);
         if let (Some(a), Some(b)) = (date_from, date_to)
             && a > b
@@ -681,7 +522,7 @@ impl Api {
         let (rows, total) = store::list_referrals(&mut call.tx, call.principal.tenant_id, &filter, page).await?;
         let centres = self.centres(&mut call.tx, call.principal.tenant_id).await?;
         Ok(pb::ListReferralsResponse {
-            referrals: rows.iter().map(|x| referral_pb(x, &centres)).collect(),
+            referrals: rows.iter().map(|x| convert::referral_pb(x, &centres)).collect(),
             total_size: total,
             page: page.number,
             page_count: page.count(total),
@@ -693,7 +534,7 @@ impl Api {
     async fn list_residence_options(
         &self,
         req: Request<pb::ListResidenceOptionsRequest>,
-    ) -> Result<pb::ListResidenceOptionsResponse, AppError> {
+    ) -> Res<pb::ListResidenceOptionsResponse> {
         let (tenant, _, mut tx) = self.open_public(&req.get_ref().tenant).await?;
         let refs = store::refs(&mut tx, tenant).await?;
         let live = |k: RefKind| refs.iter().filter(|e| e.kind == k && !e.archived).map(|e| e.to_pb()).collect();
@@ -705,7 +546,7 @@ impl Api {
         })
     }
 
-    async fn ask_question(&self, req: Request<pb::AskQuestionRequest>) -> Result<pb::AskQuestionResponse, AppError> {
+    async fn ask_question(&self, req: Request<pb::AskQuestionRequest>) -> Res<pb::AskQuestionResponse> {
         // Public: bounded per client address (issue 9, point 10).
         if let Some(ip) = opeka_platform::throttle::client_addr(&req) {
             let key = opeka_platform::throttle::address_key(ip);
@@ -713,7 +554,7 @@ impl Api {
         }
         let r = req.into_inner();
         let (tenant, slug, mut tx) = self.open_public(&r.tenant).await?;
-        let draft = model::question_draft(&r)?;
+        let draft = domain::question_draft(&r)?;
         let existing = match draft.request_id {
             Some(rid) => store::question_by_request(&mut tx, tenant, rid).await?,
             None => None,
@@ -771,7 +612,7 @@ impl Api {
     async fn list_published_questions(
         &self,
         req: Request<pb::ListPublishedQuestionsRequest>,
-    ) -> Result<pb::ListPublishedQuestionsResponse, AppError> {
+    ) -> Res<pb::ListPublishedQuestionsResponse> {
         let r = req.get_ref();
         let (tenant, _, mut tx) = self.open_public(&r.tenant).await?;
         let page = Page::new(r.page, r.page_size, 20, 100);
@@ -779,7 +620,7 @@ impl Api {
         let refs = self.refs(&mut tx, tenant).await?;
         let centres = self.centres(&mut tx, tenant).await?;
         Ok(pb::ListPublishedQuestionsResponse {
-            questions: rows.iter().map(|q| published_pb(q, &refs, &centres)).collect(),
+            questions: rows.iter().map(|q| convert::published_pb(q, &refs, &centres)).collect(),
             total_size: total,
             page: page.number,
             page_count: page.count(total),
@@ -789,7 +630,7 @@ impl Api {
     async fn count_waiting_questions(
         &self,
         req: Request<pb::CountWaitingQuestionsRequest>,
-    ) -> Result<pb::CountWaitingQuestionsResponse, AppError> {
+    ) -> Res<pb::CountWaitingQuestionsResponse> {
         let mut call = self.open(&req, Permission::Staff).await?;
         let scope = call.extra.questions()?;
         let mut errs = Violations::new();
@@ -800,10 +641,7 @@ impl Api {
         Ok(pb::CountWaitingQuestionsResponse { waiting, awaiting_moderation })
     }
 
-    async fn list_questions(
-        &self,
-        req: Request<pb::ListQuestionsRequest>,
-    ) -> Result<pb::ListQuestionsResponse, AppError> {
+    async fn list_questions(&self, req: Request<pb::ListQuestionsRequest>) -> Res<pb::ListQuestionsResponse> {
         let mut call = self.open(&req, Permission::Staff).await?;
         let r = req.get_ref();
         let scope = call.extra.questions()?;
@@ -817,21 +655,21 @@ impl Api {
         let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
         let centres = self.centres(&mut call.tx, call.principal.tenant_id).await?;
         Ok(pb::ListQuestionsResponse {
-            questions: rows.iter().map(|q| question_pb(q, &refs, &centres)).collect(),
+            questions: rows.iter().map(|q| convert::question_pb(q, &refs, &centres)).collect(),
             total_size: total,
             page: page.number,
             page_count: page.count(total),
         })
     }
 
-    async fn get_question(&self, req: Request<pb::GetQuestionRequest>) -> Result<pb::OnlineQuestion, AppError> {
+    async fn get_question(&self, req: Request<pb::GetQuestionRequest>) -> Res<pb::OnlineQuestion> {
         let mut call = self.open(&req, Permission::Staff).await?;
         let id = wire::id("id", &req.get_ref().id)?;
         self.visible_question(&mut call, id, false).await?;
         self.question_view(&mut call, id).await
     }
 
-    async fn answer_question(&self, req: Request<pb::AnswerQuestionRequest>) -> Result<pb::OnlineQuestion, AppError> {
+    async fn answer_question(&self, req: Request<pb::AnswerQuestionRequest>) -> Res<pb::OnlineQuestion> {
         let mut call = self.open(&req, Permission::Staff).await?;
         let r = req.into_inner();
         let id = wire::id("id", &r.id)?;
@@ -840,14 +678,14 @@ impl Api {
             return Err(AppError::PermissionDenied(t::DENIED.into()));
         }
         row.status().answer()?;
-        let answer = model::answer_text(&r.answer)?;
+        let answer = domain::answer_text(&r.answer)?;
         store::answer_question(&mut call.tx, id, &answer, call.principal.account_id, call.now).await?;
         let view = self.question_view(&mut call, id).await?;
         call.commit().await?;
         Ok(view)
     }
 
-    async fn moderate_answer(&self, req: Request<pb::ModerateAnswerRequest>) -> Result<pb::OnlineQuestion, AppError> {
+    async fn moderate_answer(&self, req: Request<pb::ModerateAnswerRequest>) -> Res<pb::OnlineQuestion> {
         let mut call = self.open(&req, Permission::Staff).await?;
         if !call.extra.may_moderate() {
             return Err(AppError::PermissionDenied(t::DENIED.into()));
@@ -856,7 +694,7 @@ impl Api {
         let id = wire::id("id", &r.id)?;
         let row = self.visible_question(&mut call, id, true).await?;
         let status = row.status().moderate(r.approve)?;
-        let comment = model::moderation_comment(r.approve, &r.comment)?;
+        let comment = domain::moderation_comment(r.approve, &r.comment)?;
         store::moderate_question(&mut call.tx, id, status, &comment, call.principal.account_id, call.now).await?;
         if status == QuestionStatus::Published {
             let body = Body::OnlineQuestionPublished(ev::OnlineQuestionPublished {
@@ -875,7 +713,7 @@ impl Api {
     async fn list_district_routes(
         &self,
         req: Request<pb::ListDistrictRoutesRequest>,
-    ) -> Result<pb::ListDistrictRoutesResponse, AppError> {
+    ) -> Res<pb::ListDistrictRoutesResponse> {
         let mut call = self.open(&req, Permission::Staff).await?;
         let tenant = call.principal.tenant_id;
         let refs = store::refs(&mut call.tx, tenant).await?;
@@ -891,16 +729,13 @@ impl Api {
             .collect();
         let refs = Refs::new(refs);
         Ok(pb::ListDistrictRoutesResponse {
-            routes: districts.iter().map(|d| Self::route_pb(d, routes.get(d).copied(), &refs, &centres)).collect(),
+            routes: districts.iter().map(|d| convert::route_pb(d, routes.get(d).copied(), &refs, &centres)).collect(),
             fallback_centre_id: opt_uuid(fallback),
-            fallback_centre_name: fallback.map(|c| centre_name(&centres, c)).unwrap_or_default(),
+            fallback_centre_name: fallback.map(|c| convert::centre_name(&centres, c)).unwrap_or_default(),
         })
     }
 
-    async fn set_district_route(
-        &self,
-        req: Request<pb::SetDistrictRouteRequest>,
-    ) -> Result<pb::DistrictRoute, AppError> {
+    async fn set_district_route(&self, req: Request<pb::SetDistrictRouteRequest>) -> Res<pb::DistrictRoute> {
         let mut call = self.open(&req, Permission::Admin).await?;
         let r = req.into_inner();
         let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
@@ -921,13 +756,13 @@ impl Api {
         let centres = self.centres(&mut call.tx, call.principal.tenant_id).await?;
         call.commit().await?;
         tracing::info!(district = %district, centre_id = ?centre, "district route set");
-        Ok(Self::route_pb(&district, centre, &refs, &centres))
+        Ok(convert::route_pb(&district, centre, &refs, &centres))
     }
 
     async fn set_fallback_centre(
         &self,
         req: Request<pb::SetFallbackCentreRequest>,
-    ) -> Result<pb::SetFallbackCentreResponse, AppError> {
+    ) -> Res<pb::SetFallbackCentreResponse> {
         let mut call = self.open(&req, Permission::Admin).await?;
         let raw = req.get_ref().centre_id.trim().to_string();
         if raw.is_empty() {

@@ -6,7 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use super::model::{
+use super::domain::{
     CentreDetails, ConsultationDraft, ConsultationFilter, ConsultationSort, Page, QuestionDraft, QuestionStatus,
     RefDraft, RefEntry, RefKind, ReferralDraft,
 };

@@ -10,8 +10,11 @@ use opeka_platform::wire::opt_id;
 use opeka_proto::cases as pb;
 use uuid::Uuid;
 
-use super::text as t;
-use crate::domain::values::{Email, LoosePhone, date};
+pub mod form;
+pub mod routing;
+
+use super::strings as t;
+use crate::kit::values::{Email, LoosePhone, date};
 
 const MAX_NAME: usize = 200;
 const MAX_SHORT: usize = 100;
@@ -761,7 +764,7 @@ mod tests {
     }
 
     fn refs() -> Refs {
-        Refs::new(super::super::text::DEFAULT_REFS.iter().map(|(k, c, n, p)| RefEntry {
+        Refs::new(super::super::strings::DEFAULT_REFS.iter().map(|(k, c, n, p)| RefEntry {
             kind: RefKind::parse(k).expect("kind"),
             code: c.to_string(),
             name: n.to_string(),

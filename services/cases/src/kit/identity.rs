@@ -11,8 +11,8 @@ use tonic::transport::Channel;
 use tonic::{Code, Status};
 use uuid::Uuid;
 
-use crate::domain::CitizenDraft;
-use crate::strings as s;
+use crate::registry::domain::CitizenDraft;
+use crate::registry::strings as s;
 
 pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -131,7 +131,7 @@ impl Identity {
         let a =
             self.client().who_am_i(bearer.request(pb::WhoAmIRequest {}, CALL_TIMEOUT)).await.map_err(from_status)?;
         let a = a.into_inner();
-        Ok(crate::domain::full_name(&a.surname, &a.name, &a.patronymic))
+        Ok(crate::registry::domain::full_name(&a.surname, &a.name, &a.patronymic))
     }
 
     /// The tenant's organisations of `kind` (legal aid: its centres).

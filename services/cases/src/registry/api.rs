@@ -12,16 +12,18 @@ use opeka_proto::cases::{self as pb, cases_service_server::CasesService};
 use tonic::Request;
 use uuid::Uuid;
 
-use crate::State;
-use crate::convert::{self, CitizenView};
-use crate::domain::period;
-use crate::domain::{
-    self, Access, CitizenDraft, InteractionKind, MAX_TEXT, Permission, Refusal, Scope, TenantSettings, search,
+use super::convert::{self, CitizenView};
+use super::domain::{
+    self, Access, CitizenDraft, InteractionKind, MAX_TEXT, Permission, Refusal, Scope, TenantSettings,
 };
+use super::store::{self, CitizenRow};
+use super::strings as s;
+use crate::State;
 use crate::events;
-use crate::identity::CuratorCheck;
-use crate::store::{self, CitizenRow};
-use crate::strings as s;
+use crate::kit::Res;
+use crate::kit::identity::CuratorCheck;
+use crate::kit::period;
+use crate::kit::search;
 
 pub struct Api {
     st: Arc<State>,
@@ -271,7 +273,7 @@ fn bot_link(citizen: Uuid, l: &opeka_proto::identity::BotLinkCode, now: DateTime
 }
 
 impl Api {
-    async fn create_citizen(&self, req: Request<pb::CreateCitizenRequest>) -> Result<pb::Citizen, AppError> {
+    async fn create_citizen(&self, req: Request<pb::CreateCitizenRequest>) -> Res<pb::Citizen> {
         let mut call = self.open(&req, Permission::CreateCitizens).await?;
         let today = period::local_today(call.now, call.extra.tenant.time_zone);
         let mut draft = convert::citizen_draft(req.get_ref().into(), today)?;
@@ -307,7 +309,7 @@ impl Api {
         Ok(view)
     }
 
-    async fn get_citizen(&self, req: Request<pb::GetCitizenRequest>) -> Result<pb::Citizen, AppError> {
+    async fn get_citizen(&self, req: Request<pb::GetCitizenRequest>) -> Res<pb::Citizen> {
         let mut call = self.open(&req, Permission::ReadCitizens).await?;
         let id = wire::id("id", &req.get_ref().id)?;
         let row = self.citizen(&mut call, id, Permission::ReadCitizens, false).await?;
@@ -319,7 +321,7 @@ impl Api {
         Ok(view)
     }
 
-    async fn update_citizen(&self, req: Request<pb::UpdateCitizenRequest>) -> Result<pb::Citizen, AppError> {
+    async fn update_citizen(&self, req: Request<pb::UpdateCitizenRequest>) -> Res<pb::Citizen> {
         let mut call = self.open(&req, Permission::EditCitizens).await?;
         let id = wire::id("id", &req.get_ref().id)?;
         let before = self.citizen(&mut call, id, Permission::EditCitizens, true).await?;
@@ -357,10 +359,7 @@ impl Api {
         Ok(view)
     }
 
-    async fn delete_citizen(
-        &self,
-        req: Request<pb::DeleteCitizenRequest>,
-    ) -> Result<pb::DeleteCitizenResponse, AppError> {
+    async fn delete_citizen(&self, req: Request<pb::DeleteCitizenRequest>) -> Res<pb::DeleteCitizenResponse> {
         let mut call = self.open(&req, Permission::DeleteCitizens).await?;
         let id = wire::id("id", &req.get_ref().id)?;
         let row = self.citizen(&mut call, id, Permission::DeleteCitizens, true).await?;
@@ -376,7 +375,7 @@ impl Api {
         Ok(pb::DeleteCitizenResponse {})
     }
 
-    async fn list_citizens(&self, req: Request<pb::ListCitizensRequest>) -> Result<pb::ListCitizensResponse, AppError> {
+    async fn list_citizens(&self, req: Request<pb::ListCitizensRequest>) -> Res<pb::ListCitizensResponse> {
         let mut call = self.open(&req, Permission::ReadCitizens).await?;
         let r = req.get_ref();
         let mut errs = Violations::new();
@@ -409,10 +408,7 @@ impl Api {
         })
     }
 
-    async fn transfer_citizens(
-        &self,
-        req: Request<pb::TransferCitizensRequest>,
-    ) -> Result<pb::TransferCitizensResponse, AppError> {
+    async fn transfer_citizens(&self, req: Request<pb::TransferCitizensRequest>) -> Res<pb::TransferCitizensResponse> {
         let mut call = self.open(&req, Permission::TransferCitizens).await?;
         let r = req.get_ref();
         let mut errs = Violations::new();
@@ -466,10 +462,7 @@ impl Api {
         Ok(pb::TransferCitizensResponse { transferred: moving_ids.len() as i32 })
     }
 
-    async fn get_citizen_bot_link(
-        &self,
-        req: Request<pb::GetCitizenBotLinkRequest>,
-    ) -> Result<pb::CitizenBotLink, AppError> {
+    async fn get_citizen_bot_link(&self, req: Request<pb::GetCitizenBotLinkRequest>) -> Res<pb::CitizenBotLink> {
         let mut call = self.open(&req, Permission::ReadCitizens).await?;
         let id = wire::id("citizen_id", &req.get_ref().citizen_id)?;
         // The code binds the bot to the citizen: only whoever hands it over
@@ -481,10 +474,7 @@ impl Api {
         Ok(bot_link(id, &link, call.now))
     }
 
-    async fn extend_citizen_bot_link(
-        &self,
-        req: Request<pb::ExtendCitizenBotLinkRequest>,
-    ) -> Result<pb::CitizenBotLink, AppError> {
+    async fn extend_citizen_bot_link(&self, req: Request<pb::ExtendCitizenBotLinkRequest>) -> Res<pb::CitizenBotLink> {
         let mut call = self.open(&req, Permission::EditCitizens).await?;
         let id = wire::id("citizen_id", &req.get_ref().citizen_id)?;
         let row = self.citizen(&mut call, id, Permission::EditCitizens, false).await?;
@@ -497,7 +487,7 @@ impl Api {
         Ok(view)
     }
 
-    async fn add_diary_entry(&self, req: Request<pb::AddDiaryEntryRequest>) -> Result<pb::DiaryEntry, AppError> {
+    async fn add_diary_entry(&self, req: Request<pb::AddDiaryEntryRequest>) -> Res<pb::DiaryEntry> {
         let mut call = self.open(&req, Permission::EditCitizens).await?;
         let r = req.get_ref();
         let citizen = wire::id("citizen_id", &r.citizen_id)?;
@@ -517,10 +507,7 @@ impl Api {
         Ok((&entry).into())
     }
 
-    async fn list_diary_entries(
-        &self,
-        req: Request<pb::ListDiaryEntriesRequest>,
-    ) -> Result<pb::ListDiaryEntriesResponse, AppError> {
+    async fn list_diary_entries(&self, req: Request<pb::ListDiaryEntriesRequest>) -> Res<pb::ListDiaryEntriesResponse> {
         let mut call = self.open(&req, Permission::ReadCitizens).await?;
         let citizen = wire::id("citizen_id", &req.get_ref().citizen_id)?;
         self.citizen(&mut call, citizen, Permission::ReadCitizens, false).await?;
@@ -528,10 +515,7 @@ impl Api {
         Ok(pb::ListDiaryEntriesResponse { entries: rows.iter().map(Into::into).collect() })
     }
 
-    async fn create_special_group(
-        &self,
-        req: Request<pb::CreateSpecialGroupRequest>,
-    ) -> Result<pb::SpecialGroup, AppError> {
+    async fn create_special_group(&self, req: Request<pb::CreateSpecialGroupRequest>) -> Res<pb::SpecialGroup> {
         let mut call = self.open(&req, Permission::ManageReference).await?;
         let name = domain::NamePart::parse(&req.get_ref().name, s::GROUP_NAME_REQUIRED)
             .map_err(|e| AppError::invalid("name", e))?
@@ -549,10 +533,7 @@ impl Api {
         Ok((&row).into())
     }
 
-    async fn rename_special_group(
-        &self,
-        req: Request<pb::RenameSpecialGroupRequest>,
-    ) -> Result<pb::SpecialGroup, AppError> {
+    async fn rename_special_group(&self, req: Request<pb::RenameSpecialGroupRequest>) -> Res<pb::SpecialGroup> {
         let mut call = self.open(&req, Permission::ManageReference).await?;
         let r = req.get_ref();
         let id = wire::id("id", &r.id)?;
@@ -573,7 +554,7 @@ impl Api {
     async fn delete_special_group(
         &self,
         req: Request<pb::DeleteSpecialGroupRequest>,
-    ) -> Result<pb::DeleteSpecialGroupResponse, AppError> {
+    ) -> Res<pb::DeleteSpecialGroupResponse> {
         let mut call = self.open(&req, Permission::ManageReference).await?;
         let id = wire::id("id", &req.get_ref().id)?;
         let had =
@@ -595,13 +576,13 @@ impl Api {
     async fn list_special_groups(
         &self,
         req: Request<pb::ListSpecialGroupsRequest>,
-    ) -> Result<pb::ListSpecialGroupsResponse, AppError> {
+    ) -> Res<pb::ListSpecialGroupsResponse> {
         let mut call = self.open(&req, Permission::ReadReference).await?;
         let rows = store::list_groups(&mut call.tx, opt_text(&req.get_ref().query)).await?;
         Ok(pb::ListSpecialGroupsResponse { groups: rows.iter().map(Into::into).collect() })
     }
 
-    async fn add_interaction(&self, req: Request<pb::AddInteractionRequest>) -> Result<pb::Interaction, AppError> {
+    async fn add_interaction(&self, req: Request<pb::AddInteractionRequest>) -> Res<pb::Interaction> {
         let mut call = self.open(&req, Permission::EditCitizens).await?;
         let r = req.get_ref();
         let citizen_id = wire::id("citizen_id", &r.citizen_id)?;
@@ -630,7 +611,7 @@ impl Api {
     async fn record_interaction_result(
         &self,
         req: Request<pb::RecordInteractionResultRequest>,
-    ) -> Result<pb::Interaction, AppError> {
+    ) -> Res<pb::Interaction> {
         let mut call = self.open(&req, Permission::EditCitizens).await?;
         let r = req.get_ref();
         let id = wire::id("id", &r.id)?;
@@ -655,10 +636,7 @@ impl Api {
         Ok((&row).into())
     }
 
-    async fn list_interactions(
-        &self,
-        req: Request<pb::ListInteractionsRequest>,
-    ) -> Result<pb::ListInteractionsResponse, AppError> {
+    async fn list_interactions(&self, req: Request<pb::ListInteractionsRequest>) -> Res<pb::ListInteractionsResponse> {
         let mut call = self.open(&req, Permission::ReadCitizens).await?;
         let citizen = wire::id("citizen_id", &req.get_ref().citizen_id)?;
         self.citizen(&mut call, citizen, Permission::ReadCitizens, false).await?;
@@ -666,10 +644,7 @@ impl Api {
         Ok(pb::ListInteractionsResponse { interactions: rows.iter().map(Into::into).collect() })
     }
 
-    async fn list_activities(
-        &self,
-        req: Request<pb::ListActivitiesRequest>,
-    ) -> Result<pb::ListActivitiesResponse, AppError> {
+    async fn list_activities(&self, req: Request<pb::ListActivitiesRequest>) -> Res<pb::ListActivitiesResponse> {
         let mut call = self.open(&req, Permission::ReadActivities).await?;
         let r = req.get_ref();
         let mut errs = Violations::new();
@@ -711,10 +686,7 @@ impl Api {
         })
     }
 
-    async fn mark_activity_processed(
-        &self,
-        req: Request<pb::MarkActivityProcessedRequest>,
-    ) -> Result<pb::Activity, AppError> {
+    async fn mark_activity_processed(&self, req: Request<pb::MarkActivityProcessedRequest>) -> Res<pb::Activity> {
         let mut call = self.open(&req, Permission::ProcessActivities).await?;
         let r = req.get_ref();
         let id = wire::id("id", &r.id)?;
@@ -737,18 +709,12 @@ impl Api {
         Ok((&after).into())
     }
 
-    async fn get_tenant_settings(
-        &self,
-        req: Request<pb::GetTenantSettingsRequest>,
-    ) -> Result<pb::TenantSettings, AppError> {
+    async fn get_tenant_settings(&self, req: Request<pb::GetTenantSettingsRequest>) -> Res<pb::TenantSettings> {
         let call = self.open(&req, Permission::ReadReference).await?;
         Ok(convert::tenant_settings_pb(&call.extra.tenant, call.extra.tenant_updated_at))
     }
 
-    async fn update_tenant_settings(
-        &self,
-        req: Request<pb::UpdateTenantSettingsRequest>,
-    ) -> Result<pb::TenantSettings, AppError> {
+    async fn update_tenant_settings(&self, req: Request<pb::UpdateTenantSettingsRequest>) -> Res<pb::TenantSettings> {
         let mut call = self.open(&req, Permission::ManageReference).await?;
         let new = convert::tenant_settings_update(req.get_ref(), self.st.default_tz)?;
         let old = call.extra.tenant.clone();
@@ -769,10 +735,7 @@ impl Api {
         Ok(convert::tenant_settings_pb(&new, Some(now)))
     }
 
-    async fn list_audit_events(
-        &self,
-        req: Request<pb::ListAuditEventsRequest>,
-    ) -> Result<pb::ListAuditEventsResponse, AppError> {
+    async fn list_audit_events(&self, req: Request<pb::ListAuditEventsRequest>) -> Res<pb::ListAuditEventsResponse> {
         let mut call = self.open(&req, Permission::ReadAudit).await?;
         let r = req.get_ref();
         let mut errs = Violations::new();

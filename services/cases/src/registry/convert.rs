@@ -6,10 +6,10 @@ use opeka_platform::wire::{self, date_str, opt_id, opt_text, opt_uuid, ts};
 use opeka_proto::cases as pb;
 use uuid::Uuid;
 
-use crate::domain::period::Period;
-use crate::domain::{self, ActivityKind, CitizenDraft, Email, Inn, InteractionKind, NamePart, Phone, TenantSettings};
-use crate::store::{ActivityRow, AuditRow, CitizenRow, DiaryRow, GroupRow, InteractionRow, SettingsRow};
-use crate::strings as s;
+use super::domain::{self, ActivityKind, CitizenDraft, Email, Inn, InteractionKind, NamePart, Phone, TenantSettings};
+use super::store::{ActivityRow, AuditRow, CitizenRow, DiaryRow, GroupRow, InteractionRow, SettingsRow};
+use super::strings as s;
+use crate::kit::period::Period;
 
 /// The card fields of a create or update request.
 pub struct CitizenFields<'a> {

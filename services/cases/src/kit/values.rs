@@ -2,7 +2,7 @@
 //! are Russian sentences a person can act on (they become field violations).
 use chrono::{Datelike, NaiveDate};
 
-use crate::strings as s;
+use crate::registry::strings as s;
 
 /// A required part of a person's name (surname, name): trimmed, 1–100 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -117,7 +117,7 @@ impl LoosePhone {
         let body = v.strip_prefix('+').unwrap_or(v);
         let digits = body.chars().filter(char::is_ascii_digit).count();
         if body.chars().any(|c| !(c.is_ascii_digit() || " -()".contains(c))) || !(5..=15).contains(&digits) {
-            return Err(crate::legal_aid::text::PHONE_INVALID.into());
+            return Err(crate::legal_aid::strings::PHONE_INVALID.into());
         }
         Ok(Self(v.to_string()))
     }
