@@ -136,9 +136,7 @@ impl AppealsApi {
 
     /// Today in the tenant's time zone.
     async fn today(&self, tx: &mut Tx) -> Result<NaiveDate, AppError> {
-        let row = crate::registry::store::tenant_settings(tx).await?;
-        let tz = crate::registry::convert::tenant_settings(row.as_ref(), self.st.default_tz).time_zone;
-        Ok(period::local_today(self.now(), tz))
+        Ok(period::local_today(self.now(), crate::kit::time_zone(tx, self.st.default_tz).await?))
     }
 
     /// The caller as the timeline names them (identity's full name).
@@ -344,9 +342,7 @@ impl AppealsApi {
         if let Some(text) = opt_text(&f.text) {
             q.text = store::text_stems(&mut call.tx, text).await?;
         }
-        let row = crate::registry::store::tenant_settings(&mut call.tx).await?;
-        let tz = crate::registry::convert::tenant_settings(row.as_ref(), self.st.default_tz).time_zone;
-        q.created = period::dates(from, to, tz);
+        q.created = period::dates(from, to, crate::kit::time_zone(&mut call.tx, self.st.default_tz).await?);
         let (rows, total) = journal::list(&mut call.tx, &q).await?;
         Ok(pb::ListAppealsResponse { rows: rows.iter().map(convert::journal_row).collect(), total, page, page_size })
     }

@@ -27,9 +27,7 @@ pub async fn resume_due(pool: &PgPool, outbox: &Outbox, default_tz: Tz, now: Dat
     let mut resumed = 0;
     for (tenant, slug) in store::tenants(pool).await? {
         let mut tx = db::tenant_tx(pool, tenant).await?;
-        let settings = crate::registry::store::tenant_settings(&mut tx).await?;
-        let today =
-            local_today(now, crate::registry::convert::tenant_settings(settings.as_ref(), default_tz).time_zone);
+        let today = local_today(now, crate::kit::time_zone(&mut tx, default_tz).await?);
         let due = store::due_postponed(&mut tx, tenant, today).await?;
         tx.commit().await?;
         let who = Who::system(tenant, slug);

@@ -1,5 +1,5 @@
 //! gRPC handlers of `opeka.cases.v1.LegalAidService`: decode, authorise
-//! (`domain::Caller`), call the store, encode. A record of a centre the
+//! (`Permission`, the `Standing` in the call), call the store, encode. A record of a centre the
 //! caller may not see answers NOT_FOUND; a role that may never act,
 //! PERMISSION_DENIED. The public calls (ListResidenceOptions, AskQuestion,
 //! ListPublishedQuestions) never ask for a principal: the tenant comes from
@@ -103,9 +103,7 @@ impl Api {
 
     /// Today in the tenant's time zone (records default to it).
     async fn today(&self, tx: &mut Tx) -> Result<NaiveDate, AppError> {
-        let row = crate::registry::store::tenant_settings(tx).await?;
-        let tz = crate::registry::convert::tenant_settings(row.as_ref(), self.st.default_tz).time_zone;
-        Ok(crate::kit::period::local_today(self.now(), tz))
+        Ok(crate::kit::period::local_today(self.now(), crate::kit::time_zone(tx, self.st.default_tz).await?))
     }
 
     async fn emit_consultation(call: &mut Call, c: &ConsultationRow, change: &str) -> Result<(), AppError> {
@@ -228,7 +226,7 @@ impl Api {
         }
         let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
         let today = self.today(&mut call.tx).await?;
-        let draft = domain::consultation_draft(&r.input.unwrap_or_default(), &refs, today)?;
+        let draft = convert::consultation_draft(&r.input.unwrap_or_default(), &refs, today)?;
         self.record_centre(&mut call, centre_id, "centre_id").await?;
         let new = store::NewConsultation {
             id: Uuid::now_v7(),
@@ -275,7 +273,7 @@ impl Api {
         };
         let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
         let today = self.today(&mut call.tx).await?;
-        let draft = domain::consultation_draft(&r.input.unwrap_or_default(), &refs, today)?;
+        let draft = convert::consultation_draft(&r.input.unwrap_or_default(), &refs, today)?;
         if centre_id != row.centre_id {
             self.record_centre(&mut call, centre_id, "centre_id").await?;
         }
@@ -312,9 +310,9 @@ impl Api {
         let mut call = self.open(&req, Permission::Staff).await?;
         let r = req.get_ref();
         let scope = call.extra.records()?;
-        let mut filter = domain::consultation_filter(r)?;
+        let mut filter = convert::consultation_filter(r)?;
         filter.centre = scope.narrow(filter.centre);
-        let sort = domain::consultation_sort(r.sort, r.descending);
+        let sort = convert::consultation_sort(r.sort, r.descending);
         let page = Page::new(r.page, r.page_size, 20, 200);
         let (rows, total) =
             store::list_consultations(&mut call.tx, call.principal.tenant_id, &filter, sort, page).await?;
@@ -349,7 +347,7 @@ impl Api {
     async fn upsert_legal_aid_ref(&self, req: Request<pb::UpsertLegalAidRefRequest>) -> Res<pb::LegalAidRef> {
         let mut call = self.open(&req, Permission::Admin).await?;
         let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
-        let draft = domain::ref_draft(req.get_ref(), &refs)?;
+        let draft = convert::ref_draft(req.get_ref(), &refs)?;
         let code = draft.code.clone().unwrap_or_else(|| Uuid::now_v7().simple().to_string());
         store::upsert_ref(&mut call.tx, call.principal.tenant_id, &code, &draft, call.now).await?;
         call.commit().await?;
@@ -391,7 +389,7 @@ impl Api {
         let mut call = self.open(&req, Permission::Admin).await?;
         let r = req.into_inner();
         let id = wire::id("id", &r.id)?;
-        let details = domain::centre_details(&r)?;
+        let details = convert::centre_details(&r)?;
         self.find_centre(&mut call, id).await?.ok_or_else(|| AppError::NotFound(t::CENTRE_NOT_FOUND.into()))?;
         store::update_centre(&mut call.tx, call.principal.tenant_id, id, &details, call.now).await?;
         let c = store::centre(&mut call.tx, call.principal.tenant_id, id)
@@ -417,7 +415,7 @@ impl Api {
         let input = r.input.unwrap_or_default();
         let prefill = self.referral_prefill(&mut call, &input, centre_id).await?;
         let today = self.today(&mut call.tx).await?;
-        let draft = domain::referral_draft(&input, prefill.as_ref(), today)?;
+        let draft = convert::referral_draft(&input, prefill.as_ref(), today)?;
         let centre = self.record_centre(&mut call, centre_id, "centre_id").await?;
         let form_text = form::referral_form(&centre.name, &centre.details(), &draft);
         let new = store::NewReferral {
@@ -454,7 +452,7 @@ impl Api {
         let input = r.input.unwrap_or_default();
         let prefill = self.referral_prefill(&mut call, &input, row.centre_id).await?;
         let today = self.today(&mut call.tx).await?;
-        let draft = domain::referral_draft(&input, prefill.as_ref(), today)?;
+        let draft = convert::referral_draft(&input, prefill.as_ref(), today)?;
         // A form edited by hand is the consultant's; only a generated one follows the referral.
         let form_text = if row.form_edited {
             row.form_text.clone()
@@ -554,7 +552,7 @@ impl Api {
         }
         let r = req.into_inner();
         let (tenant, slug, mut tx) = self.open_public(&r.tenant).await?;
-        let draft = domain::question_draft(&r)?;
+        let draft = convert::question_draft(&r)?;
         let existing = match draft.request_id {
             Some(rid) => store::question_by_request(&mut tx, tenant, rid).await?,
             None => None,
