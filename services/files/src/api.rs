@@ -166,7 +166,9 @@ impl Api {
         let mut call = self.open(&req, Permission::ReadFileTypes).await?;
         let search = domain::search_key(&req.get_ref().query);
         let rows = store::list_file_types(&mut call.tx, Some(&search)).await?;
-        Ok(pb::ListFileTypesResponse { file_types: rows.iter().map(Into::into).collect() })
+        let (rows, next_page_token) =
+            opeka_platform::paging::slice(rows, req.get_ref().page_size, &req.get_ref().page_token)?;
+        Ok(pb::ListFileTypesResponse { file_types: rows.iter().map(Into::into).collect(), next_page_token })
     }
 
     async fn download_file(&self, req: Request<pb::DownloadFileRequest>) -> Result<DownloadStream, AppError> {

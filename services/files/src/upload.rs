@@ -124,9 +124,9 @@ async fn may_store(st: &State, p: &Principal, bearer: &Bearer, owner: Owner) -> 
                 return Ok(());
             }
             // A card created a moment ago may not have reached the projection yet.
-            opeka_platform::curators::wait_known(&st.kit.pool, p.tenant_id, id).await.map_err(AppError::from)?;
-            let mut tx = db::tenant_tx(&st.kit.pool, p.tenant_id).await.map_err(AppError::from)?;
-            if scope.admits(&mut tx, id).await.map_err(AppError::from)? {
+            opeka_platform::curators::wait_known(&st.kit.pool, p.tenant_id, id).await?;
+            let mut tx = db::tenant_tx(&st.kit.pool, p.tenant_id).await?;
+            if scope.admits(&mut tx, id).await? {
                 Ok(())
             } else {
                 Err(AppError::invalid("citizen_id", s::CITIZEN_UNKNOWN))

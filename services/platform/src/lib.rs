@@ -15,6 +15,7 @@ pub mod db;
 pub mod error;
 pub mod grpc;
 pub mod metrics;
+pub mod paging;
 pub mod revocation;
 pub mod settings;
 pub mod supervise;

@@ -406,7 +406,11 @@ impl Api {
             to: to.map(|d| domain::start_of_day(d, tz)),
         };
         let rows = occurrences::calendar(&mut call.tx, &filter).await?;
-        Ok(pb::ListOccurrencesResponse { occurrences: rows.iter().map(convert::occurrence_pb).collect() })
+        let (rows, next_page_token) = opeka_platform::paging::slice(rows, r.page_size, &r.page_token)?;
+        Ok(pb::ListOccurrencesResponse {
+            occurrences: rows.iter().map(convert::occurrence_pb).collect(),
+            next_page_token,
+        })
     }
 
     async fn list_deviations(
@@ -439,7 +443,11 @@ impl Api {
             to: None,
         };
         let rows = occurrences::deviations(&mut call.tx, &filter).await?;
-        Ok(pb::ListDeviationsResponse { occurrences: rows.iter().map(convert::occurrence_pb).collect() })
+        let (rows, next_page_token) = opeka_platform::paging::slice(rows, r.page_size, &r.page_token)?;
+        Ok(pb::ListDeviationsResponse {
+            occurrences: rows.iter().map(convert::occurrence_pb).collect(),
+            next_page_token,
+        })
     }
 
     async fn get_slot_load(&self, req: Request<pb::GetSlotLoadRequest>) -> Result<pb::SlotLoad, AppError> {
@@ -558,7 +566,8 @@ impl Api {
             kind.map(Kind::as_str),
         )
         .await?;
-        Ok(pb::ListUpcomingResponse { occurrences: rows.iter().map(convert::occurrence_pb).collect() })
+        let (rows, next_page_token) = opeka_platform::paging::slice(rows, r.page_size, &r.page_token)?;
+        Ok(pb::ListUpcomingResponse { occurrences: rows.iter().map(convert::occurrence_pb).collect(), next_page_token })
     }
 
     // ----------------------------------------------------------- settings

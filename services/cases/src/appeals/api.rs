@@ -284,15 +284,15 @@ impl AppealsApi {
         errs.into_result()?;
         let (order, descending) = order.unwrap_or_default();
         let page_size = if r.page_size <= 0 { 50 } else { r.page_size.min(500) };
-        let page = r.page.max(1);
-        let empty = pb::ListAppealsResponse { rows: Vec::new(), total: 0, page, page_size };
+        let page = opeka_platform::paging::page_number(r.page, &r.page_token)?;
+        let empty = pb::ListAppealsResponse { rows: Vec::new(), total: 0, page, page_size, ..Default::default() };
         let org_scope = match call.extra.scope {
             Scope::Tenant => None,
             Scope::Org(o) => Some(o),
             Scope::Nothing => return Ok(empty),
         };
-        let lock = match pb::LockFilter::try_from(f.lock).unwrap_or(pb::LockFilter::Any) {
-            pb::LockFilter::Any => Lock::Any,
+        let lock = match pb::LockFilter::try_from(f.lock).unwrap_or(pb::LockFilter::Unspecified) {
+            pb::LockFilter::Unspecified => Lock::Any,
             pb::LockFilter::MineAndFree => Lock::MineAndFree,
             pb::LockFilter::Mine => Lock::Mine,
             pb::LockFilter::Free => Lock::Free,
@@ -344,7 +344,13 @@ impl AppealsApi {
         }
         q.created = period::dates(from, to, crate::kit::time_zone(&mut call.tx, self.st.default_tz).await?);
         let (rows, total) = journal::list(&mut call.tx, &q).await?;
-        Ok(pb::ListAppealsResponse { rows: rows.iter().map(convert::journal_row).collect(), total, page, page_size })
+        Ok(pb::ListAppealsResponse {
+            rows: rows.iter().map(convert::journal_row).collect(),
+            total,
+            page,
+            page_size,
+            next_page_token: opeka_platform::paging::next_page(page, i64::from(page_size), total),
+        })
     }
 
     async fn act_on_appeal(&self, req: Request<pb::ActOnAppealRequest>) -> Res<pb::Appeal> {
@@ -431,7 +437,9 @@ impl AppealsApi {
         let ids: Vec<Uuid> = rows.iter().filter(|r| r.kind == "comment").map(|r| r.id).collect();
         let edits = store::list_edits(&mut call.tx, call.principal.tenant_id, &ids).await?;
         let entries = convert::timeline(&rows, &edits, &call.actor());
-        Ok(pb::ListAppealTimelineResponse { entries })
+        let (entries, next_page_token) =
+            opeka_platform::paging::slice(entries, req.get_ref().page_size, &req.get_ref().page_token)?;
+        Ok(pb::ListAppealTimelineResponse { entries, next_page_token })
     }
 
     async fn get_journal_preferences(
@@ -479,7 +487,8 @@ impl AppealsApi {
         let parent = wire::opt_id("parent_id", &r.parent_id, &mut errs);
         errs.into_result()?;
         let nodes = store::list_nodes(&mut call.tx, call.principal.tenant_id, tree, parent).await?;
-        Ok(pb::ListReferenceNodesResponse { nodes: nodes.iter().map(convert::node).collect() })
+        let (nodes, next_page_token) = opeka_platform::paging::slice(nodes, r.page_size, &r.page_token)?;
+        Ok(pb::ListReferenceNodesResponse { nodes: nodes.iter().map(convert::node).collect(), next_page_token })
     }
 
     async fn import_reference_nodes(

@@ -62,12 +62,13 @@ pub async fn list(
     let (whom, _) = whom(&call.principal)?;
     let r = req.get_ref();
     let page_size = if r.page_size <= 0 { 50 } else { r.page_size.min(500) };
-    let page = r.page.max(1);
+    let page = opeka_platform::paging::page_number(r.page, &r.page_token)?;
     let window = (i64::from(page_size), i64::from(page - 1) * i64::from(page_size));
     let tenant = call.principal.tenant_id;
     let (rows, total, unprocessed) =
         store::list_work_items(&mut call.tx, tenant, whom, r.include_processed, window).await?;
-    Ok(pb::ListAppealWorkItemsResponse { items: rows.iter().map(item).collect(), total, unprocessed })
+    let next_page_token = opeka_platform::paging::next_page(page, i64::from(page_size), total);
+    Ok(pb::ListAppealWorkItemsResponse { items: rows.iter().map(item).collect(), total, unprocessed, next_page_token })
 }
 
 /// MarkAppealWorkItemProcessed: the recipient (an executor it is addressed to, or one of the

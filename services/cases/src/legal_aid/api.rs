@@ -313,7 +313,7 @@ impl Api {
         let mut filter = convert::consultation_filter(r)?;
         filter.centre = scope.narrow(filter.centre);
         let sort = convert::consultation_sort(r.sort, r.descending);
-        let page = Page::new(r.page, r.page_size, 20, 200);
+        let page = Page::new(opeka_platform::paging::page_number(r.page, &r.page_token)?, r.page_size, 20, 200);
         let (rows, total) =
             store::list_consultations(&mut call.tx, call.principal.tenant_id, &filter, sort, page).await?;
         let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
@@ -323,6 +323,7 @@ impl Api {
             total_size: total,
             page: page.number,
             page_count: page.count(total),
+            next_page_token: opeka_platform::paging::next_page(page.number, page.size, total),
         })
     }
 
@@ -341,7 +342,8 @@ impl Api {
             .filter(|e| kind.is_none_or(|k| e.kind == k) && (r.include_archived || !e.archived))
             .map(|e| e.to_pb())
             .collect();
-        Ok(pb::ListLegalAidRefsResponse { refs })
+        let (refs, next_page_token) = opeka_platform::paging::slice(refs, r.page_size, &r.page_token)?;
+        Ok(pb::ListLegalAidRefsResponse { refs, next_page_token })
     }
 
     async fn upsert_legal_aid_ref(&self, req: Request<pb::UpsertLegalAidRefRequest>) -> Res<pb::LegalAidRef> {
@@ -371,7 +373,12 @@ impl Api {
         self.sync_centres(&mut call).await?;
         let centres = store::centres(&mut call.tx, call.principal.tenant_id).await?;
         call.commit().await?;
-        Ok(pb::ListLegalAidCentresResponse { centres: centres.iter().map(convert::centre_pb).collect() })
+        let (centres, next_page_token) =
+            opeka_platform::paging::slice(centres, req.get_ref().page_size, &req.get_ref().page_token)?;
+        Ok(pb::ListLegalAidCentresResponse {
+            centres: centres.iter().map(convert::centre_pb).collect(),
+            next_page_token,
+        })
     }
 
     async fn get_legal_aid_centre(&self, req: Request<pb::GetLegalAidCentreRequest>) -> Res<pb::LegalAidCentre> {
@@ -516,7 +523,7 @@ impl Api {
         }
         errs.into_result()?;
         let filter = store::ReferralFilter { centre: scope.narrow(centre), date_from, date_to };
-        let page = Page::new(r.page, r.page_size, 20, 200);
+        let page = Page::new(opeka_platform::paging::page_number(r.page, &r.page_token)?, r.page_size, 20, 200);
         let (rows, total) = store::list_referrals(&mut call.tx, call.principal.tenant_id, &filter, page).await?;
         let centres = self.centres(&mut call.tx, call.principal.tenant_id).await?;
         Ok(pb::ListReferralsResponse {
@@ -524,6 +531,7 @@ impl Api {
             total_size: total,
             page: page.number,
             page_count: page.count(total),
+            next_page_token: opeka_platform::paging::next_page(page.number, page.size, total),
         })
     }
 
@@ -613,7 +621,7 @@ impl Api {
     ) -> Res<pb::ListPublishedQuestionsResponse> {
         let r = req.get_ref();
         let (tenant, _, mut tx) = self.open_public(&r.tenant).await?;
-        let page = Page::new(r.page, r.page_size, 20, 100);
+        let page = Page::new(opeka_platform::paging::page_number(r.page, &r.page_token)?, r.page_size, 20, 100);
         let (rows, total) = store::list_published(&mut tx, tenant, page).await?;
         let refs = self.refs(&mut tx, tenant).await?;
         let centres = self.centres(&mut tx, tenant).await?;
@@ -622,6 +630,7 @@ impl Api {
             total_size: total,
             page: page.number,
             page_count: page.count(total),
+            next_page_token: opeka_platform::paging::next_page(page.number, page.size, total),
         })
     }
 
@@ -647,7 +656,7 @@ impl Api {
         let centre = wire::opt_id("centre_id", &r.centre_id, &mut errs);
         errs.into_result()?;
         let status = QuestionStatus::from_pb(r.status);
-        let page = Page::new(r.page, r.page_size, 20, 200);
+        let page = Page::new(opeka_platform::paging::page_number(r.page, &r.page_token)?, r.page_size, 20, 200);
         let (rows, total) =
             store::list_questions(&mut call.tx, call.principal.tenant_id, scope.narrow(centre), status, page).await?;
         let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
@@ -657,6 +666,7 @@ impl Api {
             total_size: total,
             page: page.number,
             page_count: page.count(total),
+            next_page_token: opeka_platform::paging::next_page(page.number, page.size, total),
         })
     }
 
@@ -725,11 +735,14 @@ impl Api {
             .filter(|e| e.kind == RefKind::District && (!e.archived || routes.contains_key(&e.code)))
             .map(|e| e.code.clone())
             .collect();
+        let (districts, next_page_token) =
+            opeka_platform::paging::slice(districts, req.get_ref().page_size, &req.get_ref().page_token)?;
         let refs = Refs::new(refs);
         Ok(pb::ListDistrictRoutesResponse {
             routes: districts.iter().map(|d| convert::route_pb(d, routes.get(d).copied(), &refs, &centres)).collect(),
             fallback_centre_id: opt_uuid(fallback),
             fallback_centre_name: fallback.map(|c| convert::centre_name(&centres, c)).unwrap_or_default(),
+            next_page_token,
         })
     }
 

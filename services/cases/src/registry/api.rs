@@ -512,7 +512,9 @@ impl Api {
         let citizen = wire::id("citizen_id", &req.get_ref().citizen_id)?;
         self.citizen(&mut call, citizen, Permission::ReadCitizens, false).await?;
         let rows = store::list_diary(&mut call.tx, call.principal.tenant_id, citizen).await?;
-        Ok(pb::ListDiaryEntriesResponse { entries: rows.iter().map(Into::into).collect() })
+        let (rows, next_page_token) =
+            opeka_platform::paging::slice(rows, req.get_ref().page_size, &req.get_ref().page_token)?;
+        Ok(pb::ListDiaryEntriesResponse { entries: rows.iter().map(Into::into).collect(), next_page_token })
     }
 
     async fn create_special_group(&self, req: Request<pb::CreateSpecialGroupRequest>) -> Res<pb::SpecialGroup> {
@@ -579,7 +581,9 @@ impl Api {
     ) -> Res<pb::ListSpecialGroupsResponse> {
         let mut call = self.open(&req, Permission::ReadReference).await?;
         let rows = store::list_groups(&mut call.tx, opt_text(&req.get_ref().query)).await?;
-        Ok(pb::ListSpecialGroupsResponse { groups: rows.iter().map(Into::into).collect() })
+        let (rows, next_page_token) =
+            opeka_platform::paging::slice(rows, req.get_ref().page_size, &req.get_ref().page_token)?;
+        Ok(pb::ListSpecialGroupsResponse { groups: rows.iter().map(Into::into).collect(), next_page_token })
     }
 
     async fn add_interaction(&self, req: Request<pb::AddInteractionRequest>) -> Res<pb::Interaction> {
@@ -641,7 +645,9 @@ impl Api {
         let citizen = wire::id("citizen_id", &req.get_ref().citizen_id)?;
         self.citizen(&mut call, citizen, Permission::ReadCitizens, false).await?;
         let rows = store::list_interactions(&mut call.tx, call.principal.tenant_id, citizen).await?;
-        Ok(pb::ListInteractionsResponse { interactions: rows.iter().map(Into::into).collect() })
+        let (rows, next_page_token) =
+            opeka_platform::paging::slice(rows, req.get_ref().page_size, &req.get_ref().page_token)?;
+        Ok(pb::ListInteractionsResponse { interactions: rows.iter().map(Into::into).collect(), next_page_token })
     }
 
     async fn list_activities(&self, req: Request<pb::ListActivitiesRequest>) -> Res<pb::ListActivitiesResponse> {

@@ -477,7 +477,9 @@ pub async fn card(
             let list = try_grpc!(
                 state,
                 &auth,
-                state.cases.clone().list_interactions(auth.req(ListInteractionsRequest { citizen_id: c.id.clone() }))
+                state.cases.clone().list_interactions(
+                    auth.req(ListInteractionsRequest { citizen_id: c.id.clone(), ..Default::default() })
+                )
             );
             let rows: Vec<InteractionRow> = list
                 .interactions
@@ -546,7 +548,7 @@ async fn data_tab(state: &AppState, auth: &Auth, c: &Citizen, terms: &Terms) -> 
     let diary = match state
         .cases
         .clone()
-        .list_diary_entries(auth.req(ListDiaryEntriesRequest { citizen_id: c.id.clone() }))
+        .list_diary_entries(auth.req(ListDiaryEntriesRequest { citizen_id: c.id.clone(), ..Default::default() }))
         .await
     {
         Ok(d) => d

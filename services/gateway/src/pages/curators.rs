@@ -195,7 +195,12 @@ struct DistrictOption {
 }
 
 async fn districts(state: &AppState, auth: &Auth) -> Result<Vec<DistrictOption>, Response> {
-    match state.identity.clone().list_districts(auth.req(ListDistrictsRequest { query: String::new() })).await {
+    match state
+        .identity
+        .clone()
+        .list_districts(auth.req(ListDistrictsRequest { query: String::new(), ..Default::default() }))
+        .await
+    {
         Ok(r) => Ok(r.into_inner().districts.into_iter().map(|d| DistrictOption { id: d.id, name: d.name }).collect()),
         Err(status) => Err(state.grpc_error(auth, status).await),
     }

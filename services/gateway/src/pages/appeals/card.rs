@@ -308,7 +308,7 @@ async fn render(state: &AppState, auth: &Auth, a: &Appeal, extra: Extra, status:
         Err(r) => return r,
     };
     let terms = state.terms(auth).await;
-    let msg = ListAppealTimelineRequest { appeal_id: a.id.clone() };
+    let msg = ListAppealTimelineRequest { appeal_id: a.id.clone(), ..Default::default() };
     let entries = match state.appeals.clone().list_appeal_timeline(auth.req(msg)).await {
         Ok(r) => r.into_inner().entries,
         Err(status) => return state.grpc_error(auth, status).await,

@@ -101,10 +101,16 @@ pub(super) fn page_ctx(
 }
 
 async fn render_page(state: &AppState, auth: &Auth, errors: &FormErrors, notice: &str, status: StatusCode) -> Response {
-    let centres =
-        try_grpc!(state, auth, state.legal_aid.clone().list_legal_aid_centres(auth.req(ListLegalAidCentresRequest {})));
-    let routes =
-        try_grpc!(state, auth, state.legal_aid.clone().list_district_routes(auth.req(ListDistrictRoutesRequest {})));
+    let centres = try_grpc!(
+        state,
+        auth,
+        state.legal_aid.clone().list_legal_aid_centres(auth.req(ListLegalAidCentresRequest::default()))
+    );
+    let routes = try_grpc!(
+        state,
+        auth,
+        state.legal_aid.clone().list_district_routes(auth.req(ListDistrictRoutesRequest::default()))
+    );
     let ctx = page_ctx(words(state), &centres_url(auth), &centres.centres, &routes, errors, notice);
     page(state, auth, status, "legal_aid_centres.html", ctx).await
 }
@@ -136,8 +142,11 @@ pub async fn save_routes(State(state): State<AppState>, AuthForm { auth, form }:
     if !auth.is_admin() {
         return common::forbidden(&state, &auth);
     }
-    let routes =
-        try_grpc!(state, &auth, state.legal_aid.clone().list_district_routes(auth.req(ListDistrictRoutesRequest {})));
+    let routes = try_grpc!(
+        state,
+        &auth,
+        state.legal_aid.clone().list_district_routes(auth.req(ListDistrictRoutesRequest::default()))
+    );
     let mut errors = FormErrors::default();
     for msg in changed_routes(&routes.routes, &form) {
         if let Err(status) = state.legal_aid.clone().set_district_route(auth.req(msg)).await {

@@ -275,8 +275,12 @@ pub async fn answers(
     if !tenancy::is_valid_slug(&tenant) {
         return StatusCode::NOT_FOUND.into_response();
     }
-    let msg =
-        ListPublishedQuestionsRequest { tenant: tenant.clone(), page: page_number(&q.page), page_size: PAGE_SIZE };
+    let msg = ListPublishedQuestionsRequest {
+        tenant: tenant.clone(),
+        page: page_number(&q.page),
+        page_size: PAGE_SIZE,
+        ..Default::default()
+    };
     let res = match state.legal_aid.clone().list_published_questions(identity::request(msg, &tenant, None)).await {
         Ok(r) => r.into_inner(),
         Err(status) => return public_error(&state, &tenant, &status),
