@@ -11,8 +11,8 @@
 //! term index) and the latency floor of the cheapest RPC.
 use std::time::{Duration, Instant};
 
-use opeka_cases::domain::search;
-use opeka_cases::store::{self, CitizenFilter};
+use opeka_cases::kit::search;
+use opeka_cases::registry::store::{self, CitizenFilter};
 use opeka_proto::cases as pb;
 use sqlx::Connection;
 use uuid::Uuid;

@@ -12,11 +12,11 @@ use opeka_proto::cases as pb;
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::appeals::domain::Role;
 use crate::appeals::service::{self, Intake, Scope, Who};
 use crate::appeals::{convert, store};
-use crate::domain::appeal::Role;
-use crate::legal_aid::model::{CentreDetails, RefKind};
-use crate::legal_aid::{store as legal_aid_store, text as legal_aid_text};
+use crate::legal_aid::domain::{CentreDetails, RefKind};
+use crate::legal_aid::{store as legal_aid_store, strings as legal_aid_text};
 
 /// The tenant as the outbox's subjects name it.
 #[derive(Debug, Clone, Copy)]

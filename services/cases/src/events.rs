@@ -13,9 +13,9 @@ use opeka_proto::events::{self as ev, Envelope, envelope::Body};
 use sqlx::PgConnection;
 use uuid::Uuid;
 
-use crate::domain::{self, ActivityKind, InteractionKind};
-use crate::store::{self, CitizenRow};
-use crate::strings as s;
+use crate::registry::domain::{self, ActivityKind, InteractionKind};
+use crate::registry::store::{self, CitizenRow};
+use crate::registry::strings as s;
 
 pub fn citizen_created(c: &CitizenRow) -> Body {
     Body::CitizenCreated(ev::CitizenCreated {
@@ -219,7 +219,7 @@ fn tenant_slug(envelope: &Envelope) -> anyhow::Result<&str> {
 }
 
 fn occurred_at(e: &Envelope, now: DateTime<Utc>) -> DateTime<Utc> {
-    crate::convert::from_ts(&e.occurred_at).unwrap_or(now)
+    opeka_platform::wire::from_ts(&e.occurred_at).unwrap_or(now)
 }
 
 /// The live citizen an event names, or `None` (logged, then acked without
@@ -444,7 +444,7 @@ impl Handler for CuratorReminderDue {
                     citizen: &citizen,
                     kind: ActivityKind::CuratorReminder,
                     summary: s::curator_reminder_summary(&r.local_date, &r.local_time, &r.text),
-                    occurred_at: crate::convert::from_ts(&r.due_at).unwrap_or_else(|| occurred_at(envelope, now)),
+                    occurred_at: opeka_platform::wire::from_ts(&r.due_at).unwrap_or_else(|| occurred_at(envelope, now)),
                     file_id: None,
                     interaction_id: None,
                     source_event_id: envelope.event_id.parse().ok(),

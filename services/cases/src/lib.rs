@@ -1,18 +1,17 @@
-//! Cases service (`opeka.cases.v1`): the citizen registry and card, special
-//! groups, diary, interaction history, the curator work queue, tenant
-//! terminology and the audit trail of card openings and changes.
+//! Cases service (`opeka.cases.v1`): three areas on one port, each with the
+//! same files (`api`, `convert`, `domain/`, `store`, `strings`) — `registry`
+//! (patronage citizens: cards, groups, diary, interactions, the curator work
+//! queue, terminology, audit), `appeals` (citizen appeals and their workflow)
+//! and `legal_aid` (consultations, referrals, online questions) — with `kit`
+//! for what they share and `events` for what the crate publishes and consumes.
 #![forbid(unsafe_code)]
 
-pub mod api;
 pub mod appeals;
-pub mod convert;
 pub mod demo;
-pub mod domain;
 pub mod events;
-pub mod identity;
+pub mod kit;
 pub mod legal_aid;
-pub mod store;
-pub mod strings;
+pub mod registry;
 
 use std::sync::Arc;
 
@@ -22,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 
 pub const SERVICE: &str = "cases";
-pub const GRPC_NAME: &str = "opeka.cases.v1.CasesService";
+pub const GRPC_NAME: &str = registry::GRPC_NAME;
 /// Every gRPC service this process serves (health and reflection name them all).
 pub const GRPC_NAMES: &[&str] = &[GRPC_NAME, "opeka.cases.v1.AppealsService", legal_aid::GRPC_NAME];
 
@@ -93,12 +92,11 @@ impl Settings {
 
 /// Everything a handler needs.
 pub struct State {
-    pub pool: sqlx::PgPool,
+    /// Pool, outbox and clock every call is opened with.
+    pub kit: opeka_platform::call::Kit,
     pub settings: Settings,
     pub default_tz: chrono_tz::Tz,
-    pub outbox: bus::Outbox,
-    pub clock: opeka_platform::clock::SharedClock,
-    pub identity: identity::Identity,
+    pub identity: kit::identity::Identity,
     /// Where appeals' attachments are checked.
     pub files: appeals::files::Files,
     /// The public «Задать вопрос» per client address
@@ -120,15 +118,13 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let pool =
         db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, settings.db_max_connections).await?;
     let bus = bus::Bus::connect(&ctx.settings, SERVICE).await?;
-    let identity = identity::Identity::new(opeka_platform::grpc::channel(&ctx.settings.identity_url).await?);
+    let identity = kit::identity::Identity::new(opeka_platform::grpc::channel(&ctx.settings.identity_url).await?);
     let files = appeals::files::Files::new(opeka_platform::grpc::channel(&settings.files_url).await?);
     let outbox = bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE);
     let state = Arc::new(State {
-        pool: pool.clone(),
+        kit: opeka_platform::call::Kit::new(pool.clone(), outbox.clone(), ctx.clock.clone()),
         default_tz: settings.time_zone()?,
         settings,
-        outbox: outbox.clone(),
-        clock: ctx.clock.clone(),
         identity,
         files,
         ask_throttle: opeka_platform::throttle::Throttle::new(
@@ -161,7 +157,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     }
 
     let routes = tonic::service::Routes::new(opeka_proto::cases::cases_service_server::CasesServiceServer::new(
-        api::Api::new(state.clone()),
+        registry::api::Api::new(state.clone()),
     ));
     let routes = routes.add_service(opeka_proto::cases::appeals_service_server::AppealsServiceServer::new(
         appeals::AppealsApi::new(state.clone()),

@@ -5,7 +5,7 @@
 //! Idempotent: a re-run refreshes the passwords and adds nothing twice.
 use anyhow::Context as _;
 use opeka_cases::demo::{self as cases, Author, Centre};
-use opeka_cases::legal_aid::model::CentreDetails;
+use opeka_cases::legal_aid::domain::CentreDetails;
 use opeka_identity::bootstrap::{self, CreatedAccount};
 use opeka_identity::domain::Role;
 use opeka_identity::store::Tenant;

@@ -7,11 +7,13 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use opeka_platform::auth::{self, Principal};
-use opeka_platform::db::{self, Tx};
+use opeka_platform::call::Bearer;
+use opeka_platform::db::Tx;
 use opeka_platform::error::{AppError, Violations};
+use opeka_platform::wire::{self, opt_text};
 use opeka_proto::cases::{self as pb, appeals_service_server::AppealsService};
 use opeka_proto::identity as idpb;
-use tonic::{Code, Request, Response, Status};
+use tonic::{Code, Request};
 use uuid::Uuid;
 
 use super::convert;
@@ -20,13 +22,11 @@ use super::service::{self, Assignee, Correction, Lookups, NewComment, Scope, Upd
 use super::store::{self, Key};
 use super::strings as s;
 use crate::State;
-use crate::convert::opt_text;
-use crate::domain::appeal::{Action, Role};
-use crate::domain::period;
-use crate::domain::search;
-use crate::identity::{Bearer, from_status};
-
-type Res<T> = Result<Response<T>, Status>;
+use crate::appeals::domain::{Action, Role};
+use crate::kit::Res;
+use crate::kit::identity::{CALL_TIMEOUT, from_status};
+use crate::kit::period;
+use crate::kit::search;
 
 pub struct AppealsApi {
     st: Arc<State>,
@@ -38,9 +38,9 @@ impl AppealsApi {
     }
 }
 
-/// What a call needs of the caller's roles.
+/// Who may call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Need {
+enum Permission {
     /// Cards, the journal, reference data, options: integration too.
     Read,
     /// Intake: integration, moderators, admins.
@@ -53,14 +53,14 @@ enum Need {
     Admin,
 }
 
-/// An authenticated caller and what they may see.
-struct Caller {
-    p: Principal,
-    bearer: Bearer,
+/// The caller's workflow roles and the cards they see.
+struct Standing {
     roles: Vec<Role>,
     integration: bool,
     scope: Scope,
 }
+
+type Call = opeka_platform::call::Call<Standing>;
 
 fn denied() -> AppError {
     AppError::PermissionDenied(s::PERMISSION_DENIED.into())
@@ -83,83 +83,83 @@ fn workflow_roles(p: &Principal) -> Vec<Role> {
     out
 }
 
-impl Caller {
-    fn new(p: Principal, bearer: Bearer) -> Self {
-        let roles = workflow_roles(&p);
+impl Standing {
+    fn of(p: &Principal) -> Self {
+        let roles = workflow_roles(p);
         let integration = p.has_role("integration");
         let tenant_wide = integration || roles.iter().any(|r| *r != Role::Executor);
         let scope = if tenant_wide { Scope::Tenant } else { p.organisation_id.map_or(Scope::Nothing, Scope::Org) };
-        Self { p, bearer, roles, integration, scope }
+        Self { roles, integration, scope }
     }
 
-    fn allows(&self, need: Need) -> bool {
+    fn allows(&self, perm: Permission) -> bool {
         let has = |r: Role| self.roles.contains(&r);
-        match need {
-            Need::Read => self.integration || !self.roles.is_empty(),
-            Need::Intake => self.integration || has(Role::Moderator) || has(Role::Admin),
-            Need::Work => !self.roles.is_empty(),
-            Need::Correct => has(Role::Moderator) || has(Role::Admin),
-            Need::Admin => has(Role::Admin),
+        match perm {
+            Permission::Read => self.integration || !self.roles.is_empty(),
+            Permission::Intake => self.integration || has(Role::Moderator) || has(Role::Admin),
+            Permission::Work => !self.roles.is_empty(),
+            Permission::Correct => has(Role::Moderator) || has(Role::Admin),
+            Permission::Admin => has(Role::Admin),
         }
     }
+}
 
-    fn who(&self, name: String) -> Who {
-        Who {
-            tenant_id: self.p.tenant_id,
-            tenant_slug: self.p.tenant_slug.clone(),
-            id: self.p.account_id,
-            name,
-            roles: self.roles.clone(),
-            org: self.p.organisation_id,
-            scope: self.scope,
-        }
+/// The caller as the service layer records them, named `name`.
+fn who(call: &Call, name: String) -> Who {
+    let p = &call.principal;
+    Who {
+        tenant_id: p.tenant_id,
+        tenant_slug: p.tenant_slug.clone(),
+        id: p.account_id,
+        name,
+        roles: call.extra.roles.clone(),
+        org: p.organisation_id,
+        scope: call.extra.scope,
     }
 }
 
 impl AppealsApi {
     fn now(&self) -> DateTime<Utc> {
-        self.st.clock.now()
+        self.st.kit.now()
     }
 
-    fn caller<T>(&self, req: &Request<T>, need: Need) -> Result<Caller, AppError> {
-        let p = auth::principal(req)?;
-        let bearer = Bearer::of(req.metadata())?;
-        let c = Caller::new(p, bearer);
-        if c.allows(need) { Ok(c) } else { Err(denied()) }
-    }
-
-    async fn tx(&self, c: &Caller) -> Result<Tx, AppError> {
-        Ok(db::tenant_tx(&self.st.pool, c.p.tenant_id).await?)
+    /// Authenticates, checks the caller's roles allow `perm` and opens the
+    /// tenant transaction.
+    async fn open<T>(&self, req: &Request<T>, perm: Permission) -> Result<Call, AppError> {
+        let principal = auth::principal(req)?;
+        let standing = Standing::of(&principal);
+        if !standing.allows(perm) {
+            return Err(denied());
+        }
+        Ok(self.st.kit.open_as(principal, Bearer::of(req.metadata()).ok()).await?.with(standing))
     }
 
     /// Today in the tenant's time zone.
     async fn today(&self, tx: &mut Tx) -> Result<NaiveDate, AppError> {
-        let row = crate::store::tenant_settings(tx).await?;
-        let tz = crate::convert::tenant_settings(row.as_ref(), self.st.default_tz).time_zone;
-        Ok(period::local_today(self.now(), tz))
+        Ok(period::local_today(self.now(), crate::kit::time_zone(tx, self.st.default_tz).await?))
     }
 
     /// The caller as the timeline names them (identity's full name).
-    async fn who(&self, c: &Caller) -> Result<Who, AppError> {
-        if c.roles.is_empty() {
-            return Ok(c.who(s::INTEGRATION.to_string()));
+    async fn who(&self, call: &Call) -> Result<Who, AppError> {
+        let roles = &call.extra.roles;
+        if roles.is_empty() {
+            return Ok(who(call, s::INTEGRATION.to_string()));
         }
-        let name = self.st.identity.full_name(&c.bearer).await?;
-        let name = if name.trim().is_empty() { c.roles[0].label().to_string() } else { name };
-        Ok(c.who(name))
+        let name = self.st.identity.full_name(call.bearer()?).await?;
+        let name = if name.trim().is_empty() { roles[0].label().to_string() } else { name };
+        Ok(who(call, name))
     }
 
     /// The organisation's name, if identity knows it.
-    async fn org_name(&self, c: &Caller, id: Uuid) -> Result<Option<String>, AppError> {
-        let orgs = self.st.identity.organisations(&c.bearer, idpb::OrganisationKind::Unspecified).await?;
+    async fn org_name(&self, call: &Call, id: Uuid) -> Result<Option<String>, AppError> {
+        let orgs = self.st.identity.organisations(call.bearer()?, idpb::OrganisationKind::Unspecified).await?;
         Ok(orgs.into_iter().find(|o| o.id == id.to_string()).map(|o| o.name))
     }
 
     /// An account a supervisor assigns, as identity has it.
-    async fn assignee(&self, c: &Caller, id: Uuid) -> Result<Option<Assignee>, AppError> {
-        let id_ = &self.st.identity;
-        let req = id_.request(&c.bearer, idpb::GetAccountRequest { id: id.to_string() });
-        let a = match id_.client().get_account(req).await {
+    async fn assignee(&self, call: &Call, id: Uuid) -> Result<Option<Assignee>, AppError> {
+        let req = call.bearer()?.request(idpb::GetAccountRequest { id: id.to_string() }, CALL_TIMEOUT);
+        let a = match self.st.identity.client().get_account(req).await {
             Ok(a) => a.into_inner(),
             Err(st) if st.code() == Code::NotFound => return Ok(None),
             Err(st) => return Err(from_status(st)),
@@ -169,7 +169,7 @@ impl AppealsApi {
             && a.deleted_at.is_none();
         Ok(Some(Assignee {
             id,
-            name: crate::domain::full_name(&a.surname, &a.name, &a.patronymic),
+            name: crate::registry::domain::full_name(&a.surname, &a.name, &a.patronymic),
             is_executor: live && a.roles.contains(&(idpb::Role::Executor as i32)),
             org: a.organisation_id.parse().ok(),
         }))
@@ -180,52 +180,49 @@ impl AppealsApi {
     }
 }
 
-#[tonic::async_trait]
-impl AppealsService for AppealsApi {
+impl AppealsApi {
     async fn create_appeal(&self, req: Request<pb::CreateAppealRequest>) -> Res<pb::Appeal> {
-        let c = self.caller(&req, Need::Intake)?;
+        let mut call = self.open(&req, Permission::Intake).await?;
         let r = req.get_ref();
         let mut errs = Violations::new();
         let fields = convert::fields(r, &mut errs);
-        let org = convert::opt_id("executor_org_id", &r.executor_org_id, &mut errs);
+        let org = wire::opt_id("executor_org_id", &r.executor_org_id, &mut errs);
         errs.into_result()?;
         let fields = fields.ok_or_else(|| AppError::internal(anyhow::anyhow!("intake fields without violations")))?;
         let executor_org = match org {
             Some(o) => {
-                let name = self.org_name(&c, o).await?;
+                let name = self.org_name(&call, o).await?;
                 Some((o, name.ok_or_else(|| AppError::invalid("executor_org_id", s::ORG_UNKNOWN))?))
             }
             None => None,
         };
-        let who = if c.roles.is_empty() { c.who(s::INTEGRATION.into()) } else { self.who(&c).await? };
-        let mut tx = self.tx(&c).await?;
+        let who = if call.extra.roles.is_empty() { who(&call, s::INTEGRATION.into()) } else { self.who(&call).await? };
         let intake = service::Intake { fields, executor_org, request_id: opt_text(&r.request_id) };
-        let row = service::create(&mut tx, &self.st.outbox, &who, intake, self.now()).await?;
-        let today = self.today(&mut tx).await?;
-        tx.commit().await.map_err(AppError::from)?;
+        let row = service::create(&mut call.tx, &self.st.kit.outbox, &who, intake, call.now).await?;
+        let today = self.today(&mut call.tx).await?;
+        call.commit().await?;
         tracing::info!(appeal_id = %row.id, number = row.number, "appeal created");
-        Ok(Response::new(Self::view(&who, &row, today)))
+        Ok(Self::view(&who, &row, today))
     }
 
     async fn get_appeal(&self, req: Request<pb::GetAppealRequest>) -> Res<pb::Appeal> {
-        let c = self.caller(&req, Need::Read)?;
+        let mut call = self.open(&req, Permission::Read).await?;
         let r = req.get_ref();
         let key = match (opt_text(&r.id), r.number) {
-            (Some(id), _) => Key::Id(convert::id("id", id)?),
+            (Some(id), _) => Key::Id(wire::id("id", id)?),
             (None, n) if n > 0 => Key::Number(n),
-            _ => return Err(AppError::invalid("id", s::NUMBER_OR_ID).into()),
+            _ => return Err(AppError::invalid("id", s::NUMBER_OR_ID)),
         };
-        let who = c.who(String::new());
-        let mut tx = self.tx(&c).await?;
-        let row = service::visible(&mut tx, &who, key, false).await?;
-        let today = self.today(&mut tx).await?;
-        Ok(Response::new(Self::view(&who, &row, today)))
+        let who = who(&call, String::new());
+        let row = service::visible(&mut call.tx, &who, key, false).await?;
+        let today = self.today(&mut call.tx).await?;
+        Ok(Self::view(&who, &row, today))
     }
 
     async fn update_appeal(&self, req: Request<pb::UpdateAppealRequest>) -> Res<pb::Appeal> {
-        let c = self.caller(&req, Need::Correct)?;
+        let mut call = self.open(&req, Permission::Correct).await?;
         let r = req.get_ref();
-        let id = convert::id("id", &r.id)?;
+        let id = wire::id("id", &r.id)?;
         let mut errs = Violations::new();
         if r.update_mask.is_empty() {
             errs.add("update_mask", s::MASK_REQUIRED);
@@ -237,35 +234,34 @@ impl AppealsService for AppealsApi {
         }
         errs.into_result()?;
         let appeal = r.appeal.clone().unwrap_or_default();
-        let who = self.who(&c).await?;
-        let mut tx = self.tx(&c).await?;
+        let who = self.who(&call).await?;
         let correction = Correction { id, version: r.version, mask: &r.update_mask, appeal: &appeal };
-        let row = match service::update(&mut tx, &self.st.outbox, &who, correction, self.now()).await? {
+        let row = match service::update(&mut call.tx, &self.st.kit.outbox, &who, correction, call.now).await? {
             Updated::Done(row) => *row,
-            Updated::Stale => return Err(Status::aborted(s::VERSION_MISMATCH)),
+            Updated::Stale => return Err(AppError::Stale(s::VERSION_MISMATCH.into())),
         };
-        let today = self.today(&mut tx).await?;
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(Response::new(Self::view(&who, &row, today)))
+        let today = self.today(&mut call.tx).await?;
+        call.commit().await?;
+        Ok(Self::view(&who, &row, today))
     }
 
     async fn list_appeals(&self, req: Request<pb::ListAppealsRequest>) -> Res<pb::ListAppealsResponse> {
-        let c = self.caller(&req, Need::Read)?;
+        let mut call = self.open(&req, Permission::Read).await?;
         let r = req.get_ref();
         let f = r.filter.clone().unwrap_or_default();
         let mut errs = Violations::new();
         let ff = |name: &str| format!("filter.{name}");
         for (i, st) in f.statuses.iter().enumerate() {
-            if crate::domain::appeal::Status::parse(st).is_none() {
+            if crate::appeals::domain::Status::parse(st).is_none() {
                 errs.add(&format!("filter.statuses[{i}]"), s::STATUS_UNKNOWN);
             }
         }
         for (i, ch) in f.channels.iter().enumerate() {
-            if crate::domain::appeal::Channel::parse(ch).is_none() {
+            if crate::appeals::domain::Channel::parse(ch).is_none() {
                 errs.add(&format!("filter.channels[{i}]"), s::CHANNEL_UNKNOWN);
             }
         }
-        let mut id = |name: &str, v: &str| convert::opt_id(&ff(name), v, &mut errs);
+        let mut id = |name: &str, v: &str| wire::opt_id(&ff(name), v, &mut errs);
         let federal_district_id = id("federal_district_id", &f.federal_district_id);
         let region_id = id("region_id", &f.region_id);
         let municipality_id = id("municipality_id", &f.municipality_id);
@@ -290,10 +286,10 @@ impl AppealsService for AppealsApi {
         let page_size = if r.page_size <= 0 { 50 } else { r.page_size.min(500) };
         let page = opeka_platform::wire::page_number(r.page, &r.page_token)?;
         let empty = pb::ListAppealsResponse { rows: Vec::new(), total: 0, page, page_size, ..Default::default() };
-        let org_scope = match c.scope {
+        let org_scope = match call.extra.scope {
             Scope::Tenant => None,
             Scope::Org(o) => Some(o),
-            Scope::Nothing => return Ok(Response::new(empty)),
+            Scope::Nothing => return Ok(empty),
         };
         let lock = match pb::LockFilter::try_from(f.lock).unwrap_or(pb::LockFilter::Unspecified) {
             pb::LockFilter::Unspecified => Lock::Any,
@@ -305,8 +301,8 @@ impl AppealsService for AppealsApi {
             v.iter().map(|l| l.trim().to_string()).filter(|l| !l.is_empty()).collect()
         };
         let mut q = JournalQuery {
-            tenant_id: c.p.tenant_id,
-            me: c.p.account_id,
+            tenant_id: call.principal.tenant_id,
+            me: call.principal.account_id,
             org_scope,
             number: (f.number > 0).then_some(f.number),
             statuses: f.statuses.clone(),
@@ -339,132 +335,127 @@ impl AppealsService for AppealsApi {
         // S1-15: an executor's default journal is their own cards «В работе»;
         // the lock filter's default (S1-50) does not count as a choice.
         let chosen = pb::AppealFilter { lock: 0, ..f.clone() } != pb::AppealFilter::default();
-        if r.default_view && !chosen && c.roles.contains(&Role::Executor) {
-            q.statuses = vec![crate::domain::appeal::Status::InWork.as_str().to_string()];
-            q.last_executor_id = Some(c.p.account_id);
+        if r.default_view && !chosen && call.extra.roles.contains(&Role::Executor) {
+            q.statuses = vec![crate::appeals::domain::Status::InWork.as_str().to_string()];
+            q.last_executor_id = Some(call.principal.account_id);
         }
-        let mut tx = self.tx(&c).await?;
         if let Some(text) = opt_text(&f.text) {
-            q.text = store::text_stems(&mut tx, text).await.map_err(AppError::from)?;
+            q.text = store::text_stems(&mut call.tx, text).await?;
         }
-        let row = crate::store::tenant_settings(&mut tx).await.map_err(AppError::from)?;
-        let tz = crate::convert::tenant_settings(row.as_ref(), self.st.default_tz).time_zone;
-        q.created = period::dates(from, to, tz);
-        let (rows, total) = journal::list(&mut tx, &q).await.map_err(AppError::from)?;
-        Ok(Response::new(pb::ListAppealsResponse {
+        q.created = period::dates(from, to, crate::kit::time_zone(&mut call.tx, self.st.default_tz).await?);
+        let (rows, total) = journal::list(&mut call.tx, &q).await?;
+        Ok(pb::ListAppealsResponse {
             rows: rows.iter().map(convert::journal_row).collect(),
             total,
             page,
             page_size,
             next_page_token: opeka_platform::wire::next_page(page, i64::from(page_size), total),
-        }))
+        })
     }
 
     async fn act_on_appeal(&self, req: Request<pb::ActOnAppealRequest>) -> Res<pb::Appeal> {
-        let c = self.caller(&req, Need::Work)?;
+        let mut call = self.open(&req, Permission::Work).await?;
         let r = req.get_ref();
-        let id = convert::id("id", &r.id)?;
+        let id = wire::id("id", &r.id)?;
         let mut step = convert::step(r)?;
         // S1-38: the solution's files are this appeal's files in the files service.
         if let Some(pb::act_on_appeal_request::Action::MarkDone(x)) = &r.action
             && !step.attachments.is_empty()
         {
             let field = ("mark_done.file_ids", x.file_ids.as_slice());
-            self.st.files.name(&self.st.identity, &c.bearer, id, field, &mut step.attachments).await?;
+            self.st.files.name(call.bearer()?, id, field, &mut step.attachments).await?;
         }
         let mut lookups = Lookups::default();
         match &step.action {
             Action::Assign { executor } if !executor.is_nil() => {
-                lookups.assignee = self.assignee(&c, *executor).await?;
+                lookups.assignee = self.assignee(&call, *executor).await?;
             }
-            Action::Route { org } if !org.is_nil() => lookups.route_org_name = self.org_name(&c, *org).await?,
+            Action::Route { org } if !org.is_nil() => lookups.route_org_name = self.org_name(&call, *org).await?,
             _ => {}
         }
-        let who = self.who(&c).await?;
-        let mut tx = self.tx(&c).await?;
-        let now = self.now();
-        let today = self.today(&mut tx).await?;
+        let who = self.who(&call).await?;
+        let now = call.now;
+        let today = self.today(&mut call.tx).await?;
         if let Some(rid) = opt_text(&r.request_id)
-            && store::claim_request(&mut tx, c.p.tenant_id, rid, id, None, now).await.map_err(AppError::from)?.is_some()
+            && store::claim_request(&mut call.tx, call.principal.tenant_id, rid, id, None, now).await?.is_some()
         {
-            let row = service::visible(&mut tx, &who, Key::Id(id), false).await?;
-            return Ok(Response::new(Self::view(&who, &row, today)));
+            let row = service::visible(&mut call.tx, &who, Key::Id(id), false).await?;
+            return Ok(Self::view(&who, &row, today));
         }
         let kind = step.action.kind();
-        let row = service::act(&mut tx, &self.st.outbox, &who, id, step, &lookups, When { now, today }).await?;
-        tx.commit().await.map_err(AppError::from)?;
+        let row =
+            service::act(&mut call.tx, &self.st.kit.outbox, &who, id, step, &lookups, When { now, today }).await?;
+        call.commit().await?;
         tracing::info!(appeal_id = %id, action = kind.as_str(), status = %row.status, "appeal step");
-        Ok(Response::new(Self::view(&who, &row, today)))
+        Ok(Self::view(&who, &row, today))
     }
 
     async fn add_appeal_comment(&self, req: Request<pb::AddAppealCommentRequest>) -> Res<pb::AppealTimelineEntry> {
-        let c = self.caller(&req, Need::Work)?;
+        let mut call = self.open(&req, Permission::Work).await?;
         let r = req.get_ref();
-        let appeal_id = convert::id("appeal_id", &r.appeal_id)?;
+        let appeal_id = wire::id("appeal_id", &r.appeal_id)?;
         let text = service::comment_text(&r.text)?;
         let mut errs = Violations::new();
         let mut attachments = convert::file_refs("file_ids", &r.file_ids, &mut errs);
         errs.into_result()?;
         if !attachments.is_empty() {
             let field = ("file_ids", r.file_ids.as_slice());
-            self.st.files.name(&self.st.identity, &c.bearer, appeal_id, field, &mut attachments).await?;
+            self.st.files.name(call.bearer()?, appeal_id, field, &mut attachments).await?;
         }
-        let who = self.who(&c).await?;
-        let mut tx = self.tx(&c).await?;
+        let who = self.who(&call).await?;
         let new = NewComment { appeal_id, text, attachments, request_id: opt_text(&r.request_id) };
-        let entry = service::add_comment(&mut tx, &self.st.outbox, &who, new, self.now()).await?;
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(Response::new(convert::entry(&entry, Vec::new(), &c.p.account_id.to_string())))
+        let entry = service::add_comment(&mut call.tx, &self.st.kit.outbox, &who, new, call.now).await?;
+        let me = call.actor();
+        call.commit().await?;
+        Ok(convert::entry(&entry, Vec::new(), &me))
     }
 
     async fn edit_appeal_comment(&self, req: Request<pb::EditAppealCommentRequest>) -> Res<pb::AppealTimelineEntry> {
-        let c = self.caller(&req, Need::Work)?;
+        let mut call = self.open(&req, Permission::Work).await?;
         let r = req.get_ref();
-        let appeal_id = convert::id("appeal_id", &r.appeal_id)?;
-        let comment_id = convert::id("comment_id", &r.comment_id)?;
+        let appeal_id = wire::id("appeal_id", &r.appeal_id)?;
+        let comment_id = wire::id("comment_id", &r.comment_id)?;
         let text = service::comment_text(&r.text)?;
-        let who = c.who(String::new());
-        let mut tx = self.tx(&c).await?;
+        let who = who(&call, String::new());
         let (entry, edits) =
-            service::edit_comment(&mut tx, &self.st.outbox, &who, (appeal_id, comment_id), text, self.now()).await?;
-        tx.commit().await.map_err(AppError::from)?;
-        let me = c.p.account_id.to_string();
-        Ok(Response::new(convert::timeline(std::slice::from_ref(&entry), &edits, &me).remove(0)))
+            service::edit_comment(&mut call.tx, &self.st.kit.outbox, &who, (appeal_id, comment_id), text, call.now)
+                .await?;
+        let me = call.actor();
+        call.commit().await?;
+        Ok(convert::timeline(std::slice::from_ref(&entry), &edits, &me).remove(0))
     }
 
     async fn list_appeal_timeline(
         &self,
         req: Request<pb::ListAppealTimelineRequest>,
     ) -> Res<pb::ListAppealTimelineResponse> {
-        let c = self.caller(&req, Need::Work)?;
-        let appeal_id = convert::id("appeal_id", &req.get_ref().appeal_id)?;
-        let who = c.who(String::new());
-        let mut tx = self.tx(&c).await?;
-        service::visible(&mut tx, &who, Key::Id(appeal_id), false).await?;
-        let rows = store::list_timeline(&mut tx, c.p.tenant_id, appeal_id).await.map_err(AppError::from)?;
+        let mut call = self.open(&req, Permission::Work).await?;
+        let appeal_id = wire::id("appeal_id", &req.get_ref().appeal_id)?;
+        let who = who(&call, String::new());
+        service::visible(&mut call.tx, &who, Key::Id(appeal_id), false).await?;
+        let rows = store::list_timeline(&mut call.tx, call.principal.tenant_id, appeal_id).await?;
         let ids: Vec<Uuid> = rows.iter().filter(|r| r.kind == "comment").map(|r| r.id).collect();
-        let edits = store::list_edits(&mut tx, c.p.tenant_id, &ids).await.map_err(AppError::from)?;
-        let entries = convert::timeline(&rows, &edits, &c.p.account_id.to_string());
+        let edits = store::list_edits(&mut call.tx, call.principal.tenant_id, &ids).await?;
+        let entries = convert::timeline(&rows, &edits, &call.actor());
         let (entries, next_page_token) =
             opeka_platform::wire::slice(entries, req.get_ref().page_size, &req.get_ref().page_token)?;
-        Ok(Response::new(pb::ListAppealTimelineResponse { entries, next_page_token }))
+        Ok(pb::ListAppealTimelineResponse { entries, next_page_token })
     }
 
     async fn get_journal_preferences(
         &self,
         req: Request<pb::GetJournalPreferencesRequest>,
     ) -> Res<pb::JournalPreferences> {
-        let c = self.caller(&req, Need::Work)?;
-        let mut tx = self.tx(&c).await?;
-        let visible = store::preferences(&mut tx, c.p.tenant_id, c.p.account_id).await.map_err(AppError::from)?;
-        Ok(Response::new(pb::JournalPreferences { visible_filters: visible.unwrap_or_default() }))
+        let mut call = self.open(&req, Permission::Work).await?;
+        let visible = store::preferences(&mut call.tx, call.principal.tenant_id, call.principal.account_id).await?;
+        Ok(pb::JournalPreferences { visible_filters: visible.unwrap_or_default() })
     }
 
     async fn save_journal_preferences(
         &self,
         req: Request<pb::SaveJournalPreferencesRequest>,
     ) -> Res<pb::JournalPreferences> {
-        let c = self.caller(&req, Need::Work)?;
+        let mut call = self.open(&req, Permission::Work).await?;
         let mut errs = Violations::new();
         let mut visible: Vec<String> = Vec::new();
         for (i, name) in req.get_ref().visible_filters.iter().enumerate() {
@@ -476,55 +467,50 @@ impl AppealsService for AppealsApi {
             }
         }
         errs.into_result()?;
-        let mut tx = self.tx(&c).await?;
-        store::save_preferences(&mut tx, c.p.tenant_id, c.p.account_id, &visible, self.now())
-            .await
-            .map_err(AppError::from)?;
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(Response::new(pb::JournalPreferences { visible_filters: visible }))
+        store::save_preferences(&mut call.tx, call.principal.tenant_id, call.principal.account_id, &visible, call.now)
+            .await?;
+        call.commit().await?;
+        Ok(pb::JournalPreferences { visible_filters: visible })
     }
 
     async fn list_reference_nodes(
         &self,
         req: Request<pb::ListReferenceNodesRequest>,
     ) -> Res<pb::ListReferenceNodesResponse> {
-        let c = self.caller(&req, Need::Read)?;
+        let mut call = self.open(&req, Permission::Read).await?;
         let r = req.get_ref();
         let tree = r.tree.trim();
         if service::tree_levels(tree).is_none() {
-            return Err(AppError::invalid("tree", s::TREE_UNKNOWN).into());
+            return Err(AppError::invalid("tree", s::TREE_UNKNOWN));
         }
         let mut errs = Violations::new();
-        let parent = convert::opt_id("parent_id", &r.parent_id, &mut errs);
+        let parent = wire::opt_id("parent_id", &r.parent_id, &mut errs);
         errs.into_result()?;
-        let mut tx = self.tx(&c).await?;
-        let nodes = store::list_nodes(&mut tx, c.p.tenant_id, tree, parent).await.map_err(AppError::from)?;
+        let nodes = store::list_nodes(&mut call.tx, call.principal.tenant_id, tree, parent).await?;
         let (nodes, next_page_token) = opeka_platform::wire::slice(nodes, r.page_size, &r.page_token)?;
-        Ok(Response::new(pb::ListReferenceNodesResponse {
-            nodes: nodes.iter().map(convert::node).collect(),
-            next_page_token,
-        }))
+        Ok(pb::ListReferenceNodesResponse { nodes: nodes.iter().map(convert::node).collect(), next_page_token })
     }
 
     async fn import_reference_nodes(
         &self,
         req: Request<pb::ImportReferenceNodesRequest>,
     ) -> Res<pb::ImportReferenceNodesResponse> {
-        let c = self.caller(&req, Need::Admin)?;
+        let mut call = self.open(&req, Permission::Admin).await?;
         let r = req.get_ref();
         let tree = r.tree.trim();
         let levels = service::tree_levels(tree).ok_or_else(|| AppError::invalid("tree", s::TREE_UNKNOWN))?;
-        let mut tx = self.tx(&c).await?;
         let (created, updated) =
-            service::import_nodes(&mut tx, c.p.tenant_id, (tree, levels), &r.nodes, self.now()).await?;
-        tx.commit().await.map_err(AppError::from)?;
+            service::import_nodes(&mut call.tx, call.principal.tenant_id, (tree, levels), &r.nodes, call.now).await?;
+        call.commit().await?;
         tracing::info!(tree, created, updated, "reference nodes imported");
-        Ok(Response::new(pb::ImportReferenceNodesResponse { created, updated }))
+        Ok(pb::ImportReferenceNodesResponse { created, updated })
     }
 
     async fn get_appeal_options(&self, req: Request<pb::GetAppealOptionsRequest>) -> Res<pb::AppealOptions> {
-        self.caller(&req, Need::Read)?;
-        Ok(Response::new(convert::options()))
+        if !Standing::of(&auth::principal(&req)?).allows(Permission::Read) {
+            return Err(denied());
+        }
+        Ok(convert::options())
     }
 
     async fn list_appeal_work_items(
@@ -541,3 +527,21 @@ impl AppealsService for AppealsApi {
         super::work_items::mark_processed(&self.st, req).await
     }
 }
+
+opeka_platform::grpc_handlers!(AppealsService for AppealsApi {
+    create_appeal(pb::CreateAppealRequest) -> pb::Appeal;
+    get_appeal(pb::GetAppealRequest) -> pb::Appeal;
+    update_appeal(pb::UpdateAppealRequest) -> pb::Appeal;
+    list_appeals(pb::ListAppealsRequest) -> pb::ListAppealsResponse;
+    act_on_appeal(pb::ActOnAppealRequest) -> pb::Appeal;
+    add_appeal_comment(pb::AddAppealCommentRequest) -> pb::AppealTimelineEntry;
+    edit_appeal_comment(pb::EditAppealCommentRequest) -> pb::AppealTimelineEntry;
+    list_appeal_timeline(pb::ListAppealTimelineRequest) -> pb::ListAppealTimelineResponse;
+    get_journal_preferences(pb::GetJournalPreferencesRequest) -> pb::JournalPreferences;
+    save_journal_preferences(pb::SaveJournalPreferencesRequest) -> pb::JournalPreferences;
+    list_reference_nodes(pb::ListReferenceNodesRequest) -> pb::ListReferenceNodesResponse;
+    import_reference_nodes(pb::ImportReferenceNodesRequest) -> pb::ImportReferenceNodesResponse;
+    get_appeal_options(pb::GetAppealOptionsRequest) -> pb::AppealOptions;
+    list_appeal_work_items(pb::ListAppealWorkItemsRequest) -> pb::ListAppealWorkItemsResponse;
+    mark_appeal_work_item_processed(pb::MarkAppealWorkItemProcessedRequest) -> pb::AppealWorkItem;
+});

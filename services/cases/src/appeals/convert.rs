@@ -5,34 +5,23 @@ use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use opeka_platform::error::{AppError, Violations};
+use opeka_platform::wire::{self, date_str, opt_id, opt_text, opt_uuid, ts};
 use opeka_proto::cases as pb;
 use uuid::Uuid;
 
 use super::journal::{JournalRow, PhoneQuery};
 use super::store::{AppealRow, AttachmentRef, EditRow, Fields, NodeRow, TimelineRow};
 use super::strings as s;
-use crate::convert::{date_str, opt_text, opt_uuid, ts};
-use crate::domain::appeal::{
+use crate::appeals::domain::{
     self as wf, Action, ActionKind, CardState, Channel, CloseReason, CloseRequest, CloseRequirement, Label,
-    PostponeReason, RereviewReason, Status, WorkflowError,
+    PostponeReason, RereviewReason, Status, WorkflowCode, WorkflowError,
 };
-use crate::domain::{Email, Phone, values};
+use crate::kit::values::{self, Email, Phone};
 
 const MAX_SHORT: usize = 300;
 const MAX_ADDRESS: usize = 1000;
 const MAX_LABEL: usize = 100;
 const MAX_LABELS: usize = 50;
-
-/// A required id.
-pub fn id(field: &str, v: &str) -> Result<Uuid, AppError> {
-    v.trim().parse().map_err(|_| AppError::invalid(field, s::ID_INVALID))
-}
-
-/// An optional id: empty is `None`; a malformed one is a violation.
-pub fn opt_id(field: &str, v: &str, errs: &mut Violations) -> Option<Uuid> {
-    let v = opt_text(v)?;
-    errs.check(field, v.parse::<Uuid>().map_err(|_| s::ID_INVALID.to_string()))
-}
 
 fn short(field: &str, v: &str, max: usize, errs: &mut Violations) -> String {
     errs.check(field, values::text(v, max)).unwrap_or_default()
@@ -341,14 +330,14 @@ pub fn step(r: &pb::ActOnAppealRequest) -> Result<Step, AppError> {
         A::Route(x) => {
             let org = match opt_text(&x.executor_org_id) {
                 None => Some(Uuid::nil()),
-                Some(v) => errs.check("route.executor_org_id", v.parse().map_err(|_| s::ID_INVALID.to_string())),
+                Some(v) => errs.check("route.executor_org_id", v.parse().map_err(|_| wire::ID_INVALID.to_string())),
             };
             ("route", org.map(|org| Action::Route { org }))
         }
         A::Assign(x) => {
             let executor = match opt_text(&x.executor_id) {
                 None => Some(Uuid::nil()),
-                Some(v) => errs.check("assign.executor_id", v.parse().map_err(|_| s::ID_INVALID.to_string())),
+                Some(v) => errs.check("assign.executor_id", v.parse().map_err(|_| wire::ID_INVALID.to_string())),
             };
             ("assign", executor.map(|executor| Action::Assign { executor }))
         }
@@ -420,8 +409,13 @@ pub fn workflow_error(e: WorkflowError, step_field: &str) -> AppError {
             };
             AppError::invalid(format!("{step_field}.{field}"), description)
         }
-        e if e.code() == "permission_denied" => AppError::PermissionDenied(e.to_string()),
-        e => AppError::FailedPrecondition(e.to_string()),
+        e => {
+            let code = match e.code() {
+                WorkflowCode::PermissionDenied => tonic::Code::PermissionDenied,
+                WorkflowCode::FailedPrecondition | WorkflowCode::InvalidArgument => tonic::Code::FailedPrecondition,
+            };
+            AppError::Rule { code, reason: e.reason(), message: e.to_string() }
+        }
     }
 }
 

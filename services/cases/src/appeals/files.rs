@@ -2,6 +2,7 @@
 //! comments are files of the files service, uploaded there for this appeal. Before a step or a
 //! comment keeps them, each is looked up with the caller's own token (files asks cases in turn
 //! whether the caller sees the appeal) and must belong to this appeal; its original name is kept.
+use opeka_platform::call::Bearer;
 use opeka_platform::error::{AppError, Violations};
 use opeka_proto::files::{GetFileRequest, files_service_client::FilesServiceClient};
 use tonic::Code;
@@ -10,7 +11,7 @@ use uuid::Uuid;
 
 use super::store::AttachmentRef;
 use super::strings as s;
-use crate::identity::{Bearer, Identity};
+use crate::kit::identity::CALL_TIMEOUT;
 
 #[derive(Clone)]
 pub struct Files {
@@ -24,10 +25,9 @@ impl Files {
 
     /// Fills in the names of `refs` (parsed from `ids`, duplicates dropped) from files. A file that
     /// files does not show the caller, or that is not `appeal`'s, is a violation of `field[i]`, `i`
-    /// its place in `ids`. `id` builds the request on the caller's behalf (bearer, trace, timeout).
+    /// its place in `ids`. The request goes on the caller's behalf (bearer, trace, timeout).
     pub async fn name(
         &self,
-        id: &Identity,
         bearer: &Bearer,
         appeal: Uuid,
         (field, ids): (&str, &[String]),
@@ -37,7 +37,7 @@ impl Files {
         for (i, raw) in ids.iter().enumerate() {
             let Ok(file_id) = raw.trim().parse::<Uuid>() else { continue };
             let Some(r) = refs.iter_mut().find(|r| r.file_id == file_id && r.name.is_empty()) else { continue };
-            let req = id.request(bearer, GetFileRequest { id: file_id.to_string() });
+            let req = bearer.request(GetFileRequest { id: file_id.to_string() }, CALL_TIMEOUT);
             match FilesServiceClient::new(self.channel.clone()).get_file(req).await {
                 Ok(f) if f.get_ref().appeal_id == appeal.to_string() => r.name = f.into_inner().original_name,
                 Ok(_) => errs.add(&format!("{field}[{i}]"), s::FILE_NOT_OF_APPEAL),

@@ -15,8 +15,8 @@ use super::convert::Step;
 use super::service::{self, Lookups, When, Who};
 use super::store;
 use crate::State;
-use crate::domain::appeal::Action;
-use crate::domain::period::local_today;
+use crate::appeals::domain::Action;
+use crate::kit::period::local_today;
 
 /// How often the job looks for due cards.
 pub const EVERY: Duration = Duration::from_secs(60);
@@ -27,8 +27,7 @@ pub async fn resume_due(pool: &PgPool, outbox: &Outbox, default_tz: Tz, now: Dat
     let mut resumed = 0;
     for (tenant, slug) in store::tenants(pool).await? {
         let mut tx = db::tenant_tx(pool, tenant).await?;
-        let settings = crate::store::tenant_settings(&mut tx).await?;
-        let today = local_today(now, crate::convert::tenant_settings(settings.as_ref(), default_tz).time_zone);
+        let today = local_today(now, crate::kit::time_zone(&mut tx, default_tz).await?);
         let due = store::due_postponed(&mut tx, tenant, today).await?;
         tx.commit().await?;
         let who = Who::system(tenant, slug);
@@ -58,7 +57,7 @@ pub async fn run_resume_job(st: Arc<State>, every: Duration, cancel: Cancellatio
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tick.tick() => {
-                if let Err(e) = resume_due(&st.pool, &st.outbox, st.default_tz, st.clock.now()).await {
+                if let Err(e) = resume_due(&st.kit.pool, &st.kit.outbox, st.default_tz, st.kit.now()).await {
                     tracing::warn!(error = %e, "postponed appeals job failed");
                 }
             }

@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use crate::domain::period::Window;
-use crate::domain::search::PrefixRange;
+use crate::kit::period::Window;
+use crate::kit::search::PrefixRange;
 
 /// «Блокировка» (S1-50).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -1,8 +1,10 @@
-//! Citizen appeals (issue 5, seed 001): the gRPC API around `domain::appeal`, storage and the journal.
-//! `service` runs each step in one transaction (card, timeline, work items, events); `jobs` brings
-//! postponed cards back when due.
+//! Citizen appeals (issue 5, seed 001): `api` serves `opeka.cases.v1.AppealsService` around the
+//! workflow in `domain` (statuses, the rules table, `apply`); `service` runs each step in one
+//! transaction (card, timeline, work items, events), `journal` lists cards, `jobs` brings postponed
+//! cards back when due, `work_items` is the executors' queue and `files` checks attachments.
 pub mod api;
 pub(crate) mod convert;
+pub mod domain;
 pub mod files;
 pub mod jobs;
 pub mod journal;

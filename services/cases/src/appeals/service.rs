@@ -15,7 +15,7 @@ use uuid::Uuid;
 use super::convert::{self, Step};
 use super::store::{self, AppealRow, AttachmentRef, EditRow, Fields, Key, NodeRow, TimelineRow};
 use super::strings as s;
-use crate::domain::appeal::{self as wf, Action, ActionKind, Actor, Effect, Label, Recipient, Role, Status};
+use crate::appeals::domain::{self as wf, Action, ActionKind, Actor, Effect, Label, Recipient, Role, Status};
 
 /// What part of the tenant's cards a caller sees (S1-1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,7 +8,7 @@ use sqlx::types::Json;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use crate::domain::search;
+use crate::kit::search;
 
 // ----------------------------------------------------------------- tenants
 

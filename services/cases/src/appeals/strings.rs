@@ -1,5 +1,6 @@
-//! Every user-facing sentence of the appeals API beyond the workflow's own
-//! words (`domain::appeal::text`), in Russian, the seed's language.
+//! Every user-facing sentence of appeals — the API's and the workflow's own
+//! words (statuses, roles, actions, refusals) — in Russian, the seed's language.
+use chrono::NaiveDate;
 
 // Intake and card fields (S1-19…S1-28).
 pub const NAME_REQUIRED: &str = "Укажите ФИО гражданина.";
@@ -16,7 +17,6 @@ pub const MUNICIPALITY_MISMATCH: &str = "Муниципальное образо
 pub const CATEGORY_MISMATCH: &str = "Категория не относится к выбранному типу категории.";
 pub const SUBCATEGORY_MISMATCH: &str = "Подкатегория не относится к выбранной категории.";
 pub const ORG_UNKNOWN: &str = "Такой организации нет.";
-pub const ID_INVALID: &str = "Неверный идентификатор.";
 pub const DATE_INVALID: &str = "Укажите дату в виде ГГГГ-ММ-ДД или ДД.ММ.ГГГГ.";
 pub const APPEAL_NOT_FOUND: &str = "Обращение не найдено.";
 pub const PERMISSION_DENIED: &str = "Недостаточно прав для этого действия.";
@@ -168,4 +168,127 @@ pub fn field_label(path: &str) -> &'static str {
         "deadline" => "Дата дедлайна по исполнению",
         _ => "Другое поле",
     }
+}
+
+// ------------------------------------------------------------------ workflow
+// Every user-facing word of the workflow (Russian), kept together so the gateway and the timeline show the
+// seed's own terms (STYLE: the people who will use Opeka were trained on them).
+
+// Statuses (S1-8…S1-12); the intermediate ones are ours, named after the seed's buttons.
+pub const STATUS_NEW: &str = "Новое";
+pub const STATUS_MODERATION: &str = "На модерации";
+pub const STATUS_IN_WORK: &str = "В работе";
+pub const STATUS_DONE_REVIEW: &str = "Исполнено, на проверке у куратора";
+pub const STATUS_CLOSE_REQUESTED: &str = "Запрос на закрытие";
+pub const STATUS_REREVIEW: &str = "На повторном рассмотрении";
+pub const STATUS_TECH_SUPPORT: &str = "Запрос в тех.поддержку";
+pub const STATUS_FEDERAL: &str = "Федеральный уровень";
+pub const STATUS_POSTPONED: &str = "Отложенное решение";
+pub const STATUS_DONE: &str = "Выполнено";
+pub const STATUS_CLOSED: &str = "Закрыто";
+
+// Roles (seed 001 §2 and the issue).
+pub const ROLE_MODERATOR: &str = "Модератор";
+pub const ROLE_EXECUTOR: &str = "Исполнитель";
+pub const ROLE_SUPERVISOR: &str = "Супервайзер";
+pub const ROLE_CURATOR: &str = "Куратор";
+pub const ROLE_SUPPORT: &str = "Специалист тех.поддержки";
+pub const ROLE_ADMIN: &str = "Администратор";
+pub const ROLE_SYSTEM: &str = "Система";
+
+// Actions: the card's buttons and the «Действие» menu (S1-18, S1-34, S1-35).
+pub const ACTION_SUBMIT: &str = "Отправить на модерацию";
+pub const ACTION_ROUTE: &str = "Направить исполнителю";
+pub const ACTION_ASSIGN: &str = "Назначить исполнителя";
+pub const ACTION_TAKE: &str = "Взять в работу карточку обращения";
+pub const ACTION_RELEASE: &str = "Завершить работу над карточкой";
+pub const ACTION_MARK_DONE: &str = "Отметить исполнение";
+pub const ACTION_REQUEST_CLOSE: &str = "Отметить невозможность исполнения";
+pub const ACTION_POSTPONE: &str = "Отметить отложенное решение";
+pub const ACTION_RESUME: &str = "Вернуть в работу по сроку";
+pub const ACTION_REREVIEW: &str = "На повторное рассмотрение";
+pub const ACTION_FEDERAL: &str = "Федеральный уровень";
+pub const ACTION_TECH_SUPPORT: &str = "Запрос в тех.поддержку";
+pub const ACTION_SUPPORT_RETURN: &str = "Вернуть в работу после исправления";
+pub const ACTION_ACCEPT: &str = "Принять";
+pub const ACTION_RETURN: &str = "Вернуть на доработку";
+
+// Close reasons (S1-42), verbatim from seed 001 §9.
+pub const CLOSE_CITIZEN_REFUSED: &str = "Заявитель отказался от помощи";
+pub const CLOSE_WRONG_PHONE: &str = "В обращении указан неверный номер телефона";
+pub const CLOSE_UNREACHABLE: &str = "Не удалось связаться с заявителем";
+pub const CLOSE_DUPLICATE: &str = "Обращение дублирует другое обращение";
+pub const CLOSE_DID_NOT_APPLY: &str = "Заявитель не обращался за помощью";
+pub const CLOSE_OBJECTIVE: &str = "Обращение не может быть выполнено по объективным причинам";
+pub const CLOSE_MOTIVATED_REFUSAL: &str = "Заявителю дан мотивированный отказ";
+
+// Why a close request went back to the executor (S1-43…S1-45).
+pub const DEFECT_NO_DUPLICATE: &str = "не указан номер обращения, которое дублируется";
+pub const DEFECT_SELF_DUPLICATE: &str = "обращение не может дублировать само себя";
+pub const DEFECT_NO_COMMENT: &str = "не указана причина в комментарии";
+
+// Postponement reasons (S1-39: «выбрать из выпадающего списка»; the seed does not list them).
+pub const POSTPONE_WORKS_PLANNED: &str = "Решение принято, работы запланированы";
+pub const POSTPONE_WORKS_IN_PROGRESS: &str = "Работы ведутся";
+pub const POSTPONE_FUNDING: &str = "Ожидается финансирование";
+pub const POSTPONE_AGENCY_REPLY: &str = "Ожидается ответ ведомства";
+pub const POSTPONE_SEASONAL: &str = "Работы возможны только в определённый сезон";
+pub const POSTPONE_OTHER: &str = "Другая причина";
+
+// Re-review reasons (S1-40).
+pub const REREVIEW_REGION: &str = "Неверный регион";
+pub const REREVIEW_CATEGORY: &str = "Неверная категория";
+pub const REREVIEW_BOTH: &str = "Неверные регион и категория";
+
+// Labels, queues and work-queue items.
+pub const LABEL_FEDERAL: &str = "Федеральный уровень";
+pub const QUEUE_MODERATORS: &str = "Модераторы";
+pub const QUEUE_EXECUTORS: &str = "Исполнители";
+pub const QUEUE_CURATORS: &str = "Кураторы";
+pub const QUEUE_FEDERAL: &str = "Федеральный уровень";
+pub const QUEUE_SUPPORT: &str = "Тех.поддержка";
+pub const ITEM_POSTPONED_DUE: &str = "Наступил срок отложенного решения";
+pub const ITEM_RETURNED_FOR_REWORK: &str = "Обращение возвращено на доработку";
+pub const ITEM_RETURNED_FROM_REREVIEW: &str = "Обращение вернулось после повторного рассмотрения";
+pub const ITEM_RETURNED_FROM_SUPPORT: &str = "Тех.поддержка исправила обращение";
+pub const ITEM_RETURNED_FROM_FEDERAL: &str = "Обращение вернулось с федерального уровня";
+
+// Refusals (FAILED_PRECONDITION, PERMISSION_DENIED).
+pub const OUT_OF_AREA: &str = "Обращение не относится к вашей организации.";
+pub const TAKE_FIRST: &str = "Сначала возьмите карточку в работу.";
+pub const HELD_BY_OTHER: &str = "С этой карточкой работает другой исполнитель.";
+pub const ALREADY_YOURS: &str = "Вы уже работаете с этой карточкой.";
+pub const ALREADY_ASSIGNED: &str = "Карточка уже у этого исполнителя.";
+pub const NOT_HELD: &str = "С карточкой никто не работает: снимать блокировку не нужно.";
+pub const SELF_REVIEW: &str = "Нельзя проверять обращение, которое вы исполняли сами.";
+
+// Invalid input (INVALID_ARGUMENT), shown beside the field.
+pub const SOLUTION_REQUIRED: &str = "Опишите, каким образом решено обращение.";
+pub const REASON_COMMENT_REQUIRED: &str = "Для этой причины укажите её в комментарии.";
+pub const DUPLICATE_REQUIRED: &str = "Укажите номер обращения, которое дублирует это.";
+pub const DUPLICATE_SELF: &str = "Обращение не может дублировать само себя.";
+pub const UNTIL_NOT_FUTURE: &str = "Срок решения должен быть позже сегодняшнего дня.";
+pub const FIELDS_REQUIRED: &str = "Опишите, какие поля нужно исправить и на что.";
+pub const REWORK_COMMENT_REQUIRED: &str = "Напишите, что нужно доработать.";
+pub const ORG_REQUIRED: &str = "Выберите организацию-исполнителя.";
+pub const EXECUTOR_REQUIRED: &str = "Выберите исполнителя.";
+pub const TOO_LONG: &str = "Не длиннее 10000 символов.";
+
+// Channels («Канал», S1-26, S1-55).
+pub const CHANNEL_CALL_CENTRE: &str = "Колл-центр";
+pub const CHANNEL_DIRECT_LINE: &str = "Прямая линия";
+pub const CHANNEL_WEB: &str = "Сайт";
+pub const CHANNEL_BOT: &str = "Чат-бот";
+pub const CHANNEL_API: &str = "Внешняя система (API)";
+
+pub fn illegal(action: &str, status: &str) -> String {
+    format!("Действие «{action}» недоступно: обращение в статусе «{status}».")
+}
+
+pub fn forbidden(action: &str, role: &str) -> String {
+    format!("Действие «{action}» недоступно для роли «{role}».")
+}
+
+pub fn not_due(until: NaiveDate) -> String {
+    format!("Срок отложенного решения ещё не наступил: {}.", until.format("%d.%m.%Y"))
 }

@@ -1,17 +1,15 @@
 //! The executors' work queue (issue 5 point 2): the items `service::act` leaves when a card comes
 //! back to an executor, listed for their recipients and marked «Обработано». `api.rs` delegates here.
-use opeka_platform::auth::{self, Principal};
-use opeka_platform::db;
+use opeka_platform::auth::Principal;
 use opeka_platform::error::AppError;
+use opeka_platform::wire::{self, opt_uuid, ts};
 use opeka_proto::cases as pb;
-use tonic::{Request, Response, Status};
+use tonic::Request;
 
 use super::store::{self, WorkItemView, WorkItemsFor};
 use super::strings as s;
 use crate::State;
-use crate::convert::{opt_uuid, ts};
-use crate::domain::appeal::{Role, WorkItem};
-use crate::identity::Bearer;
+use crate::appeals::domain::{Role, WorkItem};
 
 /// Kept here rather than in `strings.rs`: only this module speaks of the queue's items.
 const ITEM_NOT_FOUND: &str = "Задача не найдена";
@@ -59,24 +57,18 @@ fn item(w: &WorkItemView) -> pb::AppealWorkItem {
 pub async fn list(
     st: &State,
     req: Request<pb::ListAppealWorkItemsRequest>,
-) -> Result<Response<pb::ListAppealWorkItemsResponse>, Status> {
-    let p = auth::principal(&req)?;
-    let (whom, _) = whom(&p)?;
+) -> Result<pb::ListAppealWorkItemsResponse, AppError> {
+    let mut call = st.kit.open(&req).await?;
+    let (whom, _) = whom(&call.principal)?;
     let r = req.get_ref();
     let page_size = if r.page_size <= 0 { 50 } else { r.page_size.min(500) };
     let page = opeka_platform::wire::page_number(r.page, &r.page_token)?;
     let window = (i64::from(page_size), i64::from(page - 1) * i64::from(page_size));
-    let mut tx = db::tenant_tx(&st.pool, p.tenant_id).await.map_err(AppError::from)?;
-    let (rows, total, unprocessed) = store::list_work_items(&mut tx, p.tenant_id, whom, r.include_processed, window)
-        .await
-        .map_err(AppError::from)?;
+    let tenant = call.principal.tenant_id;
+    let (rows, total, unprocessed) =
+        store::list_work_items(&mut call.tx, tenant, whom, r.include_processed, window).await?;
     let next_page_token = opeka_platform::wire::next_page(page, i64::from(page_size), total);
-    Ok(Response::new(pb::ListAppealWorkItemsResponse {
-        items: rows.iter().map(item).collect(),
-        total,
-        unprocessed,
-        next_page_token,
-    }))
+    Ok(pb::ListAppealWorkItemsResponse { items: rows.iter().map(item).collect(), total, unprocessed, next_page_token })
 }
 
 /// MarkAppealWorkItemProcessed: the recipient (an executor it is addressed to, or one of the
@@ -85,23 +77,22 @@ pub async fn list(
 pub async fn mark_processed(
     st: &State,
     req: Request<pb::MarkAppealWorkItemProcessedRequest>,
-) -> Result<Response<pb::AppealWorkItem>, Status> {
-    let p = auth::principal(&req)?;
-    let (whom, role) = whom(&p)?;
-    let id = crate::convert::id("id", &req.get_ref().id)?;
-    let bearer = Bearer::of(req.metadata())?;
-    let name = st.identity.full_name(&bearer).await?;
+) -> Result<pb::AppealWorkItem, AppError> {
+    let mut call = st.kit.open(&req).await?;
+    let (whom, role) = whom(&call.principal)?;
+    let id = wire::id("id", &req.get_ref().id)?;
+    let name = st.identity.full_name(call.bearer()?).await?;
     let name = if name.trim().is_empty() { role.label().to_string() } else { name };
-    let mut tx = db::tenant_tx(&st.pool, p.tenant_id).await.map_err(AppError::from)?;
-    let found = store::lock_work_item(&mut tx, p.tenant_id, whom, id).await.map_err(AppError::from)?;
+    let tenant = call.principal.tenant_id;
+    let found = store::lock_work_item(&mut call.tx, tenant, whom, id).await?;
     let mut w = found.ok_or_else(|| AppError::NotFound(ITEM_NOT_FOUND.into()))?;
     if w.processed_at.is_none() {
-        let now = st.clock.now();
-        store::mark_work_item_processed(&mut tx, p.tenant_id, id, &name, now).await.map_err(AppError::from)?;
-        tx.commit().await.map_err(AppError::from)?;
+        let now = call.now;
+        store::mark_work_item_processed(&mut call.tx, tenant, id, &name, now).await?;
+        call.commit().await?;
         tracing::info!(work_item_id = %id, appeal_id = %w.appeal_id, "appeal work item processed");
         w.processed_at = Some(now);
         w.processed_by = Some(name);
     }
-    Ok(Response::new(item(&w)))
+    Ok(item(&w))
 }

@@ -3,16 +3,15 @@
 //! slug lookup of public calls (`tenant_by_slug`), which runs before the
 //! tenant is known and is allowed by its own select policy.
 use chrono::{DateTime, NaiveDate, Utc};
-use opeka_platform::error::AppError;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use super::model::{
+use super::domain::{
     CentreDetails, ConsultationDraft, ConsultationFilter, ConsultationSort, Page, QuestionDraft, QuestionStatus,
     RefDraft, RefEntry, RefKind, ReferralDraft,
 };
 
-type Result<T> = std::result::Result<T, AppError>;
+type Result<T> = std::result::Result<T, sqlx::Error>;
 
 // ------------------------------------------------------------------ tenants
 
@@ -32,11 +31,7 @@ pub async fn ensure_tenant(conn: &mut PgConnection, tenant_id: Uuid, slug: &str,
 
 /// The tenant named by `slug` in a public call (no tenant set yet).
 pub async fn tenant_by_slug(conn: &mut PgConnection, slug: &str) -> Result<Option<Uuid>> {
-    sqlx::query_scalar("select tenant_id from legal_aid_tenants where slug = $1")
-        .bind(slug)
-        .fetch_optional(conn)
-        .await
-        .map_err(AppError::from)
+    sqlx::query_scalar("select tenant_id from legal_aid_tenants where slug = $1").bind(slug).fetch_optional(conn).await
 }
 
 pub async fn fallback_centre(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Option<Uuid>> {
@@ -174,7 +169,6 @@ pub async fn centres(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Vec<Cen
     .bind(tenant_id)
     .fetch_all(conn)
     .await
-    .map_err(AppError::from)
 }
 
 pub async fn centre(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Result<Option<CentreRow>> {
@@ -185,7 +179,6 @@ pub async fn centre(conn: &mut PgConnection, tenant_id: Uuid, id: Uuid) -> Resul
     .bind(id)
     .fetch_optional(conn)
     .await
-    .map_err(AppError::from)
 }
 
 /// Brings the copies of centre names in step with identity's organisations.
@@ -247,7 +240,6 @@ pub async fn routes(conn: &mut PgConnection, tenant_id: Uuid) -> Result<Vec<Rout
         .bind(tenant_id)
         .fetch_all(conn)
         .await
-        .map_err(AppError::from)
 }
 
 pub async fn district_centre(conn: &mut PgConnection, tenant_id: Uuid, district: &str) -> Result<Option<Uuid>> {
@@ -256,7 +248,6 @@ pub async fn district_centre(conn: &mut PgConnection, tenant_id: Uuid, district:
         .bind(district)
         .fetch_optional(conn)
         .await
-        .map_err(AppError::from)
 }
 
 pub async fn set_route(
@@ -390,7 +381,6 @@ pub async fn consultation_by_request(
     .bind(request_id)
     .fetch_optional(conn)
     .await
-    .map_err(AppError::from)
 }
 
 pub async fn consultation(conn: &mut PgConnection, id: Uuid, lock: bool) -> Result<Option<ConsultationRow>> {
@@ -401,7 +391,6 @@ pub async fn consultation(conn: &mut PgConnection, id: Uuid, lock: bool) -> Resu
     .bind(id)
     .fetch_optional(conn)
     .await
-    .map_err(AppError::from)
 }
 
 /// Replaces the fields if `version` is current; false when it is not.
@@ -619,7 +608,6 @@ pub async fn referral_by_request(
     .bind(request_id)
     .fetch_optional(conn)
     .await
-    .map_err(AppError::from)
 }
 
 pub async fn referral(conn: &mut PgConnection, id: Uuid, lock: bool) -> Result<Option<ReferralRow>> {
@@ -630,7 +618,6 @@ pub async fn referral(conn: &mut PgConnection, id: Uuid, lock: bool) -> Result<O
     .bind(id)
     .fetch_optional(conn)
     .await
-    .map_err(AppError::from)
 }
 
 /// Replaces the fields and the form if `version` is current.
@@ -819,7 +806,6 @@ pub async fn question_by_request(
     .bind(request_id)
     .fetch_optional(conn)
     .await
-    .map_err(AppError::from)
 }
 
 pub async fn question(conn: &mut PgConnection, id: Uuid, lock: bool) -> Result<Option<QuestionRow>> {
@@ -830,7 +816,6 @@ pub async fn question(conn: &mut PgConnection, id: Uuid, lock: bool) -> Result<O
     .bind(id)
     .fetch_optional(conn)
     .await
-    .map_err(AppError::from)
 }
 
 pub async fn answer_question(
@@ -919,7 +904,6 @@ pub async fn count_questions(conn: &mut PgConnection, tenant_id: Uuid, centre: O
     .bind(centre)
     .fetch_one(conn)
     .await
-    .map_err(AppError::from)
 }
 
 /// Published questions only (S2-36), newest first.

@@ -208,7 +208,7 @@ async fn s2_10_consultation_is_added_viewed_edited_and_deleted() {
     assert_eq!(edited.input.as_ref().unwrap().age, Some(19));
     assert_eq!(edited.category_names.len(), 2);
     assert!(edited.input.as_ref().unwrap().lawyer_provided);
-    expect_code(c.update_consultation(up).await, Code::FailedPrecondition);
+    expect_code(c.update_consultation(up).await, Code::Aborted);
     let Some(Body::ConsultationRecorded(e)) = events.next().await.body else { panic!("consultation_recorded") };
     assert_eq!(e.change, "updated");
 

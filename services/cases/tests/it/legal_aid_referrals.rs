@@ -78,7 +78,7 @@ async fn s2_31_the_referral_form_is_generated_then_edited_before_printing() {
         pb::UpdateReferralFormRequest { id: made.id.clone(), version: made.version, form_text: edited_text.clone() };
     let edited = c.update_referral_form(edit.clone()).await.unwrap().into_inner();
     assert!(edited.form_edited);
-    expect_code(c.update_referral_form(edit).await, Code::FailedPrecondition);
+    expect_code(c.update_referral_form(edit).await, Code::Aborted);
     let got = c.get_referral(pb::GetReferralRequest { id: made.id.clone() }).await.unwrap().into_inner();
     assert_eq!(got.form_text, edited_text);
     assert_eq!(got.centre.as_ref().unwrap().address, "г. Каракол, ул. Абдрахманова, 130");

@@ -43,9 +43,10 @@ pub fn forbidden(state: &AppState, auth: &Auth) -> Response {
     state.error_page(&auth.tenant, Some(auth), StatusCode::FORBIDDEN, state.strings().forbidden)
 }
 
-/// Statuses that mean "fix the form" rather than "something broke".
+/// Statuses that mean "fix the form" rather than "something broke" (ABORTED:
+/// the record changed since the form was loaded).
 pub fn is_form_error(status: &tonic::Status) -> bool {
-    matches!(status.code(), Code::InvalidArgument | Code::AlreadyExists | Code::FailedPrecondition)
+    matches!(status.code(), Code::InvalidArgument | Code::AlreadyExists | Code::FailedPrecondition | Code::Aborted)
 }
 
 /// Every value of `key` in a posted form (for multi-selects and checkboxes).

@@ -1,8 +1,8 @@
 //! S2-31: the referral form («бланк перенаправления») generated from the
 //! referral and its centre's details; consultants may edit it before
 //! printing (S2-30). Plain text, one line per "\n": the print page lays it out.
-use super::model::{CentreDetails, ReferralDraft};
-use super::text as t;
+use super::{CentreDetails, ReferralDraft};
+use crate::legal_aid::strings as t;
 
 /// The form of `r`, issued by the centre `centre_name` with `details`.
 pub fn referral_form(centre_name: &str, details: &CentreDetails, r: &ReferralDraft) -> String {

@@ -1,30 +1,33 @@
 //! Legal aid's types and rules without I/O: who may touch which centre's
-//! records, the reference lists, parsing of consultations, referrals and
-//! questions (all violations at once), the online question's statuses, pages.
+//! records, the reference lists, the value rules of consultations, referrals
+//! and questions, the online question's statuses, pages. `convert` parses
+//! the requests with these rules (all violations at once).
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use opeka_platform::auth::Principal;
 use opeka_platform::error::{AppError, Violations};
-use opeka_proto::cases as pb;
 use uuid::Uuid;
 
-use super::text as t;
-use crate::domain::values::{Email, date};
+pub mod form;
+pub mod routing;
 
-const MAX_NAME: usize = 200;
-const MAX_SHORT: usize = 100;
-const MAX_ADDRESS: usize = 500;
-const MAX_REASON: usize = 2000;
-const MAX_QUESTION: usize = 5000;
-const MAX_ANSWER: usize = 10000;
-const MAX_CODE: usize = 40;
+use super::strings as t;
+use crate::kit::values::{Email, LoosePhone, date};
 
-// ------------------------------------------------------------------ callers
+pub(crate) const MAX_NAME: usize = 200;
+pub(crate) const MAX_SHORT: usize = 100;
+pub(crate) const MAX_ADDRESS: usize = 500;
+pub(crate) const MAX_REASON: usize = 2000;
+pub(crate) const MAX_QUESTION: usize = 5000;
+pub(crate) const MAX_ANSWER: usize = 10000;
+pub(crate) const MAX_CODE: usize = 40;
+
+// ----------------------------------------------------------------- standing
 
 /// The caller's standing in legal aid, from their token.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Caller {
+pub struct Standing {
     pub id: Uuid,
     pub admin: bool,
     pub moderator: bool,
@@ -58,7 +61,7 @@ impl Scope {
     }
 }
 
-impl Caller {
+impl Standing {
     pub fn of(p: &Principal) -> Self {
         let consultant = p.has_role("consultant");
         Self {
@@ -162,33 +165,6 @@ impl RefKind {
     pub fn parse(v: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == v)
     }
-
-    pub fn from_pb(v: i32) -> Option<Self> {
-        use pb::LegalAidRefKind as K;
-        Some(match K::try_from(v).ok()? {
-            K::Unspecified => return None,
-            K::Category => RefKind::Category,
-            K::SocialStatus => RefKind::SocialStatus,
-            K::Citizenship => RefKind::Citizenship,
-            K::Gender => RefKind::Gender,
-            K::HelpType => RefKind::HelpType,
-            K::Region => RefKind::Region,
-            K::District => RefKind::District,
-        })
-    }
-
-    pub fn to_pb(self) -> pb::LegalAidRefKind {
-        use pb::LegalAidRefKind as K;
-        match self {
-            RefKind::Category => K::Category,
-            RefKind::SocialStatus => K::SocialStatus,
-            RefKind::Citizenship => K::Citizenship,
-            RefKind::Gender => K::Gender,
-            RefKind::HelpType => K::HelpType,
-            RefKind::Region => K::Region,
-            RefKind::District => K::District,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,18 +174,6 @@ pub struct RefEntry {
     pub name: String,
     pub parent_code: String,
     pub archived: bool,
-}
-
-impl RefEntry {
-    pub fn to_pb(&self) -> pb::LegalAidRef {
-        pb::LegalAidRef {
-            kind: self.kind.to_pb() as i32,
-            code: self.code.clone(),
-            name: self.name.clone(),
-            parent_code: self.parent_code.clone(),
-            archived: self.archived,
-        }
-    }
 }
 
 /// A tenant's reference lists, by kind and code.
@@ -226,15 +190,6 @@ impl Refs {
     /// The entry's name; empty for an empty or unknown code.
     pub fn name(&self, kind: RefKind, code: &str) -> String {
         self.get(kind, code).map(|e| e.name.clone()).unwrap_or_default()
-    }
-    pub fn residence(&self, region: &str, district: &str, city: &str) -> pb::LegalAidResidence {
-        pb::LegalAidResidence {
-            region_code: region.to_string(),
-            district_code: district.to_string(),
-            city: city.to_string(),
-            region_name: self.name(RefKind::Region, region),
-            district_name: self.name(RefKind::District, district),
-        }
     }
     /// «область, район, город» as one line (empty parts left out).
     pub fn residence_line(&self, region: &str, district: &str, city: &str) -> String {
@@ -254,63 +209,21 @@ pub struct RefDraft {
     pub archived: bool,
 }
 
-pub fn ref_draft(r: &pb::UpsertLegalAidRefRequest, refs: &Refs) -> Result<RefDraft, AppError> {
-    let mut errs = Violations::new();
-    let kind = RefKind::from_pb(r.kind);
-    if kind.is_none() {
-        errs.add("kind", t::KIND_REQUIRED);
-    }
-    let code = r.code.trim();
-    let code_ok = code.len() <= MAX_CODE && code.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
-    if !code_ok {
-        errs.add("code", t::CODE_INVALID);
-    }
-    let name = errs.check("name", required(&r.name, MAX_NAME, t::REQUIRED)).unwrap_or_default();
-    let parent = r.parent_code.trim().to_string();
-    match kind {
-        Some(RefKind::District) if parent.is_empty() => errs.add("parent_code", t::REGION_REQUIRED),
-        Some(RefKind::District) if refs.get(RefKind::Region, &parent).is_none() => {
-            errs.add("parent_code", t::UNKNOWN_CODE)
-        }
-        Some(k) if k != RefKind::District && !parent.is_empty() => errs.add("parent_code", t::PARENT_ONLY_FOR_DISTRICT),
-        _ => {}
-    }
-    errs.into_result()?;
-    Ok(RefDraft {
-        kind: kind.expect("checked above"),
-        code: (!code.is_empty()).then(|| code.to_string()),
-        name,
-        parent_code: parent,
-        archived: r.archived,
-    })
-}
-
 // --------------------------------------------------------------- text values
 
-fn trimmed(v: &str, max: usize) -> Result<String, String> {
+pub(crate) fn trimmed(v: &str, max: usize) -> Result<String, String> {
     let v = v.trim();
     if v.chars().count() > max { Err(t::too_long(max)) } else { Ok(v.to_string()) }
 }
 
-fn required(v: &str, max: usize, missing: &str) -> Result<String, String> {
+pub(crate) fn required(v: &str, max: usize, missing: &str) -> Result<String, String> {
     let v = trimmed(v, max)?;
     if v.is_empty() { Err(missing.to_string()) } else { Ok(v) }
 }
 
-/// An optional phone or WhatsApp number, kept as typed: digits with an
-/// optional leading +, spaces, dashes and brackets; 5 to 15 digits (local
-/// and international forms both occur, so no country rules here).
-pub fn phone(v: &str) -> Result<String, String> {
-    let v = v.trim();
-    if v.is_empty() {
-        return Ok(String::new());
-    }
-    let body = v.strip_prefix('+').unwrap_or(v);
-    let digits = body.chars().filter(char::is_ascii_digit).count();
-    if body.chars().any(|c| !(c.is_ascii_digit() || " -()".contains(c))) || !(5..=15).contains(&digits) {
-        return Err(t::PHONE_INVALID.into());
-    }
-    Ok(v.to_string())
+/// An optional phone or WhatsApp number (`LoosePhone`), or empty.
+pub(crate) fn phone(v: &str) -> Result<String, String> {
+    if v.trim().is_empty() { Ok(String::new()) } else { LoosePhone::parse(v).map(LoosePhone::into_string) }
 }
 
 /// An optional e-mail address (lower-cased).
@@ -346,39 +259,6 @@ pub fn age(v: Option<i32>) -> Result<i32, String> {
     }
 }
 
-/// An optional id (empty → `None`).
-pub fn opt_id(field: &str, v: &str, errs: &mut Violations) -> Option<Uuid> {
-    let v = v.trim();
-    if v.is_empty() {
-        return None;
-    }
-    errs.check(field, v.parse::<Uuid>().map_err(|_| t::ID_INVALID.to_string()))
-}
-
-pub fn id(field: &str, v: &str) -> Result<Uuid, AppError> {
-    v.trim().parse().map_err(|_| AppError::invalid(field, t::ID_INVALID))
-}
-
-/// A required code of `kind` that exists in `refs`.
-fn code(field: &str, v: &str, kind: RefKind, refs: &Refs, errs: &mut Violations) -> String {
-    let v = v.trim();
-    if v.is_empty() {
-        errs.add(field, t::CHOOSE);
-    } else if refs.get(kind, v).is_none() {
-        errs.add(field, t::UNKNOWN_CODE);
-    }
-    v.to_string()
-}
-
-/// An optional code of `kind`: empty, or one that exists.
-fn opt_code(field: &str, v: &str, kind: RefKind, refs: &Refs, errs: &mut Violations) -> String {
-    let v = v.trim();
-    if !v.is_empty() && refs.get(kind, v).is_none() {
-        errs.add(field, t::UNKNOWN_CODE);
-    }
-    v.to_string()
-}
-
 // ------------------------------------------------------------- consultations
 
 /// A parsed «Добавить обращение» form (S2-11…S2-20, S2-41).
@@ -402,75 +282,6 @@ pub struct ConsultationDraft {
     pub date: NaiveDate,
 }
 
-/// The residence's codes exist and the district lies in the region.
-fn residence(r: Option<&pb::LegalAidResidence>, refs: &Refs, errs: &mut Violations) -> (String, String, String) {
-    let default = pb::LegalAidResidence::default();
-    let r = r.unwrap_or(&default);
-    let region = opt_code("residence.region_code", &r.region_code, RefKind::Region, refs, errs);
-    let district = opt_code("residence.district_code", &r.district_code, RefKind::District, refs, errs);
-    if let Some(d) = refs.get(RefKind::District, &district)
-        && !region.is_empty()
-        && d.parent_code != region
-    {
-        errs.add("residence.district_code", t::DISTRICT_NOT_IN_REGION);
-    }
-    let city = errs.check("residence.city", trimmed(&r.city, MAX_SHORT)).unwrap_or_default();
-    (region, district, city)
-}
-
-pub fn consultation_draft(
-    i: &pb::ConsultationInput,
-    refs: &Refs,
-    today: NaiveDate,
-) -> Result<ConsultationDraft, AppError> {
-    let mut errs = Violations::new();
-    let full_name = errs.check("full_name", required(&i.full_name, MAX_NAME, t::FULL_NAME_REQUIRED));
-    let age = errs.check("age", age(i.age));
-    let gender = code("gender_code", &i.gender_code, RefKind::Gender, refs, &mut errs);
-    let citizenship = code("citizenship_code", &i.citizenship_code, RefKind::Citizenship, refs, &mut errs);
-    let social_status = code("social_status_code", &i.social_status_code, RefKind::SocialStatus, refs, &mut errs);
-    let phone_v = errs.check("phone", phone(&i.phone));
-    let whatsapp = errs.check("whatsapp", phone(&i.whatsapp));
-    let email_v = errs.check("email", email(&i.email));
-    let (region, district, city) = residence(i.residence.as_ref(), refs, &mut errs);
-    let mut categories: Vec<String> = Vec::new();
-    for (n, c) in i.category_codes.iter().enumerate() {
-        let c = c.trim();
-        if c.is_empty() || categories.iter().any(|x| x == c) {
-            continue;
-        }
-        if refs.get(RefKind::Category, c).is_none() {
-            errs.add(&format!("category_codes[{n}]"), t::UNKNOWN_CODE);
-        }
-        categories.push(c.to_string());
-    }
-    if categories.is_empty() {
-        errs.add("category_codes", t::CATEGORY_REQUIRED);
-    }
-    let help_type = opt_code("help_type_code", &i.help_type_code, RefKind::HelpType, refs, &mut errs);
-    let date = errs.check("date", record_date(&i.date, today));
-    errs.into_result()?;
-    let missing = || AppError::internal(anyhow::anyhow!("a checked field is missing"));
-    Ok(ConsultationDraft {
-        full_name: full_name.ok_or_else(missing)?,
-        age: age.ok_or_else(missing)?,
-        gender,
-        citizenship,
-        social_status,
-        phone: phone_v.ok_or_else(missing)?,
-        whatsapp: whatsapp.ok_or_else(missing)?,
-        email: email_v.ok_or_else(missing)?,
-        region,
-        district,
-        city,
-        categories,
-        help_type,
-        written_appeal: i.written_appeal,
-        lawyer_provided: i.lawyer_provided,
-        date: date.ok_or_else(missing)?,
-    })
-}
-
 /// The list's filters (S2-22, S2-23).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ConsultationFilter {
@@ -479,34 +290,6 @@ pub struct ConsultationFilter {
     pub age_from: Option<i32>,
     pub age_to: Option<i32>,
     pub centre: Option<Uuid>,
-}
-
-pub fn consultation_filter(r: &pb::ListConsultationsRequest) -> Result<ConsultationFilter, AppError> {
-    let mut errs = Violations::new();
-    let date_from = filter_date("date_from", &r.date_from, &mut errs);
-    let date_to = filter_date("date_to", &r.date_to, &mut errs);
-    if let (Some(a), Some(b)) = (date_from, date_to)
-        && a > b
-    {
-        errs.add("date_to", t::PERIOD_ORDER);
-    }
-    let mut ages = [r.age_from, r.age_to];
-    for (field, a) in ["age_from", "age_to"].iter().zip(ages.iter_mut()) {
-        if let Some(v) = *a
-            && !(0..=120).contains(&v)
-        {
-            errs.add(field, t::AGE_RANGE);
-            *a = None;
-        }
-    }
-    if let [Some(a), Some(b)] = ages
-        && a > b
-    {
-        errs.add("age_to", t::AGE_ORDER);
-    }
-    let centre = opt_id("centre_id", &r.centre_id, &mut errs);
-    errs.into_result()?;
-    Ok(ConsultationFilter { date_from, date_to, age_from: ages[0], age_to: ages[1], centre })
 }
 
 /// The list's sortable columns (S2-24, S2-25).
@@ -520,22 +303,6 @@ pub enum ConsultationSort {
     Citizenship,
     Centre,
     Category,
-}
-
-/// The sort column and direction; unspecified is «Дата ↓».
-pub fn consultation_sort(sort: i32, descending: bool) -> (ConsultationSort, bool) {
-    use pb::ConsultationSort as S;
-    match S::try_from(sort).unwrap_or(S::Unspecified) {
-        S::Unspecified => (ConsultationSort::Date, true),
-        S::Date => (ConsultationSort::Date, descending),
-        S::FullName => (ConsultationSort::FullName, descending),
-        S::Gender => (ConsultationSort::Gender, descending),
-        S::Age => (ConsultationSort::Age, descending),
-        S::SocialStatus => (ConsultationSort::SocialStatus, descending),
-        S::Citizenship => (ConsultationSort::Citizenship, descending),
-        S::Centre => (ConsultationSort::Centre, descending),
-        S::Category => (ConsultationSort::Category, descending),
-    }
 }
 
 // ----------------------------------------------------------------- referrals
@@ -552,49 +319,6 @@ pub struct ReferralDraft {
     pub to_address: String,
     pub reason: String,
     pub date: NaiveDate,
-}
-
-/// Parses the form; `prefill` gives the client fields left empty (from the
-/// consultation it follows) before the required ones are checked.
-pub fn referral_draft(
-    i: &pb::ReferralInput,
-    prefill: Option<&ReferralDraft>,
-    today: NaiveDate,
-) -> Result<ReferralDraft, AppError> {
-    let mut errs = Violations::new();
-    let consultation_id = opt_id("consultation_id", &i.consultation_id, &mut errs);
-    let pick = |v: &str, from: fn(&ReferralDraft) -> &str| -> String {
-        if v.trim().is_empty() { prefill.map(|p| from(p).to_string()).unwrap_or_default() } else { v.to_string() }
-    };
-    let client_full_name = errs.check(
-        "client_full_name",
-        required(&pick(&i.client_full_name, |p| &p.client_full_name), MAX_NAME, t::FULL_NAME_REQUIRED),
-    );
-    let age_in = i.client_age.or(prefill.and_then(|p| p.client_age));
-    let client_age = match age_in {
-        None => None,
-        Some(a) => errs.check("client_age", age(Some(a))),
-    };
-    let client_phone = errs.check("client_phone", phone(&pick(&i.client_phone, |p| &p.client_phone)));
-    let client_address =
-        errs.check("client_address", trimmed(&pick(&i.client_address, |p| &p.client_address), MAX_ADDRESS));
-    let to_organisation =
-        errs.check("to_organisation", required(&i.to_organisation, MAX_NAME, t::TO_ORGANISATION_REQUIRED));
-    let to_address = errs.check("to_address", trimmed(&i.to_address, MAX_ADDRESS));
-    let reason = errs.check("reason", required(&i.reason, MAX_REASON, t::REASON_REQUIRED));
-    let date = errs.check("date", record_date(&i.date, today));
-    errs.into_result()?;
-    Ok(ReferralDraft {
-        consultation_id,
-        client_full_name: client_full_name.unwrap_or_default(),
-        client_age,
-        client_phone: client_phone.unwrap_or_default(),
-        client_address: client_address.unwrap_or_default(),
-        to_organisation: to_organisation.unwrap_or_default(),
-        to_address: to_address.unwrap_or_default(),
-        reason: reason.unwrap_or_default(),
-        date: date.unwrap_or(today),
-    })
 }
 
 /// A hand-edited form text.
@@ -632,23 +356,6 @@ impl QuestionStatus {
             QuestionStatus::Rejected => t::STATUS_REJECTED,
         }
     }
-    pub fn to_pb(self) -> pb::QuestionStatus {
-        match self {
-            QuestionStatus::Waiting => pb::QuestionStatus::Waiting,
-            QuestionStatus::Answered => pb::QuestionStatus::Answered,
-            QuestionStatus::Published => pb::QuestionStatus::Published,
-            QuestionStatus::Rejected => pb::QuestionStatus::Rejected,
-        }
-    }
-    pub fn from_pb(v: i32) -> Option<Self> {
-        Some(match pb::QuestionStatus::try_from(v).ok()? {
-            pb::QuestionStatus::Unspecified => return None,
-            pb::QuestionStatus::Waiting => QuestionStatus::Waiting,
-            pb::QuestionStatus::Answered => QuestionStatus::Answered,
-            pb::QuestionStatus::Published => QuestionStatus::Published,
-            pb::QuestionStatus::Rejected => QuestionStatus::Rejected,
-        })
-    }
 
     /// S2-35: a question gets (or changes) its answer until it is published.
     pub fn answer(self) -> Result<QuestionStatus, AppError> {
@@ -682,32 +389,6 @@ pub struct QuestionDraft {
     pub request_id: Option<Uuid>,
 }
 
-/// The residence's codes are kept as sent: an unknown district is not an
-/// error, it sends the question to the fallback centre (S2-33).
-pub fn question_draft(r: &pb::AskQuestionRequest) -> Result<QuestionDraft, AppError> {
-    let mut errs = Violations::new();
-    let name = errs.check("name", trimmed(&r.name, MAX_NAME));
-    let email_v = errs.check("contact_email", email(&r.contact_email));
-    let phone_v = errs.check("contact_phone", phone(&r.contact_phone));
-    let res = r.residence.clone().unwrap_or_default();
-    let region = errs.check("residence.region_code", trimmed(&res.region_code, MAX_CODE));
-    let district = errs.check("residence.district_code", trimmed(&res.district_code, MAX_CODE));
-    let city = errs.check("residence.city", trimmed(&res.city, MAX_SHORT));
-    let text = errs.check("text", required(&r.text, MAX_QUESTION, t::QUESTION_REQUIRED));
-    let request_id = opt_id("request_id", &r.request_id, &mut errs);
-    errs.into_result()?;
-    Ok(QuestionDraft {
-        name: name.unwrap_or_default(),
-        email: email_v.unwrap_or_default(),
-        phone: phone_v.unwrap_or_default(),
-        region: region.unwrap_or_default(),
-        district: district.unwrap_or_default(),
-        city: city.unwrap_or_default(),
-        text: text.unwrap_or_default(),
-        request_id,
-    })
-}
-
 pub fn answer_text(v: &str) -> Result<String, AppError> {
     required(v, MAX_ANSWER, t::ANSWER_REQUIRED).map_err(|e| AppError::invalid("answer", e))
 }
@@ -724,21 +405,6 @@ pub struct CentreDetails {
     pub phone: String,
     pub email: String,
     pub head: String,
-}
-
-pub fn centre_details(r: &pb::UpdateLegalAidCentreRequest) -> Result<CentreDetails, AppError> {
-    let mut errs = Violations::new();
-    let address = errs.check("address", trimmed(&r.address, MAX_ADDRESS));
-    let phone_v = errs.check("phone", trimmed(&r.phone, MAX_SHORT));
-    let email_v = errs.check("email", email(&r.email));
-    let head = errs.check("head", trimmed(&r.head, MAX_NAME));
-    errs.into_result()?;
-    Ok(CentreDetails {
-        address: address.unwrap_or_default(),
-        phone: phone_v.unwrap_or_default(),
-        email: email_v.unwrap_or_default(),
-        head: head.unwrap_or_default(),
-    })
 }
 
 // --------------------------------------------------------------------- pages
@@ -767,9 +433,12 @@ impl Page {
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use opeka_proto::cases as pb;
 
-    fn caller(roles: &[&str], org: Option<Uuid>) -> Caller {
+    use super::*;
+    use crate::legal_aid::convert::*;
+
+    fn caller(roles: &[&str], org: Option<Uuid>) -> Standing {
         let p = Principal {
             account_id: Uuid::now_v7(),
             tenant_id: Uuid::now_v7(),
@@ -780,11 +449,11 @@ mod tests {
             organisation_id: org,
             districts: vec![],
         };
-        Caller::of(&p)
+        Standing::of(&p)
     }
 
     fn refs() -> Refs {
-        Refs::new(super::super::text::DEFAULT_REFS.iter().map(|(k, c, n, p)| RefEntry {
+        Refs::new(super::super::strings::DEFAULT_REFS.iter().map(|(k, c, n, p)| RefEntry {
             kind: RefKind::parse(k).expect("kind"),
             code: c.to_string(),
             name: n.to_string(),

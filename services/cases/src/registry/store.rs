@@ -5,9 +5,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use crate::domain::period::Window;
-use crate::domain::search::{self, PrefixRange};
-use crate::domain::{CitizenDraft, TenantSettings};
+use super::domain::{CitizenDraft, TenantSettings};
+use crate::kit::period::Window;
+use crate::kit::search::{self, PrefixRange};
 
 // ---------------------------------------------------------------- settings
 
@@ -154,7 +154,7 @@ pub struct CitizenRow {
 
 impl CitizenRow {
     pub fn full_name(&self) -> String {
-        crate::domain::full_name(&self.surname, &self.name, &self.patronymic)
+        super::domain::full_name(&self.surname, &self.name, &self.patronymic)
     }
 }
 

@@ -14,7 +14,6 @@ pub const INN_TAKEN: &str = "Пользователь с таким ИНН уж�
 pub const DATE_INVALID: &str = "Укажите дату в виде ДД.ММ.ГГГГ.";
 pub const BIRTH_DATE_RANGE: &str = "Дата рождения не может быть в будущем или раньше 1900 года.";
 pub const INACTIVE_UNTIL_WITHOUT_FLAG: &str = "Дату «неактивен до» можно указать только для неактивного пользователя.";
-pub const ID_INVALID: &str = "Неверный идентификатор.";
 pub const DISTRICT_UNKNOWN: &str = "Такого района нет.";
 pub const CURATOR_UNKNOWN: &str = "Такого соц. куратора нет.";
 pub const GROUP_UNKNOWN: &str = "Такой особой группы нет.";
@@ -49,7 +48,6 @@ pub const GROUP_TAKEN: &str = "Особая группа с таким назв�
 // Interactions and activities.
 pub const INTERACTION_NOT_FOUND: &str = "Запись истории взаимодействия не найдена.";
 pub const ACTIVITY_NOT_FOUND: &str = "Активность не найдена.";
-pub const PAGE_TOKEN_INVALID: &str = "Неверный маркер страницы.";
 pub const DATE_RANGE_REVERSED: &str = "Дата окончания раньше даты начала.";
 /// S0-44: «Отредактировано: администратор, …».
 pub const ADMIN_LABEL: &str = "администратор";

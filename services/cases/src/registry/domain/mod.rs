@@ -1,16 +1,12 @@
-//! Cases' types and rules: parsed card values, search folding, work-queue
-//! windows, and who may do what (the role → permission table). No I/O here.
-pub mod appeal;
-pub mod period;
-pub mod search;
-pub mod values;
+//! The registry's types and rules: the citizen card's draft, tenant
+//! settings and who may do what (the role → permission table). No I/O here.
 
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-pub use values::*;
+pub use crate::kit::values::*;
 
-use crate::strings as s;
+use super::strings as s;
 
 /// The roles cases knows, by the names identity puts in tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,64 +2,14 @@
 //! become parsed domain values (or field violations), rows become messages.
 use chrono::{DateTime, NaiveDate, Utc};
 use opeka_platform::error::{AppError, Violations};
+use opeka_platform::wire::{self, date_str, opt_id, opt_text, opt_uuid, ts};
 use opeka_proto::cases as pb;
 use uuid::Uuid;
 
-use crate::domain::period::Period;
-use crate::domain::{self, ActivityKind, CitizenDraft, Email, Inn, InteractionKind, NamePart, Phone, TenantSettings};
-use crate::store::{ActivityRow, AuditRow, CitizenRow, DiaryRow, GroupRow, InteractionRow, SettingsRow};
-use crate::strings as s;
-
-pub fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 }
-}
-
-pub fn from_ts(t: &Option<prost_types::Timestamp>) -> Option<DateTime<Utc>> {
-    t.as_ref().and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32))
-}
-
-pub fn date_str(d: Option<NaiveDate>) -> String {
-    d.map(|d| d.format("%Y-%m-%d").to_string()).unwrap_or_default()
-}
-
-pub fn opt_uuid(v: Option<Uuid>) -> String {
-    v.map(|u| u.to_string()).unwrap_or_default()
-}
-
-pub fn opt_text(v: &str) -> Option<&str> {
-    let v = v.trim();
-    (!v.is_empty()).then_some(v)
-}
-
-/// A required id.
-pub fn id(field: &str, v: &str) -> Result<Uuid, AppError> {
-    v.trim().parse().map_err(|_| AppError::invalid(field, s::ID_INVALID))
-}
-
-/// An optional id (empty → `None`), collecting a violation when malformed.
-pub fn opt_id(field: &str, v: &str, errs: &mut Violations) -> Option<Uuid> {
-    let v = opt_text(v)?;
-    errs.check(field, v.parse::<Uuid>().map_err(|_| s::ID_INVALID.to_string()))
-}
-
-/// `page_size` (default 50, at most 500) and the offset in `page_token`.
-pub fn page(size: i32, token: &str) -> Result<(i64, i64), AppError> {
-    let limit = if size <= 0 { 50 } else { size.min(500) } as i64;
-    let offset = match opt_text(token) {
-        None => 0,
-        Some(t) => t
-            .parse::<i64>()
-            .ok()
-            .filter(|o| *o >= 0)
-            .ok_or_else(|| AppError::invalid("page_token", s::PAGE_TOKEN_INVALID))?,
-    };
-    Ok((limit, offset))
-}
-
-pub fn next_token(offset: i64, got: usize, total: i64) -> String {
-    let next = offset + got as i64;
-    if got > 0 && next < total { next.to_string() } else { String::new() }
-}
+use super::domain::{self, ActivityKind, CitizenDraft, Email, Inn, InteractionKind, NamePart, Phone, TenantSettings};
+use super::store::{ActivityRow, AuditRow, CitizenRow, DiaryRow, GroupRow, InteractionRow, SettingsRow};
+use super::strings as s;
+use crate::kit::period::Period;
 
 /// The card fields of a create or update request.
 pub struct CitizenFields<'a> {
@@ -135,7 +85,7 @@ pub fn citizen_draft(f: CitizenFields<'_>, today: NaiveDate) -> Result<CitizenDr
         match g.trim().parse::<Uuid>() {
             Ok(id) if !special_group_ids.contains(&id) => special_group_ids.push(id),
             Ok(_) => {}
-            Err(_) => errs.add(&format!("special_group_ids[{i}]"), s::ID_INVALID),
+            Err(_) => errs.add(&format!("special_group_ids[{i}]"), wire::ID_INVALID),
         }
     }
     special_group_ids.sort();

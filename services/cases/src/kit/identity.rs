@@ -4,31 +4,17 @@
 //! admin deletes accounts). Districts and accounts live there, not here.
 use std::time::Duration;
 
+use opeka_platform::call::Bearer;
 use opeka_platform::error::{AppError, FieldViolation};
 use opeka_proto::identity::{self as pb, identity_service_client::IdentityServiceClient};
-use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 use tonic::transport::Channel;
-use tonic::{Code, Request, Status};
+use tonic::{Code, Status};
 use uuid::Uuid;
 
-use crate::domain::CitizenDraft;
-use crate::strings as s;
+use crate::registry::domain::CitizenDraft;
+use crate::registry::strings as s;
 
-const CALL_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The caller's `authorization` header, forwarded as is.
-#[derive(Clone)]
-pub struct Bearer(AsciiMetadataValue);
-
-impl Bearer {
-    pub fn of(metadata: &MetadataMap) -> Result<Self, AppError> {
-        metadata
-            .get("authorization")
-            .cloned()
-            .map(Self)
-            .ok_or_else(|| AppError::Unauthenticated(opeka_platform::auth::AuthError::Missing.to_string()))
-    }
-}
+pub(crate) const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What identity says about a would-be curator.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,23 +39,16 @@ impl Identity {
         IdentityServiceClient::new(self.channel.clone())
     }
 
-    pub(crate) fn request<T>(&self, bearer: &Bearer, msg: T) -> Request<T> {
-        let mut r = Request::new(msg);
-        r.metadata_mut().insert("authorization", bearer.0.clone());
-        opeka_platform::telemetry::inject_metadata(r.metadata_mut());
-        r.set_timeout(CALL_TIMEOUT);
-        r
-    }
-
     /// Whether `id` is one of the tenant's districts.
     pub async fn district_exists(&self, bearer: &Bearer, id: Uuid) -> Result<bool, AppError> {
-        let r = self.client().list_districts(self.request(bearer, pb::ListDistrictsRequest::default())).await;
+        let r = self.client().list_districts(bearer.request(pb::ListDistrictsRequest::default(), CALL_TIMEOUT)).await;
         let districts = r.map_err(from_status)?.into_inner().districts;
         Ok(districts.iter().any(|d| d.id == id.to_string()))
     }
 
     pub async fn check_curator(&self, bearer: &Bearer, id: Uuid) -> Result<CuratorCheck, AppError> {
-        let r = self.client().get_account(self.request(bearer, pb::GetAccountRequest { id: id.to_string() })).await;
+        let r =
+            self.client().get_account(bearer.request(pb::GetAccountRequest { id: id.to_string() }, CALL_TIMEOUT)).await;
         let a = match r {
             Ok(a) => a.into_inner(),
             Err(st) if st.code() == Code::NotFound => return Ok(CuratorCheck::NotACurator),
@@ -99,7 +78,7 @@ impl Identity {
             email: d.email.as_ref().map(|e| e.as_str().to_string()).unwrap_or_default(),
             request_id: request_id.to_string(),
         };
-        let a = self.client().create_citizen_account(self.request(bearer, req)).await.map_err(from_status)?;
+        let a = self.client().create_citizen_account(bearer.request(req, CALL_TIMEOUT)).await.map_err(from_status)?;
         a.into_inner().id.parse().map_err(|e| AppError::internal(anyhow::anyhow!("identity returned a bad id: {e}")))
     }
 
@@ -118,24 +97,29 @@ impl Identity {
             phone: d.phone.as_str().to_string(),
             email: d.email.as_ref().map(|e| e.as_str().to_string()).unwrap_or_default(),
         };
-        self.client().update_citizen_account(self.request(bearer, req)).await.map_err(from_status)?;
+        self.client().update_citizen_account(bearer.request(req, CALL_TIMEOUT)).await.map_err(from_status)?;
         Ok(())
     }
 
     pub async fn bot_link(&self, bearer: &Bearer, account: Uuid) -> Result<pb::BotLinkCode, AppError> {
         let req = pb::GetBotLinkCodeRequest { citizen_account_id: account.to_string() };
-        Ok(self.client().get_bot_link_code(self.request(bearer, req)).await.map_err(from_status)?.into_inner())
+        Ok(self.client().get_bot_link_code(bearer.request(req, CALL_TIMEOUT)).await.map_err(from_status)?.into_inner())
     }
 
     pub async fn extend_bot_link(&self, bearer: &Bearer, account: Uuid) -> Result<pb::BotLinkCode, AppError> {
         let req = pb::ExtendBotLinkCodeRequest { citizen_account_id: account.to_string() };
-        Ok(self.client().extend_bot_link_code(self.request(bearer, req)).await.map_err(from_status)?.into_inner())
+        Ok(self
+            .client()
+            .extend_bot_link_code(bearer.request(req, CALL_TIMEOUT))
+            .await
+            .map_err(from_status)?
+            .into_inner())
     }
 
     /// Deletes the citizen's account; an account already gone is fine.
     pub async fn delete_account(&self, bearer: &Bearer, account: Uuid) -> Result<(), AppError> {
         let req = pb::DeleteAccountRequest { id: account.to_string() };
-        match self.client().delete_account(self.request(bearer, req)).await {
+        match self.client().delete_account(bearer.request(req, CALL_TIMEOUT)).await {
             Ok(_) => Ok(()),
             Err(st) if matches!(st.code(), Code::NotFound | Code::FailedPrecondition) => Ok(()),
             Err(st) => Err(from_status(st)),
@@ -144,9 +128,10 @@ impl Identity {
 
     /// The caller's full name, for «Отредактировано: …» stamps and diary authors.
     pub async fn full_name(&self, bearer: &Bearer) -> Result<String, AppError> {
-        let a = self.client().who_am_i(self.request(bearer, pb::WhoAmIRequest {})).await.map_err(from_status)?;
+        let a =
+            self.client().who_am_i(bearer.request(pb::WhoAmIRequest {}, CALL_TIMEOUT)).await.map_err(from_status)?;
         let a = a.into_inner();
-        Ok(crate::domain::full_name(&a.surname, &a.name, &a.patronymic))
+        Ok(crate::registry::domain::full_name(&a.surname, &a.name, &a.patronymic))
     }
 
     /// The tenant's organisations of `kind` (legal aid: its centres).
@@ -156,7 +141,7 @@ impl Identity {
         kind: pb::OrganisationKind,
     ) -> Result<Vec<pb::Organisation>, AppError> {
         let req = pb::ListOrganisationsRequest { kind: kind as i32, ..Default::default() };
-        let r = self.client().list_organisations(self.request(bearer, req)).await.map_err(from_status)?;
+        let r = self.client().list_organisations(bearer.request(req, CALL_TIMEOUT)).await.map_err(from_status)?;
         Ok(r.into_inner().organisations)
     }
 }

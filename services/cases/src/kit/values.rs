@@ -2,7 +2,7 @@
 //! are Russian sentences a person can act on (they become field violations).
 use chrono::{Datelike, NaiveDate};
 
-use crate::strings as s;
+use crate::registry::strings as s;
 
 /// A required part of a person's name (surname, name): trimmed, 1–100 characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +101,28 @@ impl Phone {
     }
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// A phone number kept as typed, deliberately looser than `Phone`: digits
+/// with an optional leading +, spaces, dashes and brackets; 5 to 15 digits.
+/// Legal aid's clients give local and international forms alike, so no
+/// country rules apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoosePhone(String);
+
+impl LoosePhone {
+    pub fn parse(v: &str) -> Result<Self, String> {
+        let v = v.trim();
+        let body = v.strip_prefix('+').unwrap_or(v);
+        let digits = body.chars().filter(char::is_ascii_digit).count();
+        if body.chars().any(|c| !(c.is_ascii_digit() || " -()".contains(c))) || !(5..=15).contains(&digits) {
+            return Err(crate::legal_aid::strings::PHONE_INVALID.into());
+        }
+        Ok(Self(v.to_string()))
+    }
+    pub fn into_string(self) -> String {
+        self.0
     }
 }
 

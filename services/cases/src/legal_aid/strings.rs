@@ -69,8 +69,6 @@ pub const DATE_INVALID: &str = "Укажите дату в виде ДД.ММ.Г
 pub const CENTRE_REQUIRED: &str = "Выберите центр.";
 /// No such centre.
 pub const CENTRE_UNKNOWN: &str = "Такого центра нет.";
-/// Invalid identifier.
-pub const ID_INVALID: &str = "Неверный идентификатор.";
 /// Fill in the field.
 pub const REQUIRED: &str = "Заполните поле.";
 /// Enter the organisation the client is referred to.
