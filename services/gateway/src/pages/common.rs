@@ -48,6 +48,62 @@ pub fn is_form_error(status: &tonic::Status) -> bool {
     matches!(status.code(), Code::InvalidArgument | Code::AlreadyExists | Code::FailedPrecondition)
 }
 
+/// What a page handler answers: the page, or (as `Err`, so `?` can end a handler early) the page
+/// that says why not. Both are finished responses: the error pages are rendered where the failure
+/// is known (docs.rs's `AxumNope`, with the rendered page as the error).
+pub type Page = Result<Response, Response>;
+
+/// The HTTP status a refused call is shown with (platform's one table).
+pub fn http(status: &tonic::Status) -> StatusCode {
+    opeka_platform::error::http_status(status.code())
+}
+
+impl AppState {
+    /// The answer of a service call made for `auth`, or its failure as the error page
+    /// (`grpc_error`): `let x = state.call(&auth, client.method(auth.req(msg))).await?;`.
+    pub async fn call<T>(
+        &self,
+        auth: &Auth,
+        call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    ) -> Result<T, Response> {
+        match call.await {
+            Ok(answer) => Ok(answer.into_inner()),
+            Err(status) => Err(self.grpc_error(auth, status).await),
+        }
+    }
+
+    /// Submits a form's call: on success `done` (a redirect, as a rule); when the service refused
+    /// the input (`is_form_error`) `again` shows the form once more with the refusal beside its
+    /// fields; any other failure is the error page.
+    pub async fn submit<T, R: IntoResponse, A: IntoResponse>(
+        &self,
+        auth: &Auth,
+        call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+        done: impl AsyncFnOnce(T) -> R,
+        again: impl AsyncFnOnce(tonic::Status) -> A,
+    ) -> Page {
+        self.submit_also(auth, &[], call, done, again).await
+    }
+
+    /// `submit`, with `also` refusals (beyond `is_form_error`) shown on the form too.
+    pub async fn submit_also<T, R: IntoResponse, A: IntoResponse>(
+        &self,
+        auth: &Auth,
+        also: &[Code],
+        call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+        done: impl AsyncFnOnce(T) -> R,
+        again: impl AsyncFnOnce(tonic::Status) -> A,
+    ) -> Page {
+        match call.await {
+            Ok(answer) => Ok(done(answer.into_inner()).await.into_response()),
+            Err(status) if is_form_error(&status) || also.contains(&status.code()) => {
+                Ok(again(status).await.into_response())
+            }
+            Err(status) => Err(self.grpc_error(auth, status).await),
+        }
+    }
+}
+
 /// Every value of `key` in a posted form (for multi-selects and checkboxes).
 pub fn all<'a>(pairs: &'a [(String, String)], key: &str) -> Vec<&'a str> {
     pairs.iter().filter(|(k, _)| k == key).map(|(_, v)| v.as_str()).collect()
@@ -316,21 +372,21 @@ async fn upload(
 /// Streams file `file_id` from files as a download, when `belongs` says it is a file of the page
 /// the caller was just allowed to open (a citizen's card, an appeal); otherwise «not found». Always
 /// an attachment: the bytes came from outside and must never run as a page of ours.
-pub async fn download(state: &AppState, auth: &Auth, file_id: String, belongs: impl FnOnce(&File) -> bool) -> Response {
+pub async fn download(state: &AppState, auth: &Auth, file_id: String, belongs: impl FnOnce(&File) -> bool) -> Page {
     let mut stream = match state.files.clone().download_file(auth.req(DownloadFileRequest { id: file_id })).await {
         Ok(s) => s.into_inner(),
-        Err(status) => return state.grpc_error(auth, status).await,
+        Err(status) => return Err(state.grpc_error(auth, status).await),
     };
     let file = match stream.message().await {
         Ok(Some(m)) => match m.part {
             Some(Part::File(f)) => f,
-            _ => return state.internal_error(&auth.tenant, Some(auth), &"download began without metadata"),
+            _ => return Err(state.internal_error(&auth.tenant, Some(auth), &"download began without metadata")),
         },
-        Ok(None) => return not_found(state, auth),
-        Err(status) => return state.grpc_error(auth, status).await,
+        Ok(None) => return Err(not_found(state, auth)),
+        Err(status) => return Err(state.grpc_error(auth, status).await),
     };
     if !belongs(&file) {
-        return not_found(state, auth);
+        return Err(not_found(state, auth));
     }
     let body = Body::from_stream(stream.map(|m| match m {
         Ok(m) => match m.part {
@@ -352,7 +408,7 @@ pub async fn download(state: &AppState, auth: &Auth, file_id: String, belongs: i
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
-    res
+    Ok(res)
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ use tonic::Code;
 
 use super::calendar::{self, Row};
 use super::common::{self, one, uuid};
+use crate::pages::common::Page;
 use crate::session::Auth;
 use crate::{AppState, tenancy};
 
@@ -70,16 +71,15 @@ pub async fn tab(state: &AppState, auth: &Auth, c: &Citizen) -> Result<Value, Re
 }
 
 /// S0-110: the left-menu page.
-pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<Pairs>) -> Response {
+pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<Pairs>) -> Page {
     let t = state.strings();
     let terms = state.terms(&auth).await;
     let curator_id = if auth.is_admin() { uuid(&one(&q, "curator_id")).unwrap_or_default() } else { String::new() };
     let curators = if auth.is_admin() { common::curators(&state, &auth).await.unwrap_or_default() } else { vec![] };
     let msg = ListDeviationsRequest { citizen_id: String::new(), hours: PAGE_HOURS, curator_id: curator_id.clone() };
-    let (rows, unavailable) = match list(&state, &auth, msg).await {
-        Ok(Ok(rows)) => (rows, None),
-        Ok(Err(words)) => (Vec::new(), Some(words)),
-        Err(r) => return r,
+    let (rows, unavailable) = match list(&state, &auth, msg).await? {
+        Ok(rows) => (rows, None),
+        Err(words) => (Vec::new(), Some(words)),
     };
     let total = rows.len();
     let ctx = context! {
@@ -93,7 +93,7 @@ pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<Pai
         curator_title => terms.curator_title,
         legend => Value::from(Serde(calendar::legend(t))),
     };
-    state.page(&auth.tenant, Some(&auth), StatusCode::OK, "deviations.html", ctx)
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "deviations.html", ctx))
 }
 
 #[cfg(test)]

@@ -1,17 +1,17 @@
 //! «Главная»: greets the signed-in user by name (from identity's WhoAmI).
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
 use minijinja::context;
 use opeka_proto::identity::WhoAmIRequest;
 
+use crate::pages::common::Page;
 use crate::session::Auth;
 use crate::{AppState, identity};
 
-pub async fn home(State(state): State<AppState>, auth: Auth) -> Response {
+pub async fn home(State(state): State<AppState>, auth: Auth) -> Page {
     let me = match state.identity.clone().who_am_i(auth.req(WhoAmIRequest {})).await {
         Ok(a) => a.into_inner(),
-        Err(status) => return state.grpc_error(&auth, status).await,
+        Err(status) => return Err(state.grpc_error(&auth, status).await),
     };
     let t = state.strings();
     let roles: Vec<String> =
@@ -22,5 +22,5 @@ pub async fn home(State(state): State<AppState>, auth: Auth) -> Response {
         name => identity::full_name(&me),
         roles => roles,
     };
-    state.page(&auth.tenant, Some(&auth), StatusCode::OK, "home.html", ctx)
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "home.html", ctx))
 }

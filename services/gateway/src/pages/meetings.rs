@@ -4,7 +4,6 @@
 //! поддержки»; here they are only seen and opened.
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::scheduler::{ListOccurrencesRequest, ReminderKind};
@@ -12,6 +11,7 @@ use opeka_proto::scheduler::{ListOccurrencesRequest, ReminderKind};
 use super::calendar::{self, Period, View};
 use super::common::{self, one, uuid};
 use super::program;
+use crate::pages::common::Page;
 use crate::session::Auth;
 use crate::{AppState, tenancy};
 
@@ -22,7 +22,7 @@ fn curator_filter(auth: &Auth, q: &Pairs) -> String {
     if auth.is_admin() { uuid(&one(q, "curator_id")).unwrap_or_default() } else { String::new() }
 }
 
-pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<Pairs>) -> Response {
+pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<Pairs>) -> Page {
     let t = state.strings();
     let terms = state.terms(&auth).await;
     let today = program::today(&state, &terms);
@@ -37,10 +37,9 @@ pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<Pai
         kinds: vec![ReminderKind::Meeting as i32],
         curator_id: curator_id.clone(),
     };
-    let (rows, unavailable) = match program::period_rows(&state, &auth, msg).await {
-        Ok(Ok(rows)) => (rows, None),
-        Ok(Err(words)) => (Vec::new(), Some(words)),
-        Err(r) => return r,
+    let (rows, unavailable) = match program::period_rows(&state, &auth, msg).await? {
+        Ok(rows) => (rows, None),
+        Err(words) => (Vec::new(), Some(words)),
     };
     let base = tenancy::base(&auth.tenant);
     let extra = if curator_id.is_empty() { String::new() } else { format!("&curator_id={curator_id}") };
@@ -63,12 +62,12 @@ pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<Pai
         curator_title => terms.curator_title,
         time_zone => terms.time_zone,
     };
-    state.page(&auth.tenant, Some(&auth), StatusCode::OK, "meetings.html", ctx)
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "meetings.html", ctx))
 }
 
 /// GET `/t/{tenant}/meetings/events?start=…&end=…[&curator_id=…]`.
-pub async fn events(State(state): State<AppState>, auth: Auth, Query(q): Query<Pairs>) -> Response {
-    let Some((from, to)) = program::requested_period(&q) else { return program::bad_period(state.strings()) };
+pub async fn events(State(state): State<AppState>, auth: Auth, Query(q): Query<Pairs>) -> Page {
+    let Some((from, to)) = program::requested_period(&q) else { return Err(program::bad_period(state.strings())) };
     let msg = ListOccurrencesRequest {
         citizen_id: String::new(),
         from_date: from.to_string(),

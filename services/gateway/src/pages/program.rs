@@ -23,6 +23,7 @@ use tonic::Code;
 use super::calendar::{self, Period, View};
 use super::citizens::citizen;
 use super::common::{self, all, is_form_error, one, uuid};
+use crate::pages::common::{Page, http};
 use crate::session::{Auth, AuthForm};
 use crate::terms::Terms;
 use crate::views::FormErrors;
@@ -181,7 +182,7 @@ pub fn bad_period(t: &Strings) -> Response {
 
 /// The events of a period as JSON; a failed call becomes a JSON error with
 /// the HTTP status of the gRPC code (the widget shows the page's own notice).
-pub async fn events_json(state: &AppState, auth: &Auth, msg: ListOccurrencesRequest, with_citizen: bool) -> Response {
+pub async fn events_json(state: &AppState, auth: &Auth, msg: ListOccurrencesRequest, with_citizen: bool) -> Page {
     let t = state.strings();
     let base = tenancy::base(&auth.tenant);
     match state.scheduler.clone().list_occurrences(auth.req(msg)).await {
@@ -194,7 +195,7 @@ pub async fn events_json(state: &AppState, auth: &Auth, msg: ListOccurrencesRequ
                 .collect();
             let mut res = Json(events).into_response();
             res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            res
+            Ok(res)
         }
         Err(status) => {
             let http = opeka_platform::error::http_status(status.code());
@@ -209,7 +210,7 @@ pub async fn events_json(state: &AppState, auth: &Auth, msg: ListOccurrencesRequ
                     t.internal
                 }
             };
-            json_error(http, message)
+            Ok(json_error(http, message))
         }
     }
 }
@@ -221,9 +222,9 @@ pub async fn events(
     auth: Auth,
     Path((_, id)): Path<(String, String)>,
     Query(q): Query<Pairs>,
-) -> Response {
-    let Some(id) = uuid(&id) else { return json_error(StatusCode::NOT_FOUND, state.strings().not_found) };
-    let Some((from, to)) = requested_period(&q) else { return bad_period(state.strings()) };
+) -> Page {
+    let Some(id) = uuid(&id) else { return Err(json_error(StatusCode::NOT_FOUND, state.strings().not_found)) };
+    let Some((from, to)) = requested_period(&q) else { return Err(bad_period(state.strings())) };
     let codes: Vec<&str> = all(&q, "kind").iter().flat_map(|v| v.split(',')).collect();
     let msg = ListOccurrencesRequest {
         citizen_id: id,
@@ -568,15 +569,15 @@ async fn slot_load(state: &AppState, auth: &Auth, date: &str, time: &str) -> Slo
 
 /// GET `…/program/slot-load?start_date=…&time_of_day=…`: the hint alone,
 /// for htmx to swap in when the date or the time changes.
-pub async fn slot_fragment(State(state): State<AppState>, auth: Auth, Query(q): Query<Pairs>) -> Response {
+pub async fn slot_fragment(State(state): State<AppState>, auth: Auth, Query(q): Query<Pairs>) -> Page {
     let slot = slot_load(&state, &auth, &one(&q, "start_date"), &one(&q, "time_of_day")).await;
-    state.page(
+    Ok(state.page(
         &auth.tenant,
         Some(&auth),
         StatusCode::OK,
         "program_slot.html",
         context! { slot => Value::from(Serde(&slot)) },
-    )
+    ))
 }
 
 // ------------------------------------------------------------ create
@@ -621,7 +622,7 @@ async fn render_form(
     mode: FormMode<'_>,
     r: Render<'_>,
     status: StatusCode,
-) -> Response {
+) -> Page {
     let t = state.strings();
     let terms = state.terms(auth).await;
     let card = card_base(auth, &c.id);
@@ -690,7 +691,7 @@ async fn render_form(
         edit => edit,
         time_zone => terms.time_zone,
     };
-    state.page(&auth.tenant, Some(auth), status, "program_form.html", ctx)
+    Ok(state.page(&auth.tenant, Some(auth), status, "program_form.html", ctx))
 }
 
 /// A citizen whose program may be changed by this user, or the answer.
@@ -712,11 +713,8 @@ pub async fn new_form(
     auth: Auth,
     Path((_, id)): Path<(String, String)>,
     Query(q): Query<Pairs>,
-) -> Response {
-    let c = match program_citizen(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+) -> Page {
+    let c = program_citizen(&state, &auth, &id).await?;
     let mut form = SeriesForm::blank(&one(&q, "date"), &one(&q, "time"), &one(&q, "kind"));
     if form.start_date.is_empty() {
         form.start_date = today(&state, &state.terms(&auth).await).to_string();
@@ -730,11 +728,8 @@ pub async fn create(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
     AuthForm { auth, form }: AuthForm<Pairs>,
-) -> Response {
-    let c = match program_citizen(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+) -> Page {
+    let c = program_citizen(&state, &auth, &id).await?;
     let t = state.strings();
     let action = one(&form, "action");
     let form = SeriesForm::from_pairs(&form);
@@ -749,25 +744,27 @@ pub async fn create(
             return render_form(&state, &auth, &c, FormMode::New, r, StatusCode::BAD_REQUEST).await;
         }
     };
-    match state.scheduler.clone().create_series(auth.req(msg)).await {
-        Ok(s) => {
-            let s = s.into_inner();
-            tracing::info!(citizen_id = %c.id, series_id = %s.id, "reminder series created");
-            if action == "close" {
-                Redirect::to(&program_url(&auth, &c.id, &s.start_date, "series_created")).into_response()
-            } else {
+    state
+        .submit(
+            &auth,
+            state.scheduler.clone().create_series(auth.req(msg)),
+            async |s| {
+                tracing::info!(citizen_id = %c.id, series_id = %s.id, "reminder series created");
+                if action == "close" {
+                    return Ok(
+                        Redirect::to(&program_url(&auth, &c.id, &s.start_date, "series_created")).into_response()
+                    );
+                }
                 let next = form.next();
                 let r = Render { notice: Some(t.notice_series_created), ..Render::new(&next) };
                 render_form(&state, &auth, &c, FormMode::New, r, StatusCode::OK).await
-            }
-        }
-        Err(status) if is_form_error(&status) => {
-            let http = opeka_platform::error::http_status(status.code());
-            let r = Render { errors: series_errors(&status), ..Render::new(&form) };
-            render_form(&state, &auth, &c, FormMode::New, r, http).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+            },
+            async |status| {
+                let r = Render { errors: series_errors(&status), ..Render::new(&form) };
+                render_form(&state, &auth, &c, FormMode::New, r, http(&status)).await
+            },
+        )
+        .await
 }
 
 // ------------------------------------------------------------ edit, delete
@@ -813,15 +810,9 @@ pub async fn edit_form(
     auth: Auth,
     Path((_, id, sid)): Path<(String, String, String)>,
     Query(q): Query<Pairs>,
-) -> Response {
-    let c = match citizen(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let series = match series_of(&state, &auth, &c, &sid).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+) -> Page {
+    let c = citizen(&state, &auth, &id).await?;
+    let series = series_of(&state, &auth, &c, &sid).await?;
     let occurrence = occurrence_on(&state, &auth, &c, &one(&q, "occurrence"), &one(&q, "date")).await;
     let form = SeriesForm::from_series(&series);
     let notice = notice(state.strings(), &one(&q, "notice"));
@@ -846,15 +837,9 @@ pub async fn update(
     State(state): State<AppState>,
     Path((_, id, sid)): Path<(String, String, String)>,
     AuthForm { auth, form }: AuthForm<Pairs>,
-) -> Response {
-    let c = match program_citizen(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let series = match series_of(&state, &auth, &c, &sid).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+) -> Page {
+    let c = program_citizen(&state, &auth, &id).await?;
+    let series = series_of(&state, &auth, &c, &sid).await?;
     let action = one(&form, "action");
     let form = SeriesForm::from_pairs(&form);
     let mode = || FormMode::Edit { series: &series, occurrence: None, occurrence_form: OccurrenceForm::default() };
@@ -869,19 +854,20 @@ pub async fn update(
             return render_form(&state, &auth, &c, mode(), r, StatusCode::BAD_REQUEST).await;
         }
     };
-    match state.scheduler.clone().update_series(auth.req(msg)).await {
-        Ok(s) => {
-            let s = s.into_inner();
-            tracing::info!(series_id = %s.id, "reminder series updated");
-            Redirect::to(&program_url(&auth, &c.id, &s.start_date, "series_updated")).into_response()
-        }
-        Err(status) if is_form_error(&status) => {
-            let http = opeka_platform::error::http_status(status.code());
-            let r = Render { errors: series_errors(&status), ..Render::new(&form) };
-            render_form(&state, &auth, &c, mode(), r, http).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.scheduler.clone().update_series(auth.req(msg)),
+            async |s| {
+                tracing::info!(series_id = %s.id, "reminder series updated");
+                Redirect::to(&program_url(&auth, &c.id, &s.start_date, "series_updated"))
+            },
+            async |status| {
+                let r = Render { errors: series_errors(&status), ..Render::new(&form) };
+                render_form(&state, &auth, &c, mode(), r, http(&status)).await
+            },
+        )
+        .await
 }
 
 /// One occurrence: a new date, time or text, a pause, or its removal.
@@ -889,12 +875,9 @@ pub async fn update_occurrence(
     State(state): State<AppState>,
     Path((_, id, oid)): Path<(String, String, String)>,
     AuthForm { auth, form }: AuthForm<Pairs>,
-) -> Response {
-    let c = match program_citizen(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let Some(oid) = uuid(&oid) else { return common::not_found(&state, &auth) };
+) -> Page {
+    let c = program_citizen(&state, &auth, &id).await?;
+    let Some(oid) = uuid(&oid) else { return Err(common::not_found(&state, &auth)) };
     let cancel = one(&form, "action") == "cancel";
     let typed = OccurrenceForm {
         description: one(&form, "description"),
@@ -910,34 +893,33 @@ pub async fn update_occurrence(
         paused: typed.paused,
         cancel,
     };
-    match state.scheduler.clone().update_occurrence(auth.req(msg)).await {
-        Ok(o) => {
-            let o = o.into_inner();
-            if o.citizen_id != c.id {
-                // Scheduler checked the caller; a foreign id in this card's path is a broken link.
-                return common::not_found(&state, &auth);
-            }
-            tracing::info!(occurrence_id = %o.id, cancelled = cancel, "reminder occurrence updated");
-            let date = if o.local_date.is_empty() { typed.local_date.clone() } else { o.local_date.clone() };
-            Redirect::to(&program_url(&auth, &c.id, &date, "occurrence_updated")).into_response()
-        }
-        Err(status) if is_form_error(&status) => {
-            let http = opeka_platform::error::http_status(status.code());
-            let series = match series_of(&state, &auth, &c, &one(&form, "series_id")).await {
-                Ok(s) => s,
-                Err(r) => return r,
-            };
-            let occurrence = occurrence_on(&state, &auth, &c, &oid, &one(&form, "date")).await;
-            let series_form = SeriesForm::from_series(&series);
-            let mode = FormMode::Edit { series: &series, occurrence: occurrence.as_ref(), occurrence_form: typed };
-            let r = Render {
-                occurrence_errors: FormErrors::from_status(&status, OCCURRENCE_FIELDS),
-                ..Render::new(&series_form)
-            };
-            render_form(&state, &auth, &c, mode, r, http).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    let typed_date = typed.local_date.clone();
+    state
+        .submit(
+            &auth,
+            state.scheduler.clone().update_occurrence(auth.req(msg)),
+            async |o| {
+                if o.citizen_id != c.id {
+                    // Scheduler checked the caller; a foreign id in this card's path is a broken link.
+                    return Err(common::not_found(&state, &auth));
+                }
+                tracing::info!(occurrence_id = %o.id, cancelled = cancel, "reminder occurrence updated");
+                let date = if o.local_date.is_empty() { typed_date } else { o.local_date };
+                Ok(Redirect::to(&program_url(&auth, &c.id, &date, "occurrence_updated")))
+            },
+            async |status| {
+                let series = series_of(&state, &auth, &c, &one(&form, "series_id")).await?;
+                let occurrence = occurrence_on(&state, &auth, &c, &oid, &one(&form, "date")).await;
+                let series_form = SeriesForm::from_series(&series);
+                let mode = FormMode::Edit { series: &series, occurrence: occurrence.as_ref(), occurrence_form: typed };
+                let r = Render {
+                    occurrence_errors: FormErrors::from_status(&status, OCCURRENCE_FIELDS),
+                    ..Render::new(&series_form)
+                };
+                render_form(&state, &auth, &c, mode, r, http(&status)).await
+            },
+        )
+        .await
 }
 
 /// S0-80: «Удалить», after a confirmation.
@@ -945,15 +927,9 @@ pub async fn delete_confirm(
     State(state): State<AppState>,
     auth: Auth,
     Path((_, id, sid)): Path<(String, String, String)>,
-) -> Response {
-    let c = match program_citizen(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let series = match series_of(&state, &auth, &c, &sid).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+) -> Page {
+    let c = program_citizen(&state, &auth, &id).await?;
+    let series = series_of(&state, &auth, &c, &sid).await?;
     let t = state.strings();
     let card = card_base(&auth, &c.id);
     let ctx = context! {
@@ -968,29 +944,23 @@ pub async fn delete_confirm(
         danger => true,
         cancel_href => format!("{card}/program/series/{}", series.id),
     };
-    state.page(&auth.tenant, Some(&auth), StatusCode::OK, "confirm.html", ctx)
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "confirm.html", ctx))
 }
 
 pub async fn delete(
     State(state): State<AppState>,
     Path((_, id, sid)): Path<(String, String, String)>,
     AuthForm { auth, .. }: AuthForm<super::NoFields>,
-) -> Response {
-    let c = match program_citizen(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let series = match series_of(&state, &auth, &c, &sid).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+) -> Page {
+    let c = program_citizen(&state, &auth, &id).await?;
+    let series = series_of(&state, &auth, &c, &sid).await?;
     if let Err(status) =
         state.scheduler.clone().delete_series(auth.req(DeleteSeriesRequest { id: series.id.clone() })).await
     {
-        return state.grpc_error(&auth, status).await;
+        return Err(state.grpc_error(&auth, status).await);
     }
     tracing::info!(series_id = %series.id, "reminder series deleted");
-    Redirect::to(&program_url(&auth, &c.id, &series.start_date, "series_deleted")).into_response()
+    Ok(Redirect::to(&program_url(&auth, &c.id, &series.start_date, "series_deleted")).into_response())
 }
 
 #[cfg(test)]

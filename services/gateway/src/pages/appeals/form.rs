@@ -4,7 +4,7 @@
 //! region are required — cases checks, the violations land beside the inputs.
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{
@@ -16,6 +16,7 @@ use tonic::Code;
 use super::common::{self, all, one, uuid};
 use super::{Pairs, Tree, can_edit_cards, card_url, form_errors, journal_url, load, new_request_id, opts};
 use crate::AppState;
+use crate::pages::common::{Page, http};
 use crate::session::{Auth, AuthForm};
 use crate::views::FormErrors;
 
@@ -265,12 +266,9 @@ async fn render(
     form: &AppealForm,
     errors: &FormErrors,
     status: StatusCode,
-) -> Response {
+) -> Page {
     let t = state.strings().appeals;
-    let options = match super::options(state, auth).await {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
+    let options = super::options(state, auth).await?;
     let geography = Tree::load(state, auth, "geography").await;
     let topics = Tree::load(state, auth, "topics").await;
     let orgs = super::organisations(state, auth).await;
@@ -307,45 +305,46 @@ async fn render(
         subcategories => Value::from(Serde(topics.groups("subcategory", ""))),
         orgs => Value::from(Serde(&orgs)),
     };
-    state.page(&auth.tenant, Some(auth), status, "appeals_form.html", ctx)
+    Ok(state.page(&auth.tenant, Some(auth), status, "appeals_form.html", ctx))
 }
 
 /// «Создать обращение» (moderators and admins; cases checks again).
-pub async fn new_form(State(state): State<AppState>, auth: Auth) -> Response {
+pub async fn new_form(State(state): State<AppState>, auth: Auth) -> Page {
     if !can_edit_cards(&auth) {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
     render(&state, &auth, Mode::New, &AppealForm::blank(), &FormErrors::default(), StatusCode::OK).await
 }
 
-pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<Pairs>) -> Response {
+pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<Pairs>) -> Page {
     let form = AppealForm::from_pairs(&form);
-    match state.appeals.clone().create_appeal(auth.req(form.create_request())).await {
-        Ok(a) => {
-            let a = a.into_inner();
-            tracing::info!(appeal_id = %a.id, number = a.number, "appeal created");
-            Redirect::to(&format!("{}?notice=created", card_url(&auth, &a.id))).into_response()
-        }
-        Err(status) if common::is_form_error(&status) => {
-            let errors = form_errors(&status, &field_names());
-            let http = opeka_platform::error::http_status(status.code());
-            render(&state, &auth, Mode::New, &form, &errors, http).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.appeals.clone().create_appeal(auth.req(form.create_request())),
+            async |a| {
+                tracing::info!(appeal_id = %a.id, number = a.number, "appeal created");
+                Redirect::to(&format!("{}?notice=created", card_url(&auth, &a.id)))
+            },
+            async |status| {
+                let errors = form_errors(&status, &field_names());
+                render(&state, &auth, Mode::New, &form, &errors, http(&status)).await
+            },
+        )
+        .await
 }
 
 /// S1-6, S1-7: «Изменить» of the card's fields.
-pub async fn edit_form(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Response {
+pub async fn edit_form(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
     if !can_edit_cards(&auth) {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
     match load(&state, &auth, &id).await {
         Ok(a) => {
             let form = AppealForm::from_appeal(&a);
             render(&state, &auth, Mode::Edit(&a), &form, &FormErrors::default(), StatusCode::OK).await
         }
-        Err(r) => r,
+        Err(r) => Ok(r),
     }
 }
 
@@ -353,39 +352,36 @@ pub async fn update(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
     AuthForm { auth, form }: AuthForm<Pairs>,
-) -> Response {
-    let a = match load(&state, &auth, &id).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+) -> Page {
+    let a = load(&state, &auth, &id).await?;
     // The version the form was opened with: a change made meanwhile is not overwritten.
     let version = one(&form, "version").parse::<i64>().unwrap_or(a.version);
     let typed = AppealForm::from_pairs(&form);
     let Some(mut msg) = typed.update_request(&a) else {
-        return Redirect::to(&card_url(&auth, &a.id)).into_response();
+        return Ok(Redirect::to(&card_url(&auth, &a.id)).into_response());
     };
     msg.version = version;
     if let Some(x) = msg.appeal.as_mut() {
         x.version = version;
     }
-    match state.appeals.clone().update_appeal(auth.req(msg)).await {
-        Ok(_) => Redirect::to(&format!("{}?notice=updated", card_url(&auth, &a.id))).into_response(),
-        Err(status) if common::is_form_error(&status) || status.code() == Code::Aborted => {
-            let mut errors = form_errors(&status, &field_names());
-            if status.code() == Code::Aborted {
-                errors = FormErrors::default();
-                errors.general.push(state.strings().appeals.version_conflict.to_string());
-            }
-            let http = opeka_platform::error::http_status(status.code());
-            // Show the card as it is now, with what was typed on top of it.
-            let now = match load(&state, &auth, &a.id).await {
-                Ok(now) => now,
-                Err(r) => return r,
-            };
-            render(&state, &auth, Mode::Edit(&now), &typed, &errors, http).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit_also(
+            &auth,
+            &[tonic::Code::Aborted],
+            state.appeals.clone().update_appeal(auth.req(msg)),
+            async |_| Redirect::to(&format!("{}?notice=updated", card_url(&auth, &a.id))),
+            async |status| {
+                let mut errors = form_errors(&status, &field_names());
+                if status.code() == Code::Aborted {
+                    errors = FormErrors::default();
+                    errors.general.push(state.strings().appeals.version_conflict.to_string());
+                }
+                // Show the card as it is now, with what was typed on top of it.
+                let now = load(&state, &auth, &a.id).await?;
+                render(&state, &auth, Mode::Edit(&now), &typed, &errors, http(&status)).await
+            },
+        )
+        .await
 }
 
 #[cfg(test)]

@@ -15,12 +15,13 @@ use serde::{Deserialize, Serialize};
 use tonic::Code;
 
 use super::super::NoFields;
-use super::super::common::{self, Opt, all, is_form_error, one, uuid};
+use super::super::common::{self, Opt, all, one, uuid};
 use super::{
     Pairs, Refs, form_errors, keep, may_record, new_request_id, page, page_number, pager, parse_age, query_prefix,
-    refs, root, try_grpc, words,
+    refs, root, words,
 };
 use crate::AppState;
+use crate::pages::common::{Page, http};
 use crate::session::{Auth, AuthForm};
 use crate::strings::legal_aid::LegalAidStrings;
 use crate::terms;
@@ -249,9 +250,9 @@ pub(super) fn list_ctx(
 }
 
 /// S2-21…S2-25: «Все обращения» of the centre (admins: of every centre or the chosen one).
-pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<ListQuery>) -> Response {
+pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<ListQuery>) -> Page {
     if !may_record(&auth) {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
     let t = words(&state);
     let admin = auth.is_admin();
@@ -278,7 +279,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
                 errors = form_errors(&status, FILTER_FIELDS);
                 None
             }
-            Err(status) => return state.grpc_error(&auth, status).await,
+            Err(status) => return Err(state.grpc_error(&auth, status).await),
         }
     } else {
         None
@@ -469,11 +470,8 @@ async fn render_form(
     form: &ConsultationForm,
     errors: &FormErrors,
     status: StatusCode,
-) -> Response {
-    let refs = match refs(state, auth).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+) -> Page {
+    let refs = refs(state, auth).await?;
     let admin = auth.is_admin();
     let centres = if admin { super::centres(state, auth).await } else { Vec::new() };
     let choices = Choices { refs: &refs, centres: &centres, admin };
@@ -488,27 +486,24 @@ pub(super) async fn today(state: &AppState, auth: &Auth) -> String {
 }
 
 /// S2-10: «Добавить обращение».
-pub async fn new_form(State(state): State<AppState>, auth: Auth) -> Response {
+pub async fn new_form(State(state): State<AppState>, auth: Auth) -> Page {
     if !may_record(&auth) {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
     let form = ConsultationForm::blank(&today(&state, &auth).await);
     render_form(&state, &auth, Mode::New, &form, &FormErrors::default(), StatusCode::OK).await
 }
 
 /// S2-10…S2-20: «Сохранить» records the consultation and returns to the list.
-pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<Pairs>) -> Response {
+pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<Pairs>) -> Page {
     if !may_record(&auth) {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
     let mut form = ConsultationForm::from_pairs(&form);
     if uuid(&form.request_id).is_none() {
         form.request_id = new_request_id();
     }
-    let refs = match refs(&state, &auth).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+    let refs = refs(&state, &auth).await?;
     let input = match form.to_input(words(&state), &refs) {
         Ok(i) => i,
         Err(errors) => return render_form(&state, &auth, Mode::New, &form, &errors, StatusCode::BAD_REQUEST).await,
@@ -518,26 +513,25 @@ pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: Auth
         centre_id: if auth.is_admin() { uuid(&form.centre_id).unwrap_or_default() } else { String::new() },
         input: Some(input),
     };
-    match state.legal_aid.clone().create_consultation(auth.req(msg)).await {
-        Ok(c) => {
-            tracing::info!(consultation_id = %c.get_ref().id, "consultation recorded");
-            Redirect::to(&format!("{}?notice=created", list_url(&auth))).into_response()
-        }
-        Err(status) if is_form_error(&status) => {
-            let errors = form_errors(&status, FORM_FIELDS);
-            let http = opeka_platform::error::http_status(status.code());
-            render_form(&state, &auth, Mode::New, &form, &errors, http).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.legal_aid.clone().create_consultation(auth.req(msg)),
+            async |c| {
+                tracing::info!(consultation_id = %c.id, "consultation recorded");
+                Redirect::to(&format!("{}?notice=created", list_url(&auth)))
+            },
+            async |status| {
+                let errors = form_errors(&status, FORM_FIELDS);
+                render_form(&state, &auth, Mode::New, &form, &errors, http(&status)).await
+            },
+        )
+        .await
 }
 
 /// S2-27: «Редактировать».
-pub async fn edit_form(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Response {
-    let c = match load(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+pub async fn edit_form(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
+    let c = load(&state, &auth, &id).await?;
     let form = ConsultationForm::from_consultation(&c);
     render_form(&state, &auth, Mode::Edit(&c), &form, &FormErrors::default(), StatusCode::OK).await
 }
@@ -547,16 +541,10 @@ pub async fn update(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
     AuthForm { auth, form }: AuthForm<Pairs>,
-) -> Response {
-    let c = match load(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+) -> Page {
+    let c = load(&state, &auth, &id).await?;
     let form = ConsultationForm::from_pairs(&form);
-    let refs = match refs(&state, &auth).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+    let refs = refs(&state, &auth).await?;
     let input = match form.to_input(words(&state), &refs) {
         Ok(i) => i,
         Err(errors) => {
@@ -569,15 +557,17 @@ pub async fn update(
         input: Some(input),
         centre_id: if auth.is_admin() { uuid(&form.centre_id).unwrap_or_default() } else { String::new() },
     };
-    match state.legal_aid.clone().update_consultation(auth.req(msg)).await {
-        Ok(_) => Redirect::to(&format!("{}/{}?notice=saved", list_url(&auth), c.id)).into_response(),
-        Err(status) if is_form_error(&status) => {
-            let errors = form_errors(&status, FORM_FIELDS);
-            let http = opeka_platform::error::http_status(status.code());
-            render_form(&state, &auth, Mode::Edit(&c), &form, &errors, http).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.legal_aid.clone().update_consultation(auth.req(msg)),
+            async |_| Redirect::to(&format!("{}/{}?notice=saved", list_url(&auth), c.id)),
+            async |status| {
+                let errors = form_errors(&status, FORM_FIELDS);
+                render_form(&state, &auth, Mode::Edit(&c), &form, &errors, http(&status)).await
+            },
+        )
+        .await
 }
 
 // ---------------------------------------------------------------- the card
@@ -634,11 +624,8 @@ pub async fn card(
     auth: Auth,
     Path((_, id)): Path<(String, String)>,
     Query(q): Query<CardQuery>,
-) -> Response {
-    let c = match load(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+) -> Page {
+    let c = load(&state, &auth, &id).await?;
     let created_at = state.terms(&auth).await.time(c.created_at.as_ref());
     let ctx = card_ctx(words(&state), &list_url(&auth), &c, &created_at, &q.notice);
     page(&state, &auth, StatusCode::OK, "legal_aid_consultation.html", ctx).await
@@ -647,15 +634,8 @@ pub async fn card(
 // ---------------------------------------------------------------- delete
 
 /// S2-28: «Удалить» asks first.
-pub async fn delete_confirm(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path((_, id)): Path<(String, String)>,
-) -> Response {
-    let c = match load(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+pub async fn delete_confirm(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
+    let c = load(&state, &auth, &id).await?;
     let t = words(&state);
     let path = list_url(&auth);
     let i = c.input.clone().unwrap_or_default();
@@ -677,8 +657,8 @@ pub async fn delete(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
     AuthForm { auth, .. }: AuthForm<NoFields>,
-) -> Response {
-    let Some(id) = uuid(&id) else { return common::not_found(&state, &auth) };
-    try_grpc!(state, &auth, state.legal_aid.clone().delete_consultation(auth.req(DeleteConsultationRequest { id })));
-    Redirect::to(&format!("{}?notice=deleted", list_url(&auth))).into_response()
+) -> Page {
+    let Some(id) = uuid(&id) else { return Err(common::not_found(&state, &auth)) };
+    state.call(&auth, state.legal_aid.clone().delete_consultation(auth.req(DeleteConsultationRequest { id }))).await?;
+    Ok(Redirect::to(&format!("{}?notice=deleted", list_url(&auth))).into_response())
 }

@@ -17,6 +17,7 @@ use tonic::Code;
 
 use super::super::common::{one, uuid};
 use super::{Pairs, Refs, form_errors, new_request_id, page_number, pager, query_prefix, words};
+use crate::pages::common::Page;
 use crate::strings::legal_aid::LegalAidStrings;
 use crate::views::FormErrors;
 use crate::{AppState, identity, session, tenancy};
@@ -131,19 +132,16 @@ fn render_ask(state: &AppState, tenant: &str, ctx: Value, token: &str, status: S
 }
 
 /// S2-32: the public question form.
-pub async fn ask_page(State(state): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap) -> Response {
+pub async fn ask_page(State(state): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap) -> Page {
     if !tenancy::is_valid_slug(&tenant) {
-        return StatusCode::NOT_FOUND.into_response();
+        return Err(StatusCode::NOT_FOUND.into_response());
     }
-    let options = match options(&state, &tenant).await {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
+    let options = options(&state, &tenant).await?;
     let token = form_token(&headers);
     let form = AskForm { request_id: new_request_id(), ..AskForm::default() };
     let base = format!("{}/online", tenancy::base(&tenant));
     let ctx = ask_ctx(words(&state), &base, &options, &form, &FormErrors::default(), None, &token);
-    render_ask(&state, &tenant, ctx, &token, StatusCode::OK)
+    Ok(render_ask(&state, &tenant, ctx, &token, StatusCode::OK))
 }
 
 /// S2-33: the question goes to the centre of the asker's district; the page names it.
@@ -152,19 +150,16 @@ pub async fn ask(
     Path(tenant): Path<String>,
     headers: HeaderMap,
     Form(pairs): Form<Pairs>,
-) -> Response {
+) -> Page {
     if !tenancy::is_valid_slug(&tenant) {
-        return StatusCode::NOT_FOUND.into_response();
+        return Err(StatusCode::NOT_FOUND.into_response());
     }
     let expected = session::cookie(&headers, PUBLIC_CSRF_COOKIE).unwrap_or("");
     if !session::same_secret(&one(&pairs, "csrf"), expected) {
         tracing::info!("public question without a valid csrf token refused");
-        return state.error_page(&tenant, None, StatusCode::FORBIDDEN, state.strings().csrf_failed);
+        return Err(state.error_page(&tenant, None, StatusCode::FORBIDDEN, state.strings().csrf_failed));
     }
-    let options = match options(&state, &tenant).await {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
+    let options = options(&state, &tenant).await?;
     let mut form = AskForm::from_pairs(&pairs);
     if uuid(&form.request_id).is_none() {
         form.request_id = new_request_id();
@@ -199,22 +194,22 @@ pub async fn ask(
             // A fresh form below the confirmation, for the next question.
             let next = AskForm { request_id: new_request_id(), ..AskForm::default() };
             let ctx = ask_ctx(t, &base, &options, &next, &FormErrors::default(), Some(&r), &token);
-            render_ask(&state, &tenant, ctx, &token, StatusCode::OK)
+            Ok(render_ask(&state, &tenant, ctx, &token, StatusCode::OK))
         }
         Err(status) if matches!(status.code(), Code::InvalidArgument | Code::FailedPrecondition) => {
             let errors = form_errors(&status, FORM_FIELDS);
             let http = opeka_platform::error::http_status(status.code());
             let ctx = ask_ctx(t, &base, &options, &form, &errors, None, &token);
-            render_ask(&state, &tenant, ctx, &token, http)
+            Ok(render_ask(&state, &tenant, ctx, &token, http))
         }
         Err(status) if status.code() == Code::ResourceExhausted => {
             // A throttle (issue 9): the form stays filled in, cases' sentence above it.
             let errors = FormErrors { general: vec![status.message().to_string()], ..Default::default() };
             let http = opeka_platform::error::http_status(status.code());
             let ctx = ask_ctx(t, &base, &options, &form, &errors, None, &token);
-            render_ask(&state, &tenant, ctx, &token, http)
+            Ok(render_ask(&state, &tenant, ctx, &token, http))
         }
-        Err(status) => public_error(&state, &tenant, &status),
+        Err(status) => Ok(public_error(&state, &tenant, &status)),
     }
 }
 
@@ -267,22 +262,18 @@ pub(super) fn answers_ctx(
 }
 
 /// S2-36: the approved questions and answers, newest first; nothing unapproved is ever here.
-pub async fn answers(
-    State(state): State<AppState>,
-    Path(tenant): Path<String>,
-    Query(q): Query<AnswersQuery>,
-) -> Response {
+pub async fn answers(State(state): State<AppState>, Path(tenant): Path<String>, Query(q): Query<AnswersQuery>) -> Page {
     if !tenancy::is_valid_slug(&tenant) {
-        return StatusCode::NOT_FOUND.into_response();
+        return Err(StatusCode::NOT_FOUND.into_response());
     }
     let msg =
         ListPublishedQuestionsRequest { tenant: tenant.clone(), page: page_number(&q.page), page_size: PAGE_SIZE };
     let res = match state.legal_aid.clone().list_published_questions(identity::request(msg, &tenant, None)).await {
         Ok(r) => r.into_inner(),
-        Err(status) => return public_error(&state, &tenant, &status),
+        Err(status) => return Err(public_error(&state, &tenant, &status)),
     };
     let base = format!("{}/online", tenancy::base(&tenant));
     let tz = state.cached_terms(&tenant).tz();
     let ctx = answers_ctx(words(&state), &base, &res, tz);
-    state.page(&tenant, None, StatusCode::OK, "legal_aid_answers.html", ctx)
+    Ok(state.page(&tenant, None, StatusCode::OK, "legal_aid_answers.html", ctx))
 }

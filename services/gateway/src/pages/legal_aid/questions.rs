@@ -3,7 +3,7 @@
 //! answer or returns it to the centre with a comment.
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Redirect, Response};
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{
@@ -12,12 +12,13 @@ use opeka_proto::cases::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::super::common::{self, Opt, is_form_error, one, uuid};
+use super::super::common::{self, Opt, one, uuid};
 use super::{
     Pairs, form_errors, is_consultant, may_moderate, may_record, may_see_questions, page, page_number, pager,
-    query_prefix, root, try_grpc, words,
+    query_prefix, root, words,
 };
 use crate::AppState;
+use crate::pages::common::{Page, http};
 use crate::session::{Auth, AuthForm};
 use crate::strings::legal_aid::LegalAidStrings;
 use crate::terms::Terms;
@@ -207,9 +208,9 @@ pub(super) fn list_ctx(
 }
 
 /// S2-35: the questions of the centre (moderators and admins: of every centre or the chosen one).
-pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<ListQuery>) -> Response {
+pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<ListQuery>) -> Page {
     if !may_see_questions(&auth) {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
     let powers = Powers::of(&auth);
     let tab = TABS.iter().find(|(c, _)| *c == q.status).copied();
@@ -225,7 +226,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
         page: page_number(&q.page),
         page_size: PAGE_SIZE,
     };
-    let res = try_grpc!(state, &auth, state.legal_aid.clone().list_questions(auth.req(msg)));
+    let res = state.call(&auth, state.legal_aid.clone().list_questions(auth.req(msg))).await?;
     let terms = state.terms(&auth).await;
     let ctx = list_ctx(words(&state), &terms, &list_url(&auth), &q, &res, &centres, powers);
     page(&state, &auth, StatusCode::OK, "legal_aid_questions.html", ctx).await
@@ -289,17 +290,17 @@ async fn load(state: &AppState, auth: &Auth, id: &str) -> Result<OnlineQuestion,
     }
 }
 
-async fn render(state: &AppState, auth: &Auth, x: &OnlineQuestion, typed: &Typed, status: StatusCode) -> Response {
+async fn render(state: &AppState, auth: &Auth, x: &OnlineQuestion, typed: &Typed, status: StatusCode) -> Page {
     let terms = state.terms(auth).await;
     let ctx = question_ctx(words(state), &terms, &list_url(auth), x, Powers::of(auth), typed);
     page(state, auth, status, "legal_aid_question.html", ctx).await
 }
 
 /// S2-35: «Ответить» — the full question and the answer field.
-pub async fn show(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Response {
+pub async fn show(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
     match load(&state, &auth, &id).await {
         Ok(x) => render(&state, &auth, &x, &Typed::default(), StatusCode::OK).await,
-        Err(r) => r,
+        Err(r) => Ok(r),
     }
 }
 
@@ -308,22 +309,22 @@ pub async fn answer(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
     AuthForm { auth, form }: AuthForm<Pairs>,
-) -> Response {
-    let x = match load(&state, &auth, &id).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+) -> Page {
+    let x = load(&state, &auth, &id).await?;
     let text = one(&form, "answer").replace("\r\n", "\n");
     let msg = AnswerQuestionRequest { id: x.id.clone(), answer: text.clone() };
-    match state.legal_aid.clone().answer_question(auth.req(msg)).await {
-        Ok(_) => Redirect::to(&format!("{}?notice=answered", list_url(&auth))).into_response(),
-        Err(status) if is_form_error(&status) => {
-            let typed =
-                Typed { answer: Some(text), answer_errors: form_errors(&status, &["answer"]), ..Typed::default() };
-            render(&state, &auth, &x, &typed, opeka_platform::error::http_status(status.code())).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.legal_aid.clone().answer_question(auth.req(msg)),
+            async |_| Redirect::to(&format!("{}?notice=answered", list_url(&auth))),
+            async |status| {
+                let typed =
+                    Typed { answer: Some(text), answer_errors: form_errors(&status, &["answer"]), ..Typed::default() };
+                render(&state, &auth, &x, &typed, http(&status)).await
+            },
+        )
+        .await
 }
 
 /// S2-36: a moderator publishes the answer, or returns it with a comment.
@@ -331,11 +332,8 @@ pub async fn moderate(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
     AuthForm { auth, form }: AuthForm<Pairs>,
-) -> Response {
-    let x = match load(&state, &auth, &id).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
+) -> Page {
+    let x = load(&state, &auth, &id).await?;
     let approve = one(&form, "decision") == "approve";
     let comment = one(&form, "comment");
     let msg = ModerateAnswerRequest {
@@ -343,17 +341,21 @@ pub async fn moderate(
         approve,
         comment: if approve { String::new() } else { comment.clone() },
     };
-    match state.legal_aid.clone().moderate_answer(auth.req(msg)).await {
-        Ok(_) => {
-            let notice = if approve { "approved" } else { "rejected" };
-            Redirect::to(&format!("{}?status=answered&notice={notice}", list_url(&auth))).into_response()
-        }
-        Err(status) if is_form_error(&status) => {
-            let typed = Typed { comment, moderation_errors: form_errors(&status, &["comment"]), ..Typed::default() };
-            render(&state, &auth, &x, &typed, opeka_platform::error::http_status(status.code())).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.legal_aid.clone().moderate_answer(auth.req(msg)),
+            async |_| {
+                let notice = if approve { "approved" } else { "rejected" };
+                Redirect::to(&format!("{}?status=answered&notice={notice}", list_url(&auth)))
+            },
+            async |status| {
+                let typed =
+                    Typed { comment, moderation_errors: form_errors(&status, &["comment"]), ..Typed::default() };
+                render(&state, &auth, &x, &typed, http(&status)).await
+            },
+        )
+        .await
 }
 
 #[cfg(test)]

@@ -19,10 +19,10 @@ use super::super::NoFields;
 use super::super::common::{self, Opt, is_form_error, one, uuid};
 use super::consultations::today;
 use super::{
-    Pairs, form_errors, may_record, new_request_id, page, page_number, pager, parse_age, query_prefix, root, try_grpc,
-    words,
+    Pairs, form_errors, may_record, new_request_id, page, page_number, pager, parse_age, query_prefix, root, words,
 };
 use crate::AppState;
+use crate::pages::common::{Page, http};
 use crate::session::{Auth, AuthForm};
 use crate::strings::legal_aid::LegalAidStrings;
 use crate::terms;
@@ -141,9 +141,9 @@ pub(super) fn list_ctx(
 }
 
 /// S2-30: the centre's referrals, newest first.
-pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<ListQuery>) -> Response {
+pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<ListQuery>) -> Page {
     if !may_record(&auth) {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
     let admin = auth.is_admin();
     let centres = if admin { super::centres(&state, &auth).await } else { Vec::new() };
@@ -157,7 +157,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
     let (res, errors) = match state.legal_aid.clone().list_referrals(auth.req(msg)).await {
         Ok(r) => (Some(r.into_inner()), FormErrors::default()),
         Err(status) if status.code() == Code::InvalidArgument => (None, form_errors(&status, FILTER_FIELDS)),
-        Err(status) => return state.grpc_error(&auth, status).await,
+        Err(status) => return Err(state.grpc_error(&auth, status).await),
     };
     let http = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
     let ctx = list_ctx(words(&state), &list_url(&auth), &q, res.as_ref(), &centres, &errors, admin);
@@ -299,7 +299,7 @@ async fn render_form(
     form: &ReferralForm,
     errors: &FormErrors,
     status: StatusCode,
-) -> Response {
+) -> Page {
     let admin = auth.is_admin();
     let centres = if admin { super::centres(state, auth).await } else { Vec::new() };
     let ctx = form_ctx(words(state), &list_url(auth), &mode, form, errors, &centres, admin);
@@ -313,18 +313,16 @@ pub struct NewQuery {
 }
 
 /// S2-29: «Добавить перенаправление»; from a consultation's card the client is filled in.
-pub async fn new_form(State(state): State<AppState>, auth: Auth, Query(q): Query<NewQuery>) -> Response {
+pub async fn new_form(State(state): State<AppState>, auth: Auth, Query(q): Query<NewQuery>) -> Page {
     if !may_record(&auth) {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
     let today = today(&state, &auth).await;
     let form = match uuid(&q.consultation_id) {
         Some(id) => {
-            let c = try_grpc!(
-                state,
-                &auth,
-                state.legal_aid.clone().get_consultation(auth.req(GetConsultationRequest { id }))
-            );
+            let c = state
+                .call(&auth, state.legal_aid.clone().get_consultation(auth.req(GetConsultationRequest { id })))
+                .await?;
             ReferralForm::from_consultation(&c, &today)
         }
         None => ReferralForm { request_id: new_request_id(), date: today, ..ReferralForm::default() },
@@ -332,9 +330,9 @@ pub async fn new_form(State(state): State<AppState>, auth: Auth, Query(q): Query
     render_form(&state, &auth, Mode::New, &form, &FormErrors::default(), StatusCode::OK).await
 }
 
-pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<Pairs>) -> Response {
+pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<Pairs>) -> Page {
     if !may_record(&auth) {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
     let mut form = ReferralForm::from_pairs(&form);
     if uuid(&form.request_id).is_none() {
@@ -349,24 +347,26 @@ pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: Auth
         centre_id: if auth.is_admin() { uuid(&form.centre_id).unwrap_or_default() } else { String::new() },
         input: Some(input),
     };
-    match state.legal_aid.clone().create_referral(auth.req(msg)).await {
-        Ok(r) => {
-            tracing::info!(referral_id = %r.get_ref().id, "referral recorded");
-            Redirect::to(&format!("{}?notice=created", list_url(&auth))).into_response()
-        }
-        Err(status) if is_form_error(&status) => {
-            let errors = form_errors(&status, FORM_FIELDS);
-            let http = opeka_platform::error::http_status(status.code());
-            render_form(&state, &auth, Mode::New, &form, &errors, http).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.legal_aid.clone().create_referral(auth.req(msg)),
+            async |r| {
+                tracing::info!(referral_id = %r.id, "referral recorded");
+                Redirect::to(&format!("{}?notice=created", list_url(&auth)))
+            },
+            async |status| {
+                let errors = form_errors(&status, FORM_FIELDS);
+                render_form(&state, &auth, Mode::New, &form, &errors, http(&status)).await
+            },
+        )
+        .await
 }
 
-pub async fn edit_form(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Response {
+pub async fn edit_form(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
     let r = match load(&state, &auth, &id).await {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return Err(resp),
     };
     let form = ReferralForm::from_referral(&r);
     render_form(&state, &auth, Mode::Edit(&r), &form, &FormErrors::default(), StatusCode::OK).await
@@ -376,10 +376,10 @@ pub async fn update(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
     AuthForm { auth, form }: AuthForm<Pairs>,
-) -> Response {
+) -> Page {
     let r = match load(&state, &auth, &id).await {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return Err(resp),
     };
     let form = ReferralForm::from_pairs(&form);
     let input = match form.to_input(words(&state)) {
@@ -393,15 +393,17 @@ pub async fn update(
         version: form.version.parse().unwrap_or(r.version),
         input: Some(input),
     };
-    match state.legal_aid.clone().update_referral(auth.req(msg)).await {
-        Ok(_) => Redirect::to(&format!("{}?notice=saved", list_url(&auth))).into_response(),
-        Err(status) if is_form_error(&status) => {
-            let errors = form_errors(&status, FORM_FIELDS);
-            let http = opeka_platform::error::http_status(status.code());
-            render_form(&state, &auth, Mode::Edit(&r), &form, &errors, http).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.legal_aid.clone().update_referral(auth.req(msg)),
+            async |_| Redirect::to(&format!("{}?notice=saved", list_url(&auth))),
+            async |status| {
+                let errors = form_errors(&status, FORM_FIELDS);
+                render_form(&state, &auth, Mode::Edit(&r), &form, &errors, http(&status)).await
+            },
+        )
+        .await
 }
 
 // ------------------------------------------------------ «Распечатать» and print
@@ -447,10 +449,10 @@ pub async fn print_form(
     auth: Auth,
     Path((_, id)): Path<(String, String)>,
     Query(q): Query<FormQuery>,
-) -> Response {
+) -> Page {
     let r = match load(&state, &auth, &id).await {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return Err(resp),
     };
     let ctx = print_form_ctx(
         words(&state),
@@ -469,10 +471,10 @@ pub async fn save_print_form(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
     AuthForm { auth, form }: AuthForm<Pairs>,
-) -> Response {
+) -> Page {
     let r = match load(&state, &auth, &id).await {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return Err(resp),
     };
     let regenerate = one(&form, "action") == "regenerate";
     // Line breaks as the print page lays them out, whatever the browser sent.
@@ -486,16 +488,16 @@ pub async fn save_print_form(
     let t = words(&state);
     match state.legal_aid.clone().update_referral_form(auth.req(msg)).await {
         Ok(_) if regenerate => {
-            Redirect::to(&format!("{}/{}/form?notice=regenerated", list_url(&auth), r.id)).into_response()
+            Ok(Redirect::to(&format!("{}/{}/form?notice=regenerated", list_url(&auth), r.id)).into_response())
         }
-        Ok(_) => Redirect::to(&format!("{}/{}/print", list_url(&auth), r.id)).into_response(),
+        Ok(_) => Ok(Redirect::to(&format!("{}/{}/print", list_url(&auth), r.id)).into_response()),
         Err(status) if is_form_error(&status) => {
             let errors = form_errors(&status, &["form_text"]);
             let http = opeka_platform::error::http_status(status.code());
             let ctx = print_form_ctx(t, &list_url(&auth), &r, &text, &version, &errors, "");
             page(&state, &auth, http, "legal_aid_referral_print_form.html", ctx).await
         }
-        Err(status) => state.grpc_error(&auth, status).await,
+        Err(status) => Err(state.grpc_error(&auth, status).await),
     }
 }
 
@@ -543,25 +545,21 @@ pub(super) fn print_ctx(t: &LegalAidStrings, path: &str, r: &Referral) -> Value 
 }
 
 /// S2-30: the print-ready page — no menu, the centre's letterhead, the form as saved.
-pub async fn print(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Response {
+pub async fn print(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
     let r = match load(&state, &auth, &id).await {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return Err(resp),
     };
     let ctx = print_ctx(words(&state), &list_url(&auth), &r);
-    state.page(&auth.tenant, Some(&auth), StatusCode::OK, "legal_aid_print.html", ctx)
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "legal_aid_print.html", ctx))
 }
 
 // ---------------------------------------------------------------- delete
 
-pub async fn delete_confirm(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path((_, id)): Path<(String, String)>,
-) -> Response {
+pub async fn delete_confirm(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
     let r = match load(&state, &auth, &id).await {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(resp) => return Err(resp),
     };
     let t = words(&state);
     let path = list_url(&auth);
@@ -584,10 +582,10 @@ pub async fn delete(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
     AuthForm { auth, .. }: AuthForm<NoFields>,
-) -> Response {
-    let Some(id) = uuid(&id) else { return common::not_found(&state, &auth) };
-    try_grpc!(state, &auth, state.legal_aid.clone().delete_referral(auth.req(DeleteReferralRequest { id })));
-    Redirect::to(&format!("{}?notice=deleted", list_url(&auth))).into_response()
+) -> Page {
+    let Some(id) = uuid(&id) else { return Err(common::not_found(&state, &auth)) };
+    state.call(&auth, state.legal_aid.clone().delete_referral(auth.req(DeleteReferralRequest { id }))).await?;
+    Ok(Redirect::to(&format!("{}?notice=deleted", list_url(&auth))).into_response())
 }
 
 #[cfg(test)]
