@@ -174,9 +174,7 @@ pub async fn mark(
 ) -> Page {
     let Some(id) = uuid(&id) else { return Err(common::not_found(&state, &auth)) };
     let msg = MarkActivityProcessedRequest { id, processed: form.processed == "1" };
-    if let Err(status) = state.cases.clone().mark_activity_processed(auth.req(msg)).await {
-        return Err(state.grpc_error(&auth, status).await);
-    }
+    state.call(&auth, state.cases.clone().mark_activity_processed(auth.req(msg))).await?;
     // Only our own filter query goes back into the address.
     let back: Filters = serde_urlencoded::from_str(&form.back).unwrap_or_default();
     Ok(Redirect::to(&format!("{}/activity?{}", tenancy::base(&auth.tenant), back.query())).into_response())

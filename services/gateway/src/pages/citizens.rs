@@ -60,10 +60,7 @@ pub(super) async fn citizen(state: &AppState, auth: &Auth, id: &str) -> Result<C
     let Some(id) = uuid(id) else {
         return Err(common::not_found(state, auth));
     };
-    match state.cases.clone().get_citizen(auth.req(GetCitizenRequest { id })).await {
-        Ok(c) => Ok(c.into_inner()),
-        Err(status) => Err(state.grpc_error(auth, status).await),
-    }
+    state.call(auth, state.cases.clone().get_citizen(auth.req(GetCitizenRequest { id }))).await
 }
 
 // ---------------------------------------------------------------- the list

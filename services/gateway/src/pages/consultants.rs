@@ -33,10 +33,8 @@ pub fn routes() -> Router<AppState> {
 /// The tenant's legal-aid centres (identity organisations of that kind).
 async fn centres(state: &AppState, auth: &Auth) -> Result<Vec<Opt>, Response> {
     let msg = ListOrganisationsRequest { kind: OrganisationKind::LegalAidCentre as i32 };
-    match state.identity.clone().list_organisations(auth.req(msg)).await {
-        Ok(r) => Ok(r.into_inner().organisations.into_iter().map(|o| Opt { id: o.id, name: o.name }).collect()),
-        Err(status) => Err(state.grpc_error(auth, status).await),
-    }
+    let r = state.call(auth, state.identity.clone().list_organisations(auth.req(msg))).await?;
+    Ok(r.organisations.into_iter().map(|o| Opt { id: o.id, name: o.name }).collect())
 }
 
 #[derive(Deserialize, Default)]

@@ -192,10 +192,10 @@ struct DistrictOption {
 }
 
 async fn districts(state: &AppState, auth: &Auth) -> Result<Vec<DistrictOption>, Response> {
-    match state.identity.clone().list_districts(auth.req(ListDistrictsRequest { query: String::new() })).await {
-        Ok(r) => Ok(r.into_inner().districts.into_iter().map(|d| DistrictOption { id: d.id, name: d.name }).collect()),
-        Err(status) => Err(state.grpc_error(auth, status).await),
-    }
+    let r = state
+        .call(auth, state.identity.clone().list_districts(auth.req(ListDistrictsRequest { query: String::new() })))
+        .await?;
+    Ok(r.districts.into_iter().map(|d| DistrictOption { id: d.id, name: d.name }).collect())
 }
 
 /// The curator account `id`, or a 404 page when it is no live curator.
@@ -205,10 +205,7 @@ async fn curator(state: &AppState, auth: &Auth, id: &str) -> Result<Account, Res
     let Ok(id) = uuid::Uuid::parse_str(id).map(|u| u.to_string()) else {
         return Err(not_found());
     };
-    let account = match state.identity.clone().get_account(auth.req(GetAccountRequest { id })).await {
-        Ok(a) => a.into_inner(),
-        Err(status) => return Err(state.grpc_error(auth, status).await),
-    };
+    let account = state.call(auth, state.identity.clone().get_account(auth.req(GetAccountRequest { id }))).await?;
     let is_curator = account.kind == AccountKind::Staff as i32
         && account.status != AccountStatus::Deleted as i32
         && account.roles.contains(&(Role::Curator as i32));
@@ -481,11 +478,9 @@ pub async fn delete(
         return Err(r);
     }
     let account = curator(&state, &auth, &id).await?;
-    match state.identity.clone().delete_account(auth.req(DeleteAccountRequest { id: account.id.clone() })).await {
-        Ok(_) => {
-            tracing::info!(account_id = %account.id, "curator deleted");
-            Ok(Redirect::to(&list_url(&auth.tenant, "deleted")).into_response())
-        }
-        Err(status) => Err(state.grpc_error(&auth, status).await),
-    }
+    state
+        .call(&auth, state.identity.clone().delete_account(auth.req(DeleteAccountRequest { id: account.id.clone() })))
+        .await?;
+    tracing::info!(account_id = %account.id, "curator deleted");
+    Ok(Redirect::to(&list_url(&auth.tenant, "deleted")).into_response())
 }

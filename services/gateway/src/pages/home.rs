@@ -9,10 +9,7 @@ use crate::session::Auth;
 use crate::{AppState, identity};
 
 pub async fn home(State(state): State<AppState>, auth: Auth) -> Page {
-    let me = match state.identity.clone().who_am_i(auth.req(WhoAmIRequest {})).await {
-        Ok(a) => a.into_inner(),
-        Err(status) => return Err(state.grpc_error(&auth, status).await),
-    };
+    let me = state.call(&auth, state.identity.clone().who_am_i(auth.req(WhoAmIRequest {}))).await?;
     let t = state.strings();
     let roles: Vec<String> =
         me.roles.iter().filter_map(|r| identity::role_code(*r)).map(|r| t.role_name(&r).to_string()).collect();

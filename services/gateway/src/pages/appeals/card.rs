@@ -307,10 +307,7 @@ async fn render(state: &AppState, auth: &Auth, a: &Appeal, extra: Extra, status:
     let options = super::options(state, auth).await?;
     let terms = state.terms(auth).await;
     let msg = ListAppealTimelineRequest { appeal_id: a.id.clone() };
-    let entries = match state.appeals.clone().list_appeal_timeline(auth.req(msg)).await {
-        Ok(r) => r.into_inner().entries,
-        Err(status) => return Err(state.grpc_error(auth, status).await),
-    };
+    let entries = state.call(auth, state.appeals.clone().list_appeal_timeline(auth.req(msg))).await?.entries;
     let timeline: Vec<EntryView> = entries
         .iter()
         .map(|e| EntryView {

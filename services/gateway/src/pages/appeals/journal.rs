@@ -580,9 +580,7 @@ pub async fn save_filters(State(state): State<AppState>, AuthForm { auth, form }
     let visible: Vec<String> =
         all(&form, "visible").into_iter().filter(|f| FILTER_FIELDS.contains(f)).map(String::from).collect();
     let msg = SaveJournalPreferencesRequest { visible_filters: visible };
-    if let Err(status) = state.appeals.clone().save_journal_preferences(auth.req(msg)).await {
-        return Err(state.grpc_error(&auth, status).await);
-    }
+    state.call(&auth, state.appeals.clone().save_journal_preferences(auth.req(msg))).await?;
     // The journal's own filter, rebuilt from its fields only: the redirect never leaves the journal.
     let back: Pairs = serde_urlencoded::from_str(&one(&form, "back")).unwrap_or_default();
     let back: Pairs = back.into_iter().filter(|(k, _)| FILTER_FIELDS.contains(&k.as_str())).collect();

@@ -202,10 +202,7 @@ pub(super) fn centre_ctx(
 
 async fn load(state: &AppState, auth: &Auth, id: &str) -> Result<LegalAidCentre, Response> {
     let Some(id) = uuid(id) else { return Err(common::not_found(state, auth)) };
-    match state.legal_aid.clone().get_legal_aid_centre(auth.req(GetLegalAidCentreRequest { id })).await {
-        Ok(c) => Ok(c.into_inner()),
-        Err(status) => Err(state.grpc_error(auth, status).await),
-    }
+    state.call(auth, state.legal_aid.clone().get_legal_aid_centre(auth.req(GetLegalAidCentreRequest { id }))).await
 }
 
 /// A centre's details for the referral form's letterhead.

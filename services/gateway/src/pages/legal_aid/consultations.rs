@@ -66,10 +66,7 @@ fn list_url(auth: &Auth) -> String {
 
 async fn load(state: &AppState, auth: &Auth, id: &str) -> Result<Consultation, Response> {
     let Some(id) = uuid(id) else { return Err(common::not_found(state, auth)) };
-    match state.legal_aid.clone().get_consultation(auth.req(GetConsultationRequest { id })).await {
-        Ok(c) => Ok(c.into_inner()),
-        Err(status) => Err(state.grpc_error(auth, status).await),
-    }
+    state.call(auth, state.legal_aid.clone().get_consultation(auth.req(GetConsultationRequest { id }))).await
 }
 
 // ---------------------------------------------------------------- the list

@@ -242,10 +242,8 @@ fn group_districts(regions: &[Opt], districts: &[&LegalAidRef]) -> Vec<RegionGro
 
 async fn refs(state: &AppState, auth: &Auth) -> Result<Refs, Response> {
     let msg = ListLegalAidRefsRequest { kind: LegalAidRefKind::Unspecified as i32, include_archived: false };
-    match state.legal_aid.clone().list_legal_aid_refs(auth.req(msg)).await {
-        Ok(r) => Ok(Refs::from_refs(&r.into_inner().refs)),
-        Err(status) => Err(state.grpc_error(auth, status).await),
-    }
+    let r = state.call(auth, state.legal_aid.clone().list_legal_aid_refs(auth.req(msg))).await?;
+    Ok(Refs::from_refs(&r.refs))
 }
 
 /// The tenant's centres for selects (an admin's choice of centre, S2-23).

@@ -284,10 +284,7 @@ pub(super) fn question_ctx(
 
 async fn load(state: &AppState, auth: &Auth, id: &str) -> Result<OnlineQuestion, Response> {
     let Some(id) = uuid(id) else { return Err(common::not_found(state, auth)) };
-    match state.legal_aid.clone().get_question(auth.req(GetQuestionRequest { id })).await {
-        Ok(q) => Ok(q.into_inner()),
-        Err(status) => Err(state.grpc_error(auth, status).await),
-    }
+    state.call(auth, state.legal_aid.clone().get_question(auth.req(GetQuestionRequest { id }))).await
 }
 
 async fn render(state: &AppState, auth: &Auth, x: &OnlineQuestion, typed: &Typed, status: StatusCode) -> Page {

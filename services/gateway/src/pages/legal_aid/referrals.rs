@@ -49,10 +49,7 @@ fn list_url(auth: &Auth) -> String {
 
 async fn load(state: &AppState, auth: &Auth, id: &str) -> Result<Referral, Response> {
     let Some(id) = uuid(id) else { return Err(common::not_found(state, auth)) };
-    match state.legal_aid.clone().get_referral(auth.req(GetReferralRequest { id })).await {
-        Ok(r) => Ok(r.into_inner()),
-        Err(status) => Err(state.grpc_error(auth, status).await),
-    }
+    state.call(auth, state.legal_aid.clone().get_referral(auth.req(GetReferralRequest { id }))).await
 }
 
 // ---------------------------------------------------------------- the list
