@@ -1,9 +1,10 @@
 //! «Активность» (S0-81…S0-88, S0-95): the curator's work queue with every
 //! filter of the seed, quick periods, and the «отработано» tick. A received
 //! file opens straight from its row (S0-86) through the card's file link.
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{ActivityKind, ListActivitiesRequest, MarkActivityProcessedRequest, Period, ProcessedFilter};

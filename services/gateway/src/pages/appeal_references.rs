@@ -6,10 +6,11 @@
 //! The `csv` crate is not in the workspace, and the format is four short columns without
 //! embedded line breaks, so a small quote-aware splitter below reads it.
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{ImportReferenceNodesRequest, ListReferenceNodesRequest, ReferenceNode};

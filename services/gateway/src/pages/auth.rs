@@ -1,9 +1,10 @@
 //! Signing in and out (S0-3, S0-5, S0-15). The login form has no session
 //! yet, so its CSRF token is a double-submit cookie; logout asks first.
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::identity::{LoginRequest, LogoutRequest, WhoAmIRequest};

@@ -4,9 +4,10 @@
 //! curator's request for another curator's citizen is NOT_FOUND there); the
 //! gateway only hides what a role may not do. Files are tenant-scoped in the
 //! files service, so every file link goes through the card's check first.
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{
@@ -21,7 +22,7 @@ use opeka_proto::notifications::SendMessageToCitizenRequest;
 use serde::{Deserialize, Serialize};
 
 use super::NoFields;
-use super::common::{self, all, name_of, one, uuid};
+use super::common::{self, checked, name_of, trimmed, uuid};
 use crate::pages::common::{Page, http};
 use crate::session::{Auth, AuthForm};
 use crate::terms::{self, Terms};
@@ -155,8 +156,10 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
 // ---------------------------------------------------------------- the form
 
 /// What the citizen form holds.
-#[derive(Serialize, Default)]
-struct CitizenForm {
+#[serde_with::apply(String => #[serde(deserialize_with = "trimmed")])]
+#[derive(Serialize, Default, Deserialize)]
+#[serde(default)]
+pub struct CitizenForm {
     surname: String,
     name: String,
     patronymic: String,
@@ -168,30 +171,12 @@ struct CitizenForm {
     district_id: String,
     special_group_ids: Vec<String>,
     situation: String,
+    #[serde(deserialize_with = "checked")]
     inactive: bool,
     inactive_until: String,
 }
 
 impl CitizenForm {
-    fn from_pairs(p: &Pairs) -> Self {
-        Self {
-            surname: one(p, "surname"),
-            name: one(p, "name"),
-            patronymic: one(p, "patronymic"),
-            birth_date: one(p, "birth_date"),
-            inn: one(p, "inn"),
-            phone: one(p, "phone"),
-            email: one(p, "email"),
-            curator_id: one(p, "curator_id"),
-            district_id: one(p, "district_id"),
-            special_group_ids: all(p, "special_group_ids").into_iter().map(str::to_string).collect(),
-            // The situation keeps its line breaks; only the ends are trimmed.
-            situation: one(p, "situation"),
-            inactive: !one(p, "inactive").is_empty(),
-            inactive_until: one(p, "inactive_until"),
-        }
-    }
-
     fn from_citizen(c: &Citizen) -> Self {
         Self {
             surname: c.surname.clone(),
@@ -271,8 +256,7 @@ pub async fn new_form(State(state): State<AppState>, auth: Auth) -> Page {
 }
 
 /// S0-28…S0-33: saves the new card and opens it with its activation code (S0-35).
-pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<Pairs>) -> Page {
-    let form = CitizenForm::from_pairs(&form);
+pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<CitizenForm>) -> Page {
     let errors = form.local_errors(&state);
     if !errors.is_empty() {
         return render_form(&state, &auth, Mode::New, &form, &errors, StatusCode::BAD_REQUEST).await;
@@ -324,10 +308,9 @@ pub async fn edit_form(State(state): State<AppState>, auth: Auth, Path((_, id)):
 pub async fn update(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
-    AuthForm { auth, form }: AuthForm<Pairs>,
+    AuthForm { auth, form }: AuthForm<CitizenForm>,
 ) -> Page {
     let c = citizen(&state, &auth, &id).await?;
-    let form = CitizenForm::from_pairs(&form);
     let errors = form.local_errors(&state);
     if !errors.is_empty() {
         return render_form(&state, &auth, Mode::Edit(&c), &form, &errors, StatusCode::BAD_REQUEST).await;
@@ -734,12 +717,26 @@ pub async fn send_message(
 
 /// S0-115, S0-116: «Перевод пользователей» — how many are selected,
 /// «Кому перевести», «Перевести». Admin only; cases checks again.
-pub async fn transfer_form(State(state): State<AppState>, auth: Auth, Query(q): Query<Pairs>) -> Page {
+pub async fn transfer_form(State(state): State<AppState>, auth: Auth, Query(q): Query<TransferForm>) -> Page {
     if !auth.is_admin() {
         return Err(common::forbidden(&state, &auth));
     }
-    let ids: Vec<String> = all(&q, "citizen_id").into_iter().filter_map(uuid).collect();
-    render_transfer(&state, &auth, &ids, "", &FormErrors::default(), StatusCode::OK).await
+    render_transfer(&state, &auth, &q.ids(), "", &FormErrors::default(), StatusCode::OK).await
+}
+
+/// The citizens ticked in the list, and (on the form) the curator they go to.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TransferForm {
+    citizen_id: Vec<String>,
+    #[serde(deserialize_with = "trimmed")]
+    to_curator_id: String,
+}
+
+impl TransferForm {
+    fn ids(&self) -> Vec<String> {
+        self.citizen_id.iter().filter_map(|id| uuid(id)).collect()
+    }
 }
 
 async fn render_transfer(
@@ -764,12 +761,12 @@ async fn render_transfer(
     Ok(state.page(&auth.tenant, Some(auth), status, "citizen_transfer.html", ctx))
 }
 
-pub async fn transfer(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<Pairs>) -> Page {
+pub async fn transfer(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<TransferForm>) -> Page {
     if !auth.is_admin() {
         return Err(common::forbidden(&state, &auth));
     }
-    let ids: Vec<String> = all(&form, "citizen_id").into_iter().filter_map(uuid).collect();
-    let to = one(&form, "to_curator_id");
+    let ids = form.ids();
+    let to = form.to_curator_id;
     let msg = TransferCitizensRequest { citizen_ids: ids.clone(), to_curator_id: to.clone() };
     state
         .submit_also(

@@ -12,7 +12,8 @@ use opeka_proto::cases::ListSpecialGroupsRequest;
 use opeka_proto::files::download_file_response::Part;
 use opeka_proto::files::{DownloadFileRequest, File, ListFileTypesRequest, UploadFileRequest};
 use opeka_proto::identity::{AccountKind, ListAccountsRequest, ListDistrictsRequest, Role};
-use serde::Serialize;
+use serde::de::{Deserializer, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
 use tonic::Code;
 
 use crate::session::{self, Auth};
@@ -101,6 +102,49 @@ impl AppState {
             }
             Err(status) => Err(self.grpc_error(auth, status).await),
         }
+    }
+}
+
+// ---- typed forms ----
+//
+// Forms are `#[derive(Deserialize)]` structs read with `serde_html_form` (by `AuthForm`, and by
+// axum-extra's `Query` for filters): a repeated key (multi-selects, checkboxes) is a `Vec`. These
+// read a field the way the pages always have: the first value of its key, trimmed.
+
+/// `#[serde(deserialize_with = "trimmed")]`: the field's first value, without surrounding blanks.
+pub fn trimmed<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(d.deserialize_any(First)?.trim().to_string())
+}
+
+/// `#[serde(deserialize_with = "checked")]`: a checkbox, ticked when it sent any value.
+pub fn checked<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(!d.deserialize_any(First)?.trim().is_empty())
+}
+
+/// `#[serde(deserialize_with = "filled")]`: every value of a repeated field, trimmed, blanks left out.
+pub fn filled<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let values = Vec::<String>::deserialize(d)?;
+    Ok(values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()).map(String::from).collect())
+}
+
+/// The first of a field's values (a key may come more than once).
+struct First;
+
+impl<'de> Visitor<'de> for First {
+    type Value = String;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a form value")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut values: A) -> Result<String, A::Error> {
+        let first = values.next_element::<String>()?.unwrap_or_default();
+        while values.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(first)
     }
 }
 

@@ -2,10 +2,11 @@
 //! their registration with e-mail, ФИО and centre; identity mails the
 //! activation link. Only admins see the menu item; identity checks again.
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{Redirect, Response};
 use axum::routing::get;
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::identity::{

@@ -2,9 +2,10 @@
 //! the curator form, the card, password change and deletion. The menu
 //! item is hidden from other roles and the pages refuse them; identity
 //! refuses them again (PERMISSION_DENIED), whatever the gateway does.
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::identity::{

@@ -2,9 +2,10 @@
 //! reaction or «Пропущено» in the last 72 hours (S0-110), and the card tab
 //! with one citizen's whole history of them (S0-46). Scheduler decides
 //! whose citizens a user sees; the admin may narrow the page to a curator.
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::Citizen;

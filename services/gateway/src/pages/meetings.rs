@@ -2,8 +2,9 @@
 //! meetings across the user's citizens (a curator: their own; the admin: the
 //! tenant, or one curator's). Meetings are made in a card's «Программа
 //! поддержки»; here they are only seen and opened.
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::scheduler::{ListOccurrencesRequest, ReminderKind};

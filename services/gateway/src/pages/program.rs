@@ -5,9 +5,10 @@
 //! owns the rules (limits, who may touch which citizen); the gateway only
 //! turns forms into requests and violations back into messages.
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Query;
 use chrono::{Days, NaiveDate};
 use minijinja::context;
 use minijinja::value::{Serde, Value};

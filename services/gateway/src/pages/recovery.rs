@@ -4,11 +4,12 @@
 //!
 //! Nobody is signed in here, so each form's CSRF token is the login form's
 //! double-submit cookie (see `auth.rs`).
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::identity::{

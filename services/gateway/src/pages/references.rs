@@ -4,10 +4,11 @@
 //! reads them; the admin adds, renames and (where the service allows)
 //! deletes. Each owning service checks the role again.
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{CreateSpecialGroupRequest, DeleteSpecialGroupRequest, RenameSpecialGroupRequest};

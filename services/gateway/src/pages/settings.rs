@@ -5,9 +5,10 @@
 //! and registry visibility (S0-2, cases), and the reminders' settings: time
 //! zone, send-ahead window, grace period, detector thresholds, «без
 //! назначений» on or off, the bot's rate (S0-90…S0-93, scheduler).
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{GetTenantSettingsRequest, UpdateTenantSettingsRequest};

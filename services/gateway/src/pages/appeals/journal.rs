@@ -2,9 +2,10 @@
 //! filtered, sorted page is a URL that can be bookmarked (and exported later, S1-63); the columns of
 //! S1-16, numbered pages, and the user's choice of filter fields (S1-62). Above it, «Задачи»: the
 //! cards that came back to the executor (issue 5 point 2), each with «Обработано».
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{

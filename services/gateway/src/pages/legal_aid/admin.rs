@@ -1,9 +1,10 @@
 //! The admin's side of legal aid: each centre's details (address, phone, e-mail, head — the
 //! letterhead of the printed referral form) and where online questions go (S2-33): the
 //! district → centre table and the fallback centre for districts without a route.
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{
@@ -12,7 +13,7 @@ use opeka_proto::cases::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::super::common::{self, Opt, is_form_error, one, uuid};
+use super::super::common::{self, Opt, is_form_error, trimmed, uuid};
 use super::{Pairs, form_errors, page, root, words};
 use crate::AppState;
 use crate::pages::common::{Page, http};
@@ -156,11 +157,18 @@ pub async fn save_routes(State(state): State<AppState>, AuthForm { auth, form }:
 }
 
 /// Where questions from districts without a route go.
-pub async fn save_fallback(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<Pairs>) -> Page {
+#[serde_with::apply(String => #[serde(deserialize_with = "trimmed")])]
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct FallbackForm {
+    centre_id: String,
+}
+
+pub async fn save_fallback(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<FallbackForm>) -> Page {
     if !auth.is_admin() {
         return Err(common::forbidden(&state, &auth));
     }
-    let msg = SetFallbackCentreRequest { centre_id: uuid(&one(&form, "centre_id")).unwrap_or_default() };
+    let msg = SetFallbackCentreRequest { centre_id: uuid(&form.centre_id).unwrap_or_default() };
     state
         .submit_also(
             &auth,
@@ -175,7 +183,9 @@ pub async fn save_fallback(State(state): State<AppState>, AuthForm { auth, form 
         .await
 }
 
-#[derive(Serialize, Default, Debug)]
+#[serde_with::apply(String => #[serde(deserialize_with = "trimmed")])]
+#[derive(Serialize, Deserialize, Default, Debug)]
+#[serde(default)]
 pub(super) struct CentreForm {
     pub address: String,
     pub phone: String,
@@ -220,18 +230,12 @@ pub async fn centre_form(State(state): State<AppState>, auth: Auth, Path((_, id)
 pub async fn save_centre(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
-    AuthForm { auth, form }: AuthForm<Pairs>,
+    AuthForm { auth, form }: AuthForm<CentreForm>,
 ) -> Page {
     if !auth.is_admin() {
         return Err(common::forbidden(&state, &auth));
     }
     let c = load(&state, &auth, &id).await?;
-    let form = CentreForm {
-        address: one(&form, "address"),
-        phone: one(&form, "phone"),
-        email: one(&form, "email"),
-        head: one(&form, "head"),
-    };
     let msg = UpdateLegalAidCentreRequest {
         id: c.id.clone(),
         address: form.address.clone(),

@@ -1,9 +1,10 @@
 //! «Обращения» (S2-9…S2-28, S2-41): the centre's consultation records — the list with «Период»,
 //! «Возраст» and (for admins) the centre, sortable columns and pages, the filter state in the URL;
 //! «Добавить обращение», the detail view, «Редактировать» and «Удалить» after a confirmation.
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{
@@ -15,10 +16,10 @@ use serde::{Deserialize, Serialize};
 use tonic::Code;
 
 use super::super::NoFields;
-use super::super::common::{self, Opt, all, one, uuid};
+use super::super::common::{self, Opt, checked, filled, trimmed, uuid};
 use super::{
-    Pairs, Refs, form_errors, keep, may_record, new_request_id, page, page_number, pager, parse_age, query_prefix,
-    refs, root, words,
+    Refs, form_errors, keep, may_record, new_request_id, page, page_number, pager, parse_age, query_prefix, refs, root,
+    words,
 };
 use crate::AppState;
 use crate::pages::common::{Page, http};
@@ -289,7 +290,9 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
 // ---------------------------------------------------------------- the form
 
 /// What the «Добавить обращение» form holds, as typed.
-#[derive(Serialize, Default, Debug, Clone)]
+#[serde_with::apply(String => #[serde(deserialize_with = "trimmed")])]
+#[derive(Serialize, Default, Debug, Clone, Deserialize)]
+#[serde(default)]
 pub(super) struct ConsultationForm {
     pub request_id: String,
     pub version: String,
@@ -306,43 +309,18 @@ pub(super) struct ConsultationForm {
     pub region_code: String,
     pub district_code: String,
     pub city: String,
+    #[serde(deserialize_with = "filled")]
     pub category_codes: Vec<String>,
     pub help_type_code: String,
+    #[serde(deserialize_with = "checked")]
     pub written_appeal: bool,
+    #[serde(deserialize_with = "checked")]
     pub lawyer_provided: bool,
 }
 
 impl ConsultationForm {
     pub(super) fn blank(today: &str) -> Self {
         Self { request_id: new_request_id(), date: today.to_string(), ..Self::default() }
-    }
-
-    pub(super) fn from_pairs(p: &Pairs) -> Self {
-        Self {
-            request_id: one(p, "request_id"),
-            version: one(p, "version"),
-            centre_id: one(p, "centre_id"),
-            date: one(p, "date"),
-            full_name: one(p, "full_name"),
-            age: one(p, "age"),
-            gender_code: one(p, "gender_code"),
-            citizenship_code: one(p, "citizenship_code"),
-            social_status_code: one(p, "social_status_code"),
-            phone: one(p, "phone"),
-            whatsapp: one(p, "whatsapp"),
-            email: one(p, "email"),
-            region_code: one(p, "region_code"),
-            district_code: one(p, "district_code"),
-            city: one(p, "city"),
-            category_codes: all(p, "category_codes")
-                .into_iter()
-                .filter(|c| !c.is_empty())
-                .map(str::to_string)
-                .collect(),
-            help_type_code: one(p, "help_type_code"),
-            written_appeal: !one(p, "written_appeal").is_empty(),
-            lawyer_provided: !one(p, "lawyer_provided").is_empty(),
-        }
     }
 
     fn from_consultation(c: &Consultation) -> Self {
@@ -492,11 +470,11 @@ pub async fn new_form(State(state): State<AppState>, auth: Auth) -> Page {
 }
 
 /// S2-10…S2-20: «Сохранить» records the consultation and returns to the list.
-pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<Pairs>) -> Page {
+pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<ConsultationForm>) -> Page {
     if !may_record(&auth) {
         return Err(common::forbidden(&state, &auth));
     }
-    let mut form = ConsultationForm::from_pairs(&form);
+    let mut form = form;
     if uuid(&form.request_id).is_none() {
         form.request_id = new_request_id();
     }
@@ -537,10 +515,9 @@ pub async fn edit_form(State(state): State<AppState>, auth: Auth, Path((_, id)):
 pub async fn update(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
-    AuthForm { auth, form }: AuthForm<Pairs>,
+    AuthForm { auth, form }: AuthForm<ConsultationForm>,
 ) -> Page {
     let c = load(&state, &auth, &id).await?;
-    let form = ConsultationForm::from_pairs(&form);
     let refs = refs(&state, &auth).await?;
     let input = match form.to_input(words(&state), &refs) {
         Ok(i) => i,

@@ -2,10 +2,11 @@
 //! place of residence, without an account, and is told which centre will answer; the answers a
 //! moderator approved are listed on a page of their own. No session here: the form's CSRF token
 //! is a double-submit cookie, as on the login page.
-use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
+use axum_extra::extract::Form;
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{
@@ -15,8 +16,8 @@ use opeka_proto::cases::{
 use serde::{Deserialize, Serialize};
 use tonic::Code;
 
-use super::super::common::{one, uuid};
-use super::{Pairs, Refs, form_errors, new_request_id, page_number, pager, query_prefix, words};
+use super::super::common::{trimmed, uuid};
+use super::{Refs, form_errors, new_request_id, page_number, pager, query_prefix, words};
 use crate::pages::common::Page;
 use crate::strings::legal_aid::LegalAidStrings;
 use crate::views::FormErrors;
@@ -31,8 +32,13 @@ const FORM_FIELDS: &[&str] =
     &["name", "contact_email", "contact_phone", "region_code", "district_code", "city", "text"];
 
 /// What the public form holds, as typed.
-#[derive(Serialize, Default, Debug, Clone)]
+#[serde_with::apply(String => #[serde(deserialize_with = "trimmed")])]
+#[derive(Serialize, Default, Debug, Clone, Deserialize)]
+#[serde(default)]
 pub(super) struct AskForm {
+    /// The double-submit token (checked against the cookie, never shown).
+    #[serde(skip_serializing)]
+    pub csrf: String,
     pub request_id: String,
     pub name: String,
     pub contact_email: String,
@@ -41,21 +47,6 @@ pub(super) struct AskForm {
     pub district_code: String,
     pub city: String,
     pub text: String,
-}
-
-impl AskForm {
-    fn from_pairs(p: &Pairs) -> Self {
-        Self {
-            request_id: one(p, "request_id"),
-            name: one(p, "name"),
-            contact_email: one(p, "contact_email"),
-            contact_phone: one(p, "contact_phone"),
-            region_code: one(p, "region_code"),
-            district_code: one(p, "district_code"),
-            city: one(p, "city"),
-            text: one(p, "text").replace("\r\n", "\n"),
-        }
-    }
 }
 
 fn refs_of(options: &ListResidenceOptionsResponse) -> Refs {
@@ -149,18 +140,18 @@ pub async fn ask(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
-    Form(pairs): Form<Pairs>,
+    Form(mut form): Form<AskForm>,
 ) -> Page {
     if !tenancy::is_valid_slug(&tenant) {
         return Err(StatusCode::NOT_FOUND.into_response());
     }
     let expected = session::cookie(&headers, PUBLIC_CSRF_COOKIE).unwrap_or("");
-    if !session::same_secret(&one(&pairs, "csrf"), expected) {
+    if !session::same_secret(&form.csrf, expected) {
         tracing::info!("public question without a valid csrf token refused");
         return Err(state.error_page(&tenant, None, StatusCode::FORBIDDEN, state.strings().csrf_failed));
     }
     let options = options(&state, &tenant).await?;
-    let mut form = AskForm::from_pairs(&pairs);
+    form.text = form.text.replace("\r\n", "\n");
     if uuid(&form.request_id).is_none() {
         form.request_id = new_request_id();
     }
@@ -184,7 +175,7 @@ pub async fn ask(
         text: form.text.clone(),
         request_id: form.request_id.clone(),
     };
-    let token = one(&pairs, "csrf");
+    let token = form.csrf.clone();
     let base = format!("{}/online", tenancy::base(&tenant));
     let t = words(&state);
     match state.legal_aid.clone().ask_question(identity::request(msg, &tenant, None)).await {

@@ -1,9 +1,10 @@
 //! «Онлайн-консультация» for staff (S2-34…S2-36): the questions routed to the centre with
 //! «Ответить» (full text, the answer, «Сохранить»), and the moderators' check that publishes an
 //! answer or returns it to the centre with a comment.
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{Redirect, Response};
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{
@@ -12,10 +13,10 @@ use opeka_proto::cases::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::super::common::{self, Opt, one, uuid};
+use super::super::common::{self, Opt, trimmed, uuid};
 use super::{
-    Pairs, form_errors, is_consultant, may_moderate, may_record, may_see_questions, page, page_number, pager,
-    query_prefix, root, words,
+    form_errors, is_consultant, may_moderate, may_record, may_see_questions, page, page_number, pager, query_prefix,
+    root, words,
 };
 use crate::AppState;
 use crate::pages::common::{Page, http};
@@ -301,14 +302,24 @@ pub async fn show(State(state): State<AppState>, auth: Auth, Path((_, id)): Path
     }
 }
 
+#[serde_with::apply(String => #[serde(deserialize_with = "trimmed")])]
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct AnswerForm {
+    answer: String,
+    /// `approve`, or anything else to return the answer.
+    decision: String,
+    comment: String,
+}
+
 /// S2-35: «Сохранить» sends the answer to moderation.
 pub async fn answer(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
-    AuthForm { auth, form }: AuthForm<Pairs>,
+    AuthForm { auth, form }: AuthForm<AnswerForm>,
 ) -> Page {
     let x = load(&state, &auth, &id).await?;
-    let text = one(&form, "answer").replace("\r\n", "\n");
+    let text = form.answer.replace("\r\n", "\n");
     let msg = AnswerQuestionRequest { id: x.id.clone(), answer: text.clone() };
     state
         .submit(
@@ -328,11 +339,11 @@ pub async fn answer(
 pub async fn moderate(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
-    AuthForm { auth, form }: AuthForm<Pairs>,
+    AuthForm { auth, form }: AuthForm<AnswerForm>,
 ) -> Page {
     let x = load(&state, &auth, &id).await?;
-    let approve = one(&form, "decision") == "approve";
-    let comment = one(&form, "comment");
+    let approve = form.decision == "approve";
+    let comment = form.comment;
     let msg = ModerateAnswerRequest {
         id: x.id.clone(),
         approve,

@@ -2,9 +2,10 @@
 //! «Добавить перенаправление» (from scratch or from a consultation), «Распечатать» with the
 //! generated form editable before «Сохранить», and the print-ready page with the centre's
 //! details as its letterhead.
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{
@@ -16,11 +17,9 @@ use serde::{Deserialize, Serialize};
 use tonic::Code;
 
 use super::super::NoFields;
-use super::super::common::{self, Opt, is_form_error, one, uuid};
+use super::super::common::{self, Opt, is_form_error, trimmed, uuid};
 use super::consultations::today;
-use super::{
-    Pairs, form_errors, may_record, new_request_id, page, page_number, pager, parse_age, query_prefix, root, words,
-};
+use super::{form_errors, may_record, new_request_id, page, page_number, pager, parse_age, query_prefix, root, words};
 use crate::AppState;
 use crate::pages::common::{Page, http};
 use crate::session::{Auth, AuthForm};
@@ -163,7 +162,9 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
 
 // ---------------------------------------------------------------- the form
 
-#[derive(Serialize, Default, Debug, Clone)]
+#[serde_with::apply(String => #[serde(deserialize_with = "trimmed")])]
+#[derive(Serialize, Default, Debug, Clone, Deserialize)]
+#[serde(default)]
 pub(super) struct ReferralForm {
     pub request_id: String,
     pub version: String,
@@ -180,23 +181,6 @@ pub(super) struct ReferralForm {
 }
 
 impl ReferralForm {
-    fn from_pairs(p: &Pairs) -> Self {
-        Self {
-            request_id: one(p, "request_id"),
-            version: one(p, "version"),
-            centre_id: one(p, "centre_id"),
-            consultation_id: one(p, "consultation_id"),
-            date: one(p, "date"),
-            client_full_name: one(p, "client_full_name"),
-            client_age: one(p, "client_age"),
-            client_phone: one(p, "client_phone"),
-            client_address: one(p, "client_address"),
-            to_organisation: one(p, "to_organisation"),
-            to_address: one(p, "to_address"),
-            reason: one(p, "reason"),
-        }
-    }
-
     /// A new referral for the client of consultation `c` (S2-31: the form fills itself).
     pub(super) fn from_consultation(c: &Consultation, today: &str) -> Self {
         let i = c.input.clone().unwrap_or_default();
@@ -327,11 +311,11 @@ pub async fn new_form(State(state): State<AppState>, auth: Auth, Query(q): Query
     render_form(&state, &auth, Mode::New, &form, &FormErrors::default(), StatusCode::OK).await
 }
 
-pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<Pairs>) -> Page {
+pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<ReferralForm>) -> Page {
     if !may_record(&auth) {
         return Err(common::forbidden(&state, &auth));
     }
-    let mut form = ReferralForm::from_pairs(&form);
+    let mut form = form;
     if uuid(&form.request_id).is_none() {
         form.request_id = new_request_id();
     }
@@ -372,13 +356,12 @@ pub async fn edit_form(State(state): State<AppState>, auth: Auth, Path((_, id)):
 pub async fn update(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
-    AuthForm { auth, form }: AuthForm<Pairs>,
+    AuthForm { auth, form }: AuthForm<ReferralForm>,
 ) -> Page {
     let r = match load(&state, &auth, &id).await {
         Ok(r) => r,
         Err(resp) => return Err(resp),
     };
-    let form = ReferralForm::from_pairs(&form);
     let input = match form.to_input(words(&state)) {
         Ok(i) => i,
         Err(errors) => {
@@ -463,20 +446,27 @@ pub async fn print_form(
     page(&state, &auth, StatusCode::OK, "legal_aid_referral_print_form.html", ctx).await
 }
 
+#[serde_with::apply(String => #[serde(deserialize_with = "trimmed")])]
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PrintForm {
+    /// `regenerate` for «Восстановить».
+    action: String,
+    form_text: String,
+    version: String,
+}
+
 /// «Сохранить» keeps the corrected text and opens the print page; «Восстановить» regenerates it.
 pub async fn save_print_form(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
-    AuthForm { auth, form }: AuthForm<Pairs>,
+    AuthForm { auth, form }: AuthForm<PrintForm>,
 ) -> Page {
-    let r = match load(&state, &auth, &id).await {
-        Ok(r) => r,
-        Err(resp) => return Err(resp),
-    };
-    let regenerate = one(&form, "action") == "regenerate";
+    let r = load(&state, &auth, &id).await?;
+    let regenerate = form.action == "regenerate";
     // Line breaks as the print page lays them out, whatever the browser sent.
-    let text = one(&form, "form_text").replace("\r\n", "\n");
-    let version = one(&form, "version");
+    let text = form.form_text.replace("\r\n", "\n");
+    let version = form.version;
     let msg = UpdateReferralFormRequest {
         id: r.id.clone(),
         version: version.parse().unwrap_or(r.version),
