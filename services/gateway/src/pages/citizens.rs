@@ -46,8 +46,6 @@ const FORM_FIELDS: &[&str] = &[
     "inactive_until",
 ];
 
-type Pairs = Vec<(String, String)>;
-
 fn base(auth: &Auth) -> String {
     tenancy::base(&auth.tenant)
 }
@@ -400,7 +398,7 @@ pub async fn card(
     auth: Auth,
     Path((_, id)): Path<(String, String)>,
     Query(q): Query<CardQuery>,
-    Query(pairs): Query<Pairs>,
+    Query(calendar): Query<super::program::CalendarQuery>,
 ) -> Page {
     let c = citizen(&state, &auth, &id).await?;
     let terms = state.terms(&auth).await;
@@ -465,7 +463,7 @@ pub async fn card(
             ctx.push(context! { interactions => Value::from(Serde(&rows)) });
         }
         "data" => ctx.push(data_tab(&state, &auth, &c, &terms).await),
-        "program" => ctx.push(super::program::tab(&state, &auth, &c, &pairs, &terms).await?),
+        "program" => ctx.push(super::program::tab(&state, &auth, &c, &calendar, &terms).await?),
         "deviations" => ctx.push(super::deviations::tab(&state, &auth, &c).await?),
         _ => {}
     }

@@ -14,12 +14,11 @@ use serde::Serialize;
 use tonic::Code;
 
 use super::calendar::{self, Row};
-use super::common::{self, one, uuid};
+use super::common::{self, uuid};
+use super::program::CalendarQuery;
 use crate::pages::common::Page;
 use crate::session::Auth;
 use crate::{AppState, tenancy};
-
-type Pairs = Vec<(String, String)>;
 
 /// S0-110: «за последние 72 часа».
 const PAGE_HOURS: u32 = 72;
@@ -72,10 +71,10 @@ pub async fn tab(state: &AppState, auth: &Auth, c: &Citizen) -> Result<Value, Re
 }
 
 /// S0-110: the left-menu page.
-pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<Pairs>) -> Page {
+pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<CalendarQuery>) -> Page {
     let t = state.strings();
     let terms = state.terms(&auth).await;
-    let curator_id = if auth.is_admin() { uuid(&one(&q, "curator_id")).unwrap_or_default() } else { String::new() };
+    let curator_id = if auth.is_admin() { uuid(&q.curator_id).unwrap_or_default() } else { String::new() };
     let curators = if auth.is_admin() { common::curators(&state, &auth).await.unwrap_or_default() } else { vec![] };
     let msg = ListDeviationsRequest { citizen_id: String::new(), hours: PAGE_HOURS, curator_id: curator_id.clone() };
     let (rows, unavailable) = match list(&state, &auth, msg).await? {

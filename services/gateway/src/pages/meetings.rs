@@ -10,25 +10,23 @@ use minijinja::value::{Serde, Value};
 use opeka_proto::scheduler::{ListOccurrencesRequest, ReminderKind};
 
 use super::calendar::{self, Period, View};
-use super::common::{self, one, uuid};
-use super::program;
+use super::common::{self, uuid};
+use super::program::{self, CalendarQuery};
 use crate::pages::common::Page;
 use crate::session::Auth;
 use crate::{AppState, tenancy};
 
-type Pairs = Vec<(String, String)>;
-
-fn curator_filter(auth: &Auth, q: &Pairs) -> String {
+fn curator_filter(auth: &Auth, q: &CalendarQuery) -> String {
     // S0-84's rule: only the admin looks across curators.
-    if auth.is_admin() { uuid(&one(q, "curator_id")).unwrap_or_default() } else { String::new() }
+    if auth.is_admin() { uuid(&q.curator_id).unwrap_or_default() } else { String::new() }
 }
 
-pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<Pairs>) -> Page {
+pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<CalendarQuery>) -> Page {
     let t = state.strings();
     let terms = state.terms(&auth).await;
     let today = program::today(&state, &terms);
-    let view = View::parse(&one(&q, "view"));
-    let period = Period::new(view, calendar::parse_date(&one(&q, "date")).unwrap_or(today));
+    let view = View::parse(&q.view);
+    let period = Period::new(view, calendar::parse_date(&q.date).unwrap_or(today));
     let curator_id = curator_filter(&auth, &q);
     let curators = if auth.is_admin() { common::curators(&state, &auth).await.unwrap_or_default() } else { vec![] };
     let msg = ListOccurrencesRequest {
@@ -67,7 +65,7 @@ pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<Pai
 }
 
 /// GET `/t/{tenant}/meetings/events?start=…&end=…[&curator_id=…]`.
-pub async fn events(State(state): State<AppState>, auth: Auth, Query(q): Query<Pairs>) -> Page {
+pub async fn events(State(state): State<AppState>, auth: Auth, Query(q): Query<CalendarQuery>) -> Page {
     let Some((from, to)) = program::requested_period(&q) else { return Err(program::bad_period(state.strings())) };
     let msg = ListOccurrencesRequest {
         citizen_id: String::new(),
