@@ -122,9 +122,17 @@ impl FormErrors {
 }
 
 impl AppState {
-    /// A full page in the layout: `ctx` is the page's own context, laid
-    /// over what every page gets (strings, tenant, the signed-in user).
-    pub fn page(&self, tenant: &str, auth: Option<&Auth>, status: StatusCode, template: &str, ctx: Value) -> Response {
+    /// A full page in the layout: `ctx` is the page's own context (a `#[derive(Serialize)]` struct,
+    /// or a `context!{}`), laid over what every page gets (strings, tenant, the signed-in user).
+    pub fn page(
+        &self,
+        tenant: &str,
+        auth: Option<&Auth>,
+        status: StatusCode,
+        template: &str,
+        ctx: impl serde::Serialize,
+    ) -> Response {
+        let ctx = Value::from(Serde(ctx));
         let t = self.strings();
         let user = auth.map(|a| {
             let roles: Vec<String> = a.row.roles.iter().map(|r| t.role_name(r).to_string()).collect();

@@ -64,19 +64,17 @@ pub(super) async fn citizen(state: &AppState, auth: &Auth, id: &str) -> Result<C
 
 // ---------------------------------------------------------------- the list
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Serialize, Default)]
+#[serde(default)]
 pub struct ListQuery {
-    #[serde(default)]
+    #[serde(deserialize_with = "trimmed")]
     query: String,
-    #[serde(default)]
+    #[serde(deserialize_with = "trimmed")]
     situation: String,
-    #[serde(default)]
     district_id: String,
-    #[serde(default)]
     curator_id: String,
-    #[serde(default)]
     page_token: String,
-    #[serde(default)]
+    #[serde(skip_serializing)]
     notice: String,
 }
 
@@ -100,8 +98,8 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
     // every card); without the right to read staff the column stays empty.
     let curators = common::curators(&state, &auth).await.unwrap_or_default();
     let msg = ListCitizensRequest {
-        name_query: q.query.trim().to_string(),
-        situation_query: q.situation.trim().to_string(),
+        name_query: q.query.clone(),
+        situation_query: q.situation.clone(),
         district_id: uuid(&q.district_id).unwrap_or_default(),
         curator_id: uuid(&q.curator_id).unwrap_or_default(),
         page_size: PAGE_SIZE,
@@ -128,27 +126,38 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
         "deleted" => Some(t.notice_deleted_item),
         _ => None,
     };
-    let filtered = !(q.query.trim().is_empty()
-        && q.situation.trim().is_empty()
-        && q.district_id.is_empty()
-        && q.curator_id.is_empty());
-    let ctx = context! {
-        title => terms.citizens_section.clone(),
-        active => "citizens",
-        q => context! {
-            query => q.query.trim(), situation => q.situation.trim(),
-            district_id => q.district_id, curator_id => q.curator_id,
-        },
-        filtered => filtered,
-        rows => Value::from(Serde(&rows)),
-        total => res.total_size,
-        next_page_token => res.next_page_token,
-        page_token => q.page_token,
-        districts => Value::from(Serde(&districts)),
-        curators => Value::from(Serde(&curators)),
-        notice => notice,
+    let filtered =
+        !(q.query.is_empty() && q.situation.is_empty() && q.district_id.is_empty() && q.curator_id.is_empty());
+    let page = ListPage {
+        title: terms.citizens_section.clone(),
+        active: "citizens",
+        filtered,
+        rows,
+        total: res.total_size,
+        next_page_token: res.next_page_token,
+        page_token: &q.page_token,
+        q: &q,
+        districts,
+        curators,
+        notice,
     };
-    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "citizens.html", ctx))
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "citizens.html", page))
+}
+
+/// `citizens.html`.
+#[derive(Serialize)]
+struct ListPage<'a> {
+    title: String,
+    active: &'static str,
+    q: &'a ListQuery,
+    filtered: bool,
+    rows: Vec<Row>,
+    total: i64,
+    next_page_token: String,
+    page_token: &'a str,
+    districts: Vec<common::Opt>,
+    curators: Vec<common::Opt>,
+    notice: Option<&'static str>,
 }
 
 // ---------------------------------------------------------------- the form
@@ -233,19 +242,34 @@ async fn render_form(
         Mode::New => (t.citizen_new_title, format!("{}/citizens/new", base(auth)), None),
         Mode::Edit(c) => (t.citizen_edit_title, format!("{}/citizens/{}/edit", base(auth), c.id), Some(c.id.clone())),
     };
-    let ctx = context! {
-        title => title,
-        active => "citizens",
-        action => action,
-        id => id,
-        form => Value::from(Serde(form)),
-        errors => Value::from(Serde(errors)),
-        districts => Value::from(Serde(&districts)),
-        groups => Value::from(Serde(&groups)),
-        curators => Value::from(Serde(&curators)),
-        curator_title => terms.curator_title,
+    let page = FormPage {
+        title,
+        active: "citizens",
+        action,
+        id,
+        form,
+        errors,
+        districts,
+        groups,
+        curators,
+        curator_title: terms.curator_title.clone(),
     };
-    Ok(state.page(&auth.tenant, Some(auth), status, "citizen_form.html", ctx))
+    Ok(state.page(&auth.tenant, Some(auth), status, "citizen_form.html", page))
+}
+
+/// `citizen_form.html`.
+#[derive(Serialize)]
+struct FormPage<'a> {
+    title: &'static str,
+    active: &'static str,
+    action: String,
+    id: Option<String>,
+    form: &'a CitizenForm,
+    errors: &'a FormErrors,
+    districts: Vec<common::Opt>,
+    groups: Vec<common::Opt>,
+    curators: Vec<common::Opt>,
+    curator_title: String,
 }
 
 /// S0-26, S0-27: «Добавить» opens the form (curators and admins).
