@@ -19,11 +19,11 @@ use opeka_proto::cases::{
     PostponeAction, RereviewAction, RouteAction, TechSupportAction,
 };
 use opeka_proto::identity::{AccountKind, ListAccountsRequest, Role};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tonic::Code;
 
-use super::common::{self, FileOwner, Opt, Posted, Uploaded, all, one, uuid};
-use super::{Pairs, can_edit_cards, card_url, form_errors, label_of, load, new_request_id, opts};
+use super::common::{self, FileOwner, Opt, Posted, Uploaded, all, one, trimmed, uuid};
+use super::{can_edit_cards, card_url, form_errors, label_of, load, new_request_id, opts};
 use crate::pages::common::Page;
 use crate::session::{Auth, AuthForm};
 use crate::strings::appeals::AppealsStrings;
@@ -371,16 +371,26 @@ async fn render(state: &AppState, auth: &Auth, a: &Appeal, extra: Extra, status:
     Ok(state.page(&auth.tenant, Some(auth), status, "appeals_card.html", ctx))
 }
 
+/// The card's query, and the comment editor's form (`text`).
+#[serde_with::apply(String => #[serde(deserialize_with = "trimmed")])]
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CardQuery {
+    notice: String,
+    edit: String,
+    text: String,
+}
+
 /// S1-17…S1-28: the card; `?notice=` after a step, `?edit=<comment>` opens a comment's editor.
 pub async fn page(
     State(state): State<AppState>,
     auth: Auth,
     Path((_, id)): Path<(String, String)>,
-    Query(q): Query<Pairs>,
+    Query(q): Query<CardQuery>,
 ) -> Page {
     let a = load(&state, &auth, &id).await?;
-    let edit = uuid(&one(&q, "edit")).map(|cid| (cid, Failed::default()));
-    let extra = Extra { notice: one(&q, "notice"), edit, ..Extra::default() };
+    let edit = uuid(&q.edit).map(|cid| (cid, Failed::default()));
+    let extra = Extra { notice: q.notice, edit, ..Extra::default() };
     render(&state, &auth, &a, extra, StatusCode::OK).await
 }
 
@@ -541,11 +551,11 @@ pub async fn download(
 pub async fn edit_comment(
     State(state): State<AppState>,
     Path((_, id, comment_id)): Path<(String, String, String)>,
-    AuthForm { auth, form }: AuthForm<Pairs>,
+    AuthForm { auth, form }: AuthForm<CardQuery>,
 ) -> Page {
     let a = load(&state, &auth, &id).await?;
     let Some(comment_id) = uuid(&comment_id) else { return Err(common::not_found(&state, &auth)) };
-    let text = one(&form, "text");
+    let text = form.text;
     let typed = |errors: FormErrors| {
         let f = Failed { action: "edit".into(), values: BTreeMap::from([("text".to_string(), text.clone())]), errors };
         Some((comment_id.clone(), f))
