@@ -10,8 +10,7 @@ use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{ActivityKind, ListActivitiesRequest, MarkActivityProcessedRequest, Period, ProcessedFilter};
 use serde::{Deserialize, Serialize};
 
-use super::common::{self, name_of, uuid};
-use crate::pages::common::Page;
+use super::common::{self, Page, name_of, uuid};
 use crate::session::{Auth, AuthForm};
 use crate::{AppState, Strings, tenancy};
 

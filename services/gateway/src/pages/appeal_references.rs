@@ -17,8 +17,7 @@ use opeka_proto::cases::{ImportReferenceNodesRequest, ListReferenceNodesRequest,
 use serde::{Deserialize, Serialize};
 use tonic::Code;
 
-use super::common;
-use crate::pages::common::{Page, http};
+use super::common::{self, Page, http};
 use crate::session::{Auth, same_secret};
 use crate::strings::appeal_references::AppealReferencesStrings;
 use crate::{AppState, tenancy};

@@ -22,8 +22,7 @@ use opeka_proto::notifications::SendMessageToCitizenRequest;
 use serde::{Deserialize, Serialize};
 
 use super::NoFields;
-use super::common::{self, checked, name_of, trimmed, uuid};
-use crate::pages::common::{Page, http};
+use super::common::{self, Page, checked, http, name_of, trimmed, uuid};
 use crate::session::{Auth, AuthForm};
 use crate::terms::{self, Terms};
 use crate::views::FormErrors;
@@ -316,14 +315,12 @@ pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: Auth
 
 /// S0-37: «Изменить».
 pub async fn edit_form(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
-    match citizen(&state, &auth, &id).await {
-        Ok(c) if c.can_edit => {
-            let form = CitizenForm::from_citizen(&c);
-            render_form(&state, &auth, Mode::Edit(&c), &form, &FormErrors::default(), StatusCode::OK).await
-        }
-        Ok(_) => Err(common::forbidden(&state, &auth)),
-        Err(r) => Ok(r),
+    let c = citizen(&state, &auth, &id).await?;
+    if !c.can_edit {
+        return Err(common::forbidden(&state, &auth));
     }
+    render_form(&state, &auth, Mode::Edit(&c), &CitizenForm::from_citizen(&c), &FormErrors::default(), StatusCode::OK)
+        .await
 }
 
 /// S0-37: «Сохранить» saves and returns to the card.
@@ -702,10 +699,8 @@ fn render_message(
 
 /// S0-89: a short message to a citizen who could not be reached by phone.
 pub async fn message_form(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
-    match citizen(&state, &auth, &id).await {
-        Ok(c) => Ok(render_message(&state, &auth, &c, "", &FormErrors::default(), StatusCode::OK)),
-        Err(r) => Ok(r),
-    }
+    let c = citizen(&state, &auth, &id).await?;
+    Ok(render_message(&state, &auth, &c, "", &FormErrors::default(), StatusCode::OK))
 }
 
 pub async fn send_message(

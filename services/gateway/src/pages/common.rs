@@ -417,10 +417,8 @@ async fn upload(
 /// the caller was just allowed to open (a citizen's card, an appeal); otherwise «not found». Always
 /// an attachment: the bytes came from outside and must never run as a page of ours.
 pub async fn download(state: &AppState, auth: &Auth, file_id: String, belongs: impl FnOnce(&File) -> bool) -> Page {
-    let mut stream = match state.files.clone().download_file(auth.req(DownloadFileRequest { id: file_id })).await {
-        Ok(s) => s.into_inner(),
-        Err(status) => return Err(state.grpc_error(auth, status).await),
-    };
+    let mut stream =
+        state.call(auth, state.files.clone().download_file(auth.req(DownloadFileRequest { id: file_id }))).await?;
     let file = match stream.message().await {
         Ok(Some(m)) => match m.part {
             Some(Part::File(f)) => f,

@@ -15,8 +15,7 @@ use opeka_proto::identity::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::common::{self, Opt};
-use crate::pages::common::{Page, http};
+use super::common::{self, Opt, Page, http};
 use crate::session::{Auth, AuthForm};
 use crate::views::FormErrors;
 use crate::{AppState, identity, tenancy};
@@ -161,10 +160,8 @@ pub async fn new_form(State(state): State<AppState>, auth: Auth) -> Page {
     if !auth.is_admin() {
         return Err(common::forbidden(&state, &auth));
     }
-    match centres(&state, &auth).await {
-        Ok(c) => Ok(render_form(&state, &auth, &ConsultantForm::default(), &c, &FormErrors::default(), StatusCode::OK)),
-        Err(r) => Ok(r),
-    }
+    let centres = centres(&state, &auth).await?;
+    Ok(render_form(&state, &auth, &ConsultantForm::default(), &centres, &FormErrors::default(), StatusCode::OK))
 }
 
 /// S2-1, S2-2: the account is created without a password, so identity

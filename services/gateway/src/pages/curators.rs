@@ -324,13 +324,9 @@ pub async fn edit_form(State(state): State<AppState>, auth: Auth, Path((_, id)):
     if let Some(r) = refuse_non_admin(&state, &auth) {
         return Err(r);
     }
-    match curator(&state, &auth, &id).await {
-        Ok(account) => {
-            let form = CuratorForm::from_account(&account);
-            render_form(&state, &auth, Mode::Edit(&account), &form, &FormErrors::default(), StatusCode::OK).await
-        }
-        Err(r) => Ok(r),
-    }
+    let account = curator(&state, &auth, &id).await?;
+    let form = CuratorForm::from_account(&account);
+    render_form(&state, &auth, Mode::Edit(&account), &form, &FormErrors::default(), StatusCode::OK).await
 }
 
 /// S0-24: «Сохранить» saves and returns to the list.
@@ -398,10 +394,8 @@ pub async fn password_form(State(state): State<AppState>, auth: Auth, Path((_, i
     if let Some(r) = refuse_non_admin(&state, &auth) {
         return Err(r);
     }
-    match curator(&state, &auth, &id).await {
-        Ok(account) => Ok(render_password(&state, &auth, &account, &FormErrors::default(), StatusCode::OK)),
-        Err(r) => Ok(r),
-    }
+    let account = curator(&state, &auth, &id).await?;
+    Ok(render_password(&state, &auth, &account, &FormErrors::default(), StatusCode::OK))
 }
 
 #[derive(Deserialize)]

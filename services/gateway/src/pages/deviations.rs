@@ -14,9 +14,8 @@ use serde::Serialize;
 use tonic::Code;
 
 use super::calendar::{self, Row};
-use super::common::{self, uuid};
+use super::common::{self, Page, uuid};
 use super::program::CalendarQuery;
-use crate::pages::common::Page;
 use crate::session::Auth;
 use crate::{AppState, tenancy};
 

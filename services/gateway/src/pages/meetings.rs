@@ -10,9 +10,8 @@ use minijinja::value::{Serde, Value};
 use opeka_proto::scheduler::{ListOccurrencesRequest, ReminderKind};
 
 use super::calendar::{self, Period, View};
-use super::common::{self, uuid};
+use super::common::{self, Page, uuid};
 use super::program::{self, CalendarQuery};
-use crate::pages::common::Page;
 use crate::session::Auth;
 use crate::{AppState, tenancy};
 

@@ -23,8 +23,7 @@ use tonic::Code;
 
 use super::calendar::{self, Period, View};
 use super::citizens::citizen;
-use super::common::{self, checked, is_form_error, trimmed, uuid};
-use crate::pages::common::{Page, http};
+use super::common::{self, Page, checked, http, is_form_error, trimmed, uuid};
 use crate::session::{Auth, AuthForm};
 use crate::terms::Terms;
 use crate::views::FormErrors;

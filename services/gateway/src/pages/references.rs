@@ -17,8 +17,7 @@ use opeka_proto::identity::{CreateDistrictRequest, RenameDistrictRequest};
 use serde::Deserialize;
 
 use super::NoFields;
-use super::common::{self, Opt, is_form_error, uuid};
-use crate::pages::common::Page;
+use super::common::{self, Opt, Page, is_form_error, uuid};
 use crate::session::{Auth, AuthForm};
 use crate::views::FormErrors;
 use crate::{AppState, Strings, tenancy};
@@ -257,10 +256,10 @@ async fn form(kind: Kind, State(state): State<AppState>, auth: Auth, id: Option<
     let ok = StatusCode::OK;
     match id {
         None => Ok(render_form(&state, &auth, kind, None, "", &FormErrors::default(), ok)),
-        Some(id) => match current(kind, &state, &auth, &id).await {
-            Ok(o) => Ok(render_form(&state, &auth, kind, Some(&o.id), &o.name, &FormErrors::default(), ok)),
-            Err(r) => Ok(r),
-        },
+        Some(id) => {
+            let o = current(kind, &state, &auth, &id).await?;
+            Ok(render_form(&state, &auth, kind, Some(&o.id), &o.name, &FormErrors::default(), ok))
+        }
     }
 }
 

@@ -22,9 +22,8 @@ use opeka_proto::identity::{AccountKind, ListAccountsRequest, Role};
 use serde::{Deserialize, Serialize};
 use tonic::Code;
 
-use super::common::{self, FileOwner, Opt, Posted, Uploaded, all, one, trimmed, uuid};
+use super::common::{self, FileOwner, Opt, Page, Posted, Uploaded, all, one, trimmed, uuid};
 use super::{can_edit_cards, card_url, form_errors, label_of, load, new_request_id, opts};
-use crate::pages::common::Page;
 use crate::session::{Auth, AuthForm};
 use crate::strings::appeals::AppealsStrings;
 use crate::terms::{self, Terms};

@@ -13,10 +13,9 @@ use opeka_proto::cases::{
 use serde::{Deserialize, Deserializer, Serialize};
 use tonic::Code;
 
-use super::common::{self, checked, filled, trimmed, uuid};
+use super::common::{self, Page, checked, filled, http, trimmed, uuid};
 use super::{Tree, can_edit_cards, card_url, form_errors, journal_url, load, new_request_id, opts};
 use crate::AppState;
-use crate::pages::common::{Page, http};
 use crate::session::{Auth, AuthForm};
 use crate::views::FormErrors;
 
@@ -326,13 +325,8 @@ pub async fn edit_form(State(state): State<AppState>, auth: Auth, Path((_, id)):
     if !can_edit_cards(&auth) {
         return Err(common::forbidden(&state, &auth));
     }
-    match load(&state, &auth, &id).await {
-        Ok(a) => {
-            let form = AppealForm::from_appeal(&a);
-            render(&state, &auth, Mode::Edit(&a), &form, &FormErrors::default(), StatusCode::OK).await
-        }
-        Err(r) => Ok(r),
-    }
+    let a = load(&state, &auth, &id).await?;
+    render(&state, &auth, Mode::Edit(&a), &AppealForm::from_appeal(&a), &FormErrors::default(), StatusCode::OK).await
 }
 
 pub async fn update(

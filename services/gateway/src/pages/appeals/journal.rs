@@ -14,9 +14,8 @@ use opeka_proto::cases::{
 };
 use serde::Serialize;
 
-use super::common::{self, Opt, all, one};
+use super::common::{self, Opt, Page, all, one};
 use super::{Pairs, Tree, can_edit_cards, has_role, journal_url, opts};
-use crate::pages::common::Page;
 use crate::session::{Auth, AuthForm};
 use crate::strings::appeals::AppealsStrings;
 use crate::terms::Terms;

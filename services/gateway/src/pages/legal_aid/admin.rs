@@ -13,10 +13,9 @@ use opeka_proto::cases::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::super::common::{self, Opt, is_form_error, trimmed, uuid};
+use super::super::common::{self, Opt, Page, http, is_form_error, trimmed, uuid};
 use super::{Pairs, form_errors, page, root, words};
 use crate::AppState;
-use crate::pages::common::{Page, http};
 use crate::session::{Auth, AuthForm};
 use crate::strings::legal_aid::LegalAidStrings;
 use crate::views::FormErrors;

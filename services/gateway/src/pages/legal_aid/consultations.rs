@@ -16,13 +16,12 @@ use serde::{Deserialize, Serialize};
 use tonic::Code;
 
 use super::super::NoFields;
-use super::super::common::{self, Opt, checked, filled, trimmed, uuid};
+use super::super::common::{self, Opt, Page, checked, filled, http, trimmed, uuid};
 use super::{
     Refs, form_errors, keep, may_record, new_request_id, page, page_number, pager, parse_age, query_prefix, refs, root,
     words,
 };
 use crate::AppState;
-use crate::pages::common::{Page, http};
 use crate::session::{Auth, AuthForm};
 use crate::strings::legal_aid::LegalAidStrings;
 use crate::terms;

@@ -16,9 +16,8 @@ use opeka_proto::cases::{
 use serde::{Deserialize, Serialize};
 use tonic::Code;
 
-use super::super::common::{trimmed, uuid};
+use super::super::common::{Page, trimmed, uuid};
 use super::{Refs, form_errors, new_request_id, page_number, pager, query_prefix, words};
-use crate::pages::common::Page;
 use crate::strings::legal_aid::LegalAidStrings;
 use crate::views::FormErrors;
 use crate::{AppState, identity, session, tenancy};

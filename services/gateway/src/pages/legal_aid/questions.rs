@@ -13,13 +13,12 @@ use opeka_proto::cases::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::super::common::{self, Opt, trimmed, uuid};
+use super::super::common::{self, Opt, Page, http, trimmed, uuid};
 use super::{
     form_errors, is_consultant, may_moderate, may_record, may_see_questions, page, page_number, pager, query_prefix,
     root, words,
 };
 use crate::AppState;
-use crate::pages::common::{Page, http};
 use crate::session::{Auth, AuthForm};
 use crate::strings::legal_aid::LegalAidStrings;
 use crate::terms::Terms;
@@ -296,10 +295,8 @@ async fn render(state: &AppState, auth: &Auth, x: &OnlineQuestion, typed: &Typed
 
 /// S2-35: «Ответить» — the full question and the answer field.
 pub async fn show(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
-    match load(&state, &auth, &id).await {
-        Ok(x) => render(&state, &auth, &x, &Typed::default(), StatusCode::OK).await,
-        Err(r) => Ok(r),
-    }
+    let x = load(&state, &auth, &id).await?;
+    render(&state, &auth, &x, &Typed::default(), StatusCode::OK).await
 }
 
 #[serde_with::apply(String => #[serde(deserialize_with = "trimmed")])]

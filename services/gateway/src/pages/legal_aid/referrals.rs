@@ -17,11 +17,10 @@ use serde::{Deserialize, Serialize};
 use tonic::Code;
 
 use super::super::NoFields;
-use super::super::common::{self, Opt, is_form_error, trimmed, uuid};
+use super::super::common::{self, Opt, Page, http, is_form_error, trimmed, uuid};
 use super::consultations::today;
 use super::{form_errors, may_record, new_request_id, page, page_number, pager, parse_age, query_prefix, root, words};
 use crate::AppState;
-use crate::pages::common::{Page, http};
 use crate::session::{Auth, AuthForm};
 use crate::strings::legal_aid::LegalAidStrings;
 use crate::terms;
@@ -345,10 +344,7 @@ pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: Auth
 }
 
 pub async fn edit_form(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
-    let r = match load(&state, &auth, &id).await {
-        Ok(r) => r,
-        Err(resp) => return Err(resp),
-    };
+    let r = load(&state, &auth, &id).await?;
     let form = ReferralForm::from_referral(&r);
     render_form(&state, &auth, Mode::Edit(&r), &form, &FormErrors::default(), StatusCode::OK).await
 }
@@ -358,10 +354,7 @@ pub async fn update(
     Path((_, id)): Path<(String, String)>,
     AuthForm { auth, form }: AuthForm<ReferralForm>,
 ) -> Page {
-    let r = match load(&state, &auth, &id).await {
-        Ok(r) => r,
-        Err(resp) => return Err(resp),
-    };
+    let r = load(&state, &auth, &id).await?;
     let input = match form.to_input(words(&state)) {
         Ok(i) => i,
         Err(errors) => {
@@ -430,10 +423,7 @@ pub async fn print_form(
     Path((_, id)): Path<(String, String)>,
     Query(q): Query<FormQuery>,
 ) -> Page {
-    let r = match load(&state, &auth, &id).await {
-        Ok(r) => r,
-        Err(resp) => return Err(resp),
-    };
+    let r = load(&state, &auth, &id).await?;
     let ctx = print_form_ctx(
         words(&state),
         &list_url(&auth),
@@ -533,10 +523,7 @@ pub(super) fn print_ctx(t: &LegalAidStrings, path: &str, r: &Referral) -> Value 
 
 /// S2-30: the print-ready page — no menu, the centre's letterhead, the form as saved.
 pub async fn print(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
-    let r = match load(&state, &auth, &id).await {
-        Ok(r) => r,
-        Err(resp) => return Err(resp),
-    };
+    let r = load(&state, &auth, &id).await?;
     let ctx = print_ctx(words(&state), &list_url(&auth), &r);
     Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "legal_aid_print.html", ctx))
 }
@@ -544,10 +531,7 @@ pub async fn print(State(state): State<AppState>, auth: Auth, Path((_, id)): Pat
 // ---------------------------------------------------------------- delete
 
 pub async fn delete_confirm(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
-    let r = match load(&state, &auth, &id).await {
-        Ok(r) => r,
-        Err(resp) => return Err(resp),
-    };
+    let r = load(&state, &auth, &id).await?;
     let t = words(&state);
     let path = list_url(&auth);
     let i = r.input.clone().unwrap_or_default();
