@@ -734,25 +734,46 @@ async fn render_form(
             (t.series_edit_title, format!("{card}/program/series/{}", series.id), Some(edit))
         }
     };
-    let ctx = context! {
-        title => title,
-        active => "citizens",
-        c => context! { id => c.id.clone(), full_name => c.full_name.clone() },
-        action => action,
-        back => format!("{card}?tab=program{back_date}"),
-        slot_url => format!("{card}/program/slot-load"),
-        form => Value::from(Serde(r.form)),
-        pause_rows => Value::from(Serde(r.form.pause_rows(r.extra_pause_rows))),
-        errors => Value::from(Serde(&r.errors)),
-        kinds => Value::from(Serde(calendar::kind_options(t))),
-        frequencies => Value::from(Serde(&frequencies)),
-        weekdays => weekdays,
-        slot => Value::from(Serde(&slot)),
-        notice => r.notice,
-        edit => edit,
-        time_zone => terms.time_zone,
+    let page = FormPage {
+        title,
+        active: "citizens",
+        c: context! { id => c.id.clone(), full_name => c.full_name.clone() },
+        action,
+        back: format!("{card}?tab=program{back_date}"),
+        slot_url: format!("{card}/program/slot-load"),
+        form: r.form,
+        pause_rows: r.form.pause_rows(r.extra_pause_rows),
+        errors: &r.errors,
+        kinds: calendar::kind_options(t),
+        frequencies,
+        weekdays,
+        slot,
+        notice: r.notice,
+        edit,
+        time_zone: terms.time_zone.clone(),
     };
-    Ok(state.page(&auth.tenant, Some(auth), status, "program_form.html", ctx))
+    Ok(state.page(&auth.tenant, Some(auth), status, "program_form.html", page))
+}
+
+/// `program_form.html`.
+#[derive(Serialize)]
+struct FormPage<'a> {
+    title: &'static str,
+    active: &'static str,
+    c: Value,
+    action: String,
+    back: String,
+    slot_url: String,
+    form: &'a SeriesForm,
+    pause_rows: Vec<PauseRow>,
+    errors: &'a FormErrors,
+    kinds: Vec<common::Opt>,
+    frequencies: [common::Opt; 4],
+    weekdays: Vec<Value>,
+    slot: SlotView,
+    notice: Option<&'static str>,
+    edit: Option<Value>,
+    time_zone: String,
 }
 
 /// A citizen whose program may be changed by this user, or the answer.
