@@ -12,7 +12,7 @@ use serde::Deserialize;
 use tonic::Code;
 
 use super::NoFields;
-use crate::pages::common::Page;
+use crate::pages::common::{Confirm, Page};
 use crate::session::{self, Auth, AuthForm, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
 use crate::views::FormErrors;
 use crate::{AppState, identity, store, tenancy};
@@ -182,16 +182,16 @@ pub async fn login(
 pub async fn logout_page(State(state): State<AppState>, auth: Auth) -> Page {
     let t = state.strings();
     let base = tenancy::base(&auth.tenant);
-    let ctx = context! {
-        title => t.logout_title,
-        active => "logout",
-        heading => t.logout_title,
-        question => t.logout_question,
-        action => format!("{base}/logout"),
-        confirm_label => t.logout_confirm,
-        cancel_href => format!("{base}/"),
+    let confirm = Confirm {
+        title: t.logout_title,
+        active: "logout",
+        question: t.logout_question,
+        action: &format!("{base}/logout"),
+        confirm_label: t.logout_confirm,
+        cancel_href: &format!("{base}/"),
+        ..Confirm::default()
     };
-    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "confirm.html", ctx))
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "confirm.html", confirm))
 }
 
 /// Confirmed logout: identity revokes the tokens, the session row goes,

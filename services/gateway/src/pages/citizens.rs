@@ -22,7 +22,7 @@ use opeka_proto::notifications::SendMessageToCitizenRequest;
 use serde::{Deserialize, Serialize};
 
 use super::NoFields;
-use super::common::{self, Page, checked, http, name_of, trimmed, uuid};
+use super::common::{self, Confirm, Page, checked, http, name_of, trimmed, uuid};
 use crate::session::{Auth, AuthForm};
 use crate::terms::{self, Terms};
 use crate::views::FormErrors;
@@ -812,18 +812,18 @@ pub async fn delete_confirm(State(state): State<AppState>, auth: Auth, Path((_, 
     let c = citizen(&state, &auth, &id).await?;
     let t = state.strings();
     let b = base(&auth);
-    let ctx = context! {
-        title => t.action_delete,
-        active => "citizens",
-        heading => t.action_delete,
-        question => format!("{}?", t.action_delete),
-        subject => c.full_name.clone(),
-        action => format!("{b}/citizens/{}/delete", c.id),
-        confirm_label => t.delete_confirm,
-        danger => true,
-        cancel_href => format!("{b}/citizens/{}", c.id),
+    let confirm = Confirm {
+        title: t.action_delete,
+        active: "citizens",
+        question: &format!("{}?", t.action_delete),
+        subject: &c.full_name,
+        action: &format!("{b}/citizens/{}/delete", c.id),
+        confirm_label: t.delete_confirm,
+        danger: true,
+        cancel_href: &format!("{b}/citizens/{}", c.id),
+        ..Confirm::default()
     };
-    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "confirm.html", ctx))
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "confirm.html", confirm))
 }
 
 pub async fn delete(

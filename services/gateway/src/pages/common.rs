@@ -19,6 +19,23 @@ use tonic::Code;
 use crate::session::{self, Auth};
 use crate::{AppState, identity};
 
+/// `confirm.html`: the question before a deletion (or signing out), and the button that does it.
+#[derive(Debug, Default, Serialize)]
+pub struct Confirm<'a> {
+    pub title: &'a str,
+    /// The menu item to mark.
+    pub active: &'a str,
+    pub question: &'a str,
+    pub subject: &'a str,
+    pub note: &'a str,
+    /// Where the form posts.
+    pub action: &'a str,
+    pub confirm_label: &'a str,
+    /// A red button (a deletion) rather than the primary one.
+    pub danger: bool,
+    pub cancel_href: &'a str,
+}
+
 /// One entry of a select or a reference list.
 #[derive(Debug, Clone, Serialize)]
 pub struct Opt {

@@ -15,7 +15,7 @@ use opeka_proto::identity::{
 use serde::{Deserialize, Serialize};
 
 use super::NoFields;
-use crate::pages::common::{Page, http};
+use crate::pages::common::{Confirm, Page, http};
 use crate::session::{Auth, AuthForm};
 use crate::views::FormErrors;
 use crate::{AppState, identity, tenancy};
@@ -449,19 +449,18 @@ pub async fn delete_confirm(State(state): State<AppState>, auth: Auth, Path((_, 
     let account = curator(&state, &auth, &id).await?;
     let t = state.strings();
     let base = tenancy::base(&auth.tenant);
-    let ctx = context! {
-        title => t.delete_title,
-        active => "curators",
-        heading => t.delete_title,
-        question => t.delete_question,
-        subject => identity::full_name(&account),
-        note => t.delete_note,
-        action => format!("{base}/curators/{}/delete", account.id),
-        confirm_label => t.delete_confirm,
-        danger => true,
-        cancel_href => format!("{base}/curators/{}", account.id),
+    let confirm = Confirm {
+        title: t.delete_title,
+        active: "curators",
+        question: t.delete_question,
+        subject: &identity::full_name(&account),
+        note: t.delete_note,
+        action: &format!("{base}/curators/{}/delete", account.id),
+        confirm_label: t.delete_confirm,
+        danger: true,
+        cancel_href: &format!("{base}/curators/{}", account.id),
     };
-    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "confirm.html", ctx))
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "confirm.html", confirm))
 }
 
 pub async fn delete(

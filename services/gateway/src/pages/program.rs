@@ -23,7 +23,7 @@ use tonic::Code;
 
 use super::calendar::{self, Period, View};
 use super::citizens::citizen;
-use super::common::{self, Page, checked, http, is_form_error, trimmed, uuid};
+use super::common::{self, Confirm, Page, checked, http, is_form_error, trimmed, uuid};
 use crate::session::{Auth, AuthForm};
 use crate::terms::Terms;
 use crate::views::FormErrors;
@@ -1010,19 +1010,18 @@ pub async fn delete_confirm(
     let series = series_of(&state, &auth, &c, &sid).await?;
     let t = state.strings();
     let card = card_base(&auth, &c.id);
-    let ctx = context! {
-        title => t.action_delete,
-        active => "citizens",
-        heading => t.action_delete,
-        question => t.series_delete_question,
-        subject => format!("{}: {}", calendar::kind_label(t, series.kind), series.description),
-        note => t.series_delete_note,
-        action => format!("{card}/program/series/{}/delete", series.id),
-        confirm_label => t.delete_confirm,
-        danger => true,
-        cancel_href => format!("{card}/program/series/{}", series.id),
+    let confirm = Confirm {
+        title: t.action_delete,
+        active: "citizens",
+        question: t.series_delete_question,
+        subject: &format!("{}: {}", calendar::kind_label(t, series.kind), series.description),
+        note: t.series_delete_note,
+        action: &format!("{card}/program/series/{}/delete", series.id),
+        confirm_label: t.delete_confirm,
+        danger: true,
+        cancel_href: &format!("{card}/program/series/{}", series.id),
     };
-    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "confirm.html", ctx))
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "confirm.html", confirm))
 }
 
 pub async fn delete(

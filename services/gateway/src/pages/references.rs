@@ -17,7 +17,7 @@ use opeka_proto::identity::{CreateDistrictRequest, RenameDistrictRequest};
 use serde::Deserialize;
 
 use super::NoFields;
-use super::common::{self, Opt, Page, is_form_error, uuid};
+use super::common::{self, Confirm, Opt, Page, is_form_error, uuid};
 use crate::session::{Auth, AuthForm};
 use crate::views::FormErrors;
 use crate::{AppState, Strings, tenancy};
@@ -306,19 +306,18 @@ async fn delete_confirm(kind: Kind, State(state): State<AppState>, auth: Auth, i
     let Some((title, question, note)) = w.delete else { return Err(common::not_found(&state, &auth)) };
     let o = current(kind, &state, &auth, &id).await?;
     let base = tenancy::base(&auth.tenant);
-    let ctx = context! {
-        title => title,
-        active => w.path,
-        heading => title,
-        question => question,
-        subject => o.name,
-        note => note,
-        action => format!("{base}/{}/{}/delete", w.path, o.id),
-        confirm_label => state.strings().delete_confirm,
-        danger => true,
-        cancel_href => format!("{base}/{}", w.path),
+    let confirm = Confirm {
+        title,
+        active: w.path,
+        question,
+        subject: &o.name,
+        note,
+        action: &format!("{base}/{}/{}/delete", w.path, o.id),
+        confirm_label: state.strings().delete_confirm,
+        danger: true,
+        cancel_href: &format!("{base}/{}", w.path),
     };
-    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "confirm.html", ctx))
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "confirm.html", confirm))
 }
 
 async fn delete(

@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use tonic::Code;
 
 use super::super::NoFields;
-use super::super::common::{self, Opt, Page, checked, filled, http, trimmed, uuid};
+use super::super::common::{self, Confirm, Opt, Page, checked, filled, http, trimmed, uuid};
 use super::{
     Refs, form_errors, keep, may_record, new_request_id, page, page_number, pager, parse_age, query_prefix, refs, root,
     words,
@@ -612,18 +612,18 @@ pub async fn delete_confirm(State(state): State<AppState>, auth: Auth, Path((_, 
     let t = words(&state);
     let path = list_url(&auth);
     let i = c.input.clone().unwrap_or_default();
-    let ctx = context! {
-        title => t.consultation_delete_title,
-        active => "la-consultations",
-        heading => t.consultation_delete_title,
-        question => t.consultation_delete_question,
-        subject => format!("{} — {}", terms::date(&i.date), i.full_name),
-        action => format!("{path}/{}/delete", c.id),
-        confirm_label => t.delete,
-        danger => true,
-        cancel_href => format!("{path}/{}", c.id),
+    let confirm = Confirm {
+        title: t.consultation_delete_title,
+        active: "la-consultations",
+        question: t.consultation_delete_question,
+        subject: &format!("{} — {}", terms::date(&i.date), i.full_name),
+        action: &format!("{path}/{}/delete", c.id),
+        confirm_label: t.delete,
+        danger: true,
+        cancel_href: &format!("{path}/{}", c.id),
+        ..Confirm::default()
     };
-    page(&state, &auth, StatusCode::OK, "confirm.html", ctx).await
+    page(&state, &auth, StatusCode::OK, "confirm.html", confirm).await
 }
 
 pub async fn delete(

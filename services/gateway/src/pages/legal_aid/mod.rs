@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
+use minijinja::value::Serde;
 use minijinja::{Value, context};
 use opeka_proto::cases::{
     CountWaitingQuestionsRequest, LegalAidRef, LegalAidRefKind, ListLegalAidCentresRequest, ListLegalAidRefsRequest,
@@ -115,9 +116,9 @@ async fn badge(state: &AppState, auth: &Auth) -> Option<i64> {
 
 /// A page of the panel: the layout's «Онлайн-консультация» item gets its count from here
 /// (other sections' pages load it with htmx from `menu_link`).
-async fn page(state: &AppState, auth: &Auth, status: StatusCode, template: &str, ctx: Value) -> Page {
+async fn page(state: &AppState, auth: &Auth, status: StatusCode, template: &str, ctx: impl Serialize) -> Page {
     let waiting = badge(state, auth).await;
-    let ctx = minijinja::value::merge_maps([ctx, context! { la_waiting => waiting }]);
+    let ctx = minijinja::value::merge_maps([Value::from(Serde(ctx)), context! { la_waiting => waiting }]);
     Ok(state.page(&auth.tenant, Some(auth), status, template, ctx))
 }
 

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use tonic::Code;
 
 use super::super::NoFields;
-use super::super::common::{self, Opt, Page, http, is_form_error, trimmed, uuid};
+use super::super::common::{self, Confirm, Opt, Page, http, is_form_error, trimmed, uuid};
 use super::consultations::today;
 use super::{form_errors, may_record, new_request_id, page, page_number, pager, parse_age, query_prefix, root, words};
 use crate::AppState;
@@ -535,18 +535,18 @@ pub async fn delete_confirm(State(state): State<AppState>, auth: Auth, Path((_, 
     let t = words(&state);
     let path = list_url(&auth);
     let i = r.input.clone().unwrap_or_default();
-    let ctx = context! {
-        title => t.referral_delete_title,
-        active => "la-referrals",
-        heading => t.referral_delete_title,
-        question => t.referral_delete_question,
-        subject => format!("{} — {} → {}", terms::date(&i.date), i.client_full_name, i.to_organisation),
-        action => format!("{path}/{}/delete", r.id),
-        confirm_label => t.delete,
-        danger => true,
-        cancel_href => path,
+    let confirm = Confirm {
+        title: t.referral_delete_title,
+        active: "la-referrals",
+        question: t.referral_delete_question,
+        subject: &format!("{} — {} → {}", terms::date(&i.date), i.client_full_name, i.to_organisation),
+        action: &format!("{path}/{}/delete", r.id),
+        confirm_label: t.delete,
+        danger: true,
+        cancel_href: &path,
+        ..Confirm::default()
     };
-    page(&state, &auth, StatusCode::OK, "confirm.html", ctx).await
+    page(&state, &auth, StatusCode::OK, "confirm.html", confirm).await
 }
 
 pub async fn delete(
