@@ -52,9 +52,11 @@ bench: services ## throughput benchmarks, printed as ratios to a same-run baseli
 fmt:
 	$(CARGO) fmt --all
 
-lint: ## formatting and clippy with warnings as errors
+lint: ## formatting, clippy with warnings as errors, buf lint and buf breaking on proto/
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	@bash scripts/buf.sh lint
+	@bash scripts/buf.sh breaking
 
 helm-lint: ## helm lint --strict, helm template, kubernetes-validate
 	@bash scripts/helm-lint.sh

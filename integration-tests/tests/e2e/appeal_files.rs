@@ -69,7 +69,7 @@ async fn appeal(s: &Suite, admin: &str, org: &str) -> String {
     ];
     let msg = ImportReferenceNodesRequest { tree: "geography".into(), nodes };
     a.import_reference_nodes(s.authed(admin, msg)).await.expect("import geography");
-    let msg = ListReferenceNodesRequest { tree: "geography".into(), parent_id: String::new() };
+    let msg = ListReferenceNodesRequest { tree: "geography".into(), parent_id: String::new(), ..Default::default() };
     let nodes = a.list_reference_nodes(s.authed(admin, msg)).await.expect("geography").into_inner().nodes;
     let msk = nodes.into_iter().find(|n| n.code == "msk").expect("Москва").id;
     let msg = CreateAppealRequest {

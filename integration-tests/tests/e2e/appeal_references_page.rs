@@ -61,7 +61,7 @@ async fn upload(c: &Client, s: &Suite, tree: &str, file: Option<&str>, text: &st
 async fn stored(s: &Suite, tree: &str) -> Vec<(String, String, String)> {
     let token = s.admin_token().await;
     let mut client = AppealsServiceClient::connect(s.cases_url.clone()).await.expect("appeals client");
-    let msg = ListReferenceNodesRequest { tree: tree.into(), parent_id: String::new() };
+    let msg = ListReferenceNodesRequest { tree: tree.into(), parent_id: String::new(), ..Default::default() };
     let nodes = client.list_reference_nodes(s.authed(&token, msg)).await.expect("list nodes").into_inner().nodes;
     nodes.into_iter().map(|n| (n.level, n.code, n.parent_code)).collect()
 }

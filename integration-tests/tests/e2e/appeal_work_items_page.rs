@@ -60,7 +60,7 @@ async fn card(s: &Suite) -> (String, i64) {
     ];
     let msg = ImportReferenceNodesRequest { tree: "geography".into(), nodes };
     a.import_reference_nodes(s.authed(&admin, msg)).await.expect("import geography");
-    let msg = ListReferenceNodesRequest { tree: "geography".into(), parent_id: String::new() };
+    let msg = ListReferenceNodesRequest { tree: "geography".into(), parent_id: String::new(), ..Default::default() };
     let nodes = a.list_reference_nodes(s.authed(&admin, msg)).await.expect("list nodes").into_inner().nodes;
     let region = nodes.into_iter().find(|n| n.code == "msk").expect("region").id;
     let msg = CreateAppealRequest {

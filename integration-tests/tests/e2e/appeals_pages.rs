@@ -84,7 +84,7 @@ async fn world(s: &Suite) -> World {
     }
     let mut ids = std::collections::HashMap::new();
     for tree in ["geography", "topics"] {
-        let msg = ListReferenceNodesRequest { tree: tree.into(), parent_id: String::new() };
+        let msg = ListReferenceNodesRequest { tree: tree.into(), parent_id: String::new(), ..Default::default() };
         for n in a.list_reference_nodes(s.authed(&admin, msg)).await.expect("list nodes").into_inner().nodes {
             ids.insert(n.code, n.id);
         }

@@ -229,7 +229,8 @@ async fn appeal(c: &Clients, w: (&str, &str), org: &str) -> String {
     ];
     let msg = cpb::ImportReferenceNodesRequest { tree: "geography".into(), nodes };
     a.import_reference_nodes(at(w.0, w.1, msg)).await.expect("import geography");
-    let msg = cpb::ListReferenceNodesRequest { tree: "geography".into(), parent_id: String::new() };
+    let msg =
+        cpb::ListReferenceNodesRequest { tree: "geography".into(), parent_id: String::new(), ..Default::default() };
     let nodes = a.list_reference_nodes(at(w.0, w.1, msg)).await.expect("geography").into_inner().nodes;
     let msk = nodes.into_iter().find(|n| n.code == "msk").expect("Москва").id;
     let msg = cpb::CreateAppealRequest {
@@ -666,9 +667,9 @@ async fn probes(c: &Clients, w: &World) -> Vec<(&'static str, Seen)> {
     out.push(("x-tenant/cases.ExtendCitizenBotLink", seen(cases.extend_citizen_bot_link(at(b, bt, msg)).await)));
     let msg = cpb::AddDiaryEntryRequest { citizen_id: card1.clone(), text: "Чужая запись".into() };
     out.push(("x-tenant/cases.AddDiaryEntry", seen(cases.add_diary_entry(at(b, bt, msg)).await)));
-    let msg = cpb::ListDiaryEntriesRequest { citizen_id: card1.clone() };
+    let msg = cpb::ListDiaryEntriesRequest { citizen_id: card1.clone(), ..Default::default() };
     out.push(("x-tenant/cases.ListDiaryEntries", seen(cases.list_diary_entries(at(b, bt, msg)).await)));
-    let msg = cpb::ListInteractionsRequest { citizen_id: card1.clone() };
+    let msg = cpb::ListInteractionsRequest { citizen_id: card1.clone(), ..Default::default() };
     out.push(("x-tenant/cases.ListInteractions", seen(cases.list_interactions(at(b, bt, msg)).await)));
     let msg =
         cpb::TransferCitizensRequest { citizen_ids: vec![card1.clone()], to_curator_id: w.other_curator_id.clone() };
@@ -681,7 +682,7 @@ async fn probes(c: &Clients, w: &World) -> Vec<(&'static str, Seen)> {
 
     let msg = cpb::GetAppealRequest { id: w.appeal_id.clone(), ..Default::default() };
     out.push(("x-tenant/appeals.GetAppeal", seen(appeals.get_appeal(at(b, bt, msg)).await)));
-    let msg = cpb::ListAppealTimelineRequest { appeal_id: w.appeal_id.clone() };
+    let msg = cpb::ListAppealTimelineRequest { appeal_id: w.appeal_id.clone(), ..Default::default() };
     out.push(("x-tenant/appeals.ListAppealTimeline", seen(appeals.list_appeal_timeline(at(b, bt, msg)).await)));
     let msg = cpb::AddAppealCommentRequest {
         appeal_id: w.appeal_id.clone(),

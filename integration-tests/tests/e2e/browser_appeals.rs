@@ -60,7 +60,7 @@ async fn seed(s: &Suite) -> Appeal {
     ];
     let msg = ImportReferenceNodesRequest { tree: "geography".into(), nodes };
     appeals.import_reference_nodes(s.authed(&admin, msg)).await.expect("import geography");
-    let msg = ListReferenceNodesRequest { tree: "geography".into(), parent_id: String::new() };
+    let msg = ListReferenceNodesRequest { tree: "geography".into(), parent_id: String::new(), ..Default::default() };
     let nodes = appeals.list_reference_nodes(s.authed(&admin, msg)).await.expect("nodes").into_inner().nodes;
     let region = nodes.iter().find(|n| n.code == "zab").expect("region").id.clone();
     let moderator = s.login("moderator", PASSWORD).await;

@@ -205,7 +205,9 @@ async fn a_citizen_activates_the_bot_sends_a_file_and_asks_for_contact() {
     telegram.send_text(bot_token, chat, "Запросить связь");
     eventually("a contact activity", async || activities(cpb::ActivityKind::ContactRequested).await).await;
     let history = cases
-        .list_interactions(curator.req(cpb::ListInteractionsRequest { citizen_id: citizen.id.clone() }))
+        .list_interactions(
+            curator.req(cpb::ListInteractionsRequest { citizen_id: citizen.id.clone(), ..Default::default() }),
+        )
         .await
         .expect("history")
         .into_inner();

@@ -532,7 +532,12 @@ impl CasesService for Api {
         let citizen = convert::id("citizen_id", &req.get_ref().citizen_id)?;
         self.citizen(&mut call, citizen, Permission::ReadCitizens, false).await?;
         let rows = store::list_diary(&mut call.tx, call.p.tenant_id, citizen).await.map_err(AppError::from)?;
-        Ok(Response::new(pb::ListDiaryEntriesResponse { entries: rows.iter().map(Into::into).collect() }))
+        let (rows, next_page_token) =
+            opeka_platform::paging::slice(rows, req.get_ref().page_size, &req.get_ref().page_token)?;
+        Ok(Response::new(pb::ListDiaryEntriesResponse {
+            entries: rows.iter().map(Into::into).collect(),
+            next_page_token,
+        }))
     }
 
     async fn create_special_group(&self, req: Request<pb::CreateSpecialGroupRequest>) -> Res<pb::SpecialGroup> {
@@ -601,7 +606,12 @@ impl CasesService for Api {
     ) -> Res<pb::ListSpecialGroupsResponse> {
         let mut call = self.open(&req, Permission::ReadReference).await?;
         let rows = store::list_groups(&mut call.tx, opt_text(&req.get_ref().query)).await.map_err(AppError::from)?;
-        Ok(Response::new(pb::ListSpecialGroupsResponse { groups: rows.iter().map(Into::into).collect() }))
+        let (rows, next_page_token) =
+            opeka_platform::paging::slice(rows, req.get_ref().page_size, &req.get_ref().page_token)?;
+        Ok(Response::new(pb::ListSpecialGroupsResponse {
+            groups: rows.iter().map(Into::into).collect(),
+            next_page_token,
+        }))
     }
 
     async fn add_interaction(&self, req: Request<pb::AddInteractionRequest>) -> Res<pb::Interaction> {
@@ -665,7 +675,12 @@ impl CasesService for Api {
         let citizen = convert::id("citizen_id", &req.get_ref().citizen_id)?;
         self.citizen(&mut call, citizen, Permission::ReadCitizens, false).await?;
         let rows = store::list_interactions(&mut call.tx, call.p.tenant_id, citizen).await.map_err(AppError::from)?;
-        Ok(Response::new(pb::ListInteractionsResponse { interactions: rows.iter().map(Into::into).collect() }))
+        let (rows, next_page_token) =
+            opeka_platform::paging::slice(rows, req.get_ref().page_size, &req.get_ref().page_token)?;
+        Ok(Response::new(pb::ListInteractionsResponse {
+            interactions: rows.iter().map(Into::into).collect(),
+            next_page_token,
+        }))
     }
 
     async fn list_activities(&self, req: Request<pb::ListActivitiesRequest>) -> Res<pb::ListActivitiesResponse> {

@@ -155,7 +155,7 @@ impl Identity {
         bearer: &Bearer,
         kind: pb::OrganisationKind,
     ) -> Result<Vec<pb::Organisation>, AppError> {
-        let req = pb::ListOrganisationsRequest { kind: kind as i32 };
+        let req = pb::ListOrganisationsRequest { kind: kind as i32, ..Default::default() };
         let r = self.client().list_organisations(self.request(bearer, req)).await.map_err(from_status)?;
         Ok(r.into_inner().organisations)
     }

@@ -1,19 +1,12 @@
 //! Wire ↔ domain conversions for files, so handlers stay short.
 use chrono::{DateTime, Utc};
 use opeka_proto::files as pb;
-use uuid::Uuid;
 
 use crate::domain::Channel;
 use crate::store::{FileCursor, FileRow, FileTypeRow};
 use crate::strings as s;
 
-pub fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 }
-}
-
-fn opt_uuid(v: Option<Uuid>) -> String {
-    v.map(|u| u.to_string()).unwrap_or_default()
-}
+pub use opeka_platform::wire::{opt_uuid, ts};
 
 impl From<&FileTypeRow> for pb::FileType {
     fn from(t: &FileTypeRow) -> Self {
@@ -76,6 +69,8 @@ pub fn parse_page_token(v: &str) -> Result<Option<FileCursor>, String> {
 
 #[cfg(test)]
 mod tests {
+    use uuid::Uuid;
+
     use super::*;
 
     #[test]

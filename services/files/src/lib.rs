@@ -31,13 +31,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Everything a handler needs.
 pub struct State {
-    pub pool: sqlx::PgPool,
+    /// Pool, outbox and clock: what every call opens.
+    pub kit: opeka_platform::call::Kit,
     pub settings: Settings,
     /// `settings.allowed_content_types`, normalised once.
     pub allowed: Arc<[String]>,
     pub blobs: blobs::Blobs,
-    pub outbox: bus::Outbox,
-    pub clock: opeka_platform::clock::SharedClock,
     /// Asked whether the caller sees an appeal (its files' access rule).
     pub cases: cases::Cases,
 }
@@ -60,10 +59,12 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let state = Arc::new(State {
         allowed: settings.allowed().into(),
         blobs: blobs::Blobs::new(store, settings.upload_buffer_bytes),
-        outbox: bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE),
-        pool: pool.clone(),
+        kit: opeka_platform::call::Kit::new(
+            pool.clone(),
+            bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE),
+            ctx.clock.clone(),
+        ),
         settings,
-        clock: ctx.clock.clone(),
         cases,
     });
     let background = ctx.tasks.group(&ctx.shutdown);

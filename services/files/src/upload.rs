@@ -16,11 +16,11 @@ use uuid::Uuid;
 
 use crate::State;
 use crate::blobs::{self, BlobWriter};
-use crate::cases::Bearer;
 use crate::domain::intake::{Intake, Received, Refusal};
 use crate::domain::{self, Channel, OriginalName, Permission};
 use crate::store::{self, FileRow};
 use crate::strings as s;
+use opeka_platform::call::Bearer;
 
 /// The largest message the service decodes: a chunk of up to 1 MiB plus the header.
 pub const MAX_MESSAGE_BYTES: usize = 1024 * 1024 + 16 * 1024;
@@ -124,9 +124,9 @@ async fn may_store(st: &State, p: &Principal, bearer: &Bearer, owner: Owner) -> 
                 return Ok(());
             }
             // A card created a moment ago may not have reached the projection yet.
-            opeka_platform::curators::wait_known(&st.pool, p.tenant_id, id).await.map_err(AppError::from)?;
-            let mut tx = db::tenant_tx(&st.pool, p.tenant_id).await.map_err(AppError::from)?;
-            if scope.admits(&mut tx, id).await.map_err(AppError::from)? {
+            opeka_platform::curators::wait_known(&st.kit.pool, p.tenant_id, id).await?;
+            let mut tx = db::tenant_tx(&st.kit.pool, p.tenant_id).await?;
+            if scope.admits(&mut tx, id).await? {
                 Ok(())
             } else {
                 Err(AppError::invalid("citizen_id", s::CITIZEN_UNKNOWN))
@@ -156,7 +156,7 @@ where
     may_store(&st, &p, &bearer, h.owner).await?;
     if let Some(t) = h.file_type_id {
         // Refuse early, before any byte is stored; checked again at commit.
-        let mut tx = db::tenant_tx(&st.pool, p.tenant_id).await.map_err(AppError::from)?;
+        let mut tx = db::tenant_tx(&st.kit.pool, p.tenant_id).await.map_err(AppError::from)?;
         if store::live_file_type(&mut tx, t).await.map_err(AppError::from)?.is_none() {
             return Err(AppError::invalid("file_type_id", s::FILE_TYPE_UNKNOWN).into());
         }
@@ -245,17 +245,17 @@ async fn commit(
     key: &str,
     r: &Received,
 ) -> Result<FileRow, AppError> {
-    let now = st.clock.now();
-    let mut tx = db::tenant_tx(&st.pool, p.tenant_id).await?;
+    let mut call = st.kit.open_as(p.clone(), None).await?;
+    let (now, tx) = (call.now, &mut call.tx);
     if let Some(t) = h.file_type_id
-        && store::live_file_type(&mut tx, t).await?.is_none()
+        && store::live_file_type(tx, t).await?.is_none()
     {
         return Err(AppError::invalid("file_type_id", s::FILE_TYPE_UNKNOWN));
     }
     let name = h.original_name.clone().unwrap_or_else(|| OriginalName::fallback(r.sniffed.extension));
     let channel = Channel::of(&p.kind, &p.roles);
     store::insert_file(
-        &mut tx,
+        tx,
         &store::NewFile {
             id: file_id,
             tenant_id: p.tenant_id,
@@ -274,33 +274,20 @@ async fn commit(
         },
     )
     .await?;
-    let row = store::get_file(&mut tx, file_id)
+    let row = store::get_file(tx, file_id)
         .await?
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("inserted file vanished")))?;
-    let actor = p.account_id.to_string();
     if row.citizen_id.is_some() {
-        let env = opeka_platform::bus::envelope(p.tenant_id, &actor, now, crate::events::file_received(&row));
-        st.outbox.enqueue(&mut tx, &p.tenant_slug, &env).await?;
+        call.emit(crate::events::file_received(&row)).await?;
     }
-    store::audit(
-        &mut tx,
-        store::AuditEntry {
-            tenant_id: p.tenant_id,
-            actor_id: &actor,
-            action: "file.upload",
-            entity: "file",
-            entity_id: file_id.to_string(),
-            details: serde_json::json!({
-                "citizen_id": row.citizen_id, "appeal_id": row.appeal_id,
-                "file_type_id": row.file_type_id, "original_name": row.original_name,
-                "content_type": row.content_type, "declared_content_type": row.declared_content_type,
-                "size": row.size, "sha256": row.sha256, "channel": row.channel,
-            }),
-            at: now,
-        },
-    )
-    .await?;
-    tx.commit().await?;
+    let details = serde_json::json!({
+        "citizen_id": row.citizen_id, "appeal_id": row.appeal_id,
+        "file_type_id": row.file_type_id, "original_name": row.original_name,
+        "content_type": row.content_type, "declared_content_type": row.declared_content_type,
+        "size": row.size, "sha256": row.sha256, "channel": row.channel,
+    });
+    call.audit("file.upload", "file", file_id, details).await?;
+    call.commit().await?;
     Ok(row)
 }
 

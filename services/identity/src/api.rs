@@ -3,14 +3,15 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use opeka_platform::auth::{self, Principal};
+use opeka_platform::call::Call;
 use opeka_platform::curators;
 use opeka_platform::db::{self, Tx};
 use opeka_platform::error::{AppError, FieldViolation, OnConstraint, Violations};
 use opeka_platform::throttle;
+use opeka_platform::wire::{self, Page};
 use opeka_proto::events::{self as ev, envelope::Body};
 use opeka_proto::identity::{self as pb, identity_service_server::IdentityService};
-use tonic::{Request, Response, Status};
+use tonic::Request;
 use uuid::Uuid;
 
 use crate::State;
@@ -19,8 +20,6 @@ use crate::domain::{self, Email, Login, NewPassword, Permission, Phone, Role, Su
 use crate::store::{self, AccountRow, Tenant};
 use crate::strings as s;
 use crate::tokens;
-
-type Res<T> = Result<Response<T>, Status>;
 
 pub struct Api {
     st: Arc<State>,
@@ -32,74 +31,26 @@ impl Api {
     }
 }
 
-/// An authenticated caller with a tenant transaction already open.
-struct Caller {
-    p: Principal,
-    tx: Tx,
-}
-
-impl Caller {
-    fn actor(&self) -> String {
-        self.p.account_id.to_string()
-    }
-}
-
-fn parse_id(field: &str, v: &str) -> Result<Uuid, AppError> {
-    v.trim().parse().map_err(|_| AppError::invalid(field, s::ID_INVALID))
-}
-
-fn opt_id(field: &str, v: &str, errs: &mut Violations) -> Option<Uuid> {
-    if v.trim().is_empty() {
-        return None;
-    }
-    errs.check(field, v.trim().parse::<Uuid>().map_err(|_| s::ID_INVALID.to_string()))
-}
-
-fn opt_text(v: &str) -> Option<String> {
-    let v = v.trim();
-    (!v.is_empty()).then(|| v.to_string())
-}
-
-fn page(size: i32, token: &str) -> Result<(i64, i64), AppError> {
-    let limit = if size <= 0 { 50 } else { size.min(500) } as i64;
-    let offset = if token.is_empty() {
-        0
-    } else {
-        token
-            .parse::<i64>()
-            .ok()
-            .filter(|o| *o >= 0)
-            .ok_or_else(|| AppError::invalid("page_token", "Неверный маркер страницы."))?
-    };
-    Ok((limit, offset))
-}
-
-fn next_token(offset: i64, got: usize, limit: i64, total: i64) -> String {
-    let next = offset + got as i64;
-    if got as i64 == limit && next < total { next.to_string() } else { String::new() }
-}
-
 impl Api {
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.st.clock.now()
+        self.st.kit.now()
     }
 
     /// Authenticates, opens the tenant transaction, checks the session is
     /// still live (logout revokes it) and that a role grants `perm`.
-    async fn caller<T>(&self, req: &Request<T>, perm: Option<Permission>) -> Result<Caller, AppError> {
-        let p = auth::principal(req)?;
-        let mut tx = db::tenant_tx(&self.st.pool, p.tenant_id).await?;
-        if let Some(sid) = p.session_id
-            && !store::session_is_live(&mut tx, sid, self.now()).await?
+    async fn caller<T>(&self, req: &Request<T>, perm: Option<Permission>) -> Result<Call, AppError> {
+        let mut call = self.st.kit.open(req).await?;
+        if let Some(sid) = call.principal.session_id
+            && !store::session_is_live(&mut call.tx, sid, call.now).await?
         {
             return Err(AppError::Unauthenticated(s::SESSION_ENDED.into()));
         }
         if let Some(perm) = perm
-            && !domain::roles_allow(&p.roles, perm)
+            && !domain::roles_allow(&call.principal.roles, perm)
         {
             return Err(AppError::PermissionDenied(s::PERMISSION_DENIED.into()));
         }
-        Ok(Caller { p, tx })
+        Ok(call)
     }
 
     /// Takes one call from the client address's allowance in `t`.
@@ -116,7 +67,7 @@ impl Api {
     }
 
     async fn tenant(&self, r: &str) -> Result<Option<Tenant>, AppError> {
-        Ok(store::tenant_by_ref(&self.st.pool, r.trim()).await?)
+        Ok(store::tenant_by_ref(&self.st.kit.pool, r.trim()).await?)
     }
 
     /// `secret` sealed for an event of `tenant_id`: a subscriber that reads
@@ -130,7 +81,7 @@ impl Api {
 
     async fn emit(&self, tx: &mut Tx, tenant_id: Uuid, slug: &str, actor: &str, body: Body) -> Result<(), AppError> {
         let env = opeka_platform::bus::envelope(tenant_id, actor, self.now(), body);
-        self.st.outbox.enqueue(tx, slug, &env).await?;
+        self.st.kit.outbox.enqueue(tx, slug, &env).await?;
         Ok(())
     }
 
@@ -252,17 +203,17 @@ impl Api {
     /// NOT_FOUND unless citizen account `id` is inside the caller's citizen
     /// scope (`domain::citizen_scope`): another curator's citizen is not
     /// revealed to exist, as in cases.
-    async fn citizen_in_scope(&self, c: &mut Caller, id: Uuid) -> Result<(), AppError> {
-        let scope = domain::citizen_scope(&c.p);
-        if scope.admits(&mut c.tx, id).await? {
+    async fn citizen_in_scope(&self, call: &mut Call, id: Uuid) -> Result<(), AppError> {
+        let scope = domain::citizen_scope(&call.principal);
+        if scope.admits(&mut call.tx, id).await? {
             return Ok(());
         }
         // A card an admin has just created for this curator may not have
         // reached the projection yet: wait for it briefly, then ask again.
         if !scope.is_none()
-            && !curators::known(&mut c.tx, id).await?
-            && curators::wait_known(&self.st.pool, c.p.tenant_id, id).await?
-            && scope.admits(&mut c.tx, id).await?
+            && !curators::known(&mut call.tx, id).await?
+            && curators::wait_known(&self.st.kit.pool, call.principal.tenant_id, id).await?
+            && scope.admits(&mut call.tx, id).await?
         {
             return Ok(());
         }
@@ -295,14 +246,14 @@ fn citizen_fields(errs: &mut Violations, f: CitizenInput<'_>) -> store::CitizenU
     let surname = errs.check("surname", Surname::parse(f.surname));
     let name = errs.check("name", domain::optional_name(f.name));
     let patronymic = errs.check("patronymic", domain::optional_name(f.patronymic));
-    let phone = match opt_text(f.phone) {
-        Some(p) => errs.check("phone", Phone::parse(&p)),
+    let phone = match wire::opt_text(f.phone) {
+        Some(p) => errs.check("phone", Phone::parse(p)),
         None => {
             errs.add("phone", s::PHONE_REQUIRED);
             None
         }
     };
-    let email = opt_text(f.email).and_then(|e| errs.check("email", Email::parse(&e)));
+    let email = wire::opt_text(f.email).and_then(|e| errs.check("email", Email::parse(e)));
     store::CitizenUpdate {
         surname: surname.map(|s| s.as_str().to_string()).unwrap_or_default(),
         name: name.unwrap_or_default(),
@@ -333,21 +284,22 @@ async fn staff_fields(tx: &mut Tx, errs: &mut Violations, f: StaffInput<'_>) -> 
     let surname = errs.check("surname", Surname::parse(f.surname));
     let name = errs.check("name", domain::optional_name(f.name));
     let patronymic = errs.check("patronymic", domain::optional_name(f.patronymic));
-    let email = opt_text(f.email).and_then(|e| errs.check("email", Email::parse(&e)));
-    let phone = opt_text(f.phone).and_then(|p| errs.check("phone", Phone::parse(&p)));
-    let telegram = opt_text(f.telegram).and_then(|t| errs.check("telegram_username", domain::telegram_username(&t)));
+    let email = wire::opt_text(f.email).and_then(|e| errs.check("email", Email::parse(e)));
+    let phone = wire::opt_text(f.phone).and_then(|p| errs.check("phone", Phone::parse(p)));
+    let telegram =
+        wire::opt_text(f.telegram).and_then(|t| errs.check("telegram_username", domain::telegram_username(t)));
     // S2-1, S2-6: an account with an e-mail may go without a login (it
     // signs in with the e-mail); without either it could not sign in at all.
-    let login = match opt_text(f.login) {
-        Some(l) => errs.check("login", Login::parse(&l)),
+    let login = match wire::opt_text(f.login) {
+        Some(l) => errs.check("login", Login::parse(l)),
         None if f.email.trim().is_empty() => {
             errs.add("login", s::LOGIN_REQUIRED);
             None
         }
         None => None,
     };
-    let district_id = opt_id("district_id", f.district_id, errs);
-    let organisation_id = opt_id("organisation_id", f.organisation_id, errs);
+    let district_id = wire::opt_id("district_id", f.district_id, errs);
+    let organisation_id = wire::opt_id("organisation_id", f.organisation_id, errs);
     let mut roles = Vec::new();
     for r in f.roles {
         match Role::from_pb(*r).filter(|r| Role::STAFF.contains(r)) {
@@ -432,32 +384,31 @@ fn new_password(s: &crate::Settings, pw: &str, repeat: &str, prefix: &str) -> Re
     })
 }
 
-#[tonic::async_trait]
-impl IdentityService for Api {
-    async fn login(&self, req: Request<pb::LoginRequest>) -> Res<pb::TokenPair> {
+impl Api {
+    async fn login(&self, req: Request<pb::LoginRequest>) -> Result<pb::TokenPair, AppError> {
         self.throttle_address(&req, &self.st.throttles.login, s::TOO_MANY_LOGINS)?;
         let r = req.into_inner();
         let Some(tenant) = self.tenant(&r.tenant).await? else {
             self.st.hasher.verify(&r.password, None).await;
-            return Err(Self::bad_credentials().into());
+            return Err(Self::bad_credentials());
         };
         let now = self.now();
         // Read what the check needs and give the connection back before
         // hashing: a burst of logins then waits for a hashing slot, not for
         // the pool (issue 9, point 7).
         let account = {
-            let mut tx = db::tenant_tx(&self.st.pool, tenant.id).await.map_err(AppError::from)?;
-            let a = store::find_staff_by_login(&mut tx, &r.login).await.map_err(AppError::from)?;
-            tx.commit().await.map_err(AppError::from)?;
+            let mut tx = db::tenant_tx(&self.st.kit.pool, tenant.id).await?;
+            let a = store::find_staff_by_login(&mut tx, &r.login).await?;
+            tx.commit().await?;
             a
         };
         let Some(a) = account.filter(|a| a.status == "active") else {
             self.st.hasher.verify(&r.password, None).await;
-            return Err(Self::bad_credentials().into());
+            return Err(Self::bad_credentials());
         };
         if a.locked_until.is_some_and(|t| t > now) {
             self.st.hasher.verify(&r.password, None).await;
-            let mut tx = db::tenant_tx(&self.st.pool, tenant.id).await.map_err(AppError::from)?;
+            let mut tx = db::tenant_tx(&self.st.kit.pool, tenant.id).await?;
             self.audit(
                 &mut tx,
                 (tenant.id, &a.id.to_string()),
@@ -467,16 +418,14 @@ impl IdentityService for Api {
                 serde_json::json!({}),
             )
             .await?;
-            tx.commit().await.map_err(AppError::from)?;
-            return Err(Self::bad_credentials().into());
+            tx.commit().await?;
+            return Err(Self::bad_credentials());
         }
         let verified = self.st.hasher.verify(&r.password, a.password_hash.as_deref()).await;
-        let mut tx = db::tenant_tx(&self.st.pool, tenant.id).await.map_err(AppError::from)?;
+        let mut tx = db::tenant_tx(&self.st.kit.pool, tenant.id).await?;
         if !verified {
             let lock_until = now + Duration::seconds(self.st.settings.lockout_secs);
-            store::record_failed_login(&mut tx, a.id, self.st.settings.lockout_threshold, lock_until, now)
-                .await
-                .map_err(AppError::from)?;
+            store::record_failed_login(&mut tx, a.id, self.st.settings.lockout_threshold, lock_until, now).await?;
             self.audit(
                 &mut tx,
                 (tenant.id, &a.id.to_string()),
@@ -486,22 +435,22 @@ impl IdentityService for Api {
                 serde_json::json!({}),
             )
             .await?;
-            tx.commit().await.map_err(AppError::from)?;
-            return Err(Self::bad_credentials().into());
+            tx.commit().await?;
+            return Err(Self::bad_credentials());
         }
         // The account may have changed while the hash ran (deleted, locked
         // by a parallel guess, given a new password): check it again.
-        store::lock_account(&mut tx, a.id).await.map_err(AppError::from)?;
-        let current = store::get_account(&mut tx, a.id).await.map_err(AppError::from)?;
+        store::lock_account(&mut tx, a.id).await?;
+        let current = store::get_account(&mut tx, a.id).await?;
         let Some(a) = current.filter(|c| {
             c.status == "active"
                 && c.deleted_at.is_none()
                 && c.password_hash == a.password_hash
                 && c.locked_until.is_none_or(|t| t <= now)
         }) else {
-            return Err(Self::bad_credentials().into());
+            return Err(Self::bad_credentials());
         };
-        store::reset_failed_logins(&mut tx, a.id).await.map_err(AppError::from)?;
+        store::reset_failed_logins(&mut tx, a.id).await?;
         let pair = self.open_session(&mut tx, &tenant, &a).await?;
         self.audit(
             &mut tx,
@@ -512,17 +461,17 @@ impl IdentityService for Api {
             serde_json::json!({}),
         )
         .await?;
-        tx.commit().await.map_err(AppError::from)?;
+        tx.commit().await?;
         tracing::info!(account_id = %a.id, tenant = %tenant.slug, "signed in");
-        Ok(Response::new(pair))
+        Ok(pair)
     }
 
-    async fn issue_service_token(&self, req: Request<pb::IssueServiceTokenRequest>) -> Res<pb::TokenPair> {
+    async fn issue_service_token(&self, req: Request<pb::IssueServiceTokenRequest>) -> Result<pb::TokenPair, AppError> {
         let r = req.into_inner();
-        let bad = || Status::from(AppError::Unauthenticated(s::BAD_CLIENT.into()));
+        let bad = || AppError::Unauthenticated(s::BAD_CLIENT.into());
         let Some(tenant) = self.tenant(&r.tenant).await? else { return Err(bad()) };
-        let mut tx = db::tenant_tx(&self.st.pool, tenant.id).await.map_err(AppError::from)?;
-        let a = store::find_service_account(&mut tx, r.client_id.trim()).await.map_err(AppError::from)?;
+        let mut tx = db::tenant_tx(&self.st.kit.pool, tenant.id).await?;
+        let a = store::find_service_account(&mut tx, r.client_id.trim()).await?;
         let Some(a) = a else { return Err(bad()) };
         let expected = a.client_secret_hash.clone().unwrap_or_default();
         let given = tokens::hash_secret(&r.client_secret);
@@ -540,29 +489,29 @@ impl IdentityService for Api {
             serde_json::json!({}),
         )
         .await?;
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(Response::new(pb::TokenPair {
+        tx.commit().await?;
+        Ok(pb::TokenPair {
             access_token: access,
             access_expires_at: Some(ts(self.now() + Duration::seconds(ttl))),
             token_type: "Bearer".into(),
             account: Some((&a).into()),
             ..Default::default()
-        }))
+        })
     }
 
-    async fn refresh(&self, req: Request<pb::RefreshRequest>) -> Res<pb::TokenPair> {
+    async fn refresh(&self, req: Request<pb::RefreshRequest>) -> Result<pb::TokenPair, AppError> {
         let r = req.into_inner();
-        let ended = || Status::from(AppError::Unauthenticated(s::SESSION_ENDED.into()));
+        let ended = || AppError::Unauthenticated(s::SESSION_ENDED.into());
         let Some(tenant) = self.tenant(&r.tenant).await? else { return Err(ended()) };
-        let mut tx = db::tenant_tx(&self.st.pool, tenant.id).await.map_err(AppError::from)?;
+        let mut tx = db::tenant_tx(&self.st.kit.pool, tenant.id).await?;
         let hash = tokens::hash_secret(r.refresh_token.trim());
         let now = self.now();
-        let Some(row) = store::find_refresh(&mut tx, &hash).await.map_err(AppError::from)? else {
+        let Some(row) = store::find_refresh(&mut tx, &hash).await? else {
             return Err(ended());
         };
         if row.used_at.is_some() {
             // A rotated token came back: someone holds a copy. End the session.
-            store::revoke_session(&mut tx, row.session_id, now).await.map_err(AppError::from)?;
+            store::revoke_session(&mut tx, row.session_id, now).await?;
             let (sessions, account) = ([row.session_id], row.account_id);
             self.revoke_everywhere(&mut tx, (tenant.id, &tenant.slug), "system", account, &sessions, false).await?;
             self.audit(
@@ -574,7 +523,7 @@ impl IdentityService for Api {
                 serde_json::json!({}),
             )
             .await?;
-            tx.commit().await.map_err(AppError::from)?;
+            tx.commit().await?;
             return Err(ended());
         }
         if row.revoked_at.is_some() || row.expires_at <= now {
@@ -584,38 +533,41 @@ impl IdentityService for Api {
         if a.deleted_at.is_some() || a.status != "active" {
             return Err(ended());
         }
-        store::mark_refresh_used(&mut tx, &hash, now).await.map_err(AppError::from)?;
+        store::mark_refresh_used(&mut tx, &hash, now).await?;
         let pair = self.pair(&mut tx, &tenant, &a, row.session_id, row.expires_at).await?;
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(Response::new(pair))
+        tx.commit().await?;
+        Ok(pair)
     }
 
-    async fn logout(&self, req: Request<pb::LogoutRequest>) -> Res<pb::LogoutResponse> {
-        let mut c = self.caller(&req, None).await?;
-        if let Some(sid) = c.p.session_id {
-            store::revoke_session(&mut c.tx, sid, self.now()).await.map_err(AppError::from)?;
-            let actor = c.actor();
-            let (tenant, me) = ((c.p.tenant_id, c.p.tenant_slug.clone()), c.p.account_id);
-            self.revoke_everywhere(&mut c.tx, (tenant.0, &tenant.1), &actor, me, &[sid], false).await?;
-            self.audit(&mut c.tx, (c.p.tenant_id, &actor), "logout", "session", sid.to_string(), serde_json::json!({}))
-                .await?;
+    async fn logout(&self, req: Request<pb::LogoutRequest>) -> Result<pb::LogoutResponse, AppError> {
+        let mut call = self.caller(&req, None).await?;
+        if let Some(sid) = call.principal.session_id {
+            store::revoke_session(&mut call.tx, sid, self.now()).await?;
+            let actor = call.actor();
+            let (tenant, me) =
+                ((call.principal.tenant_id, call.principal.tenant_slug.clone()), call.principal.account_id);
+            self.revoke_everywhere(&mut call.tx, (tenant.0, &tenant.1), &actor, me, &[sid], false).await?;
+            call.audit("logout", "session", sid.to_string(), serde_json::json!({})).await?;
         }
-        c.tx.commit().await.map_err(AppError::from)?;
-        Ok(Response::new(pb::LogoutResponse {}))
+        call.tx.commit().await?;
+        Ok(pb::LogoutResponse {})
     }
 
-    async fn get_jwks(&self, _req: Request<pb::GetJwksRequest>) -> Res<pb::GetJwksResponse> {
-        Ok(Response::new(pb::GetJwksResponse { jwks_json: self.st.keys.jwks_json().to_string() }))
+    async fn get_jwks(&self, _req: Request<pb::GetJwksRequest>) -> Result<pb::GetJwksResponse, AppError> {
+        Ok(pb::GetJwksResponse { jwks_json: self.st.keys.jwks_json().to_string() })
     }
 
-    async fn who_am_i(&self, req: Request<pb::WhoAmIRequest>) -> Res<pb::Account> {
-        let mut c = self.caller(&req, None).await?;
-        let a = self.load_account(&mut c.tx, c.p.account_id).await?;
-        Ok(Response::new((&a).into()))
+    async fn who_am_i(&self, req: Request<pb::WhoAmIRequest>) -> Result<pb::Account, AppError> {
+        let mut call = self.caller(&req, None).await?;
+        let a = self.load_account(&mut call.tx, call.principal.account_id).await?;
+        Ok((&a).into())
     }
 
-    async fn create_organisation(&self, req: Request<pb::CreateOrganisationRequest>) -> Res<pb::Organisation> {
-        let mut c = self.caller(&req, Some(Permission::ManageReference)).await?;
+    async fn create_organisation(
+        &self,
+        req: Request<pb::CreateOrganisationRequest>,
+    ) -> Result<pb::Organisation, AppError> {
+        let mut call = self.caller(&req, Some(Permission::ManageReference)).await?;
         let r = req.into_inner();
         let mut errs = Violations::new();
         let name = r.name.trim().to_string();
@@ -626,9 +578,9 @@ impl IdentityService for Api {
         if kind.is_none() {
             errs.add("kind", s::KIND_REQUIRED);
         }
-        let parent = opt_id("parent_id", &r.parent_id, &mut errs);
+        let parent = wire::opt_id("parent_id", &r.parent_id, &mut errs);
         if let Some(p) = parent
-            && !store::organisation_exists(&mut c.tx, p).await.map_err(AppError::from)?
+            && !store::organisation_exists(&mut call.tx, p).await?
         {
             errs.add("parent_id", s::ORGANISATION_UNKNOWN);
         }
@@ -640,95 +592,81 @@ impl IdentityService for Api {
             parent_id: parent,
             created_at: self.now(),
         };
-        store::insert_organisation(&mut c.tx, c.p.tenant_id, &row).await.map_err(AppError::from)?;
-        let actor = c.actor();
-        self.audit(
-            &mut c.tx,
-            (c.p.tenant_id, &actor),
+        store::insert_organisation(&mut call.tx, call.principal.tenant_id, &row).await?;
+        call.audit(
             "organisation.create",
             "organisation",
             row.id.to_string(),
             serde_json::json!({"name": row.name, "kind": row.kind}),
         )
         .await?;
-        c.tx.commit().await.map_err(AppError::from)?;
-        Ok(Response::new((&row).into()))
+        call.tx.commit().await?;
+        Ok((&row).into())
     }
 
     async fn list_organisations(
         &self,
         req: Request<pb::ListOrganisationsRequest>,
-    ) -> Res<pb::ListOrganisationsResponse> {
-        let mut c = self.caller(&req, Some(Permission::ReadReference)).await?;
+    ) -> Result<pb::ListOrganisationsResponse, AppError> {
+        let mut call = self.caller(&req, Some(Permission::ReadReference)).await?;
         let kind = org_kind_str(req.get_ref().kind);
-        let rows = store::list_organisations(&mut c.tx, kind).await.map_err(AppError::from)?;
-        Ok(Response::new(pb::ListOrganisationsResponse { organisations: rows.iter().map(Into::into).collect() }))
+        let rows = store::list_organisations(&mut call.tx, kind).await?;
+        let (rows, next_page_token) =
+            opeka_platform::paging::slice(rows, req.get_ref().page_size, &req.get_ref().page_token)?;
+        Ok(pb::ListOrganisationsResponse { organisations: rows.iter().map(Into::into).collect(), next_page_token })
     }
 
-    async fn create_district(&self, req: Request<pb::CreateDistrictRequest>) -> Res<pb::District> {
-        let mut c = self.caller(&req, Some(Permission::ManageReference)).await?;
+    async fn create_district(&self, req: Request<pb::CreateDistrictRequest>) -> Result<pb::District, AppError> {
+        let mut call = self.caller(&req, Some(Permission::ManageReference)).await?;
         let name = req.get_ref().name.trim().to_string();
         if name.is_empty() {
-            return Err(AppError::invalid("name", s::NAME_REQUIRED).into());
+            return Err(AppError::invalid("name", s::NAME_REQUIRED));
         }
         let row = store::DistrictRow { id: Uuid::now_v7(), name };
-        store::insert_district(&mut c.tx, c.p.tenant_id, &row)
+        store::insert_district(&mut call.tx, call.principal.tenant_id, &row)
             .await
             .on_constraint("districts_name_key", || AppError::Taken(FieldViolation::new("name", s::DISTRICT_TAKEN)))?;
-        let actor = c.actor();
-        self.audit(
-            &mut c.tx,
-            (c.p.tenant_id, &actor),
-            "district.create",
-            "district",
-            row.id.to_string(),
-            serde_json::json!({"name": row.name}),
-        )
-        .await?;
-        c.tx.commit().await.map_err(AppError::from)?;
-        Ok(Response::new((&row).into()))
+        call.audit("district.create", "district", row.id.to_string(), serde_json::json!({"name": row.name})).await?;
+        call.tx.commit().await?;
+        Ok((&row).into())
     }
 
-    async fn rename_district(&self, req: Request<pb::RenameDistrictRequest>) -> Res<pb::District> {
-        let mut c = self.caller(&req, Some(Permission::ManageReference)).await?;
+    async fn rename_district(&self, req: Request<pb::RenameDistrictRequest>) -> Result<pb::District, AppError> {
+        let mut call = self.caller(&req, Some(Permission::ManageReference)).await?;
         let r = req.into_inner();
-        let id = parse_id("id", &r.id)?;
+        let id = wire::id("id", &r.id)?;
         let name = r.name.trim().to_string();
         if name.is_empty() {
-            return Err(AppError::invalid("name", s::NAME_REQUIRED).into());
+            return Err(AppError::invalid("name", s::NAME_REQUIRED));
         }
-        let found = store::rename_district(&mut c.tx, id, &name)
+        let found = store::rename_district(&mut call.tx, id, &name)
             .await
             .on_constraint("districts_name_key", || AppError::Taken(FieldViolation::new("name", s::DISTRICT_TAKEN)))?;
         if !found {
-            return Err(AppError::NotFound(s::DISTRICT_UNKNOWN.into()).into());
+            return Err(AppError::NotFound(s::DISTRICT_UNKNOWN.into()));
         }
-        let actor = c.actor();
-        self.audit(
-            &mut c.tx,
-            (c.p.tenant_id, &actor),
-            "district.rename",
-            "district",
-            id.to_string(),
-            serde_json::json!({"name": name}),
-        )
-        .await?;
-        c.tx.commit().await.map_err(AppError::from)?;
-        Ok(Response::new(pb::District { id: id.to_string(), name }))
+        call.audit("district.rename", "district", id.to_string(), serde_json::json!({"name": name})).await?;
+        call.tx.commit().await?;
+        Ok(pb::District { id: id.to_string(), name })
     }
 
-    async fn list_districts(&self, req: Request<pb::ListDistrictsRequest>) -> Res<pb::ListDistrictsResponse> {
-        let mut c = self.caller(&req, Some(Permission::ReadReference)).await?;
-        let q = opt_text(&req.get_ref().query);
-        let rows = store::list_districts(&mut c.tx, q.as_deref()).await.map_err(AppError::from)?;
-        Ok(Response::new(pb::ListDistrictsResponse { districts: rows.iter().map(Into::into).collect() }))
+    async fn list_districts(
+        &self,
+        req: Request<pb::ListDistrictsRequest>,
+    ) -> Result<pb::ListDistrictsResponse, AppError> {
+        let mut call = self.caller(&req, Some(Permission::ReadReference)).await?;
+        let q = wire::opt_text(&req.get_ref().query).map(String::from);
+        let rows = store::list_districts(&mut call.tx, q.as_deref()).await?;
+        let (rows, next_page_token) =
+            opeka_platform::paging::slice(rows, req.get_ref().page_size, &req.get_ref().page_token)?;
+        Ok(pb::ListDistrictsResponse { districts: rows.iter().map(Into::into).collect(), next_page_token })
     }
 
-    async fn create_staff_account(&self, req: Request<pb::CreateStaffAccountRequest>) -> Res<pb::Account> {
-        let mut c = self.caller(&req, Some(Permission::ManageStaff)).await?;
+    async fn create_staff_account(&self, req: Request<pb::CreateStaffAccountRequest>) -> Result<pb::Account, AppError> {
+        let mut call = self.caller(&req, Some(Permission::ManageStaff)).await?;
         let r = req.into_inner();
         let mut errs = Violations::new();
-        let f = staff_fields(&mut c.tx, &mut errs, staff_input!(r)).await?;
+        let f = staff_fields(&mut call.tx, &mut errs, staff_input!(r)).await?;
         let mut password = None;
         if !r.password.is_empty() || !r.password_repeat.is_empty() {
             match NewPassword::parse(&r.password, &r.password_repeat, self.st.settings.min_password_len) {
@@ -748,7 +686,7 @@ impl IdentityService for Api {
         let u = f.update;
         let new = store::NewAccount {
             id,
-            tenant_id: c.p.tenant_id,
+            tenant_id: call.principal.tenant_id,
             kind: "staff",
             status: if hash.is_some() { "active" } else { "pending_activation" },
             roles: u.roles.clone(),
@@ -765,104 +703,82 @@ impl IdentityService for Api {
             now,
             ..Default::default()
         };
-        on_account_uniques(store::insert_account(&mut c.tx, &new).await)?;
-        let a = self.load_account(&mut c.tx, id).await?;
-        let actor = c.actor();
-        let (tid, slug) = (c.p.tenant_id, c.p.tenant_slug.clone());
-        self.emit(
-            &mut c.tx,
-            tid,
-            &slug,
-            &actor,
-            crate::events::account_created(id, "staff", &a.roles, a.login.as_deref().unwrap_or(""), &a.full_name()),
-        )
+        on_account_uniques(store::insert_account(&mut call.tx, &new).await)?;
+        let a = self.load_account(&mut call.tx, id).await?;
+        let tid = call.principal.tenant_id;
+        call.emit(crate::events::account_created(
+            id,
+            "staff",
+            &a.roles,
+            a.login.as_deref().unwrap_or(""),
+            &a.full_name(),
+        ))
         .await?;
         if password.is_none() {
             let token = tokens::random_secret();
             let expires = now + Duration::hours(self.st.settings.activation_ttl_hours);
-            store::insert_code(&mut c.tx, tid, id, "activation", &tokens::hash_secret(&token), expires)
-                .await
-                .map_err(AppError::from)?;
-            self.emit(
-                &mut c.tx,
-                tid,
-                &slug,
-                &actor,
-                Body::ActivationRequested(ev::ActivationRequested {
-                    account_id: id.to_string(),
-                    email: a.email.clone().unwrap_or_default(),
-                    full_name: a.full_name(),
-                    token: String::new(),
-                    token_sealed: self.seal(tid, crate::events::SEALED_ACTIVATION_TOKEN, &token)?,
-                    expires_at: expires.to_rfc3339(),
-                }),
-            )
+            store::insert_code(&mut call.tx, tid, id, "activation", &tokens::hash_secret(&token), expires).await?;
+            call.emit(Body::ActivationRequested(ev::ActivationRequested {
+                account_id: id.to_string(),
+                email: a.email.clone().unwrap_or_default(),
+                full_name: a.full_name(),
+                token: String::new(),
+                token_sealed: self.seal(tid, crate::events::SEALED_ACTIVATION_TOKEN, &token)?,
+                expires_at: expires.to_rfc3339(),
+            }))
             .await?;
         }
-        self.audit(&mut c.tx, (tid, &actor), "account.create", "account", id.to_string(), staff_audit(&a)).await?;
-        c.tx.commit().await.map_err(AppError::from)?;
+        call.audit("account.create", "account", id.to_string(), staff_audit(&a)).await?;
+        call.tx.commit().await?;
         tracing::info!(account_id = %id, "staff account created");
-        Ok(Response::new((&a).into()))
+        Ok((&a).into())
     }
 
-    async fn update_staff_account(&self, req: Request<pb::UpdateStaffAccountRequest>) -> Res<pb::Account> {
-        let mut c = self.caller(&req, Some(Permission::ManageStaff)).await?;
+    async fn update_staff_account(&self, req: Request<pb::UpdateStaffAccountRequest>) -> Result<pb::Account, AppError> {
+        let mut call = self.caller(&req, Some(Permission::ManageStaff)).await?;
         let r = req.into_inner();
-        let id = parse_id("id", &r.id)?;
-        let before = self.live_staff(&mut c.tx, id).await?;
+        let id = wire::id("id", &r.id)?;
+        let before = self.live_staff(&mut call.tx, id).await?;
         let mut errs = Violations::new();
-        let f = staff_fields(&mut c.tx, &mut errs, staff_input!(r)).await?;
+        let f = staff_fields(&mut call.tx, &mut errs, staff_input!(r)).await?;
         errs.into_result()?;
-        on_account_uniques(store::update_staff(&mut c.tx, id, &f.update, self.now()).await)?;
-        let after = self.load_account(&mut c.tx, id).await?;
+        on_account_uniques(store::update_staff(&mut call.tx, id, &f.update, self.now()).await)?;
+        let after = self.load_account(&mut call.tx, id).await?;
         let changed = changed_fields(&before, &after);
-        let actor = c.actor();
-        let (tid, slug) = (c.p.tenant_id, c.p.tenant_slug.clone());
-        self.emit(
-            &mut c.tx,
-            tid,
-            &slug,
-            &actor,
-            Body::AccountUpdated(ev::AccountUpdated { account_id: id.to_string(), changed_fields: changed.clone() }),
-        )
+        call.emit(Body::AccountUpdated(ev::AccountUpdated {
+            account_id: id.to_string(),
+            changed_fields: changed.clone(),
+        }))
         .await?;
-        self.audit(
-            &mut c.tx,
-            (tid, &actor),
-            "account.update",
-            "account",
-            id.to_string(),
-            serde_json::json!({"changed": changed}),
-        )
-        .await?;
-        c.tx.commit().await.map_err(AppError::from)?;
-        Ok(Response::new((&after).into()))
+        call.audit("account.update", "account", id.to_string(), serde_json::json!({"changed": changed})).await?;
+        call.tx.commit().await?;
+        Ok((&after).into())
     }
 
-    async fn get_account(&self, req: Request<pb::GetAccountRequest>) -> Res<pb::Account> {
-        let mut c = self.caller(&req, None).await?;
-        let id = parse_id("id", &req.get_ref().id)?;
-        let a = self.load_account(&mut c.tx, id).await?;
+    async fn get_account(&self, req: Request<pb::GetAccountRequest>) -> Result<pb::Account, AppError> {
+        let mut call = self.caller(&req, None).await?;
+        let id = wire::id("id", &req.get_ref().id)?;
+        let a = self.load_account(&mut call.tx, id).await?;
         if a.kind == "citizen"
-            && id != c.p.account_id
-            && domain::roles_allow(&c.p.roles, Permission::ManageCitizenAccounts)
+            && id != call.principal.account_id
+            && domain::roles_allow(&call.principal.roles, Permission::ManageCitizenAccounts)
         {
             // Another curator's citizen is not revealed to exist, as in cases.
-            self.citizen_in_scope(&mut c, id).await?;
+            self.citizen_in_scope(&mut call, id).await?;
         }
-        let allowed = id == c.p.account_id
+        let allowed = id == call.principal.account_id
             || match a.kind.as_str() {
-                "citizen" => domain::roles_allow(&c.p.roles, Permission::ManageCitizenAccounts),
-                "service" => domain::roles_allow(&c.p.roles, Permission::ManageServiceAccounts),
-                _ => domain::roles_allow(&c.p.roles, Permission::ReadStaff),
+                "citizen" => domain::roles_allow(&call.principal.roles, Permission::ManageCitizenAccounts),
+                "service" => domain::roles_allow(&call.principal.roles, Permission::ManageServiceAccounts),
+                _ => domain::roles_allow(&call.principal.roles, Permission::ReadStaff),
             };
         if !allowed {
-            return Err(AppError::PermissionDenied(s::PERMISSION_DENIED.into()).into());
+            return Err(AppError::PermissionDenied(s::PERMISSION_DENIED.into()));
         }
-        Ok(Response::new((&a).into()))
+        Ok((&a).into())
     }
 
-    async fn list_accounts(&self, req: Request<pb::ListAccountsRequest>) -> Res<pb::ListAccountsResponse> {
+    async fn list_accounts(&self, req: Request<pb::ListAccountsRequest>) -> Result<pb::ListAccountsResponse, AppError> {
         let r = req.get_ref();
         let kind = match pb::AccountKind::try_from(r.kind).unwrap_or_default() {
             pb::AccountKind::Citizen => Some("citizen"),
@@ -874,121 +790,103 @@ impl IdentityService for Api {
             Some("service") => Permission::ManageServiceAccounts,
             _ => Permission::ReadStaff,
         };
-        let mut c = self.caller(&req, Some(perm)).await?;
+        let mut call = self.caller(&req, Some(perm)).await?;
         let r = req.into_inner();
-        let (limit, offset) = page(r.page_size, &r.page_token)?;
+        let page = Page::parse(r.page_size, &r.page_token)?;
         let role = if r.role == 0 {
             None
         } else {
             Some(Role::from_pb(r.role).ok_or_else(|| AppError::invalid("role", s::ROLE_INVALID))?.as_str().to_string())
         };
         // Citizens: only those inside the caller's scope (a curator's own).
-        let citizens = if kind == Some("citizen") { domain::citizen_scope(&c.p) } else { domain::CitizenScope::All };
+        let citizens =
+            if kind == Some("citizen") { domain::citizen_scope(&call.principal) } else { domain::CitizenScope::All };
         let filter = store::AccountFilter {
             kind,
             citizens,
             role,
-            query: opt_text(&r.query),
+            query: wire::opt_text(&r.query).map(String::from),
             include_deleted: r.include_deleted,
-            limit,
-            offset,
+            limit: page.limit,
+            offset: page.offset,
         };
-        let (rows, total) = store::list_accounts(&mut c.tx, &filter).await.map_err(AppError::from)?;
-        Ok(Response::new(pb::ListAccountsResponse {
-            next_page_token: next_token(offset, rows.len(), limit, total),
+        let (rows, total) = store::list_accounts(&mut call.tx, &filter).await?;
+        Ok(pb::ListAccountsResponse {
+            next_page_token: page.next_token(rows.len(), total),
             accounts: rows.iter().map(Into::into).collect(),
             total_size: total,
-        }))
+        })
     }
 
-    async fn set_password(&self, req: Request<pb::SetPasswordRequest>) -> Res<pb::SetPasswordResponse> {
-        let mut c = self.caller(&req, Some(Permission::ManageStaff)).await?;
+    async fn set_password(&self, req: Request<pb::SetPasswordRequest>) -> Result<pb::SetPasswordResponse, AppError> {
+        let mut call = self.caller(&req, Some(Permission::ManageStaff)).await?;
         let r = req.into_inner();
-        let id = parse_id("id", &r.id)?;
+        let id = wire::id("id", &r.id)?;
         let pw = new_password(&self.st.settings, &r.password, &r.password_repeat, "")?;
-        self.live_staff(&mut c.tx, id).await?;
+        self.live_staff(&mut call.tx, id).await?;
         let hash = self.st.hasher.hash(pw.expose()).await.map_err(AppError::Internal)?;
-        store::set_password(&mut c.tx, id, &hash, self.now()).await.map_err(AppError::from)?;
-        let ended = store::revoke_sessions_of(&mut c.tx, id, None, self.now()).await.map_err(AppError::from)?;
-        let actor = c.actor();
-        let slug = c.p.tenant_slug.clone();
-        self.revoke_everywhere(&mut c.tx, (c.p.tenant_id, &slug), &actor, id, &ended, false).await?;
-        self.audit(
-            &mut c.tx,
-            (c.p.tenant_id, &actor),
-            "account.set_password",
-            "account",
-            id.to_string(),
-            serde_json::json!({}),
-        )
-        .await?;
-        c.tx.commit().await.map_err(AppError::from)?;
-        Ok(Response::new(pb::SetPasswordResponse {}))
+        store::set_password(&mut call.tx, id, &hash, self.now()).await?;
+        let ended = store::revoke_sessions_of(&mut call.tx, id, None, self.now()).await?;
+        let actor = call.actor();
+        let slug = call.principal.tenant_slug.clone();
+        self.revoke_everywhere(&mut call.tx, (call.principal.tenant_id, &slug), &actor, id, &ended, false).await?;
+        call.audit("account.set_password", "account", id.to_string(), serde_json::json!({})).await?;
+        call.tx.commit().await?;
+        Ok(pb::SetPasswordResponse {})
     }
 
     async fn change_own_password(
         &self,
         req: Request<pb::ChangeOwnPasswordRequest>,
-    ) -> Res<pb::ChangeOwnPasswordResponse> {
-        let mut c = self.caller(&req, None).await?;
+    ) -> Result<pb::ChangeOwnPasswordResponse, AppError> {
+        let mut call = self.caller(&req, None).await?;
         let r = req.into_inner();
-        let a = self.live_staff(&mut c.tx, c.p.account_id).await?;
+        let a = self.live_staff(&mut call.tx, call.principal.account_id).await?;
         if !self.st.hasher.verify(&r.old_password, a.password_hash.as_deref()).await {
-            return Err(AppError::invalid("old_password", s::OLD_PASSWORD_WRONG).into());
+            return Err(AppError::invalid("old_password", s::OLD_PASSWORD_WRONG));
         }
         let pw = new_password(&self.st.settings, &r.new_password, &r.new_password_repeat, "new_")?;
         let hash = self.st.hasher.hash(pw.expose()).await.map_err(AppError::Internal)?;
-        store::set_password(&mut c.tx, a.id, &hash, self.now()).await.map_err(AppError::from)?;
+        store::set_password(&mut call.tx, a.id, &hash, self.now()).await?;
         // Other devices signed in with the old password are signed out.
-        let ended =
-            store::revoke_sessions_of(&mut c.tx, a.id, c.p.session_id, self.now()).await.map_err(AppError::from)?;
-        let actor = c.actor();
-        let slug = c.p.tenant_slug.clone();
-        self.revoke_everywhere(&mut c.tx, (c.p.tenant_id, &slug), &actor, a.id, &ended, false).await?;
-        self.audit(
-            &mut c.tx,
-            (c.p.tenant_id, &actor),
-            "account.change_own_password",
-            "account",
-            a.id.to_string(),
-            serde_json::json!({}),
-        )
-        .await?;
-        c.tx.commit().await.map_err(AppError::from)?;
-        Ok(Response::new(pb::ChangeOwnPasswordResponse {}))
+        let ended = store::revoke_sessions_of(&mut call.tx, a.id, call.principal.session_id, self.now()).await?;
+        let actor = call.actor();
+        let slug = call.principal.tenant_slug.clone();
+        self.revoke_everywhere(&mut call.tx, (call.principal.tenant_id, &slug), &actor, a.id, &ended, false).await?;
+        call.audit("account.change_own_password", "account", a.id.to_string(), serde_json::json!({})).await?;
+        call.tx.commit().await?;
+        Ok(pb::ChangeOwnPasswordResponse {})
     }
 
-    async fn delete_account(&self, req: Request<pb::DeleteAccountRequest>) -> Res<pb::DeleteAccountResponse> {
-        let mut c = self.caller(&req, Some(Permission::ManageStaff)).await?;
-        let id = parse_id("id", &req.get_ref().id)?;
-        if id == c.p.account_id {
-            return Err(AppError::FailedPrecondition(s::CANNOT_DELETE_SELF.into()).into());
+    async fn delete_account(
+        &self,
+        req: Request<pb::DeleteAccountRequest>,
+    ) -> Result<pb::DeleteAccountResponse, AppError> {
+        let mut call = self.caller(&req, Some(Permission::ManageStaff)).await?;
+        let id = wire::id("id", &req.get_ref().id)?;
+        if id == call.principal.account_id {
+            return Err(AppError::FailedPrecondition(s::CANNOT_DELETE_SELF.into()));
         }
-        let a = self.load_account(&mut c.tx, id).await?;
+        let a = self.load_account(&mut call.tx, id).await?;
         if a.deleted_at.is_some() {
-            return Err(AppError::FailedPrecondition(s::ACCOUNT_DELETED.into()).into());
+            return Err(AppError::FailedPrecondition(s::ACCOUNT_DELETED.into()));
         }
-        store::soft_delete(&mut c.tx, id, self.now()).await.map_err(AppError::from)?;
-        let ended = store::revoke_sessions_of(&mut c.tx, id, None, self.now()).await.map_err(AppError::from)?;
-        let actor = c.actor();
-        let (tid, slug) = (c.p.tenant_id, c.p.tenant_slug.clone());
-        self.revoke_everywhere(&mut c.tx, (tid, &slug), &actor, id, &ended, true).await?;
-        self.emit(
-            &mut c.tx,
-            tid,
-            &slug,
-            &actor,
-            Body::AccountDeleted(ev::AccountDeleted { account_id: id.to_string() }),
-        )
-        .await?;
-        self.audit(&mut c.tx, (tid, &actor), "account.delete", "account", id.to_string(), serde_json::json!({}))
-            .await?;
-        c.tx.commit().await.map_err(AppError::from)?;
-        Ok(Response::new(pb::DeleteAccountResponse {}))
+        store::soft_delete(&mut call.tx, id, self.now()).await?;
+        let ended = store::revoke_sessions_of(&mut call.tx, id, None, self.now()).await?;
+        let actor = call.actor();
+        let (tid, slug) = (call.principal.tenant_id, call.principal.tenant_slug.clone());
+        self.revoke_everywhere(&mut call.tx, (tid, &slug), &actor, id, &ended, true).await?;
+        call.emit(Body::AccountDeleted(ev::AccountDeleted { account_id: id.to_string() })).await?;
+        call.audit("account.delete", "account", id.to_string(), serde_json::json!({})).await?;
+        call.tx.commit().await?;
+        Ok(pb::DeleteAccountResponse {})
     }
 
-    async fn create_citizen_account(&self, req: Request<pb::CreateCitizenAccountRequest>) -> Res<pb::Account> {
-        let mut c = self.caller(&req, Some(Permission::ManageCitizenAccounts)).await?;
+    async fn create_citizen_account(
+        &self,
+        req: Request<pb::CreateCitizenAccountRequest>,
+    ) -> Result<pb::Account, AppError> {
+        let mut call = self.caller(&req, Some(Permission::ManageCitizenAccounts)).await?;
         let r = req.into_inner();
         let mut errs = Violations::new();
         let u = citizen_fields(
@@ -1001,19 +899,19 @@ impl IdentityService for Api {
                 email: &r.email,
             },
         );
-        let request_id = opt_id("request_id", &r.request_id, &mut errs);
+        let request_id = wire::opt_id("request_id", &r.request_id, &mut errs);
         errs.into_result()?;
         // A retry of the same request gets the account the first call created.
         if let Some(rid) = request_id
-            && let Some(a) = store::find_by_creation_request(&mut c.tx, rid).await.map_err(AppError::from)?
+            && let Some(a) = store::find_by_creation_request(&mut call.tx, rid).await?
         {
-            return Ok(Response::new((&a).into()));
+            return Ok((&a).into());
         }
         let now = self.now();
         let id = Uuid::now_v7();
         let new = store::NewAccount {
             id,
-            tenant_id: c.p.tenant_id,
+            tenant_id: call.principal.tenant_id,
             kind: "citizen",
             status: "active",
             roles: vec![Role::Citizen.as_str().into()],
@@ -1026,52 +924,37 @@ impl IdentityService for Api {
             now,
             ..Default::default()
         };
-        if !store::insert_account(&mut c.tx, &new).await.map_err(AppError::from)? {
+        if !store::insert_account(&mut call.tx, &new).await? {
             // A concurrent call with the same request id committed first.
             let rid = request_id.ok_or_else(|| AppError::internal(anyhow::anyhow!("citizen account not inserted")))?;
-            let a = store::find_by_creation_request(&mut c.tx, rid)
-                .await
-                .map_err(AppError::from)?
+            let a = store::find_by_creation_request(&mut call.tx, rid)
+                .await?
                 .ok_or_else(|| AppError::internal(anyhow::anyhow!("citizen account request {rid} not found")))?;
-            return Ok(Response::new((&a).into()));
+            return Ok((&a).into());
         }
-        self.new_link_code(&mut c.tx, c.p.tenant_id, id).await?;
+        self.new_link_code(&mut call.tx, call.principal.tenant_id, id).await?;
         // A curator creating a card is its curator (cases lets a curator
         // assign only themselves): recorded now, so the card's bot link code
         // is theirs before cases' `citizen_created` reaches the projection.
-        if let domain::CitizenScope::Only { curator: Some(me), .. } = domain::citizen_scope(&c.p) {
-            curators::record_creator(&mut c.tx, c.p.tenant_id, id, me).await.map_err(AppError::from)?;
+        if let domain::CitizenScope::Only { curator: Some(me), .. } = domain::citizen_scope(&call.principal) {
+            curators::record_creator(&mut call.tx, call.principal.tenant_id, id, me).await?;
         }
-        let a = self.load_account(&mut c.tx, id).await?;
-        let actor = c.actor();
-        let (tid, slug) = (c.p.tenant_id, c.p.tenant_slug.clone());
-        self.emit(
-            &mut c.tx,
-            tid,
-            &slug,
-            &actor,
-            crate::events::account_created(id, "citizen", &a.roles, "", &a.full_name()),
-        )
-        .await?;
-        self.audit(
-            &mut c.tx,
-            (tid, &actor),
-            "account.create",
-            "account",
-            id.to_string(),
-            serde_json::json!({"kind": "citizen"}),
-        )
-        .await?;
-        c.tx.commit().await.map_err(AppError::from)?;
-        Ok(Response::new((&a).into()))
+        let a = self.load_account(&mut call.tx, id).await?;
+        call.emit(crate::events::account_created(id, "citizen", &a.roles, "", &a.full_name())).await?;
+        call.audit("account.create", "account", id.to_string(), serde_json::json!({"kind": "citizen"})).await?;
+        call.tx.commit().await?;
+        Ok((&a).into())
     }
 
-    async fn update_citizen_account(&self, req: Request<pb::UpdateCitizenAccountRequest>) -> Res<pb::Account> {
-        let mut c = self.caller(&req, Some(Permission::ManageCitizenAccounts)).await?;
+    async fn update_citizen_account(
+        &self,
+        req: Request<pb::UpdateCitizenAccountRequest>,
+    ) -> Result<pb::Account, AppError> {
+        let mut call = self.caller(&req, Some(Permission::ManageCitizenAccounts)).await?;
         let r = req.into_inner();
-        let id = parse_id("id", &r.id)?;
-        let before = self.live_citizen(&mut c.tx, id).await?;
-        self.citizen_in_scope(&mut c, id).await?;
+        let id = wire::id("id", &r.id)?;
+        let before = self.live_citizen(&mut call.tx, id).await?;
+        self.citizen_in_scope(&mut call, id).await?;
         let mut errs = Violations::new();
         let u = citizen_fields(
             &mut errs,
@@ -1087,38 +970,31 @@ impl IdentityService for Api {
         let now = self.now();
         let changed = citizen_changes(&before, &u);
         if changed.is_empty() {
-            return Ok(Response::new((&before).into()));
+            return Ok((&before).into());
         }
-        store::update_citizen(&mut c.tx, id, &u, now).await.map_err(AppError::from)?;
-        let after = self.load_account(&mut c.tx, id).await?;
-        let actor = c.actor();
-        let (tid, slug) = (c.p.tenant_id, c.p.tenant_slug.clone());
-        self.emit(
-            &mut c.tx,
-            tid,
-            &slug,
-            &actor,
-            Body::AccountUpdated(ev::AccountUpdated { account_id: id.to_string(), changed_fields: changed.clone() }),
-        )
+        store::update_citizen(&mut call.tx, id, &u, now).await?;
+        let after = self.load_account(&mut call.tx, id).await?;
+        call.emit(Body::AccountUpdated(ev::AccountUpdated {
+            account_id: id.to_string(),
+            changed_fields: changed.clone(),
+        }))
         .await?;
-        self.audit(
-            &mut c.tx,
-            (tid, &actor),
+        call.audit(
             "account.update",
             "account",
             id.to_string(),
             serde_json::json!({"kind": "citizen", "changed": changed}),
         )
         .await?;
-        c.tx.commit().await.map_err(AppError::from)?;
-        Ok(Response::new((&after).into()))
+        call.tx.commit().await?;
+        Ok((&after).into())
     }
 
     async fn create_service_account(
         &self,
         req: Request<pb::CreateServiceAccountRequest>,
-    ) -> Res<pb::CreateServiceAccountResponse> {
-        let mut c = self.caller(&req, Some(Permission::ManageServiceAccounts)).await?;
+    ) -> Result<pb::CreateServiceAccountResponse, AppError> {
+        let mut call = self.caller(&req, Some(Permission::ManageServiceAccounts)).await?;
         let r = req.into_inner();
         let mut errs = Violations::new();
         if r.name.trim().is_empty() {
@@ -1140,7 +1016,7 @@ impl IdentityService for Api {
         let secret = tokens::random_secret();
         let new = store::NewAccount {
             id,
-            tenant_id: c.p.tenant_id,
+            tenant_id: call.principal.tenant_id,
             kind: "service",
             status: "active",
             roles,
@@ -1150,29 +1026,25 @@ impl IdentityService for Api {
             now: self.now(),
             ..Default::default()
         };
-        store::insert_account(&mut c.tx, &new).await.map_err(AppError::from)?;
-        let a = self.load_account(&mut c.tx, id).await?;
-        let actor = c.actor();
-        self.audit(
-            &mut c.tx,
-            (c.p.tenant_id, &actor),
+        store::insert_account(&mut call.tx, &new).await?;
+        let a = self.load_account(&mut call.tx, id).await?;
+        call.audit(
             "account.create",
             "account",
             id.to_string(),
             serde_json::json!({"kind": "service", "client_id": client_id}),
         )
         .await?;
-        c.tx.commit().await.map_err(AppError::from)?;
-        Ok(Response::new(pb::CreateServiceAccountResponse {
-            account: Some((&a).into()),
-            client_id,
-            client_secret: secret,
-        }))
+        call.tx.commit().await?;
+        Ok(pb::CreateServiceAccountResponse { account: Some((&a).into()), client_id, client_secret: secret })
     }
 
-    async fn activate_account(&self, req: Request<pb::ActivateAccountRequest>) -> Res<pb::ActivateAccountResponse> {
+    async fn activate_account(
+        &self,
+        req: Request<pb::ActivateAccountRequest>,
+    ) -> Result<pb::ActivateAccountResponse, AppError> {
         let r = req.into_inner();
-        let invalid = || Status::from(AppError::invalid("token", s::TOKEN_INVALID));
+        let invalid = || AppError::invalid("token", s::TOKEN_INVALID);
         let Some(tenant) = self.tenant(&r.tenant).await? else { return Err(invalid()) };
         let pw = new_password(&self.st.settings, &r.password, &r.password_repeat, "")?;
         let now = self.now();
@@ -1180,26 +1052,26 @@ impl IdentityService for Api {
         // Check the link, give the connection back while the hash runs
         // (issue 9, point 7), then check it again under the row lock.
         let first = {
-            let mut tx = db::tenant_tx(&self.st.pool, tenant.id).await.map_err(AppError::from)?;
-            let code = store::find_code_by_hash(&mut tx, "activation", &token_hash).await.map_err(AppError::from)?;
+            let mut tx = db::tenant_tx(&self.st.kit.pool, tenant.id).await?;
+            let code = store::find_code_by_hash(&mut tx, "activation", &token_hash).await?;
             let Some(code) = code.filter(|c| c.expires_at > now) else { return Err(invalid()) };
             let a = self.load_account(&mut tx, code.account_id).await?;
             if a.status != "pending_activation" {
-                return Err(AppError::FailedPrecondition(s::NOT_PENDING.into()).into());
+                return Err(AppError::FailedPrecondition(s::NOT_PENDING.into()));
             }
-            tx.commit().await.map_err(AppError::from)?;
+            tx.commit().await?;
             code.id
         };
         let hash = self.st.hasher.hash(pw.expose()).await.map_err(AppError::Internal)?;
-        let mut tx = db::tenant_tx(&self.st.pool, tenant.id).await.map_err(AppError::from)?;
-        let code = store::find_code_by_hash(&mut tx, "activation", &token_hash).await.map_err(AppError::from)?;
+        let mut tx = db::tenant_tx(&self.st.kit.pool, tenant.id).await?;
+        let code = store::find_code_by_hash(&mut tx, "activation", &token_hash).await?;
         let Some(code) = code.filter(|c| c.expires_at > now && c.id == first) else { return Err(invalid()) };
         let a = self.load_account(&mut tx, code.account_id).await?;
         if a.status != "pending_activation" {
-            return Err(AppError::FailedPrecondition(s::NOT_PENDING.into()).into());
+            return Err(AppError::FailedPrecondition(s::NOT_PENDING.into()));
         }
-        store::set_password(&mut tx, a.id, &hash, now).await.map_err(AppError::from)?;
-        store::use_code(&mut tx, code.id, now).await.map_err(AppError::from)?;
+        store::set_password(&mut tx, a.id, &hash, now).await?;
+        store::use_code(&mut tx, code.id, now).await?;
         self.audit(
             &mut tx,
             (tenant.id, &a.id.to_string()),
@@ -1211,37 +1083,37 @@ impl IdentityService for Api {
         .await?;
         let a = self.load_account(&mut tx, a.id).await?;
         let tokens = self.open_session(&mut tx, &tenant, &a).await?;
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(Response::new(pb::ActivateAccountResponse { tokens: Some(tokens) }))
+        tx.commit().await?;
+        Ok(pb::ActivateAccountResponse { tokens: Some(tokens) })
     }
 
     async fn request_password_reset(
         &self,
         req: Request<pb::RequestPasswordResetRequest>,
-    ) -> Res<pb::RequestPasswordResetResponse> {
+    ) -> Result<pb::RequestPasswordResetResponse, AppError> {
         self.throttle_address(&req, &self.st.throttles.reset_request, s::TOO_MANY_RESET_REQUESTS)?;
         let r = req.into_inner();
         // The answer is the same whether or not the account exists.
         let Some(tenant) = self.tenant(&r.tenant).await? else {
-            return Ok(Response::new(pb::RequestPasswordResetResponse {}));
+            return Ok(pb::RequestPasswordResetResponse {});
         };
-        let mut tx = db::tenant_tx(&self.st.pool, tenant.id).await.map_err(AppError::from)?;
-        let a = store::find_staff_by_login(&mut tx, &r.login).await.map_err(AppError::from)?;
+        let mut tx = db::tenant_tx(&self.st.kit.pool, tenant.id).await?;
+        let a = store::find_staff_by_login(&mut tx, &r.login).await?;
         if let Some(a) = a.filter(|a| a.status == "active" && a.email.is_some()) {
-            store::lock_account(&mut tx, a.id).await.map_err(AppError::from)?;
+            store::lock_account(&mut tx, a.id).await?;
             // Per account, in the table: a flood of requests for one account
             // mails at most this many codes an hour; the answer stays the same
             // so it tells nothing about the account.
-            let issued = store::codes_issued_within(&mut tx, a.id, "reset", 3600).await.map_err(AppError::from)?;
+            let issued = store::codes_issued_within(&mut tx, a.id, "reset", 3600).await?;
             if issued >= self.st.settings.reset_codes_per_hour {
                 tracing::info!(account_id = %a.id, "reset code not sent: the account's hourly allowance is used");
-                return Ok(Response::new(pb::RequestPasswordResetResponse {}));
+                return Ok(pb::RequestPasswordResetResponse {});
             }
             let now = self.now();
             let code = tokens::random_digits(6);
             let expires = now + Duration::minutes(self.st.settings.reset_code_ttl_minutes);
             let hash = tokens::hash_secret(&format!("{}:{code}", a.id));
-            store::insert_code(&mut tx, tenant.id, a.id, "reset", &hash, expires).await.map_err(AppError::from)?;
+            store::insert_code(&mut tx, tenant.id, a.id, "reset", &hash, expires).await?;
             let actor = a.id.to_string();
             self.emit(
                 &mut tx,
@@ -1269,32 +1141,33 @@ impl IdentityService for Api {
                 serde_json::json!({}),
             )
             .await?;
-            tx.commit().await.map_err(AppError::from)?;
+            tx.commit().await?;
         }
-        Ok(Response::new(pb::RequestPasswordResetResponse {}))
+        Ok(pb::RequestPasswordResetResponse {})
     }
 
-    async fn reset_password(&self, req: Request<pb::ResetPasswordRequest>) -> Res<pb::ResetPasswordResponse> {
+    async fn reset_password(
+        &self,
+        req: Request<pb::ResetPasswordRequest>,
+    ) -> Result<pb::ResetPasswordResponse, AppError> {
         self.throttle_address(&req, &self.st.throttles.reset_guess, s::TOO_MANY_RESET_GUESSES)?;
         let r = req.into_inner();
-        let invalid = || Status::from(AppError::invalid("code", s::RESET_CODE_INVALID));
+        let invalid = || AppError::invalid("code", s::RESET_CODE_INVALID);
         let Some(tenant) = self.tenant(&r.tenant).await? else { return Err(invalid()) };
         let pw = new_password(&self.st.settings, &r.password, &r.password_repeat, "")?;
-        let mut tx = db::tenant_tx(&self.st.pool, tenant.id).await.map_err(AppError::from)?;
+        let mut tx = db::tenant_tx(&self.st.kit.pool, tenant.id).await?;
         let now = self.now();
-        let Some(a) = store::find_staff_by_login(&mut tx, &r.login).await.map_err(AppError::from)? else {
+        let Some(a) = store::find_staff_by_login(&mut tx, &r.login).await? else {
             return Err(invalid());
         };
         // Issue 9, point 3: wrong guesses are bounded per account across
         // every code issued in the window, not per code.
-        store::lock_account(&mut tx, a.id).await.map_err(AppError::from)?;
+        store::lock_account(&mut tx, a.id).await?;
         let window_start = now - Duration::hours(self.st.settings.reset_guess_window_hours);
-        if store::reset_guesses(&mut tx, a.id, window_start).await.map_err(AppError::from)?
-            >= self.st.settings.reset_guess_limit
-        {
-            return Err(AppError::ResourceExhausted(s::TOO_MANY_RESET_GUESSES.into()).into());
+        if store::reset_guesses(&mut tx, a.id, window_start).await? >= self.st.settings.reset_guess_limit {
+            return Err(AppError::ResourceExhausted(s::TOO_MANY_RESET_GUESSES.into()));
         }
-        let Some(code) = store::open_code_for(&mut tx, a.id, "reset").await.map_err(AppError::from)? else {
+        let Some(code) = store::open_code_for(&mut tx, a.id, "reset").await? else {
             return Err(invalid());
         };
         if code.expires_at <= now || code.attempts >= self.st.settings.reset_code_max_attempts {
@@ -1302,20 +1175,20 @@ impl IdentityService for Api {
         }
         let given = tokens::hash_secret(&format!("{}:{}", a.id, r.code.trim()));
         if !constant_time_eq(given.as_bytes(), code.code_hash.as_bytes()) {
-            store::bump_code_attempts(&mut tx, code.id).await.map_err(AppError::from)?;
-            store::record_reset_guess(&mut tx, a.id, window_start, now).await.map_err(AppError::from)?;
-            tx.commit().await.map_err(AppError::from)?;
+            store::bump_code_attempts(&mut tx, code.id).await?;
+            store::record_reset_guess(&mut tx, a.id, window_start, now).await?;
+            tx.commit().await?;
             return Err(invalid());
         }
         // The code is spent before hashing, and the connection given back
         // while the hash runs.
-        store::use_code(&mut tx, code.id, now).await.map_err(AppError::from)?;
-        store::clear_reset_guesses(&mut tx, a.id).await.map_err(AppError::from)?;
-        tx.commit().await.map_err(AppError::from)?;
+        store::use_code(&mut tx, code.id, now).await?;
+        store::clear_reset_guesses(&mut tx, a.id).await?;
+        tx.commit().await?;
         let hash = self.st.hasher.hash(pw.expose()).await.map_err(AppError::Internal)?;
-        let mut tx = db::tenant_tx(&self.st.pool, tenant.id).await.map_err(AppError::from)?;
-        store::set_password(&mut tx, a.id, &hash, now).await.map_err(AppError::from)?;
-        let ended = store::revoke_sessions_of(&mut tx, a.id, None, now).await.map_err(AppError::from)?;
+        let mut tx = db::tenant_tx(&self.st.kit.pool, tenant.id).await?;
+        store::set_password(&mut tx, a.id, &hash, now).await?;
+        let ended = store::revoke_sessions_of(&mut tx, a.id, None, now).await?;
         let actor = a.id.to_string();
         self.revoke_everywhere(&mut tx, (tenant.id, &tenant.slug), &actor, a.id, &ended, false).await?;
         self.audit(
@@ -1327,140 +1200,117 @@ impl IdentityService for Api {
             serde_json::json!({}),
         )
         .await?;
-        tx.commit().await.map_err(AppError::from)?;
-        Ok(Response::new(pb::ResetPasswordResponse {}))
+        tx.commit().await?;
+        Ok(pb::ResetPasswordResponse {})
     }
 
-    async fn issue_bot_link_code(&self, req: Request<pb::IssueBotLinkCodeRequest>) -> Res<pb::BotLinkCode> {
-        let mut c = self.caller(&req, Some(Permission::ManageBotLinks)).await?;
-        let id = parse_id("citizen_account_id", &req.get_ref().citizen_account_id)?;
-        self.citizen(&mut c.tx, id).await?;
-        self.citizen_in_scope(&mut c, id).await?;
-        if let Some(l) = store::get_link_code(&mut c.tx, id).await.map_err(AppError::from)?
+    async fn issue_bot_link_code(
+        &self,
+        req: Request<pb::IssueBotLinkCodeRequest>,
+    ) -> Result<pb::BotLinkCode, AppError> {
+        let mut call = self.caller(&req, Some(Permission::ManageBotLinks)).await?;
+        let id = wire::id("citizen_account_id", &req.get_ref().citizen_account_id)?;
+        self.citizen(&mut call.tx, id).await?;
+        self.citizen_in_scope(&mut call, id).await?;
+        if let Some(l) = store::get_link_code(&mut call.tx, id).await?
             && l.redeemed_at.is_some()
         {
-            return Err(AppError::FailedPrecondition(s::CODE_ALREADY_USED.into()).into());
+            return Err(AppError::FailedPrecondition(s::CODE_ALREADY_USED.into()));
         }
-        let row = self.new_link_code(&mut c.tx, c.p.tenant_id, id).await?;
-        let actor = c.actor();
-        self.audit(
-            &mut c.tx,
-            (c.p.tenant_id, &actor),
-            "bot_link.issue",
-            "account",
-            id.to_string(),
-            serde_json::json!({}),
-        )
-        .await?;
-        c.tx.commit().await.map_err(AppError::from)?;
-        Ok(Response::new((&row).into()))
+        let row = self.new_link_code(&mut call.tx, call.principal.tenant_id, id).await?;
+        call.audit("bot_link.issue", "account", id.to_string(), serde_json::json!({})).await?;
+        call.tx.commit().await?;
+        Ok((&row).into())
     }
 
-    async fn get_bot_link_code(&self, req: Request<pb::GetBotLinkCodeRequest>) -> Res<pb::BotLinkCode> {
-        let mut c = self.caller(&req, Some(Permission::ManageBotLinks)).await?;
-        let id = parse_id("citizen_account_id", &req.get_ref().citizen_account_id)?;
-        self.citizen(&mut c.tx, id).await?;
-        self.citizen_in_scope(&mut c, id).await?;
-        let row = store::get_link_code(&mut c.tx, id)
-            .await
-            .map_err(AppError::from)?
+    async fn get_bot_link_code(&self, req: Request<pb::GetBotLinkCodeRequest>) -> Result<pb::BotLinkCode, AppError> {
+        let mut call = self.caller(&req, Some(Permission::ManageBotLinks)).await?;
+        let id = wire::id("citizen_account_id", &req.get_ref().citizen_account_id)?;
+        self.citizen(&mut call.tx, id).await?;
+        self.citizen_in_scope(&mut call, id).await?;
+        let row = store::get_link_code(&mut call.tx, id)
+            .await?
             .ok_or_else(|| AppError::NotFound(s::CODE_NOT_FOUND.into()))?;
-        Ok(Response::new((&row).into()))
+        Ok((&row).into())
     }
 
-    async fn extend_bot_link_code(&self, req: Request<pb::ExtendBotLinkCodeRequest>) -> Res<pb::BotLinkCode> {
-        let mut c = self.caller(&req, Some(Permission::ManageBotLinks)).await?;
-        let id = parse_id("citizen_account_id", &req.get_ref().citizen_account_id)?;
-        self.citizen(&mut c.tx, id).await?;
-        self.citizen_in_scope(&mut c, id).await?;
-        let mut row = store::get_link_code(&mut c.tx, id)
-            .await
-            .map_err(AppError::from)?
+    async fn extend_bot_link_code(
+        &self,
+        req: Request<pb::ExtendBotLinkCodeRequest>,
+    ) -> Result<pb::BotLinkCode, AppError> {
+        let mut call = self.caller(&req, Some(Permission::ManageBotLinks)).await?;
+        let id = wire::id("citizen_account_id", &req.get_ref().citizen_account_id)?;
+        self.citizen(&mut call.tx, id).await?;
+        self.citizen_in_scope(&mut call, id).await?;
+        let mut row = store::get_link_code(&mut call.tx, id)
+            .await?
             .ok_or_else(|| AppError::NotFound(s::CODE_NOT_FOUND.into()))?;
         if row.redeemed_at.is_some() {
-            return Err(AppError::FailedPrecondition(s::CODE_ALREADY_USED.into()).into());
+            return Err(AppError::FailedPrecondition(s::CODE_ALREADY_USED.into()));
         }
         row.expires_at = self.now() + Duration::hours(self.st.settings.bot_link_ttl_hours);
-        store::set_link_expiry(&mut c.tx, id, row.expires_at).await.map_err(AppError::from)?;
-        let actor = c.actor();
-        self.audit(
-            &mut c.tx,
-            (c.p.tenant_id, &actor),
-            "bot_link.extend",
-            "account",
-            id.to_string(),
-            serde_json::json!({"expires_at": row.expires_at}),
-        )
-        .await?;
-        c.tx.commit().await.map_err(AppError::from)?;
-        Ok(Response::new((&row).into()))
+        store::set_link_expiry(&mut call.tx, id, row.expires_at).await?;
+        call.audit("bot_link.extend", "account", id.to_string(), serde_json::json!({"expires_at": row.expires_at}))
+            .await?;
+        call.tx.commit().await?;
+        Ok((&row).into())
     }
 
     async fn redeem_bot_link_code(
         &self,
         req: Request<pb::RedeemBotLinkCodeRequest>,
-    ) -> Res<pb::RedeemBotLinkCodeResponse> {
-        let mut c = self.caller(&req, Some(Permission::RedeemBotLinks)).await?;
+    ) -> Result<pb::RedeemBotLinkCodeResponse, AppError> {
+        let mut call = self.caller(&req, Some(Permission::RedeemBotLinks)).await?;
         let r = req.into_inner();
         let code = r.code.trim().to_uppercase();
         if code.is_empty() {
-            return Err(AppError::invalid("code", s::CODE_NOT_FOUND).into());
+            return Err(AppError::invalid("code", s::CODE_NOT_FOUND));
         }
         if r.telegram_chat_id == 0 {
-            return Err(AppError::invalid("telegram_chat_id", s::ID_INVALID).into());
+            return Err(AppError::invalid("telegram_chat_id", s::ID_INVALID));
         }
         let now = self.now();
-        let row = store::find_link_code(&mut c.tx, &code)
-            .await
-            .map_err(AppError::from)?
+        let row = store::find_link_code(&mut call.tx, &code)
+            .await?
             .ok_or_else(|| AppError::NotFound(s::CODE_NOT_FOUND.into()))?;
         if row.redeemed_at.is_some() {
-            return Err(AppError::FailedPrecondition(s::CODE_ALREADY_USED.into()).into());
+            return Err(AppError::FailedPrecondition(s::CODE_ALREADY_USED.into()));
         }
         if row.expires_at <= now {
-            return Err(AppError::FailedPrecondition(s::CODE_EXPIRED.into()).into());
+            return Err(AppError::FailedPrecondition(s::CODE_EXPIRED.into()));
         }
-        self.citizen(&mut c.tx, row.citizen_account_id).await?;
-        store::redeem_link(&mut c.tx, row.citizen_account_id, r.telegram_chat_id, now)
+        self.citizen(&mut call.tx, row.citizen_account_id).await?;
+        store::redeem_link(&mut call.tx, row.citizen_account_id, r.telegram_chat_id, now)
             .await
             .on_constraint("accounts_telegram_chat_key", || {
                 AppError::FailedPrecondition(s::CHAT_ALREADY_LINKED.into())
             })?;
-        let actor = c.actor();
-        let (tid, slug) = (c.p.tenant_id, c.p.tenant_slug.clone());
-        self.emit(
-            &mut c.tx,
-            tid,
-            &slug,
-            &actor,
-            Body::BotLinked(ev::BotLinked {
-                citizen_account_id: row.citizen_account_id.to_string(),
-                telegram_chat_id: r.telegram_chat_id,
-            }),
-        )
+        call.emit(Body::BotLinked(ev::BotLinked {
+            citizen_account_id: row.citizen_account_id.to_string(),
+            telegram_chat_id: r.telegram_chat_id,
+        }))
         .await?;
-        self.audit(
-            &mut c.tx,
-            (tid, &actor),
+        call.audit(
             "bot_link.redeem",
             "account",
             row.citizen_account_id.to_string(),
             serde_json::json!({"telegram_chat_id": r.telegram_chat_id}),
         )
         .await?;
-        c.tx.commit().await.map_err(AppError::from)?;
-        Ok(Response::new(pb::RedeemBotLinkCodeResponse { citizen_account_id: row.citizen_account_id.to_string() }))
+        call.tx.commit().await?;
+        Ok(pb::RedeemBotLinkCodeResponse { citizen_account_id: row.citizen_account_id.to_string() })
     }
 
-    async fn list_audit_events(&self, req: Request<pb::ListAuditEventsRequest>) -> Res<pb::ListAuditEventsResponse> {
-        let mut c = self.caller(&req, Some(Permission::ReadAudit)).await?;
+    async fn list_audit_events(
+        &self,
+        req: Request<pb::ListAuditEventsRequest>,
+    ) -> Result<pb::ListAuditEventsResponse, AppError> {
+        let mut call = self.caller(&req, Some(Permission::ReadAudit)).await?;
         let r = req.into_inner();
-        let (limit, offset) = page(r.page_size, &r.page_token)?;
-        let rows = store::list_audit(&mut c.tx, opt_text(&r.entity_id).as_deref(), limit, offset)
-            .await
-            .map_err(AppError::from)?;
-        let next = if rows.len() as i64 == limit { (offset + limit).to_string() } else { String::new() };
-        Ok(Response::new(pb::ListAuditEventsResponse {
+        let page = Page::parse(r.page_size, &r.page_token)?;
+        let rows = store::list_audit(&mut call.tx, wire::opt_text(&r.entity_id), page.limit, page.offset).await?;
+        let next = page.next_token_if_full(rows.len());
+        Ok(pb::ListAuditEventsResponse {
             events: rows
                 .iter()
                 .map(|e| pb::AuditEvent {
@@ -1474,7 +1324,7 @@ impl IdentityService for Api {
                 })
                 .collect(),
             next_page_token: next,
-        }))
+        })
     }
 }
 
@@ -1530,3 +1380,35 @@ fn changed_fields(a: &AccountRow, b: &AccountRow) -> Vec<String> {
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
+
+opeka_platform::grpc_handlers!(IdentityService for Api {
+    login(pb::LoginRequest) -> pb::TokenPair;
+    issue_service_token(pb::IssueServiceTokenRequest) -> pb::TokenPair;
+    refresh(pb::RefreshRequest) -> pb::TokenPair;
+    logout(pb::LogoutRequest) -> pb::LogoutResponse;
+    get_jwks(pb::GetJwksRequest) -> pb::GetJwksResponse;
+    who_am_i(pb::WhoAmIRequest) -> pb::Account;
+    create_organisation(pb::CreateOrganisationRequest) -> pb::Organisation;
+    list_organisations(pb::ListOrganisationsRequest) -> pb::ListOrganisationsResponse;
+    create_district(pb::CreateDistrictRequest) -> pb::District;
+    rename_district(pb::RenameDistrictRequest) -> pb::District;
+    list_districts(pb::ListDistrictsRequest) -> pb::ListDistrictsResponse;
+    create_staff_account(pb::CreateStaffAccountRequest) -> pb::Account;
+    update_staff_account(pb::UpdateStaffAccountRequest) -> pb::Account;
+    get_account(pb::GetAccountRequest) -> pb::Account;
+    list_accounts(pb::ListAccountsRequest) -> pb::ListAccountsResponse;
+    set_password(pb::SetPasswordRequest) -> pb::SetPasswordResponse;
+    change_own_password(pb::ChangeOwnPasswordRequest) -> pb::ChangeOwnPasswordResponse;
+    delete_account(pb::DeleteAccountRequest) -> pb::DeleteAccountResponse;
+    create_citizen_account(pb::CreateCitizenAccountRequest) -> pb::Account;
+    update_citizen_account(pb::UpdateCitizenAccountRequest) -> pb::Account;
+    create_service_account(pb::CreateServiceAccountRequest) -> pb::CreateServiceAccountResponse;
+    activate_account(pb::ActivateAccountRequest) -> pb::ActivateAccountResponse;
+    request_password_reset(pb::RequestPasswordResetRequest) -> pb::RequestPasswordResetResponse;
+    reset_password(pb::ResetPasswordRequest) -> pb::ResetPasswordResponse;
+    issue_bot_link_code(pb::IssueBotLinkCodeRequest) -> pb::BotLinkCode;
+    get_bot_link_code(pb::GetBotLinkCodeRequest) -> pb::BotLinkCode;
+    extend_bot_link_code(pb::ExtendBotLinkCodeRequest) -> pb::BotLinkCode;
+    redeem_bot_link_code(pb::RedeemBotLinkCodeRequest) -> pb::RedeemBotLinkCodeResponse;
+    list_audit_events(pb::ListAuditEventsRequest) -> pb::ListAuditEventsResponse;
+});

@@ -1,14 +1,11 @@
 //! Wire ↔ domain conversions for identity, so handlers stay short.
-use chrono::{DateTime, Utc};
 use opeka_proto::identity as pb;
 use uuid::Uuid;
 
 use crate::domain::Role;
 use crate::store::{AccountRow, DistrictRow, LinkCodeRow, OrganisationRow};
 
-pub fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 }
-}
+pub use opeka_platform::wire::ts;
 
 pub fn opt_uuid(v: &Option<Uuid>) -> String {
     v.map(|u| u.to_string()).unwrap_or_default()

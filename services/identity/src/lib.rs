@@ -161,12 +161,11 @@ pub fn bus_service() -> bus::permissions::ServiceBus {
 
 /// Everything a handler needs.
 pub struct State {
-    pub pool: sqlx::PgPool,
+    /// Pool, outbox and clock: what every call opens.
+    pub kit: opeka_platform::call::Kit,
     pub settings: Settings,
     pub keys: tokens::KeyRing,
     pub hasher: passwords::Hasher,
-    pub outbox: bus::Outbox,
-    pub clock: opeka_platform::clock::SharedClock,
     /// Seals reset codes and activation tokens into events (`OPEKA_BUS__SEAL_KEY`).
     pub seal: opeka_platform::crypto::SecretBox,
     pub throttles: Throttles,
@@ -201,11 +200,13 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let keys = tokens::KeyRing::load_or_create(&pool, &secrets).await?;
     let state = Arc::new(State {
         hasher: passwords::Hasher::new(&settings)?,
-        outbox: bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE),
-        pool: pool.clone(),
+        kit: opeka_platform::call::Kit::new(
+            pool.clone(),
+            bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE),
+            ctx.clock.clone(),
+        ),
         settings,
         keys,
-        clock: ctx.clock.clone(),
         seal: ctx.settings.bus.seal_box()?,
         throttles: Throttles::new(&ctx.settings.throttle),
     });

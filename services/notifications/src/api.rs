@@ -1,14 +1,14 @@
 //! gRPC handlers: decode, authorise, call the store and the channels, encode.
 use std::sync::Arc;
 
-use opeka_platform::auth::{self, Principal};
-use opeka_platform::db::{self, Tx};
+use opeka_platform::call::Call;
 use opeka_platform::error::{AppError, Violations};
+use opeka_platform::wire::{self, Page};
 use opeka_proto::events::{self as ev, envelope::Body};
 use opeka_proto::notifications::{self as pb, notifications_service_server::NotificationsService};
 use teloxide::prelude::Requester;
 use teloxide::{ApiError, RequestError};
-use tonic::{Request, Response, Status};
+use tonic::Request;
 use uuid::Uuid;
 
 use crate::crypto::field;
@@ -18,8 +18,6 @@ use crate::store::{self, ChannelRow};
 use crate::strings as s;
 use crate::telegram::{BotManager, Outgoing};
 use crate::{App, convert};
-
-type Res<T> = Result<Response<T>, Status>;
 
 pub struct Api {
     app: Arc<App>,
@@ -32,30 +30,6 @@ impl Api {
     }
 }
 
-/// An authorised caller with a tenant transaction already open.
-struct Caller {
-    p: Principal,
-    tx: Tx,
-}
-
-fn parse_id(field: &str, v: &str) -> Result<Uuid, AppError> {
-    v.trim().parse().map_err(|_| AppError::invalid(field, s::ID_INVALID))
-}
-
-fn page(size: i32, token: &str) -> Result<(i64, i64), AppError> {
-    let limit = if size <= 0 { 50 } else { size.min(500) } as i64;
-    let offset = if token.is_empty() {
-        0
-    } else {
-        token
-            .parse::<i64>()
-            .ok()
-            .filter(|o| *o >= 0)
-            .ok_or_else(|| AppError::invalid("page_token", s::PAGE_TOKEN_INVALID))?
-    };
-    Ok((limit, offset))
-}
-
 /// The caller's own bearer token, forwarded when notifications acts in
 /// identity on the admin's behalf (creating the bot's service account).
 fn bearer<T>(req: &Request<T>) -> Option<String> {
@@ -65,20 +39,17 @@ fn bearer<T>(req: &Request<T>) -> Option<String> {
 
 impl Api {
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.app.clock.now()
+        self.app.kit.now()
     }
 
-    async fn caller<T>(&self, req: &Request<T>, perm: Permission) -> Result<Caller, AppError> {
-        let p = auth::principal(req)?;
-        if !domain::roles_allow(&p.roles, perm) {
-            return Err(AppError::PermissionDenied(s::PERMISSION_DENIED.into()));
-        }
-        let tx = db::tenant_tx(&self.app.pool, p.tenant_id).await?;
-        Ok(Caller { p, tx })
+    /// Authorises by `perm` and opens the tenant transaction.
+    async fn open<T>(&self, req: &Request<T>, perm: Permission) -> Result<Call, AppError> {
+        let denied = || AppError::PermissionDenied(s::PERMISSION_DENIED.into());
+        self.app.kit.open_if(req, |p| domain::roles_allow(&p.roles, perm), denied).await
     }
 
-    async fn settings_of(&self, c: &mut Caller) -> Result<pb::ChannelSettings, AppError> {
-        let row = store::channel_settings(&mut c.tx, c.p.tenant_id).await.map_err(AppError::from)?;
+    async fn settings_of(&self, call: &mut Call) -> Result<pb::ChannelSettings, AppError> {
+        let row = store::channel_settings(&mut call.tx, call.principal.tenant_id).await?;
         Ok(row
             .as_ref()
             .map(pb::ChannelSettings::from)
@@ -88,47 +59,53 @@ impl Api {
     /// Creates the tenant's bot service account (role BOT) in identity with
     /// the admin's token, once; the row is locked meanwhile so two saves do
     /// not create two accounts.
-    async fn ensure_service_account(&self, c: &mut Caller, admin_bearer: Option<String>) -> Result<(), AppError> {
-        let row: Option<ChannelRow> = store::lock_channel_settings(&mut c.tx, c.p.tenant_id).await?;
+    async fn ensure_service_account(&self, call: &mut Call, admin_bearer: Option<String>) -> Result<(), AppError> {
+        let row: Option<ChannelRow> = store::lock_channel_settings(&mut call.tx, call.principal.tenant_id).await?;
         if row.as_ref().is_some_and(|r| r.service_client_id.is_some()) {
             return Ok(());
         }
         let bearer = admin_bearer.ok_or_else(|| AppError::Unauthenticated("токен не предъявлен".into()))?;
-        let created = self.app.clients.create_bot_account(&bearer, &c.p.tenant_slug).await.map_err(|st| {
-            tracing::warn!(code = ?st.code(), message = st.message(), "bot service account not created");
-            AppError::Unavailable(s::SERVICE_ACCOUNT_FAILED.into())
-        })?;
+        let created =
+            self.app.clients.create_bot_account(&bearer, &call.principal.tenant_slug).await.map_err(|st| {
+                tracing::warn!(code = ?st.code(), message = st.message(), "bot service account not created");
+                AppError::Unavailable(s::SERVICE_ACCOUNT_FAILED.into())
+            })?;
         let account_id = created.account.as_ref().and_then(|a| a.id.parse().ok()).unwrap_or_default();
         let secret = self
             .app
             .secrets
-            .seal(c.p.tenant_id, field::CLIENT_SECRET, &created.client_secret)
+            .seal(call.principal.tenant_id, field::CLIENT_SECRET, &created.client_secret)
             .map_err(AppError::internal)?;
         store::set_service_account(
-            &mut c.tx,
-            c.p.tenant_id,
-            &c.p.tenant_slug,
+            &mut call.tx,
+            call.principal.tenant_id,
+            &call.principal.tenant_slug,
             (account_id, &created.client_id, secret),
             self.now(),
         )
         .await?;
-        self.app.clients.forget_token(c.p.tenant_id).await;
-        tracing::info!(tenant = %c.p.tenant_slug, %account_id, "bot service account created");
+        self.app.clients.forget_token(call.principal.tenant_id).await;
+        tracing::info!(tenant = %call.principal.tenant_slug, %account_id, "bot service account created");
         Ok(())
     }
 }
 
-#[tonic::async_trait]
-impl NotificationsService for Api {
-    async fn get_channel_settings(&self, req: Request<pb::GetChannelSettingsRequest>) -> Res<pb::ChannelSettings> {
-        let mut c = self.caller(&req, Permission::ManageChannels).await?;
-        let out = self.settings_of(&mut c).await?;
-        Ok(Response::new(out))
+impl Api {
+    async fn get_channel_settings(
+        &self,
+        req: Request<pb::GetChannelSettingsRequest>,
+    ) -> Result<pb::ChannelSettings, AppError> {
+        let mut call = self.open(&req, Permission::ManageChannels).await?;
+        let out = self.settings_of(&mut call).await?;
+        Ok(out)
     }
 
     /// S0-13: the mail sender form.
-    async fn update_smtp_settings(&self, req: Request<pb::UpdateSmtpSettingsRequest>) -> Res<pb::ChannelSettings> {
-        let mut c = self.caller(&req, Permission::ManageChannels).await?;
+    async fn update_smtp_settings(
+        &self,
+        req: Request<pb::UpdateSmtpSettingsRequest>,
+    ) -> Result<pb::ChannelSettings, AppError> {
+        let mut call = self.open(&req, Permission::ManageChannels).await?;
         let admin_bearer = bearer(&req);
         let r = req.into_inner();
         let mut errs = Violations::new();
@@ -153,7 +130,7 @@ impl NotificationsService for Api {
             }
             // The stored password never goes to another server: a new host or
             // port needs it typed again.
-            let saved = store::channel_settings(&mut c.tx, c.p.tenant_id).await.map_err(AppError::from)?;
+            let saved = store::channel_settings(&mut call.tx, call.principal.tenant_id).await?;
             if let Some(saved) = saved
                 && saved.smtp_password_enc.is_some()
                 && r.password.is_empty()
@@ -164,11 +141,16 @@ impl NotificationsService for Api {
         }
         errs.into_result()?;
         let (Some(host), Some(port), Some(tls), Some(sender), Some(name)) = (host, port, tls, sender, name) else {
-            return Err(AppError::internal(anyhow::anyhow!("validated fields missing")).into());
+            return Err(AppError::internal(anyhow::anyhow!("validated fields missing")));
         };
         let password_enc = match r.password.as_str() {
             "" => None,
-            pw => Some(self.app.secrets.seal(c.p.tenant_id, field::SMTP_PASSWORD, pw).map_err(AppError::internal)?),
+            pw => Some(
+                self.app
+                    .secrets
+                    .seal(call.principal.tenant_id, field::SMTP_PASSWORD, pw)
+                    .map_err(AppError::internal)?,
+            ),
         };
         let update = store::SmtpUpdate {
             host: host.as_str(),
@@ -179,52 +161,54 @@ impl NotificationsService for Api {
             username: (!username.is_empty()).then_some(username.as_str()),
             password_enc,
         };
-        let (tenant_id, slug) = (c.p.tenant_id, c.p.tenant_slug.clone());
-        store::update_smtp(&mut c.tx, tenant_id, &slug, update, self.now()).await.map_err(AppError::from)?;
+        let (tenant_id, slug) = (call.principal.tenant_id, call.principal.tenant_slug.clone());
+        store::update_smtp(&mut call.tx, tenant_id, &slug, update, self.now()).await?;
         // Mail copies look curators up with the bot's service account.
-        if let Err(e) = self.ensure_service_account(&mut c, admin_bearer).await {
+        if let Err(e) = self.ensure_service_account(&mut call, admin_bearer).await {
             tracing::warn!(tenant = %slug, error = %e, "smtp saved without a service account");
         }
-        let out = self.settings_of(&mut c).await?;
-        c.tx.commit().await.map_err(AppError::from)?;
+        let out = self.settings_of(&mut call).await?;
+        call.commit().await?;
         tracing::info!(tenant = %slug, "smtp settings saved");
-        Ok(Response::new(out))
+        Ok(out)
     }
 
     /// S0-9: the admin's own address for copies.
-    async fn set_admin_copy_email(&self, req: Request<pb::SetAdminCopyEmailRequest>) -> Res<pb::ChannelSettings> {
-        let mut c = self.caller(&req, Permission::ManageChannels).await?;
+    async fn set_admin_copy_email(
+        &self,
+        req: Request<pb::SetAdminCopyEmailRequest>,
+    ) -> Result<pb::ChannelSettings, AppError> {
+        let mut call = self.open(&req, Permission::ManageChannels).await?;
         let admin_bearer = bearer(&req);
         let r = req.into_inner();
         let email = match r.email.trim() {
             "" => None,
             e => Some(EmailAddress::parse(e).map_err(|m| AppError::invalid("email", m))?),
         };
-        let (tenant_id, slug) = (c.p.tenant_id, c.p.tenant_slug.clone());
-        store::set_admin_copy_email(&mut c.tx, tenant_id, &slug, email.as_ref().map(|e| e.as_str()), self.now())
-            .await
-            .map_err(AppError::from)?;
-        if let Err(e) = self.ensure_service_account(&mut c, admin_bearer).await {
+        let (tenant_id, slug) = (call.principal.tenant_id, call.principal.tenant_slug.clone());
+        store::set_admin_copy_email(&mut call.tx, tenant_id, &slug, email.as_ref().map(|e| e.as_str()), self.now())
+            .await?;
+        if let Err(e) = self.ensure_service_account(&mut call, admin_bearer).await {
             tracing::warn!(tenant = %slug, error = %e, "admin copy saved without a service account");
         }
-        let out = self.settings_of(&mut c).await?;
-        c.tx.commit().await.map_err(AppError::from)?;
-        Ok(Response::new(out))
+        let out = self.settings_of(&mut call).await?;
+        call.commit().await?;
+        Ok(out)
     }
 
-    async fn set_bot_token(&self, req: Request<pb::SetBotTokenRequest>) -> Res<pb::ChannelSettings> {
-        let mut c = self.caller(&req, Permission::ManageChannels).await?;
+    async fn set_bot_token(&self, req: Request<pb::SetBotTokenRequest>) -> Result<pb::ChannelSettings, AppError> {
+        let mut call = self.open(&req, Permission::ManageChannels).await?;
         let admin_bearer = bearer(&req);
         let r = req.into_inner();
-        let (tenant_id, slug) = (c.p.tenant_id, c.p.tenant_slug.clone());
+        let (tenant_id, slug) = (call.principal.tenant_id, call.principal.tenant_slug.clone());
         if r.token.trim().is_empty() {
             let none = store::BotUpdate { token_enc: None, hint: None, username: None };
-            store::set_bot(&mut c.tx, tenant_id, &slug, none, self.now()).await.map_err(AppError::from)?;
-            let out = self.settings_of(&mut c).await?;
-            c.tx.commit().await.map_err(AppError::from)?;
+            store::set_bot(&mut call.tx, tenant_id, &slug, none, self.now()).await?;
+            let out = self.settings_of(&mut call).await?;
+            call.commit().await?;
             self.bots.reload(tenant_id).await.map_err(AppError::Internal)?;
             tracing::info!(tenant = %slug, "bot removed");
-            return Ok(Response::new(out));
+            return Ok(out);
         }
         let token = BotToken::parse(&r.token).map_err(|m| AppError::invalid("token", m))?;
         let bot = crate::telegram::make_bot(&self.app.settings.telegram_api_url, token.expose())
@@ -232,34 +216,35 @@ impl NotificationsService for Api {
         let me = match bot.get_me().await {
             Ok(me) => me,
             Err(RequestError::Api(ApiError::InvalidToken)) => {
-                return Err(AppError::invalid("token", s::BOT_TOKEN_REJECTED).into());
+                return Err(AppError::invalid("token", s::BOT_TOKEN_REJECTED));
             }
             Err(e) => {
                 tracing::warn!(error = %e, "getMe failed");
-                return Err(AppError::Unavailable(s::TELEGRAM_UNREACHABLE.into()).into());
+                return Err(AppError::Unavailable(s::TELEGRAM_UNREACHABLE.into()));
             }
         };
-        self.ensure_service_account(&mut c, admin_bearer).await?;
+        self.ensure_service_account(&mut call, admin_bearer).await?;
         let enc = self.app.secrets.seal(tenant_id, field::BOT_TOKEN, token.expose()).map_err(AppError::internal)?;
         let hint = token.hint();
         let username = me.username.clone().unwrap_or_default();
         let update = store::BotUpdate { token_enc: Some(enc), hint: Some(&hint), username: Some(&username) };
-        store::set_bot(&mut c.tx, tenant_id, &slug, update, self.now()).await.map_err(AppError::from)?;
-        let out = self.settings_of(&mut c).await?;
-        c.tx.commit().await.map_err(AppError::from)?;
+        store::set_bot(&mut call.tx, tenant_id, &slug, update, self.now()).await?;
+        let out = self.settings_of(&mut call).await?;
+        call.commit().await?;
         self.bots.reload(tenant_id).await.map_err(AppError::Internal)?;
         tracing::info!(tenant = %slug, bot = %username, "bot token set");
-        Ok(Response::new(out))
+        Ok(out)
     }
 
     /// S0-14: «Проверить соединение» → «Успешно» / «Соединение отсутствует».
-    async fn check_smtp(&self, req: Request<pb::CheckSmtpRequest>) -> Res<pb::CheckSmtpResponse> {
-        let mut c = self.caller(&req, Permission::ManageChannels).await?;
-        let row = store::channel_settings(&mut c.tx, c.p.tenant_id).await.map_err(AppError::from)?;
-        c.tx.commit().await.map_err(AppError::from)?;
+    async fn check_smtp(&self, req: Request<pb::CheckSmtpRequest>) -> Result<pb::CheckSmtpResponse, AppError> {
+        let mut call = self.open(&req, Permission::ManageChannels).await?;
+        let row = store::channel_settings(&mut call.tx, call.principal.tenant_id).await?;
+        let slug = call.principal.tenant_slug.clone();
+        call.commit().await?;
         let cfg = match row.as_ref().map(|r| SmtpConfig::from_row(r, &self.app.secrets)).transpose() {
             Ok(cfg) => cfg.flatten(),
-            Err(e) => return Err(AppError::Internal(e).into()),
+            Err(e) => return Err(AppError::Internal(e)),
         };
         let result = match cfg {
             None => Err(s::SMTP_NOT_CONFIGURED.to_string()),
@@ -268,112 +253,115 @@ impl NotificationsService for Api {
         let out = match result {
             Ok(()) => pb::CheckSmtpResponse { ok: true, message: s::SMTP_OK.into() },
             Err(reason) => {
-                tracing::info!(tenant = %c.p.tenant_slug, %reason, "smtp check failed");
+                tracing::info!(tenant = %slug, %reason, "smtp check failed");
                 pb::CheckSmtpResponse { ok: false, message: s::smtp_failed(&reason) }
             }
         };
-        Ok(Response::new(out))
+        Ok(out)
     }
 
     /// S0-89: «Написать сообщение».
     async fn send_message_to_citizen(
         &self,
         req: Request<pb::SendMessageToCitizenRequest>,
-    ) -> Res<pb::SendMessageToCitizenResponse> {
-        let mut c = self.caller(&req, Permission::MessageCitizens).await?;
+    ) -> Result<pb::SendMessageToCitizenResponse, AppError> {
+        let mut call = self.open(&req, Permission::MessageCitizens).await?;
         let r = req.into_inner();
         let mut errs = Violations::new();
         let citizen = errs.check(
             "citizen_account_id",
-            parse_id("citizen_account_id", &r.citizen_account_id).map_err(|_| s::ID_INVALID.to_string()),
+            wire::id("citizen_account_id", &r.citizen_account_id).map_err(|_| s::ID_INVALID.to_string()),
         );
         let text = errs.check("text", domain::message_text(&r.text));
         errs.into_result()?;
         let (Some(citizen), Some(text)) = (citizen, text) else {
-            return Err(AppError::internal(anyhow::anyhow!("validated fields missing")).into());
+            return Err(AppError::internal(anyhow::anyhow!("validated fields missing")));
         };
-        if !c.p.has_role("admin") {
-            let curator = store::curator_of(&mut c.tx, citizen).await.map_err(AppError::from)?;
-            if curator != Some(Some(c.p.account_id)) {
-                return Err(AppError::PermissionDenied(s::NOT_YOUR_CITIZEN.into()).into());
-            }
+        let curator = store::curator_of(&mut call.tx, citizen).await?;
+        let chat = store::chat_of_citizen(&mut call.tx, citizen).await?;
+        let principal = call.principal.clone();
+        call.commit().await?;
+        let admin = principal.has_role("admin");
+        // Neither curated nor bound here: no such citizen in this tenant
+        // (another tenant's id answers as a made-up one does).
+        if curator.is_none() && chat.is_none() {
+            return Err(AppError::NotFound(s::CITIZEN_NOT_FOUND.into()));
         }
-        let chat = store::chat_of_citizen(&mut c.tx, citizen).await.map_err(AppError::from)?;
-        c.tx.commit().await.map_err(AppError::from)?;
-        let Some(chat) = chat else { return Err(AppError::FailedPrecondition(s::BOT_NOT_ACTIVATED.into()).into()) };
-        let Some(sender) = self.bots.sender(c.p.tenant_id).await else {
-            return Err(AppError::FailedPrecondition(s::BOT_NOT_CONFIGURED.into()).into());
+        if !admin && curator != Some(Some(principal.account_id)) {
+            return Err(AppError::PermissionDenied(s::NOT_YOUR_CITIZEN.into()));
+        }
+        let Some(chat) = chat else { return Err(AppError::precondition("BOT_NOT_ACTIVATED", s::BOT_NOT_ACTIVATED)) };
+        let Some(sender) = self.bots.sender(principal.tenant_id).await else {
+            return Err(AppError::precondition("BOT_NOT_CONFIGURED", s::BOT_NOT_CONFIGURED));
         };
         let request_id = Uuid::now_v7();
         let terms =
-            self.app.clients.terms(&self.app.pool, &self.app.secrets, c.p.tenant_id, self.app.clock.now()).await;
+            self.app.clients.terms(&self.app.kit.pool, &self.app.secrets, principal.tenant_id, self.now()).await;
         let result = sender.send(Outgoing::text(chat, s::citizen_message(&terms, &text))).await;
         let tries = match &result {
             Ok(sent) => sent.attempts,
             Err(f) => f.attempts,
         } as i32;
-        let mut tx = db::tenant_tx(&self.app.pool, c.p.tenant_id).await.map_err(AppError::from)?;
+        let mut call = self.app.kit.open_as(principal, None).await?;
         let recipient = chat.to_string();
-        let row = store::record_attempt(
-            &mut tx,
-            store::Attempt {
-                tenant_id: c.p.tenant_id,
-                channel: "telegram",
-                recipient: &recipient,
-                source_event_id: request_id,
-                kind: "citizen_message",
-                tries,
-                outcome: result.as_ref().map(|_| ()).map_err(|f| f.reason.clone()),
-                at: self.now(),
-                reference_id: None,
-            },
-        )
-        .await
-        .map_err(AppError::from)?;
+        let attempt = store::Attempt {
+            tenant_id: call.tenant_id(),
+            channel: "telegram",
+            recipient: &recipient,
+            source_event_id: request_id,
+            kind: "citizen_message",
+            tries,
+            outcome: result.as_ref().map(|_| ()).map_err(|f| f.reason.clone()),
+            at: call.now,
+            reference_id: None,
+        };
+        let row = store::record_attempt(&mut call.tx, attempt).await?;
         if result.is_ok() {
-            let env = opeka_platform::bus::envelope(
-                c.p.tenant_id,
-                &c.p.account_id.to_string(),
-                self.now(),
-                Body::MessageDelivered(ev::MessageDelivered {
-                    delivery_id: row.id.to_string(),
-                    channel: "telegram".into(),
-                    recipient: recipient.clone(),
-                    source_event_id: request_id.to_string(),
-                    kind: "citizen_message".into(),
-                    citizen_account_id: citizen.to_string(),
-                    reference_id: String::new(),
-                }),
-            );
-            self.app.outbox.enqueue(&mut tx, &c.p.tenant_slug, &env).await.map_err(AppError::from)?;
+            call.emit(Body::MessageDelivered(ev::MessageDelivered {
+                delivery_id: row.id.to_string(),
+                channel: "telegram".into(),
+                recipient: recipient.clone(),
+                source_event_id: request_id.to_string(),
+                kind: "citizen_message".into(),
+                citizen_account_id: citizen.to_string(),
+                reference_id: String::new(),
+            }))
+            .await?;
         }
-        tx.commit().await.map_err(AppError::from)?;
+        call.commit().await?;
         match result {
-            Ok(_) => Ok(Response::new(pb::SendMessageToCitizenResponse { delivery_id: row.id.to_string() })),
+            Ok(_) => Ok(pb::SendMessageToCitizenResponse { delivery_id: row.id.to_string() }),
             Err(f) => {
                 tracing::warn!(%citizen, reason = %f.reason, "message to citizen not delivered");
-                Err(AppError::Unavailable(s::TELEGRAM_SEND_FAILED.into()).into())
+                Err(AppError::Unavailable(s::TELEGRAM_SEND_FAILED.into()))
             }
         }
     }
 
-    async fn list_deliveries(&self, req: Request<pb::ListDeliveriesRequest>) -> Res<pb::ListDeliveriesResponse> {
-        let mut c = self.caller(&req, Permission::ReadDeliveries).await?;
+    async fn list_deliveries(
+        &self,
+        req: Request<pb::ListDeliveriesRequest>,
+    ) -> Result<pb::ListDeliveriesResponse, AppError> {
+        let mut call = self.open(&req, Permission::ReadDeliveries).await?;
         let r = req.into_inner();
-        let (limit, offset) = page(r.page_size, &r.page_token)?;
-        let rows = store::list_deliveries(
-            &mut c.tx,
-            convert::channel_from_pb(r.channel),
-            convert::status_from_pb(r.status),
-            limit,
-            offset,
-        )
-        .await
-        .map_err(AppError::from)?;
-        let next = if rows.len() as i64 == limit { (offset + limit).to_string() } else { String::new() };
-        Ok(Response::new(pb::ListDeliveriesResponse {
+        let page = Page::parse(r.page_size, &r.page_token)?;
+        let channel = convert::channel_from_pb(r.channel);
+        let rows =
+            store::list_deliveries(&mut call.tx, channel, convert::status_from_pb(r.status), page.limit, page.offset)
+                .await?;
+        Ok(pb::ListDeliveriesResponse {
             deliveries: rows.iter().map(pb::Delivery::from).collect(),
-            next_page_token: next,
-        }))
+            next_page_token: page.next_token_if_full(rows.len()),
+        })
     }
 }
+
+opeka_platform::grpc_handlers!(NotificationsService for Api {
+    get_channel_settings(pb::GetChannelSettingsRequest) -> pb::ChannelSettings;
+    update_smtp_settings(pb::UpdateSmtpSettingsRequest) -> pb::ChannelSettings;
+    set_admin_copy_email(pb::SetAdminCopyEmailRequest) -> pb::ChannelSettings;
+    set_bot_token(pb::SetBotTokenRequest) -> pb::ChannelSettings;
+    check_smtp(pb::CheckSmtpRequest) -> pb::CheckSmtpResponse;
+    send_message_to_citizen(pb::SendMessageToCitizenRequest) -> pb::SendMessageToCitizenResponse;
+    list_deliveries(pb::ListDeliveriesRequest) -> pb::ListDeliveriesResponse;
+});

@@ -183,7 +183,12 @@ impl Clients {
         days: u32,
         kind: spb::ReminderKind,
     ) -> Result<Vec<spb::Occurrence>, Status> {
-        let msg = spb::ListUpcomingRequest { citizen_account_id: citizen_account.to_string(), days, kind: kind as i32 };
+        let msg = spb::ListUpcomingRequest {
+            citizen_account_id: citizen_account.to_string(),
+            days,
+            kind: kind as i32,
+            ..Default::default()
+        };
         let mut req = authed(msg, token, tenant).map_err(Status::from)?;
         req.set_timeout(SCHEDULER_TIMEOUT);
         Ok(self.scheduler().list_upcoming(req).await?.into_inner().occurrences)
@@ -291,7 +296,8 @@ impl Clients {
     }
 
     pub async fn list_file_types(&self, token: &str, tenant: &str) -> Result<Vec<fpb::FileType>, Status> {
-        let req = authed(fpb::ListFileTypesRequest { query: String::new() }, token, tenant).map_err(Status::from)?;
+        let req = authed(fpb::ListFileTypesRequest { query: String::new(), ..Default::default() }, token, tenant)
+            .map_err(Status::from)?;
         Ok(self.files().list_file_types(req).await?.into_inner().file_types)
     }
 

@@ -1,13 +1,10 @@
 //! Wire ↔ domain conversions for notifications, so handlers stay short.
-use chrono::{DateTime, Utc};
 use opeka_proto::notifications as pb;
 
 use crate::domain::SmtpTls;
 use crate::store::{ChannelRow, DeliveryRow};
 
-pub fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 }
-}
+pub use opeka_platform::wire::ts;
 
 pub fn tls_from_pb(v: i32) -> Option<SmtpTls> {
     match pb::SmtpTls::try_from(v).ok()? {

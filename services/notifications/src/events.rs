@@ -132,7 +132,7 @@ impl Events {
 
     async fn on(&self, tx: &mut PgConnection, ev: &Event<'_>, body: &Body) -> anyhow::Result<()> {
         let app = &self.app;
-        let now = app.clock.now();
+        let now = app.kit.now();
         let public = &app.settings.public_url;
         match body {
             Body::ActivationRequested(a) => {
@@ -194,7 +194,7 @@ impl Events {
     ) -> anyhow::Result<()> {
         let Some(kind) = ActivityKind::parse(&a.kind) else { return Ok(()) };
         let app = &self.app;
-        let terms = app.clients.terms(&app.pool, &app.secrets, ev.tenant_id, app.clock.now()).await;
+        let terms = app.clients.terms(&app.kit.pool, &app.secrets, ev.tenant_id, app.kit.now()).await;
         let mail = templates::activity_copy(
             &self.app.settings.public_url,
             ev.slug,
@@ -242,7 +242,7 @@ impl Events {
         r: &opeka_proto::events::ReminderDue,
     ) -> anyhow::Result<()> {
         let app = &self.app;
-        let now = app.clock.now();
+        let now = app.kit.now();
         let (Ok(occurrence), Ok(account)) = (r.occurrence_id.parse::<Uuid>(), r.citizen_account_id.parse::<Uuid>())
         else {
             tracing::warn!(event_id = %ev.id, occurrence = %r.occurrence_id, "reminder_due without valid ids; dropped");
@@ -278,7 +278,7 @@ impl Events {
                 return Ok(());
             }
         };
-        let terms = app.clients.terms(&app.pool, &app.secrets, ev.tenant_id, now).await;
+        let terms = app.clients.terms(&app.kit.pool, &app.secrets, ev.tenant_id, now).await;
         let kind = s::reminder_kind(&terms, ReminderKind::from_event(&r.kind));
         let text: String = s::reminder(&r.local_date, &r.local_time, &kind, &r.text)
             .chars()
@@ -311,7 +311,8 @@ impl Events {
     /// tenant's bot service account.
     async fn staff_address(&self, tenant_id: Uuid, account: Uuid) -> anyhow::Result<Option<(String, String)>> {
         let app = &self.app;
-        let (token, slug) = match app.clients.service_token(&app.pool, &app.secrets, tenant_id, app.clock.now()).await {
+        let (token, slug) = match app.clients.service_token(&app.kit.pool, &app.secrets, tenant_id, app.kit.now()).await
+        {
             Ok(t) => t,
             Err(opeka_platform::AppError::FailedPrecondition(m)) => {
                 tracing::warn!(%tenant_id, "no service account to look up the curator: {m}");
@@ -361,7 +362,7 @@ impl Events {
             None => Err(crate::mail::SendFailure { reason: s::SMTP_NOT_CONFIGURED.into(), retryable: false }),
             Some(cfg) => app.mailer.send(ev.tenant_id, cfg, to, letter.to_name, letter.mail).await,
         };
-        let mut log = opeka_platform::db::tenant_tx(&app.pool, ev.tenant_id).await?;
+        let mut log = opeka_platform::db::tenant_tx(&app.kit.pool, ev.tenant_id).await?;
         store::record_attempt(
             &mut log,
             store::Attempt {
@@ -372,7 +373,7 @@ impl Events {
                 kind: letter.kind,
                 tries: 1,
                 outcome: outcome.as_ref().map(|_| ()).map_err(|f| f.reason.clone()),
-                at: app.clock.now(),
+                at: app.kit.now(),
                 reference_id: None,
             },
         )

@@ -35,13 +35,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
 /// Everything the handlers, the bots and the consumers share.
 pub struct App {
-    pub pool: sqlx::PgPool,
+    /// Pool, outbox and clock: what every call opens.
+    pub kit: opeka_platform::call::Kit,
     pub settings: Settings,
     pub secrets: crypto::SecretBox,
     /// Opens what identity seals into its events (`OPEKA_BUS__SEAL_KEY`).
     pub bus_seal: opeka_platform::crypto::SecretBox,
-    pub outbox: bus::Outbox,
-    pub clock: opeka_platform::clock::SharedClock,
     pub clients: clients::Clients,
     pub mailer: mail::Mailer,
     /// For the bots' leader locks (one dedicated connection per polling bot).
@@ -74,8 +73,11 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let app = Arc::new(App {
         secrets: crypto::SecretBox::from_base64(settings.secret_key.expose())?,
         bus_seal: ctx.settings.bus.seal_box()?,
-        outbox: bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE),
-        clock: ctx.clock.clone(),
+        kit: opeka_platform::call::Kit::new(
+            pool.clone(),
+            bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE),
+            ctx.clock.clone(),
+        ),
         clients: clients::Clients::new(clients::Urls {
             identity: &ctx.settings.identity_url,
             files: &settings.files_url,
@@ -90,7 +92,6 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
             "notifications.bot_activation",
             ctx.settings.throttle.bot_activation_per_chat,
         ),
-        pool: pool.clone(),
         settings,
     });
     let bots = telegram::BotManager::new(app.clone(), ctx.shutdown.clone());

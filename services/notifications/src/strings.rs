@@ -21,6 +21,7 @@ pub const PAGE_TOKEN_INVALID: &str = "Неверный маркер страни
 pub const PERMISSION_DENIED: &str = "Недостаточно прав для этого действия.";
 pub const BOT_NOT_CONFIGURED: &str = "Бот не подключён: укажите токен бота в настройках.";
 pub const BOT_NOT_ACTIVATED: &str = "Гражданин ещё не активировал бот: сообщение отправить некуда.";
+pub const CITIZEN_NOT_FOUND: &str = "Гражданин не найден.";
 pub const NOT_YOUR_CITIZEN: &str = "Написать можно только своему подопечному.";
 pub const TELEGRAM_SEND_FAILED: &str = "Telegram не доставил сообщение. Попробуйте позже.";
 pub const SMTP_NOT_CONFIGURED: &str = "Почтовый отправитель не настроен.";

@@ -1,5 +1,6 @@
 //! The one error vocabulary of Opeka and its mapping to gRPC codes and HTTP
 //! statuses (DESIGN.md §8 "Errors on the wire").
+use std::collections::HashMap;
 use std::fmt;
 
 use tonic::{Code, Status};
@@ -42,6 +43,15 @@ pub enum AppError {
     /// A throttle refused the call; the message says when to try again.
     #[error("{0}")]
     ResourceExhausted(String),
+    /// The caller changed a record from a version that is no longer the
+    /// current one (`ABORTED`, reason `STALE_VERSION` in every service).
+    #[error("{0}")]
+    Stale(String),
+    /// A domain rule refused the call: `reason` is the stable
+    /// `google.rpc.ErrorInfo` reason an integrator branches on
+    /// (SCREAMING_SNAKE_CASE, never changed once released).
+    #[error("{message}")]
+    Rule { code: Code, reason: &'static str, message: String },
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -59,6 +69,29 @@ impl AppError {
         Self::Internal(e.into())
     }
 
+    /// `FAILED_PRECONDITION` with a stable reason.
+    pub fn precondition(reason: &'static str, message: impl Into<String>) -> Self {
+        Self::Rule { code: Code::FailedPrecondition, reason, message: message.into() }
+    }
+
+    /// The stable `ErrorInfo` reason of this error.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            Self::Invalid(_) => "INVALID_FIELDS",
+            Self::NotFound(_) => "NOT_FOUND",
+            Self::AlreadyExists(_) => "ALREADY_EXISTS",
+            Self::Taken(_) => "FIELD_TAKEN",
+            Self::FailedPrecondition(_) => "FAILED_PRECONDITION",
+            Self::Unauthenticated(_) => "UNAUTHENTICATED",
+            Self::PermissionDenied(_) => "PERMISSION_DENIED",
+            Self::Unavailable(_) => "UNAVAILABLE",
+            Self::ResourceExhausted(_) => "THROTTLED",
+            Self::Stale(_) => "STALE_VERSION",
+            Self::Rule { reason, .. } => reason,
+            Self::Internal(_) => "INTERNAL",
+        }
+    }
+
     pub fn code(&self) -> Code {
         match self {
             Self::Invalid(_) => Code::InvalidArgument,
@@ -69,6 +102,8 @@ impl AppError {
             Self::PermissionDenied(_) => Code::PermissionDenied,
             Self::Unavailable(_) => Code::Unavailable,
             Self::ResourceExhausted(_) => Code::ResourceExhausted,
+            Self::Stale(_) => Code::Aborted,
+            Self::Rule { code, .. } => *code,
             Self::Internal(_) => Code::Internal,
         }
     }
@@ -94,33 +129,52 @@ pub fn http_status(code: Code) -> http::StatusCode {
     }
 }
 
+/// The `ErrorInfo` domain of every Opeka error.
+pub const ERROR_DOMAIN: &str = "opeka";
+
 impl From<AppError> for Status {
     fn from(e: AppError) -> Self {
-        match e {
+        let code = e.code();
+        let reason = e.reason();
+        let mut details = ErrorDetails::new();
+        let info = |metadata: Vec<(String, String)>, details: &mut ErrorDetails| {
+            details.set_error_info(reason, ERROR_DOMAIN, metadata.into_iter().collect::<HashMap<_, _>>());
+        };
+        let message = match &e {
             AppError::Invalid(violations) => {
-                let msg = format!("неверные данные: {}", fmt_violations(&violations));
-                let details = ErrorDetails::with_bad_request(
+                details.set_bad_request(
                     violations
-                        .into_iter()
-                        .map(|v| tonic_types::FieldViolation::new(v.field, v.description))
+                        .iter()
+                        .map(|v| tonic_types::FieldViolation::new(v.field.clone(), v.description.clone()))
                         .collect::<Vec<_>>(),
                 );
-                Status::with_error_details(Code::InvalidArgument, msg, details)
+                let fields = violations.iter().map(|v| v.field.as_str()).collect::<Vec<_>>().join(",");
+                info(vec![("fields".into(), fields)], &mut details);
+                format!("неверные данные: {}", fmt_violations(violations))
             }
             AppError::Taken(v) => {
-                let msg = v.description.clone();
-                let details =
-                    ErrorDetails::with_bad_request(vec![tonic_types::FieldViolation::new(v.field, v.description)]);
-                Status::with_error_details(Code::AlreadyExists, msg, details)
+                details.set_bad_request(vec![tonic_types::FieldViolation::new(v.field.clone(), v.description.clone())]);
+                info(vec![("field".into(), v.field.clone())], &mut details);
+                v.description.clone()
             }
             AppError::Internal(err) => {
                 let trace_id = crate::telemetry::current_trace_id();
                 tracing::error!(error = ?err, %trace_id, "internal error");
-                Status::internal(format!("внутренняя ошибка (trace id {trace_id})"))
+                info(vec![("trace_id".into(), trace_id.to_string())], &mut details);
+                format!("внутренняя ошибка (trace id {trace_id})")
             }
-            other => Status::new(other.code(), other.to_string()),
-        }
+            other => {
+                info(Vec::new(), &mut details);
+                other.to_string()
+            }
+        };
+        Status::with_error_details(code, message, details)
     }
+}
+
+/// The `ErrorInfo` reason of a status, if it carries one.
+pub fn reason(status: &Status) -> Option<String> {
+    status.get_error_details().error_info().map(|i| i.reason.clone())
 }
 
 impl From<sqlx::Error> for AppError {
@@ -208,6 +262,17 @@ mod tests {
         assert_eq!(st.code(), Code::InvalidArgument);
         let v = violations(&st);
         assert_eq!(v, vec![FieldViolation::new("surname", "Укажите фамилию.")]);
+    }
+
+    #[test]
+    fn every_error_carries_a_stable_reason() {
+        let st: Status = AppError::invalid("surname", "Укажите фамилию.").into();
+        assert_eq!(reason(&st).as_deref(), Some("INVALID_FIELDS"));
+        let st: Status = AppError::Stale("устарело".into()).into();
+        assert_eq!((st.code(), reason(&st).as_deref()), (Code::Aborted, Some("STALE_VERSION")));
+        let st: Status = AppError::precondition("BOT_NOT_ACTIVATED", "бот не активирован").into();
+        assert_eq!((st.code(), reason(&st).as_deref()), (Code::FailedPrecondition, Some("BOT_NOT_ACTIVATED")));
+        assert_eq!(st.message(), "бот не активирован");
     }
 
     #[test]

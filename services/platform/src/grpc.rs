@@ -12,6 +12,11 @@ use tracing::Instrument;
 use crate::auth::Verifier;
 use crate::throttle::{ClientAddr, Networks};
 
+/// The services every port serves besides its own, by full name.
+pub const HEALTH: &str = "grpc.health.v1.Health";
+pub const REFLECTION_V1: &str = "grpc.reflection.v1.ServerReflection";
+pub const REFLECTION_V1ALPHA: &str = "grpc.reflection.v1alpha.ServerReflection";
+
 /// Binds `addr` (port 0 allowed) and reports the bound address.
 pub async fn bind(addr: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr).await.map_err(|e| anyhow::anyhow!("cannot bind {addr}: {e}"))
@@ -44,14 +49,22 @@ pub async fn serve_with(
     for name in names {
         reporter.set_service_status(*name, tonic_health::ServingStatus::Serving).await;
     }
-    let reflection_v1 = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(opeka_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1()?;
-    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
-        .register_encoded_file_descriptor_set(opeka_proto::FILE_DESCRIPTOR_SET)
-        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
-        .build_v1alpha()?;
+    // Reflection lists only what this port answers (health, reflection and
+    // `names`): the whole descriptor set stays registered so every symbol
+    // resolves, but an integrator never sees a service that would answer
+    // UNIMPLEMENTED here.
+    let reflection = || {
+        [HEALTH, REFLECTION_V1, REFLECTION_V1ALPHA].iter().chain(names).fold(
+            tonic_reflection::server::Builder::configure()
+                .register_encoded_file_descriptor_set(opeka_proto::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_reflection::pb::v1::FILE_DESCRIPTOR_SET)
+                .register_encoded_file_descriptor_set(tonic_reflection::pb::v1alpha::FILE_DESCRIPTOR_SET),
+            |builder, name| builder.with_service_name(*name),
+        )
+    };
+    let reflection_v1 = reflection().build_v1()?;
+    let reflection_v1alpha = reflection().build_v1alpha()?;
     let routes = routes.add_service(health).add_service(reflection_v1).add_service(reflection_v1alpha);
     // Nagle + delayed ACKs otherwise hold every response larger than a
     // segment for ~40 ms (measured on the cases registry search).

@@ -6,11 +6,9 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use opeka_platform::auth::{self, Principal};
-use opeka_platform::db::{self, Tx};
 use opeka_platform::error::{AppError, Violations};
-use opeka_proto::events::envelope::Body;
 use opeka_proto::scheduler::{self as pb, scheduler_service_server::SchedulerService};
-use tonic::{Request, Response, Status as GrpcStatus};
+use tonic::Request;
 use uuid::Uuid;
 
 use crate::State;
@@ -22,8 +20,6 @@ use crate::store::occurrences::{self, ListFilter, OccurrenceEdit, OccurrenceView
 use crate::store::series::{self, SeriesRow};
 use crate::store::{self, CitizenFacts, CitizenRow};
 use crate::{events, plan, strings as s};
-
-type Res<T> = Result<Response<T>, GrpcStatus>;
 
 pub struct Api {
     st: Arc<State>,
@@ -37,7 +33,7 @@ impl Api {
 
 /// Who may call.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Need {
+enum Permission {
     /// An admin or a curator.
     Staff,
     Admin,
@@ -45,21 +41,14 @@ enum Need {
     Bot,
 }
 
-/// An authenticated call with its tenant transaction open and the tenant's
-/// settings loaded.
-struct Call {
-    p: Principal,
+/// The caller's standing and the tenant's settings, loaded with the call.
+struct Standing {
     access: Access,
-    tx: Tx,
     tenant: TenantSettings,
     tenant_updated_at: Option<DateTime<Utc>>,
 }
 
-impl Call {
-    fn actor(&self) -> String {
-        self.p.account_id.to_string()
-    }
-}
+type Call = opeka_platform::call::Call<Standing>;
 
 fn denied() -> AppError {
     AppError::PermissionDenied(s::PERMISSION_DENIED.into())
@@ -83,7 +72,7 @@ fn citizen_not_found() -> AppError {
 
 impl Api {
     fn now(&self) -> DateTime<Utc> {
-        self.st.clock.now()
+        self.st.kit.now()
     }
 
     fn horizon_end(&self, now: DateTime<Utc>) -> DateTime<Utc> {
@@ -92,69 +81,41 @@ impl Api {
 
     /// Authenticates, checks the caller's role, opens the tenant
     /// transaction and loads the tenant's settings.
-    async fn open<T>(&self, req: &Request<T>, need: Need) -> Result<Call, AppError> {
-        let p = auth::principal(req)?;
-        let access = Access::new(p.account_id, &p.roles);
+    async fn open<T>(&self, req: &Request<T>, need: Permission) -> Result<Call, AppError> {
+        let principal = auth::principal(req)?;
+        let access = Access::new(principal.account_id, &principal.roles);
         match need {
-            Need::Staff if !access.is_staff() => return Err(denied()),
-            Need::Admin if !access.admin => return Err(AppError::PermissionDenied(s::ONLY_ADMIN.into())),
-            Need::Bot if !access.bot => return Err(denied()),
+            Permission::Staff if !access.is_staff() => return Err(denied()),
+            Permission::Admin if !access.admin => return Err(AppError::PermissionDenied(s::ONLY_ADMIN.into())),
+            Permission::Bot if !access.bot => return Err(denied()),
             _ => {}
         }
-        self.remember_tenant(&p).await?;
-        let mut tx = db::tenant_tx(&self.st.pool, p.tenant_id).await?;
-        let row = store::tenant_settings(&mut tx).await?;
+        self.remember_tenant(&principal).await?;
+        let mut call = self.st.kit.open_as(principal, Bearer::of(req.metadata()).ok()).await?;
+        let row = store::tenant_settings(&mut call.tx).await?;
         let tenant = convert::tenant_settings(row.as_ref(), self.st.default_tz);
-        Ok(Call { p, access, tx, tenant, tenant_updated_at: row.map(|r| r.updated_at) })
+        Ok(call.with(Standing { access, tenant, tenant_updated_at: row.map(|r| r.updated_at) }))
     }
 
     /// The dispatcher walks `tenants`: a tenant is written there (with the
     /// slug its subjects use) the first time this process serves it.
-    async fn remember_tenant(&self, p: &Principal) -> Result<(), AppError> {
-        if self.st.known_tenants.lock().map(|k| k.contains(&p.tenant_id)).unwrap_or(false) {
+    async fn remember_tenant(&self, principal: &Principal) -> Result<(), AppError> {
+        if self.st.known_tenants.lock().map(|k| k.contains(&principal.tenant_id)).unwrap_or(false) {
             return Ok(());
         }
-        let mut conn = self.st.pool.acquire().await?;
-        store::remember_tenant(&mut conn, p.tenant_id, &p.tenant_slug, self.now()).await?;
+        let mut conn = self.st.kit.pool.acquire().await?;
+        store::remember_tenant(&mut conn, principal.tenant_id, &principal.tenant_slug, self.now()).await?;
         if let Ok(mut k) = self.st.known_tenants.lock() {
-            k.insert(p.tenant_id);
+            k.insert(principal.tenant_id);
         }
-        Ok(())
-    }
-
-    async fn audit(
-        &self,
-        call: &mut Call,
-        action: &str,
-        entity: &str,
-        id: Uuid,
-        details: serde_json::Value,
-    ) -> Result<(), AppError> {
-        let actor = call.actor();
-        let entry = opeka_platform::audit::Entry {
-            tenant_id: call.p.tenant_id,
-            actor_id: &actor,
-            action,
-            entity,
-            entity_id: id.to_string(),
-            details,
-            at: self.now(),
-        };
-        opeka_platform::audit::record(&mut call.tx, entry).await?;
-        Ok(())
-    }
-
-    async fn emit(&self, call: &mut Call, body: Body) -> Result<(), AppError> {
-        let env = opeka_platform::bus::envelope(call.p.tenant_id, &call.actor(), self.now(), body);
-        self.st.outbox.enqueue(&mut call.tx, &call.p.tenant_slug, &env).await?;
         Ok(())
     }
 
     /// A citizen the caller manages, from the projection (reads and changes
     /// of existing series: the projection has the row).
     async fn managed_citizen(&self, call: &mut Call, id: Uuid) -> Result<CitizenRow, AppError> {
-        let c = store::citizen(&mut call.tx, call.p.tenant_id, id).await?.ok_or_else(citizen_not_found)?;
-        if !call.access.may_manage(c.curator_id) {
+        let c = store::citizen(&mut call.tx, call.principal.tenant_id, id).await?.ok_or_else(citizen_not_found)?;
+        if !call.extra.access.may_manage(c.curator_id) {
             return Err(not_yours());
         }
         Ok(c)
@@ -171,7 +132,7 @@ impl Api {
         id: Uuid,
         needs_bot: bool,
     ) -> Result<CitizenRow, AppError> {
-        let tenant = call.p.tenant_id;
+        let tenant = call.principal.tenant_id;
         let mut row = store::citizen(&mut call.tx, tenant, id).await?;
         let ask_cases = match &row {
             None => true,
@@ -201,7 +162,7 @@ impl Api {
         if c.deleted_at.is_some() {
             return Err(AppError::NotFound(s::CITIZEN_DELETED.into()));
         }
-        if !call.access.may_manage(c.curator_id) {
+        if !call.extra.access.may_manage(c.curator_id) {
             return Err(not_yours());
         }
         if needs_bot && !c.bot_linked {
@@ -222,7 +183,7 @@ impl Api {
     async fn materialise(&self, call: &mut Call, id: Uuid, c: Uuid, d: &SeriesDraft) -> Result<(), AppError> {
         let now = self.now();
         let t = plan::Target {
-            tenant_id: call.p.tenant_id,
+            tenant_id: call.principal.tenant_id,
             series_id: id,
             citizen_id: c,
             kind: d.kind.as_str(),
@@ -238,12 +199,12 @@ impl Api {
 
     // ------------------------------------------------------------- series
 
-    async fn create_series_(&self, req: Request<pb::CreateSeriesRequest>) -> Result<pb::Series, AppError> {
-        let mut call = self.open(&req, Need::Staff).await?;
-        let bearer = Bearer::of(req.metadata())?;
+    async fn create_series(&self, req: Request<pb::CreateSeriesRequest>) -> Result<pb::Series, AppError> {
+        let mut call = self.open(&req, Permission::Staff).await?;
+        let bearer = call.bearer()?.clone();
         let r = req.get_ref();
         let citizen_id = convert::id("citizen_id", &r.citizen_id)?;
-        let draft = convert::series_draft(r.into(), call.tenant.time_zone)?;
+        let draft = convert::series_draft(r.into(), call.extra.tenant.time_zone)?;
         let request_id = opt_text(&r.request_id);
         if let Some(rid) = request_id
             && let Some(existing) = series::series_by_request(&mut call.tx, rid).await?
@@ -259,7 +220,7 @@ impl Api {
         let horizon = self.horizon_end(now);
         let new = series::NewSeries {
             id,
-            tenant_id: call.p.tenant_id,
+            tenant_id: call.principal.tenant_id,
             citizen_id,
             values: &values,
             materialised_until: horizon,
@@ -277,26 +238,26 @@ impl Api {
         self.materialise(&mut call, id, citizen_id, &draft).await?;
         let details =
             serde_json::json!({ "citizen_id": citizen_id, "kind": draft.kind.as_str(), "rrule": values.rrule });
-        self.audit(&mut call, "series.create", "series", id, details).await?;
+        call.audit("series.create", "series", id, details).await?;
         let row = series::get_series(&mut call.tx, id, false).await?.ok_or_else(series_not_found)?;
-        call.tx.commit().await?;
+        call.commit().await?;
         tracing::info!(series_id = %id, citizen_id = %citizen_id, kind = draft.kind.as_str(), "reminder series created");
         Ok(convert::series_pb(&row, citizen.curator_id))
     }
 
-    async fn get_series_(&self, req: Request<pb::GetSeriesRequest>) -> Result<pb::Series, AppError> {
-        let mut call = self.open(&req, Need::Staff).await?;
+    async fn get_series(&self, req: Request<pb::GetSeriesRequest>) -> Result<pb::Series, AppError> {
+        let mut call = self.open(&req, Permission::Staff).await?;
         let id = convert::id("id", &req.get_ref().id)?;
         let (row, c) = self.series_for(&mut call, id, false).await?;
         Ok(convert::series_pb(&row, c.curator_id))
     }
 
-    async fn update_series_(&self, req: Request<pb::UpdateSeriesRequest>) -> Result<pb::Series, AppError> {
-        let mut call = self.open(&req, Need::Staff).await?;
-        let bearer = Bearer::of(req.metadata())?;
+    async fn update_series(&self, req: Request<pb::UpdateSeriesRequest>) -> Result<pb::Series, AppError> {
+        let mut call = self.open(&req, Permission::Staff).await?;
+        let bearer = call.bearer()?.clone();
         let r = req.get_ref();
         let id = convert::id("id", &r.id)?;
-        let draft = convert::series_draft(r.into(), call.tenant.time_zone)?;
+        let draft = convert::series_draft(r.into(), call.extra.tenant.time_zone)?;
         let (before, _) = self.series_for(&mut call, id, true).await?;
         let citizen =
             self.citizen_for_series(&mut call, &bearer, before.citizen_id, draft.kind.citizen_facing()).await?;
@@ -309,17 +270,14 @@ impl Api {
         series::update_series(&mut call.tx, id, &values, self.horizon_end(now), now).await?;
         self.materialise(&mut call, id, before.citizen_id, &draft).await?;
         let details = serde_json::json!({ "kind": draft.kind.as_str(), "rrule": values.rrule, "replaced": dropped });
-        self.audit(&mut call, "series.update", "series", id, details).await?;
+        call.audit("series.update", "series", id, details).await?;
         let row = series::get_series(&mut call.tx, id, false).await?.ok_or_else(series_not_found)?;
-        call.tx.commit().await?;
+        call.commit().await?;
         Ok(convert::series_pb(&row, citizen.curator_id))
     }
 
-    async fn delete_series_(
-        &self,
-        req: Request<pb::DeleteSeriesRequest>,
-    ) -> Result<pb::DeleteSeriesResponse, AppError> {
-        let mut call = self.open(&req, Need::Staff).await?;
+    async fn delete_series(&self, req: Request<pb::DeleteSeriesRequest>) -> Result<pb::DeleteSeriesResponse, AppError> {
+        let mut call = self.open(&req, Permission::Staff).await?;
         let id = convert::id("id", &req.get_ref().id)?;
         self.series_for(&mut call, id, true).await?;
         let now = self.now();
@@ -327,14 +285,14 @@ impl Api {
         // S0-80: planned ones go; sent and answered ones stay in history.
         series::soft_delete_series(&mut call.tx, id, &actor, now).await?;
         let cancelled = occurrences::cancel_pending(&mut call.tx, &[id], now).await?;
-        self.audit(&mut call, "series.delete", "series", id, serde_json::json!({ "cancelled": cancelled })).await?;
-        call.tx.commit().await?;
+        call.audit("series.delete", "series", id, serde_json::json!({ "cancelled": cancelled })).await?;
+        call.commit().await?;
         tracing::info!(series_id = %id, cancelled, "reminder series deleted");
         Ok(pb::DeleteSeriesResponse {})
     }
 
-    async fn update_occurrence_(&self, req: Request<pb::UpdateOccurrenceRequest>) -> Result<pb::Occurrence, AppError> {
-        let mut call = self.open(&req, Need::Staff).await?;
+    async fn update_occurrence(&self, req: Request<pb::UpdateOccurrenceRequest>) -> Result<pb::Occurrence, AppError> {
+        let mut call = self.open(&req, Permission::Staff).await?;
         let r = req.get_ref();
         let id = convert::id("id", &r.id)?;
         let o = occurrences::get(&mut call.tx, id, true).await?.ok_or_else(occurrence_not_found)?;
@@ -342,7 +300,7 @@ impl Api {
         if status == Status::Cancelled || o.series_deleted {
             return Err(occurrence_not_found());
         }
-        if !call.access.may_manage(o.curator_id) {
+        if !call.extra.access.may_manage(o.curator_id) {
             return Err(not_yours());
         }
         if !matches!(status, Status::Planned | Status::Paused) {
@@ -351,7 +309,7 @@ impl Api {
         let now = self.now();
         if r.cancel {
             occurrences::set_status(&mut call.tx, id, Status::Cancelled.as_str(), now).await?;
-            self.audit(&mut call, "occurrence.cancel", "occurrence", id, serde_json::json!({})).await?;
+            call.audit("occurrence.cancel", "occurrence", id, serde_json::json!({})).await?;
         } else {
             let mut errs = Violations::new();
             let description = opt_text(&r.description).and_then(|d| errs.check("description", domain::description(d)));
@@ -379,10 +337,10 @@ impl Api {
             };
             occurrences::edit(&mut call.tx, id, &edit, now).await?;
             let details = serde_json::json!({ "paused": r.paused, "moved": due_at != o.due_at });
-            self.audit(&mut call, "occurrence.update", "occurrence", id, details).await?;
+            call.audit("occurrence.update", "occurrence", id, details).await?;
         }
         let after = self.one_occurrence(&mut call, id).await?;
-        call.tx.commit().await?;
+        call.commit().await?;
         Ok(convert::occurrence_pb(&after))
     }
 
@@ -391,25 +349,25 @@ impl Api {
     /// The curator a list is narrowed to: a curator's own citizens always;
     /// an admin's choice otherwise.
     fn list_curator(call: &Call, requested: Option<Uuid>) -> Option<Uuid> {
-        call.access.own_only().or(requested)
+        call.extra.access.own_only().or(requested)
     }
 
     /// With a citizen named: the caller must manage them (if known at all).
     async fn check_listed_citizen(&self, call: &mut Call, citizen: Option<Uuid>) -> Result<(), AppError> {
         if let Some(id) = citizen
-            && let Some(c) = store::citizen(&mut call.tx, call.p.tenant_id, id).await?
-            && !call.access.may_manage(c.curator_id)
+            && let Some(c) = store::citizen(&mut call.tx, call.principal.tenant_id, id).await?
+            && !call.extra.access.may_manage(c.curator_id)
         {
             return Err(not_yours());
         }
         Ok(())
     }
 
-    async fn list_occurrences_(
+    async fn list_occurrences(
         &self,
         req: Request<pb::ListOccurrencesRequest>,
     ) -> Result<pb::ListOccurrencesResponse, AppError> {
-        let mut call = self.open(&req, Need::Staff).await?;
+        let mut call = self.open(&req, Permission::Staff).await?;
         let r = req.get_ref();
         let mut errs = Violations::new();
         let citizen_id = convert::opt_id("citizen_id", &r.citizen_id, &mut errs);
@@ -437,10 +395,10 @@ impl Api {
         }
         errs.into_result()?;
         self.check_listed_citizen(&mut call, citizen_id).await?;
-        let tz = call.tenant.time_zone;
+        let tz = call.extra.tenant.time_zone;
         let kinds = convert::kinds(&r.kinds);
         let filter = ListFilter {
-            tenant_id: call.p.tenant_id,
+            tenant_id: call.principal.tenant_id,
             citizen_id,
             curator_id: Self::list_curator(&call, curator_id),
             kinds: &kinds,
@@ -448,14 +406,18 @@ impl Api {
             to: to.map(|d| domain::start_of_day(d, tz)),
         };
         let rows = occurrences::calendar(&mut call.tx, &filter).await?;
-        Ok(pb::ListOccurrencesResponse { occurrences: rows.iter().map(convert::occurrence_pb).collect() })
+        let (rows, next_page_token) = opeka_platform::paging::slice(rows, r.page_size, &r.page_token)?;
+        Ok(pb::ListOccurrencesResponse {
+            occurrences: rows.iter().map(convert::occurrence_pb).collect(),
+            next_page_token,
+        })
     }
 
-    async fn list_deviations_(
+    async fn list_deviations(
         &self,
         req: Request<pb::ListDeviationsRequest>,
     ) -> Result<pb::ListDeviationsResponse, AppError> {
-        let mut call = self.open(&req, Need::Staff).await?;
+        let mut call = self.open(&req, Permission::Staff).await?;
         let r = req.get_ref();
         let mut errs = Violations::new();
         let citizen_id = convert::opt_id("citizen_id", &r.citizen_id, &mut errs);
@@ -473,7 +435,7 @@ impl Api {
             (_, h) => Some(self.now() - Duration::hours(i64::from(h))),
         };
         let filter = ListFilter {
-            tenant_id: call.p.tenant_id,
+            tenant_id: call.principal.tenant_id,
             citizen_id,
             curator_id: Self::list_curator(&call, curator_id),
             kinds: &[],
@@ -481,17 +443,21 @@ impl Api {
             to: None,
         };
         let rows = occurrences::deviations(&mut call.tx, &filter).await?;
-        Ok(pb::ListDeviationsResponse { occurrences: rows.iter().map(convert::occurrence_pb).collect() })
+        let (rows, next_page_token) = opeka_platform::paging::slice(rows, r.page_size, &r.page_token)?;
+        Ok(pb::ListDeviationsResponse {
+            occurrences: rows.iter().map(convert::occurrence_pb).collect(),
+            next_page_token,
+        })
     }
 
-    async fn get_slot_load_(&self, req: Request<pb::GetSlotLoadRequest>) -> Result<pb::SlotLoad, AppError> {
-        let mut call = self.open(&req, Need::Staff).await?;
+    async fn get_slot_load(&self, req: Request<pb::GetSlotLoadRequest>) -> Result<pb::SlotLoad, AppError> {
+        let mut call = self.open(&req, Permission::Staff).await?;
         let r = req.get_ref();
         let mut errs = Violations::new();
         let day = errs.check("local_date", domain::date(&r.local_date));
         let at = errs.check("local_time", domain::time(&r.local_time));
         let tz = match opt_text(&r.time_zone) {
-            None => Some(call.tenant.time_zone),
+            None => Some(call.extra.tenant.time_zone),
             Some(z) => errs.check("time_zone", domain::zone(z)),
         };
         errs.into_result()?;
@@ -499,26 +465,26 @@ impl Api {
             return Err(AppError::invalid("local_date", s::DATE_INVALID));
         };
         let slot = domain::local_instant(day, at, tz).0;
-        let window = Duration::minutes(i64::from(call.tenant.slot_window_minutes()));
-        let reminders = occurrences::slot_load(&mut call.tx, call.p.tenant_id, slot - window, slot).await?;
+        let window = Duration::minutes(i64::from(call.extra.tenant.slot_window_minutes()));
+        let reminders = occurrences::slot_load(&mut call.tx, call.principal.tenant_id, slot - window, slot).await?;
         let reminders = reminders.clamp(0, i64::from(u32::MAX)) as u32;
-        let capacity = call.tenant.slot_capacity();
+        let capacity = call.extra.tenant.slot_capacity();
         Ok(pb::SlotLoad {
             reminders,
             capacity,
             over_capacity: reminders.saturating_add(1) > capacity,
-            send_ahead_minutes: call.tenant.send_ahead_minutes,
-            bot_rate_per_second: call.tenant.bot_rate_per_second,
+            send_ahead_minutes: call.extra.tenant.send_ahead_minutes,
+            bot_rate_per_second: call.extra.tenant.bot_rate_per_second,
         })
     }
 
     // ---------------------------------------------------------------- bot
 
-    async fn answer_occurrence_(
+    async fn answer_occurrence(
         &self,
         req: Request<pb::AnswerOccurrenceRequest>,
     ) -> Result<pb::AnswerOccurrenceResponse, AppError> {
-        let mut call = self.open(&req, Need::Bot).await?;
+        let mut call = self.open(&req, Permission::Bot).await?;
         let r = req.get_ref();
         let mut errs = Violations::new();
         let id = errs.check("occurrence_id", r.occurrence_id.trim().parse::<Uuid>().map_err(|_| s::ID_INVALID.into()));
@@ -536,7 +502,7 @@ impl Api {
             occurrence: o.map(convert::occurrence_pb),
         };
         let Some(o) = occurrences::get(&mut call.tx, id, true).await? else { return Ok(gone(None)) };
-        let owner = store::citizen_by_account(&mut call.tx, call.p.tenant_id, account).await?;
+        let owner = store::citizen_by_account(&mut call.tx, call.principal.tenant_id, account).await?;
         if owner.as_ref().map(|c| c.citizen_id) != Some(o.citizen_id) {
             return Err(denied());
         }
@@ -553,17 +519,17 @@ impl Api {
         }
         let now = self.now();
         occurrences::answer(&mut call.tx, id, answer.status().as_str(), now).await?;
-        self.emit(&mut call, events::reminder_answered(&o, answer)).await?;
+        call.emit(events::reminder_answered(&o, answer)).await?;
         // An answer ends «неактивный»; «Выполнено» also ends «пропуск».
         let ends: &[&str] = match answer {
             Answer::Done => &[Detector::SilentDays.as_str(), Detector::SkippedDays.as_str()],
             Answer::Skipped => &[Detector::SilentDays.as_str()],
         };
-        store::detectors::close_citizen_episodes(&mut call.tx, call.p.tenant_id, o.citizen_id, ends, now).await?;
-        self.audit(&mut call, "occurrence.answer", "occurrence", id, serde_json::json!({ "answer": answer.as_str() }))
+        store::detectors::close_citizen_episodes(&mut call.tx, call.principal.tenant_id, o.citizen_id, ends, now)
             .await?;
+        call.audit("occurrence.answer", "occurrence", id, serde_json::json!({ "answer": answer.as_str() })).await?;
         let after = self.one_occurrence(&mut call, id).await?;
-        call.tx.commit().await?;
+        call.commit().await?;
         tracing::info!(occurrence_id = %id, answer = answer.as_str(), "reminder answered");
         Ok(pb::AnswerOccurrenceResponse {
             outcome: pb::AnswerOutcome::Recorded as i32,
@@ -572,11 +538,8 @@ impl Api {
         })
     }
 
-    async fn list_upcoming_(
-        &self,
-        req: Request<pb::ListUpcomingRequest>,
-    ) -> Result<pb::ListUpcomingResponse, AppError> {
-        let mut call = self.open(&req, Need::Bot).await?;
+    async fn list_upcoming(&self, req: Request<pb::ListUpcomingRequest>) -> Result<pb::ListUpcomingResponse, AppError> {
+        let mut call = self.open(&req, Permission::Bot).await?;
         let r = req.get_ref();
         let account = convert::id("citizen_account_id", &r.citizen_account_id)?;
         let kind = convert::kind(r.kind);
@@ -588,36 +551,44 @@ impl Api {
         if kind == Some(Kind::CuratorNote) {
             return Ok(pb::ListUpcomingResponse::default());
         }
-        let citizen = store::citizen_by_account(&mut call.tx, call.p.tenant_id, account).await?;
+        let citizen = store::citizen_by_account(&mut call.tx, call.principal.tenant_id, account).await?;
         let Some(c) = citizen.filter(|c| c.deleted_at.is_none()) else {
             return Ok(pb::ListUpcomingResponse::default());
         };
         let now = self.now();
         let to = now + Duration::days(i64::from(days));
-        let rows = occurrences::upcoming(&mut call.tx, call.p.tenant_id, c.citizen_id, now, to, kind.map(Kind::as_str))
-            .await?;
-        Ok(pb::ListUpcomingResponse { occurrences: rows.iter().map(convert::occurrence_pb).collect() })
+        let rows = occurrences::upcoming(
+            &mut call.tx,
+            call.principal.tenant_id,
+            c.citizen_id,
+            now,
+            to,
+            kind.map(Kind::as_str),
+        )
+        .await?;
+        let (rows, next_page_token) = opeka_platform::paging::slice(rows, r.page_size, &r.page_token)?;
+        Ok(pb::ListUpcomingResponse { occurrences: rows.iter().map(convert::occurrence_pb).collect(), next_page_token })
     }
 
     // ----------------------------------------------------------- settings
 
-    async fn get_settings_(
+    async fn get_scheduler_settings(
         &self,
         req: Request<pb::GetSchedulerSettingsRequest>,
     ) -> Result<pb::SchedulerSettings, AppError> {
-        let call = self.open(&req, Need::Staff).await?;
-        Ok(convert::settings_pb(&call.tenant, call.tenant_updated_at))
+        let call = self.open(&req, Permission::Staff).await?;
+        Ok(convert::settings_pb(&call.extra.tenant, call.extra.tenant_updated_at))
     }
 
-    async fn update_settings_(
+    async fn update_scheduler_settings(
         &self,
         req: Request<pb::UpdateSchedulerSettingsRequest>,
     ) -> Result<pb::SchedulerSettings, AppError> {
-        let mut call = self.open(&req, Need::Admin).await?;
+        let mut call = self.open(&req, Permission::Admin).await?;
         let new = convert::settings_update(req.get_ref(), self.st.default_tz)?;
         let now = self.now();
         let actor = call.actor();
-        store::save_tenant_settings(&mut call.tx, call.p.tenant_id, &new, now, &actor).await?;
+        store::save_tenant_settings(&mut call.tx, call.principal.tenant_id, &new, now, &actor).await?;
         let details = serde_json::json!({
             "time_zone": new.time_zone.name(),
             "send_ahead_minutes": new.send_ahead_minutes,
@@ -628,66 +599,24 @@ impl Api {
             "no_assignments_enabled": new.no_assignments_enabled,
             "bot_rate_per_second": new.bot_rate_per_second,
         });
-        let tenant = call.p.tenant_id;
-        self.audit(&mut call, "settings.update", "tenant_settings", tenant, details).await?;
-        call.tx.commit().await?;
+        let tenant = call.principal.tenant_id;
+        call.audit("settings.update", "tenant_settings", tenant, details).await?;
+        call.commit().await?;
         Ok(convert::settings_pb(&new, Some(now)))
     }
 }
 
-#[tonic::async_trait]
-impl SchedulerService for Api {
-    async fn create_series(&self, req: Request<pb::CreateSeriesRequest>) -> Res<pb::Series> {
-        Ok(Response::new(self.create_series_(req).await?))
-    }
-
-    async fn get_series(&self, req: Request<pb::GetSeriesRequest>) -> Res<pb::Series> {
-        Ok(Response::new(self.get_series_(req).await?))
-    }
-
-    async fn update_series(&self, req: Request<pb::UpdateSeriesRequest>) -> Res<pb::Series> {
-        Ok(Response::new(self.update_series_(req).await?))
-    }
-
-    async fn delete_series(&self, req: Request<pb::DeleteSeriesRequest>) -> Res<pb::DeleteSeriesResponse> {
-        Ok(Response::new(self.delete_series_(req).await?))
-    }
-
-    async fn update_occurrence(&self, req: Request<pb::UpdateOccurrenceRequest>) -> Res<pb::Occurrence> {
-        Ok(Response::new(self.update_occurrence_(req).await?))
-    }
-
-    async fn list_occurrences(&self, req: Request<pb::ListOccurrencesRequest>) -> Res<pb::ListOccurrencesResponse> {
-        Ok(Response::new(self.list_occurrences_(req).await?))
-    }
-
-    async fn list_deviations(&self, req: Request<pb::ListDeviationsRequest>) -> Res<pb::ListDeviationsResponse> {
-        Ok(Response::new(self.list_deviations_(req).await?))
-    }
-
-    async fn get_slot_load(&self, req: Request<pb::GetSlotLoadRequest>) -> Res<pb::SlotLoad> {
-        Ok(Response::new(self.get_slot_load_(req).await?))
-    }
-
-    async fn answer_occurrence(&self, req: Request<pb::AnswerOccurrenceRequest>) -> Res<pb::AnswerOccurrenceResponse> {
-        Ok(Response::new(self.answer_occurrence_(req).await?))
-    }
-
-    async fn list_upcoming(&self, req: Request<pb::ListUpcomingRequest>) -> Res<pb::ListUpcomingResponse> {
-        Ok(Response::new(self.list_upcoming_(req).await?))
-    }
-
-    async fn get_scheduler_settings(
-        &self,
-        req: Request<pb::GetSchedulerSettingsRequest>,
-    ) -> Res<pb::SchedulerSettings> {
-        Ok(Response::new(self.get_settings_(req).await?))
-    }
-
-    async fn update_scheduler_settings(
-        &self,
-        req: Request<pb::UpdateSchedulerSettingsRequest>,
-    ) -> Res<pb::SchedulerSettings> {
-        Ok(Response::new(self.update_settings_(req).await?))
-    }
-}
+opeka_platform::grpc_handlers!(SchedulerService for Api {
+    create_series(pb::CreateSeriesRequest) -> pb::Series;
+    get_series(pb::GetSeriesRequest) -> pb::Series;
+    update_series(pb::UpdateSeriesRequest) -> pb::Series;
+    delete_series(pb::DeleteSeriesRequest) -> pb::DeleteSeriesResponse;
+    update_occurrence(pb::UpdateOccurrenceRequest) -> pb::Occurrence;
+    list_occurrences(pb::ListOccurrencesRequest) -> pb::ListOccurrencesResponse;
+    list_deviations(pb::ListDeviationsRequest) -> pb::ListDeviationsResponse;
+    get_slot_load(pb::GetSlotLoadRequest) -> pb::SlotLoad;
+    answer_occurrence(pb::AnswerOccurrenceRequest) -> pb::AnswerOccurrenceResponse;
+    list_upcoming(pb::ListUpcomingRequest) -> pb::ListUpcomingResponse;
+    get_scheduler_settings(pb::GetSchedulerSettingsRequest) -> pb::SchedulerSettings;
+    update_scheduler_settings(pb::UpdateSchedulerSettingsRequest) -> pb::SchedulerSettings;
+});

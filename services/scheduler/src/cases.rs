@@ -6,34 +6,17 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use opeka_platform::auth::TENANT_HEADER;
 use opeka_platform::error::AppError;
 use opeka_proto::cases::{self as pb, cases_service_client::CasesServiceClient};
-use tonic::metadata::{AsciiMetadataValue, MetadataMap};
 use tonic::transport::Channel;
-use tonic::{Code, Request, Status};
+use tonic::{Code, Status};
 use uuid::Uuid;
 
 use crate::strings as s;
 
 const CALL_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The caller's `authorization` (and `x-opeka-tenant`) headers, forwarded as is.
-#[derive(Clone)]
-pub struct Bearer {
-    authorization: AsciiMetadataValue,
-    tenant: Option<AsciiMetadataValue>,
-}
-
-impl Bearer {
-    pub fn of(metadata: &MetadataMap) -> Result<Self, AppError> {
-        let authorization = metadata
-            .get("authorization")
-            .cloned()
-            .ok_or_else(|| AppError::Unauthenticated(opeka_platform::auth::AuthError::Missing.to_string()))?;
-        Ok(Self { authorization, tenant: metadata.get(TENANT_HEADER).cloned() })
-    }
-}
+pub use opeka_platform::call::Bearer;
 
 /// What the scheduler needs of a card.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,13 +43,7 @@ impl Cases {
 
     /// The card, or `None` when cases does not know it (or the caller may not see it).
     pub async fn citizen(&self, bearer: &Bearer, id: Uuid) -> Result<Option<CitizenCard>, AppError> {
-        let mut r = Request::new(pb::GetCitizenRequest { id: id.to_string() });
-        r.metadata_mut().insert("authorization", bearer.authorization.clone());
-        if let Some(t) = &bearer.tenant {
-            r.metadata_mut().insert(TENANT_HEADER, t.clone());
-        }
-        opeka_platform::telemetry::inject_metadata(r.metadata_mut());
-        r.set_timeout(CALL_TIMEOUT);
+        let r = bearer.request(pb::GetCitizenRequest { id: id.to_string() }, CALL_TIMEOUT);
         let c = match CasesServiceClient::new(self.channel.clone()).get_citizen(r).await {
             Ok(c) => c.into_inner(),
             Err(st) if st.code() == Code::NotFound => return Ok(None),

@@ -14,33 +14,7 @@ use crate::store::occurrences::OccurrenceView;
 use crate::store::series::{SeriesRow, SeriesValues};
 use crate::strings as s;
 
-pub fn ts(t: DateTime<Utc>) -> prost_types::Timestamp {
-    prost_types::Timestamp { seconds: t.timestamp(), nanos: t.timestamp_subsec_nanos() as i32 }
-}
-
-pub fn opt_ts(t: Option<DateTime<Utc>>) -> Option<prost_types::Timestamp> {
-    t.map(ts)
-}
-
-pub fn opt_text(v: &str) -> Option<&str> {
-    let v = v.trim();
-    (!v.is_empty()).then_some(v)
-}
-
-pub fn opt_uuid(v: Option<Uuid>) -> String {
-    v.map(|u| u.to_string()).unwrap_or_default()
-}
-
-/// A required id.
-pub fn id(field: &str, v: &str) -> Result<Uuid, AppError> {
-    v.trim().parse().map_err(|_| AppError::invalid(field, s::ID_INVALID))
-}
-
-/// An optional id (empty → `None`), collecting a violation when malformed.
-pub fn opt_id(field: &str, v: &str, errs: &mut Violations) -> Option<Uuid> {
-    let v = opt_text(v)?;
-    errs.check(field, v.parse::<Uuid>().map_err(|_| s::ID_INVALID.to_string()))
-}
+pub use opeka_platform::wire::{id, opt_id, opt_text, opt_ts, opt_uuid, ts};
 
 // ------------------------------------------------------------------- kinds
 

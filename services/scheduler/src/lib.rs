@@ -132,11 +132,10 @@ impl Settings {
 
 /// Everything a handler needs.
 pub struct State {
-    pub pool: sqlx::PgPool,
+    /// Pool, outbox and clock: what every call opens.
+    pub kit: opeka_platform::call::Kit,
     pub settings: Settings,
     pub default_tz: chrono_tz::Tz,
-    pub outbox: bus::Outbox,
-    pub clock: opeka_platform::clock::SharedClock,
     pub cases: cases::Cases,
     /// Tenants already written to `tenants` by this process.
     pub known_tenants: Mutex<HashSet<uuid::Uuid>>,
@@ -163,11 +162,9 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let outbox = bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE);
     let engine = Arc::new(jobs::Engine::new(pool.clone(), ctx.settings.bus.root.clone(), settings.clone())?);
     let state = Arc::new(State {
-        pool: pool.clone(),
+        kit: opeka_platform::call::Kit::new(pool.clone(), outbox, ctx.clock.clone()),
         default_tz,
         settings: settings.clone(),
-        outbox: outbox.clone(),
-        clock: ctx.clock.clone(),
         cases,
         known_tenants: Mutex::new(HashSet::new()),
     });

@@ -288,15 +288,15 @@ impl AppealsService for AppealsApi {
         errs.into_result()?;
         let (order, descending) = order.unwrap_or_default();
         let page_size = if r.page_size <= 0 { 50 } else { r.page_size.min(500) };
-        let page = r.page.max(1);
-        let empty = pb::ListAppealsResponse { rows: Vec::new(), total: 0, page, page_size };
+        let page = opeka_platform::paging::page_number(r.page, &r.page_token)?;
+        let empty = pb::ListAppealsResponse { rows: Vec::new(), total: 0, page, page_size, ..Default::default() };
         let org_scope = match c.scope {
             Scope::Tenant => None,
             Scope::Org(o) => Some(o),
             Scope::Nothing => return Ok(Response::new(empty)),
         };
-        let lock = match pb::LockFilter::try_from(f.lock).unwrap_or(pb::LockFilter::Any) {
-            pb::LockFilter::Any => Lock::Any,
+        let lock = match pb::LockFilter::try_from(f.lock).unwrap_or(pb::LockFilter::Unspecified) {
+            pb::LockFilter::Unspecified => Lock::Any,
             pb::LockFilter::MineAndFree => Lock::MineAndFree,
             pb::LockFilter::Mine => Lock::Mine,
             pb::LockFilter::Free => Lock::Free,
@@ -356,6 +356,7 @@ impl AppealsService for AppealsApi {
             total,
             page,
             page_size,
+            next_page_token: opeka_platform::paging::next_page(page, i64::from(page_size), total),
         }))
     }
 
@@ -444,7 +445,9 @@ impl AppealsService for AppealsApi {
         let ids: Vec<Uuid> = rows.iter().filter(|r| r.kind == "comment").map(|r| r.id).collect();
         let edits = store::list_edits(&mut tx, c.p.tenant_id, &ids).await.map_err(AppError::from)?;
         let entries = convert::timeline(&rows, &edits, &c.p.account_id.to_string());
-        Ok(Response::new(pb::ListAppealTimelineResponse { entries }))
+        let (entries, next_page_token) =
+            opeka_platform::paging::slice(entries, req.get_ref().page_size, &req.get_ref().page_token)?;
+        Ok(Response::new(pb::ListAppealTimelineResponse { entries, next_page_token }))
     }
 
     async fn get_journal_preferences(
@@ -496,7 +499,11 @@ impl AppealsService for AppealsApi {
         errs.into_result()?;
         let mut tx = self.tx(&c).await?;
         let nodes = store::list_nodes(&mut tx, c.p.tenant_id, tree, parent).await.map_err(AppError::from)?;
-        Ok(Response::new(pb::ListReferenceNodesResponse { nodes: nodes.iter().map(convert::node).collect() }))
+        let (nodes, next_page_token) = opeka_platform::paging::slice(nodes, r.page_size, &r.page_token)?;
+        Ok(Response::new(pb::ListReferenceNodesResponse {
+            nodes: nodes.iter().map(convert::node).collect(),
+            next_page_token,
+        }))
     }
 
     async fn import_reference_nodes(

@@ -609,8 +609,8 @@ pub const FILTER_FIELDS: &[&str] = &[
 ];
 
 pub fn tri(v: i32) -> Option<bool> {
-    match pb::AppealTriState::try_from(v).unwrap_or(pb::AppealTriState::Any) {
-        pb::AppealTriState::Any => None,
+    match pb::AppealTriState::try_from(v).unwrap_or(pb::AppealTriState::Unspecified) {
+        pb::AppealTriState::Unspecified => None,
         pb::AppealTriState::Yes => Some(true),
         pb::AppealTriState::No => Some(false),
     }

@@ -64,13 +64,19 @@ pub async fn list(
     let (whom, _) = whom(&p)?;
     let r = req.get_ref();
     let page_size = if r.page_size <= 0 { 50 } else { r.page_size.min(500) };
-    let page = r.page.max(1);
+    let page = opeka_platform::paging::page_number(r.page, &r.page_token)?;
     let window = (i64::from(page_size), i64::from(page - 1) * i64::from(page_size));
     let mut tx = db::tenant_tx(&st.pool, p.tenant_id).await.map_err(AppError::from)?;
     let (rows, total, unprocessed) = store::list_work_items(&mut tx, p.tenant_id, whom, r.include_processed, window)
         .await
         .map_err(AppError::from)?;
-    Ok(Response::new(pb::ListAppealWorkItemsResponse { items: rows.iter().map(item).collect(), total, unprocessed }))
+    let next_page_token = opeka_platform::paging::next_page(page, i64::from(page_size), total);
+    Ok(Response::new(pb::ListAppealWorkItemsResponse {
+        items: rows.iter().map(item).collect(),
+        total,
+        unprocessed,
+        next_page_token,
+    }))
 }
 
 /// MarkAppealWorkItemProcessed: the recipient (an executor it is addressed to, or one of the

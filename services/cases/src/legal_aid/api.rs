@@ -477,7 +477,7 @@ impl LegalAidService for Api {
         let mut filter = model::consultation_filter(r)?;
         filter.centre = scope.narrow(filter.centre);
         let sort = model::consultation_sort(r.sort, r.descending);
-        let page = Page::new(r.page, r.page_size, 20, 200);
+        let page = Page::new(opeka_platform::paging::page_number(r.page, &r.page_token)?, r.page_size, 20, 200);
         let (rows, total) = store::list_consultations(&mut call.tx, call.p.tenant_id, &filter, sort, page).await?;
         let refs = self.refs(&mut call.tx, call.p.tenant_id).await?;
         let centres = self.centres(&mut call.tx, call.p.tenant_id).await?;
@@ -486,6 +486,7 @@ impl LegalAidService for Api {
             total_size: total,
             page: page.number,
             page_count: page.count(total),
+            next_page_token: opeka_platform::paging::next_page(page.number, page.size, total),
         }))
     }
 
@@ -504,7 +505,8 @@ impl LegalAidService for Api {
             .filter(|e| kind.is_none_or(|k| e.kind == k) && (r.include_archived || !e.archived))
             .map(|e| e.to_pb())
             .collect();
-        Ok(Response::new(pb::ListLegalAidRefsResponse { refs }))
+        let (refs, next_page_token) = opeka_platform::paging::slice(refs, r.page_size, &r.page_token)?;
+        Ok(Response::new(pb::ListLegalAidRefsResponse { refs, next_page_token }))
     }
 
     async fn upsert_legal_aid_ref(&self, req: Request<pb::UpsertLegalAidRefRequest>) -> Res<pb::LegalAidRef> {
@@ -537,7 +539,12 @@ impl LegalAidService for Api {
         self.sync_centres(&mut call).await?;
         let centres = store::centres(&mut call.tx, call.p.tenant_id).await?;
         call.tx.commit().await.map_err(commit_err)?;
-        Ok(Response::new(pb::ListLegalAidCentresResponse { centres: centres.iter().map(centre_pb).collect() }))
+        let (centres, next_page_token) =
+            opeka_platform::paging::slice(centres, req.get_ref().page_size, &req.get_ref().page_token)?;
+        Ok(Response::new(pb::ListLegalAidCentresResponse {
+            centres: centres.iter().map(centre_pb).collect(),
+            next_page_token,
+        }))
     }
 
     async fn get_legal_aid_centre(&self, req: Request<pb::GetLegalAidCentreRequest>) -> Res<pb::LegalAidCentre> {
@@ -683,7 +690,7 @@ impl LegalAidService for Api {
         }
         errs.into_result()?;
         let filter = store::ReferralFilter { centre: scope.narrow(centre), date_from, date_to };
-        let page = Page::new(r.page, r.page_size, 20, 200);
+        let page = Page::new(opeka_platform::paging::page_number(r.page, &r.page_token)?, r.page_size, 20, 200);
         let (rows, total) = store::list_referrals(&mut call.tx, call.p.tenant_id, &filter, page).await?;
         let centres = self.centres(&mut call.tx, call.p.tenant_id).await?;
         Ok(Response::new(pb::ListReferralsResponse {
@@ -691,6 +698,7 @@ impl LegalAidService for Api {
             total_size: total,
             page: page.number,
             page_count: page.count(total),
+            next_page_token: opeka_platform::paging::next_page(page.number, page.size, total),
         }))
     }
 
@@ -779,7 +787,7 @@ impl LegalAidService for Api {
     ) -> Res<pb::ListPublishedQuestionsResponse> {
         let r = req.get_ref();
         let (tenant, _, mut tx) = self.open_public(&r.tenant).await?;
-        let page = Page::new(r.page, r.page_size, 20, 100);
+        let page = Page::new(opeka_platform::paging::page_number(r.page, &r.page_token)?, r.page_size, 20, 100);
         let (rows, total) = store::list_published(&mut tx, tenant, page).await?;
         let refs = self.refs(&mut tx, tenant).await?;
         let centres = self.centres(&mut tx, tenant).await?;
@@ -788,6 +796,7 @@ impl LegalAidService for Api {
             total_size: total,
             page: page.number,
             page_count: page.count(total),
+            next_page_token: opeka_platform::paging::next_page(page.number, page.size, total),
         }))
     }
 
@@ -813,7 +822,7 @@ impl LegalAidService for Api {
         let centre = model::opt_id("centre_id", &r.centre_id, &mut errs);
         errs.into_result()?;
         let status = QuestionStatus::from_pb(r.status);
-        let page = Page::new(r.page, r.page_size, 20, 200);
+        let page = Page::new(opeka_platform::paging::page_number(r.page, &r.page_token)?, r.page_size, 20, 200);
         let (rows, total) =
             store::list_questions(&mut call.tx, call.p.tenant_id, scope.narrow(centre), status, page).await?;
         let refs = self.refs(&mut call.tx, call.p.tenant_id).await?;
@@ -823,6 +832,7 @@ impl LegalAidService for Api {
             total_size: total,
             page: page.number,
             page_count: page.count(total),
+            next_page_token: opeka_platform::paging::next_page(page.number, page.size, total),
         }))
     }
 
@@ -892,11 +902,14 @@ impl LegalAidService for Api {
             .filter(|e| e.kind == RefKind::District && (!e.archived || routes.contains_key(&e.code)))
             .map(|e| e.code.clone())
             .collect();
+        let (districts, next_page_token) =
+            opeka_platform::paging::slice(districts, req.get_ref().page_size, &req.get_ref().page_token)?;
         let refs = Refs::new(refs);
         Ok(Response::new(pb::ListDistrictRoutesResponse {
             routes: districts.iter().map(|d| Self::route_pb(d, routes.get(d).copied(), &refs, &centres)).collect(),
             fallback_centre_id: opt_uuid(fallback),
             fallback_centre_name: fallback.map(|c| centre_name(&centres, c)).unwrap_or_default(),
+            next_page_token,
         }))
     }
 

@@ -27,10 +27,16 @@ async fn a_curator_neither_sees_nor_changes_another_curators_citizen() {
     expect_code(c.update_citizen(up).await, Code::NotFound);
     let diary = pb::AddDiaryEntryRequest { citizen_id: id.clone(), text: "Заметка".into() };
     expect_code(c.add_diary_entry(diary).await, Code::NotFound);
-    expect_code(c.list_diary_entries(pb::ListDiaryEntriesRequest { citizen_id: id.clone() }).await, Code::NotFound);
+    expect_code(
+        c.list_diary_entries(pb::ListDiaryEntriesRequest { citizen_id: id.clone(), ..Default::default() }).await,
+        Code::NotFound,
+    );
     let add = pb::AddInteractionRequest { citizen_id: id.clone(), result: "Звонок".into() };
     expect_code(c.add_interaction(add).await, Code::NotFound);
-    expect_code(c.list_interactions(pb::ListInteractionsRequest { citizen_id: id.clone() }).await, Code::NotFound);
+    expect_code(
+        c.list_interactions(pb::ListInteractionsRequest { citizen_id: id.clone(), ..Default::default() }).await,
+        Code::NotFound,
+    );
     expect_code(c.get_citizen_bot_link(pb::GetCitizenBotLinkRequest { citizen_id: id.clone() }).await, Code::NotFound);
     let ext = pb::ExtendCitizenBotLinkRequest { citizen_id: id.clone() };
     expect_code(c.extend_citizen_bot_link(ext).await, Code::NotFound);

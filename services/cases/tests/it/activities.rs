@@ -118,7 +118,10 @@ async fn a_contact_request_lands_in_the_history_and_the_work_queue() {
     let a = &list.activities[0];
     assert_eq!(a.kind, pb::ActivityKind::ContactRequested as i32);
     assert_eq!(a.summary, "Запрос на связь с соц. куратором");
-    let history = c.list_interactions(pb::ListInteractionsRequest { citizen_id: card.id.clone() }).await.unwrap();
+    let history = c
+        .list_interactions(pb::ListInteractionsRequest { citizen_id: card.id.clone(), ..Default::default() })
+        .await
+        .unwrap();
     let history = history.into_inner().interactions;
     assert_eq!(history.len(), 1);
     let i = &history[0];

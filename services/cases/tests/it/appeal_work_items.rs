@@ -10,7 +10,7 @@ use crate::appeals::{Desk, Person, none};
 use crate::helpers::{expect_code, expect_invalid};
 
 async fn items(p: &Person, include_processed: bool) -> Result<pb::ListAppealWorkItemsResponse, Status> {
-    let req = pb::ListAppealWorkItemsRequest { include_processed, page_size: 0, page: 0 };
+    let req = pb::ListAppealWorkItemsRequest { include_processed, page_size: 0, page: 0, ..Default::default() };
     p.appeals.clone().list_appeal_work_items(req).await.map(|r| r.into_inner())
 }
 

@@ -56,7 +56,7 @@ impl Person {
     }
 
     pub async fn timeline(&self, id: &str) -> Vec<pb::AppealTimelineEntry> {
-        let req = pb::ListAppealTimelineRequest { appeal_id: id.into() };
+        let req = pb::ListAppealTimelineRequest { appeal_id: id.into(), ..Default::default() };
         self.appeals.clone().list_appeal_timeline(req).await.expect("timeline").into_inner().entries
     }
 
@@ -202,7 +202,8 @@ impl Desk {
         for (tree, nodes) in [("geography", geography), ("topics", topics)] {
             let req = pb::ImportReferenceNodesRequest { tree: tree.into(), nodes };
             self.admin.appeals.clone().import_reference_nodes(req).await.expect("import reference");
-            let list = pb::ListReferenceNodesRequest { tree: tree.into(), parent_id: String::new() };
+            let list =
+                pb::ListReferenceNodesRequest { tree: tree.into(), parent_id: String::new(), ..Default::default() };
             for node in self.admin.appeals.clone().list_reference_nodes(list).await.expect("list").into_inner().nodes {
                 self.node.insert(node.code, node.id);
             }
@@ -615,7 +616,7 @@ async fn s1_28_refusals_have_the_right_codes_and_change_nothing() {
     let timeline = integration
         .appeals
         .clone()
-        .list_appeal_timeline(pb::ListAppealTimelineRequest { appeal_id: first.id.clone() })
+        .list_appeal_timeline(pb::ListAppealTimelineRequest { appeal_id: first.id.clone(), ..Default::default() })
         .await;
     expect_code(timeline, Code::PermissionDenied);
 }

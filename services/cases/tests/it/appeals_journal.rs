@@ -402,11 +402,13 @@ async fn reference_import_upserts_by_code_all_or_nothing() {
     expect_code(moderator.appeals.clone().import_reference_nodes(rename.clone()).await, Code::PermissionDenied);
     let r = d.admin.appeals.clone().import_reference_nodes(rename).await.unwrap().into_inner();
     assert_eq!((r.created, r.updated), (1, 1));
-    let children = pb::ListReferenceNodesRequest { tree: "geography".into(), parent_id: d.id("msk") };
+    let children =
+        pb::ListReferenceNodesRequest { tree: "geography".into(), parent_id: d.id("msk"), ..Default::default() };
     let list = moderator.appeals.clone().list_reference_nodes(children).await.unwrap().into_inner().nodes;
     let names: BTreeSet<(&str, &str)> = list.iter().map(|n| (n.code.as_str(), n.parent_code.as_str())).collect();
     assert_eq!(names, [("lublino", "msk"), ("tverskoy", "msk")].into());
-    let whole = pb::ListReferenceNodesRequest { tree: "geography".into(), parent_id: String::new() };
+    let whole =
+        pb::ListReferenceNodesRequest { tree: "geography".into(), parent_id: String::new(), ..Default::default() };
     let all = moderator.appeals.clone().list_reference_nodes(whole.clone()).await.unwrap().into_inner().nodes;
     let msk = all.iter().find(|n| n.code == "msk").unwrap();
     assert_eq!((msk.name.as_str(), msk.id.as_str(), msk.level.as_str()), ("г. Москва", d.id("msk").as_str(), "region"));

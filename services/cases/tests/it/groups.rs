@@ -29,9 +29,16 @@ async fn special_groups_are_managed_by_admins_and_read_by_curators() {
     // S0-107: curators read the list, alphabetically, with search; S0-108: no changes.
     let all = c.list_special_groups(pb::ListSpecialGroupsRequest::default()).await.unwrap().into_inner();
     assert_eq!(group_names(&all), ["Ветераны боевых действий", "Ёжики", "Многодетные семьи"]);
-    let found = c.list_special_groups(pb::ListSpecialGroupsRequest { query: "СЕМ".into() }).await.unwrap().into_inner();
+    let found = c
+        .list_special_groups(pb::ListSpecialGroupsRequest { query: "СЕМ".into(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
     assert_eq!(group_names(&found), ["Многодетные семьи"]);
-    let found = c.list_special_groups(pb::ListSpecialGroupsRequest { query: "ежик".into() }).await.unwrap();
+    let found = c
+        .list_special_groups(pb::ListSpecialGroupsRequest { query: "ежик".into(), ..Default::default() })
+        .await
+        .unwrap();
     assert_eq!(group_names(&found.into_inner()), ["Ёжики"]);
     expect_code(c.create_special_group(create("Кураторская")).await, Code::PermissionDenied);
     let rename = pb::RenameSpecialGroupRequest { id: large.id.clone(), name: "Семьи".into() };

@@ -48,8 +48,11 @@ async fn curators_add_interactions_and_results_are_stamped() {
     expect_code(c.record_interaction_result(missing).await, Code::NotFound);
 
     let second = c.add_interaction(add("Не дозвонилась")).await.unwrap().into_inner();
-    let list =
-        c.list_interactions(pb::ListInteractionsRequest { citizen_id: card.id.clone() }).await.unwrap().into_inner();
+    let list = c
+        .list_interactions(pb::ListInteractionsRequest { citizen_id: card.id.clone(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
     let ids: Vec<&str> = list.interactions.iter().map(|i| i.id.as_str()).collect();
     assert_eq!(ids, [second.id.as_str(), entry.id.as_str()], "newest first");
     assert_eq!(list.interactions[1].result, "Состоялась");
@@ -71,8 +74,11 @@ async fn the_diary_keeps_dated_notes_with_their_author() {
     assert_eq!((second.author_id.as_str(), second.author_name.as_str()), (curator.id.as_str(), "Куратова Анна"));
     expect_invalid(c.add_diary_entry(note("")).await, "text");
     expect_invalid(c.add_diary_entry(note(&"я".repeat(10_001))).await, "text");
-    let list =
-        c.list_diary_entries(pb::ListDiaryEntriesRequest { citizen_id: card.id.clone() }).await.unwrap().into_inner();
+    let list = c
+        .list_diary_entries(pb::ListDiaryEntriesRequest { citizen_id: card.id.clone(), ..Default::default() })
+        .await
+        .unwrap()
+        .into_inner();
     let texts: Vec<&str> = list.entries.iter().map(|e| e.text.as_str()).collect();
     assert_eq!(texts, ["Оформили заявление", "Первая встреча: тревожна, просит помощи"]);
 }

@@ -417,7 +417,11 @@ async fn s2_22_filters_s2_24_sorting_and_pages() {
 async fn reference_lists_start_with_the_seed_examples_and_admins_extend_them() {
     let w = World::start().await;
     let mut c = w.consultants[0].la.clone();
-    let genders = pb::ListLegalAidRefsRequest { kind: pb::LegalAidRefKind::Gender as i32, include_archived: false };
+    let genders = pb::ListLegalAidRefsRequest {
+        kind: pb::LegalAidRefKind::Gender as i32,
+        include_archived: false,
+        ..Default::default()
+    };
     let list = c.list_legal_aid_refs(genders).await.unwrap().into_inner().refs;
     assert_eq!(list.iter().map(|r| r.name.as_str()).collect::<Vec<_>>(), vec!["Женский", "Мужской"]);
     let add = pb::UpsertLegalAidRefRequest {
@@ -440,7 +444,7 @@ async fn reference_lists_start_with_the_seed_examples_and_admins_extend_them() {
         ..Default::default()
     };
     admin.upsert_legal_aid_ref(archive).await.unwrap();
-    let categories = pb::ListLegalAidRefsRequest { kind: made.kind, include_archived: false };
+    let categories = pb::ListLegalAidRefsRequest { kind: made.kind, include_archived: false, ..Default::default() };
     let live = c.list_legal_aid_refs(categories).await.unwrap().into_inner().refs;
     assert!(live.iter().all(|r| r.code != made.code));
     let again = c.get_consultation(pb::GetConsultationRequest { id: used.id }).await.unwrap().into_inner();

@@ -72,7 +72,7 @@ async fn s2_33_questions_reach_the_centre_of_their_district_or_the_fallback() {
     let early = question(&slug, "karakol", "Как оформить наследство?");
     expect_code(anon.clone().ask_question(early.clone()).await, Code::NotFound);
     // …and before the admin names a fallback centre nothing can be routed.
-    w.admin.la.clone().list_district_routes(pb::ListDistrictRoutesRequest {}).await.unwrap();
+    w.admin.la.clone().list_district_routes(pb::ListDistrictRoutesRequest::default()).await.unwrap();
     expect_code(anon.clone().ask_question(early).await, Code::FailedPrecondition);
     let fallback = routes(&w).await;
     let mut events = w.app.events(&slug, "online_question_asked").await;
@@ -108,7 +108,7 @@ async fn s2_33_questions_reach_the_centre_of_their_district_or_the_fallback() {
 
     // The routing table as the admin page shows it; removing a route sends
     // that district to the fallback centre.
-    let table = admin.list_district_routes(pb::ListDistrictRoutesRequest {}).await.unwrap().into_inner();
+    let table = admin.list_district_routes(pb::ListDistrictRoutesRequest::default()).await.unwrap().into_inner();
     assert_eq!(table.fallback_centre_id, fallback);
     let karakol = table.routes.iter().find(|r| r.district_code == "karakol").expect("karakol row");
     assert_eq!(
@@ -266,7 +266,7 @@ async fn s2_32_public_calls_need_no_token_and_the_rest_do() {
     expect_code(anon.list_consultations(pb::ListConsultationsRequest::default()).await, u);
     expect_code(anon.list_legal_aid_refs(pb::ListLegalAidRefsRequest::default()).await, u);
     expect_code(anon.upsert_legal_aid_ref(pb::UpsertLegalAidRefRequest::default()).await, u);
-    expect_code(anon.list_legal_aid_centres(pb::ListLegalAidCentresRequest {}).await, u);
+    expect_code(anon.list_legal_aid_centres(pb::ListLegalAidCentresRequest::default()).await, u);
     expect_code(anon.get_legal_aid_centre(pb::GetLegalAidCentreRequest::default()).await, u);
     expect_code(anon.update_legal_aid_centre(pb::UpdateLegalAidCentreRequest::default()).await, u);
     expect_code(anon.create_referral(pb::CreateReferralRequest::default()).await, u);
@@ -282,7 +282,7 @@ async fn s2_32_public_calls_need_no_token_and_the_rest_do() {
     expect_code(anon.answer_question(answer).await, u);
     let approve = pb::ModerateAnswerRequest { id: id.clone(), approve: true, comment: String::new() };
     expect_code(anon.moderate_answer(approve).await, u);
-    expect_code(anon.list_district_routes(pb::ListDistrictRoutesRequest {}).await, u);
+    expect_code(anon.list_district_routes(pb::ListDistrictRoutesRequest::default()).await, u);
     expect_code(anon.set_district_route(pb::SetDistrictRouteRequest::default()).await, u);
     expect_code(anon.set_fallback_centre(pb::SetFallbackCentreRequest::default()).await, u);
 }
@@ -321,9 +321,16 @@ async fn another_tenant_sees_no_legal_aid_records() {
     expect_code(o.get_question(pb::GetQuestionRequest { id: q.question_id.clone() }).await, Code::NotFound);
     assert_eq!(o.list_questions(pb::ListQuestionsRequest::default()).await.unwrap().into_inner().total_size, 0);
     assert_eq!(o.list_referrals(pb::ListReferralsRequest::default()).await.unwrap().into_inner().total_size, 0);
-    let routes = o.list_district_routes(pb::ListDistrictRoutesRequest {}).await.unwrap().into_inner();
+    let routes = o.list_district_routes(pb::ListDistrictRoutesRequest::default()).await.unwrap().into_inner();
     assert!(routes.fallback_centre_id.is_empty() && routes.routes.iter().all(|r| r.centre_id.is_empty()));
-    assert!(o.list_legal_aid_centres(pb::ListLegalAidCentresRequest {}).await.unwrap().into_inner().centres.is_empty());
+    assert!(
+        o.list_legal_aid_centres(pb::ListLegalAidCentresRequest::default())
+            .await
+            .unwrap()
+            .into_inner()
+            .centres
+            .is_empty()
+    );
     // Its public page is empty, this tenant's is not; its questions cannot be routed yet.
     assert!(published(&anon, &other.slug).await.is_empty());
     assert_eq!(published(&anon, &w.t.slug).await.len(), 1);

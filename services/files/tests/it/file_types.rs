@@ -24,12 +24,17 @@ async fn types_list_alphabetically_and_are_found_by_part_of_the_name() {
     }
     let all = files.list_file_types(pb::ListFileTypesRequest::default()).await.unwrap().into_inner();
     assert_eq!(names(&all), vec!["акт обследования", "Выписка", "Ёлочная справка", "Заявление", "Справка", "Чек"]);
-    let found = files.list_file_types(pb::ListFileTypesRequest { query: " СПРАВ ".into() }).await.unwrap();
+    let found = files
+        .list_file_types(pb::ListFileTypesRequest { query: " СПРАВ ".into(), ..Default::default() })
+        .await
+        .unwrap();
     assert_eq!(names(&found.into_inner()), vec!["Ёлочная справка", "Справка"]);
-    let found = files.list_file_types(pb::ListFileTypesRequest { query: "елоч".into() }).await.unwrap();
+    let found =
+        files.list_file_types(pb::ListFileTypesRequest { query: "елоч".into(), ..Default::default() }).await.unwrap();
     assert_eq!(names(&found.into_inner()), vec!["Ёлочная справка"]);
     // LIKE wildcards in the query are plain characters.
-    let found = files.list_file_types(pb::ListFileTypesRequest { query: "%".into() }).await.unwrap();
+    let found =
+        files.list_file_types(pb::ListFileTypesRequest { query: "%".into(), ..Default::default() }).await.unwrap();
     assert!(found.into_inner().file_types.is_empty());
 }
 

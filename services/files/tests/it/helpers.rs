@@ -7,50 +7,27 @@ use std::time::Duration;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
 use chrono::{SubsecRound, Utc};
 use futures::StreamExt;
-use opeka_platform::testing::{self, TestDb};
-use opeka_platform::{Context, ManualClock};
+use opeka_platform::ManualClock;
+use opeka_platform::testing;
 use opeka_proto::cases::{self as cpb, appeals_service_client::AppealsServiceClient};
 use opeka_proto::events::Envelope;
 use opeka_proto::files::{self as pb, files_service_client::FilesServiceClient};
 use opeka_proto::identity::{self as ipb, identity_service_client::IdentityServiceClient};
+use opeka_testkit::{Authed, Meta, Sandbox, Service};
 use prost::Message as _;
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
-use tonic::metadata::{AsciiMetadataValue, MetadataValue};
-use tonic::service::Interceptor;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
 use tonic::{Code, Status};
 use uuid::Uuid;
 
-pub const PASSWORD: &str = "Пароль-надёжный-1";
+pub use opeka_testkit::{PASSWORD, expect_code};
 const EVENT_WAIT: Duration = Duration::from_secs(10);
 /// Small enough that uploads of a few dozen KiB stream as multipart uploads.
 pub const TEST_BUFFER: u64 = 16 * 1024;
 
-/// Adds `authorization: Bearer …` and `x-opeka-tenant` to every call.
-#[derive(Clone, Default)]
-pub struct Meta {
-    bearer: Option<AsciiMetadataValue>,
-    tenant: Option<AsciiMetadataValue>,
-}
-
-impl Interceptor for Meta {
-    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
-        if let Some(b) = &self.bearer {
-            req.metadata_mut().insert("authorization", b.clone());
-        }
-        if let Some(t) = &self.tenant {
-            req.metadata_mut().insert(opeka_platform::auth::TENANT_HEADER, t.clone());
-        }
-        Ok(req)
-    }
-}
-
-pub type Files = FilesServiceClient<InterceptedService<Channel, Meta>>;
-pub type Identity = IdentityServiceClient<InterceptedService<Channel, Meta>>;
-pub type Appeals = AppealsServiceClient<InterceptedService<Channel, Meta>>;
+pub type Files = FilesServiceClient<Authed>;
+pub type Identity = IdentityServiceClient<Authed>;
+pub type Appeals = AppealsServiceClient<Authed>;
 
 #[derive(Debug, Clone)]
 pub struct TestTenant {
@@ -70,36 +47,15 @@ pub struct Session {
 }
 
 pub struct TestApp {
-    pub db: TestDb,
+    pub sandbox: Sandbox,
     pub clock: ManualClock,
     pub platform: opeka_platform::settings::PlatformSettings,
-    identity_settings: opeka_identity::Settings,
     pub store_dir: tempfile::TempDir,
-    files_addr: std::net::SocketAddr,
-    files_channel: Channel,
-    identity_channel: Channel,
-    /// Cases, when started with `start_with_cases` (files asks it about appeals).
-    cases_channel: Option<Channel>,
+    files_addr: String,
     /// The service role (NOSUPERUSER NOBYPASSRLS): RLS applies.
     pub app_pool: PgPool,
     /// The owner (superuser): sees every row; for checks only.
     pub owner_pool: PgPool,
-    shutdown: CancellationToken,
-    files_server: Option<JoinHandle<anyhow::Result<()>>>,
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
-}
-
-fn endpoint(addr: std::net::SocketAddr) -> Channel {
-    tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .expect("endpoint")
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
-        .connect_lazy()
 }
 
 impl TestApp {
@@ -109,7 +65,7 @@ impl TestApp {
 
     /// Files with a 16 KiB upload buffer and its store in a temporary
     /// directory; `tweak` may change the rest.
-    pub async fn start_with(tweak: impl FnOnce(&mut opeka_files::Settings)) -> Self {
+    pub async fn start_with(tweak: impl FnOnce(&mut opeka_files::Settings) + Send + 'static) -> Self {
         Self::start_opts(tweak, false).await
     }
 
@@ -119,124 +75,41 @@ impl TestApp {
         Self::start_opts(|_| {}, true).await
     }
 
-    async fn start_opts(tweak: impl FnOnce(&mut opeka_files::Settings), with_cases: bool) -> Self {
-        opeka_platform::install_crypto_provider();
-        opeka_platform::telemetry::init_for_tests();
-        testing::require_nats().await;
-        let schemas: &[&opeka_platform::db::SchemaSpec] = if with_cases {
-            &[&opeka_identity::SCHEMA, &opeka_files::SCHEMA, &opeka_cases::SCHEMA]
-        } else {
-            &[&opeka_identity::SCHEMA, &opeka_files::SCHEMA]
-        };
-        let db = testing::migrated_db(schemas).await;
-        let clock = ManualClock::new(Utc::now().trunc_subsecs(0));
-        let mut platform = testing::settings(&db);
-        let identity_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind identity");
-        let files_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind files");
-        let identity_addr = identity_listener.local_addr().expect("identity address");
-        let files_addr = files_listener.local_addr().expect("files address");
-        platform.identity_url = format!("http://{identity_addr}");
-        let cases_listener = match with_cases {
-            true => Some(tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind cases")),
-            false => None,
-        };
-        let cases_addr = cases_listener.as_ref().map(|l| l.local_addr().expect("cases address"));
-
+    async fn start_opts(tweak: impl FnOnce(&mut opeka_files::Settings) + Send + 'static, with_cases: bool) -> Self {
         let store_dir = tempfile::tempdir().expect("blob directory");
-        let mut settings = opeka_files::Settings {
-            store_url: format!("file://{}", store_dir.path().display()),
-            upload_buffer_bytes: TEST_BUFFER,
-            db_max_connections: 5,
-            ..Default::default()
-        };
-        if let Some(addr) = cases_addr {
-            settings.cases_url = format!("http://{addr}");
+        let store_url = format!("file://{}", store_dir.path().display());
+        let mut builder = Sandbox::builder().with(Service::Identity).with(Service::Files);
+        let mut clocked = vec![Service::Identity, Service::Files];
+        if with_cases {
+            builder = builder.with(Service::Cases);
+            clocked.push(Service::Cases);
         }
-        tweak(&mut settings);
-        settings.validate().expect("test files settings are valid");
-        let identity_settings = opeka_identity::Settings {
-            argon2_memory_kib: 1024,
-            argon2_iterations: 1,
-            db_max_connections: 5,
-            ..Default::default()
-        };
-
-        let shutdown = CancellationToken::new();
-        let ctx = Context {
-            settings: platform.clone(),
-            clock: std::sync::Arc::new(clock.clone()),
-            shutdown: shutdown.clone(),
-            tasks: Default::default(),
-        };
-        tokio::spawn(opeka_identity::run(ctx.clone(), identity_settings.clone(), identity_listener));
-        if let Some(listener) = cases_listener {
-            let cases_settings = opeka_cases::Settings {
-                db_max_connections: 5,
-                files_url: format!("http://{files_addr}"),
-                ..Default::default()
-            };
-            tokio::spawn(opeka_cases::run(ctx.clone(), cases_settings, listener));
-        }
-        let files_server = tokio::spawn(opeka_files::run(ctx, settings, files_listener));
-        let app_pool = opeka_platform::db::connect(&db.url("files"), "files", 5).await.expect("app pool");
-        let owner_pool = opeka_platform::db::connect(&db.owner_url, "files", 2).await.expect("owner pool");
-        let mut app = Self {
-            db,
-            clock,
-            platform,
-            identity_settings,
+        let sandbox = builder
+            .manual_clock(Utc::now().trunc_subsecs(0), &clocked)
+            .tweak(move |s| {
+                s.files.store_url = store_url;
+                s.files.upload_buffer_bytes = TEST_BUFFER;
+                tweak(&mut s.files);
+                s.files.validate().expect("test files settings are valid");
+            })
+            .start()
+            .await;
+        let app_pool = sandbox.service_pool(Service::Files).await;
+        let owner_pool = sandbox.owner_pool_in("files").await;
+        Self {
+            clock: sandbox.clock.clone(),
+            platform: sandbox.settings.platform.clone(),
             store_dir,
-            files_addr,
-            files_channel: endpoint(files_addr),
-            identity_channel: endpoint(identity_addr),
-            cases_channel: cases_addr.map(endpoint),
+            files_addr: sandbox.url(Service::Files).trim_start_matches("http://").to_string(),
             app_pool,
             owner_pool,
-            shutdown,
-            files_server: Some(files_server),
-        };
-        app.wait_serving(opeka_identity::GRPC_NAME).await;
-        app.wait_serving(opeka_files::GRPC_NAME).await;
-        if with_cases {
-            app.wait_serving(opeka_cases::GRPC_NAME).await;
-        }
-        app
-    }
-
-    async fn wait_serving(&mut self, name: &str) {
-        use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
-        let channel = match name {
-            opeka_files::GRPC_NAME => self.files_channel.clone(),
-            opeka_cases::GRPC_NAME => self.cases_channel.clone().expect("cases started"),
-            _ => self.identity_channel.clone(),
-        };
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-        loop {
-            if self.files_server.as_ref().is_some_and(|h| h.is_finished()) {
-                let result = self.files_server.take().expect("server handle").await;
-                panic!("files stopped during start-up: {result:?}");
-            }
-            let req = HealthCheckRequest { service: name.into() };
-            if let Ok(r) = HealthClient::new(channel.clone()).check(req).await
-                && r.into_inner().status == ServingStatus::Serving as i32
-            {
-                return;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{name} did not become healthy within 15 s");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn meta(token: Option<&str>, tenant: Option<&str>) -> Meta {
-        Meta {
-            bearer: token.map(|t| MetadataValue::try_from(format!("Bearer {t}")).expect("ascii token")),
-            tenant: tenant.map(|t| MetadataValue::try_from(t).expect("ascii tenant")),
+            sandbox,
         }
     }
 
     /// A files client presenting `token` for `tenant`.
     pub fn files(&self, token: &str, tenant: &str) -> Files {
-        FilesServiceClient::with_interceptor(self.files_channel.clone(), Self::meta(Some(token), Some(tenant)))
+        FilesServiceClient::new(self.sandbox.authed(Service::Files, token, tenant))
     }
 
     /// A files client whose one connection to the service runs through a
@@ -245,37 +118,40 @@ impl TestApp {
     pub async fn files_via_relay(&self, token: &str, tenant: &str) -> (Files, JoinHandle<()>) {
         let relay = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind relay");
         let relay_addr = relay.local_addr().expect("relay address");
-        let target = self.files_addr;
+        let target = self.files_addr.clone();
         let task = tokio::spawn(async move {
             let (mut client, _) = relay.accept().await.expect("accept");
             let mut server = tokio::net::TcpStream::connect(target).await.expect("connect to files");
             let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
         });
-        let client = FilesServiceClient::with_interceptor(endpoint(relay_addr), Self::meta(Some(token), Some(tenant)));
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{relay_addr}"))
+            .expect("endpoint")
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            .connect_lazy();
+        let client = FilesServiceClient::with_interceptor(channel, Meta::new(token, tenant));
         (client, task)
     }
 
     /// An appeals client (cases) presenting `token` for `tenant`; needs `start_with_cases`.
     pub fn appeals(&self, token: &str, tenant: &str) -> Appeals {
-        let channel = self.cases_channel.clone().expect("started with cases");
-        AppealsServiceClient::with_interceptor(channel, Self::meta(Some(token), Some(tenant)))
+        AppealsServiceClient::new(self.sandbox.authed(Service::Cases, token, tenant))
     }
 
     /// A files client without a token.
     pub fn anonymous(&self) -> Files {
-        FilesServiceClient::with_interceptor(self.files_channel.clone(), Meta::default())
+        FilesServiceClient::new(self.sandbox.anonymous(Service::Files))
     }
 
     fn identity_public(&self) -> Identity {
-        IdentityServiceClient::with_interceptor(self.identity_channel.clone(), Meta::default())
+        IdentityServiceClient::new(self.sandbox.anonymous(Service::Identity))
     }
 
     fn session(&self, tokens: ipb::TokenPair, tenant: &str) -> Session {
         let account_id = tokens.account.as_ref().expect("account").id.parse().expect("account id");
-        let meta = Self::meta(Some(&tokens.access_token), Some(tenant));
         Session {
             files: self.files(&tokens.access_token, tenant),
-            identity: IdentityServiceClient::with_interceptor(self.identity_channel.clone(), meta),
+            identity: IdentityServiceClient::new(self.sandbox.authed(Service::Identity, &tokens.access_token, tenant)),
             account_id,
             token: tokens.access_token.clone(),
         }
@@ -283,17 +159,7 @@ impl TestApp {
 
     /// A tenant with its first admin, as `opeka tenant create` makes it.
     pub async fn tenant(&self, slug: &str) -> TestTenant {
-        let pool = opeka_platform::db::connect(&self.db.url("identity"), "identity", 1).await.expect("identity pool");
-        let (t, admin) = opeka_identity::bootstrap::create_tenant(
-            &pool,
-            &self.identity_settings,
-            slug,
-            &format!("Агентство {slug}"),
-            "admin",
-        )
-        .await
-        .expect("create tenant");
-        pool.close().await;
+        let (t, admin) = self.sandbox.tenant(slug).await;
         TestTenant { id: t.id, slug: t.slug, admin_login: admin.login, admin_password: admin.password }
     }
 
@@ -362,7 +228,8 @@ impl TestApp {
         ];
         let import = cpb::ImportReferenceNodesRequest { tree: "geography".into(), nodes };
         appeals.import_reference_nodes(import).await.expect("import geography");
-        let list = cpb::ListReferenceNodesRequest { tree: "geography".into(), parent_id: String::new() };
+        let list =
+            cpb::ListReferenceNodesRequest { tree: "geography".into(), parent_id: String::new(), ..Default::default() };
         let nodes = appeals.list_reference_nodes(list).await.expect("geography").into_inner().nodes;
         let msk = nodes.into_iter().find(|n| n.code == "msk").expect("Москва loaded").id;
         let req = cpb::CreateAppealRequest {
@@ -540,17 +407,6 @@ pub async fn download(client: &Files, id: &str) -> Result<(pb::File, Vec<u8>, Ve
 pub fn sha256_hex(b: &[u8]) -> String {
     use sha2::Digest;
     hex::encode(sha2::Sha256::digest(b))
-}
-
-#[track_caller]
-pub fn expect_code<T: std::fmt::Debug>(r: Result<T, Status>, code: Code) -> Status {
-    match r {
-        Ok(v) => panic!("expected {code:?}, got Ok({v:?})"),
-        Err(s) => {
-            assert_eq!(s.code(), code, "unexpected status: {s:?}");
-            s
-        }
-    }
 }
 
 /// INVALID_ARGUMENT with a Russian field violation naming `field`.

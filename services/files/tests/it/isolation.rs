@@ -108,7 +108,7 @@ async fn the_service_role_sees_only_the_current_tenants_rows() {
         let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(sql)).fetch_one(&mut *conn).await.unwrap();
         assert_eq!(n, 0, "{table} is visible outside a tenant transaction");
     }
-    let mut fresh = sqlx::PgConnection::connect(&app.db.url("files")).await.unwrap();
+    let mut fresh = sqlx::PgConnection::connect(&app.sandbox.db.url("files")).await.unwrap();
     let n: i64 = sqlx::query_scalar("select count(*) from files.files").fetch_one(&mut fresh).await.unwrap();
     assert_eq!(n, 0);
     // B's own transaction sees B's rows.

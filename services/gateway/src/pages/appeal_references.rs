@@ -128,7 +128,7 @@ async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<PageQue
 }
 
 async fn list(state: &AppState, auth: &Auth, tree: &str) -> Result<Vec<ReferenceNode>, tonic::Status> {
-    let msg = ListReferenceNodesRequest { tree: tree.to_string(), parent_id: String::new() };
+    let msg = ListReferenceNodesRequest { tree: tree.to_string(), parent_id: String::new(), ..Default::default() };
     Ok(state.appeals.clone().list_reference_nodes(auth.req(msg)).await?.into_inner().nodes)
 }
 

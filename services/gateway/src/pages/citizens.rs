@@ -461,10 +461,9 @@ pub async fn card(
             let list = state
                 .call(
                     &auth,
-                    state
-                        .cases
-                        .clone()
-                        .list_interactions(auth.req(ListInteractionsRequest { citizen_id: c.id.clone() })),
+                    state.cases.clone().list_interactions(
+                        auth.req(ListInteractionsRequest { citizen_id: c.id.clone(), ..Default::default() }),
+                    ),
                 )
                 .await?;
             let rows: Vec<InteractionRow> = list
@@ -528,7 +527,7 @@ async fn data_tab(state: &AppState, auth: &Auth, c: &Citizen, terms: &Terms) -> 
     let diary = match state
         .cases
         .clone()
-        .list_diary_entries(auth.req(ListDiaryEntriesRequest { citizen_id: c.id.clone() }))
+        .list_diary_entries(auth.req(ListDiaryEntriesRequest { citizen_id: c.id.clone(), ..Default::default() }))
         .await
     {
         Ok(d) => d

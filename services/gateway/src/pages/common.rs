@@ -176,7 +176,7 @@ pub fn one(pairs: &[(String, String)], key: &str) -> String {
 }
 
 pub async fn districts(state: &AppState, auth: &Auth, query: &str) -> Result<Vec<Opt>, tonic::Status> {
-    let msg = ListDistrictsRequest { query: query.to_string() };
+    let msg = ListDistrictsRequest { query: query.to_string(), ..Default::default() };
     let r = state.identity.clone().list_districts(auth.req(msg)).await?.into_inner();
     Ok(r.districts.into_iter().map(|d| Opt { id: d.id, name: d.name }).collect())
 }
@@ -194,13 +194,13 @@ pub async fn curators(state: &AppState, auth: &Auth) -> Result<Vec<Opt>, tonic::
 }
 
 pub async fn special_groups(state: &AppState, auth: &Auth, query: &str) -> Result<Vec<Opt>, tonic::Status> {
-    let msg = ListSpecialGroupsRequest { query: query.to_string() };
+    let msg = ListSpecialGroupsRequest { query: query.to_string(), ..Default::default() };
     let r = state.cases.clone().list_special_groups(auth.req(msg)).await?.into_inner();
     Ok(r.groups.into_iter().map(|g| Opt { id: g.id, name: g.name }).collect())
 }
 
 pub async fn file_types(state: &AppState, auth: &Auth, query: &str) -> Result<Vec<Opt>, tonic::Status> {
-    let msg = ListFileTypesRequest { query: query.to_string() };
+    let msg = ListFileTypesRequest { query: query.to_string(), ..Default::default() };
     let r = state.files.clone().list_file_types(auth.req(msg)).await?.into_inner();
     Ok(r.file_types.into_iter().map(|t| Opt { id: t.id, name: t.name }).collect())
 }

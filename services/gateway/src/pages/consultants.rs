@@ -32,7 +32,7 @@ pub fn routes() -> Router<AppState> {
 
 /// The tenant's legal-aid centres (identity organisations of that kind).
 async fn centres(state: &AppState, auth: &Auth) -> Result<Vec<Opt>, Response> {
-    let msg = ListOrganisationsRequest { kind: OrganisationKind::LegalAidCentre as i32 };
+    let msg = ListOrganisationsRequest { kind: OrganisationKind::LegalAidCentre as i32, ..Default::default() };
     let r = state.call(auth, state.identity.clone().list_organisations(auth.req(msg))).await?;
     Ok(r.organisations.into_iter().map(|o| Opt { id: o.id, name: o.name }).collect())
 }

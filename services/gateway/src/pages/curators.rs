@@ -193,9 +193,7 @@ struct DistrictOption {
 }
 
 async fn districts(state: &AppState, auth: &Auth) -> Result<Vec<DistrictOption>, Response> {
-    let r = state
-        .call(auth, state.identity.clone().list_districts(auth.req(ListDistrictsRequest { query: String::new() })))
-        .await?;
+    let r = state.call(auth, state.identity.clone().list_districts(auth.req(ListDistrictsRequest::default()))).await?;
     Ok(r.districts.into_iter().map(|d| DistrictOption { id: d.id, name: d.name }).collect())
 }
 

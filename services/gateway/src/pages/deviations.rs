@@ -61,7 +61,8 @@ async fn list(
 
 /// S0-46: the card tab — every reminder this citizen ignored or skipped.
 pub async fn tab(state: &AppState, auth: &Auth, c: &Citizen) -> Result<Value, Response> {
-    let msg = ListDeviationsRequest { citizen_id: c.id.clone(), hours: 0, curator_id: String::new() };
+    let msg =
+        ListDeviationsRequest { citizen_id: c.id.clone(), hours: 0, curator_id: String::new(), ..Default::default() };
     let (rows, unavailable) = match list(state, auth, msg).await? {
         Ok(rows) => (rows, None),
         Err(words) => (Vec::new(), Some(words)),
@@ -75,7 +76,7 @@ pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<Cal
     let terms = state.terms(&auth).await;
     let curator_id = if auth.is_admin() { uuid(&q.curator_id).unwrap_or_default() } else { String::new() };
     let curators = if auth.is_admin() { common::curators(&state, &auth).await.unwrap_or_default() } else { vec![] };
-    let msg = ListDeviationsRequest { citizen_id: String::new(), hours: PAGE_HOURS, curator_id: curator_id.clone() };
+    let msg = ListDeviationsRequest { hours: PAGE_HOURS, curator_id: curator_id.clone(), ..Default::default() };
     let (rows, unavailable) = match list(&state, &auth, msg).await? {
         Ok(rows) => (rows, None),
         Err(words) => (Vec::new(), Some(words)),

@@ -34,6 +34,7 @@ pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<Cal
         to_date: period.to.to_string(),
         kinds: vec![ReminderKind::Meeting as i32],
         curator_id: curator_id.clone(),
+        ..Default::default()
     };
     let (rows, unavailable) = match program::period_rows(&state, &auth, msg).await? {
         Ok(rows) => (rows, None),
@@ -72,6 +73,7 @@ pub async fn events(State(state): State<AppState>, auth: Auth, Query(q): Query<C
         to_date: to.to_string(),
         kinds: vec![ReminderKind::Meeting as i32],
         curator_id: curator_filter(&auth, &q),
+        ..Default::default()
     };
     program::events_json(&state, &auth, msg, true).await
 }

@@ -161,6 +161,7 @@ pub async fn tab(
         to_date: period.to.to_string(),
         kinds: kinds.clone(),
         curator_id: String::new(),
+        ..Default::default()
     };
     let (rows, unavailable) = match period_rows(state, auth, msg).await? {
         Ok(rows) => (rows, None),
@@ -262,6 +263,7 @@ pub async fn events(
         to_date: to.to_string(),
         kinds: calendar::kinds_filter(&codes),
         curator_id: String::new(),
+        ..Default::default()
     };
     events_json(&state, &auth, msg, false).await
 }
@@ -872,6 +874,7 @@ async fn occurrence_on(state: &AppState, auth: &Auth, c: &Citizen, oid: &str, da
         to_date: (date + Days::new(1)).to_string(),
         kinds: Vec::new(),
         curator_id: String::new(),
+        ..Default::default()
     };
     let list = state.scheduler.clone().list_occurrences(auth.req(msg)).await.ok()?.into_inner();
     list.occurrences.into_iter().find(|o| o.id == oid)

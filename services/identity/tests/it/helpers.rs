@@ -6,23 +6,18 @@ use std::time::Duration;
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
 use chrono::{DateTime, SubsecRound, Utc};
 use futures::StreamExt;
-use opeka_platform::testing::{self, TestDb};
-use opeka_platform::{Context, ManualClock};
+use opeka_platform::ManualClock;
+use opeka_platform::testing;
 use opeka_proto::events::Envelope;
 use opeka_proto::identity::{self as pb, identity_service_client::IdentityServiceClient};
+use opeka_testkit::{Authed, Sandbox, Service};
 use prost::Message as _;
 use sqlx::PgPool;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
-use tonic::metadata::{AsciiMetadataValue, MetadataValue};
-use tonic::service::Interceptor;
-use tonic::service::interceptor::InterceptedService;
+use tonic::Status;
 use tonic::transport::Channel;
-use tonic::{Code, Status};
 use uuid::Uuid;
 
-/// The password every helper-created staff account gets.
-pub const PASSWORD: &str = "Пароль-надёжный-1";
+pub use opeka_testkit::{PASSWORD, expect_code, expect_invalid};
 /// How long a test waits for an event before failing.
 const EVENT_WAIT: Duration = Duration::from_secs(10);
 
@@ -40,26 +35,7 @@ pub const TABLES: &[&str] = &[
     "outbox",
 ];
 
-/// Adds `authorization: Bearer …` and `x-opeka-tenant` to every call.
-#[derive(Clone, Default)]
-pub struct Meta {
-    bearer: Option<AsciiMetadataValue>,
-    tenant: Option<AsciiMetadataValue>,
-}
-
-impl Interceptor for Meta {
-    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
-        if let Some(b) = &self.bearer {
-            req.metadata_mut().insert("authorization", b.clone());
-        }
-        if let Some(t) = &self.tenant {
-            req.metadata_mut().insert(opeka_platform::auth::TENANT_HEADER, t.clone());
-        }
-        Ok(req)
-    }
-}
-
-pub type Client = IdentityServiceClient<InterceptedService<Channel, Meta>>;
+pub type Client = IdentityServiceClient<Authed>;
 
 /// A tenant made by `opeka tenant create`, with its first admin.
 #[derive(Debug, Clone)]
@@ -86,7 +62,7 @@ impl Session {
 }
 
 pub struct TestApp {
-    pub db: TestDb,
+    pub sandbox: Sandbox,
     pub clock: ManualClock,
     pub settings: opeka_identity::Settings,
     pub platform: opeka_platform::settings::PlatformSettings,
@@ -97,14 +73,6 @@ pub struct TestApp {
     pub app_pool: PgPool,
     /// The owner (superuser): sees every row; for snapshots and set-up only.
     pub owner_pool: PgPool,
-    shutdown: CancellationToken,
-    server: Option<JoinHandle<anyhow::Result<()>>>,
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
 }
 
 impl TestApp {
@@ -113,75 +81,38 @@ impl TestApp {
         Self::start_with(|_| {}).await
     }
 
-    pub async fn start_with(tweak: impl FnOnce(&mut opeka_identity::Settings)) -> Self {
+    pub async fn start_with(tweak: impl FnOnce(&mut opeka_identity::Settings) + Send + 'static) -> Self {
         Self::start_full(|_| {}, tweak).await
     }
 
     /// Like `start_with`, with the process settings (throttles, trusted
     /// forwarders) tweaked too.
     pub async fn start_full(
-        tweak_platform: impl FnOnce(&mut opeka_platform::settings::PlatformSettings),
-        tweak: impl FnOnce(&mut opeka_identity::Settings),
+        tweak_platform: impl FnOnce(&mut opeka_platform::settings::PlatformSettings) + Send + 'static,
+        tweak: impl FnOnce(&mut opeka_identity::Settings) + Send + 'static,
     ) -> Self {
-        opeka_platform::install_crypto_provider();
-        opeka_platform::telemetry::init_for_tests();
-        testing::require_nats().await;
-        let db = testing::migrated_db(&[&opeka_identity::SCHEMA]).await;
-        let clock = ManualClock::new(Utc::now().trunc_subsecs(0));
-        let mut platform = testing::settings(&db);
-        tweak_platform(&mut platform);
-        let mut settings = opeka_identity::Settings {
-            argon2_memory_kib: 1024,
-            argon2_iterations: 1,
-            lockout_threshold: 3,
-            db_max_connections: 5,
-            ..Default::default()
-        };
-        tweak(&mut settings);
-        settings.validate().expect("test identity settings are valid");
-        let shutdown = CancellationToken::new();
-        let ctx = Context {
-            settings: platform.clone(),
-            clock: std::sync::Arc::new(clock.clone()),
-            shutdown: shutdown.clone(),
-            tasks: Default::default(),
-        };
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind identity");
-        let addr = listener.local_addr().expect("identity address");
-        let server = tokio::spawn(opeka_identity::run(ctx, settings.clone(), listener));
-        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-            .expect("endpoint")
-            .connect_timeout(Duration::from_secs(5))
-            // A stuck call fails the test instead of hanging the run.
-            .timeout(Duration::from_secs(10))
-            .connect_lazy();
-        let app_pool = opeka_platform::db::connect(&db.url("identity"), "identity", 5).await.expect("app pool");
-        let owner_pool = opeka_platform::db::connect(&db.owner_url, "identity", 2).await.expect("owner pool");
-        let url = format!("http://{addr}");
-        let mut app =
-            Self { db, clock, settings, platform, channel, url, app_pool, owner_pool, shutdown, server: Some(server) };
-        app.wait_serving().await;
-        app
-    }
-
-    /// Waits for health to report SERVING; fails with `run`'s error if it ended.
-    async fn wait_serving(&mut self) {
-        use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-        loop {
-            if self.server.as_ref().is_some_and(|h| h.is_finished()) {
-                let result = self.server.take().expect("server handle").await;
-                panic!("identity stopped during start-up: {result:?}");
-            }
-            let mut health = HealthClient::new(self.channel.clone());
-            let req = HealthCheckRequest { service: opeka_identity::GRPC_NAME.into() };
-            if let Ok(r) = health.check(req).await
-                && r.into_inner().status == ServingStatus::Serving as i32
-            {
-                return;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "identity did not become healthy within 15 s");
-            tokio::time::sleep(Duration::from_millis(50)).await;
+        let sandbox = Sandbox::builder()
+            .with(Service::Identity)
+            .manual_clock(Utc::now().trunc_subsecs(0), &[Service::Identity])
+            .tweak(move |s| {
+                s.identity.lockout_threshold = 3;
+                tweak_platform(&mut s.platform);
+                tweak(&mut s.identity);
+                s.identity.validate().expect("test identity settings are valid");
+            })
+            .start()
+            .await;
+        let app_pool = sandbox.service_pool(Service::Identity).await;
+        let owner_pool = sandbox.owner_pool_in("identity").await;
+        Self {
+            clock: sandbox.clock.clone(),
+            settings: sandbox.settings.identity.clone(),
+            platform: sandbox.settings.platform.clone(),
+            channel: sandbox.channel(Service::Identity),
+            url: sandbox.url(Service::Identity),
+            app_pool,
+            owner_pool,
+            sandbox,
         }
     }
 
@@ -191,16 +122,12 @@ impl TestApp {
 
     /// A client without a token (public RPCs).
     pub fn public(&self) -> Client {
-        IdentityServiceClient::with_interceptor(self.channel.clone(), Meta::default())
+        IdentityServiceClient::new(self.sandbox.anonymous(Service::Identity))
     }
 
     /// A client presenting `token` for tenant `tenant` (slug or id).
     pub fn client(&self, token: &str, tenant: &str) -> Client {
-        let meta = Meta {
-            bearer: Some(MetadataValue::try_from(format!("Bearer {token}")).expect("ascii token")),
-            tenant: Some(MetadataValue::try_from(tenant).expect("ascii tenant")),
-        };
-        IdentityServiceClient::with_interceptor(self.channel.clone(), meta)
+        IdentityServiceClient::new(self.sandbox.authed(Service::Identity, token, tenant))
     }
 
     /// Creates a tenant with its admin, as `opeka tenant create` does.
@@ -368,31 +295,6 @@ pub fn update_from(a: &pb::Account) -> pb::UpdateStaffAccountRequest {
         login: a.login.clone(),
         roles: a.roles.clone(),
     }
-}
-
-/// The error of a call that must fail with `code`.
-#[track_caller]
-pub fn expect_code<T: std::fmt::Debug>(r: Result<T, Status>, code: Code) -> Status {
-    match r {
-        Ok(v) => panic!("expected {code:?}, got Ok({v:?})"),
-        Err(s) => {
-            assert_eq!(s.code(), code, "unexpected status: {s:?}");
-            s
-        }
-    }
-}
-
-/// INVALID_ARGUMENT with a field violation naming `field` (and a sentence).
-#[track_caller]
-pub fn expect_invalid<T: std::fmt::Debug>(r: Result<T, Status>, field: &str) -> Status {
-    let s = expect_code(r, Code::InvalidArgument);
-    let v = opeka_platform::error::violations(&s);
-    assert!(
-        v.iter().any(|v| v.field == field && !v.description.trim().is_empty()),
-        "expected a violation of `{field}`, got {v:?} ({})",
-        s.message()
-    );
-    s
 }
 
 pub fn ts(t: &Option<prost_types::Timestamp>) -> DateTime<Utc> {

@@ -157,7 +157,7 @@ async fn the_service_role_sees_only_the_current_tenants_rows() {
         assert_eq!(n, 0, "{table} is visible outside a tenant transaction");
     }
     // And on a fresh connection that never set a tenant.
-    let mut fresh = sqlx::PgConnection::connect(&app.db.url("identity")).await.unwrap();
+    let mut fresh = sqlx::PgConnection::connect(&app.sandbox.db.url("identity")).await.unwrap();
     let n: i64 = sqlx::query_scalar("select count(*) from identity.accounts").fetch_one(&mut fresh).await.unwrap();
     assert_eq!(n, 0);
     // The platform-level table is shared (it holds no tenant data).

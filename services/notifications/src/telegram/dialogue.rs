@@ -64,7 +64,7 @@ pub async fn reminders_answer(
         // Scheduler's period for a type button (the next 30 days).
         ReminderQuery::Kind(k) => (0, k.to_pb()),
     };
-    let (token, _) = app.clients.service_token(&app.pool, &app.secrets, tenant_id, app.clock.now()).await?;
+    let (token, _) = app.clients.service_token(&app.kit.pool, &app.secrets, tenant_id, app.kit.now()).await?;
     let occurrences = match app.clients.list_upcoming(&token, slug, citizen, days, kind).await {
         Ok(o) => o,
         Err(st) => {
@@ -164,7 +164,7 @@ impl TenantBot {
     }
 
     fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        self.app.clock.now()
+        self.app.kit.now()
     }
 
     /// Queues a reply; replies keep their order, the dialogue does not wait.
@@ -191,7 +191,7 @@ impl TenantBot {
     /// The tenant's words for the curator and the citizen (S0-2); the
     /// seed's when cases cannot be asked.
     async fn terms(&self) -> Terms {
-        self.app.clients.terms(&self.app.pool, &self.app.secrets, self.tenant_id, self.now()).await
+        self.app.clients.terms(&self.app.kit.pool, &self.app.secrets, self.tenant_id, self.now()).await
     }
 
     pub async fn handle(&self, u: Update) {
@@ -227,7 +227,7 @@ impl TenantBot {
     }
 
     async fn citizen_of(&self, chat: i64) -> Result<Option<Uuid>, AppError> {
-        let mut tx = db::tenant_tx(&self.app.pool, self.tenant_id).await?;
+        let mut tx = db::tenant_tx(&self.app.kit.pool, self.tenant_id).await?;
         let c = store::citizen_of_chat(&mut tx, chat).await?;
         tx.commit().await?;
         Ok(c)
@@ -235,7 +235,7 @@ impl TenantBot {
 
     async fn token(&self) -> Result<String, AppError> {
         let (token, _) =
-            self.app.clients.service_token(&self.app.pool, &self.app.secrets, self.tenant_id, self.now()).await?;
+            self.app.clients.service_token(&self.app.kit.pool, &self.app.secrets, self.tenant_id, self.now()).await?;
         Ok(token)
     }
 
@@ -274,7 +274,7 @@ impl TenantBot {
         let token = self.token().await?;
         match self.app.clients.redeem_link_code(&token, &self.slug, code, chat).await {
             Ok(citizen) => {
-                let mut tx = db::tenant_tx(&self.app.pool, self.tenant_id).await?;
+                let mut tx = db::tenant_tx(&self.app.kit.pool, self.tenant_id).await?;
                 store::link_chat(&mut tx, self.tenant_id, chat, citizen, self.now()).await?;
                 tx.commit().await?;
                 tracing::info!(tenant_id = %self.tenant_id, %citizen, "bot activated");
@@ -307,8 +307,8 @@ impl TenantBot {
                         text: String::new(),
                     }),
                 );
-                let mut tx = db::tenant_tx(&self.app.pool, self.tenant_id).await?;
-                self.app.outbox.enqueue(&mut tx, &self.slug, &env).await?;
+                let mut tx = db::tenant_tx(&self.app.kit.pool, self.tenant_id).await?;
+                self.app.kit.outbox.enqueue(&mut tx, &self.slug, &env).await?;
                 tx.commit().await?;
                 tracing::info!(tenant_id = %self.tenant_id, %citizen, "contact requested");
                 self.say_with_menu(chat, terms, s::bot_contact_requested(terms));
@@ -360,7 +360,7 @@ impl TenantBot {
             Err(st) => return Err(AppError::Unavailable(format!("files: {}", st.message()))),
         };
         let file_id: Uuid = file.id.parse().map_err(|_| AppError::internal(anyhow::anyhow!("malformed file id")))?;
-        let mut tx = db::tenant_tx(&self.app.pool, self.tenant_id).await?;
+        let mut tx = db::tenant_tx(&self.app.kit.pool, self.tenant_id).await?;
         let row = store::UploadRow {
             file_id,
             chat_id: chat,
@@ -472,7 +472,7 @@ impl TenantBot {
             return Ok(String::new());
         };
         let chat = q.message.as_ref().map(|m| m.chat().id.0).unwrap_or(q.from.id.0 as i64);
-        let mut tx = db::tenant_tx(&self.app.pool, self.tenant_id).await?;
+        let mut tx = db::tenant_tx(&self.app.kit.pool, self.tenant_id).await?;
         let upload = store::upload(&mut tx, file_id).await?;
         tx.commit().await?;
         let Some(upload) = upload.filter(|u| u.chat_id == chat) else {
@@ -485,7 +485,7 @@ impl TenantBot {
             .set_file_type(&token, &self.slug, file_id, type_id)
             .await
             .map_err(|st| AppError::Unavailable(format!("files: {}", st.message())))?;
-        let mut tx = db::tenant_tx(&self.app.pool, self.tenant_id).await?;
+        let mut tx = db::tenant_tx(&self.app.kit.pool, self.tenant_id).await?;
         store::set_upload_type(&mut tx, file_id, type_id).await?;
         tx.commit().await?;
         if let Some(m) = &q.message {

@@ -90,7 +90,7 @@ impl BotManager {
 
     /// Starts the bot of every tenant that has a token.
     pub async fn start_all(&self) -> anyhow::Result<()> {
-        for tenant_id in store::registered_bots(&self.app.pool).await? {
+        for tenant_id in store::registered_bots(&self.app.kit.pool).await? {
             if let Err(e) = self.reload(tenant_id).await {
                 tracing::error!(%tenant_id, error = %e, "bot not started");
             }
@@ -111,7 +111,7 @@ impl BotManager {
                 _ = self.shutdown.cancelled() => return Ok(()),
                 _ = tick.tick() => {}
             }
-            let registered = match store::registered_bots(&self.app.pool).await {
+            let registered = match store::registered_bots(&self.app.kit.pool).await {
                 Ok(r) => r,
                 Err(e) => {
                     tracing::warn!(error = %e, "bots: cannot list the tenants' bots; retrying");
@@ -159,7 +159,7 @@ impl BotManager {
         if self.shutdown.is_cancelled() {
             return Ok(());
         }
-        let mut tx = opeka_platform::db::tenant_tx(&self.app.pool, tenant_id).await?;
+        let mut tx = opeka_platform::db::tenant_tx(&self.app.kit.pool, tenant_id).await?;
         let row = store::channel_settings(&mut tx, tenant_id).await?;
         tx.commit().await?;
         let Some(row) = row else { return Ok(()) };
@@ -195,7 +195,7 @@ impl BotManager {
         SystemRandom::new().fill(&mut raw).map_err(|_| anyhow::anyhow!("no randomness for the webhook secret"))?;
         let fresh: String = raw.iter().map(|b| format!("{b:02x}")).collect();
         let sealed = self.app.secrets.seal(tenant_id, field::WEBHOOK_SECRET, &fresh)?;
-        let mut tx = opeka_platform::db::tenant_tx(&self.app.pool, tenant_id).await?;
+        let mut tx = opeka_platform::db::tenant_tx(&self.app.kit.pool, tenant_id).await?;
         let stored = store::ensure_webhook_secret(&mut tx, tenant_id, sealed).await?;
         tx.commit().await?;
         let stored = stored.ok_or_else(|| anyhow::anyhow!("the tenant's channel settings are gone"))?;

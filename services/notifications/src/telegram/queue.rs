@@ -88,7 +88,7 @@ impl Wakers {
 pub async fn listen(app: Arc<App>, cancel: CancellationToken) {
     loop {
         let listener = async {
-            let mut l = sqlx::postgres::PgListener::connect_with(&app.pool).await?;
+            let mut l = sqlx::postgres::PgListener::connect_with(&app.kit.pool).await?;
             l.listen(store::TELEGRAM_QUEUE_CHANNEL).await?;
             Ok::<_, sqlx::Error>(l)
         };
@@ -206,22 +206,22 @@ async fn claim(app: &App, tenant_id: Uuid, room: usize) -> anyhow::Result<Vec<st
     if room == 0 {
         return Ok(Vec::new());
     }
-    let now = app.clock.now();
-    let mut tx = db::tenant_tx(&app.pool, tenant_id).await?;
+    let now = app.kit.now();
+    let mut tx = db::tenant_tx(&app.kit.pool, tenant_id).await?;
     let rows = store::claim_telegram(&mut tx, now, now + LEASE, room as i64).await?;
     tx.commit().await?;
     Ok(rows)
 }
 
 async fn renew_leases(app: &App, tenant_id: Uuid, ids: &[Uuid]) -> anyhow::Result<()> {
-    let mut tx = db::tenant_tx(&app.pool, tenant_id).await?;
-    store::renew_telegram(&mut tx, ids, app.clock.now() + LEASE).await?;
+    let mut tx = db::tenant_tx(&app.kit.pool, tenant_id).await?;
+    store::renew_telegram(&mut tx, ids, app.kit.now() + LEASE).await?;
     tx.commit().await?;
     Ok(())
 }
 
 async fn release(app: &App, tenant_id: Uuid, ids: &[Uuid]) -> anyhow::Result<()> {
-    let mut tx = db::tenant_tx(&app.pool, tenant_id).await?;
+    let mut tx = db::tenant_tx(&app.kit.pool, tenant_id).await?;
     store::release_telegram(&mut tx, ids).await?;
     tx.commit().await?;
     Ok(())
@@ -243,7 +243,7 @@ fn hand_over(sender: &Sender, row: store::QueuedRow) -> BoxFuture<'static, Outco
 async fn settle(bot: &TenantBot, (row, outcome): Outcome) {
     let app = &bot.app;
     let tenant_id = bot.tenant_id;
-    let now = app.clock.now();
+    let now = app.kit.now();
     let result = match outcome {
         None | Some(Err(SendFailed { stopped: true, .. })) => release(app, tenant_id, &[row.id]).await,
         Some(result) => {
@@ -295,7 +295,7 @@ async fn record(
         Ok(s) => s.attempts,
         Err(f) => f.attempts,
     } as i32;
-    let mut tx = db::tenant_tx(&app.pool, bot.tenant_id).await?;
+    let mut tx = db::tenant_tx(&app.kit.pool, bot.tenant_id).await?;
     let delivery = store::record_attempt(
         &mut tx,
         store::Attempt {
@@ -327,7 +327,7 @@ async fn record(
                     reference_id: row.reference_id.clone(),
                 }),
             );
-            app.outbox.enqueue(&mut tx, &bot.slug, &env).await?;
+            app.kit.outbox.enqueue(&mut tx, &bot.slug, &env).await?;
             store::finish_telegram(&mut tx, row.id).await?;
         }
         (Err(f), Some(at)) => store::retry_telegram(&mut tx, row.id, at, &f.reason).await?,

@@ -168,7 +168,7 @@ impl SchedulerService for FakeScheduler {
             .map(|(_, o)| o.clone())
             .collect();
         occurrences.sort_by(|a, b| (&a.local_date, &a.local_time, &a.id).cmp(&(&b.local_date, &b.local_time, &b.id)));
-        Ok(Response::new(spb::ListUpcomingResponse { occurrences }))
+        Ok(Response::new(spb::ListUpcomingResponse { occurrences, ..Default::default() }))
     }
 
     async fn create_series(&self, _: Request<spb::CreateSeriesRequest>) -> Res<spb::Series> {

@@ -98,13 +98,15 @@ async fn without_a_bot_the_message_cannot_be_sent() {
     let app = TestApp::start().await;
     let t = app.tenant("agency").await;
     let (citizen, _) = app.citizen(&t, "Петров").await;
-    let r = app
-        .admin(&t)
-        .send_message_to_citizen(pb::SendMessageToCitizenRequest {
-            citizen_account_id: citizen, text: "Привет".into()
-        })
-        .await;
-    expect_code(r, Code::FailedPrecondition);
+    let curator = app.curator(&t, "kuratorova").await;
+    assign(&app, &t, &citizen, &curator).await;
+    let msg = |id: String| pb::SendMessageToCitizenRequest { citizen_account_id: id, text: "Привет".into() };
+    let st = expect_code(app.admin(&t).send_message_to_citizen(msg(citizen)).await, Code::FailedPrecondition);
+    assert_eq!(opeka_platform::error::reason(&st).as_deref(), Some("BOT_NOT_ACTIVATED"));
+    // A citizen nobody here knows of (a made-up id, or another tenant's)
+    // is not found, whatever the bot.
+    let unknown = uuid::Uuid::now_v7().to_string();
+    expect_code(app.admin(&t).send_message_to_citizen(msg(unknown)).await, Code::NotFound);
 }
 
 #[tokio::test]

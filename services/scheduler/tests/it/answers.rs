@@ -108,6 +108,7 @@ async fn s0_51_s0_54_the_bot_lists_the_citizens_upcoming_reminders() {
         citizen_account_id: c.account_id.clone(),
         days,
         kind: kind as i32,
+        ..Default::default()
     };
     // «3 дня»: the 10th … 12th, never the curator's note.
     let three = bot.list_upcoming(list(3, pb::ReminderKind::Unspecified)).await.expect("3 days").into_inner();
@@ -139,7 +140,12 @@ async fn s0_51_s0_54_the_bot_lists_the_citizens_upcoming_reminders() {
     assert!(after.occurrences.iter().all(|o| o.id != first.id));
 
     expect_invalid(bot.list_upcoming(list(0, pb::ReminderKind::Unspecified)).await, "days");
-    let unknown = pb::ListUpcomingRequest { citizen_account_id: uuid::Uuid::now_v7().to_string(), days: 7, kind: 0 };
+    let unknown = pb::ListUpcomingRequest {
+        citizen_account_id: uuid::Uuid::now_v7().to_string(),
+        days: 7,
+        kind: 0,
+        ..Default::default()
+    };
     assert!(bot.list_upcoming(unknown).await.expect("unknown").into_inner().occurrences.is_empty());
     expect_code(sched.list_upcoming(list(3, pb::ReminderKind::Unspecified)).await, Code::PermissionDenied);
 }

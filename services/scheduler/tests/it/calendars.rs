@@ -12,6 +12,7 @@ fn period(citizen: &str, kinds: &[pb::ReminderKind]) -> pb::ListOccurrencesReque
         to_date: "2031-02-01".into(),
         kinds: kinds.iter().map(|k| *k as i32).collect(),
         curator_id: String::new(),
+        ..Default::default()
     }
 }
 
@@ -91,7 +92,12 @@ async fn s0_46_s0_110_deviations_are_skipped_or_unanswered_reminders() {
         recent.occurrences.iter().map(|o| (o.local_date.as_str(), o.colour.as_str())).collect();
     assert_eq!(days, [("2031-01-15", "red")], "newest first, three days back only");
     // The card's tab (S0-46): all of the citizen's history.
-    let card = pb::ListDeviationsRequest { citizen_id: a.id.clone(), hours: 0, curator_id: String::new() };
+    let card = pb::ListDeviationsRequest {
+        citizen_id: a.id.clone(),
+        hours: 0,
+        curator_id: String::new(),
+        ..Default::default()
+    };
     let all = sched.list_deviations(card).await.unwrap().into_inner();
     let days: Vec<(&str, &str)> = all.occurrences.iter().map(|o| (o.local_date.as_str(), o.colour.as_str())).collect();
     assert_eq!(days, [("2031-01-15", "red"), ("2031-01-11", "yellow"), ("2031-01-10", "red")]);

@@ -5,34 +5,22 @@
 //! account; the scheduler's own `Engine` so tests run a dispatcher or
 //! detector pass at a chosen moment; raw pools for set-up and checks.
 use std::sync::Arc;
-use std::time::Duration;
 
-use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
+use opeka_platform::ManualClock;
 use opeka_platform::bus::Bus;
 use opeka_platform::settings::PlatformSettings;
-use opeka_platform::testing::{self, TestDb};
-use opeka_platform::{Context, ManualClock};
 use opeka_proto::cases::{self as cpb, cases_service_client::CasesServiceClient};
 use opeka_proto::events::Envelope;
 use opeka_proto::identity::{self as idpb, identity_service_client::IdentityServiceClient};
 use opeka_proto::scheduler::{self as pb, scheduler_service_client::SchedulerServiceClient};
 use opeka_scheduler::jobs::Engine;
+use opeka_testkit::{Authed, Sandbox, Service};
 use prost::Message as _;
 use sqlx::PgPool;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
-use tonic::metadata::{AsciiMetadataValue, MetadataValue};
-use tonic::service::Interceptor;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
-use tonic::{Code, Status};
 use uuid::Uuid;
 
-pub const PASSWORD: &str = "Пароль-надёжный-1";
-/// How long a test waits for something asynchronous (an event, a consumer).
-pub const WAIT: Duration = Duration::from_secs(20);
+pub use opeka_testkit::{Events, PASSWORD, expect_code, expect_invalid};
 
 /// 08:00 in Moscow on Friday 10 January 2031: every test's starting moment.
 pub fn t0() -> DateTime<Utc> {
@@ -43,28 +31,9 @@ pub fn utc(s: &str) -> DateTime<Utc> {
     s.parse().expect("an RFC 3339 instant")
 }
 
-/// Adds `authorization: Bearer …` and `x-opeka-tenant` to every call.
-#[derive(Clone, Default)]
-pub struct Meta {
-    bearer: Option<AsciiMetadataValue>,
-    tenant: Option<AsciiMetadataValue>,
-}
-
-impl Interceptor for Meta {
-    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
-        if let Some(b) = &self.bearer {
-            req.metadata_mut().insert("authorization", b.clone());
-        }
-        if let Some(t) = &self.tenant {
-            req.metadata_mut().insert(opeka_platform::auth::TENANT_HEADER, t.clone());
-        }
-        Ok(req)
-    }
-}
-
-pub type Scheduler = SchedulerServiceClient<InterceptedService<Channel, Meta>>;
-pub type Cases = CasesServiceClient<InterceptedService<Channel, Meta>>;
-pub type Identity = IdentityServiceClient<InterceptedService<Channel, Meta>>;
+pub type Scheduler = SchedulerServiceClient<Authed>;
+pub type Cases = CasesServiceClient<Authed>;
+pub type Identity = IdentityServiceClient<Authed>;
 
 /// A signed-in account with clients for the three services.
 #[derive(Clone)]
@@ -110,37 +79,17 @@ impl Default for Options {
 }
 
 pub struct TestApp {
-    pub db: TestDb,
+    pub sandbox: Sandbox,
     /// The scheduler's clock.
     pub clock: ManualClock,
     pub platform: PlatformSettings,
-    pub identity_settings: opeka_identity::Settings,
     pub settings: opeka_scheduler::Settings,
-    identity_channel: Channel,
-    cases_channel: Channel,
-    scheduler_channel: Channel,
     /// The service role, search path `scheduler`: RLS applies.
     pub app_pool: PgPool,
     /// The owner (superuser): sees every row; for set-up and checks only.
     pub owner_pool: PgPool,
     /// The scheduler's background passes, run by the test at a chosen "now".
     pub engine: Arc<Engine>,
-    shutdown: CancellationToken,
-    servers: Vec<(&'static str, JoinHandle<anyhow::Result<()>>)>,
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
-}
-
-fn endpoint(addr: std::net::SocketAddr) -> Channel {
-    tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .expect("endpoint")
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
-        .connect_lazy()
 }
 
 impl TestApp {
@@ -148,96 +97,31 @@ impl TestApp {
         Self::start_with(Options::default()).await
     }
 
+    /// identity, cases and the scheduler (on the manual clock, at `t0`).
     pub async fn start_with(opts: Options) -> Self {
-        opeka_platform::install_crypto_provider();
-        opeka_platform::telemetry::init_for_tests();
-        testing::require_nats().await;
-        let db = testing::migrated_db(&[&opeka_identity::SCHEMA, &opeka_cases::SCHEMA, &opeka_scheduler::SCHEMA]).await;
-        let clock = ManualClock::new(t0());
-        let bind = || async { tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind") };
-        let (identity_listener, cases_listener, scheduler_listener) = (bind().await, bind().await, bind().await);
-        let identity_addr = identity_listener.local_addr().expect("identity address");
-        let cases_addr = cases_listener.local_addr().expect("cases address");
-        let scheduler_addr = scheduler_listener.local_addr().expect("scheduler address");
-        let mut platform = testing::settings(&db);
-        platform.identity_url = format!("http://{identity_addr}");
-        let identity_settings = opeka_identity::Settings {
-            argon2_memory_kib: 1024,
-            argon2_iterations: 1,
-            db_max_connections: 5,
-            ..Default::default()
-        };
-        let cases_settings = opeka_cases::Settings { db_max_connections: 5, ..Default::default() };
-        let settings = opeka_scheduler::Settings { cases_url: format!("http://{cases_addr}"), ..opts.scheduler };
-        let shutdown = CancellationToken::new();
-        let system = |p: &PlatformSettings| Context {
-            settings: p.clone(),
-            clock: opeka_platform::clock::system(),
-            shutdown: shutdown.clone(),
-            tasks: Default::default(),
-        };
-        let mut scheduler_platform = platform.clone();
-        if let Some(url) = &opts.scheduler_nats_url {
-            scheduler_platform.nats_url = url.clone();
+        let mut builder = Sandbox::builder()
+            .with(Service::Identity)
+            .with(Service::Cases)
+            .with(Service::Scheduler)
+            .manual_clock(t0(), &[Service::Scheduler]);
+        if let Some(url) = opts.scheduler_nats_url {
+            builder = builder.nats_url_for(Service::Scheduler, url);
         }
-        let scheduler_ctx = Context {
-            settings: scheduler_platform,
-            clock: Arc::new(clock.clone()),
-            shutdown: shutdown.clone(),
-            tasks: Default::default(),
-        };
-        let servers = vec![
-            (
-                "identity",
-                tokio::spawn(opeka_identity::run(system(&platform), identity_settings.clone(), identity_listener)),
-            ),
-            ("cases", tokio::spawn(opeka_cases::run(system(&platform), cases_settings, cases_listener))),
-            ("scheduler", tokio::spawn(opeka_scheduler::run(scheduler_ctx, settings.clone(), scheduler_listener))),
-        ];
-        let app_pool = opeka_platform::db::connect(&db.url("scheduler"), "scheduler", 8).await.expect("app pool");
-        let owner_pool = opeka_platform::db::connect(&db.owner_url, "scheduler", 4).await.expect("owner pool");
+        let scheduler = opts.scheduler;
+        let sandbox = builder
+            .tweak(move |s| {
+                s.scheduler = opeka_scheduler::Settings { cases_url: s.scheduler.cases_url.clone(), ..scheduler }
+            })
+            .start()
+            .await;
+        let settings = sandbox.settings.scheduler.clone();
+        let platform = sandbox.settings.platform.clone();
+        let app_pool =
+            opeka_platform::db::connect(&sandbox.db.url("scheduler"), "scheduler", 8).await.expect("app pool");
+        let owner_pool = sandbox.owner_pool_in("scheduler").await;
         let engine =
             Arc::new(Engine::new(app_pool.clone(), platform.bus.root.clone(), settings.clone()).expect("engine"));
-        let mut app = Self {
-            db,
-            clock,
-            platform,
-            identity_settings,
-            settings,
-            identity_channel: endpoint(identity_addr),
-            cases_channel: endpoint(cases_addr),
-            scheduler_channel: endpoint(scheduler_addr),
-            app_pool,
-            owner_pool,
-            engine,
-            shutdown,
-            servers,
-        };
-        app.wait_serving(opeka_identity::GRPC_NAME, 0).await;
-        app.wait_serving(opeka_cases::GRPC_NAME, 1).await;
-        app.wait_serving(opeka_scheduler::GRPC_NAME, 2).await;
-        app
-    }
-
-    /// Waits for health to report SERVING; fails with `run`'s error if it ended.
-    async fn wait_serving(&mut self, name: &str, i: usize) {
-        use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
-        let channel = [&self.identity_channel, &self.cases_channel, &self.scheduler_channel][i].clone();
-        let deadline = tokio::time::Instant::now() + WAIT;
-        loop {
-            if self.servers[i].1.is_finished() {
-                let (who, handle) = self.servers.remove(i);
-                panic!("{who} stopped during start-up: {:?}", handle.await);
-            }
-            let mut health = HealthClient::new(channel.clone());
-            if let Ok(r) = health.check(HealthCheckRequest { service: name.into() }).await
-                && r.into_inner().status == ServingStatus::Serving as i32
-            {
-                return;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{name} did not become healthy");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        Self { clock: sandbox.clock.clone(), sandbox, platform, settings, app_pool, owner_pool, engine }
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -248,32 +132,23 @@ impl TestApp {
         self.clock.set(at);
     }
 
-    fn meta(token: &str, tenant: &str) -> Meta {
-        Meta {
-            bearer: Some(MetadataValue::try_from(format!("Bearer {token}")).expect("ascii token")),
-            tenant: Some(MetadataValue::try_from(tenant).expect("ascii tenant")),
-        }
-    }
-
     pub fn staff(&self, id: &str, token: &str, tenant: &str) -> Staff {
-        let meta = Self::meta(token, tenant);
+        let channel = |s| self.sandbox.authed(s, token, tenant);
         Staff {
             id: id.to_string(),
-            scheduler: SchedulerServiceClient::with_interceptor(self.scheduler_channel.clone(), meta.clone()),
-            cases: CasesServiceClient::with_interceptor(self.cases_channel.clone(), meta.clone()),
-            identity: IdentityServiceClient::with_interceptor(self.identity_channel.clone(), meta),
+            scheduler: SchedulerServiceClient::new(channel(Service::Scheduler)),
+            cases: CasesServiceClient::new(channel(Service::Cases)),
+            identity: IdentityServiceClient::new(channel(Service::Identity)),
         }
     }
 
     /// A scheduler client without a token.
     pub fn anonymous(&self) -> Scheduler {
-        SchedulerServiceClient::with_interceptor(self.scheduler_channel.clone(), Meta::default())
+        SchedulerServiceClient::new(self.sandbox.anonymous(Service::Scheduler))
     }
 
     pub async fn sign_in(&self, tenant: &str, login: &str, password: &str) -> Staff {
-        let mut public = IdentityServiceClient::new(self.identity_channel.clone());
-        let req = idpb::LoginRequest { tenant: tenant.into(), login: login.into(), password: password.into() };
-        let pair = public.login(req).await.unwrap_or_else(|e| panic!("login {login}: {e:?}")).into_inner();
+        let pair = self.sandbox.sign_in(tenant, login, password).await;
         let account = pair.account.expect("token pair carries the account");
         self.staff(&account.id, &pair.access_token, tenant)
     }
@@ -281,28 +156,11 @@ impl TestApp {
     /// Creates a tenant with its admin (as `opeka tenant create` does) and a
     /// bot service account (as the tenant's Telegram bot uses).
     pub async fn tenant(&self, slug: &str) -> TestTenant {
-        let pool = opeka_platform::db::connect(&self.db.url("identity"), "identity", 2).await.expect("identity pool");
-        let (t, admin) = opeka_identity::bootstrap::create_tenant(
-            &pool,
-            &self.identity_settings,
-            slug,
-            &format!("Агентство {slug}"),
-            "admin",
-        )
-        .await
-        .expect("create tenant");
-        pool.close().await;
-        let admin = self.sign_in(&t.slug, &admin.login, &admin.password).await;
-        let req = idpb::CreateServiceAccountRequest { name: "Бот".into(), roles: vec![idpb::Role::Bot as i32] };
-        let created = admin.identity.clone().create_service_account(req).await.expect("bot account").into_inner();
-        let mut public = IdentityServiceClient::new(self.identity_channel.clone());
-        let req = idpb::IssueServiceTokenRequest {
-            tenant: t.slug.clone(),
-            client_id: created.client_id,
-            client_secret: created.client_secret,
-        };
-        let pair = public.issue_service_token(req).await.expect("bot token").into_inner();
-        let bot = self.staff(&pair.account.expect("account").id, &pair.access_token, &t.slug);
+        let (t, admin) = self.sandbox.tenant(slug).await;
+        let admin_pair = self.sandbox.sign_in(&t.slug, &admin.login, &admin.password).await;
+        let bot = self.sandbox.service_token(&t.slug, &admin_pair.access_token, "Бот", &[idpb::Role::Bot]).await;
+        let admin = self.staff(&admin_pair.account.expect("account").id, &admin_pair.access_token, &t.slug);
+        let bot = self.staff(&bot.account.expect("account").id, &bot.access_token, &t.slug);
         TestTenant { id: t.id, slug: t.slug, admin, bot }
     }
 
@@ -459,60 +317,13 @@ impl TestApp {
         F: FnMut() -> Fut,
         Fut: std::future::Future<Output = Option<T>>,
     {
-        eventually(what, WAIT, f).await
-    }
-}
-
-pub async fn eventually<T, F, Fut>(what: &str, wait: Duration, mut f: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+        opeka_testkit::wait_until(what, f).await
     }
 }
 
 /// `tenant`: the subject's tenant token (the tenant's id).
 pub async fn events_on(bus: &Bus, tenant: &str, event: &str) -> Events {
-    let stream = bus.ensure_stream(opeka_scheduler::SERVICE).await.expect("scheduler stream");
-    let subject = bus.subject(tenant, opeka_scheduler::SERVICE, event);
-    let consumer = stream
-        .create_consumer(pull::Config {
-            filter_subject: subject.clone(),
-            deliver_policy: DeliverPolicy::All,
-            ack_policy: AckPolicy::Explicit,
-            inactive_threshold: Duration::from_secs(60),
-            ..Default::default()
-        })
-        .await
-        .expect("create consumer");
-    Events { subject, messages: consumer.messages().await.expect("consumer messages") }
-}
-
-pub struct Events {
-    pub subject: String,
-    messages: pull::Stream,
-}
-
-impl Events {
-    /// The next event on the subject (fails after `WAIT`).
-    pub async fn next(&mut self) -> Envelope {
-        self.next_within(WAIT).await.unwrap_or_else(|| panic!("no event on {} within {WAIT:?}", self.subject))
-    }
-
-    /// The next event, or `None` when none comes within `wait`.
-    pub async fn next_within(&mut self, wait: Duration) -> Option<Envelope> {
-        let msg = tokio::time::timeout(wait, self.messages.next()).await.ok()?;
-        let msg = msg.expect("consumer stream ended").expect("receive event");
-        msg.ack().await.expect("ack");
-        Some(Envelope::decode(msg.payload.as_ref()).expect("event is an Envelope"))
-    }
+    opeka_testkit::events_on(bus, opeka_scheduler::SERVICE, tenant, event).await
 }
 
 fn rand_u16() -> u16 {
@@ -574,30 +385,6 @@ pub async fn press(t: &TestTenant, c: &Citizen, occurrence: &str, a: pb::Answer)
         .await
         .expect("answer")
         .into_inner()
-}
-
-/// The error of a call that must fail with `code`.
-#[track_caller]
-pub fn expect_code<T: std::fmt::Debug>(r: Result<T, Status>, code: Code) -> Status {
-    match r {
-        Ok(v) => panic!("expected {code:?}, got Ok({v:?})"),
-        Err(s) => {
-            assert_eq!(s.code(), code, "unexpected status: {s:?}");
-            s
-        }
-    }
-}
-
-/// INVALID_ARGUMENT with a field violation naming `field` (and a sentence).
-#[track_caller]
-pub fn expect_invalid<T: std::fmt::Debug>(r: Result<T, Status>, field: &str) {
-    let s = expect_code(r, Code::InvalidArgument);
-    let v = opeka_platform::error::violations(&s);
-    assert!(
-        v.iter().any(|v| v.field == field && !v.description.trim().is_empty()),
-        "expected a violation of `{field}`, got {v:?} ({})",
-        s.message()
-    );
 }
 
 pub fn ts(t: &Option<prost_types::Timestamp>) -> DateTime<Utc> {

@@ -82,7 +82,7 @@ async fn with_nats_down_reminders_wait_in_the_outbox_and_go_out_when_it_returns(
     let bus = Bus::connect_as(&nats.url(), None, opeka_platform::testing::HARNESS, app.platform.bus.clone())
         .await
         .expect("connect the returned broker");
-    let published = eventually("the outbox published", Duration::from_secs(40), || async {
+    let published = opeka_testkit::wait_within("the outbox published", Duration::from_secs(40), || async {
         (app.count(waiting).await == 0).then_some(())
     });
     published.await;

@@ -306,7 +306,7 @@ async fn render(state: &AppState, auth: &Auth, a: &Appeal, extra: Extra, status:
     let t = s.appeals;
     let options = super::options(state, auth).await?;
     let terms = state.terms(auth).await;
-    let msg = ListAppealTimelineRequest { appeal_id: a.id.clone() };
+    let msg = ListAppealTimelineRequest { appeal_id: a.id.clone(), ..Default::default() };
     let entries = state.call(auth, state.appeals.clone().list_appeal_timeline(auth.req(msg))).await?.entries;
     let timeline: Vec<EntryView> = entries
         .iter()

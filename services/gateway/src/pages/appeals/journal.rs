@@ -93,7 +93,7 @@ fn tri(v: &str) -> AppealTriState {
     match v {
         "yes" => AppealTriState::Yes,
         "no" => AppealTriState::No,
-        _ => AppealTriState::Any,
+        _ => AppealTriState::Unspecified,
     }
 }
 
@@ -107,7 +107,7 @@ fn lock(v: &str) -> LockFilter {
         "mine_and_free" => LockFilter::MineAndFree,
         "mine" => LockFilter::Mine,
         "free" => LockFilter::Free,
-        _ => LockFilter::Any,
+        _ => LockFilter::Unspecified,
     }
 }
 
@@ -406,7 +406,8 @@ async fn tasks(state: &AppState, auth: &Auth) -> (Vec<Task>, i64) {
     if !(has_role(auth, "executor") || has_role(auth, "supervisor") || auth.is_admin()) {
         return (Vec::new(), 0);
     }
-    let msg = ListAppealWorkItemsRequest { include_processed: false, page_size: TASKS_SHOWN, page: 1 };
+    let msg =
+        ListAppealWorkItemsRequest { include_processed: false, page_size: TASKS_SHOWN, page: 1, ..Default::default() };
     match state.appeals.clone().list_appeal_work_items(auth.req(msg)).await {
         Ok(r) => {
             let r = r.into_inner();
@@ -478,6 +479,7 @@ pub async fn page(State(state): State<AppState>, auth: Auth, Query(p): Query<Pai
                 page_size: PAGE_SIZE,
                 page: q.page,
                 default_view,
+                ..Default::default()
             };
             match state.appeals.clone().list_appeals(auth.req(msg)).await {
                 Ok(r) => {
@@ -640,7 +642,7 @@ mod tests {
 
         let q = JournalQuery::from_pairs(&pairs(&[("lock", "any"), ("number", "")]), true);
         assert!(!q.untouched);
-        assert_eq!(q.filter(&RU).unwrap().lock, LockFilter::Any as i32);
+        assert_eq!(q.filter(&RU).unwrap().lock, LockFilter::Unspecified as i32);
         let q = JournalQuery::from_pairs(&pairs(&[]), false);
         assert_eq!(q.lock, "any", "only executors start at «Мои и свободные»");
     }

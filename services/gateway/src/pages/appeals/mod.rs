@@ -111,7 +111,7 @@ impl Tree {
 
     /// The tenant's tree; empty (selects without choices) when cases cannot say.
     async fn load(state: &AppState, auth: &Auth, tree: &str) -> Self {
-        let msg = ListReferenceNodesRequest { tree: tree.to_string(), parent_id: String::new() };
+        let msg = ListReferenceNodesRequest { tree: tree.to_string(), parent_id: String::new(), ..Default::default() };
         match state.appeals.clone().list_reference_nodes(auth.req(msg)).await {
             Ok(r) => Self::new(r.into_inner().nodes),
             Err(status) => {
@@ -143,7 +143,7 @@ impl Tree {
 
 /// The executive bodies cards are routed to (identity's organisations).
 async fn organisations(state: &AppState, auth: &Auth) -> Vec<Opt> {
-    let msg = ListOrganisationsRequest { kind: OrganisationKind::ExecutiveBody as i32 };
+    let msg = ListOrganisationsRequest { kind: OrganisationKind::ExecutiveBody as i32, ..Default::default() };
     match state.identity.clone().list_organisations(auth.req(msg)).await {
         Ok(r) => r.into_inner().organisations.into_iter().map(|o| Opt { id: o.id, name: o.name }).collect(),
         Err(status) => {

@@ -103,10 +103,11 @@ pub(super) fn page_ctx(
 
 async fn render_page(state: &AppState, auth: &Auth, errors: &FormErrors, notice: &str, status: StatusCode) -> Page {
     let centres = state
-        .call(auth, state.legal_aid.clone().list_legal_aid_centres(auth.req(ListLegalAidCentresRequest {})))
+        .call(auth, state.legal_aid.clone().list_legal_aid_centres(auth.req(ListLegalAidCentresRequest::default())))
         .await?;
-    let routes =
-        state.call(auth, state.legal_aid.clone().list_district_routes(auth.req(ListDistrictRoutesRequest {}))).await?;
+    let routes = state
+        .call(auth, state.legal_aid.clone().list_district_routes(auth.req(ListDistrictRoutesRequest::default())))
+        .await?;
     let ctx = page_ctx(words(state), &centres_url(auth), &centres.centres, &routes, errors, notice);
     page(state, auth, status, "legal_aid_centres.html", ctx).await
 }
@@ -138,8 +139,9 @@ pub async fn save_routes(State(state): State<AppState>, AuthForm { auth, form }:
     if !auth.is_admin() {
         return Err(common::forbidden(&state, &auth));
     }
-    let routes =
-        state.call(&auth, state.legal_aid.clone().list_district_routes(auth.req(ListDistrictRoutesRequest {}))).await?;
+    let routes = state
+        .call(&auth, state.legal_aid.clone().list_district_routes(auth.req(ListDistrictRoutesRequest::default())))
+        .await?;
     let mut errors = FormErrors::default();
     for msg in changed_routes(&routes.routes, &form) {
         if let Err(status) = state.legal_aid.clone().set_district_route(auth.req(msg)).await {

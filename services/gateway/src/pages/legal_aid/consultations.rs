@@ -269,6 +269,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
             descending,
             page: page_number(&q.page),
             page_size: PAGE_SIZE,
+            ..Default::default()
         };
         match state.legal_aid.clone().list_consultations(auth.req(msg)).await {
             Ok(r) => Some(r.into_inner()),

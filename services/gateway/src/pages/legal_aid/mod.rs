@@ -242,14 +242,18 @@ fn group_districts(regions: &[Opt], districts: &[&LegalAidRef]) -> Vec<RegionGro
 }
 
 async fn refs(state: &AppState, auth: &Auth) -> Result<Refs, Response> {
-    let msg = ListLegalAidRefsRequest { kind: LegalAidRefKind::Unspecified as i32, include_archived: false };
+    let msg = ListLegalAidRefsRequest {
+        kind: LegalAidRefKind::Unspecified as i32,
+        include_archived: false,
+        ..Default::default()
+    };
     let r = state.call(auth, state.legal_aid.clone().list_legal_aid_refs(auth.req(msg))).await?;
     Ok(Refs::from_refs(&r.refs))
 }
 
 /// The tenant's centres for selects (an admin's choice of centre, S2-23).
 async fn centres(state: &AppState, auth: &Auth) -> Vec<Opt> {
-    match state.legal_aid.clone().list_legal_aid_centres(auth.req(ListLegalAidCentresRequest {})).await {
+    match state.legal_aid.clone().list_legal_aid_centres(auth.req(ListLegalAidCentresRequest::default())).await {
         Ok(r) => r.into_inner().centres.into_iter().map(|c| Opt { id: c.id, name: c.name }).collect(),
         Err(status) => {
             tracing::warn!(code = ?status.code(), message = status.message(), "legal-aid centres unavailable");

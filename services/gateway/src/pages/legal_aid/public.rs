@@ -256,8 +256,12 @@ pub async fn answers(State(state): State<AppState>, Path(tenant): Path<String>, 
     if !tenancy::is_valid_slug(&tenant) {
         return Err(StatusCode::NOT_FOUND.into_response());
     }
-    let msg =
-        ListPublishedQuestionsRequest { tenant: tenant.clone(), page: page_number(&q.page), page_size: PAGE_SIZE };
+    let msg = ListPublishedQuestionsRequest {
+        tenant: tenant.clone(),
+        page: page_number(&q.page),
+        page_size: PAGE_SIZE,
+        ..Default::default()
+    };
     let res = match state.legal_aid.clone().list_published_questions(identity::request(msg, &tenant, None)).await {
         Ok(r) => r.into_inner(),
         Err(status) => return Err(public_error(&state, &tenant, &status)),

@@ -225,6 +225,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
         status: status as i32,
         page: page_number(&q.page),
         page_size: PAGE_SIZE,
+        ..Default::default()
     };
     let res = state.call(&auth, state.legal_aid.clone().list_questions(auth.req(msg))).await?;
     let terms = state.terms(&auth).await;

@@ -148,6 +148,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
         centre_id: if admin { uuid(&q.centre_id).unwrap_or_default() } else { String::new() },
         page: page_number(&q.page),
         page_size: PAGE_SIZE,
+        ..Default::default()
     };
     let (res, errors) = match state.legal_aid.clone().list_referrals(auth.req(msg)).await {
         Ok(r) => (Some(r.into_inner()), FormErrors::default()),

@@ -117,6 +117,7 @@ fn the_consultations_list_has_the_seed_columns_and_filters() {
         total_size: 42,
         page: 2,
         page_count: 3,
+        ..Default::default()
     };
     let q = consultations::ListQuery { date_from: "2019-05-01".into(), age_to: "30".into(), ..Default::default() };
     let centres = vec![Opt { id: CENTRE.into(), name: "ЦБЮП г. Каракол".into() }];
@@ -245,7 +246,13 @@ fn referrals_list_print_form_and_print_page() {
         version: 2,
         ..Default::default()
     };
-    let res = ListReferralsResponse { referrals: vec![r.clone()], total_size: 1, page: 1, page_count: 1 };
+    let res = ListReferralsResponse {
+        referrals: vec![r.clone()],
+        total_size: 1,
+        page: 1,
+        page_count: 1,
+        ..Default::default()
+    };
     let ctx = referrals::list_ctx(
         t(),
         REFERRALS,
@@ -310,6 +317,7 @@ fn questions_list_answer_and_moderation() {
         total_size: 1,
         page: 1,
         page_count: 1,
+        ..Default::default()
     };
     let powers = Powers { answer: true, moderate: false, consultant: true, all_centres: false };
     let ctx = questions::list_ctx(t(), &terms, QUESTIONS, &questions::ListQuery::default(), &res, &[], powers);
@@ -409,6 +417,7 @@ fn the_public_pages_ask_and_list_answers() {
         total_size: 1,
         page: 1,
         page_count: 1,
+        ..Default::default()
     };
     let ctx = public::answers_ctx(t(), "/t/demo/online", &res, chrono_tz::Asia::Bishkek);
     let html = render("legal_aid_answers.html", merge_maps([ctx, context! { user => None::<bool> }]));
@@ -431,6 +440,7 @@ fn the_admin_sets_centre_details_and_routes() {
         }],
         fallback_centre_id: CENTRE.into(),
         fallback_centre_name: "ЦБЮП г. Каракол".into(),
+        ..Default::default()
     };
     let ctx = admin::page_ctx(t(), "/t/demo/legal-aid/centres", &[centre()], &routes, &FormErrors::default(), "routes");
     let html = render("legal_aid_centres.html", ctx);
