@@ -259,7 +259,7 @@ impl<T: DeserializeOwned + Send> FromRequest<AppState> for AuthForm<T> {
                 state.strings().csrf_failed,
             ));
         }
-        let form = serde_urlencoded::from_bytes(&bytes).map_err(|e| {
+        let form = serde_html_form::from_bytes(&bytes).map_err(|e| {
             tracing::info!(error = %e, "malformed form");
             state.error_page(&auth.tenant, Some(&auth), StatusCode::BAD_REQUEST, state.strings().form_malformed)
         })?;

@@ -1,4 +1,4 @@
-//! Rendering: the templates (embedded at compile time, one layout), the
+//! Rendering: the templates (every file of `templates/`, embedded at compile time; one layout), the
 //! context every page shares, and the error pages a failed call turns into.
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -13,58 +13,8 @@ pub struct Views {
     env: Environment<'static>,
 }
 
-const TEMPLATES: &[(&str, &str)] = &[
-    ("layout.html", include_str!("../templates/layout.html")),
-    ("macros.html", include_str!("../templates/macros.html")),
-    ("login.html", include_str!("../templates/login.html")),
-    ("home.html", include_str!("../templates/home.html")),
-    ("confirm.html", include_str!("../templates/confirm.html")),
-    ("error.html", include_str!("../templates/error.html")),
-    ("curators.html", include_str!("../templates/curators.html")),
-    ("curator_form.html", include_str!("../templates/curator_form.html")),
-    ("curator_card.html", include_str!("../templates/curator_card.html")),
-    ("curator_password.html", include_str!("../templates/curator_password.html")),
-    ("settings.html", include_str!("../templates/settings.html")),
-    ("citizens.html", include_str!("../templates/citizens.html")),
-    ("citizen_form.html", include_str!("../templates/citizen_form.html")),
-    ("citizen_card.html", include_str!("../templates/citizen_card.html")),
-    ("citizen_transfer.html", include_str!("../templates/citizen_transfer.html")),
-    ("citizen_message.html", include_str!("../templates/citizen_message.html")),
-    ("activity.html", include_str!("../templates/activity.html")),
-    ("calendar.html", include_str!("../templates/calendar.html")),
-    ("program_form.html", include_str!("../templates/program_form.html")),
-    ("program_slot.html", include_str!("../templates/program_slot.html")),
-    ("deviations.html", include_str!("../templates/deviations.html")),
-    ("meetings.html", include_str!("../templates/meetings.html")),
-    ("reference.html", include_str!("../templates/reference.html")),
-    ("reference_form.html", include_str!("../templates/reference_form.html")),
-    ("appeal_references.html", include_str!("../templates/appeal_references.html")),
-    ("appeals.html", include_str!("../templates/appeals.html")),
-    ("appeals_card.html", include_str!("../templates/appeals_card.html")),
-    ("appeals_form.html", include_str!("../templates/appeals_form.html")),
-    ("appeals_macros.html", include_str!("../templates/appeals_macros.html")),
-    ("recovery_activate.html", include_str!("../templates/recovery_activate.html")),
-    ("recovery_forgot.html", include_str!("../templates/recovery_forgot.html")),
-    ("recovery_reset.html", include_str!("../templates/recovery_reset.html")),
-    ("consultants.html", include_str!("../templates/consultants.html")),
-    ("consultant_form.html", include_str!("../templates/consultant_form.html")),
-    ("legal_aid_answers.html", include_str!("../templates/legal_aid_answers.html")),
-    ("legal_aid_centre_form.html", include_str!("../templates/legal_aid_centre_form.html")),
-    ("legal_aid_centres.html", include_str!("../templates/legal_aid_centres.html")),
-    ("legal_aid_consultation.html", include_str!("../templates/legal_aid_consultation.html")),
-    ("legal_aid_consultation_form.html", include_str!("../templates/legal_aid_consultation_form.html")),
-    ("legal_aid_consultations.html", include_str!("../templates/legal_aid_consultations.html")),
-    ("legal_aid_macros.html", include_str!("../templates/legal_aid_macros.html")),
-    ("legal_aid_menu.html", include_str!("../templates/legal_aid_menu.html")),
-    ("legal_aid_menu_link.html", include_str!("../templates/legal_aid_menu_link.html")),
-    ("legal_aid_online.html", include_str!("../templates/legal_aid_online.html")),
-    ("legal_aid_print.html", include_str!("../templates/legal_aid_print.html")),
-    ("legal_aid_question.html", include_str!("../templates/legal_aid_question.html")),
-    ("legal_aid_questions.html", include_str!("../templates/legal_aid_questions.html")),
-    ("legal_aid_referral_form.html", include_str!("../templates/legal_aid_referral_form.html")),
-    ("legal_aid_referral_print_form.html", include_str!("../templates/legal_aid_referral_print_form.html")),
-    ("legal_aid_referrals.html", include_str!("../templates/legal_aid_referrals.html")),
-];
+/// Every file under `templates/`, embedded at compile time and registered by its file name.
+static TEMPLATES: include_dir::Dir<'static> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/templates");
 
 impl Views {
     pub fn new() -> Result<Self, minijinja::Error> {
@@ -72,8 +22,12 @@ impl Views {
         // A misspelt variable fails the render (and the tests) instead of
         // printing nothing; `{% if x %}` on a missing x is still allowed.
         env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
-        for (name, source) in TEMPLATES {
-            env.add_template(name, source)?;
+        for file in TEMPLATES.files() {
+            let name = file.path().to_string_lossy();
+            let source = file.contents_utf8().ok_or_else(|| {
+                minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("{name} is not UTF-8"))
+            })?;
+            env.add_template_owned(name.into_owned(), source)?;
         }
         Ok(Self { env })
     }
@@ -122,9 +76,17 @@ impl FormErrors {
 }
 
 impl AppState {
-    /// A full page in the layout: `ctx` is the page's own context, laid
-    /// over what every page gets (strings, tenant, the signed-in user).
-    pub fn page(&self, tenant: &str, auth: Option<&Auth>, status: StatusCode, template: &str, ctx: Value) -> Response {
+    /// A full page in the layout: `ctx` is the page's own context (a `#[derive(Serialize)]` struct,
+    /// or a `context!{}`), laid over what every page gets (strings, tenant, the signed-in user).
+    pub fn page(
+        &self,
+        tenant: &str,
+        auth: Option<&Auth>,
+        status: StatusCode,
+        template: &str,
+        ctx: impl serde::Serialize,
+    ) -> Response {
+        let ctx = Value::from(Serde(ctx));
         let t = self.strings();
         let user = auth.map(|a| {
             let roles: Vec<String> = a.row.roles.iter().map(|r| t.role_name(r).to_string()).collect();

@@ -1,15 +1,16 @@
 //! «Активность» (S0-81…S0-88, S0-95): the curator's work queue with every
 //! filter of the seed, quick periods, and the «отработано» tick. A received
 //! file opens straight from its row (S0-86) through the card's file link.
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{ActivityKind, ListActivitiesRequest, MarkActivityProcessedRequest, Period, ProcessedFilter};
 use serde::{Deserialize, Serialize};
 
-use super::common::{self, name_of, uuid};
+use super::common::{self, Page, name_of, uuid};
 use crate::session::{Auth, AuthForm};
 use crate::{AppState, Strings, tenancy};
 
@@ -80,7 +81,7 @@ struct Row {
     processed_at: String,
 }
 
-pub async fn list(State(state): State<AppState>, auth: Auth, Query(f): Query<Filters>) -> Response {
+pub async fn list(State(state): State<AppState>, auth: Auth, Query(f): Query<Filters>) -> Page {
     let t = state.strings();
     let terms = state.terms(&auth).await;
     let kinds = kinds(t);
@@ -117,7 +118,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(f): Query<Fil
             let msg = v.into_iter().map(|v| v.description).next().unwrap_or_else(|| status.message().to_string());
             (Default::default(), Some(msg))
         }
-        Err(status) => return state.grpc_error(&auth, status).await,
+        Err(status) => return Err(state.grpc_error(&auth, status).await),
     };
     let rows: Vec<Row> = res
         .activities
@@ -153,7 +154,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(f): Query<Fil
         error => error,
         curator_title => terms.curator_title,
     };
-    state.page(&auth.tenant, Some(&auth), StatusCode::OK, "activity.html", ctx)
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "activity.html", ctx))
 }
 
 #[derive(Deserialize)]
@@ -170,13 +171,11 @@ pub async fn mark(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
     AuthForm { auth, form }: AuthForm<Tick>,
-) -> Response {
-    let Some(id) = uuid(&id) else { return common::not_found(&state, &auth) };
+) -> Page {
+    let Some(id) = uuid(&id) else { return Err(common::not_found(&state, &auth)) };
     let msg = MarkActivityProcessedRequest { id, processed: form.processed == "1" };
-    if let Err(status) = state.cases.clone().mark_activity_processed(auth.req(msg)).await {
-        return state.grpc_error(&auth, status).await;
-    }
+    state.call(&auth, state.cases.clone().mark_activity_processed(auth.req(msg))).await?;
     // Only our own filter query goes back into the address.
     let back: Filters = serde_urlencoded::from_str(&form.back).unwrap_or_default();
-    Redirect::to(&format!("{}/activity?{}", tenancy::base(&auth.tenant), back.query())).into_response()
+    Ok(Redirect::to(&format!("{}/activity?{}", tenancy::base(&auth.tenant), back.query())).into_response())
 }

@@ -6,17 +6,18 @@
 //! The `csv` crate is not in the workspace, and the format is four short columns without
 //! embedded line breaks, so a small quote-aware splitter below reads it.
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Query, Request, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, Multipart, Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{ImportReferenceNodesRequest, ListReferenceNodesRequest, ReferenceNode};
 use serde::{Deserialize, Serialize};
 use tonic::Code;
 
-use super::common;
+use super::common::{self, Page, http};
 use crate::session::{Auth, same_secret};
 use crate::strings::appeal_references::AppealReferencesStrings;
 use crate::{AppState, tenancy};
@@ -119,9 +120,9 @@ pub struct PageQuery {
     updated: i32,
 }
 
-async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<PageQuery>) -> Response {
+async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<PageQuery>) -> Page {
     if !auth.is_admin() {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
     render(&state, &auth, StatusCode::OK, None, &q).await
 }
@@ -131,19 +132,13 @@ async fn list(state: &AppState, auth: &Auth, tree: &str) -> Result<Vec<Reference
     Ok(state.appeals.clone().list_reference_nodes(auth.req(msg)).await?.into_inner().nodes)
 }
 
-async fn render(
-    state: &AppState,
-    auth: &Auth,
-    status: StatusCode,
-    refused: Option<Refused>,
-    q: &PageQuery,
-) -> Response {
+async fn render(state: &AppState, auth: &Auth, status: StatusCode, refused: Option<Refused>, q: &PageQuery) -> Page {
     let t = state.strings().appeal_references;
     let mut trees = Vec::new();
     for tree in TREES {
         let nodes = match list(state, auth, tree).await {
             Ok(n) => n,
-            Err(status) => return state.grpc_error(auth, status).await,
+            Err(status) => return Err(state.grpc_error(auth, status).await),
         };
         let labels = levels(tree, t).unwrap_or_default();
         let (errors, text) = match &refused {
@@ -169,22 +164,22 @@ async fn render(
         created => q.created,
         updated => q.updated,
     };
-    state.page(&auth.tenant, Some(auth), status, "appeal_references.html", ctx)
+    Ok(state.page(&auth.tenant, Some(auth), status, "appeal_references.html", ctx))
 }
 
 // --------------------------------------------------------------------- export
 
 /// The tree as the upload reads it: a header, then parents before children.
-async fn export(State(state): State<AppState>, Path((_, tree)): Path<(String, String)>, auth: Auth) -> Response {
+async fn export(State(state): State<AppState>, Path((_, tree)): Path<(String, String)>, auth: Auth) -> Page {
     if !auth.is_admin() {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
     if !TREES.contains(&tree.as_str()) {
-        return common::not_found(&state, &auth);
+        return Err(common::not_found(&state, &auth));
     }
     let nodes = match list(&state, &auth, &tree).await {
         Ok(n) => n,
-        Err(status) => return state.grpc_error(&auth, status).await,
+        Err(status) => return Err(state.grpc_error(&auth, status).await),
     };
     let body = to_csv(&nodes);
     let mut res = body.into_response();
@@ -194,7 +189,7 @@ async fn export(State(state): State<AppState>, Path((_, tree)): Path<(String, St
     if let Ok(v) = HeaderValue::from_str(&common::attachment(&format!("{tree}.csv"))) {
         h.insert(header::CONTENT_DISPOSITION, v);
     }
-    res
+    Ok(res)
 }
 
 /// `;`-separated with a byte-order mark, so that a spreadsheet opened on a Russian desktop shows
@@ -255,25 +250,25 @@ async fn import(
     Path((_, tree)): Path<(String, String)>,
     auth: Auth,
     req: Request,
-) -> Response {
+) -> Page {
     let s = state.strings();
     let u = match read_upload(&state, req).await {
         Ok(u) => u,
         Err(StatusCode::PAYLOAD_TOO_LARGE) => {
-            return state.error_page(&auth.tenant, Some(&auth), StatusCode::PAYLOAD_TOO_LARGE, s.form_too_large);
+            return Err(state.error_page(&auth.tenant, Some(&auth), StatusCode::PAYLOAD_TOO_LARGE, s.form_too_large));
         }
-        Err(code) => return state.error_page(&auth.tenant, Some(&auth), code, s.form_malformed),
+        Err(code) => return Err(state.error_page(&auth.tenant, Some(&auth), code, s.form_malformed)),
     };
     if !same_secret(&u.csrf, &auth.row.csrf_token) {
         tracing::info!("post without a valid csrf token refused");
-        return state.error_page(&auth.tenant, Some(&auth), StatusCode::FORBIDDEN, s.csrf_failed);
+        return Err(state.error_page(&auth.tenant, Some(&auth), StatusCode::FORBIDDEN, s.csrf_failed));
     }
     if !auth.is_admin() {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
     let t = s.appeal_references;
     if levels(&tree, t).is_none() {
-        return common::not_found(&state, &auth);
+        return Err(common::not_found(&state, &auth));
     }
     let refuse = |errors: Vec<String>, text: String| Refused { tree: tree.clone(), errors, text };
     let none = PageQuery::default();
@@ -300,24 +295,25 @@ async fn import(
         }
     };
     let msg = ImportReferenceNodesRequest { tree: tree.clone(), nodes: rows.iter().map(|r| r.node.clone()).collect() };
-    match state.appeals.clone().import_reference_nodes(auth.req(msg)).await {
-        Ok(r) => {
-            let r = r.into_inner();
-            let url = format!(
-                "{}/appeal-references?loaded={tree}&created={}&updated={}#{tree}",
-                tenancy::base(&auth.tenant),
-                r.created,
-                r.updated
-            );
-            Redirect::to(&url).into_response()
-        }
-        Err(status) if common::is_form_error(&status) => {
-            let http = opeka_platform::error::http_status(status.code());
-            let r = refuse(refusal_messages(&status, &rows, t), u.text);
-            render(&state, &auth, http, Some(r), &none).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.appeals.clone().import_reference_nodes(auth.req(msg)),
+            async |r| {
+                let url = format!(
+                    "{}/appeal-references?loaded={tree}&created={}&updated={}#{tree}",
+                    tenancy::base(&auth.tenant),
+                    r.created,
+                    r.updated
+                );
+                Redirect::to(&url)
+            },
+            async |status| {
+                let r = refuse(refusal_messages(&status, &rows, t), u.text);
+                render(&state, &auth, http(&status), Some(r), &none).await
+            },
+        )
+        .await
 }
 
 /// Cases' violations (`nodes[i].field`) as «Строка N (field): …», in line order.

@@ -1,9 +1,10 @@
 //! Signing in and out (S0-3, S0-5, S0-15). The login form has no session
 //! yet, so its CSRF token is a double-submit cookie; logout asks first.
 use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::identity::{LoginRequest, LogoutRequest, WhoAmIRequest};
@@ -11,6 +12,7 @@ use serde::Deserialize;
 use tonic::Code;
 
 use super::NoFields;
+use crate::pages::common::{Confirm, Page};
 use crate::session::{self, Auth, AuthForm, LOGIN_CSRF_COOKIE, SESSION_COOKIE};
 use crate::views::FormErrors;
 use crate::{AppState, identity, store, tenancy};
@@ -42,15 +44,15 @@ pub async fn login_page(
     Path(tenant): Path<String>,
     Query(q): Query<LoginQuery>,
     headers: HeaderMap,
-) -> Response {
+) -> Page {
     if !tenancy::is_valid_slug(&tenant) {
-        return StatusCode::NOT_FOUND.into_response();
+        return Err(StatusCode::NOT_FOUND.into_response());
     }
     if let Some(id) = session::cookie(&headers, SESSION_COOKIE).filter(|v| !v.is_empty())
         && let Ok(Some(row)) = store::find(&state.pool, &state.secrets, &session::hash_id(id), state.clock.now()).await
         && row.tenant == tenant
     {
-        return Redirect::to(&format!("{}/", tenancy::base(&tenant))).into_response();
+        return Ok(Redirect::to(&format!("{}/", tenancy::base(&tenant))).into_response());
     }
     let t = state.strings();
     let note = match q.note.as_str() {
@@ -65,7 +67,7 @@ pub async fn login_page(
         .filter(|v| v.len() == 43)
         .map(str::to_string)
         .unwrap_or_else(session::random_token);
-    render_login(&state, &tenant, &token, "", &FormErrors::default(), note, StatusCode::OK)
+    Ok(render_login(&state, &tenant, &token, "", &FormErrors::default(), note, StatusCode::OK))
 }
 
 fn render_login(
@@ -97,15 +99,15 @@ pub async fn login(
     Path(tenant): Path<String>,
     headers: HeaderMap,
     Form(form): Form<LoginForm>,
-) -> Response {
+) -> Page {
     if !tenancy::is_valid_slug(&tenant) {
-        return StatusCode::NOT_FOUND.into_response();
+        return Err(StatusCode::NOT_FOUND.into_response());
     }
     let t = state.strings();
     let expected = session::cookie(&headers, LOGIN_CSRF_COOKIE).unwrap_or("");
     if !session::same_secret(&form.csrf, expected) {
         tracing::info!("login post without a valid csrf token refused");
-        return state.error_page(&tenant, None, StatusCode::FORBIDDEN, t.csrf_failed);
+        return Err(state.error_page(&tenant, None, StatusCode::FORBIDDEN, t.csrf_failed));
     }
     let mut login = form.login.trim();
     let mut errors = FormErrors::default();
@@ -119,7 +121,7 @@ pub async fn login(
         errors.field("password", t.password_required);
     }
     if !errors.is_empty() {
-        return render_login(&state, &tenant, &form.csrf, login, &errors, None, StatusCode::BAD_REQUEST);
+        return Err(render_login(&state, &tenant, &form.csrf, login, &errors, None, StatusCode::BAD_REQUEST));
     }
 
     let msg = LoginRequest { tenant: tenant.clone(), login: login.to_string(), password: form.password };
@@ -146,7 +148,7 @@ pub async fn login(
                 }
             };
             let http = opeka_platform::error::http_status(status.code());
-            return render_login(&state, &tenant, &form.csrf, login, &errors, None, http);
+            return Err(render_login(&state, &tenant, &form.csrf, login, &errors, None, http));
         }
     };
 
@@ -157,7 +159,7 @@ pub async fn login(
             let req = identity::request(WhoAmIRequest {}, &tenant, Some(&pair.access_token));
             match state.identity.clone().who_am_i(req).await {
                 Ok(a) => a.into_inner(),
-                Err(status) => return state.internal_error(&tenant, None, &status),
+                Err(status) => return Err(state.internal_error(&tenant, None, &status)),
             }
         }
     };
@@ -165,45 +167,45 @@ pub async fn login(
     session::close_presented(&state, &headers).await;
     let cookie = match session::open(&state, &tenant, &tokens).await {
         Ok(c) => c,
-        Err(e) => return state.internal_error(&tenant, None, &e),
+        Err(e) => return Err(state.internal_error(&tenant, None, &e)),
     };
     tracing::info!(account_id = %tokens.account_id, tenant = %tenant, "signed in");
     let clear_login_csrf = session::set_cookie(&state, &tenant, LOGIN_CSRF_COOKIE, "", 0);
-    (
+    Ok((
         AppendHeaders([(header::SET_COOKIE, cookie), (header::SET_COOKIE, clear_login_csrf)]),
         Redirect::to(&format!("{}/", tenancy::base(&tenant))),
     )
-        .into_response()
+        .into_response())
 }
 
 /// S0-15: «Выйти» in the menu opens a confirmation first.
-pub async fn logout_page(State(state): State<AppState>, auth: Auth) -> Response {
+pub async fn logout_page(State(state): State<AppState>, auth: Auth) -> Page {
     let t = state.strings();
     let base = tenancy::base(&auth.tenant);
-    let ctx = context! {
-        title => t.logout_title,
-        active => "logout",
-        heading => t.logout_title,
-        question => t.logout_question,
-        action => format!("{base}/logout"),
-        confirm_label => t.logout_confirm,
-        cancel_href => format!("{base}/"),
+    let confirm = Confirm {
+        title: t.logout_title,
+        active: "logout",
+        question: t.logout_question,
+        action: &format!("{base}/logout"),
+        confirm_label: t.logout_confirm,
+        cancel_href: &format!("{base}/"),
+        ..Confirm::default()
     };
-    state.page(&auth.tenant, Some(&auth), StatusCode::OK, "confirm.html", ctx)
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "confirm.html", confirm))
 }
 
 /// Confirmed logout: identity revokes the tokens, the session row goes,
 /// the browser returns to the login page.
-pub async fn logout(State(state): State<AppState>, AuthForm { auth, .. }: AuthForm<NoFields>) -> Response {
+pub async fn logout(State(state): State<AppState>, AuthForm { auth, .. }: AuthForm<NoFields>) -> Page {
     if let Err(status) = state.identity.clone().logout(auth.req(LogoutRequest {})).await {
         // The local session ends regardless; identity's tokens expire soon.
         tracing::warn!(code = ?status.code(), message = status.message(), "logout rpc failed");
     }
     auth.end(&state).await;
     let clear = auth.clear_cookie(&state);
-    (
+    Ok((
         AppendHeaders([(header::SET_COOKIE, clear)]),
         Redirect::to(&format!("{}/login?note=bye", tenancy::base(&auth.tenant))),
     )
-        .into_response()
+        .into_response())
 }

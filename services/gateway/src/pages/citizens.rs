@@ -4,9 +4,10 @@
 //! curator's request for another curator's citizen is NOT_FOUND there); the
 //! gateway only hides what a role may not do. Files are tenant-scoped in the
 //! files service, so every file link goes through the card's check first.
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{
@@ -19,10 +20,9 @@ use opeka_proto::files::{ListFilesRequest, SetFileTypeRequest};
 use opeka_proto::identity::GetAccountRequest;
 use opeka_proto::notifications::SendMessageToCitizenRequest;
 use serde::{Deserialize, Serialize};
-use tonic::Code;
 
 use super::NoFields;
-use super::common::{self, all, is_form_error, name_of, one, uuid};
+use super::common::{self, Confirm, Page, checked, http, name_of, trimmed, uuid};
 use crate::session::{Auth, AuthForm};
 use crate::terms::{self, Terms};
 use crate::views::FormErrors;
@@ -45,8 +45,6 @@ const FORM_FIELDS: &[&str] = &[
     "inactive_until",
 ];
 
-type Pairs = Vec<(String, String)>;
-
 fn base(auth: &Auth) -> String {
     tenancy::base(&auth.tenant)
 }
@@ -55,41 +53,27 @@ fn card_url(auth: &Auth, id: &str, tab: &str, notice: &str) -> String {
     format!("{}/citizens/{id}?tab={tab}&notice={notice}", base(auth))
 }
 
-macro_rules! try_grpc {
-    ($state:expr, $auth:expr, $call:expr) => {
-        match $call.await {
-            Ok(r) => r.into_inner(),
-            Err(status) => return $state.grpc_error($auth, status).await,
-        }
-    };
-}
-
 /// The card `id` as cases shows it to this user, or the page to answer with.
 pub(super) async fn citizen(state: &AppState, auth: &Auth, id: &str) -> Result<Citizen, Response> {
     let Some(id) = uuid(id) else {
         return Err(common::not_found(state, auth));
     };
-    match state.cases.clone().get_citizen(auth.req(GetCitizenRequest { id })).await {
-        Ok(c) => Ok(c.into_inner()),
-        Err(status) => Err(state.grpc_error(auth, status).await),
-    }
+    state.call(auth, state.cases.clone().get_citizen(auth.req(GetCitizenRequest { id }))).await
 }
 
 // ---------------------------------------------------------------- the list
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Serialize, Default)]
+#[serde(default)]
 pub struct ListQuery {
-    #[serde(default)]
+    #[serde(deserialize_with = "trimmed")]
     query: String,
-    #[serde(default)]
+    #[serde(deserialize_with = "trimmed")]
     situation: String,
-    #[serde(default)]
     district_id: String,
-    #[serde(default)]
     curator_id: String,
-    #[serde(default)]
     page_token: String,
-    #[serde(default)]
+    #[serde(skip_serializing)]
     notice: String,
 }
 
@@ -106,22 +90,22 @@ struct Row {
 
 /// S0-111…S0-113: search by «ФИО» and «Описание ситуации», filters by
 /// district and curator, reset; new citizens at the end (S0-33).
-pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<ListQuery>) -> Response {
+pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<ListQuery>) -> Page {
     let terms = state.terms(&auth).await;
     let districts = common::districts(&state, &auth, "").await.unwrap_or_default();
     // A curator's list names curators too (when the tenant lets them read
     // every card); without the right to read staff the column stays empty.
     let curators = common::curators(&state, &auth).await.unwrap_or_default();
     let msg = ListCitizensRequest {
-        name_query: q.query.trim().to_string(),
-        situation_query: q.situation.trim().to_string(),
+        name_query: q.query.clone(),
+        situation_query: q.situation.clone(),
         district_id: uuid(&q.district_id).unwrap_or_default(),
         curator_id: uuid(&q.curator_id).unwrap_or_default(),
         page_size: PAGE_SIZE,
         page_token: q.page_token.clone(),
         ..Default::default()
     };
-    let res = try_grpc!(state, &auth, state.cases.clone().list_citizens(auth.req(msg)));
+    let res = state.call(&auth, state.cases.clone().list_citizens(auth.req(msg))).await?;
     let rows: Vec<Row> = res
         .citizens
         .iter()
@@ -141,34 +125,47 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
         "deleted" => Some(t.notice_deleted_item),
         _ => None,
     };
-    let filtered = !(q.query.trim().is_empty()
-        && q.situation.trim().is_empty()
-        && q.district_id.is_empty()
-        && q.curator_id.is_empty());
-    let ctx = context! {
-        title => terms.citizens_section.clone(),
-        active => "citizens",
-        q => context! {
-            query => q.query.trim(), situation => q.situation.trim(),
-            district_id => q.district_id, curator_id => q.curator_id,
-        },
-        filtered => filtered,
-        rows => Value::from(Serde(&rows)),
-        total => res.total_size,
-        next_page_token => res.next_page_token,
-        page_token => q.page_token,
-        districts => Value::from(Serde(&districts)),
-        curators => Value::from(Serde(&curators)),
-        notice => notice,
+    let filtered =
+        !(q.query.is_empty() && q.situation.is_empty() && q.district_id.is_empty() && q.curator_id.is_empty());
+    let page = ListPage {
+        title: terms.citizens_section.clone(),
+        active: "citizens",
+        filtered,
+        rows,
+        total: res.total_size,
+        next_page_token: res.next_page_token,
+        page_token: &q.page_token,
+        q: &q,
+        districts,
+        curators,
+        notice,
     };
-    state.page(&auth.tenant, Some(&auth), StatusCode::OK, "citizens.html", ctx)
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "citizens.html", page))
+}
+
+/// `citizens.html`.
+#[derive(Serialize)]
+struct ListPage<'a> {
+    title: String,
+    active: &'static str,
+    q: &'a ListQuery,
+    filtered: bool,
+    rows: Vec<Row>,
+    total: i64,
+    next_page_token: String,
+    page_token: &'a str,
+    districts: Vec<common::Opt>,
+    curators: Vec<common::Opt>,
+    notice: Option<&'static str>,
 }
 
 // ---------------------------------------------------------------- the form
 
 /// What the citizen form holds.
-#[derive(Serialize, Default)]
-struct CitizenForm {
+#[serde_with::apply(String => #[serde(deserialize_with = "trimmed")])]
+#[derive(Serialize, Default, Deserialize)]
+#[serde(default)]
+pub struct CitizenForm {
     surname: String,
     name: String,
     patronymic: String,
@@ -180,30 +177,12 @@ struct CitizenForm {
     district_id: String,
     special_group_ids: Vec<String>,
     situation: String,
+    #[serde(deserialize_with = "checked")]
     inactive: bool,
     inactive_until: String,
 }
 
 impl CitizenForm {
-    fn from_pairs(p: &Pairs) -> Self {
-        Self {
-            surname: one(p, "surname"),
-            name: one(p, "name"),
-            patronymic: one(p, "patronymic"),
-            birth_date: one(p, "birth_date"),
-            inn: one(p, "inn"),
-            phone: one(p, "phone"),
-            email: one(p, "email"),
-            curator_id: one(p, "curator_id"),
-            district_id: one(p, "district_id"),
-            special_group_ids: all(p, "special_group_ids").into_iter().map(str::to_string).collect(),
-            // The situation keeps its line breaks; only the ends are trimmed.
-            situation: one(p, "situation"),
-            inactive: !one(p, "inactive").is_empty(),
-            inactive_until: one(p, "inactive_until"),
-        }
-    }
-
     fn from_citizen(c: &Citizen) -> Self {
         Self {
             surname: c.surname.clone(),
@@ -251,7 +230,7 @@ async fn render_form(
     form: &CitizenForm,
     errors: &FormErrors,
     status: StatusCode,
-) -> Response {
+) -> Page {
     let terms = state.terms(auth).await;
     let districts = common::districts(state, auth, "").await.unwrap_or_default();
     let groups = common::special_groups(state, auth, "").await.unwrap_or_default();
@@ -262,29 +241,43 @@ async fn render_form(
         Mode::New => (t.citizen_new_title, format!("{}/citizens/new", base(auth)), None),
         Mode::Edit(c) => (t.citizen_edit_title, format!("{}/citizens/{}/edit", base(auth), c.id), Some(c.id.clone())),
     };
-    let ctx = context! {
-        title => title,
-        active => "citizens",
-        action => action,
-        id => id,
-        form => Value::from(Serde(form)),
-        errors => Value::from(Serde(errors)),
-        districts => Value::from(Serde(&districts)),
-        groups => Value::from(Serde(&groups)),
-        curators => Value::from(Serde(&curators)),
-        curator_title => terms.curator_title,
+    let page = FormPage {
+        title,
+        active: "citizens",
+        action,
+        id,
+        form,
+        errors,
+        districts,
+        groups,
+        curators,
+        curator_title: terms.curator_title.clone(),
     };
-    state.page(&auth.tenant, Some(auth), status, "citizen_form.html", ctx)
+    Ok(state.page(&auth.tenant, Some(auth), status, "citizen_form.html", page))
+}
+
+/// `citizen_form.html`.
+#[derive(Serialize)]
+struct FormPage<'a> {
+    title: &'static str,
+    active: &'static str,
+    action: String,
+    id: Option<String>,
+    form: &'a CitizenForm,
+    errors: &'a FormErrors,
+    districts: Vec<common::Opt>,
+    groups: Vec<common::Opt>,
+    curators: Vec<common::Opt>,
+    curator_title: String,
 }
 
 /// S0-26, S0-27: «Добавить» opens the form (curators and admins).
-pub async fn new_form(State(state): State<AppState>, auth: Auth) -> Response {
+pub async fn new_form(State(state): State<AppState>, auth: Auth) -> Page {
     render_form(&state, &auth, Mode::New, &CitizenForm::default(), &FormErrors::default(), StatusCode::OK).await
 }
 
 /// S0-28…S0-33: saves the new card and opens it with its activation code (S0-35).
-pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<Pairs>) -> Response {
-    let form = CitizenForm::from_pairs(&form);
+pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<CitizenForm>) -> Page {
     let errors = form.local_errors(&state);
     if !errors.is_empty() {
         return render_form(&state, &auth, Mode::New, &form, &errors, StatusCode::BAD_REQUEST).await;
@@ -304,44 +297,39 @@ pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: Auth
         inactive: form.inactive,
         inactive_until: form.inactive_until.clone(),
     };
-    match state.cases.clone().create_citizen(auth.req(msg)).await {
-        Ok(c) => {
-            let c = c.into_inner();
-            tracing::info!(citizen_id = %c.id, "citizen created");
-            Redirect::to(&card_url(&auth, &c.id, "data", "created")).into_response()
-        }
-        Err(status) if is_form_error(&status) => {
-            let errors = FormErrors::from_status(&status, FORM_FIELDS);
-            let http = opeka_platform::error::http_status(status.code());
-            render_form(&state, &auth, Mode::New, &form, &errors, http).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.cases.clone().create_citizen(auth.req(msg)),
+            async |c| {
+                tracing::info!(citizen_id = %c.id, "citizen created");
+                Redirect::to(&card_url(&auth, &c.id, "data", "created"))
+            },
+            async |status| {
+                let errors = FormErrors::from_status(&status, FORM_FIELDS);
+                render_form(&state, &auth, Mode::New, &form, &errors, http(&status)).await
+            },
+        )
+        .await
 }
 
 /// S0-37: «Изменить».
-pub async fn edit_form(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Response {
-    match citizen(&state, &auth, &id).await {
-        Ok(c) if c.can_edit => {
-            let form = CitizenForm::from_citizen(&c);
-            render_form(&state, &auth, Mode::Edit(&c), &form, &FormErrors::default(), StatusCode::OK).await
-        }
-        Ok(_) => common::forbidden(&state, &auth),
-        Err(r) => r,
+pub async fn edit_form(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
+    let c = citizen(&state, &auth, &id).await?;
+    if !c.can_edit {
+        return Err(common::forbidden(&state, &auth));
     }
+    render_form(&state, &auth, Mode::Edit(&c), &CitizenForm::from_citizen(&c), &FormErrors::default(), StatusCode::OK)
+        .await
 }
 
 /// S0-37: «Сохранить» saves and returns to the card.
 pub async fn update(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
-    AuthForm { auth, form }: AuthForm<Pairs>,
-) -> Response {
-    let c = match citizen(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let form = CitizenForm::from_pairs(&form);
+    AuthForm { auth, form }: AuthForm<CitizenForm>,
+) -> Page {
+    let c = citizen(&state, &auth, &id).await?;
     let errors = form.local_errors(&state);
     if !errors.is_empty() {
         return render_form(&state, &auth, Mode::Edit(&c), &form, &errors, StatusCode::BAD_REQUEST).await;
@@ -363,15 +351,17 @@ pub async fn update(
         inactive: form.inactive,
         inactive_until: form.inactive_until.clone(),
     };
-    match state.cases.clone().update_citizen(auth.req(msg)).await {
-        Ok(_) => Redirect::to(&card_url(&auth, &c.id, "data", "saved")).into_response(),
-        Err(status) if is_form_error(&status) => {
-            let errors = FormErrors::from_status(&status, FORM_FIELDS);
-            let http = opeka_platform::error::http_status(status.code());
-            render_form(&state, &auth, Mode::Edit(&c), &form, &errors, http).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.cases.clone().update_citizen(auth.req(msg)),
+            async |_| Redirect::to(&card_url(&auth, &c.id, "data", "saved")),
+            async |status| {
+                let errors = FormErrors::from_status(&status, FORM_FIELDS);
+                render_form(&state, &auth, Mode::Edit(&c), &form, &errors, http(&status)).await
+            },
+        )
+        .await
 }
 
 // ---------------------------------------------------------------- the card
@@ -429,12 +419,9 @@ pub async fn card(
     auth: Auth,
     Path((_, id)): Path<(String, String)>,
     Query(q): Query<CardQuery>,
-    Query(pairs): Query<Pairs>,
-) -> Response {
-    let c = match citizen(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    Query(calendar): Query<super::program::CalendarQuery>,
+) -> Page {
+    let c = citizen(&state, &auth, &id).await?;
     let terms = state.terms(&auth).await;
     let t = state.strings();
     let tab = match q.tab.as_str() {
@@ -469,18 +456,16 @@ pub async fn card(
         },
     }];
     match tab {
-        "files" => match files_tab(&state, &auth, &c, &terms).await {
-            Ok(v) => ctx.push(v),
-            Err(r) => return r,
-        },
+        "files" => ctx.push(files_tab(&state, &auth, &c, &terms).await?),
         "history" => {
-            let list = try_grpc!(
-                state,
-                &auth,
-                state.cases.clone().list_interactions(
-                    auth.req(ListInteractionsRequest { citizen_id: c.id.clone(), ..Default::default() })
+            let list = state
+                .call(
+                    &auth,
+                    state.cases.clone().list_interactions(
+                        auth.req(ListInteractionsRequest { citizen_id: c.id.clone(), ..Default::default() }),
+                    ),
                 )
-            );
+                .await?;
             let rows: Vec<InteractionRow> = list
                 .interactions
                 .iter()
@@ -498,17 +483,11 @@ pub async fn card(
             ctx.push(context! { interactions => Value::from(Serde(&rows)) });
         }
         "data" => ctx.push(data_tab(&state, &auth, &c, &terms).await),
-        "program" => match super::program::tab(&state, &auth, &c, &pairs, &terms).await {
-            Ok(v) => ctx.push(v),
-            Err(r) => return r,
-        },
-        "deviations" => match super::deviations::tab(&state, &auth, &c).await {
-            Ok(v) => ctx.push(v),
-            Err(r) => return r,
-        },
+        "program" => ctx.push(super::program::tab(&state, &auth, &c, &calendar, &terms).await?),
+        "deviations" => ctx.push(super::deviations::tab(&state, &auth, &c).await?),
         _ => {}
     }
-    state.page(&auth.tenant, Some(&auth), StatusCode::OK, "citizen_card.html", minijinja::value::merge_maps(ctx))
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "citizen_card.html", minijinja::value::merge_maps(ctx)))
 }
 
 /// «Данные пользователя»: the facts, the activation block, «Дневник».
@@ -576,10 +555,7 @@ async fn data_tab(state: &AppState, auth: &Auth, c: &Citizen, terms: &Terms) -> 
 /// «Файлы пользователя» (S0-40, S0-41, S0-106).
 async fn files_tab(state: &AppState, auth: &Auth, c: &Citizen, terms: &Terms) -> Result<Value, Response> {
     let msg = ListFilesRequest { citizen_id: c.account_id.clone(), page_size: 200, ..Default::default() };
-    let files = match state.files.clone().list_files(auth.req(msg)).await {
-        Ok(f) => f.into_inner(),
-        Err(status) => return Err(state.grpc_error(auth, status).await),
-    };
+    let files = state.call(auth, state.files.clone().list_files(auth.req(msg))).await?;
     let types = common::file_types(state, auth, "").await.unwrap_or_default();
     let rows: Vec<FileRow> = files
         .files
@@ -601,14 +577,11 @@ pub async fn extend_code(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
     AuthForm { auth, .. }: AuthForm<NoFields>,
-) -> Response {
-    let c = match citizen(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+) -> Page {
+    let c = citizen(&state, &auth, &id).await?;
     let msg = ExtendCitizenBotLinkRequest { citizen_id: c.id.clone() };
-    try_grpc!(state, &auth, state.cases.clone().extend_citizen_bot_link(auth.req(msg)));
-    Redirect::to(&card_url(&auth, &c.id, "data", "extended")).into_response()
+    state.call(&auth, state.cases.clone().extend_citizen_bot_link(auth.req(msg))).await?;
+    Ok(Redirect::to(&card_url(&auth, &c.id, "data", "extended")).into_response())
 }
 
 #[derive(Deserialize)]
@@ -622,13 +595,11 @@ pub async fn add_diary(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
     AuthForm { auth, form }: AuthForm<TextForm>,
-) -> Response {
-    let Some(id) = uuid(&id) else { return common::not_found(&state, &auth) };
+) -> Page {
+    let Some(id) = uuid(&id) else { return Err(common::not_found(&state, &auth)) };
     let msg = AddDiaryEntryRequest { citizen_id: id.clone(), text: form.text.trim().to_string() };
-    match state.cases.clone().add_diary_entry(auth.req(msg)).await {
-        Ok(_) => Redirect::to(&card_url(&auth, &id, "data", "diary")).into_response(),
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state.call(&auth, state.cases.clone().add_diary_entry(auth.req(msg))).await?;
+    Ok(Redirect::to(&card_url(&auth, &id, "data", "diary")).into_response())
 }
 
 #[derive(Deserialize)]
@@ -642,13 +613,11 @@ pub async fn add_interaction(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
     AuthForm { auth, form }: AuthForm<ResultForm>,
-) -> Response {
-    let Some(id) = uuid(&id) else { return common::not_found(&state, &auth) };
+) -> Page {
+    let Some(id) = uuid(&id) else { return Err(common::not_found(&state, &auth)) };
     let msg = AddInteractionRequest { citizen_id: id.clone(), result: form.result.trim().to_string() };
-    match state.cases.clone().add_interaction(auth.req(msg)).await {
-        Ok(_) => Redirect::to(&card_url(&auth, &id, "history", "interaction")).into_response(),
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state.call(&auth, state.cases.clone().add_interaction(auth.req(msg))).await?;
+    Ok(Redirect::to(&card_url(&auth, &id, "history", "interaction")).into_response())
 }
 
 /// S0-43, S0-44: the call result; cases stamps «Отредактировано: кто, когда».
@@ -656,15 +625,13 @@ pub async fn record_result(
     State(state): State<AppState>,
     Path((_, id, interaction)): Path<(String, String, String)>,
     AuthForm { auth, form }: AuthForm<ResultForm>,
-) -> Response {
+) -> Page {
     let (Some(id), Some(interaction)) = (uuid(&id), uuid(&interaction)) else {
-        return common::not_found(&state, &auth);
+        return Err(common::not_found(&state, &auth));
     };
     let msg = RecordInteractionResultRequest { id: interaction, result: form.result.trim().to_string() };
-    match state.cases.clone().record_interaction_result(auth.req(msg)).await {
-        Ok(_) => Redirect::to(&card_url(&auth, &id, "history", "interaction")).into_response(),
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state.call(&auth, state.cases.clone().record_interaction_result(auth.req(msg))).await?;
+    Ok(Redirect::to(&card_url(&auth, &id, "history", "interaction")).into_response())
 }
 
 /// S0-41, S0-86: a file streamed from files, after cases let this user open
@@ -673,12 +640,9 @@ pub async fn download(
     State(state): State<AppState>,
     auth: Auth,
     Path((_, id, file_id)): Path<(String, String, String)>,
-) -> Response {
-    let c = match citizen(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let Some(file_id) = uuid(&file_id) else { return common::not_found(&state, &auth) };
+) -> Page {
+    let c = citizen(&state, &auth, &id).await?;
+    let Some(file_id) = uuid(&file_id) else { return Err(common::not_found(&state, &auth)) };
     common::download(&state, &auth, file_id, |f| f.citizen_id == c.account_id).await
 }
 
@@ -693,26 +657,21 @@ pub async fn set_file_type(
     State(state): State<AppState>,
     Path((_, id, file_id)): Path<(String, String, String)>,
     AuthForm { auth, form }: AuthForm<TypeForm>,
-) -> Response {
-    let c = match citizen(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let Some(file_id) = uuid(&file_id) else { return common::not_found(&state, &auth) };
+) -> Page {
+    let c = citizen(&state, &auth, &id).await?;
+    let Some(file_id) = uuid(&file_id) else { return Err(common::not_found(&state, &auth)) };
     if !c.can_edit {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
-    let file = try_grpc!(
-        state,
-        &auth,
-        state.files.clone().get_file(auth.req(opeka_proto::files::GetFileRequest { id: file_id.clone() }))
-    );
+    let file = state
+        .call(&auth, state.files.clone().get_file(auth.req(opeka_proto::files::GetFileRequest { id: file_id.clone() })))
+        .await?;
     if file.citizen_id != c.account_id {
-        return common::not_found(&state, &auth);
+        return Err(common::not_found(&state, &auth));
     }
     let msg = SetFileTypeRequest { id: file_id, file_type_id: uuid(&form.file_type_id).unwrap_or_default() };
-    try_grpc!(state, &auth, state.files.clone().set_file_type(auth.req(msg)));
-    Redirect::to(&card_url(&auth, &c.id, "files", "type")).into_response()
+    state.call(&auth, state.files.clone().set_file_type(auth.req(msg))).await?;
+    Ok(Redirect::to(&card_url(&auth, &c.id, "files", "type")).into_response())
 }
 
 // ------------------------------------------------------- «Написать сообщение»
@@ -738,54 +697,62 @@ fn render_message(
 }
 
 /// S0-89: a short message to a citizen who could not be reached by phone.
-pub async fn message_form(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path((_, id)): Path<(String, String)>,
-) -> Response {
-    match citizen(&state, &auth, &id).await {
-        Ok(c) => render_message(&state, &auth, &c, "", &FormErrors::default(), StatusCode::OK),
-        Err(r) => r,
-    }
+pub async fn message_form(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
+    let c = citizen(&state, &auth, &id).await?;
+    Ok(render_message(&state, &auth, &c, "", &FormErrors::default(), StatusCode::OK))
 }
 
 pub async fn send_message(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
     AuthForm { auth, form }: AuthForm<TextForm>,
-) -> Response {
-    let c = match citizen(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+) -> Page {
+    let c = citizen(&state, &auth, &id).await?;
     let text = form.text.trim();
     if text.is_empty() {
         let mut errors = FormErrors::default();
         errors.field("text", state.strings().message_required);
-        return render_message(&state, &auth, &c, text, &errors, StatusCode::BAD_REQUEST);
+        return Err(render_message(&state, &auth, &c, text, &errors, StatusCode::BAD_REQUEST));
     }
     let msg = SendMessageToCitizenRequest { citizen_account_id: c.account_id.clone(), text: text.to_string() };
-    match state.notifications.clone().send_message_to_citizen(auth.req(msg)).await {
-        Ok(_) => Redirect::to(&card_url(&auth, &c.id, "data", "sent")).into_response(),
-        Err(status) if is_form_error(&status) || status.code() == Code::Unavailable => {
-            let errors = FormErrors::from_status(&status, &["text"]);
-            let http = opeka_platform::error::http_status(status.code());
-            render_message(&state, &auth, &c, text, &errors, http)
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit_also(
+            &auth,
+            &[tonic::Code::Unavailable],
+            state.notifications.clone().send_message_to_citizen(auth.req(msg)),
+            async |_| Redirect::to(&card_url(&auth, &c.id, "data", "sent")),
+            async |status| {
+                let errors = FormErrors::from_status(&status, &["text"]);
+                render_message(&state, &auth, &c, text, &errors, http(&status))
+            },
+        )
+        .await
 }
 
 // ---------------------------------------------------------------- transfer
 
 /// S0-115, S0-116: «Перевод пользователей» — how many are selected,
 /// «Кому перевести», «Перевести». Admin only; cases checks again.
-pub async fn transfer_form(State(state): State<AppState>, auth: Auth, Query(q): Query<Pairs>) -> Response {
+pub async fn transfer_form(State(state): State<AppState>, auth: Auth, Query(q): Query<TransferForm>) -> Page {
     if !auth.is_admin() {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
-    let ids: Vec<String> = all(&q, "citizen_id").into_iter().filter_map(uuid).collect();
-    render_transfer(&state, &auth, &ids, "", &FormErrors::default(), StatusCode::OK).await
+    render_transfer(&state, &auth, &q.ids(), "", &FormErrors::default(), StatusCode::OK).await
+}
+
+/// The citizens ticked in the list, and (on the form) the curator they go to.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct TransferForm {
+    citizen_id: Vec<String>,
+    #[serde(deserialize_with = "trimmed")]
+    to_curator_id: String,
+}
+
+impl TransferForm {
+    fn ids(&self) -> Vec<String> {
+        self.citizen_id.iter().filter_map(|id| uuid(id)).collect()
+    }
 }
 
 async fn render_transfer(
@@ -795,7 +762,7 @@ async fn render_transfer(
     to: &str,
     errors: &FormErrors,
     status: StatusCode,
-) -> Response {
+) -> Page {
     let curators = common::curators(state, auth).await.unwrap_or_default();
     let t = state.strings();
     let ctx = context! {
@@ -807,67 +774,63 @@ async fn render_transfer(
         curators => Value::from(Serde(&curators)),
         errors => Value::from(Serde(errors)),
     };
-    state.page(&auth.tenant, Some(auth), status, "citizen_transfer.html", ctx)
+    Ok(state.page(&auth.tenant, Some(auth), status, "citizen_transfer.html", ctx))
 }
 
-pub async fn transfer(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<Pairs>) -> Response {
+pub async fn transfer(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<TransferForm>) -> Page {
     if !auth.is_admin() {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
-    let ids: Vec<String> = all(&form, "citizen_id").into_iter().filter_map(uuid).collect();
-    let to = one(&form, "to_curator_id");
+    let ids = form.ids();
+    let to = form.to_curator_id;
     let msg = TransferCitizensRequest { citizen_ids: ids.clone(), to_curator_id: to.clone() };
-    match state.cases.clone().transfer_citizens(auth.req(msg)).await {
-        Ok(r) => {
-            tracing::info!(transferred = r.get_ref().transferred, "citizens transferred");
-            Redirect::to(&format!("{}/citizens?notice=transferred", base(&auth))).into_response()
-        }
-        Err(status) if is_form_error(&status) || status.code() == Code::NotFound => {
-            let errors = FormErrors::from_status(&status, &["to_curator_id", "citizen_ids"]);
-            let http = opeka_platform::error::http_status(status.code());
-            render_transfer(&state, &auth, &ids, &to, &errors, http).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit_also(
+            &auth,
+            &[tonic::Code::NotFound],
+            state.cases.clone().transfer_citizens(auth.req(msg)),
+            async |r| {
+                tracing::info!(transferred = r.transferred, "citizens transferred");
+                Redirect::to(&format!("{}/citizens?notice=transferred", base(&auth)))
+            },
+            async |status| {
+                let errors = FormErrors::from_status(&status, &["to_curator_id", "citizen_ids"]);
+                render_transfer(&state, &auth, &ids, &to, &errors, http(&status)).await
+            },
+        )
+        .await
 }
 
 // ---------------------------------------------------------------- delete
 
 /// S0-114: the admin deletes a card, after a confirmation.
-pub async fn delete_confirm(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path((_, id)): Path<(String, String)>,
-) -> Response {
+pub async fn delete_confirm(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
     if !auth.is_admin() {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
-    let c = match citizen(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let c = citizen(&state, &auth, &id).await?;
     let t = state.strings();
     let b = base(&auth);
-    let ctx = context! {
-        title => t.action_delete,
-        active => "citizens",
-        heading => t.action_delete,
-        question => format!("{}?", t.action_delete),
-        subject => c.full_name.clone(),
-        action => format!("{b}/citizens/{}/delete", c.id),
-        confirm_label => t.delete_confirm,
-        danger => true,
-        cancel_href => format!("{b}/citizens/{}", c.id),
+    let confirm = Confirm {
+        title: t.action_delete,
+        active: "citizens",
+        question: &format!("{}?", t.action_delete),
+        subject: &c.full_name,
+        action: &format!("{b}/citizens/{}/delete", c.id),
+        confirm_label: t.delete_confirm,
+        danger: true,
+        cancel_href: &format!("{b}/citizens/{}", c.id),
+        ..Confirm::default()
     };
-    state.page(&auth.tenant, Some(&auth), StatusCode::OK, "confirm.html", ctx)
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "confirm.html", confirm))
 }
 
 pub async fn delete(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
     AuthForm { auth, .. }: AuthForm<NoFields>,
-) -> Response {
-    let Some(id) = uuid(&id) else { return common::not_found(&state, &auth) };
-    try_grpc!(state, &auth, state.cases.clone().delete_citizen(auth.req(DeleteCitizenRequest { id })));
-    Redirect::to(&format!("{}/citizens?notice=deleted", base(&auth))).into_response()
+) -> Page {
+    let Some(id) = uuid(&id) else { return Err(common::not_found(&state, &auth)) };
+    state.call(&auth, state.cases.clone().delete_citizen(auth.req(DeleteCitizenRequest { id }))).await?;
+    Ok(Redirect::to(&format!("{}/citizens?notice=deleted", base(&auth))).into_response())
 }

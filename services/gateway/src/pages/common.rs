@@ -12,11 +12,29 @@ use opeka_proto::cases::ListSpecialGroupsRequest;
 use opeka_proto::files::download_file_response::Part;
 use opeka_proto::files::{DownloadFileRequest, File, ListFileTypesRequest, UploadFileRequest};
 use opeka_proto::identity::{AccountKind, ListAccountsRequest, ListDistrictsRequest, Role};
-use serde::Serialize;
+use serde::de::{Deserializer, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
 use tonic::Code;
 
 use crate::session::{self, Auth};
 use crate::{AppState, identity};
+
+/// `confirm.html`: the question before a deletion (or signing out), and the button that does it.
+#[derive(Debug, Default, Serialize)]
+pub struct Confirm<'a> {
+    pub title: &'a str,
+    /// The menu item to mark.
+    pub active: &'a str,
+    pub question: &'a str,
+    pub subject: &'a str,
+    pub note: &'a str,
+    /// Where the form posts.
+    pub action: &'a str,
+    pub confirm_label: &'a str,
+    /// A red button (a deletion) rather than the primary one.
+    pub danger: bool,
+    pub cancel_href: &'a str,
+}
 
 /// One entry of a select or a reference list.
 #[derive(Debug, Clone, Serialize)]
@@ -47,6 +65,105 @@ pub fn forbidden(state: &AppState, auth: &Auth) -> Response {
 /// the record changed since the form was loaded).
 pub fn is_form_error(status: &tonic::Status) -> bool {
     matches!(status.code(), Code::InvalidArgument | Code::AlreadyExists | Code::FailedPrecondition | Code::Aborted)
+}
+
+/// What a page handler answers: the page, or (as `Err`, so `?` can end a handler early) the page
+/// that says why not. Both are finished responses: the error pages are rendered where the failure
+/// is known (docs.rs's `AxumNope`, with the rendered page as the error).
+pub type Page = Result<Response, Response>;
+
+/// The HTTP status a refused call is shown with (platform's one table).
+pub fn http(status: &tonic::Status) -> StatusCode {
+    opeka_platform::error::http_status(status.code())
+}
+
+impl AppState {
+    /// The answer of a service call made for `auth`, or its failure as the error page
+    /// (`grpc_error`): `let x = state.call(&auth, client.method(auth.req(msg))).await?;`.
+    pub async fn call<T>(
+        &self,
+        auth: &Auth,
+        call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+    ) -> Result<T, Response> {
+        match call.await {
+            Ok(answer) => Ok(answer.into_inner()),
+            Err(status) => Err(self.grpc_error(auth, status).await),
+        }
+    }
+
+    /// Submits a form's call: on success `done` (a redirect, as a rule); when the service refused
+    /// the input (`is_form_error`) `again` shows the form once more with the refusal beside its
+    /// fields; any other failure is the error page.
+    pub async fn submit<T, R: IntoResponse, A: IntoResponse>(
+        &self,
+        auth: &Auth,
+        call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+        done: impl AsyncFnOnce(T) -> R,
+        again: impl AsyncFnOnce(tonic::Status) -> A,
+    ) -> Page {
+        self.submit_also(auth, &[], call, done, again).await
+    }
+
+    /// `submit`, with `also` refusals (beyond `is_form_error`) shown on the form too.
+    pub async fn submit_also<T, R: IntoResponse, A: IntoResponse>(
+        &self,
+        auth: &Auth,
+        also: &[Code],
+        call: impl Future<Output = Result<tonic::Response<T>, tonic::Status>>,
+        done: impl AsyncFnOnce(T) -> R,
+        again: impl AsyncFnOnce(tonic::Status) -> A,
+    ) -> Page {
+        match call.await {
+            Ok(answer) => Ok(done(answer.into_inner()).await.into_response()),
+            Err(status) if is_form_error(&status) || also.contains(&status.code()) => {
+                Ok(again(status).await.into_response())
+            }
+            Err(status) => Err(self.grpc_error(auth, status).await),
+        }
+    }
+}
+
+// ---- typed forms ----
+//
+// Forms are `#[derive(Deserialize)]` structs read with `serde_html_form` (by `AuthForm`, and by
+// axum-extra's `Query` for filters): a repeated key (multi-selects, checkboxes) is a `Vec`. These
+// read a field the way the pages always have: the first value of its key, trimmed.
+
+/// `#[serde(deserialize_with = "trimmed")]`: the field's first value, without surrounding blanks.
+pub fn trimmed<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(d.deserialize_any(First)?.trim().to_string())
+}
+
+/// `#[serde(deserialize_with = "checked")]`: a checkbox, ticked when it sent any value.
+pub fn checked<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(!d.deserialize_any(First)?.trim().is_empty())
+}
+
+/// `#[serde(deserialize_with = "filled")]`: every value of a repeated field, trimmed, blanks left out.
+pub fn filled<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    let values = Vec::<String>::deserialize(d)?;
+    Ok(values.iter().map(|v| v.trim()).filter(|v| !v.is_empty()).map(String::from).collect())
+}
+
+/// The first of a field's values (a key may come more than once).
+struct First;
+
+impl<'de> Visitor<'de> for First {
+    type Value = String;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a form value")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut values: A) -> Result<String, A::Error> {
+        let first = values.next_element::<String>()?.unwrap_or_default();
+        while values.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+        Ok(first)
+    }
 }
 
 /// Every value of `key` in a posted form (for multi-selects and checkboxes).
@@ -317,21 +434,19 @@ async fn upload(
 /// Streams file `file_id` from files as a download, when `belongs` says it is a file of the page
 /// the caller was just allowed to open (a citizen's card, an appeal); otherwise «not found». Always
 /// an attachment: the bytes came from outside and must never run as a page of ours.
-pub async fn download(state: &AppState, auth: &Auth, file_id: String, belongs: impl FnOnce(&File) -> bool) -> Response {
-    let mut stream = match state.files.clone().download_file(auth.req(DownloadFileRequest { id: file_id })).await {
-        Ok(s) => s.into_inner(),
-        Err(status) => return state.grpc_error(auth, status).await,
-    };
+pub async fn download(state: &AppState, auth: &Auth, file_id: String, belongs: impl FnOnce(&File) -> bool) -> Page {
+    let mut stream =
+        state.call(auth, state.files.clone().download_file(auth.req(DownloadFileRequest { id: file_id }))).await?;
     let file = match stream.message().await {
         Ok(Some(m)) => match m.part {
             Some(Part::File(f)) => f,
-            _ => return state.internal_error(&auth.tenant, Some(auth), &"download began without metadata"),
+            _ => return Err(state.internal_error(&auth.tenant, Some(auth), &"download began without metadata")),
         },
-        Ok(None) => return not_found(state, auth),
-        Err(status) => return state.grpc_error(auth, status).await,
+        Ok(None) => return Err(not_found(state, auth)),
+        Err(status) => return Err(state.grpc_error(auth, status).await),
     };
     if !belongs(&file) {
-        return not_found(state, auth);
+        return Err(not_found(state, auth));
     }
     let body = Body::from_stream(stream.map(|m| match m {
         Ok(m) => match m.part {
@@ -353,7 +468,7 @@ pub async fn download(state: &AppState, auth: &Auth, file_id: String, belongs: i
     }
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
-    res
+    Ok(res)
 }
 
 #[cfg(test)]

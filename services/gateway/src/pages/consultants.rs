@@ -2,10 +2,11 @@
 //! their registration with e-mail, ФИО and centre; identity mails the
 //! activation link. Only admins see the menu item; identity checks again.
 use axum::Router;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Redirect, Response};
 use axum::routing::get;
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::identity::{
@@ -14,7 +15,7 @@ use opeka_proto::identity::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::common::{self, Opt};
+use super::common::{self, Opt, Page, http};
 use crate::session::{Auth, AuthForm};
 use crate::views::FormErrors;
 use crate::{AppState, identity, tenancy};
@@ -32,10 +33,8 @@ pub fn routes() -> Router<AppState> {
 /// The tenant's legal-aid centres (identity organisations of that kind).
 async fn centres(state: &AppState, auth: &Auth) -> Result<Vec<Opt>, Response> {
     let msg = ListOrganisationsRequest { kind: OrganisationKind::LegalAidCentre as i32, ..Default::default() };
-    match state.identity.clone().list_organisations(auth.req(msg)).await {
-        Ok(r) => Ok(r.into_inner().organisations.into_iter().map(|o| Opt { id: o.id, name: o.name }).collect()),
-        Err(status) => Err(state.grpc_error(auth, status).await),
-    }
+    let r = state.call(auth, state.identity.clone().list_organisations(auth.req(msg))).await?;
+    Ok(r.organisations.into_iter().map(|o| Opt { id: o.id, name: o.name }).collect())
 }
 
 #[derive(Deserialize, Default)]
@@ -58,9 +57,9 @@ struct Row {
 
 /// S2-1: the consultants, searchable, 50 to a page, with whether each has
 /// activated the account yet.
-pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<ListQuery>) -> Response {
+pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<ListQuery>) -> Page {
     if !auth.is_admin() {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
     let query = q.query.trim().to_string();
     let msg = ListAccountsRequest {
@@ -71,14 +70,8 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
         page_size: PAGE_SIZE,
         page_token: q.page_token.clone(),
     };
-    let res = match state.identity.clone().list_accounts(auth.req(msg)).await {
-        Ok(r) => r.into_inner(),
-        Err(status) => return state.grpc_error(&auth, status).await,
-    };
-    let centres = match centres(&state, &auth).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let res = state.call(&auth, state.identity.clone().list_accounts(auth.req(msg))).await?;
+    let centres = centres(&state, &auth).await?;
     let rows: Vec<Row> = res
         .accounts
         .iter()
@@ -100,7 +93,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
         page_token => q.page_token,
         notice => (q.notice == "registered").then_some(t.recovery.notice_registered),
     };
-    state.page(&auth.tenant, Some(&auth), StatusCode::OK, "consultants.html", ctx)
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "consultants.html", ctx))
 }
 
 /// What the registration form holds: S2-1's e-mail and ФИО, and the centre.
@@ -163,30 +156,25 @@ fn render_form(
     state.page(&auth.tenant, Some(auth), status, "consultant_form.html", ctx)
 }
 
-pub async fn new_form(State(state): State<AppState>, auth: Auth) -> Response {
+pub async fn new_form(State(state): State<AppState>, auth: Auth) -> Page {
     if !auth.is_admin() {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
-    match centres(&state, &auth).await {
-        Ok(c) => render_form(&state, &auth, &ConsultantForm::default(), &c, &FormErrors::default(), StatusCode::OK),
-        Err(r) => r,
-    }
+    let centres = centres(&state, &auth).await?;
+    Ok(render_form(&state, &auth, &ConsultantForm::default(), &centres, &FormErrors::default(), StatusCode::OK))
 }
 
 /// S2-1, S2-2: the account is created without a password, so identity
 /// mails the activation link; errors appear beside their fields.
-pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<ConsultantForm>) -> Response {
+pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<ConsultantForm>) -> Page {
     if !auth.is_admin() {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
-    let centres = match centres(&state, &auth).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let centres = centres(&state, &auth).await?;
     let form = form.trimmed();
     let errors = form.local_errors(&state, &centres);
     if !errors.is_empty() {
-        return render_form(&state, &auth, &form, &centres, &errors, StatusCode::BAD_REQUEST);
+        return Err(render_form(&state, &auth, &form, &centres, &errors, StatusCode::BAD_REQUEST));
     }
     let msg = CreateStaffAccountRequest {
         surname: form.surname.clone(),
@@ -199,18 +187,20 @@ pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: Auth
         // the consultant chooses it from the activation link).
         ..Default::default()
     };
-    match state.identity.clone().create_staff_account(auth.req(msg)).await {
-        Ok(a) => {
-            tracing::info!(account_id = %a.get_ref().id, "consultant registered");
-            Redirect::to(&format!("{}/consultants?notice=registered", tenancy::base(&auth.tenant))).into_response()
-        }
-        Err(status) if common::is_form_error(&status) => {
-            let errors = FormErrors::from_status(&status, FORM_FIELDS);
-            let http = opeka_platform::error::http_status(status.code());
-            render_form(&state, &auth, &form, &centres, &errors, http)
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.identity.clone().create_staff_account(auth.req(msg)),
+            async |a| {
+                tracing::info!(account_id = %a.id, "consultant registered");
+                Redirect::to(&format!("{}/consultants?notice=registered", tenancy::base(&auth.tenant)))
+            },
+            async |status| {
+                let errors = FormErrors::from_status(&status, FORM_FIELDS);
+                render_form(&state, &auth, &form, &centres, &errors, http(&status))
+            },
+        )
+        .await
 }
 
 #[cfg(test)]

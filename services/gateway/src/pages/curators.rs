@@ -2,9 +2,10 @@
 //! the curator form, the card, password change and deletion. The menu
 //! item is hidden from other roles and the pages refuse them; identity
 //! refuses them again (PERMISSION_DENIED), whatever the gateway does.
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::identity::{
@@ -12,9 +13,9 @@ use opeka_proto::identity::{
     ListAccountsRequest, ListDistrictsRequest, Role, SetPasswordRequest, UpdateStaffAccountRequest,
 };
 use serde::{Deserialize, Serialize};
-use tonic::Code;
 
 use super::NoFields;
+use crate::pages::common::{Confirm, Page, http};
 use crate::session::{Auth, AuthForm};
 use crate::views::FormErrors;
 use crate::{AppState, identity, tenancy};
@@ -67,9 +68,9 @@ struct Row {
 }
 
 /// S0-17, S0-22: the list, searchable, 50 to a page.
-pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<ListQuery>) -> Response {
+pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<ListQuery>) -> Page {
     if let Some(r) = refuse_non_admin(&state, &auth) {
-        return r;
+        return Err(r);
     }
     let query = q.query.trim().to_string();
     let msg = ListAccountsRequest {
@@ -80,10 +81,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
         page_size: PAGE_SIZE,
         page_token: q.page_token.clone(),
     };
-    let res = match state.identity.clone().list_accounts(auth.req(msg)).await {
-        Ok(r) => r.into_inner(),
-        Err(status) => return state.grpc_error(&auth, status).await,
-    };
+    let res = state.call(&auth, state.identity.clone().list_accounts(auth.req(msg))).await?;
     let rows: Vec<Row> = res
         .accounts
         .iter()
@@ -114,7 +112,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
         page_token => q.page_token,
         notice => notice,
     };
-    state.page(&auth.tenant, Some(&auth), StatusCode::OK, "curators.html", ctx)
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "curators.html", ctx))
 }
 
 /// What the curator form holds. Passwords are never sent back to the page.
@@ -195,15 +193,8 @@ struct DistrictOption {
 }
 
 async fn districts(state: &AppState, auth: &Auth) -> Result<Vec<DistrictOption>, Response> {
-    match state
-        .identity
-        .clone()
-        .list_districts(auth.req(ListDistrictsRequest { query: String::new(), ..Default::default() }))
-        .await
-    {
-        Ok(r) => Ok(r.into_inner().districts.into_iter().map(|d| DistrictOption { id: d.id, name: d.name }).collect()),
-        Err(status) => Err(state.grpc_error(auth, status).await),
-    }
+    let r = state.call(auth, state.identity.clone().list_districts(auth.req(ListDistrictsRequest::default()))).await?;
+    Ok(r.districts.into_iter().map(|d| DistrictOption { id: d.id, name: d.name }).collect())
 }
 
 /// The curator account `id`, or a 404 page when it is no live curator.
@@ -213,10 +204,7 @@ async fn curator(state: &AppState, auth: &Auth, id: &str) -> Result<Account, Res
     let Ok(id) = uuid::Uuid::parse_str(id).map(|u| u.to_string()) else {
         return Err(not_found());
     };
-    let account = match state.identity.clone().get_account(auth.req(GetAccountRequest { id })).await {
-        Ok(a) => a.into_inner(),
-        Err(status) => return Err(state.grpc_error(auth, status).await),
-    };
+    let account = state.call(auth, state.identity.clone().get_account(auth.req(GetAccountRequest { id }))).await?;
     let is_curator = account.kind == AccountKind::Staff as i32
         && account.status != AccountStatus::Deleted as i32
         && account.roles.contains(&(Role::Curator as i32));
@@ -235,11 +223,8 @@ async fn render_form(
     form: &CuratorForm,
     errors: &FormErrors,
     status: StatusCode,
-) -> Response {
-    let districts = match districts(state, auth).await {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
+) -> Page {
+    let districts = districts(state, auth).await?;
     let t = state.strings();
     let base = tenancy::base(&auth.tenant);
     let (title, action, id) = match mode {
@@ -256,22 +241,22 @@ async fn render_form(
         errors => Value::from(Serde(errors)),
         districts => Value::from(Serde(&districts)),
     };
-    state.page(&auth.tenant, Some(auth), status, "curator_form.html", ctx)
+    Ok(state.page(&auth.tenant, Some(auth), status, "curator_form.html", ctx))
 }
 
 /// S0-18, S0-19: «Добавить соц. куратора» opens the form.
-pub async fn new_form(State(state): State<AppState>, auth: Auth) -> Response {
+pub async fn new_form(State(state): State<AppState>, auth: Auth) -> Page {
     if let Some(r) = refuse_non_admin(&state, &auth) {
-        return r;
+        return Err(r);
     }
     render_form(&state, &auth, Mode::New, &CuratorForm::default(), &FormErrors::default(), StatusCode::OK).await
 }
 
 /// S0-19…S0-22: saves a new curator; errors appear beside their fields
 /// and the input is kept (never the passwords).
-pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<CuratorForm>) -> Response {
+pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<CuratorForm>) -> Page {
     if let Some(r) = refuse_non_admin(&state, &auth) {
-        return r;
+        return Err(r);
     }
     let form = form.trimmed();
     let errors = form.local_errors(&state, true);
@@ -292,41 +277,33 @@ pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: Auth
         password_repeat: form.password_repeat.clone(),
         roles: vec![Role::Curator as i32],
     };
-    match state.identity.clone().create_staff_account(auth.req(msg)).await {
-        Ok(a) => {
-            tracing::info!(account_id = %a.get_ref().id, "curator created");
-            Redirect::to(&list_url(&auth.tenant, "created")).into_response()
-        }
-        Err(status) if is_form_error(&status) => {
-            let errors = FormErrors::from_status(&status, FORM_FIELDS);
-            let http = opeka_platform::error::http_status(status.code());
-            render_form(&state, &auth, Mode::New, &form, &errors, http).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
-}
-
-/// Statuses that mean "fix the form" rather than "something broke".
-fn is_form_error(status: &tonic::Status) -> bool {
-    matches!(status.code(), Code::InvalidArgument | Code::AlreadyExists | Code::FailedPrecondition)
+    state
+        .submit(
+            &auth,
+            state.identity.clone().create_staff_account(auth.req(msg)),
+            async |a| {
+                tracing::info!(account_id = %a.id, "curator created");
+                Redirect::to(&list_url(&auth.tenant, "created"))
+            },
+            async |status| {
+                let errors = FormErrors::from_status(&status, FORM_FIELDS);
+                render_form(&state, &auth, Mode::New, &form, &errors, http(&status)).await
+            },
+        )
+        .await
 }
 
 /// S0-23: the curator's card, opened from the full name in the list.
-pub async fn card(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Response {
+pub async fn card(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
     if let Some(r) = refuse_non_admin(&state, &auth) {
-        return r;
+        return Err(r);
     }
-    let account = match curator(&state, &auth, &id).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    let account = curator(&state, &auth, &id).await?;
     let district = if account.district_id.is_empty() {
         String::new()
     } else {
-        match districts(&state, &auth).await {
-            Ok(ds) => ds.into_iter().find(|d| d.id == account.district_id).map(|d| d.name).unwrap_or_default(),
-            Err(r) => return r,
-        }
+        let ds = districts(&state, &auth).await?;
+        ds.into_iter().find(|d| d.id == account.district_id).map(|d| d.name).unwrap_or_default()
     };
     let t = state.strings();
     let ctx = context! {
@@ -337,21 +314,17 @@ pub async fn card(State(state): State<AppState>, auth: Auth, Path((_, id)): Path
         account => Value::from(Serde(CuratorForm::from_account(&account))),
         district => district,
     };
-    state.page(&auth.tenant, Some(&auth), StatusCode::OK, "curator_card.html", ctx)
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "curator_card.html", ctx))
 }
 
 /// S0-24: «Изменить» opens the card for editing.
-pub async fn edit_form(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Response {
+pub async fn edit_form(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
     if let Some(r) = refuse_non_admin(&state, &auth) {
-        return r;
+        return Err(r);
     }
-    match curator(&state, &auth, &id).await {
-        Ok(account) => {
-            let form = CuratorForm::from_account(&account);
-            render_form(&state, &auth, Mode::Edit(&account), &form, &FormErrors::default(), StatusCode::OK).await
-        }
-        Err(r) => r,
-    }
+    let account = curator(&state, &auth, &id).await?;
+    let form = CuratorForm::from_account(&account);
+    render_form(&state, &auth, Mode::Edit(&account), &form, &FormErrors::default(), StatusCode::OK).await
 }
 
 /// S0-24: «Сохранить» saves and returns to the list.
@@ -359,14 +332,11 @@ pub async fn update(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
     AuthForm { auth, form }: AuthForm<CuratorForm>,
-) -> Response {
+) -> Page {
     if let Some(r) = refuse_non_admin(&state, &auth) {
-        return r;
+        return Err(r);
     }
-    let account = match curator(&state, &auth, &id).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    let account = curator(&state, &auth, &id).await?;
     let form = form.trimmed();
     let errors = form.local_errors(&state, false);
     if !errors.is_empty() {
@@ -386,15 +356,17 @@ pub async fn update(
         // The form does not edit roles: keep the account's own.
         roles: account.roles.clone(),
     };
-    match state.identity.clone().update_staff_account(auth.req(msg)).await {
-        Ok(_) => Redirect::to(&list_url(&auth.tenant, "saved")).into_response(),
-        Err(status) if is_form_error(&status) => {
-            let errors = FormErrors::from_status(&status, FORM_FIELDS);
-            let http = opeka_platform::error::http_status(status.code());
-            render_form(&state, &auth, Mode::Edit(&account), &form, &errors, http).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.identity.clone().update_staff_account(auth.req(msg)),
+            async |_| Redirect::to(&list_url(&auth.tenant, "saved")),
+            async |status| {
+                let errors = FormErrors::from_status(&status, FORM_FIELDS);
+                render_form(&state, &auth, Mode::Edit(&account), &form, &errors, http(&status)).await
+            },
+        )
+        .await
 }
 
 fn render_password(
@@ -416,18 +388,12 @@ fn render_password(
 }
 
 /// S0-6, S0-24: «Сменить пароль» — the admin sets a curator's password.
-pub async fn password_form(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path((_, id)): Path<(String, String)>,
-) -> Response {
+pub async fn password_form(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
     if let Some(r) = refuse_non_admin(&state, &auth) {
-        return r;
+        return Err(r);
     }
-    match curator(&state, &auth, &id).await {
-        Ok(account) => render_password(&state, &auth, &account, &FormErrors::default(), StatusCode::OK),
-        Err(r) => r,
-    }
+    let account = curator(&state, &auth, &id).await?;
+    Ok(render_password(&state, &auth, &account, &FormErrors::default(), StatusCode::OK))
 }
 
 #[derive(Deserialize)]
@@ -442,14 +408,11 @@ pub async fn set_password(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
     AuthForm { auth, form }: AuthForm<NewPassword>,
-) -> Response {
+) -> Page {
     if let Some(r) = refuse_non_admin(&state, &auth) {
-        return r;
+        return Err(r);
     }
-    let account = match curator(&state, &auth, &id).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    let account = curator(&state, &auth, &id).await?;
     let t = state.strings();
     let mut errors = FormErrors::default();
     if form.password.is_empty() {
@@ -459,67 +422,57 @@ pub async fn set_password(
         errors.field("password_repeat", t.passwords_differ);
     }
     if !errors.is_empty() {
-        return render_password(&state, &auth, &account, &errors, StatusCode::BAD_REQUEST);
+        return Err(render_password(&state, &auth, &account, &errors, StatusCode::BAD_REQUEST));
     }
     let msg =
         SetPasswordRequest { id: account.id.clone(), password: form.password, password_repeat: form.password_repeat };
-    match state.identity.clone().set_password(auth.req(msg)).await {
-        Ok(_) => Redirect::to(&list_url(&auth.tenant, "password")).into_response(),
-        Err(status) if is_form_error(&status) => {
-            let errors = FormErrors::from_status(&status, PASSWORD_FIELDS);
-            render_password(&state, &auth, &account, &errors, opeka_platform::error::http_status(status.code()))
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.identity.clone().set_password(auth.req(msg)),
+            async |_| Redirect::to(&list_url(&auth.tenant, "password")),
+            async |status| {
+                let errors = FormErrors::from_status(&status, PASSWORD_FIELDS);
+                render_password(&state, &auth, &account, &errors, http(&status))
+            },
+        )
+        .await
 }
 
 /// S0-25: «Корзина» asks before deleting.
-pub async fn delete_confirm(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path((_, id)): Path<(String, String)>,
-) -> Response {
+pub async fn delete_confirm(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
     if let Some(r) = refuse_non_admin(&state, &auth) {
-        return r;
+        return Err(r);
     }
-    let account = match curator(&state, &auth, &id).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    let account = curator(&state, &auth, &id).await?;
     let t = state.strings();
     let base = tenancy::base(&auth.tenant);
-    let ctx = context! {
-        title => t.delete_title,
-        active => "curators",
-        heading => t.delete_title,
-        question => t.delete_question,
-        subject => identity::full_name(&account),
-        note => t.delete_note,
-        action => format!("{base}/curators/{}/delete", account.id),
-        confirm_label => t.delete_confirm,
-        danger => true,
-        cancel_href => format!("{base}/curators/{}", account.id),
+    let confirm = Confirm {
+        title: t.delete_title,
+        active: "curators",
+        question: t.delete_question,
+        subject: &identity::full_name(&account),
+        note: t.delete_note,
+        action: &format!("{base}/curators/{}/delete", account.id),
+        confirm_label: t.delete_confirm,
+        danger: true,
+        cancel_href: &format!("{base}/curators/{}", account.id),
     };
-    state.page(&auth.tenant, Some(&auth), StatusCode::OK, "confirm.html", ctx)
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "confirm.html", confirm))
 }
 
 pub async fn delete(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
     AuthForm { auth, .. }: AuthForm<NoFields>,
-) -> Response {
+) -> Page {
     if let Some(r) = refuse_non_admin(&state, &auth) {
-        return r;
+        return Err(r);
     }
-    let account = match curator(&state, &auth, &id).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    match state.identity.clone().delete_account(auth.req(DeleteAccountRequest { id: account.id.clone() })).await {
-        Ok(_) => {
-            tracing::info!(account_id = %account.id, "curator deleted");
-            Redirect::to(&list_url(&auth.tenant, "deleted")).into_response()
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    let account = curator(&state, &auth, &id).await?;
+    state
+        .call(&auth, state.identity.clone().delete_account(auth.req(DeleteAccountRequest { id: account.id.clone() })))
+        .await?;
+    tracing::info!(account_id = %account.id, "curator deleted");
+    Ok(Redirect::to(&list_url(&auth.tenant, "deleted")).into_response())
 }

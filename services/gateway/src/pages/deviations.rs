@@ -2,9 +2,10 @@
 //! reaction or «Пропущено» in the last 72 hours (S0-110), and the card tab
 //! with one citizen's whole history of them (S0-46). Scheduler decides
 //! whose citizens a user sees; the admin may narrow the page to a curator.
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::Citizen;
@@ -13,11 +14,10 @@ use serde::Serialize;
 use tonic::Code;
 
 use super::calendar::{self, Row};
-use super::common::{self, one, uuid};
+use super::common::{self, Page, uuid};
+use super::program::CalendarQuery;
 use crate::session::Auth;
 use crate::{AppState, tenancy};
-
-type Pairs = Vec<(String, String)>;
 
 /// S0-110: «за последние 72 часа».
 const PAGE_HOURS: u32 = 72;
@@ -71,21 +71,15 @@ pub async fn tab(state: &AppState, auth: &Auth, c: &Citizen) -> Result<Value, Re
 }
 
 /// S0-110: the left-menu page.
-pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<Pairs>) -> Response {
+pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<CalendarQuery>) -> Page {
     let t = state.strings();
     let terms = state.terms(&auth).await;
-    let curator_id = if auth.is_admin() { uuid(&one(&q, "curator_id")).unwrap_or_default() } else { String::new() };
+    let curator_id = if auth.is_admin() { uuid(&q.curator_id).unwrap_or_default() } else { String::new() };
     let curators = if auth.is_admin() { common::curators(&state, &auth).await.unwrap_or_default() } else { vec![] };
-    let msg = ListDeviationsRequest {
-        citizen_id: String::new(),
-        hours: PAGE_HOURS,
-        curator_id: curator_id.clone(),
-        ..Default::default()
-    };
-    let (rows, unavailable) = match list(&state, &auth, msg).await {
-        Ok(Ok(rows)) => (rows, None),
-        Ok(Err(words)) => (Vec::new(), Some(words)),
-        Err(r) => return r,
+    let msg = ListDeviationsRequest { hours: PAGE_HOURS, curator_id: curator_id.clone(), ..Default::default() };
+    let (rows, unavailable) = match list(&state, &auth, msg).await? {
+        Ok(rows) => (rows, None),
+        Err(words) => (Vec::new(), Some(words)),
     };
     let total = rows.len();
     let ctx = context! {
@@ -99,7 +93,7 @@ pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<Pai
         curator_title => terms.curator_title,
         legend => Value::from(Serde(calendar::legend(t))),
     };
-    state.page(&auth.tenant, Some(&auth), StatusCode::OK, "deviations.html", ctx)
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "deviations.html", ctx))
 }
 
 #[cfg(test)]

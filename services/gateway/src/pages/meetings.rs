@@ -2,32 +2,30 @@
 //! meetings across the user's citizens (a curator: their own; the admin: the
 //! tenant, or one curator's). Meetings are made in a card's «Программа
 //! поддержки»; here they are only seen and opened.
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::scheduler::{ListOccurrencesRequest, ReminderKind};
 
 use super::calendar::{self, Period, View};
-use super::common::{self, one, uuid};
-use super::program;
+use super::common::{self, Page, uuid};
+use super::program::{self, CalendarQuery};
 use crate::session::Auth;
 use crate::{AppState, tenancy};
 
-type Pairs = Vec<(String, String)>;
-
-fn curator_filter(auth: &Auth, q: &Pairs) -> String {
+fn curator_filter(auth: &Auth, q: &CalendarQuery) -> String {
     // S0-84's rule: only the admin looks across curators.
-    if auth.is_admin() { uuid(&one(q, "curator_id")).unwrap_or_default() } else { String::new() }
+    if auth.is_admin() { uuid(&q.curator_id).unwrap_or_default() } else { String::new() }
 }
 
-pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<Pairs>) -> Response {
+pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<CalendarQuery>) -> Page {
     let t = state.strings();
     let terms = state.terms(&auth).await;
     let today = program::today(&state, &terms);
-    let view = View::parse(&one(&q, "view"));
-    let period = Period::new(view, calendar::parse_date(&one(&q, "date")).unwrap_or(today));
+    let view = View::parse(&q.view);
+    let period = Period::new(view, calendar::parse_date(&q.date).unwrap_or(today));
     let curator_id = curator_filter(&auth, &q);
     let curators = if auth.is_admin() { common::curators(&state, &auth).await.unwrap_or_default() } else { vec![] };
     let msg = ListOccurrencesRequest {
@@ -38,10 +36,9 @@ pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<Pai
         curator_id: curator_id.clone(),
         ..Default::default()
     };
-    let (rows, unavailable) = match program::period_rows(&state, &auth, msg).await {
-        Ok(Ok(rows)) => (rows, None),
-        Ok(Err(words)) => (Vec::new(), Some(words)),
-        Err(r) => return r,
+    let (rows, unavailable) = match program::period_rows(&state, &auth, msg).await? {
+        Ok(rows) => (rows, None),
+        Err(words) => (Vec::new(), Some(words)),
     };
     let base = tenancy::base(&auth.tenant);
     let extra = if curator_id.is_empty() { String::new() } else { format!("&curator_id={curator_id}") };
@@ -64,12 +61,12 @@ pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<Pai
         curator_title => terms.curator_title,
         time_zone => terms.time_zone,
     };
-    state.page(&auth.tenant, Some(&auth), StatusCode::OK, "meetings.html", ctx)
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "meetings.html", ctx))
 }
 
 /// GET `/t/{tenant}/meetings/events?start=…&end=…[&curator_id=…]`.
-pub async fn events(State(state): State<AppState>, auth: Auth, Query(q): Query<Pairs>) -> Response {
-    let Some((from, to)) = program::requested_period(&q) else { return program::bad_period(state.strings()) };
+pub async fn events(State(state): State<AppState>, auth: Auth, Query(q): Query<CalendarQuery>) -> Page {
+    let Some((from, to)) = program::requested_period(&q) else { return Err(program::bad_period(state.strings())) };
     let msg = ListOccurrencesRequest {
         citizen_id: String::new(),
         from_date: from.to_string(),

@@ -5,9 +5,10 @@
 //! owns the rules (limits, who may touch which citizen); the gateway only
 //! turns forms into requests and violations back into messages.
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Query;
 use chrono::{Days, NaiveDate};
 use minijinja::context;
 use minijinja::value::{Serde, Value};
@@ -17,18 +18,16 @@ use opeka_proto::scheduler::{
     Occurrence, OccurrenceStatus, Pause, Recurrence, Series, SlotLoad, UpdateOccurrenceRequest, UpdateSeriesRequest,
     Weekday,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tonic::Code;
 
 use super::calendar::{self, Period, View};
 use super::citizens::citizen;
-use super::common::{self, all, is_form_error, one, uuid};
+use super::common::{self, Confirm, Page, checked, http, is_form_error, trimmed, uuid};
 use crate::session::{Auth, AuthForm};
 use crate::terms::Terms;
 use crate::views::FormErrors;
 use crate::{AppState, Strings, tenancy};
-
-type Pairs = Vec<(String, String)>;
 
 /// The longest period the calendar's JSON answers for (a year view and a bit).
 const MAX_PERIOD_DAYS: i64 = 400;
@@ -113,15 +112,47 @@ pub async fn period_rows(
     }
 }
 
+/// What the program's and the calendars' links carry in their query (each page reads its own).
+#[serde_with::apply(String => #[serde(deserialize_with = "trimmed")])]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct CalendarQuery {
+    pub view: String,
+    pub date: String,
+    pub time: String,
+    /// Event kinds: for the calendars, each value may list several (`kind=a,b`); a new task takes
+    /// the first.
+    pub kind: Vec<String>,
+    pub start: String,
+    pub end: String,
+    pub curator_id: String,
+    pub occurrence: String,
+    pub notice: String,
+    pub start_date: String,
+    pub time_of_day: String,
+}
+
+impl CalendarQuery {
+    pub fn kinds(&self) -> Vec<&str> {
+        self.kind.iter().flat_map(|v| v.split(',')).collect()
+    }
+}
+
 /// S0-58…S0-61, S0-75…S0-78: the tab's context — toolbar, filter, the
 /// calendar's data attributes, and the period's list for pages without JS.
-pub async fn tab(state: &AppState, auth: &Auth, c: &Citizen, q: &Pairs, terms: &Terms) -> Result<Value, Response> {
+pub async fn tab(
+    state: &AppState,
+    auth: &Auth,
+    c: &Citizen,
+    q: &CalendarQuery,
+    terms: &Terms,
+) -> Result<Value, Response> {
     let t = state.strings();
     let today = today(state, terms);
-    let view = View::parse(&one(q, "view"));
-    let anchor = calendar::parse_date(&one(q, "date")).unwrap_or(today);
+    let view = View::parse(&q.view);
+    let anchor = calendar::parse_date(&q.date).unwrap_or(today);
     let period = Period::new(view, anchor);
-    let codes: Vec<&str> = all(q, "kind").iter().flat_map(|v| v.split(',')).collect();
+    let codes: Vec<&str> = q.kinds();
     let kinds = calendar::kinds_filter(&codes);
     let kind_codes: Vec<&str> = kinds.iter().map(|k| calendar::kind_code(*k)).collect();
     let msg = ListOccurrencesRequest {
@@ -170,9 +201,9 @@ fn json_error(status: StatusCode, message: &str) -> Response {
 
 /// The period a calendar asks for (`start`, `end` as FullCalendar sends
 /// them); None for a missing, reversed or overlong one.
-pub fn requested_period(q: &Pairs) -> Option<(NaiveDate, NaiveDate)> {
-    let from = calendar::parse_date(&one(q, "start"))?;
-    let to = calendar::parse_date(&one(q, "end"))?;
+pub fn requested_period(q: &CalendarQuery) -> Option<(NaiveDate, NaiveDate)> {
+    let from = calendar::parse_date(&q.start)?;
+    let to = calendar::parse_date(&q.end)?;
     (to > from && (to - from).num_days() <= MAX_PERIOD_DAYS).then_some((from, to))
 }
 
@@ -182,7 +213,7 @@ pub fn bad_period(t: &Strings) -> Response {
 
 /// The events of a period as JSON; a failed call becomes a JSON error with
 /// the HTTP status of the gRPC code (the widget shows the page's own notice).
-pub async fn events_json(state: &AppState, auth: &Auth, msg: ListOccurrencesRequest, with_citizen: bool) -> Response {
+pub async fn events_json(state: &AppState, auth: &Auth, msg: ListOccurrencesRequest, with_citizen: bool) -> Page {
     let t = state.strings();
     let base = tenancy::base(&auth.tenant);
     match state.scheduler.clone().list_occurrences(auth.req(msg)).await {
@@ -195,7 +226,7 @@ pub async fn events_json(state: &AppState, auth: &Auth, msg: ListOccurrencesRequ
                 .collect();
             let mut res = Json(events).into_response();
             res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            res
+            Ok(res)
         }
         Err(status) => {
             let http = opeka_platform::error::http_status(status.code());
@@ -210,7 +241,7 @@ pub async fn events_json(state: &AppState, auth: &Auth, msg: ListOccurrencesRequ
                     t.internal
                 }
             };
-            json_error(http, message)
+            Ok(json_error(http, message))
         }
     }
 }
@@ -221,11 +252,11 @@ pub async fn events(
     State(state): State<AppState>,
     auth: Auth,
     Path((_, id)): Path<(String, String)>,
-    Query(q): Query<Pairs>,
-) -> Response {
-    let Some(id) = uuid(&id) else { return json_error(StatusCode::NOT_FOUND, state.strings().not_found) };
-    let Some((from, to)) = requested_period(&q) else { return bad_period(state.strings()) };
-    let codes: Vec<&str> = all(&q, "kind").iter().flat_map(|v| v.split(',')).collect();
+    Query(q): Query<CalendarQuery>,
+) -> Page {
+    let Some(id) = uuid(&id) else { return Err(json_error(StatusCode::NOT_FOUND, state.strings().not_found)) };
+    let Some((from, to)) = requested_period(&q) else { return Err(bad_period(state.strings())) };
+    let codes: Vec<&str> = q.kinds();
     let msg = ListOccurrencesRequest {
         citizen_id: id,
         from_date: from.to_string(),
@@ -266,6 +297,53 @@ pub struct SeriesForm {
     pub pauses: Vec<PauseRow>,
 }
 
+/// The «Создать задание» form as posted: `SeriesForm`'s fields, the exception rows as two parallel
+/// lists, and the button pressed.
+#[serde_with::apply(String => #[serde(deserialize_with = "trimmed")])]
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct SeriesPost {
+    /// `close` for «Сохранить и закрыть», `add_pause` for another exception row.
+    pub action: String,
+    pub request_id: String,
+    pub kind: String,
+    pub description: String,
+    pub frequency: String,
+    pub interval: String,
+    pub weekdays: Vec<String>,
+    pub start_date: String,
+    pub end: String,
+    pub count: String,
+    pub until_date: String,
+    pub time_of_day: String,
+    pub pause_from: Vec<String>,
+    pub pause_to: Vec<String>,
+}
+
+impl From<SeriesPost> for SeriesForm {
+    fn from(p: SeriesPost) -> Self {
+        let row = |v: &[String], i: usize| v.get(i).map(|s| s.trim().to_string()).unwrap_or_default();
+        let pauses = (0..p.pause_from.len().max(p.pause_to.len()))
+            .map(|i| PauseRow { from_date: row(&p.pause_from, i), to_date: row(&p.pause_to, i) })
+            .filter(|r| !(r.from_date.is_empty() && r.to_date.is_empty()))
+            .collect();
+        Self {
+            request_id: uuid(&p.request_id).unwrap_or_else(new_request_id),
+            kind: p.kind,
+            description: p.description,
+            frequency: p.frequency,
+            interval: p.interval,
+            weekdays: p.weekdays,
+            start_date: p.start_date,
+            end: p.end,
+            count: p.count,
+            until_date: p.until_date,
+            time_of_day: p.time_of_day,
+            pauses,
+        }
+    }
+}
+
 const FREQUENCIES: [(&str, Frequency); 4] = [
     ("once", Frequency::Once),
     ("daily", Frequency::Daily),
@@ -295,33 +373,6 @@ impl SeriesForm {
                 .map(|t| t.format("%H:%M").to_string())
                 .unwrap_or_default(),
             pauses: Vec::new(),
-        }
-    }
-
-    pub fn from_pairs(p: &Pairs) -> Self {
-        let froms = all(p, "pause_from");
-        let tos = all(p, "pause_to");
-        let pauses = (0..froms.len().max(tos.len()))
-            .map(|i| PauseRow {
-                from_date: froms.get(i).map(|s| s.trim().to_string()).unwrap_or_default(),
-                to_date: tos.get(i).map(|s| s.trim().to_string()).unwrap_or_default(),
-            })
-            .filter(|r| !(r.from_date.is_empty() && r.to_date.is_empty()))
-            .collect();
-        let request_id = one(p, "request_id");
-        Self {
-            request_id: uuid(&request_id).unwrap_or_else(new_request_id),
-            kind: one(p, "kind"),
-            description: one(p, "description"),
-            frequency: one(p, "frequency"),
-            interval: one(p, "interval"),
-            weekdays: all(p, "weekdays").into_iter().map(str::to_string).collect(),
-            start_date: one(p, "start_date"),
-            end: one(p, "end"),
-            count: one(p, "count"),
-            until_date: one(p, "until_date"),
-            time_of_day: one(p, "time_of_day"),
-            pauses,
         }
     }
 
@@ -570,15 +621,15 @@ async fn slot_load(state: &AppState, auth: &Auth, date: &str, time: &str) -> Slo
 
 /// GET `…/program/slot-load?start_date=…&time_of_day=…`: the hint alone,
 /// for htmx to swap in when the date or the time changes.
-pub async fn slot_fragment(State(state): State<AppState>, auth: Auth, Query(q): Query<Pairs>) -> Response {
-    let slot = slot_load(&state, &auth, &one(&q, "start_date"), &one(&q, "time_of_day")).await;
-    state.page(
+pub async fn slot_fragment(State(state): State<AppState>, auth: Auth, Query(q): Query<CalendarQuery>) -> Page {
+    let slot = slot_load(&state, &auth, &q.start_date, &q.time_of_day).await;
+    Ok(state.page(
         &auth.tenant,
         Some(&auth),
         StatusCode::OK,
         "program_slot.html",
         context! { slot => Value::from(Serde(&slot)) },
-    )
+    ))
 }
 
 // ------------------------------------------------------------ create
@@ -588,12 +639,23 @@ enum FormMode<'a> {
     Edit { series: &'a Series, occurrence: Option<&'a Occurrence>, occurrence_form: OccurrenceForm },
 }
 
-#[derive(Serialize, Default, Clone)]
+#[serde_with::apply(String => #[serde(deserialize_with = "trimmed")])]
+#[derive(Serialize, Deserialize, Default, Clone)]
+#[serde(default)]
 pub struct OccurrenceForm {
     description: String,
     local_date: String,
     local_time: String,
+    #[serde(deserialize_with = "checked")]
     paused: bool,
+    /// `cancel` removes the occurrence.
+    #[serde(skip_serializing)]
+    action: String,
+    /// The series and the day the form was opened from, to show it again.
+    #[serde(skip_serializing)]
+    series_id: String,
+    #[serde(skip_serializing)]
+    date: String,
 }
 
 struct Render<'a> {
@@ -623,7 +685,7 @@ async fn render_form(
     mode: FormMode<'_>,
     r: Render<'_>,
     status: StatusCode,
-) -> Response {
+) -> Page {
     let t = state.strings();
     let terms = state.terms(auth).await;
     let card = card_base(auth, &c.id);
@@ -674,25 +736,46 @@ async fn render_form(
             (t.series_edit_title, format!("{card}/program/series/{}", series.id), Some(edit))
         }
     };
-    let ctx = context! {
-        title => title,
-        active => "citizens",
-        c => context! { id => c.id.clone(), full_name => c.full_name.clone() },
-        action => action,
-        back => format!("{card}?tab=program{back_date}"),
-        slot_url => format!("{card}/program/slot-load"),
-        form => Value::from(Serde(r.form)),
-        pause_rows => Value::from(Serde(r.form.pause_rows(r.extra_pause_rows))),
-        errors => Value::from(Serde(&r.errors)),
-        kinds => Value::from(Serde(calendar::kind_options(t))),
-        frequencies => Value::from(Serde(&frequencies)),
-        weekdays => weekdays,
-        slot => Value::from(Serde(&slot)),
-        notice => r.notice,
-        edit => edit,
-        time_zone => terms.time_zone,
+    let page = FormPage {
+        title,
+        active: "citizens",
+        c: context! { id => c.id.clone(), full_name => c.full_name.clone() },
+        action,
+        back: format!("{card}?tab=program{back_date}"),
+        slot_url: format!("{card}/program/slot-load"),
+        form: r.form,
+        pause_rows: r.form.pause_rows(r.extra_pause_rows),
+        errors: &r.errors,
+        kinds: calendar::kind_options(t),
+        frequencies,
+        weekdays,
+        slot,
+        notice: r.notice,
+        edit,
+        time_zone: terms.time_zone.clone(),
     };
-    state.page(&auth.tenant, Some(auth), status, "program_form.html", ctx)
+    Ok(state.page(&auth.tenant, Some(auth), status, "program_form.html", page))
+}
+
+/// `program_form.html`.
+#[derive(Serialize)]
+struct FormPage<'a> {
+    title: &'static str,
+    active: &'static str,
+    c: Value,
+    action: String,
+    back: String,
+    slot_url: String,
+    form: &'a SeriesForm,
+    pause_rows: Vec<PauseRow>,
+    errors: &'a FormErrors,
+    kinds: Vec<common::Opt>,
+    frequencies: [common::Opt; 4],
+    weekdays: Vec<Value>,
+    slot: SlotView,
+    notice: Option<&'static str>,
+    edit: Option<Value>,
+    time_zone: String,
 }
 
 /// A citizen whose program may be changed by this user, or the answer.
@@ -713,13 +796,10 @@ pub async fn new_form(
     State(state): State<AppState>,
     auth: Auth,
     Path((_, id)): Path<(String, String)>,
-    Query(q): Query<Pairs>,
-) -> Response {
-    let c = match program_citizen(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let mut form = SeriesForm::blank(&one(&q, "date"), &one(&q, "time"), &one(&q, "kind"));
+    Query(q): Query<CalendarQuery>,
+) -> Page {
+    let c = program_citizen(&state, &auth, &id).await?;
+    let mut form = SeriesForm::blank(&q.date, &q.time, q.kind.first().map_or("", |k| k.trim()));
     if form.start_date.is_empty() {
         form.start_date = today(&state, &state.terms(&auth).await).to_string();
     }
@@ -731,15 +811,12 @@ pub async fn new_form(
 pub async fn create(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
-    AuthForm { auth, form }: AuthForm<Pairs>,
-) -> Response {
-    let c = match program_citizen(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    AuthForm { auth, mut form }: AuthForm<SeriesPost>,
+) -> Page {
+    let c = program_citizen(&state, &auth, &id).await?;
     let t = state.strings();
-    let action = one(&form, "action");
-    let form = SeriesForm::from_pairs(&form);
+    let action = std::mem::take(&mut form.action);
+    let form = SeriesForm::from(form);
     if action == "add_pause" {
         let r = Render { extra_pause_rows: 2, ..Render::new(&form) };
         return render_form(&state, &auth, &c, FormMode::New, r, StatusCode::OK).await;
@@ -751,25 +828,27 @@ pub async fn create(
             return render_form(&state, &auth, &c, FormMode::New, r, StatusCode::BAD_REQUEST).await;
         }
     };
-    match state.scheduler.clone().create_series(auth.req(msg)).await {
-        Ok(s) => {
-            let s = s.into_inner();
-            tracing::info!(citizen_id = %c.id, series_id = %s.id, "reminder series created");
-            if action == "close" {
-                Redirect::to(&program_url(&auth, &c.id, &s.start_date, "series_created")).into_response()
-            } else {
+    state
+        .submit(
+            &auth,
+            state.scheduler.clone().create_series(auth.req(msg)),
+            async |s| {
+                tracing::info!(citizen_id = %c.id, series_id = %s.id, "reminder series created");
+                if action == "close" {
+                    return Ok(
+                        Redirect::to(&program_url(&auth, &c.id, &s.start_date, "series_created")).into_response()
+                    );
+                }
                 let next = form.next();
                 let r = Render { notice: Some(t.notice_series_created), ..Render::new(&next) };
                 render_form(&state, &auth, &c, FormMode::New, r, StatusCode::OK).await
-            }
-        }
-        Err(status) if is_form_error(&status) => {
-            let http = opeka_platform::error::http_status(status.code());
-            let r = Render { errors: series_errors(&status), ..Render::new(&form) };
-            render_form(&state, &auth, &c, FormMode::New, r, http).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+            },
+            async |status| {
+                let r = Render { errors: series_errors(&status), ..Render::new(&form) };
+                render_form(&state, &auth, &c, FormMode::New, r, http(&status)).await
+            },
+        )
+        .await
 }
 
 // ------------------------------------------------------------ edit, delete
@@ -807,6 +886,7 @@ fn occurrence_form(o: &Occurrence) -> OccurrenceForm {
         local_date: o.local_date.clone(),
         local_time: o.local_time.clone(),
         paused: o.status == OccurrenceStatus::Paused as i32,
+        ..OccurrenceForm::default()
     }
 }
 
@@ -815,19 +895,13 @@ pub async fn edit_form(
     State(state): State<AppState>,
     auth: Auth,
     Path((_, id, sid)): Path<(String, String, String)>,
-    Query(q): Query<Pairs>,
-) -> Response {
-    let c = match citizen(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let series = match series_of(&state, &auth, &c, &sid).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let occurrence = occurrence_on(&state, &auth, &c, &one(&q, "occurrence"), &one(&q, "date")).await;
+    Query(q): Query<CalendarQuery>,
+) -> Page {
+    let c = citizen(&state, &auth, &id).await?;
+    let series = series_of(&state, &auth, &c, &sid).await?;
+    let occurrence = occurrence_on(&state, &auth, &c, &q.occurrence, &q.date).await;
     let form = SeriesForm::from_series(&series);
-    let notice = notice(state.strings(), &one(&q, "notice"));
+    let notice = notice(state.strings(), &q.notice);
     let mode = FormMode::Edit {
         series: &series,
         occurrence: occurrence.as_ref(),
@@ -848,18 +922,12 @@ fn notice(t: &Strings, code: &str) -> Option<&'static str> {
 pub async fn update(
     State(state): State<AppState>,
     Path((_, id, sid)): Path<(String, String, String)>,
-    AuthForm { auth, form }: AuthForm<Pairs>,
-) -> Response {
-    let c = match program_citizen(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let series = match series_of(&state, &auth, &c, &sid).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let action = one(&form, "action");
-    let form = SeriesForm::from_pairs(&form);
+    AuthForm { auth, mut form }: AuthForm<SeriesPost>,
+) -> Page {
+    let c = program_citizen(&state, &auth, &id).await?;
+    let series = series_of(&state, &auth, &c, &sid).await?;
+    let action = std::mem::take(&mut form.action);
+    let form = SeriesForm::from(form);
     let mode = || FormMode::Edit { series: &series, occurrence: None, occurrence_form: OccurrenceForm::default() };
     if action == "add_pause" {
         let r = Render { extra_pause_rows: 2, ..Render::new(&form) };
@@ -872,39 +940,32 @@ pub async fn update(
             return render_form(&state, &auth, &c, mode(), r, StatusCode::BAD_REQUEST).await;
         }
     };
-    match state.scheduler.clone().update_series(auth.req(msg)).await {
-        Ok(s) => {
-            let s = s.into_inner();
-            tracing::info!(series_id = %s.id, "reminder series updated");
-            Redirect::to(&program_url(&auth, &c.id, &s.start_date, "series_updated")).into_response()
-        }
-        Err(status) if is_form_error(&status) => {
-            let http = opeka_platform::error::http_status(status.code());
-            let r = Render { errors: series_errors(&status), ..Render::new(&form) };
-            render_form(&state, &auth, &c, mode(), r, http).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.scheduler.clone().update_series(auth.req(msg)),
+            async |s| {
+                tracing::info!(series_id = %s.id, "reminder series updated");
+                Redirect::to(&program_url(&auth, &c.id, &s.start_date, "series_updated"))
+            },
+            async |status| {
+                let r = Render { errors: series_errors(&status), ..Render::new(&form) };
+                render_form(&state, &auth, &c, mode(), r, http(&status)).await
+            },
+        )
+        .await
 }
 
 /// One occurrence: a new date, time or text, a pause, or its removal.
 pub async fn update_occurrence(
     State(state): State<AppState>,
     Path((_, id, oid)): Path<(String, String, String)>,
-    AuthForm { auth, form }: AuthForm<Pairs>,
-) -> Response {
-    let c = match program_citizen(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let Some(oid) = uuid(&oid) else { return common::not_found(&state, &auth) };
-    let cancel = one(&form, "action") == "cancel";
-    let typed = OccurrenceForm {
-        description: one(&form, "description"),
-        local_date: one(&form, "local_date"),
-        local_time: one(&form, "local_time"),
-        paused: !one(&form, "paused").is_empty(),
-    };
+    AuthForm { auth, form: typed }: AuthForm<OccurrenceForm>,
+) -> Page {
+    let c = program_citizen(&state, &auth, &id).await?;
+    let Some(oid) = uuid(&oid) else { return Err(common::not_found(&state, &auth)) };
+    let cancel = typed.action == "cancel";
+    let (series_id, opened_on) = (typed.series_id.clone(), typed.date.clone());
     let msg = UpdateOccurrenceRequest {
         id: oid.clone(),
         description: typed.description.clone(),
@@ -913,34 +974,33 @@ pub async fn update_occurrence(
         paused: typed.paused,
         cancel,
     };
-    match state.scheduler.clone().update_occurrence(auth.req(msg)).await {
-        Ok(o) => {
-            let o = o.into_inner();
-            if o.citizen_id != c.id {
-                // Scheduler checked the caller; a foreign id in this card's path is a broken link.
-                return common::not_found(&state, &auth);
-            }
-            tracing::info!(occurrence_id = %o.id, cancelled = cancel, "reminder occurrence updated");
-            let date = if o.local_date.is_empty() { typed.local_date.clone() } else { o.local_date.clone() };
-            Redirect::to(&program_url(&auth, &c.id, &date, "occurrence_updated")).into_response()
-        }
-        Err(status) if is_form_error(&status) => {
-            let http = opeka_platform::error::http_status(status.code());
-            let series = match series_of(&state, &auth, &c, &one(&form, "series_id")).await {
-                Ok(s) => s,
-                Err(r) => return r,
-            };
-            let occurrence = occurrence_on(&state, &auth, &c, &oid, &one(&form, "date")).await;
-            let series_form = SeriesForm::from_series(&series);
-            let mode = FormMode::Edit { series: &series, occurrence: occurrence.as_ref(), occurrence_form: typed };
-            let r = Render {
-                occurrence_errors: FormErrors::from_status(&status, OCCURRENCE_FIELDS),
-                ..Render::new(&series_form)
-            };
-            render_form(&state, &auth, &c, mode, r, http).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    let typed_date = typed.local_date.clone();
+    state
+        .submit(
+            &auth,
+            state.scheduler.clone().update_occurrence(auth.req(msg)),
+            async |o| {
+                if o.citizen_id != c.id {
+                    // Scheduler checked the caller; a foreign id in this card's path is a broken link.
+                    return Err(common::not_found(&state, &auth));
+                }
+                tracing::info!(occurrence_id = %o.id, cancelled = cancel, "reminder occurrence updated");
+                let date = if o.local_date.is_empty() { typed_date } else { o.local_date };
+                Ok(Redirect::to(&program_url(&auth, &c.id, &date, "occurrence_updated")))
+            },
+            async |status| {
+                let series = series_of(&state, &auth, &c, &series_id).await?;
+                let occurrence = occurrence_on(&state, &auth, &c, &oid, &opened_on).await;
+                let series_form = SeriesForm::from_series(&series);
+                let mode = FormMode::Edit { series: &series, occurrence: occurrence.as_ref(), occurrence_form: typed };
+                let r = Render {
+                    occurrence_errors: FormErrors::from_status(&status, OCCURRENCE_FIELDS),
+                    ..Render::new(&series_form)
+                };
+                render_form(&state, &auth, &c, mode, r, http(&status)).await
+            },
+        )
+        .await
 }
 
 /// S0-80: «Удалить», after a confirmation.
@@ -948,52 +1008,39 @@ pub async fn delete_confirm(
     State(state): State<AppState>,
     auth: Auth,
     Path((_, id, sid)): Path<(String, String, String)>,
-) -> Response {
-    let c = match program_citizen(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let series = match series_of(&state, &auth, &c, &sid).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+) -> Page {
+    let c = program_citizen(&state, &auth, &id).await?;
+    let series = series_of(&state, &auth, &c, &sid).await?;
     let t = state.strings();
     let card = card_base(&auth, &c.id);
-    let ctx = context! {
-        title => t.action_delete,
-        active => "citizens",
-        heading => t.action_delete,
-        question => t.series_delete_question,
-        subject => format!("{}: {}", calendar::kind_label(t, series.kind), series.description),
-        note => t.series_delete_note,
-        action => format!("{card}/program/series/{}/delete", series.id),
-        confirm_label => t.delete_confirm,
-        danger => true,
-        cancel_href => format!("{card}/program/series/{}", series.id),
+    let confirm = Confirm {
+        title: t.action_delete,
+        active: "citizens",
+        question: t.series_delete_question,
+        subject: &format!("{}: {}", calendar::kind_label(t, series.kind), series.description),
+        note: t.series_delete_note,
+        action: &format!("{card}/program/series/{}/delete", series.id),
+        confirm_label: t.delete_confirm,
+        danger: true,
+        cancel_href: &format!("{card}/program/series/{}", series.id),
     };
-    state.page(&auth.tenant, Some(&auth), StatusCode::OK, "confirm.html", ctx)
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "confirm.html", confirm))
 }
 
 pub async fn delete(
     State(state): State<AppState>,
     Path((_, id, sid)): Path<(String, String, String)>,
     AuthForm { auth, .. }: AuthForm<super::NoFields>,
-) -> Response {
-    let c = match program_citizen(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let series = match series_of(&state, &auth, &c, &sid).await {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+) -> Page {
+    let c = program_citizen(&state, &auth, &id).await?;
+    let series = series_of(&state, &auth, &c, &sid).await?;
     if let Err(status) =
         state.scheduler.clone().delete_series(auth.req(DeleteSeriesRequest { id: series.id.clone() })).await
     {
-        return state.grpc_error(&auth, status).await;
+        return Err(state.grpc_error(&auth, status).await);
     }
     tracing::info!(series_id = %series.id, "reminder series deleted");
-    Redirect::to(&program_url(&auth, &c.id, &series.start_date, "series_deleted")).into_response()
+    Ok(Redirect::to(&program_url(&auth, &c.id, &series.start_date, "series_deleted")).into_response())
 }
 
 #[cfg(test)]
@@ -1001,8 +1048,12 @@ mod tests {
     use super::*;
     use crate::strings::RU;
 
-    fn pairs(v: &[(&str, &str)]) -> Pairs {
-        v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    fn pairs(v: &[(&str, &str)]) -> SeriesPost {
+        serde_html_form::from_str(&serde_urlencoded::to_string(v).unwrap()).unwrap()
+    }
+
+    fn query(v: &[(&str, &str)]) -> CalendarQuery {
+        serde_html_form::from_str(&serde_urlencoded::to_string(v).unwrap()).unwrap()
     }
 
     // S0-62, S0-65, S0-68, S0-70…S0-72: a weekly task with an end date and a pause.
@@ -1030,7 +1081,7 @@ mod tests {
             ("pause_from", ""),
             ("pause_to", ""),
         ]);
-        let f = SeriesForm::from_pairs(&p);
+        let f = SeriesForm::from(p);
         assert_eq!(f.pauses.len(), 2, "empty exception rows are dropped");
         let r = f.create_request(&RU, "c-1").unwrap();
         assert_eq!(r.citizen_id, "c-1");
@@ -1066,7 +1117,7 @@ mod tests {
             ("count", "abc"),
             ("time_of_day", "09:00"),
         ]);
-        let r = SeriesForm::from_pairs(&p).create_request(&RU, "c").unwrap();
+        let r = SeriesForm::from(p).create_request(&RU, "c").unwrap();
         let rec = r.recurrence.unwrap();
         assert_eq!((rec.frequency, rec.interval, rec.count), (Frequency::Once as i32, 0, 1));
         assert!(rec.weekdays.is_empty());
@@ -1087,12 +1138,12 @@ mod tests {
             ("count", "501"),
             ("time_of_day", "09:00"),
         ]);
-        let rec = SeriesForm::from_pairs(&p).create_request(&RU, "c").unwrap().recurrence.unwrap();
+        let rec = SeriesForm::from(p).create_request(&RU, "c").unwrap().recurrence.unwrap();
         assert_eq!((rec.interval, rec.count), (0, 501));
 
         let p =
             pairs(&[("kind", "x"), ("frequency", "monthly"), ("interval", "два"), ("end", "count"), ("count", "-1")]);
-        let e = SeriesForm::from_pairs(&p).create_request(&RU, "c").unwrap_err();
+        let e = SeriesForm::from(p).create_request(&RU, "c").unwrap_err();
         let fields: Vec<&str> = e.fields.keys().map(String::as_str).collect();
         assert_eq!(fields, ["count", "description", "interval", "kind", "start_date", "time_of_day"]);
         assert_eq!(e.fields["interval"], RU.whole_number);
@@ -1113,7 +1164,7 @@ mod tests {
             ("time_of_day", "18:45"),
             ("pause_from", "2025-05-01"),
         ]);
-        let f = SeriesForm::from_pairs(&p);
+        let f = SeriesForm::from(p);
         let n = f.next();
         assert_eq!(n.description, "");
         assert_ne!(n.request_id, f.request_id, "the next task is a new request");
@@ -1182,12 +1233,12 @@ mod tests {
     // FullCalendar asks with offsets; the dates are what scheduler takes.
     #[test]
     fn calendar_periods_are_checked() {
-        let q = pairs(&[("start", "2025-10-27T00:00:00+03:00"), ("end", "2025-12-08T00:00:00+03:00")]);
+        let q = query(&[("start", "2025-10-27T00:00:00+03:00"), ("end", "2025-12-08T00:00:00+03:00")]);
         let (from, to) = requested_period(&q).unwrap();
         assert_eq!((from.to_string(), to.to_string()), ("2025-10-27".into(), "2025-12-08".into()));
-        assert!(requested_period(&pairs(&[("start", "2025-12-08"), ("end", "2025-10-27")])).is_none());
-        assert!(requested_period(&pairs(&[("start", "2025-01-01"), ("end", "2027-01-01")])).is_none());
-        assert!(requested_period(&pairs(&[("start", "soon")])).is_none());
+        assert!(requested_period(&query(&[("start", "2025-12-08"), ("end", "2025-10-27")])).is_none());
+        assert!(requested_period(&query(&[("start", "2025-01-01"), ("end", "2027-01-01")])).is_none());
+        assert!(requested_period(&query(&[("start", "soon")])).is_none());
     }
 
     #[test]

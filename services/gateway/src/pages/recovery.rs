@@ -4,11 +4,12 @@
 //!
 //! Nobody is signed in here, so each form's CSRF token is the login form's
 //! double-submit cookie (see `auth.rs`).
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::identity::{
@@ -17,6 +18,7 @@ use opeka_proto::identity::{
 use serde::Deserialize;
 use tonic::Code;
 
+use crate::pages::common::Page;
 use crate::session::{self, LOGIN_CSRF_COOKIE};
 use crate::views::FormErrors;
 use crate::{AppState, identity, tenancy};
@@ -135,15 +137,15 @@ pub async fn activate_page(
     Path(tenant): Path<String>,
     Query(q): Query<ActivateQuery>,
     headers: HeaderMap,
-) -> Response {
+) -> Page {
     if !tenancy::is_valid_slug(&tenant) {
-        return StatusCode::NOT_FOUND.into_response();
+        return Err(StatusCode::NOT_FOUND.into_response());
     }
     let link = q.token.trim();
     let dead = link.is_empty().then(|| state.strings().recovery.token_missing.to_string());
     let status = if dead.is_some() { StatusCode::BAD_REQUEST } else { StatusCode::OK };
     let a = Activation { link, errors: FormErrors::default(), dead };
-    render_activate(&state, &tenant, &form_token(&headers), a, status)
+    Ok(render_activate(&state, &tenant, &form_token(&headers), a, status))
 }
 
 /// S2-3, S2-4: saving the password activates the account and signs in.
@@ -152,24 +154,24 @@ pub async fn activate(
     Path(tenant): Path<String>,
     headers: HeaderMap,
     Form(form): Form<ActivateForm>,
-) -> Response {
+) -> Page {
     if !tenancy::is_valid_slug(&tenant) {
-        return StatusCode::NOT_FOUND.into_response();
+        return Err(StatusCode::NOT_FOUND.into_response());
     }
     if !csrf_ok(&headers, &form.csrf) {
-        return csrf_refused(&state, &tenant);
+        return Err(csrf_refused(&state, &tenant));
     }
     let link = form.token.trim();
     if link.is_empty() {
         let dead = Some(state.strings().recovery.token_missing.to_string());
         let a = Activation { link, errors: FormErrors::default(), dead };
-        return render_activate(&state, &tenant, &form.csrf, a, StatusCode::BAD_REQUEST);
+        return Err(render_activate(&state, &tenant, &form.csrf, a, StatusCode::BAD_REQUEST));
     }
     let mut errors = FormErrors::default();
     password_errors(&state, &form.password, &form.password_repeat, &mut errors);
     if !errors.is_empty() {
         let a = Activation { link, errors, dead: None };
-        return render_activate(&state, &tenant, &form.csrf, a, StatusCode::BAD_REQUEST);
+        return Err(render_activate(&state, &tenant, &form.csrf, a, StatusCode::BAD_REQUEST));
     }
     let msg = ActivateAccountRequest {
         tenant: tenant.clone(),
@@ -180,7 +182,7 @@ pub async fn activate(
     let status = match state.identity.clone().activate_account(identity::request(msg, &tenant, None)).await {
         Ok(r) => match r.into_inner().tokens {
             Some(pair) => return sign_in(&state, &tenant, &headers, pair).await,
-            None => return state.internal_error(&tenant, None, &"activation answered without tokens"),
+            None => return Err(state.internal_error(&tenant, None, &"activation answered without tokens")),
         },
         Err(status) => status,
     };
@@ -201,13 +203,13 @@ pub async fn activate(
         }
         _ => Activation { link, errors: service_failure(&state, &status, "activate"), dead: None },
     };
-    render_activate(&state, &tenant, &form.csrf, a, http)
+    Ok(render_activate(&state, &tenant, &form.csrf, a, http))
 }
 
 /// Opens a session for a fresh token pair exactly as the login page does
 /// (`auth::login`): the previous session of this browser ends, the session
 /// cookie is set, the form token cleared, and the browser goes home.
-async fn sign_in(state: &AppState, tenant: &str, headers: &HeaderMap, pair: TokenPair) -> Response {
+async fn sign_in(state: &AppState, tenant: &str, headers: &HeaderMap, pair: TokenPair) -> Page {
     let now = state.clock.now();
     let account = match pair.account.clone() {
         Some(a) => a,
@@ -215,7 +217,7 @@ async fn sign_in(state: &AppState, tenant: &str, headers: &HeaderMap, pair: Toke
             let req = identity::request(WhoAmIRequest {}, tenant, Some(&pair.access_token));
             match state.identity.clone().who_am_i(req).await {
                 Ok(a) => a.into_inner(),
-                Err(status) => return state.internal_error(tenant, None, &status),
+                Err(status) => return Err(state.internal_error(tenant, None, &status)),
             }
         }
     };
@@ -223,15 +225,15 @@ async fn sign_in(state: &AppState, tenant: &str, headers: &HeaderMap, pair: Toke
     session::close_presented(state, headers).await;
     let cookie = match session::open(state, tenant, &tokens).await {
         Ok(c) => c,
-        Err(e) => return state.internal_error(tenant, None, &e),
+        Err(e) => return Err(state.internal_error(tenant, None, &e)),
     };
     tracing::info!(account_id = %tokens.account_id, tenant = %tenant, "activated and signed in");
     let clear: HeaderValue = session::set_cookie(state, tenant, LOGIN_CSRF_COOKIE, "", 0);
-    (
+    Ok((
         AppendHeaders([(header::SET_COOKIE, cookie), (header::SET_COOKIE, clear)]),
         Redirect::to(&format!("{}/", tenancy::base(tenant))),
     )
-        .into_response()
+        .into_response())
 }
 
 // ---- «Забыли пароль?» (S1-14, S2-8) ----
@@ -274,11 +276,11 @@ pub async fn forgot_page(
     Path(tenant): Path<String>,
     Query(q): Query<ForgotQuery>,
     headers: HeaderMap,
-) -> Response {
+) -> Page {
     if !tenancy::is_valid_slug(&tenant) {
-        return StatusCode::NOT_FOUND.into_response();
+        return Err(StatusCode::NOT_FOUND.into_response());
     }
-    render_forgot(&state, &tenant, &form_token(&headers), q.login.trim(), &FormErrors::default(), StatusCode::OK)
+    Ok(render_forgot(&state, &tenant, &form_token(&headers), q.login.trim(), &FormErrors::default(), StatusCode::OK))
 }
 
 /// S1-14, S2-8: identity mails the link and the code; the page says the same
@@ -288,33 +290,33 @@ pub async fn forgot(
     Path(tenant): Path<String>,
     headers: HeaderMap,
     Form(form): Form<ForgotForm>,
-) -> Response {
+) -> Page {
     if !tenancy::is_valid_slug(&tenant) {
-        return StatusCode::NOT_FOUND.into_response();
+        return Err(StatusCode::NOT_FOUND.into_response());
     }
     if !csrf_ok(&headers, &form.csrf) {
-        return csrf_refused(&state, &tenant);
+        return Err(csrf_refused(&state, &tenant));
     }
     let login = form.login.trim();
     if login.is_empty() {
         let mut errors = FormErrors::default();
         errors.field("login", state.strings().recovery.forgot_required);
-        return render_forgot(&state, &tenant, &form.csrf, login, &errors, StatusCode::BAD_REQUEST);
+        return Err(render_forgot(&state, &tenant, &form.csrf, login, &errors, StatusCode::BAD_REQUEST));
     }
     if login.chars().count() > super::auth::MAX_LOGIN_CHARS {
         let mut errors = FormErrors::default();
         errors.field("login", state.strings().login_too_long);
-        return render_forgot(&state, &tenant, &form.csrf, "", &errors, StatusCode::BAD_REQUEST);
+        return Err(render_forgot(&state, &tenant, &form.csrf, "", &errors, StatusCode::BAD_REQUEST));
     }
     let msg = RequestPasswordResetRequest { tenant: tenant.clone(), login: login.to_string() };
     if let Err(status) = state.identity.clone().request_password_reset(identity::request(msg, &tenant, None)).await {
         let errors = service_failure(&state, &status, "request password reset");
         let http = opeka_platform::error::http_status(status.code());
-        return render_forgot(&state, &tenant, &form.csrf, login, &errors, http);
+        return Err(render_forgot(&state, &tenant, &form.csrf, login, &errors, http));
     }
     // Post/redirect/get: a reload does not mail another code.
     let to = format!("{}/reset?sent=1&login={}", tenancy::base(&tenant), urlencode(login));
-    Redirect::to(&to).into_response()
+    Ok(Redirect::to(&to).into_response())
 }
 
 // ---- The code and the new password (S1-14) ----
@@ -370,13 +372,13 @@ pub async fn reset_page(
     Path(tenant): Path<String>,
     Query(q): Query<ResetQuery>,
     headers: HeaderMap,
-) -> Response {
+) -> Page {
     if !tenancy::is_valid_slug(&tenant) {
-        return StatusCode::NOT_FOUND.into_response();
+        return Err(StatusCode::NOT_FOUND.into_response());
     }
     let v =
         ResetView { login: q.login.trim(), code: q.code.trim(), sent: q.sent == "1", errors: FormErrors::default() };
-    render_reset(&state, &tenant, &form_token(&headers), v, StatusCode::OK)
+    Ok(render_reset(&state, &tenant, &form_token(&headers), v, StatusCode::OK))
 }
 
 /// A new password with the code; on success the login page says so.
@@ -385,12 +387,12 @@ pub async fn reset(
     Path(tenant): Path<String>,
     headers: HeaderMap,
     Form(form): Form<ResetForm>,
-) -> Response {
+) -> Page {
     if !tenancy::is_valid_slug(&tenant) {
-        return StatusCode::NOT_FOUND.into_response();
+        return Err(StatusCode::NOT_FOUND.into_response());
     }
     if !csrf_ok(&headers, &form.csrf) {
-        return csrf_refused(&state, &tenant);
+        return Err(csrf_refused(&state, &tenant));
     }
     let t = state.strings();
     let (login, code) = (form.login.trim(), form.code.trim());
@@ -404,7 +406,7 @@ pub async fn reset(
     password_errors(&state, &form.password, &form.password_repeat, &mut errors);
     if !errors.is_empty() {
         let v = ResetView { login, code, sent: false, errors };
-        return render_reset(&state, &tenant, &form.csrf, v, StatusCode::BAD_REQUEST);
+        return Err(render_reset(&state, &tenant, &form.csrf, v, StatusCode::BAD_REQUEST));
     }
     let msg = ResetPasswordRequest {
         tenant: tenant.clone(),
@@ -416,7 +418,7 @@ pub async fn reset(
     match state.identity.clone().reset_password(identity::request(msg, &tenant, None)).await {
         Ok(_) => {
             tracing::info!(tenant = %tenant, "password reset with a code");
-            Redirect::to(&format!("{}/login?note=reset", tenancy::base(&tenant))).into_response()
+            Ok(Redirect::to(&format!("{}/login?note=reset", tenancy::base(&tenant))).into_response())
         }
         Err(status) => {
             let errors = match status.code() {
@@ -425,7 +427,7 @@ pub async fn reset(
             };
             let http = opeka_platform::error::http_status(status.code());
             let v = ResetView { login, code, sent: false, errors };
-            render_reset(&state, &tenant, &form.csrf, v, http)
+            Ok(render_reset(&state, &tenant, &form.csrf, v, http))
         }
     }
 }

@@ -4,10 +4,11 @@
 //! reads them; the admin adds, renames and (where the service allows)
 //! deletes. Each owning service checks the role again.
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{CreateSpecialGroupRequest, DeleteSpecialGroupRequest, RenameSpecialGroupRequest};
@@ -16,7 +17,7 @@ use opeka_proto::identity::{CreateDistrictRequest, RenameDistrictRequest};
 use serde::Deserialize;
 
 use super::NoFields;
-use super::common::{self, Opt, is_form_error, uuid};
+use super::common::{self, Confirm, Opt, Page, is_form_error, uuid};
 use crate::session::{Auth, AuthForm};
 use crate::views::FormErrors;
 use crate::{AppState, Strings, tenancy};
@@ -177,13 +178,13 @@ pub struct ListQuery {
     notice: String,
 }
 
-async fn list(kind: Kind, State(state): State<AppState>, auth: Auth, Query(q): Query<ListQuery>) -> Response {
+async fn list(kind: Kind, State(state): State<AppState>, auth: Auth, Query(q): Query<ListQuery>) -> Page {
     let t = state.strings();
     let w = kind.words(t);
     let query = q.query.trim().to_string();
     let rows = match kind.list(&state, &auth, &query).await {
         Ok(r) => r,
-        Err(status) => return state.grpc_error(&auth, status).await,
+        Err(status) => return Err(state.grpc_error(&auth, status).await),
     };
     let notice = match q.notice.as_str() {
         "created" => Some(t.notice_created_item),
@@ -202,7 +203,7 @@ async fn list(kind: Kind, State(state): State<AppState>, auth: Auth, Query(q): Q
         readonly_note => if auth.is_admin() { None } else { w.readonly_note },
         notice => notice,
     };
-    state.page(&auth.tenant, Some(&auth), StatusCode::OK, "reference.html", ctx)
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "reference.html", ctx))
 }
 
 #[derive(Deserialize)]
@@ -248,17 +249,17 @@ async fn current(kind: Kind, state: &AppState, auth: &Auth, id: &str) -> Result<
     }
 }
 
-async fn form(kind: Kind, State(state): State<AppState>, auth: Auth, id: Option<String>) -> Response {
+async fn form(kind: Kind, State(state): State<AppState>, auth: Auth, id: Option<String>) -> Page {
     if !auth.is_admin() {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
     let ok = StatusCode::OK;
     match id {
-        None => render_form(&state, &auth, kind, None, "", &FormErrors::default(), ok),
-        Some(id) => match current(kind, &state, &auth, &id).await {
-            Ok(o) => render_form(&state, &auth, kind, Some(&o.id), &o.name, &FormErrors::default(), ok),
-            Err(r) => r,
-        },
+        None => Ok(render_form(&state, &auth, kind, None, "", &FormErrors::default(), ok)),
+        Some(id) => {
+            let o = current(kind, &state, &auth, &id).await?;
+            Ok(render_form(&state, &auth, kind, Some(&o.id), &o.name, &FormErrors::default(), ok))
+        }
     }
 }
 
@@ -268,60 +269,55 @@ async fn save(
     State(state): State<AppState>,
     id: Option<String>,
     AuthForm { auth, form }: AuthForm<NameForm>,
-) -> Response {
+) -> Page {
     if !auth.is_admin() {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
     let id = match id {
-        Some(id) => match current(kind, &state, &auth, &id).await {
-            Ok(o) => Some(o.id),
-            Err(r) => return r,
-        },
+        Some(id) => Some(current(kind, &state, &auth, &id).await?.id),
         None => None,
     };
     let name = form.name.trim().to_string();
     if name.is_empty() {
         let mut errors = FormErrors::default();
         errors.field("name", state.strings().title_required);
-        return render_form(&state, &auth, kind, id.as_deref(), &name, &errors, StatusCode::BAD_REQUEST);
+        return Err(render_form(&state, &auth, kind, id.as_deref(), &name, &errors, StatusCode::BAD_REQUEST));
     }
     let w = kind.words(state.strings());
     match kind.save(&state, &auth, id.as_deref(), name.clone()).await {
-        Ok(()) => Redirect::to(&list_url(&auth, &w, if id.is_some() { "saved" } else { "created" })).into_response(),
+        Ok(()) => {
+            Ok(Redirect::to(&list_url(&auth, &w, if id.is_some() { "saved" } else { "created" })).into_response())
+        }
         Err(status) if is_form_error(&status) => {
             let errors = FormErrors::from_status(&status, &["name"]);
             let http = opeka_platform::error::http_status(status.code());
-            render_form(&state, &auth, kind, id.as_deref(), &name, &errors, http)
+            Ok(render_form(&state, &auth, kind, id.as_deref(), &name, &errors, http))
         }
-        Err(status) => state.grpc_error(&auth, status).await,
+        Err(status) => Err(state.grpc_error(&auth, status).await),
     }
 }
 
 /// S0-103: «Корзина» asks first.
-async fn delete_confirm(kind: Kind, State(state): State<AppState>, auth: Auth, id: String) -> Response {
+async fn delete_confirm(kind: Kind, State(state): State<AppState>, auth: Auth, id: String) -> Page {
     if !auth.is_admin() {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
     let w = kind.words(state.strings());
-    let Some((title, question, note)) = w.delete else { return common::not_found(&state, &auth) };
-    let o = match current(kind, &state, &auth, &id).await {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
+    let Some((title, question, note)) = w.delete else { return Err(common::not_found(&state, &auth)) };
+    let o = current(kind, &state, &auth, &id).await?;
     let base = tenancy::base(&auth.tenant);
-    let ctx = context! {
-        title => title,
-        active => w.path,
-        heading => title,
-        question => question,
-        subject => o.name,
-        note => note,
-        action => format!("{base}/{}/{}/delete", w.path, o.id),
-        confirm_label => state.strings().delete_confirm,
-        danger => true,
-        cancel_href => format!("{base}/{}", w.path),
+    let confirm = Confirm {
+        title,
+        active: w.path,
+        question,
+        subject: &o.name,
+        note,
+        action: &format!("{base}/{}/{}/delete", w.path, o.id),
+        confirm_label: state.strings().delete_confirm,
+        danger: true,
+        cancel_href: &format!("{base}/{}", w.path),
     };
-    state.page(&auth.tenant, Some(&auth), StatusCode::OK, "confirm.html", ctx)
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "confirm.html", confirm))
 }
 
 async fn delete(
@@ -329,14 +325,14 @@ async fn delete(
     State(state): State<AppState>,
     id: String,
     AuthForm { auth, .. }: AuthForm<NoFields>,
-) -> Response {
+) -> Page {
     if !auth.is_admin() {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
-    let Some(id) = uuid(&id) else { return common::not_found(&state, &auth) };
+    let Some(id) = uuid(&id) else { return Err(common::not_found(&state, &auth)) };
     let w = kind.words(state.strings());
     match kind.delete(&state, &auth, id).await {
-        Ok(()) => Redirect::to(&list_url(&auth, &w, "deleted")).into_response(),
-        Err(status) => state.grpc_error(&auth, status).await,
+        Ok(()) => Ok(Redirect::to(&list_url(&auth, &w, "deleted")).into_response()),
+        Err(status) => Err(state.grpc_error(&auth, status).await),
     }
 }

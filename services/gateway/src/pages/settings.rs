@@ -5,9 +5,10 @@
 //! and registry visibility (S0-2, cases), and the reminders' settings: time
 //! zone, send-ahead window, grace period, detector thresholds, «без
 //! назначений» on or off, the bot's rate (S0-90…S0-93, scheduler).
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{GetTenantSettingsRequest, UpdateTenantSettingsRequest};
@@ -22,6 +23,7 @@ use tonic::Code;
 
 use super::NoFields;
 use super::common::is_form_error;
+use crate::pages::common::{Page, http};
 use crate::session::{Auth, AuthForm};
 use crate::views::FormErrors;
 use crate::{AppState, tenancy};
@@ -205,7 +207,7 @@ fn tls_code(tls: i32) -> &'static str {
     }
 }
 
-pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<SettingsQuery>) -> Response {
+pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<SettingsQuery>) -> Page {
     let t = state.strings();
     let notice = if q.changed.is_some() {
         Some(t.password_changed)
@@ -217,7 +219,7 @@ pub async fn page(State(state): State<AppState>, auth: Auth, Query(q): Query<Set
     render(&state, &auth, View { notice, ..Default::default() }, StatusCode::OK).await
 }
 
-async fn render(state: &AppState, auth: &Auth, v: View, status: StatusCode) -> Response {
+async fn render(state: &AppState, auth: &Auth, v: View, status: StatusCode) -> Page {
     let t = state.strings();
     let mut admin = None;
     if auth.is_admin() {
@@ -225,18 +227,18 @@ async fn render(state: &AppState, auth: &Auth, v: View, status: StatusCode) -> R
             match state.notifications.clone().get_channel_settings(auth.req(GetChannelSettingsRequest {})).await {
                 Ok(c) => Some(c.into_inner()),
                 Err(status) if matches!(status.code(), Code::Unavailable | Code::DeadlineExceeded) => None,
-                Err(status) => return state.grpc_error(auth, status).await,
+                Err(status) => return Err(state.grpc_error(auth, status).await),
             };
         let tenant = match state.cases.clone().get_tenant_settings(auth.req(GetTenantSettingsRequest {})).await {
             Ok(s) => Some(s.into_inner()),
             Err(status) if matches!(status.code(), Code::Unavailable | Code::DeadlineExceeded) => None,
-            Err(status) => return state.grpc_error(auth, status).await,
+            Err(status) => return Err(state.grpc_error(auth, status).await),
         };
         let stored_scheduler =
             match state.scheduler.clone().get_scheduler_settings(auth.req(GetSchedulerSettingsRequest {})).await {
                 Ok(s) => Some(s.into_inner()),
                 Err(status) if matches!(status.code(), Code::Unavailable | Code::DeadlineExceeded) => None,
-                Err(status) => return state.grpc_error(auth, status).await,
+                Err(status) => return Err(state.grpc_error(auth, status).await),
             };
         let scheduler = v.scheduler.or_else(|| stored_scheduler.as_ref().map(SchedulerForm::from_settings));
         let stored_smtp = channels.as_ref().and_then(|c| c.smtp.clone());
@@ -295,17 +297,14 @@ async fn render(state: &AppState, auth: &Auth, v: View, status: StatusCode) -> R
         notice => v.notice,
         admin => admin,
     };
-    state.page(&auth.tenant, Some(auth), status, "settings.html", ctx)
+    Ok(state.page(&auth.tenant, Some(auth), status, "settings.html", ctx))
 }
 
 fn saved(auth: &Auth, anchor: &str) -> Response {
     Redirect::to(&format!("{}/settings?saved=1#{anchor}", tenancy::base(&auth.tenant))).into_response()
 }
 
-pub async fn change_password(
-    State(state): State<AppState>,
-    AuthForm { auth, form }: AuthForm<PasswordChange>,
-) -> Response {
+pub async fn change_password(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<PasswordChange>) -> Page {
     let t = state.strings();
     let mut errors = FormErrors::default();
     if form.old_password.is_empty() {
@@ -329,14 +328,14 @@ pub async fn change_password(
     match state.identity.clone().change_own_password(auth.req(msg)).await {
         Ok(_) => {
             tracing::info!(account_id = %auth.row.account_id, "own password changed");
-            Redirect::to(&format!("{}/settings?changed=1", tenancy::base(&auth.tenant))).into_response()
+            Ok(Redirect::to(&format!("{}/settings?changed=1", tenancy::base(&auth.tenant))).into_response())
         }
         Err(status) if matches!(status.code(), Code::InvalidArgument | Code::FailedPrecondition) => {
             let errors = FormErrors::from_status(&status, FIELDS);
             let http = opeka_platform::error::http_status(status.code());
             render(&state, &auth, View { password_errors: errors, ..Default::default() }, http).await
         }
-        Err(status) => state.grpc_error(&auth, status).await,
+        Err(status) => Err(state.grpc_error(&auth, status).await),
     }
 }
 
@@ -345,9 +344,9 @@ fn refuse_non_admin(state: &AppState, auth: &Auth) -> Option<Response> {
 }
 
 /// S0-13: the mail sender; an empty password keeps the stored one.
-pub async fn save_smtp(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<SmtpForm>) -> Response {
+pub async fn save_smtp(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<SmtpForm>) -> Page {
     if let Some(r) = refuse_non_admin(&state, &auth) {
-        return r;
+        return Err(r);
     }
     let t = state.strings();
     let Ok(port) = form.port.trim().parse::<u32>() else {
@@ -371,25 +370,28 @@ pub async fn save_smtp(State(state): State<AppState>, AuthForm { auth, form }: A
         username: form.username.trim().into(),
         password: form.password.clone(),
     };
-    match state.notifications.clone().update_smtp_settings(auth.req(msg)).await {
-        Ok(_) => saved(&auth, "smtp-heading"),
-        Err(status) if is_form_error(&status) => {
-            let v = View {
-                smtp_errors: FormErrors::from_status(&status, SMTP_FIELDS),
-                smtp: Some(form),
-                ..Default::default()
-            };
-            render(&state, &auth, v, opeka_platform::error::http_status(status.code())).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.notifications.clone().update_smtp_settings(auth.req(msg)),
+            async |_| saved(&auth, "smtp-heading"),
+            async |status| {
+                let v = View {
+                    smtp_errors: FormErrors::from_status(&status, SMTP_FIELDS),
+                    smtp: Some(form),
+                    ..Default::default()
+                };
+                render(&state, &auth, v, http(&status)).await
+            },
+        )
+        .await
 }
 
 /// S0-14: «Проверить соединение» answers «Успешно» or «Соединение
 /// отсутствует» with the reason, in place of the button's label.
-pub async fn check_smtp(State(state): State<AppState>, AuthForm { auth, .. }: AuthForm<NoFields>) -> Response {
+pub async fn check_smtp(State(state): State<AppState>, AuthForm { auth, .. }: AuthForm<NoFields>) -> Page {
     if let Some(r) = refuse_non_admin(&state, &auth) {
-        return r;
+        return Err(r);
     }
     let check = match state.notifications.clone().check_smtp(auth.req(CheckSmtpRequest {})).await {
         Ok(r) => {
@@ -397,54 +399,57 @@ pub async fn check_smtp(State(state): State<AppState>, AuthForm { auth, .. }: Au
             (r.ok, r.message)
         }
         Err(status) if is_form_error(&status) => (false, status.message().to_string()),
-        Err(status) => return state.grpc_error(&auth, status).await,
+        Err(status) => return Err(state.grpc_error(&auth, status).await),
     };
     render(&state, &auth, View { check: Some(check), ..Default::default() }, StatusCode::OK).await
 }
 
 /// S0-9…S0-12: where copies of notices go; empty clears it.
-pub async fn save_copy_email(
-    State(state): State<AppState>,
-    AuthForm { auth, form }: AuthForm<CopyEmailForm>,
-) -> Response {
+pub async fn save_copy_email(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<CopyEmailForm>) -> Page {
     if let Some(r) = refuse_non_admin(&state, &auth) {
-        return r;
+        return Err(r);
     }
     let msg = SetAdminCopyEmailRequest { email: form.email.trim().into() };
-    match state.notifications.clone().set_admin_copy_email(auth.req(msg)).await {
-        Ok(_) => saved(&auth, "copy-heading"),
-        Err(status) if is_form_error(&status) => {
-            let v = View {
-                copy_errors: FormErrors::from_status(&status, &["email"]),
-                copy_email: Some(form.email),
-                ..Default::default()
-            };
-            render(&state, &auth, v, opeka_platform::error::http_status(status.code())).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.notifications.clone().set_admin_copy_email(auth.req(msg)),
+            async |_| saved(&auth, "copy-heading"),
+            async |status| {
+                let v = View {
+                    copy_errors: FormErrors::from_status(&status, &["email"]),
+                    copy_email: Some(form.email),
+                    ..Default::default()
+                };
+                render(&state, &auth, v, http(&status)).await
+            },
+        )
+        .await
 }
 
 /// The tenant's Telegram bot; an empty token disconnects it.
-pub async fn save_bot(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<BotForm>) -> Response {
+pub async fn save_bot(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<BotForm>) -> Page {
     if let Some(r) = refuse_non_admin(&state, &auth) {
-        return r;
+        return Err(r);
     }
     let msg = SetBotTokenRequest { token: form.token.trim().into() };
-    match state.notifications.clone().set_bot_token(auth.req(msg)).await {
-        Ok(_) => saved(&auth, "bot-heading"),
-        Err(status) if is_form_error(&status) => {
-            let v = View { bot_errors: FormErrors::from_status(&status, &["token"]), ..Default::default() };
-            render(&state, &auth, v, opeka_platform::error::http_status(status.code())).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.notifications.clone().set_bot_token(auth.req(msg)),
+            async |_| saved(&auth, "bot-heading"),
+            async |status| {
+                let v = View { bot_errors: FormErrors::from_status(&status, &["token"]), ..Default::default() };
+                render(&state, &auth, v, http(&status)).await
+            },
+        )
+        .await
 }
 
 /// S0-2: the terms and «кураторы видят всех»; empty fields restore defaults.
-pub async fn save_terms(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<TermsForm>) -> Response {
+pub async fn save_terms(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<TermsForm>) -> Page {
     if let Some(r) = refuse_non_admin(&state, &auth) {
-        return r;
+        return Err(r);
     }
     let msg = UpdateTenantSettingsRequest {
         citizen_term: form.citizen_term.trim().into(),
@@ -454,30 +459,30 @@ pub async fn save_terms(State(state): State<AppState>, AuthForm { auth, form }: 
         curators_read_all: form.curators_read_all.is_some(),
         time_zone: form.time_zone.trim().into(),
     };
-    match state.cases.clone().update_tenant_settings(auth.req(msg)).await {
-        Ok(s) => {
-            state.remember_terms(&auth.tenant, s.get_ref());
-            saved(&auth, "terms-heading")
-        }
-        Err(status) if is_form_error(&status) => {
-            let v = View {
-                terms_errors: FormErrors::from_status(&status, TERMS_FIELDS),
-                terms: Some(form),
-                ..Default::default()
-            };
-            render(&state, &auth, v, opeka_platform::error::http_status(status.code())).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.cases.clone().update_tenant_settings(auth.req(msg)),
+            async |s| {
+                state.remember_terms(&auth.tenant, &s);
+                saved(&auth, "terms-heading")
+            },
+            async |status| {
+                let v = View {
+                    terms_errors: FormErrors::from_status(&status, TERMS_FIELDS),
+                    terms: Some(form),
+                    ..Default::default()
+                };
+                render(&state, &auth, v, http(&status)).await
+            },
+        )
+        .await
 }
 
 /// S0-90…S0-93: the reminders' settings; empty fields restore defaults.
-pub async fn save_scheduler(
-    State(state): State<AppState>,
-    AuthForm { auth, form }: AuthForm<SchedulerForm>,
-) -> Response {
+pub async fn save_scheduler(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<SchedulerForm>) -> Page {
     if let Some(r) = refuse_non_admin(&state, &auth) {
-        return r;
+        return Err(r);
     }
     let msg = match form.request(state.strings()) {
         Ok(m) => m,
@@ -486,20 +491,23 @@ pub async fn save_scheduler(
             return render(&state, &auth, v, StatusCode::BAD_REQUEST).await;
         }
     };
-    match state.scheduler.clone().update_scheduler_settings(auth.req(msg)).await {
-        Ok(_) => saved(&auth, "scheduler-heading"),
-        Err(status) if is_form_error(&status) => {
-            let mut fields = SCHEDULER_NUMBERS.to_vec();
-            fields.extend(["time_zone", "no_assignments_enabled"]);
-            let v = View {
-                scheduler_errors: FormErrors::from_status(&status, &fields),
-                scheduler: Some(form),
-                ..Default::default()
-            };
-            render(&state, &auth, v, opeka_platform::error::http_status(status.code())).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.scheduler.clone().update_scheduler_settings(auth.req(msg)),
+            async |_| saved(&auth, "scheduler-heading"),
+            async |status| {
+                let mut fields = SCHEDULER_NUMBERS.to_vec();
+                fields.extend(["time_zone", "no_assignments_enabled"]);
+                let v = View {
+                    scheduler_errors: FormErrors::from_status(&status, &fields),
+                    scheduler: Some(form),
+                    ..Default::default()
+                };
+                render(&state, &auth, v, http(&status)).await
+            },
+        )
+        .await
 }
 
 #[cfg(test)]

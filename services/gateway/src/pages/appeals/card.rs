@@ -6,9 +6,10 @@
 //! files as the appeal's, then sends their ids with the step; the card links them for download.
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, Query, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::act_on_appeal_request::Action;
@@ -18,11 +19,11 @@ use opeka_proto::cases::{
     PostponeAction, RereviewAction, RouteAction, TechSupportAction,
 };
 use opeka_proto::identity::{AccountKind, ListAccountsRequest, Role};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tonic::Code;
 
-use super::common::{self, FileOwner, Opt, Posted, Uploaded, all, one, uuid};
-use super::{Pairs, can_edit_cards, card_url, form_errors, label_of, load, new_request_id, opts};
+use super::common::{self, FileOwner, Opt, Page, Posted, Uploaded, all, one, trimmed, uuid};
+use super::{can_edit_cards, card_url, form_errors, label_of, load, new_request_id, opts};
 use crate::session::{Auth, AuthForm};
 use crate::strings::appeals::AppealsStrings;
 use crate::terms::{self, Terms};
@@ -300,19 +301,13 @@ async fn executors(state: &AppState, auth: &Auth, org: &str) -> Vec<Opt> {
     }
 }
 
-async fn render(state: &AppState, auth: &Auth, a: &Appeal, extra: Extra, status: StatusCode) -> Response {
+async fn render(state: &AppState, auth: &Auth, a: &Appeal, extra: Extra, status: StatusCode) -> Page {
     let s = state.strings();
     let t = s.appeals;
-    let options = match super::options(state, auth).await {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
+    let options = super::options(state, auth).await?;
     let terms = state.terms(auth).await;
     let msg = ListAppealTimelineRequest { appeal_id: a.id.clone(), ..Default::default() };
-    let entries = match state.appeals.clone().list_appeal_timeline(auth.req(msg)).await {
-        Ok(r) => r.into_inner().entries,
-        Err(status) => return state.grpc_error(auth, status).await,
-    };
+    let entries = state.call(auth, state.appeals.clone().list_appeal_timeline(auth.req(msg))).await?.entries;
     let timeline: Vec<EntryView> = entries
         .iter()
         .map(|e| EntryView {
@@ -372,7 +367,17 @@ async fn render(state: &AppState, auth: &Auth, a: &Appeal, extra: Extra, status:
         message => extra.message,
         can_edit => can_edit_cards(auth),
     };
-    state.page(&auth.tenant, Some(auth), status, "appeals_card.html", ctx)
+    Ok(state.page(&auth.tenant, Some(auth), status, "appeals_card.html", ctx))
+}
+
+/// The card's query, and the comment editor's form (`text`).
+#[serde_with::apply(String => #[serde(deserialize_with = "trimmed")])]
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct CardQuery {
+    notice: String,
+    edit: String,
+    text: String,
 }
 
 /// S1-17…S1-28: the card; `?notice=` after a step, `?edit=<comment>` opens a comment's editor.
@@ -380,14 +385,11 @@ pub async fn page(
     State(state): State<AppState>,
     auth: Auth,
     Path((_, id)): Path<(String, String)>,
-    Query(q): Query<Pairs>,
-) -> Response {
-    let a = match load(&state, &auth, &id).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let edit = uuid(&one(&q, "edit")).map(|cid| (cid, Failed::default()));
-    let extra = Extra { notice: one(&q, "notice"), edit, ..Extra::default() };
+    Query(q): Query<CardQuery>,
+) -> Page {
+    let a = load(&state, &auth, &id).await?;
+    let edit = uuid(&q.edit).map(|cid| (cid, Failed::default()));
+    let extra = Extra { notice: q.notice, edit, ..Extra::default() };
     render(&state, &auth, &a, extra, StatusCode::OK).await
 }
 
@@ -437,20 +439,19 @@ pub async fn act(
     Path((_, id)): Path<(String, String)>,
     auth: Auth,
     req: Request,
-) -> Response {
-    let a = match load(&state, &auth, &id).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let posted = match common::posted_with_files(&state, &auth, req, FileOwner::Appeal(&a.id)).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+) -> Page {
+    let a = load(&state, &auth, &id).await?;
+    let posted = common::posted_with_files(&state, &auth, req, FileOwner::Appeal(&a.id)).await?;
     let form = &posted.pairs;
     let t = state.strings().appeals;
     let code = one(form, "action");
     let Some(fields) = action_fields(&code) else {
-        return state.error_page(&auth.tenant, Some(&auth), StatusCode::BAD_REQUEST, state.strings().form_malformed);
+        return Err(state.error_page(
+            &auth.tenant,
+            Some(&auth),
+            StatusCode::BAD_REQUEST,
+            state.strings().form_malformed,
+        ));
     };
     // Free text keeps its line breaks; only the ends are trimmed.
     let values: BTreeMap<String, String> = fields.iter().map(|f| (f.to_string(), one(form, f))).collect();
@@ -473,7 +474,7 @@ pub async fn act(
         Ok(after) => {
             let after = after.into_inner();
             tracing::info!(appeal_id = %after.id, action = %code, status = %after.status, "appeal step taken");
-            Redirect::to(&format!("{}?notice={code}", card_url(&auth, &after.id))).into_response()
+            Ok(Redirect::to(&format!("{}?notice={code}", card_url(&auth, &after.id))).into_response())
         }
         Err(status) if status.code() == Code::InvalidArgument => {
             let http = opeka_platform::error::http_status(status.code());
@@ -482,16 +483,13 @@ pub async fn act(
         }
         Err(status) if is_refusal(status.code()) => {
             // The card may have moved on (somebody else took it): show it as it is now.
-            let now = match load(&state, &auth, &a.id).await {
-                Ok(now) => now,
-                Err(r) => return r,
-            };
+            let now = load(&state, &auth, &a.id).await?;
             let http = opeka_platform::error::http_status(status.code());
             let failed = (!fields.is_empty()).then(|| fail(FormErrors::default()));
             let extra = Extra { message: Some(status.message().to_string()), failed, kept: files, ..Extra::default() };
             render(&state, &auth, &now, extra, http).await
         }
-        Err(status) => state.grpc_error(&auth, status).await,
+        Err(status) => Err(state.grpc_error(&auth, status).await),
     }
 }
 
@@ -501,15 +499,9 @@ pub async fn add_comment(
     Path((_, id)): Path<(String, String)>,
     auth: Auth,
     req: Request,
-) -> Response {
-    let a = match load(&state, &auth, &id).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let posted = match common::posted_with_files(&state, &auth, req, FileOwner::Appeal(&a.id)).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+) -> Page {
+    let a = load(&state, &auth, &id).await?;
+    let posted = common::posted_with_files(&state, &auth, req, FileOwner::Appeal(&a.id)).await?;
     let text = one(&posted.pairs, "text");
     let files = form_files(&posted);
     let typed = |errors: FormErrors| Extra {
@@ -533,12 +525,12 @@ pub async fn add_comment(
     let file_ids = files.iter().map(|f| f.id.clone()).collect();
     let msg = AddAppealCommentRequest { appeal_id: a.id.clone(), text: text.clone(), file_ids, request_id };
     match state.appeals.clone().add_appeal_comment(auth.req(msg)).await {
-        Ok(_) => Redirect::to(&format!("{}?notice=comment#timeline", card_url(&auth, &a.id))).into_response(),
+        Ok(_) => Ok(Redirect::to(&format!("{}?notice=comment#timeline", card_url(&auth, &a.id))).into_response()),
         Err(status) if status.code() == Code::InvalidArgument || is_refusal(status.code()) => {
             let http = opeka_platform::error::http_status(status.code());
             render(&state, &auth, &a, typed(form_errors(&status, &["text", FILES_FIELD])), http).await
         }
-        Err(status) => state.grpc_error(&auth, status).await,
+        Err(status) => Err(state.grpc_error(&auth, status).await),
     }
 }
 
@@ -548,12 +540,9 @@ pub async fn download(
     State(state): State<AppState>,
     auth: Auth,
     Path((_, id, file_id)): Path<(String, String, String)>,
-) -> Response {
-    let a = match load(&state, &auth, &id).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let Some(file_id) = uuid(&file_id) else { return common::not_found(&state, &auth) };
+) -> Page {
+    let a = load(&state, &auth, &id).await?;
+    let Some(file_id) = uuid(&file_id) else { return Err(common::not_found(&state, &auth)) };
     common::download(&state, &auth, file_id, |f| f.appeal_id == a.id).await
 }
 
@@ -561,14 +550,11 @@ pub async fn download(
 pub async fn edit_comment(
     State(state): State<AppState>,
     Path((_, id, comment_id)): Path<(String, String, String)>,
-    AuthForm { auth, form }: AuthForm<Pairs>,
-) -> Response {
-    let a = match load(&state, &auth, &id).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
-    let Some(comment_id) = uuid(&comment_id) else { return common::not_found(&state, &auth) };
-    let text = one(&form, "text");
+    AuthForm { auth, form }: AuthForm<CardQuery>,
+) -> Page {
+    let a = load(&state, &auth, &id).await?;
+    let Some(comment_id) = uuid(&comment_id) else { return Err(common::not_found(&state, &auth)) };
+    let text = form.text;
     let typed = |errors: FormErrors| {
         let f = Failed { action: "edit".into(), values: BTreeMap::from([("text".to_string(), text.clone())]), errors };
         Some((comment_id.clone(), f))
@@ -581,15 +567,14 @@ pub async fn edit_comment(
     }
     let msg = EditAppealCommentRequest { appeal_id: a.id.clone(), comment_id: comment_id.clone(), text: text.clone() };
     match state.appeals.clone().edit_appeal_comment(auth.req(msg)).await {
-        Ok(_) => {
-            Redirect::to(&format!("{}?notice=comment_saved#entry-{comment_id}", card_url(&auth, &a.id))).into_response()
-        }
+        Ok(_) => Ok(Redirect::to(&format!("{}?notice=comment_saved#entry-{comment_id}", card_url(&auth, &a.id)))
+            .into_response()),
         Err(status) if status.code() == Code::InvalidArgument || is_refusal(status.code()) => {
             let http = opeka_platform::error::http_status(status.code());
             let extra = Extra { edit: typed(form_errors(&status, &["text"])), ..Extra::default() };
             render(&state, &auth, &a, extra, http).await
         }
-        Err(status) => state.grpc_error(&auth, status).await,
+        Err(status) => Err(state.grpc_error(&auth, status).await),
     }
 }
 

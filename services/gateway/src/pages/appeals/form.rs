@@ -4,17 +4,17 @@
 //! region are required — cases checks, the violations land beside the inputs.
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{
     Appeal, AppealCitizen, AppealGeography, AppealTopic, CreateAppealRequest, UpdateAppealRequest,
 };
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 use tonic::Code;
 
-use super::common::{self, all, one, uuid};
-use super::{Pairs, Tree, can_edit_cards, card_url, form_errors, journal_url, load, new_request_id, opts};
+use super::common::{self, Page, checked, filled, http, trimmed, uuid};
+use super::{Tree, can_edit_cards, card_url, form_errors, journal_url, load, new_request_id, opts};
 use crate::AppState;
 use crate::session::{Auth, AuthForm};
 use crate::views::FormErrors;
@@ -50,10 +50,22 @@ fn field_names() -> Vec<&'static str> {
     FIELDS.iter().map(|(f, _)| *f).collect()
 }
 
+fn request_key<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(uuid(&trimmed(d)?).unwrap_or_else(new_request_id))
+}
+
 /// What the form holds, as typed.
-#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[serde_with::apply(String => #[serde(deserialize_with = "trimmed")])]
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq, Deserialize)]
+#[serde(default = "AppealForm::blank")]
 pub struct AppealForm {
+    /// The form's idempotency key: kept when it is a well-formed id, a new one otherwise.
+    #[serde_with(skip_apply)]
+    #[serde(deserialize_with = "request_key")]
     pub request_id: String,
+    /// The card's version the edit form was opened with (not shown as a field).
+    #[serde(skip_serializing)]
+    pub version: String,
     pub citizen_full_name: String,
     pub citizen_email: String,
     pub citizen_phone: String,
@@ -67,8 +79,11 @@ pub struct AppealForm {
     pub topic_category_type_id: String,
     pub topic_category_id: String,
     pub topic_subcategory_id: String,
+    #[serde(deserialize_with = "checked")]
     pub urgent: bool,
+    #[serde(deserialize_with = "checked")]
     pub talked_before: bool,
+    #[serde(deserialize_with = "filled")]
     pub labels: Vec<String>,
     pub source_system: String,
     pub source_id: String,
@@ -83,40 +98,13 @@ impl AppealForm {
         Self { request_id: new_request_id(), ..Self::default() }
     }
 
-    pub fn from_pairs(p: &Pairs) -> Self {
-        Self {
-            request_id: uuid(&one(p, "request_id")).unwrap_or_else(new_request_id),
-            citizen_full_name: one(p, "citizen_full_name"),
-            citizen_email: one(p, "citizen_email"),
-            citizen_phone: one(p, "citizen_phone"),
-            geography_source_address: one(p, "geography_source_address"),
-            geography_federal_district_id: one(p, "geography_federal_district_id"),
-            geography_region_id: one(p, "geography_region_id"),
-            geography_municipality_id: one(p, "geography_municipality_id"),
-            geography_address: one(p, "geography_address"),
-            executor_org_id: one(p, "executor_org_id"),
-            executor_sub_org: one(p, "executor_sub_org"),
-            topic_category_type_id: one(p, "topic_category_type_id"),
-            topic_category_id: one(p, "topic_category_id"),
-            topic_subcategory_id: one(p, "topic_subcategory_id"),
-            urgent: !one(p, "urgent").is_empty(),
-            talked_before: !one(p, "talked_before").is_empty(),
-            labels: all(p, "labels").into_iter().map(str::trim).filter(|l| !l.is_empty()).map(String::from).collect(),
-            source_system: one(p, "source_system"),
-            source_id: one(p, "source_id"),
-            channel: one(p, "channel"),
-            stream: one(p, "stream"),
-            text: one(p, "text"),
-            deadline: one(p, "deadline"),
-        }
-    }
-
     pub fn from_appeal(a: &Appeal) -> Self {
         let c = a.citizen.clone().unwrap_or_default();
         let g = a.geography.clone().unwrap_or_default();
         let t = a.topic.clone().unwrap_or_default();
         Self {
             request_id: new_request_id(),
+            version: String::new(),
             citizen_full_name: c.full_name,
             citizen_email: c.email,
             citizen_phone: c.phone,
@@ -265,12 +253,9 @@ async fn render(
     form: &AppealForm,
     errors: &FormErrors,
     status: StatusCode,
-) -> Response {
+) -> Page {
     let t = state.strings().appeals;
-    let options = match super::options(state, auth).await {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
+    let options = super::options(state, auth).await?;
     let geography = Tree::load(state, auth, "geography").await;
     let topics = Tree::load(state, auth, "topics").await;
     let orgs = super::organisations(state, auth).await;
@@ -307,100 +292,92 @@ async fn render(
         subcategories => Value::from(Serde(topics.groups("subcategory", ""))),
         orgs => Value::from(Serde(&orgs)),
     };
-    state.page(&auth.tenant, Some(auth), status, "appeals_form.html", ctx)
+    Ok(state.page(&auth.tenant, Some(auth), status, "appeals_form.html", ctx))
 }
 
 /// «Создать обращение» (moderators and admins; cases checks again).
-pub async fn new_form(State(state): State<AppState>, auth: Auth) -> Response {
+pub async fn new_form(State(state): State<AppState>, auth: Auth) -> Page {
     if !can_edit_cards(&auth) {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
     render(&state, &auth, Mode::New, &AppealForm::blank(), &FormErrors::default(), StatusCode::OK).await
 }
 
-pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<Pairs>) -> Response {
-    let form = AppealForm::from_pairs(&form);
-    match state.appeals.clone().create_appeal(auth.req(form.create_request())).await {
-        Ok(a) => {
-            let a = a.into_inner();
-            tracing::info!(appeal_id = %a.id, number = a.number, "appeal created");
-            Redirect::to(&format!("{}?notice=created", card_url(&auth, &a.id))).into_response()
-        }
-        Err(status) if common::is_form_error(&status) => {
-            let errors = form_errors(&status, &field_names());
-            let http = opeka_platform::error::http_status(status.code());
-            render(&state, &auth, Mode::New, &form, &errors, http).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<AppealForm>) -> Page {
+    state
+        .submit(
+            &auth,
+            state.appeals.clone().create_appeal(auth.req(form.create_request())),
+            async |a| {
+                tracing::info!(appeal_id = %a.id, number = a.number, "appeal created");
+                Redirect::to(&format!("{}?notice=created", card_url(&auth, &a.id)))
+            },
+            async |status| {
+                let errors = form_errors(&status, &field_names());
+                render(&state, &auth, Mode::New, &form, &errors, http(&status)).await
+            },
+        )
+        .await
 }
 
 /// S1-6, S1-7: «Изменить» of the card's fields.
-pub async fn edit_form(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Response {
+pub async fn edit_form(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
     if !can_edit_cards(&auth) {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
-    match load(&state, &auth, &id).await {
-        Ok(a) => {
-            let form = AppealForm::from_appeal(&a);
-            render(&state, &auth, Mode::Edit(&a), &form, &FormErrors::default(), StatusCode::OK).await
-        }
-        Err(r) => r,
-    }
+    let a = load(&state, &auth, &id).await?;
+    render(&state, &auth, Mode::Edit(&a), &AppealForm::from_appeal(&a), &FormErrors::default(), StatusCode::OK).await
 }
 
 pub async fn update(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
-    AuthForm { auth, form }: AuthForm<Pairs>,
-) -> Response {
-    let a = match load(&state, &auth, &id).await {
-        Ok(a) => a,
-        Err(r) => return r,
-    };
+    AuthForm { auth, form }: AuthForm<AppealForm>,
+) -> Page {
+    let a = load(&state, &auth, &id).await?;
     // The version the form was opened with: a change made meanwhile is not overwritten.
-    let version = one(&form, "version").parse::<i64>().unwrap_or(a.version);
-    let typed = AppealForm::from_pairs(&form);
+    let version = form.version.parse::<i64>().unwrap_or(a.version);
+    let typed = form;
     let Some(mut msg) = typed.update_request(&a) else {
-        return Redirect::to(&card_url(&auth, &a.id)).into_response();
+        return Ok(Redirect::to(&card_url(&auth, &a.id)).into_response());
     };
     msg.version = version;
     if let Some(x) = msg.appeal.as_mut() {
         x.version = version;
     }
-    match state.appeals.clone().update_appeal(auth.req(msg)).await {
-        Ok(_) => Redirect::to(&format!("{}?notice=updated", card_url(&auth, &a.id))).into_response(),
-        Err(status) if common::is_form_error(&status) || status.code() == Code::Aborted => {
-            let mut errors = form_errors(&status, &field_names());
-            if status.code() == Code::Aborted {
-                errors = FormErrors::default();
-                errors.general.push(state.strings().appeals.version_conflict.to_string());
-            }
-            let http = opeka_platform::error::http_status(status.code());
-            // Show the card as it is now, with what was typed on top of it.
-            let now = match load(&state, &auth, &a.id).await {
-                Ok(now) => now,
-                Err(r) => return r,
-            };
-            render(&state, &auth, Mode::Edit(&now), &typed, &errors, http).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit_also(
+            &auth,
+            &[tonic::Code::Aborted],
+            state.appeals.clone().update_appeal(auth.req(msg)),
+            async |_| Redirect::to(&format!("{}?notice=updated", card_url(&auth, &a.id))),
+            async |status| {
+                let mut errors = form_errors(&status, &field_names());
+                if status.code() == Code::Aborted {
+                    errors = FormErrors::default();
+                    errors.general.push(state.strings().appeals.version_conflict.to_string());
+                }
+                // Show the card as it is now, with what was typed on top of it.
+                let now = load(&state, &auth, &a.id).await?;
+                render(&state, &auth, Mode::Edit(&now), &typed, &errors, http(&status)).await
+            },
+        )
+        .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn pairs(v: &[(&str, &str)]) -> Pairs {
-        v.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    fn posted(v: &[(&str, &str)]) -> AppealForm {
+        serde_html_form::from_str(&serde_urlencoded::to_string(v).unwrap()).unwrap()
     }
 
     // S1-28: the intake form becomes CreateAppeal with the form's own request id.
     #[test]
     fn intake_becomes_create_appeal() {
         let rid = "0195f3a4-0000-7000-8000-000000000009";
-        let f = AppealForm::from_pairs(&pairs(&[
+        let f = posted(&[
             ("request_id", rid),
             ("citizen_full_name", " Тестов Тест "),
             ("citizen_phone", "+7(917)561-89-18"),
@@ -410,7 +387,7 @@ mod tests {
             ("labels", ""),
             ("channel", "call_centre"),
             ("text", "Нужна помощь"),
-        ]));
+        ]);
         let r = f.create_request();
         assert_eq!(r.request_id, rid);
         let c = r.citizen.unwrap();
@@ -418,7 +395,7 @@ mod tests {
         assert_eq!(r.geography.unwrap().region_id, "r-1");
         assert!(r.urgent && !r.talked_before);
         assert_eq!(r.labels, ["vip"]);
-        assert!(uuid(&AppealForm::from_pairs(&pairs(&[])).request_id).is_some(), "a form without a key gets one");
+        assert!(uuid(&posted(&[]).request_id).is_some(), "a form without a key gets one");
     }
 
     // S1-6: only what changed goes into the mask; the organisation is routed, not edited.

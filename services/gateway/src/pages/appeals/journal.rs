@@ -2,9 +2,10 @@
 //! filtered, sorted page is a URL that can be bookmarked (and exported later, S1-63); the columns of
 //! S1-16, numbered pages, and the user's choice of filter fields (S1-62). Above it, «Задачи»: the
 //! cards that came back to the executor (issue 5 point 2), each with «Обработано».
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect};
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{
@@ -13,7 +14,7 @@ use opeka_proto::cases::{
 };
 use serde::Serialize;
 
-use super::common::{self, Opt, all, one};
+use super::common::{self, Opt, Page, all, one};
 use super::{Pairs, Tree, can_edit_cards, has_role, journal_url, opts};
 use crate::session::{Auth, AuthForm};
 use crate::strings::appeals::AppealsStrings;
@@ -445,15 +446,12 @@ fn choices(s: &Strings) -> (Vec<Opt>, Vec<Opt>) {
 }
 
 /// S1-15…S1-17, S1-48…S1-61, S1-64: the journal.
-pub async fn page(State(state): State<AppState>, auth: Auth, Query(p): Query<Pairs>) -> Response {
+pub async fn page(State(state): State<AppState>, auth: Auth, Query(p): Query<Pairs>) -> Page {
     let s = state.strings();
     let t = s.appeals;
     let executor = has_role(&auth, "executor");
     let q = JournalQuery::from_pairs(&p, executor);
-    let options = match super::options(&state, &auth).await {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
+    let options = super::options(&state, &auth).await?;
     let saved = match state.appeals.clone().get_journal_preferences(auth.req(GetJournalPreferencesRequest {})).await {
         Ok(p) => p.into_inner().visible_filters,
         Err(status) => {
@@ -511,7 +509,7 @@ pub async fn page(State(state): State<AppState>, auth: Auth, Query(p): Query<Pai
                 Err(status) if status.code() == tonic::Code::InvalidArgument => {
                     errors = super::form_errors(&status, FILTER_FIELDS);
                 }
-                Err(status) => return state.grpc_error(&auth, status).await,
+                Err(status) => return Err(state.grpc_error(&auth, status).await),
             }
         }
     }
@@ -576,17 +574,15 @@ pub async fn page(State(state): State<AppState>, auth: Auth, Query(p): Query<Pai
         tasks_back => journal_query(&p),
     };
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
-    state.page(&auth.tenant, Some(&auth), status, "appeals.html", ctx)
+    Ok(state.page(&auth.tenant, Some(&auth), status, "appeals.html", ctx))
 }
 
 /// S1-62: «Настроить фильтры» saves which fields the panel shows, then returns to the same journal.
-pub async fn save_filters(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<Pairs>) -> Response {
+pub async fn save_filters(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<Pairs>) -> Page {
     let visible: Vec<String> =
         all(&form, "visible").into_iter().filter(|f| FILTER_FIELDS.contains(f)).map(String::from).collect();
     let msg = SaveJournalPreferencesRequest { visible_filters: visible };
-    if let Err(status) = state.appeals.clone().save_journal_preferences(auth.req(msg)).await {
-        return state.grpc_error(&auth, status).await;
-    }
+    state.call(&auth, state.appeals.clone().save_journal_preferences(auth.req(msg))).await?;
     // The journal's own filter, rebuilt from its fields only: the redirect never leaves the journal.
     let back: Pairs = serde_urlencoded::from_str(&one(&form, "back")).unwrap_or_default();
     let back: Pairs = back.into_iter().filter(|(k, _)| FILTER_FIELDS.contains(&k.as_str())).collect();
@@ -596,7 +592,7 @@ pub async fn save_filters(State(state): State<AppState>, AuthForm { auth, form }
         url.push('&');
     }
     url.push_str("notice=filters_saved");
-    Redirect::to(&url).into_response()
+    Ok(Redirect::to(&url).into_response())
 }
 
 /// «Обработано» on a task above the journal (issue 5 point 2), then back to the journal as it was.
@@ -604,14 +600,14 @@ pub async fn mark_task_processed(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
     AuthForm { auth, form }: AuthForm<Pairs>,
-) -> Response {
+) -> Page {
     let Some(id) = common::uuid(&id) else {
-        return common::not_found(&state, &auth);
+        return Err(common::not_found(&state, &auth));
     };
     let msg = MarkAppealWorkItemProcessedRequest { id };
     match state.appeals.clone().mark_appeal_work_item_processed(auth.req(msg)).await {
         Ok(item) => tracing::info!(work_item_id = %item.get_ref().id, "appeal work item processed"),
-        Err(status) => return state.grpc_error(&auth, status).await,
+        Err(status) => return Err(state.grpc_error(&auth, status).await),
     }
     let back: Pairs = serde_urlencoded::from_str(&one(&form, "back")).unwrap_or_default();
     let back = journal_query(&back);
@@ -621,7 +617,7 @@ pub async fn mark_task_processed(
         url.push('&');
     }
     url.push_str("notice=task_processed");
-    Redirect::to(&url).into_response()
+    Ok(Redirect::to(&url).into_response())
 }
 
 #[cfg(test)]

@@ -74,18 +74,12 @@ async fn load(state: &AppState, auth: &Auth, key: &str) -> Result<Appeal, Respon
     } else {
         return Err(common::not_found(state, auth));
     };
-    match state.appeals.clone().get_appeal(auth.req(msg)).await {
-        Ok(a) => Ok(a.into_inner()),
-        Err(status) => Err(state.grpc_error(auth, status).await),
-    }
+    state.call(auth, state.appeals.clone().get_appeal(auth.req(msg))).await
 }
 
 /// The workflow's words (statuses, reasons, channels, labels, actions) as cases names them.
 async fn options(state: &AppState, auth: &Auth) -> Result<AppealOptions, Response> {
-    match state.appeals.clone().get_appeal_options(auth.req(GetAppealOptionsRequest {})).await {
-        Ok(o) => Ok(o.into_inner()),
-        Err(status) => Err(state.grpc_error(auth, status).await),
-    }
+    state.call(auth, state.appeals.clone().get_appeal_options(auth.req(GetAppealOptionsRequest {}))).await
 }
 
 /// A code's label in one of the option lists; the code itself when cases does not know it.

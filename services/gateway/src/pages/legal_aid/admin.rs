@@ -1,9 +1,10 @@
 //! The admin's side of legal aid: each centre's details (address, phone, e-mail, head — the
 //! letterhead of the printed referral form) and where online questions go (S2-33): the
 //! district → centre table and the fallback centre for districts without a route.
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{
@@ -12,8 +13,8 @@ use opeka_proto::cases::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::super::common::{self, Opt, is_form_error, one, uuid};
-use super::{Pairs, form_errors, page, root, try_grpc, words};
+use super::super::common::{self, Opt, Page, http, is_form_error, trimmed, uuid};
+use super::{Pairs, form_errors, page, root, words};
 use crate::AppState;
 use crate::session::{Auth, AuthForm};
 use crate::strings::legal_aid::LegalAidStrings;
@@ -100,25 +101,21 @@ pub(super) fn page_ctx(
     }
 }
 
-async fn render_page(state: &AppState, auth: &Auth, errors: &FormErrors, notice: &str, status: StatusCode) -> Response {
-    let centres = try_grpc!(
-        state,
-        auth,
-        state.legal_aid.clone().list_legal_aid_centres(auth.req(ListLegalAidCentresRequest::default()))
-    );
-    let routes = try_grpc!(
-        state,
-        auth,
-        state.legal_aid.clone().list_district_routes(auth.req(ListDistrictRoutesRequest::default()))
-    );
+async fn render_page(state: &AppState, auth: &Auth, errors: &FormErrors, notice: &str, status: StatusCode) -> Page {
+    let centres = state
+        .call(auth, state.legal_aid.clone().list_legal_aid_centres(auth.req(ListLegalAidCentresRequest::default())))
+        .await?;
+    let routes = state
+        .call(auth, state.legal_aid.clone().list_district_routes(auth.req(ListDistrictRoutesRequest::default())))
+        .await?;
     let ctx = page_ctx(words(state), &centres_url(auth), &centres.centres, &routes, errors, notice);
     page(state, auth, status, "legal_aid_centres.html", ctx).await
 }
 
 /// The centres with their details, the fallback centre and the routing table.
-pub async fn show(State(state): State<AppState>, auth: Auth, Query(q): Query<PageQuery>) -> Response {
+pub async fn show(State(state): State<AppState>, auth: Auth, Query(q): Query<PageQuery>) -> Page {
     if !auth.is_admin() {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
     render_page(&state, &auth, &FormErrors::default(), &q.notice, StatusCode::OK).await
 }
@@ -138,20 +135,18 @@ pub(super) fn changed_routes(current: &[DistrictRoute], posted: &Pairs) -> Vec<S
 }
 
 /// S2-33: «Сохранить» on the routing table sets the routes that changed.
-pub async fn save_routes(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<Pairs>) -> Response {
+pub async fn save_routes(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<Pairs>) -> Page {
     if !auth.is_admin() {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
-    let routes = try_grpc!(
-        state,
-        &auth,
-        state.legal_aid.clone().list_district_routes(auth.req(ListDistrictRoutesRequest::default()))
-    );
+    let routes = state
+        .call(&auth, state.legal_aid.clone().list_district_routes(auth.req(ListDistrictRoutesRequest::default())))
+        .await?;
     let mut errors = FormErrors::default();
     for msg in changed_routes(&routes.routes, &form) {
         if let Err(status) = state.legal_aid.clone().set_district_route(auth.req(msg)).await {
             if !is_form_error(&status) && status.code() != tonic::Code::NotFound {
-                return state.grpc_error(&auth, status).await;
+                return Err(state.grpc_error(&auth, status).await);
             }
             errors.general.extend(form_errors(&status, &[]).general);
         }
@@ -159,26 +154,39 @@ pub async fn save_routes(State(state): State<AppState>, AuthForm { auth, form }:
     if !errors.is_empty() {
         return render_page(&state, &auth, &errors, "", StatusCode::BAD_REQUEST).await;
     }
-    Redirect::to(&format!("{}?notice=routes#routes", centres_url(&auth))).into_response()
+    Ok(Redirect::to(&format!("{}?notice=routes#routes", centres_url(&auth))).into_response())
 }
 
 /// Where questions from districts without a route go.
-pub async fn save_fallback(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<Pairs>) -> Response {
-    if !auth.is_admin() {
-        return common::forbidden(&state, &auth);
-    }
-    let msg = SetFallbackCentreRequest { centre_id: uuid(&one(&form, "centre_id")).unwrap_or_default() };
-    match state.legal_aid.clone().set_fallback_centre(auth.req(msg)).await {
-        Ok(_) => Redirect::to(&format!("{}?notice=fallback#fallback", centres_url(&auth))).into_response(),
-        Err(status) if is_form_error(&status) || status.code() == tonic::Code::NotFound => {
-            let errors = form_errors(&status, &[]);
-            render_page(&state, &auth, &errors, "", opeka_platform::error::http_status(status.code())).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+#[serde_with::apply(String => #[serde(deserialize_with = "trimmed")])]
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct FallbackForm {
+    centre_id: String,
 }
 
-#[derive(Serialize, Default, Debug)]
+pub async fn save_fallback(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<FallbackForm>) -> Page {
+    if !auth.is_admin() {
+        return Err(common::forbidden(&state, &auth));
+    }
+    let msg = SetFallbackCentreRequest { centre_id: uuid(&form.centre_id).unwrap_or_default() };
+    state
+        .submit_also(
+            &auth,
+            &[tonic::Code::NotFound],
+            state.legal_aid.clone().set_fallback_centre(auth.req(msg)),
+            async |_| Redirect::to(&format!("{}?notice=fallback#fallback", centres_url(&auth))),
+            async |status| {
+                let errors = form_errors(&status, &[]);
+                render_page(&state, &auth, &errors, "", http(&status)).await
+            },
+        )
+        .await
+}
+
+#[serde_with::apply(String => #[serde(deserialize_with = "trimmed")])]
+#[derive(Serialize, Deserialize, Default, Debug)]
+#[serde(default)]
 pub(super) struct CentreForm {
     pub address: String,
     pub phone: String,
@@ -205,21 +213,15 @@ pub(super) fn centre_ctx(
 
 async fn load(state: &AppState, auth: &Auth, id: &str) -> Result<LegalAidCentre, Response> {
     let Some(id) = uuid(id) else { return Err(common::not_found(state, auth)) };
-    match state.legal_aid.clone().get_legal_aid_centre(auth.req(GetLegalAidCentreRequest { id })).await {
-        Ok(c) => Ok(c.into_inner()),
-        Err(status) => Err(state.grpc_error(auth, status).await),
-    }
+    state.call(auth, state.legal_aid.clone().get_legal_aid_centre(auth.req(GetLegalAidCentreRequest { id }))).await
 }
 
 /// A centre's details for the referral form's letterhead.
-pub async fn centre_form(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Response {
+pub async fn centre_form(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
     if !auth.is_admin() {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
-    let c = match load(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let c = load(&state, &auth, &id).await?;
     let form =
         CentreForm { address: c.address.clone(), phone: c.phone.clone(), email: c.email.clone(), head: c.head.clone() };
     let ctx = centre_ctx(words(&state), &centres_url(&auth), &c, &form, &FormErrors::default());
@@ -229,21 +231,12 @@ pub async fn centre_form(State(state): State<AppState>, auth: Auth, Path((_, id)
 pub async fn save_centre(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
-    AuthForm { auth, form }: AuthForm<Pairs>,
-) -> Response {
+    AuthForm { auth, form }: AuthForm<CentreForm>,
+) -> Page {
     if !auth.is_admin() {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
-    let c = match load(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let form = CentreForm {
-        address: one(&form, "address"),
-        phone: one(&form, "phone"),
-        email: one(&form, "email"),
-        head: one(&form, "head"),
-    };
+    let c = load(&state, &auth, &id).await?;
     let msg = UpdateLegalAidCentreRequest {
         id: c.id.clone(),
         address: form.address.clone(),
@@ -251,16 +244,18 @@ pub async fn save_centre(
         email: form.email.clone(),
         head: form.head.clone(),
     };
-    match state.legal_aid.clone().update_legal_aid_centre(auth.req(msg)).await {
-        Ok(_) => Redirect::to(&format!("{}?notice=centre", centres_url(&auth))).into_response(),
-        Err(status) if is_form_error(&status) => {
-            let errors = form_errors(&status, CENTRE_FIELDS);
-            let ctx = centre_ctx(words(&state), &centres_url(&auth), &c, &form, &errors);
-            page(&state, &auth, opeka_platform::error::http_status(status.code()), "legal_aid_centre_form.html", ctx)
-                .await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.legal_aid.clone().update_legal_aid_centre(auth.req(msg)),
+            async |_| Redirect::to(&format!("{}?notice=centre", centres_url(&auth))),
+            async |status| {
+                let errors = form_errors(&status, CENTRE_FIELDS);
+                let ctx = centre_ctx(words(&state), &centres_url(&auth), &c, &form, &errors);
+                page(&state, &auth, http(&status), "legal_aid_centre_form.html", ctx).await
+            },
+        )
+        .await
 }
 
 #[cfg(test)]

@@ -1,9 +1,10 @@
 //! «Обращения» (S2-9…S2-28, S2-41): the centre's consultation records — the list with «Период»,
 //! «Возраст» and (for admins) the centre, sortable columns and pages, the filter state in the URL;
 //! «Добавить обращение», the detail view, «Редактировать» and «Удалить» after a confirmation.
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{
@@ -15,10 +16,10 @@ use serde::{Deserialize, Serialize};
 use tonic::Code;
 
 use super::super::NoFields;
-use super::super::common::{self, Opt, all, is_form_error, one, uuid};
+use super::super::common::{self, Confirm, Opt, Page, checked, filled, http, trimmed, uuid};
 use super::{
-    Pairs, Refs, form_errors, keep, may_record, new_request_id, page, page_number, pager, parse_age, query_prefix,
-    refs, root, try_grpc, words,
+    Refs, form_errors, keep, may_record, new_request_id, page, page_number, pager, parse_age, query_prefix, refs, root,
+    words,
 };
 use crate::AppState;
 use crate::session::{Auth, AuthForm};
@@ -65,10 +66,7 @@ fn list_url(auth: &Auth) -> String {
 
 async fn load(state: &AppState, auth: &Auth, id: &str) -> Result<Consultation, Response> {
     let Some(id) = uuid(id) else { return Err(common::not_found(state, auth)) };
-    match state.legal_aid.clone().get_consultation(auth.req(GetConsultationRequest { id })).await {
-        Ok(c) => Ok(c.into_inner()),
-        Err(status) => Err(state.grpc_error(auth, status).await),
-    }
+    state.call(auth, state.legal_aid.clone().get_consultation(auth.req(GetConsultationRequest { id }))).await
 }
 
 // ---------------------------------------------------------------- the list
@@ -249,9 +247,9 @@ pub(super) fn list_ctx(
 }
 
 /// S2-21…S2-25: «Все обращения» of the centre (admins: of every centre or the chosen one).
-pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<ListQuery>) -> Response {
+pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<ListQuery>) -> Page {
     if !may_record(&auth) {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
     let t = words(&state);
     let admin = auth.is_admin();
@@ -279,7 +277,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
                 errors = form_errors(&status, FILTER_FIELDS);
                 None
             }
-            Err(status) => return state.grpc_error(&auth, status).await,
+            Err(status) => return Err(state.grpc_error(&auth, status).await),
         }
     } else {
         None
@@ -292,7 +290,9 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
 // ---------------------------------------------------------------- the form
 
 /// What the «Добавить обращение» form holds, as typed.
-#[derive(Serialize, Default, Debug, Clone)]
+#[serde_with::apply(String => #[serde(deserialize_with = "trimmed")])]
+#[derive(Serialize, Default, Debug, Clone, Deserialize)]
+#[serde(default)]
 pub(super) struct ConsultationForm {
     pub request_id: String,
     pub version: String,
@@ -309,43 +309,18 @@ pub(super) struct ConsultationForm {
     pub region_code: String,
     pub district_code: String,
     pub city: String,
+    #[serde(deserialize_with = "filled")]
     pub category_codes: Vec<String>,
     pub help_type_code: String,
+    #[serde(deserialize_with = "checked")]
     pub written_appeal: bool,
+    #[serde(deserialize_with = "checked")]
     pub lawyer_provided: bool,
 }
 
 impl ConsultationForm {
     pub(super) fn blank(today: &str) -> Self {
         Self { request_id: new_request_id(), date: today.to_string(), ..Self::default() }
-    }
-
-    pub(super) fn from_pairs(p: &Pairs) -> Self {
-        Self {
-            request_id: one(p, "request_id"),
-            version: one(p, "version"),
-            centre_id: one(p, "centre_id"),
-            date: one(p, "date"),
-            full_name: one(p, "full_name"),
-            age: one(p, "age"),
-            gender_code: one(p, "gender_code"),
-            citizenship_code: one(p, "citizenship_code"),
-            social_status_code: one(p, "social_status_code"),
-            phone: one(p, "phone"),
-            whatsapp: one(p, "whatsapp"),
-            email: one(p, "email"),
-            region_code: one(p, "region_code"),
-            district_code: one(p, "district_code"),
-            city: one(p, "city"),
-            category_codes: all(p, "category_codes")
-                .into_iter()
-                .filter(|c| !c.is_empty())
-                .map(str::to_string)
-                .collect(),
-            help_type_code: one(p, "help_type_code"),
-            written_appeal: !one(p, "written_appeal").is_empty(),
-            lawyer_provided: !one(p, "lawyer_provided").is_empty(),
-        }
     }
 
     fn from_consultation(c: &Consultation) -> Self {
@@ -470,11 +445,8 @@ async fn render_form(
     form: &ConsultationForm,
     errors: &FormErrors,
     status: StatusCode,
-) -> Response {
-    let refs = match refs(state, auth).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+) -> Page {
+    let refs = refs(state, auth).await?;
     let admin = auth.is_admin();
     let centres = if admin { super::centres(state, auth).await } else { Vec::new() };
     let choices = Choices { refs: &refs, centres: &centres, admin };
@@ -489,27 +461,24 @@ pub(super) async fn today(state: &AppState, auth: &Auth) -> String {
 }
 
 /// S2-10: «Добавить обращение».
-pub async fn new_form(State(state): State<AppState>, auth: Auth) -> Response {
+pub async fn new_form(State(state): State<AppState>, auth: Auth) -> Page {
     if !may_record(&auth) {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
     let form = ConsultationForm::blank(&today(&state, &auth).await);
     render_form(&state, &auth, Mode::New, &form, &FormErrors::default(), StatusCode::OK).await
 }
 
 /// S2-10…S2-20: «Сохранить» records the consultation and returns to the list.
-pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<Pairs>) -> Response {
+pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<ConsultationForm>) -> Page {
     if !may_record(&auth) {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
-    let mut form = ConsultationForm::from_pairs(&form);
+    let mut form = form;
     if uuid(&form.request_id).is_none() {
         form.request_id = new_request_id();
     }
-    let refs = match refs(&state, &auth).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+    let refs = refs(&state, &auth).await?;
     let input = match form.to_input(words(&state), &refs) {
         Ok(i) => i,
         Err(errors) => return render_form(&state, &auth, Mode::New, &form, &errors, StatusCode::BAD_REQUEST).await,
@@ -519,26 +488,25 @@ pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: Auth
         centre_id: if auth.is_admin() { uuid(&form.centre_id).unwrap_or_default() } else { String::new() },
         input: Some(input),
     };
-    match state.legal_aid.clone().create_consultation(auth.req(msg)).await {
-        Ok(c) => {
-            tracing::info!(consultation_id = %c.get_ref().id, "consultation recorded");
-            Redirect::to(&format!("{}?notice=created", list_url(&auth))).into_response()
-        }
-        Err(status) if is_form_error(&status) => {
-            let errors = form_errors(&status, FORM_FIELDS);
-            let http = opeka_platform::error::http_status(status.code());
-            render_form(&state, &auth, Mode::New, &form, &errors, http).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.legal_aid.clone().create_consultation(auth.req(msg)),
+            async |c| {
+                tracing::info!(consultation_id = %c.id, "consultation recorded");
+                Redirect::to(&format!("{}?notice=created", list_url(&auth)))
+            },
+            async |status| {
+                let errors = form_errors(&status, FORM_FIELDS);
+                render_form(&state, &auth, Mode::New, &form, &errors, http(&status)).await
+            },
+        )
+        .await
 }
 
 /// S2-27: «Редактировать».
-pub async fn edit_form(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Response {
-    let c = match load(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+pub async fn edit_form(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
+    let c = load(&state, &auth, &id).await?;
     let form = ConsultationForm::from_consultation(&c);
     render_form(&state, &auth, Mode::Edit(&c), &form, &FormErrors::default(), StatusCode::OK).await
 }
@@ -547,17 +515,10 @@ pub async fn edit_form(State(state): State<AppState>, auth: Auth, Path((_, id)):
 pub async fn update(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
-    AuthForm { auth, form }: AuthForm<Pairs>,
-) -> Response {
-    let c = match load(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
-    let form = ConsultationForm::from_pairs(&form);
-    let refs = match refs(&state, &auth).await {
-        Ok(r) => r,
-        Err(r) => return r,
-    };
+    AuthForm { auth, form }: AuthForm<ConsultationForm>,
+) -> Page {
+    let c = load(&state, &auth, &id).await?;
+    let refs = refs(&state, &auth).await?;
     let input = match form.to_input(words(&state), &refs) {
         Ok(i) => i,
         Err(errors) => {
@@ -570,15 +531,17 @@ pub async fn update(
         input: Some(input),
         centre_id: if auth.is_admin() { uuid(&form.centre_id).unwrap_or_default() } else { String::new() },
     };
-    match state.legal_aid.clone().update_consultation(auth.req(msg)).await {
-        Ok(_) => Redirect::to(&format!("{}/{}?notice=saved", list_url(&auth), c.id)).into_response(),
-        Err(status) if is_form_error(&status) => {
-            let errors = form_errors(&status, FORM_FIELDS);
-            let http = opeka_platform::error::http_status(status.code());
-            render_form(&state, &auth, Mode::Edit(&c), &form, &errors, http).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.legal_aid.clone().update_consultation(auth.req(msg)),
+            async |_| Redirect::to(&format!("{}/{}?notice=saved", list_url(&auth), c.id)),
+            async |status| {
+                let errors = form_errors(&status, FORM_FIELDS);
+                render_form(&state, &auth, Mode::Edit(&c), &form, &errors, http(&status)).await
+            },
+        )
+        .await
 }
 
 // ---------------------------------------------------------------- the card
@@ -635,11 +598,8 @@ pub async fn card(
     auth: Auth,
     Path((_, id)): Path<(String, String)>,
     Query(q): Query<CardQuery>,
-) -> Response {
-    let c = match load(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+) -> Page {
+    let c = load(&state, &auth, &id).await?;
     let created_at = state.terms(&auth).await.time(c.created_at.as_ref());
     let ctx = card_ctx(words(&state), &list_url(&auth), &c, &created_at, &q.notice);
     page(&state, &auth, StatusCode::OK, "legal_aid_consultation.html", ctx).await
@@ -648,38 +608,31 @@ pub async fn card(
 // ---------------------------------------------------------------- delete
 
 /// S2-28: «Удалить» asks first.
-pub async fn delete_confirm(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path((_, id)): Path<(String, String)>,
-) -> Response {
-    let c = match load(&state, &auth, &id).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+pub async fn delete_confirm(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
+    let c = load(&state, &auth, &id).await?;
     let t = words(&state);
     let path = list_url(&auth);
     let i = c.input.clone().unwrap_or_default();
-    let ctx = context! {
-        title => t.consultation_delete_title,
-        active => "la-consultations",
-        heading => t.consultation_delete_title,
-        question => t.consultation_delete_question,
-        subject => format!("{} — {}", terms::date(&i.date), i.full_name),
-        action => format!("{path}/{}/delete", c.id),
-        confirm_label => t.delete,
-        danger => true,
-        cancel_href => format!("{path}/{}", c.id),
+    let confirm = Confirm {
+        title: t.consultation_delete_title,
+        active: "la-consultations",
+        question: t.consultation_delete_question,
+        subject: &format!("{} — {}", terms::date(&i.date), i.full_name),
+        action: &format!("{path}/{}/delete", c.id),
+        confirm_label: t.delete,
+        danger: true,
+        cancel_href: &format!("{path}/{}", c.id),
+        ..Confirm::default()
     };
-    page(&state, &auth, StatusCode::OK, "confirm.html", ctx).await
+    page(&state, &auth, StatusCode::OK, "confirm.html", confirm).await
 }
 
 pub async fn delete(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
     AuthForm { auth, .. }: AuthForm<NoFields>,
-) -> Response {
-    let Some(id) = uuid(&id) else { return common::not_found(&state, &auth) };
-    try_grpc!(state, &auth, state.legal_aid.clone().delete_consultation(auth.req(DeleteConsultationRequest { id })));
-    Redirect::to(&format!("{}?notice=deleted", list_url(&auth))).into_response()
+) -> Page {
+    let Some(id) = uuid(&id) else { return Err(common::not_found(&state, &auth)) };
+    state.call(&auth, state.legal_aid.clone().delete_consultation(auth.req(DeleteConsultationRequest { id }))).await?;
+    Ok(Redirect::to(&format!("{}?notice=deleted", list_url(&auth))).into_response())
 }

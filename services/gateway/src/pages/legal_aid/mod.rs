@@ -7,6 +7,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
+use minijinja::value::Serde;
 use minijinja::{Value, context};
 use opeka_proto::cases::{
     CountWaitingQuestionsRequest, LegalAidRef, LegalAidRefKind, ListLegalAidCentresRequest, ListLegalAidRefsRequest,
@@ -14,6 +15,7 @@ use opeka_proto::cases::{
 use serde::Serialize;
 
 use super::common::Opt;
+use crate::pages::common::Page;
 use crate::session::Auth;
 use crate::strings::legal_aid::LegalAidStrings;
 use crate::views::FormErrors;
@@ -57,16 +59,6 @@ pub fn routes() -> Router<AppState> {
 }
 
 type Pairs = Vec<(String, String)>;
-
-macro_rules! try_grpc {
-    ($state:expr, $auth:expr, $call:expr) => {
-        match $call.await {
-            Ok(r) => r.into_inner(),
-            Err(status) => return $state.grpc_error($auth, status).await,
-        }
-    };
-}
-pub(crate) use try_grpc;
 
 fn words(state: &AppState) -> &'static LegalAidStrings {
     state.strings().legal_aid
@@ -124,23 +116,23 @@ async fn badge(state: &AppState, auth: &Auth) -> Option<i64> {
 
 /// A page of the panel: the layout's «Онлайн-консультация» item gets its count from here
 /// (other sections' pages load it with htmx from `menu_link`).
-async fn page(state: &AppState, auth: &Auth, status: StatusCode, template: &str, ctx: Value) -> Response {
+async fn page(state: &AppState, auth: &Auth, status: StatusCode, template: &str, ctx: impl Serialize) -> Page {
     let waiting = badge(state, auth).await;
-    let ctx = minijinja::value::merge_maps([ctx, context! { la_waiting => waiting }]);
-    state.page(&auth.tenant, Some(auth), status, template, ctx)
+    let ctx = minijinja::value::merge_maps([Value::from(Serde(ctx)), context! { la_waiting => waiting }]);
+    Ok(state.page(&auth.tenant, Some(auth), status, template, ctx))
 }
 
 /// The «Онлайн-консультация» menu link with its count, for pages outside the panel (htmx
 /// swaps it in; the template extends no layout).
-async fn menu_link(State(state): State<AppState>, auth: Auth) -> Response {
+async fn menu_link(State(state): State<AppState>, auth: Auth) -> Page {
     let waiting = badge(&state, &auth).await;
-    state.page(
+    Ok(state.page(
         &auth.tenant,
         Some(&auth),
         StatusCode::OK,
         "legal_aid_menu_link.html",
         context! { la_waiting => waiting },
-    )
+    ))
 }
 
 /// Violations spread over a form; `residence.city` belongs beside the form's `city`.
@@ -255,10 +247,8 @@ async fn refs(state: &AppState, auth: &Auth) -> Result<Refs, Response> {
         include_archived: false,
         ..Default::default()
     };
-    match state.legal_aid.clone().list_legal_aid_refs(auth.req(msg)).await {
-        Ok(r) => Ok(Refs::from_refs(&r.into_inner().refs)),
-        Err(status) => Err(state.grpc_error(auth, status).await),
-    }
+    let r = state.call(auth, state.legal_aid.clone().list_legal_aid_refs(auth.req(msg))).await?;
+    Ok(Refs::from_refs(&r.refs))
 }
 
 /// The tenant's centres for selects (an admin's choice of centre, S2-23).

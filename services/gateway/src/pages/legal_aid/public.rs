@@ -2,10 +2,11 @@
 //! place of residence, without an account, and is told which centre will answer; the answers a
 //! moderator approved are listed on a page of their own. No session here: the form's CSRF token
 //! is a double-submit cookie, as on the login page.
-use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Response};
+use axum_extra::extract::Form;
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{
@@ -15,8 +16,8 @@ use opeka_proto::cases::{
 use serde::{Deserialize, Serialize};
 use tonic::Code;
 
-use super::super::common::{one, uuid};
-use super::{Pairs, Refs, form_errors, new_request_id, page_number, pager, query_prefix, words};
+use super::super::common::{Page, trimmed, uuid};
+use super::{Refs, form_errors, new_request_id, page_number, pager, query_prefix, words};
 use crate::strings::legal_aid::LegalAidStrings;
 use crate::views::FormErrors;
 use crate::{AppState, identity, session, tenancy};
@@ -30,8 +31,13 @@ const FORM_FIELDS: &[&str] =
     &["name", "contact_email", "contact_phone", "region_code", "district_code", "city", "text"];
 
 /// What the public form holds, as typed.
-#[derive(Serialize, Default, Debug, Clone)]
+#[serde_with::apply(String => #[serde(deserialize_with = "trimmed")])]
+#[derive(Serialize, Default, Debug, Clone, Deserialize)]
+#[serde(default)]
 pub(super) struct AskForm {
+    /// The double-submit token (checked against the cookie, never shown).
+    #[serde(skip_serializing)]
+    pub csrf: String,
     pub request_id: String,
     pub name: String,
     pub contact_email: String,
@@ -40,21 +46,6 @@ pub(super) struct AskForm {
     pub district_code: String,
     pub city: String,
     pub text: String,
-}
-
-impl AskForm {
-    fn from_pairs(p: &Pairs) -> Self {
-        Self {
-            request_id: one(p, "request_id"),
-            name: one(p, "name"),
-            contact_email: one(p, "contact_email"),
-            contact_phone: one(p, "contact_phone"),
-            region_code: one(p, "region_code"),
-            district_code: one(p, "district_code"),
-            city: one(p, "city"),
-            text: one(p, "text").replace("\r\n", "\n"),
-        }
-    }
 }
 
 fn refs_of(options: &ListResidenceOptionsResponse) -> Refs {
@@ -131,19 +122,16 @@ fn render_ask(state: &AppState, tenant: &str, ctx: Value, token: &str, status: S
 }
 
 /// S2-32: the public question form.
-pub async fn ask_page(State(state): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap) -> Response {
+pub async fn ask_page(State(state): State<AppState>, Path(tenant): Path<String>, headers: HeaderMap) -> Page {
     if !tenancy::is_valid_slug(&tenant) {
-        return StatusCode::NOT_FOUND.into_response();
+        return Err(StatusCode::NOT_FOUND.into_response());
     }
-    let options = match options(&state, &tenant).await {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
+    let options = options(&state, &tenant).await?;
     let token = form_token(&headers);
     let form = AskForm { request_id: new_request_id(), ..AskForm::default() };
     let base = format!("{}/online", tenancy::base(&tenant));
     let ctx = ask_ctx(words(&state), &base, &options, &form, &FormErrors::default(), None, &token);
-    render_ask(&state, &tenant, ctx, &token, StatusCode::OK)
+    Ok(render_ask(&state, &tenant, ctx, &token, StatusCode::OK))
 }
 
 /// S2-33: the question goes to the centre of the asker's district; the page names it.
@@ -151,21 +139,18 @@ pub async fn ask(
     State(state): State<AppState>,
     Path(tenant): Path<String>,
     headers: HeaderMap,
-    Form(pairs): Form<Pairs>,
-) -> Response {
+    Form(mut form): Form<AskForm>,
+) -> Page {
     if !tenancy::is_valid_slug(&tenant) {
-        return StatusCode::NOT_FOUND.into_response();
+        return Err(StatusCode::NOT_FOUND.into_response());
     }
     let expected = session::cookie(&headers, PUBLIC_CSRF_COOKIE).unwrap_or("");
-    if !session::same_secret(&one(&pairs, "csrf"), expected) {
+    if !session::same_secret(&form.csrf, expected) {
         tracing::info!("public question without a valid csrf token refused");
-        return state.error_page(&tenant, None, StatusCode::FORBIDDEN, state.strings().csrf_failed);
+        return Err(state.error_page(&tenant, None, StatusCode::FORBIDDEN, state.strings().csrf_failed));
     }
-    let options = match options(&state, &tenant).await {
-        Ok(o) => o,
-        Err(r) => return r,
-    };
-    let mut form = AskForm::from_pairs(&pairs);
+    let options = options(&state, &tenant).await?;
+    form.text = form.text.replace("\r\n", "\n");
     if uuid(&form.request_id).is_none() {
         form.request_id = new_request_id();
     }
@@ -189,7 +174,7 @@ pub async fn ask(
         text: form.text.clone(),
         request_id: form.request_id.clone(),
     };
-    let token = one(&pairs, "csrf");
+    let token = form.csrf.clone();
     let base = format!("{}/online", tenancy::base(&tenant));
     let t = words(&state);
     match state.legal_aid.clone().ask_question(identity::request(msg, &tenant, None)).await {
@@ -199,22 +184,22 @@ pub async fn ask(
             // A fresh form below the confirmation, for the next question.
             let next = AskForm { request_id: new_request_id(), ..AskForm::default() };
             let ctx = ask_ctx(t, &base, &options, &next, &FormErrors::default(), Some(&r), &token);
-            render_ask(&state, &tenant, ctx, &token, StatusCode::OK)
+            Ok(render_ask(&state, &tenant, ctx, &token, StatusCode::OK))
         }
         Err(status) if matches!(status.code(), Code::InvalidArgument | Code::FailedPrecondition) => {
             let errors = form_errors(&status, FORM_FIELDS);
             let http = opeka_platform::error::http_status(status.code());
             let ctx = ask_ctx(t, &base, &options, &form, &errors, None, &token);
-            render_ask(&state, &tenant, ctx, &token, http)
+            Ok(render_ask(&state, &tenant, ctx, &token, http))
         }
         Err(status) if status.code() == Code::ResourceExhausted => {
             // A throttle (issue 9): the form stays filled in, cases' sentence above it.
             let errors = FormErrors { general: vec![status.message().to_string()], ..Default::default() };
             let http = opeka_platform::error::http_status(status.code());
             let ctx = ask_ctx(t, &base, &options, &form, &errors, None, &token);
-            render_ask(&state, &tenant, ctx, &token, http)
+            Ok(render_ask(&state, &tenant, ctx, &token, http))
         }
-        Err(status) => public_error(&state, &tenant, &status),
+        Err(status) => Ok(public_error(&state, &tenant, &status)),
     }
 }
 
@@ -267,13 +252,9 @@ pub(super) fn answers_ctx(
 }
 
 /// S2-36: the approved questions and answers, newest first; nothing unapproved is ever here.
-pub async fn answers(
-    State(state): State<AppState>,
-    Path(tenant): Path<String>,
-    Query(q): Query<AnswersQuery>,
-) -> Response {
+pub async fn answers(State(state): State<AppState>, Path(tenant): Path<String>, Query(q): Query<AnswersQuery>) -> Page {
     if !tenancy::is_valid_slug(&tenant) {
-        return StatusCode::NOT_FOUND.into_response();
+        return Err(StatusCode::NOT_FOUND.into_response());
     }
     let msg = ListPublishedQuestionsRequest {
         tenant: tenant.clone(),
@@ -283,10 +264,10 @@ pub async fn answers(
     };
     let res = match state.legal_aid.clone().list_published_questions(identity::request(msg, &tenant, None)).await {
         Ok(r) => r.into_inner(),
-        Err(status) => return public_error(&state, &tenant, &status),
+        Err(status) => return Err(public_error(&state, &tenant, &status)),
     };
     let base = format!("{}/online", tenancy::base(&tenant));
     let tz = state.cached_terms(&tenant).tz();
     let ctx = answers_ctx(words(&state), &base, &res, tz);
-    state.page(&tenant, None, StatusCode::OK, "legal_aid_answers.html", ctx)
+    Ok(state.page(&tenant, None, StatusCode::OK, "legal_aid_answers.html", ctx))
 }

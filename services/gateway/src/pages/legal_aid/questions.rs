@@ -1,9 +1,10 @@
 //! «Онлайн-консультация» for staff (S2-34…S2-36): the questions routed to the centre with
 //! «Ответить» (full text, the answer, «Сохранить»), and the moderators' check that publishes an
 //! answer or returns it to the centre with a comment.
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{Redirect, Response};
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{
@@ -12,10 +13,10 @@ use opeka_proto::cases::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::super::common::{self, Opt, is_form_error, one, uuid};
+use super::super::common::{self, Opt, Page, http, trimmed, uuid};
 use super::{
-    Pairs, form_errors, is_consultant, may_moderate, may_record, may_see_questions, page, page_number, pager,
-    query_prefix, root, try_grpc, words,
+    form_errors, is_consultant, may_moderate, may_record, may_see_questions, page, page_number, pager, query_prefix,
+    root, words,
 };
 use crate::AppState;
 use crate::session::{Auth, AuthForm};
@@ -207,9 +208,9 @@ pub(super) fn list_ctx(
 }
 
 /// S2-35: the questions of the centre (moderators and admins: of every centre or the chosen one).
-pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<ListQuery>) -> Response {
+pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<ListQuery>) -> Page {
     if !may_see_questions(&auth) {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
     let powers = Powers::of(&auth);
     let tab = TABS.iter().find(|(c, _)| *c == q.status).copied();
@@ -226,7 +227,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
         page_size: PAGE_SIZE,
         ..Default::default()
     };
-    let res = try_grpc!(state, &auth, state.legal_aid.clone().list_questions(auth.req(msg)));
+    let res = state.call(&auth, state.legal_aid.clone().list_questions(auth.req(msg))).await?;
     let terms = state.terms(&auth).await;
     let ctx = list_ctx(words(&state), &terms, &list_url(&auth), &q, &res, &centres, powers);
     page(&state, &auth, StatusCode::OK, "legal_aid_questions.html", ctx).await
@@ -284,77 +285,83 @@ pub(super) fn question_ctx(
 
 async fn load(state: &AppState, auth: &Auth, id: &str) -> Result<OnlineQuestion, Response> {
     let Some(id) = uuid(id) else { return Err(common::not_found(state, auth)) };
-    match state.legal_aid.clone().get_question(auth.req(GetQuestionRequest { id })).await {
-        Ok(q) => Ok(q.into_inner()),
-        Err(status) => Err(state.grpc_error(auth, status).await),
-    }
+    state.call(auth, state.legal_aid.clone().get_question(auth.req(GetQuestionRequest { id }))).await
 }
 
-async fn render(state: &AppState, auth: &Auth, x: &OnlineQuestion, typed: &Typed, status: StatusCode) -> Response {
+async fn render(state: &AppState, auth: &Auth, x: &OnlineQuestion, typed: &Typed, status: StatusCode) -> Page {
     let terms = state.terms(auth).await;
     let ctx = question_ctx(words(state), &terms, &list_url(auth), x, Powers::of(auth), typed);
     page(state, auth, status, "legal_aid_question.html", ctx).await
 }
 
 /// S2-35: «Ответить» — the full question and the answer field.
-pub async fn show(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Response {
-    match load(&state, &auth, &id).await {
-        Ok(x) => render(&state, &auth, &x, &Typed::default(), StatusCode::OK).await,
-        Err(r) => r,
-    }
+pub async fn show(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
+    let x = load(&state, &auth, &id).await?;
+    render(&state, &auth, &x, &Typed::default(), StatusCode::OK).await
+}
+
+#[serde_with::apply(String => #[serde(deserialize_with = "trimmed")])]
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct AnswerForm {
+    answer: String,
+    /// `approve`, or anything else to return the answer.
+    decision: String,
+    comment: String,
 }
 
 /// S2-35: «Сохранить» sends the answer to moderation.
 pub async fn answer(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
-    AuthForm { auth, form }: AuthForm<Pairs>,
-) -> Response {
-    let x = match load(&state, &auth, &id).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let text = one(&form, "answer").replace("\r\n", "\n");
+    AuthForm { auth, form }: AuthForm<AnswerForm>,
+) -> Page {
+    let x = load(&state, &auth, &id).await?;
+    let text = form.answer.replace("\r\n", "\n");
     let msg = AnswerQuestionRequest { id: x.id.clone(), answer: text.clone() };
-    match state.legal_aid.clone().answer_question(auth.req(msg)).await {
-        Ok(_) => Redirect::to(&format!("{}?notice=answered", list_url(&auth))).into_response(),
-        Err(status) if is_form_error(&status) => {
-            let typed =
-                Typed { answer: Some(text), answer_errors: form_errors(&status, &["answer"]), ..Typed::default() };
-            render(&state, &auth, &x, &typed, opeka_platform::error::http_status(status.code())).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.legal_aid.clone().answer_question(auth.req(msg)),
+            async |_| Redirect::to(&format!("{}?notice=answered", list_url(&auth))),
+            async |status| {
+                let typed =
+                    Typed { answer: Some(text), answer_errors: form_errors(&status, &["answer"]), ..Typed::default() };
+                render(&state, &auth, &x, &typed, http(&status)).await
+            },
+        )
+        .await
 }
 
 /// S2-36: a moderator publishes the answer, or returns it with a comment.
 pub async fn moderate(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
-    AuthForm { auth, form }: AuthForm<Pairs>,
-) -> Response {
-    let x = match load(&state, &auth, &id).await {
-        Ok(x) => x,
-        Err(r) => return r,
-    };
-    let approve = one(&form, "decision") == "approve";
-    let comment = one(&form, "comment");
+    AuthForm { auth, form }: AuthForm<AnswerForm>,
+) -> Page {
+    let x = load(&state, &auth, &id).await?;
+    let approve = form.decision == "approve";
+    let comment = form.comment;
     let msg = ModerateAnswerRequest {
         id: x.id.clone(),
         approve,
         comment: if approve { String::new() } else { comment.clone() },
     };
-    match state.legal_aid.clone().moderate_answer(auth.req(msg)).await {
-        Ok(_) => {
-            let notice = if approve { "approved" } else { "rejected" };
-            Redirect::to(&format!("{}?status=answered&notice={notice}", list_url(&auth))).into_response()
-        }
-        Err(status) if is_form_error(&status) => {
-            let typed = Typed { comment, moderation_errors: form_errors(&status, &["comment"]), ..Typed::default() };
-            render(&state, &auth, &x, &typed, opeka_platform::error::http_status(status.code())).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.legal_aid.clone().moderate_answer(auth.req(msg)),
+            async |_| {
+                let notice = if approve { "approved" } else { "rejected" };
+                Redirect::to(&format!("{}?status=answered&notice={notice}", list_url(&auth)))
+            },
+            async |status| {
+                let typed =
+                    Typed { comment, moderation_errors: form_errors(&status, &["comment"]), ..Typed::default() };
+                render(&state, &auth, &x, &typed, http(&status)).await
+            },
+        )
+        .await
 }
 
 #[cfg(test)]

@@ -2,9 +2,10 @@
 //! «Добавить перенаправление» (from scratch or from a consultation), «Распечатать» with the
 //! generated form editable before «Сохранить», and the print-ready page with the centre's
 //! details as its letterhead.
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::Query;
 use minijinja::context;
 use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{
@@ -16,12 +17,9 @@ use serde::{Deserialize, Serialize};
 use tonic::Code;
 
 use super::super::NoFields;
-use super::super::common::{self, Opt, is_form_error, one, uuid};
+use super::super::common::{self, Confirm, Opt, Page, http, is_form_error, trimmed, uuid};
 use super::consultations::today;
-use super::{
-    Pairs, form_errors, may_record, new_request_id, page, page_number, pager, parse_age, query_prefix, root, try_grpc,
-    words,
-};
+use super::{form_errors, may_record, new_request_id, page, page_number, pager, parse_age, query_prefix, root, words};
 use crate::AppState;
 use crate::session::{Auth, AuthForm};
 use crate::strings::legal_aid::LegalAidStrings;
@@ -49,10 +47,7 @@ fn list_url(auth: &Auth) -> String {
 
 async fn load(state: &AppState, auth: &Auth, id: &str) -> Result<Referral, Response> {
     let Some(id) = uuid(id) else { return Err(common::not_found(state, auth)) };
-    match state.legal_aid.clone().get_referral(auth.req(GetReferralRequest { id })).await {
-        Ok(r) => Ok(r.into_inner()),
-        Err(status) => Err(state.grpc_error(auth, status).await),
-    }
+    state.call(auth, state.legal_aid.clone().get_referral(auth.req(GetReferralRequest { id }))).await
 }
 
 // ---------------------------------------------------------------- the list
@@ -141,9 +136,9 @@ pub(super) fn list_ctx(
 }
 
 /// S2-30: the centre's referrals, newest first.
-pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<ListQuery>) -> Response {
+pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<ListQuery>) -> Page {
     if !may_record(&auth) {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
     let admin = auth.is_admin();
     let centres = if admin { super::centres(&state, &auth).await } else { Vec::new() };
@@ -158,7 +153,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
     let (res, errors) = match state.legal_aid.clone().list_referrals(auth.req(msg)).await {
         Ok(r) => (Some(r.into_inner()), FormErrors::default()),
         Err(status) if status.code() == Code::InvalidArgument => (None, form_errors(&status, FILTER_FIELDS)),
-        Err(status) => return state.grpc_error(&auth, status).await,
+        Err(status) => return Err(state.grpc_error(&auth, status).await),
     };
     let http = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
     let ctx = list_ctx(words(&state), &list_url(&auth), &q, res.as_ref(), &centres, &errors, admin);
@@ -167,7 +162,9 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
 
 // ---------------------------------------------------------------- the form
 
-#[derive(Serialize, Default, Debug, Clone)]
+#[serde_with::apply(String => #[serde(deserialize_with = "trimmed")])]
+#[derive(Serialize, Default, Debug, Clone, Deserialize)]
+#[serde(default)]
 pub(super) struct ReferralForm {
     pub request_id: String,
     pub version: String,
@@ -184,23 +181,6 @@ pub(super) struct ReferralForm {
 }
 
 impl ReferralForm {
-    fn from_pairs(p: &Pairs) -> Self {
-        Self {
-            request_id: one(p, "request_id"),
-            version: one(p, "version"),
-            centre_id: one(p, "centre_id"),
-            consultation_id: one(p, "consultation_id"),
-            date: one(p, "date"),
-            client_full_name: one(p, "client_full_name"),
-            client_age: one(p, "client_age"),
-            client_phone: one(p, "client_phone"),
-            client_address: one(p, "client_address"),
-            to_organisation: one(p, "to_organisation"),
-            to_address: one(p, "to_address"),
-            reason: one(p, "reason"),
-        }
-    }
-
     /// A new referral for the client of consultation `c` (S2-31: the form fills itself).
     pub(super) fn from_consultation(c: &Consultation, today: &str) -> Self {
         let i = c.input.clone().unwrap_or_default();
@@ -300,7 +280,7 @@ async fn render_form(
     form: &ReferralForm,
     errors: &FormErrors,
     status: StatusCode,
-) -> Response {
+) -> Page {
     let admin = auth.is_admin();
     let centres = if admin { super::centres(state, auth).await } else { Vec::new() };
     let ctx = form_ctx(words(state), &list_url(auth), &mode, form, errors, &centres, admin);
@@ -314,18 +294,16 @@ pub struct NewQuery {
 }
 
 /// S2-29: «Добавить перенаправление»; from a consultation's card the client is filled in.
-pub async fn new_form(State(state): State<AppState>, auth: Auth, Query(q): Query<NewQuery>) -> Response {
+pub async fn new_form(State(state): State<AppState>, auth: Auth, Query(q): Query<NewQuery>) -> Page {
     if !may_record(&auth) {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
     let today = today(&state, &auth).await;
     let form = match uuid(&q.consultation_id) {
         Some(id) => {
-            let c = try_grpc!(
-                state,
-                &auth,
-                state.legal_aid.clone().get_consultation(auth.req(GetConsultationRequest { id }))
-            );
+            let c = state
+                .call(&auth, state.legal_aid.clone().get_consultation(auth.req(GetConsultationRequest { id })))
+                .await?;
             ReferralForm::from_consultation(&c, &today)
         }
         None => ReferralForm { request_id: new_request_id(), date: today, ..ReferralForm::default() },
@@ -333,11 +311,11 @@ pub async fn new_form(State(state): State<AppState>, auth: Auth, Query(q): Query
     render_form(&state, &auth, Mode::New, &form, &FormErrors::default(), StatusCode::OK).await
 }
 
-pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<Pairs>) -> Response {
+pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<ReferralForm>) -> Page {
     if !may_record(&auth) {
-        return common::forbidden(&state, &auth);
+        return Err(common::forbidden(&state, &auth));
     }
-    let mut form = ReferralForm::from_pairs(&form);
+    let mut form = form;
     if uuid(&form.request_id).is_none() {
         form.request_id = new_request_id();
     }
@@ -350,25 +328,24 @@ pub async fn create(State(state): State<AppState>, AuthForm { auth, form }: Auth
         centre_id: if auth.is_admin() { uuid(&form.centre_id).unwrap_or_default() } else { String::new() },
         input: Some(input),
     };
-    match state.legal_aid.clone().create_referral(auth.req(msg)).await {
-        Ok(r) => {
-            tracing::info!(referral_id = %r.get_ref().id, "referral recorded");
-            Redirect::to(&format!("{}?notice=created", list_url(&auth))).into_response()
-        }
-        Err(status) if is_form_error(&status) => {
-            let errors = form_errors(&status, FORM_FIELDS);
-            let http = opeka_platform::error::http_status(status.code());
-            render_form(&state, &auth, Mode::New, &form, &errors, http).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.legal_aid.clone().create_referral(auth.req(msg)),
+            async |r| {
+                tracing::info!(referral_id = %r.id, "referral recorded");
+                Redirect::to(&format!("{}?notice=created", list_url(&auth)))
+            },
+            async |status| {
+                let errors = form_errors(&status, FORM_FIELDS);
+                render_form(&state, &auth, Mode::New, &form, &errors, http(&status)).await
+            },
+        )
+        .await
 }
 
-pub async fn edit_form(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Response {
-    let r = match load(&state, &auth, &id).await {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
+pub async fn edit_form(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
+    let r = load(&state, &auth, &id).await?;
     let form = ReferralForm::from_referral(&r);
     render_form(&state, &auth, Mode::Edit(&r), &form, &FormErrors::default(), StatusCode::OK).await
 }
@@ -376,13 +353,9 @@ pub async fn edit_form(State(state): State<AppState>, auth: Auth, Path((_, id)):
 pub async fn update(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
-    AuthForm { auth, form }: AuthForm<Pairs>,
-) -> Response {
-    let r = match load(&state, &auth, &id).await {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    let form = ReferralForm::from_pairs(&form);
+    AuthForm { auth, form }: AuthForm<ReferralForm>,
+) -> Page {
+    let r = load(&state, &auth, &id).await?;
     let input = match form.to_input(words(&state)) {
         Ok(i) => i,
         Err(errors) => {
@@ -394,15 +367,17 @@ pub async fn update(
         version: form.version.parse().unwrap_or(r.version),
         input: Some(input),
     };
-    match state.legal_aid.clone().update_referral(auth.req(msg)).await {
-        Ok(_) => Redirect::to(&format!("{}?notice=saved", list_url(&auth))).into_response(),
-        Err(status) if is_form_error(&status) => {
-            let errors = form_errors(&status, FORM_FIELDS);
-            let http = opeka_platform::error::http_status(status.code());
-            render_form(&state, &auth, Mode::Edit(&r), &form, &errors, http).await
-        }
-        Err(status) => state.grpc_error(&auth, status).await,
-    }
+    state
+        .submit(
+            &auth,
+            state.legal_aid.clone().update_referral(auth.req(msg)),
+            async |_| Redirect::to(&format!("{}?notice=saved", list_url(&auth))),
+            async |status| {
+                let errors = form_errors(&status, FORM_FIELDS);
+                render_form(&state, &auth, Mode::Edit(&r), &form, &errors, http(&status)).await
+            },
+        )
+        .await
 }
 
 // ------------------------------------------------------ «Распечатать» and print
@@ -448,11 +423,8 @@ pub async fn print_form(
     auth: Auth,
     Path((_, id)): Path<(String, String)>,
     Query(q): Query<FormQuery>,
-) -> Response {
-    let r = match load(&state, &auth, &id).await {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
+) -> Page {
+    let r = load(&state, &auth, &id).await?;
     let ctx = print_form_ctx(
         words(&state),
         &list_url(&auth),
@@ -465,20 +437,27 @@ pub async fn print_form(
     page(&state, &auth, StatusCode::OK, "legal_aid_referral_print_form.html", ctx).await
 }
 
+#[serde_with::apply(String => #[serde(deserialize_with = "trimmed")])]
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PrintForm {
+    /// `regenerate` for «Восстановить».
+    action: String,
+    form_text: String,
+    version: String,
+}
+
 /// «Сохранить» keeps the corrected text and opens the print page; «Восстановить» regenerates it.
 pub async fn save_print_form(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
-    AuthForm { auth, form }: AuthForm<Pairs>,
-) -> Response {
-    let r = match load(&state, &auth, &id).await {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
-    let regenerate = one(&form, "action") == "regenerate";
+    AuthForm { auth, form }: AuthForm<PrintForm>,
+) -> Page {
+    let r = load(&state, &auth, &id).await?;
+    let regenerate = form.action == "regenerate";
     // Line breaks as the print page lays them out, whatever the browser sent.
-    let text = one(&form, "form_text").replace("\r\n", "\n");
-    let version = one(&form, "version");
+    let text = form.form_text.replace("\r\n", "\n");
+    let version = form.version;
     let msg = UpdateReferralFormRequest {
         id: r.id.clone(),
         version: version.parse().unwrap_or(r.version),
@@ -487,16 +466,16 @@ pub async fn save_print_form(
     let t = words(&state);
     match state.legal_aid.clone().update_referral_form(auth.req(msg)).await {
         Ok(_) if regenerate => {
-            Redirect::to(&format!("{}/{}/form?notice=regenerated", list_url(&auth), r.id)).into_response()
+            Ok(Redirect::to(&format!("{}/{}/form?notice=regenerated", list_url(&auth), r.id)).into_response())
         }
-        Ok(_) => Redirect::to(&format!("{}/{}/print", list_url(&auth), r.id)).into_response(),
+        Ok(_) => Ok(Redirect::to(&format!("{}/{}/print", list_url(&auth), r.id)).into_response()),
         Err(status) if is_form_error(&status) => {
             let errors = form_errors(&status, &["form_text"]);
             let http = opeka_platform::error::http_status(status.code());
             let ctx = print_form_ctx(t, &list_url(&auth), &r, &text, &version, &errors, "");
             page(&state, &auth, http, "legal_aid_referral_print_form.html", ctx).await
         }
-        Err(status) => state.grpc_error(&auth, status).await,
+        Err(status) => Err(state.grpc_error(&auth, status).await),
     }
 }
 
@@ -544,51 +523,41 @@ pub(super) fn print_ctx(t: &LegalAidStrings, path: &str, r: &Referral) -> Value 
 }
 
 /// S2-30: the print-ready page — no menu, the centre's letterhead, the form as saved.
-pub async fn print(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Response {
-    let r = match load(&state, &auth, &id).await {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
+pub async fn print(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
+    let r = load(&state, &auth, &id).await?;
     let ctx = print_ctx(words(&state), &list_url(&auth), &r);
-    state.page(&auth.tenant, Some(&auth), StatusCode::OK, "legal_aid_print.html", ctx)
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "legal_aid_print.html", ctx))
 }
 
 // ---------------------------------------------------------------- delete
 
-pub async fn delete_confirm(
-    State(state): State<AppState>,
-    auth: Auth,
-    Path((_, id)): Path<(String, String)>,
-) -> Response {
-    let r = match load(&state, &auth, &id).await {
-        Ok(r) => r,
-        Err(resp) => return resp,
-    };
+pub async fn delete_confirm(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
+    let r = load(&state, &auth, &id).await?;
     let t = words(&state);
     let path = list_url(&auth);
     let i = r.input.clone().unwrap_or_default();
-    let ctx = context! {
-        title => t.referral_delete_title,
-        active => "la-referrals",
-        heading => t.referral_delete_title,
-        question => t.referral_delete_question,
-        subject => format!("{} — {} → {}", terms::date(&i.date), i.client_full_name, i.to_organisation),
-        action => format!("{path}/{}/delete", r.id),
-        confirm_label => t.delete,
-        danger => true,
-        cancel_href => path,
+    let confirm = Confirm {
+        title: t.referral_delete_title,
+        active: "la-referrals",
+        question: t.referral_delete_question,
+        subject: &format!("{} — {} → {}", terms::date(&i.date), i.client_full_name, i.to_organisation),
+        action: &format!("{path}/{}/delete", r.id),
+        confirm_label: t.delete,
+        danger: true,
+        cancel_href: &path,
+        ..Confirm::default()
     };
-    page(&state, &auth, StatusCode::OK, "confirm.html", ctx).await
+    page(&state, &auth, StatusCode::OK, "confirm.html", confirm).await
 }
 
 pub async fn delete(
     State(state): State<AppState>,
     Path((_, id)): Path<(String, String)>,
     AuthForm { auth, .. }: AuthForm<NoFields>,
-) -> Response {
-    let Some(id) = uuid(&id) else { return common::not_found(&state, &auth) };
-    try_grpc!(state, &auth, state.legal_aid.clone().delete_referral(auth.req(DeleteReferralRequest { id })));
-    Redirect::to(&format!("{}?notice=deleted", list_url(&auth))).into_response()
+) -> Page {
+    let Some(id) = uuid(&id) else { return Err(common::not_found(&state, &auth)) };
+    state.call(&auth, state.legal_aid.clone().delete_referral(auth.req(DeleteReferralRequest { id }))).await?;
+    Ok(Redirect::to(&format!("{}?notice=deleted", list_url(&auth))).into_response())
 }
 
 #[cfg(test)]
