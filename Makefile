@@ -12,7 +12,7 @@ export OPEKA_TEST_NATS_URL ?= nats://127.0.0.1:$(TEST_NATS_PORT)
 NATS_TEST_AUTH ?= 1
 CARGO ?= cargo
 
-.PHONY: run test test-fast bench lint fmt clippy helm-lint services web build clean-test-dbs sqlx-check
+.PHONY: run test bench lint fmt helm-lint services web build clean-test-dbs
 
 services: ## PostgreSQL + NATS 2.15 (started if not running)
 	@bash scripts/postgres.sh
