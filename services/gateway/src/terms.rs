@@ -87,7 +87,9 @@ impl Terms {
 
 /// «1990-05-17» → «17.05.1990» (anything else as it came).
 pub fn date(iso: &str) -> String {
-    chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d").map(|d| d.format("%d.%m.%Y").to_string()).unwrap_or(iso.into())
+    chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d")
+        .map(|d| d.format("%d.%m.%Y").to_string())
+        .unwrap_or_else(|_| iso.into())
 }
 
 fn capitalised(s: &str) -> String {

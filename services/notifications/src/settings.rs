@@ -176,7 +176,7 @@ mod tests {
         // The bus seal key is the other key notifications holds.
         let err = own.require_own_keys(&production).unwrap_err();
         assert!(err.0.contains("OPEKA_BUS__SEAL_KEY"), "{err}");
-        let mut production_with_bus_key = production.clone();
+        let mut production_with_bus_key = production;
         production_with_bus_key.bus.seal_key = Secret::new("AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=".into());
         own.require_own_keys(&production_with_bus_key).expect("own keys are fine");
     }
@@ -194,7 +194,7 @@ mod tests {
         assert!(s.validate().unwrap_err().0.contains("OPEKA_NOTIFICATIONS__WEBHOOK_BASE_URL"));
         let s = Settings { cases_url: "cases:50052".into(), ..Default::default() };
         assert!(s.validate().unwrap_err().0.contains("OPEKA_NOTIFICATIONS__CASES_URL"));
-        let s = Settings { scheduler_url: "".into(), ..Default::default() };
+        let s = Settings { scheduler_url: String::new(), ..Default::default() };
         assert!(s.validate().unwrap_err().0.contains("OPEKA_NOTIFICATIONS__SCHEDULER_URL"));
         let s = Settings { webhook_addr: "nowhere".into(), ..Default::default() };
         assert!(s.validate().unwrap_err().0.contains("OPEKA_NOTIFICATIONS__WEBHOOK_ADDR"));

@@ -346,10 +346,10 @@ async fn serve(config: Config, list: &str) -> anyhow::Result<()> {
             Ok((name, Ok(()))) => tracing::info!(task = name, "stopped"),
             Ok((name, Err(e))) => {
                 tracing::error!(task = name, error = %format!("{e:#}"), "task failed; stopping the process");
-                failed.get_or_insert(anyhow::anyhow!("{name}: {e:#}"));
+                failed.get_or_insert_with(|| anyhow::anyhow!("{name}: {e:#}"));
             }
             Err(e) => {
-                failed.get_or_insert(anyhow::anyhow!("task panicked: {e}"));
+                failed.get_or_insert_with(|| anyhow::anyhow!("task panicked: {e}"));
             }
         }
         ctx.shutdown.cancel();

@@ -478,7 +478,7 @@ mod tests {
             until_date: "2031-05-01".into(),
             ..Default::default()
         };
-        let pauses = [pb::Pause { from_date: "".into(), to_date: "2031-02-30".into() }];
+        let pauses = [pb::Pause { from_date: String::new(), to_date: "2031-02-30".into() }];
         let got = fields_of(series_draft(fields(&rec, &pauses), chrono_tz::Europe::Moscow).unwrap_err());
         for f in [
             "kind",

@@ -350,15 +350,15 @@ pub fn step(r: &pb::ActOnAppealRequest) -> Result<Step, AppError> {
             ("mark_done", Some(Action::MarkDone { solution: x.solution.clone(), media }))
         }
         A::RequestClose(x) => {
-            let reason =
-                errs.check("request_close.reason", CloseReason::parse(&x.reason).ok_or(s::REASON_UNKNOWN.into()));
+            let reason = errs
+                .check("request_close.reason", CloseReason::parse(&x.reason).ok_or_else(|| s::REASON_UNKNOWN.into()));
             let duplicate_of = u64::try_from(x.duplicate_of).ok().filter(|n| *n > 0);
             let req = reason.map(|reason| CloseRequest { reason, comment: x.comment.clone(), duplicate_of });
             ("request_close", req.map(Action::RequestClose))
         }
         A::Postpone(x) => {
             let reason =
-                errs.check("postpone.reason", PostponeReason::parse(&x.reason).ok_or(s::REASON_UNKNOWN.into()));
+                errs.check("postpone.reason", PostponeReason::parse(&x.reason).ok_or_else(|| s::REASON_UNKNOWN.into()));
             let until = errs.check("postpone.until", values::date(&x.until).map_err(|_| s::DATE_INVALID.into()));
             let action =
                 reason.zip(until).map(|(reason, until)| Action::Postpone { reason, until, comment: x.comment.clone() });
@@ -366,8 +366,10 @@ pub fn step(r: &pb::ActOnAppealRequest) -> Result<Step, AppError> {
         }
         A::Resume(_) => ("resume", Some(Action::Resume)),
         A::RequestRereview(x) => {
-            let reason =
-                errs.check("request_rereview.reason", RereviewReason::parse(&x.reason).ok_or(s::REASON_UNKNOWN.into()));
+            let reason = errs.check(
+                "request_rereview.reason",
+                RereviewReason::parse(&x.reason).ok_or_else(|| s::REASON_UNKNOWN.into()),
+            );
             ("request_rereview", reason.map(|reason| Action::RequestRereview { reason, comment: x.comment.clone() }))
         }
         A::Federal(x) => ("federal", Some(Action::Federal { comment: x.comment.clone() })),

@@ -331,7 +331,7 @@ pub fn referral_draft(
         "client_full_name",
         required(&pick(&i.client_full_name, |p| &p.client_full_name), MAX_NAME, t::FULL_NAME_REQUIRED),
     );
-    let age_in = i.client_age.or(prefill.and_then(|p| p.client_age));
+    let age_in = i.client_age.or_else(|| prefill.and_then(|p| p.client_age));
     let client_age = match age_in {
         None => None,
         Some(a) => errs.check("client_age", age(Some(a))),

@@ -142,7 +142,7 @@ impl Journal {
 // it should, and the text search finds Russian word forms («помощь» finds «помощи»).
 #[tokio::test]
 async fn s1_48_to_s1_60_each_filter_narrows_the_journal() {
-    let j = seeded().await;
+    let j = Box::pin(seeded()).await;
     let all = j.d.admin.journal(pb::AppealFilter::default()).await;
     assert_eq!(all.total, 30);
     let s7 = j.seeds[7].clone();
@@ -283,7 +283,7 @@ async fn s1_48_to_s1_60_each_filter_narrows_the_journal() {
 // (their own cards «В работе»).
 #[tokio::test]
 async fn s1_50_lock_and_status_filters_and_the_executors_default_view() {
-    let j = seeded().await;
+    let j = Box::pin(seeded()).await;
     let (s5, s7) = (j.seeds[5].clone(), j.seeds[7].clone());
     j.a.act(&s5.id, Action::Take(none())).await.expect("a takes");
     j.b.act(&s7.id, Action::Take(none())).await.expect("b takes");
@@ -323,7 +323,7 @@ async fn s1_50_lock_and_status_filters_and_the_executors_default_view() {
 // S1-16, S1-17: sorting by the journal's columns and numbered pages with the total.
 #[tokio::test]
 async fn s1_16_sorting_and_numbered_pages() {
-    let j = seeded().await;
+    let j = Box::pin(seeded()).await;
     let list = |order: &str, page: i32, size: i32| pb::ListAppealsRequest {
         order_by: order.into(),
         page,

@@ -67,7 +67,7 @@ async fn refused_calls_leave_no_audit_entry() {
     let citizen = app.citizen(&admin, "Петров").await;
     assert!(upload(&admin.files, header(citizen, "a.pdf"), &samples::pdf(5000)).await.is_err());
     let mut files = admin.files.clone();
-    assert!(files.create_file_type(pb::CreateFileTypeRequest { name: "".into() }).await.is_err());
+    assert!(files.create_file_type(pb::CreateFileTypeRequest { name: String::new() }).await.is_err());
     let n: i64 = sqlx::query_scalar("select count(*) from files.audit_log").fetch_one(&app.owner_pool).await.unwrap();
     assert_eq!(n, 0);
 }

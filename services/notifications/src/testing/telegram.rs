@@ -483,7 +483,7 @@ async fn method(
                 .get("text")
                 .cloned()
                 .or_else(|| before.as_ref().and_then(|b| b.get("text").cloned()))
-                .unwrap_or(json!("…"));
+                .unwrap_or_else(|| json!("…"));
             let mut m = json!({
                 "message_id": message_id, "date": now_unix(), "chat": private_chat(chat_id),
                 "from": bot_user, "text": text,

@@ -302,7 +302,7 @@ pub fn apply(card: &CardState, actor: &Actor, action: Action, today: NaiveDate) 
 
 /// The executor who worked on the card last, else its organisation.
 pub(super) fn recipient(card: &CardState) -> Option<Recipient> {
-    card.last_executor.map(Recipient::Executor).or(card.executor_org.map(Recipient::Org))
+    card.last_executor.map(Recipient::Executor).or_else(|| card.executor_org.map(Recipient::Org))
 }
 
 /// Derives the bookkeeping effects from the difference between the states, so they cannot disagree.

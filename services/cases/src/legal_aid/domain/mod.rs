@@ -522,7 +522,7 @@ mod tests {
         let bad = pb::ConsultationInput {
             full_name: " ".into(),
             age: Some(121),
-            gender_code: "".into(),
+            gender_code: String::new(),
             citizenship_code: "mars".into(),
             email: "not-an-address".into(),
             phone: "12ab".into(),

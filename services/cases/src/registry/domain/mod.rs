@@ -237,7 +237,7 @@ impl ActivityKind {
     /// The work-queue type as the seed names it, with the item's threshold:
     /// «пропуск (7 дней)»; detector kinds without one show the seed's.
     pub fn label(self, days: Option<u32>) -> String {
-        let n = days.or(self.default_days()).unwrap_or_default();
+        let n = days.or_else(|| self.default_days()).unwrap_or_default();
         match self {
             Self::FileReceived => s::KIND_FILE.into(),
             Self::ContactRequested => s::KIND_CONTACT.into(),

@@ -269,8 +269,11 @@ mod tests {
         let a = "0190b5a0-0000-7000-8000-00000000000a";
         let b = "0190b5a0-0000-7000-8000-00000000000b";
         let current = vec![route("karakol", a), route("ton", ""), route("naryn", b)];
-        let posted: Pairs =
-            vec![("route:karakol".into(), a.into()), ("route:ton".into(), b.into()), ("route:naryn".into(), "".into())];
+        let posted: Pairs = vec![
+            ("route:karakol".into(), a.into()),
+            ("route:ton".into(), b.into()),
+            ("route:naryn".into(), String::new()),
+        ];
         let got: Vec<(String, String)> =
             changed_routes(&current, &posted).into_iter().map(|m| (m.district_code, m.centre_id)).collect();
         assert_eq!(got, vec![("ton".into(), b.into()), ("naryn".into(), String::new())]);

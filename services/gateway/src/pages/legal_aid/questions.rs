@@ -148,7 +148,8 @@ pub(super) fn list_ctx(
     centres: &[Opt],
     powers: Powers,
 ) -> Value {
-    let tab = TABS.iter().find(|(c, _)| *c == q.status).map(|(c, _)| *c).unwrap_or(default_tab(powers.consultant));
+    let tab =
+        TABS.iter().find(|(c, _)| *c == q.status).map(|(c, _)| *c).unwrap_or_else(|| default_tab(powers.consultant));
     let centre = q.centre_id.trim();
     let tabs: Vec<Tab> = TABS
         .iter()

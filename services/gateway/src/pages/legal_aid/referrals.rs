@@ -516,7 +516,7 @@ pub(super) fn print_ctx(t: &LegalAidStrings, path: &str, r: &Referral) -> Value 
         id => r.id.clone(),
         centre => context! {
             name => centre.name.clone(), address => centre.address.clone(),
-            phone => centre.phone.clone(), email => centre.email.clone(),
+            phone => centre.phone.clone(), email => centre.email,
         },
         body => body_under(&head, &r.form_text),
     }
