@@ -10,6 +10,7 @@ use async_nats::jetstream::{self, consumer::pull};
 use opeka_integration_tests::{OwnNats, Suite};
 use opeka_platform::bus::permissions::{Scope, ServiceBus};
 use opeka_platform::bus::{self, Bus};
+use opeka_platform::service::Service as _;
 use opeka_platform::settings::{BusSettings, Secret};
 use opeka_platform::testing;
 use opeka_proto::events::{Ping, envelope::Body};
@@ -17,11 +18,11 @@ use opeka_proto::events::{Ping, envelope::Body};
 /// What `opeka nats-config` declares (services/opeka/src/main.rs).
 fn services() -> Vec<ServiceBus> {
     vec![
-        opeka_identity::bus_service(),
-        opeka_cases::bus_service(),
-        opeka_files::bus_service(),
-        opeka_notifications::bus_service(),
-        opeka_scheduler::bus_service(),
+        opeka_identity::Identity::bus().expect("identity uses the bus"),
+        opeka_cases::Cases::bus().expect("cases uses the bus"),
+        opeka_files::Files::bus().expect("files uses the bus"),
+        opeka_notifications::Notifications::bus().expect("notifications uses the bus"),
+        opeka_scheduler::Scheduler::bus().expect("scheduler uses the bus"),
         ServiceBus::new("admin", false, &[]),
     ]
 }

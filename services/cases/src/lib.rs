@@ -13,6 +13,7 @@ pub mod kit;
 pub mod legal_aid;
 pub mod registry;
 
+use std::future::Future;
 use std::sync::Arc;
 
 use opeka_platform::supervise::Need;
@@ -104,10 +105,30 @@ pub struct State {
     pub ask_throttle: opeka_platform::throttle::Throttle<std::net::IpAddr>,
 }
 
-/// What cases's NATS user may do (`opeka nats-config`): publish its own
-/// events and read the streams of the consumers it runs.
-pub fn bus_service() -> bus::permissions::ServiceBus {
-    bus::permissions::ServiceBus::new(SERVICE, true, &events::consumer_specs())
+/// cases as `opeka serve`, `migrate` and `nats-config` see it.
+pub struct Cases;
+
+impl opeka_platform::service::Service for Cases {
+    const NAME: &'static str = SERVICE;
+    type Settings = Settings;
+
+    fn schema() -> &'static db::SchemaSpec {
+        &SCHEMA
+    }
+
+    /// What cases's NATS user may do (`opeka nats-config`): publish its own
+    /// events and read the streams of the consumers it runs.
+    fn bus() -> Option<bus::permissions::ServiceBus> {
+        Some(bus::permissions::ServiceBus::new(SERVICE, true, &events::consumer_specs()))
+    }
+
+    fn addr(settings: &Settings) -> &str {
+        &settings.grpc_addr
+    }
+
+    fn run(ctx: Context, settings: Settings, listener: TcpListener) -> impl Future<Output = anyhow::Result<()>> + Send {
+        run(ctx, settings, listener)
+    }
 }
 
 /// Serves cases on `listener` until `ctx.shutdown` is cancelled; runs the
@@ -169,14 +190,6 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     ctx.shutdown.cancel();
     background.join().await;
     served
-}
-
-/// Readiness checks for the process's admin server.
-pub async fn admin_parts(ctx: &Context, settings: &Settings) -> anyhow::Result<admin::Admin> {
-    let pool =
-        db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, 2.min(settings.db_max_connections))
-            .await?;
-    Ok(admin::Admin::new().check("cases-db", admin::db_check(pool)))
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ pub mod store;
 pub mod strings;
 pub mod upload;
 
+use std::future::Future;
 use std::sync::Arc;
 
 use opeka_platform::{Context, admin, bus, db};
@@ -41,10 +42,44 @@ pub struct State {
     pub cases: cases::Cases,
 }
 
-/// What files' NATS user may do (`opeka nats-config`): publish its own
-/// events; it consumes cases' citizen events (who curates whom).
-pub fn bus_service() -> bus::permissions::ServiceBus {
-    bus::permissions::ServiceBus::new(SERVICE, true, &[opeka_platform::curators::consumer(SERVICE).spec])
+/// files as `opeka serve`, `migrate` and `nats-config` see it.
+pub struct Files;
+
+impl opeka_platform::service::Service for Files {
+    const NAME: &'static str = SERVICE;
+    type Settings = Settings;
+
+    fn schema() -> &'static db::SchemaSpec {
+        &SCHEMA
+    }
+
+    /// What files' NATS user may do (`opeka nats-config`): publish its own
+    /// events; it consumes cases' citizen events (who curates whom).
+    fn bus() -> Option<bus::permissions::ServiceBus> {
+        Some(bus::permissions::ServiceBus::new(SERVICE, true, &[opeka_platform::curators::consumer(SERVICE).spec]))
+    }
+
+    fn addr(settings: &Settings) -> &str {
+        &settings.grpc_addr
+    }
+
+    /// Readiness checks (database and blob store) for the process's admin server.
+    async fn admin(ctx: &Context, settings: &Settings) -> anyhow::Result<admin::Admin> {
+        let pool =
+            db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, 2.min(settings.db_max_connections))
+                .await?;
+        let store = blobs::open(&blobs::StoreUrl::parse(&settings.store_url).map_err(anyhow::Error::msg)?)?;
+        let blobs = blobs::Blobs::new(store, settings.upload_buffer_bytes);
+        let store_check: admin::Check = Arc::new(move || {
+            let blobs = blobs.clone();
+            Box::pin(async move { blobs.check().await })
+        });
+        Ok(admin::Admin::new().check("files-db", admin::db_check(pool)).check("files-store", store_check))
+    }
+
+    fn run(ctx: Context, settings: Settings, listener: TcpListener) -> impl Future<Output = anyhow::Result<()>> + Send {
+        run(ctx, settings, listener)
+    }
 }
 
 /// Serves files on `listener` until `ctx.shutdown` is cancelled; runs the
@@ -100,16 +135,3 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     served
 }
 
-/// Readiness checks (database and blob store) for the process's admin server.
-pub async fn admin_parts(ctx: &Context, settings: &Settings) -> anyhow::Result<admin::Admin> {
-    let pool =
-        db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, 2.min(settings.db_max_connections))
-            .await?;
-    let store = blobs::open(&blobs::StoreUrl::parse(&settings.store_url).map_err(anyhow::Error::msg)?)?;
-    let blobs = blobs::Blobs::new(store, settings.upload_buffer_bytes);
-    let store_check: admin::Check = Arc::new(move || {
-        let blobs = blobs.clone();
-        Box::pin(async move { blobs.check().await })
-    });
-    Ok(admin::Admin::new().check("files-db", admin::db_check(pool)).check("files-store", store_check))
-}

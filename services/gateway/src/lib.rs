@@ -15,6 +15,7 @@ pub mod tenancy;
 pub mod terms;
 pub mod views;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -99,6 +100,39 @@ impl AppState {
 
     pub fn strings(&self) -> &'static Strings {
         self.strings
+    }
+}
+
+/// The web gateway as `opeka serve`, `migrate` and `nats-config` see it.
+pub struct Gateway;
+
+impl opeka_platform::service::Service for Gateway {
+    const NAME: &'static str = "gateway";
+    type Settings = Settings;
+
+    fn schema() -> &'static db::SchemaSpec {
+        &SCHEMA
+    }
+
+    fn bus() -> Option<bus::permissions::ServiceBus> {
+        None
+    }
+
+    fn addr(settings: &Settings) -> &str {
+        &settings.http_addr
+    }
+
+    fn preflight(settings: &Settings, platform: &opeka_platform::settings::PlatformSettings) -> anyhow::Result<()> {
+        Ok(settings.require_own_keys(platform)?)
+    }
+
+    /// Its readiness is the services' it calls; it adds no check of its own.
+    fn admin(_ctx: &opeka_platform::Context, _settings: &Settings) -> impl Future<Output = anyhow::Result<opeka_platform::admin::Admin>> + Send {
+        async { Ok(opeka_platform::admin::Admin::new()) }
+    }
+
+    fn run(ctx: opeka_platform::Context, settings: Settings, listener: TcpListener) -> impl Future<Output = anyhow::Result<()>> + Send {
+        run(ctx, settings, listener)
     }
 }
 

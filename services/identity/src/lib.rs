@@ -13,6 +13,7 @@ pub mod strings;
 pub mod tokens;
 
 use std::net::IpAddr;
+use std::future::Future;
 use std::sync::Arc;
 
 use opeka_platform::throttle::Throttle;
@@ -153,12 +154,6 @@ impl Settings {
     }
 }
 
-/// What identity's NATS user may do (`opeka nats-config`): publish its own
-/// events; it consumes cases' citizen events (who curates whom).
-pub fn bus_service() -> bus::permissions::ServiceBus {
-    bus::permissions::ServiceBus::new(SERVICE, true, &[opeka_platform::curators::consumer(SERVICE).spec])
-}
-
 /// Everything a handler needs.
 pub struct State {
     /// Pool, outbox and clock: what every call opens.
@@ -186,6 +181,58 @@ impl Throttles {
             reset_request: Throttle::new("identity.reset_request", s.reset_request_per_address),
             reset_guess: Throttle::new("identity.reset_guess", s.reset_guess_per_address),
         }
+    }
+}
+
+/// identity as `opeka serve`, `migrate` and `nats-config` see it.
+pub struct Identity;
+
+impl opeka_platform::service::Service for Identity {
+    const NAME: &'static str = SERVICE;
+    type Settings = Settings;
+
+    fn schema() -> &'static db::SchemaSpec {
+        &SCHEMA
+    }
+
+    /// What identity's NATS user may do (`opeka nats-config`): publish its own
+    /// events; it consumes cases' citizen events (who curates whom).
+    fn bus() -> Option<bus::permissions::ServiceBus> {
+        Some(bus::permissions::ServiceBus::new(SERVICE, true, &[opeka_platform::curators::consumer(SERVICE).spec]))
+    }
+
+    fn addr(settings: &Settings) -> &str {
+        &settings.grpc_addr
+    }
+
+    fn preflight(settings: &Settings, platform: &opeka_platform::settings::PlatformSettings) -> anyhow::Result<()> {
+        Ok(settings.require_own_keys(platform)?)
+    }
+
+    /// Readiness checks and the JWKS document for the process's admin server.
+    async fn admin(ctx: &Context, settings: &Settings) -> anyhow::Result<admin::Admin> {
+        let pool =
+            db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, 2.min(settings.db_max_connections))
+                .await?;
+        let jwks_pool = pool.clone();
+        let secrets = Arc::new(settings.secret_box()?);
+        let router = axum::Router::new().route(
+            "/.well-known/jwks.json",
+            axum::routing::get(move || {
+                let (pool, secrets) = (jwks_pool.clone(), secrets.clone());
+                async move {
+                    match tokens::KeyRing::load_or_create(&pool, &secrets).await {
+                        Ok(k) => axum::Json(k.jwks_json()).into_response_ok(),
+                        Err(_) => axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response_ok(),
+                    }
+                }
+            }),
+        );
+        Ok(admin::Admin::new().check("identity-db", admin::db_check(pool)).merge(router))
+    }
+
+    fn run(ctx: Context, settings: Settings, listener: TcpListener) -> impl Future<Output = anyhow::Result<()>> + Send {
+        run(ctx, settings, listener)
     }
 }
 
@@ -239,28 +286,6 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     ctx.shutdown.cancel();
     background.join().await;
     served
-}
-
-/// Readiness checks and the JWKS document for the process's admin server.
-pub async fn admin_parts(ctx: &Context, settings: &Settings) -> anyhow::Result<admin::Admin> {
-    let pool =
-        db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, 2.min(settings.db_max_connections))
-            .await?;
-    let jwks_pool = pool.clone();
-    let secrets = Arc::new(settings.secret_box()?);
-    let router = axum::Router::new().route(
-        "/.well-known/jwks.json",
-        axum::routing::get(move || {
-            let (pool, secrets) = (jwks_pool.clone(), secrets.clone());
-            async move {
-                match tokens::KeyRing::load_or_create(&pool, &secrets).await {
-                    Ok(k) => axum::Json(k.jwks_json()).into_response_ok(),
-                    Err(_) => axum::http::StatusCode::SERVICE_UNAVAILABLE.into_response_ok(),
-                }
-            }
-        }),
-    );
-    Ok(admin::Admin::new().check("identity-db", admin::db_check(pool)).merge(router))
 }
 
 trait IntoResponseOk {

@@ -18,6 +18,7 @@ pub mod templates;
 #[cfg(feature = "testing")]
 pub mod testing;
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,10 +55,34 @@ pub struct App {
     pub activation_throttle: opeka_platform::throttle::Throttle<(uuid::Uuid, i64)>,
 }
 
-/// What notifications's NATS user may do (`opeka nats-config`): publish its own
-/// events and read the streams of the consumers it runs.
-pub fn bus_service() -> bus::permissions::ServiceBus {
-    bus::permissions::ServiceBus::new(SERVICE, true, &events::consumer_specs())
+/// notifications as `opeka serve`, `migrate` and `nats-config` see it.
+pub struct Notifications;
+
+impl opeka_platform::service::Service for Notifications {
+    const NAME: &'static str = SERVICE;
+    type Settings = Settings;
+
+    fn schema() -> &'static db::SchemaSpec {
+        &SCHEMA
+    }
+
+    /// What notifications's NATS user may do (`opeka nats-config`): publish its own
+    /// events and read the streams of the consumers it runs.
+    fn bus() -> Option<bus::permissions::ServiceBus> {
+        Some(bus::permissions::ServiceBus::new(SERVICE, true, &events::consumer_specs()))
+    }
+
+    fn addr(settings: &Settings) -> &str {
+        &settings.grpc_addr
+    }
+
+    fn preflight(settings: &Settings, platform: &opeka_platform::settings::PlatformSettings) -> anyhow::Result<()> {
+        Ok(settings.require_own_keys(platform)?)
+    }
+
+    fn run(ctx: Context, settings: Settings, listener: TcpListener) -> impl Future<Output = anyhow::Result<()>> + Send {
+        run(ctx, settings, listener)
+    }
 }
 
 /// Serves notifications on `listener` until `ctx.shutdown` is cancelled;
@@ -156,10 +181,3 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     served
 }
 
-/// Readiness checks for the process's admin server.
-pub async fn admin_parts(ctx: &Context, settings: &Settings) -> anyhow::Result<admin::Admin> {
-    let pool =
-        db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, 2.min(settings.db_max_connections))
-            .await?;
-    Ok(admin::Admin::new().check("notifications-db", admin::db_check(pool)))
-}

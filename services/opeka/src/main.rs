@@ -6,13 +6,13 @@ use std::collections::BTreeSet;
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
+use opeka_platform::bus::permissions::ServiceBus;
+use opeka_platform::service::Service;
 use opeka_platform::{Context, admin::Admin, settings::PlatformSettings};
 use serde::Serialize;
 use tokio::task::JoinSet;
 
 mod demo;
-
-const ALL: [&str; 6] = ["identity", "cases", "files", "notifications", "scheduler", "gateway"];
 
 #[derive(Parser)]
 #[command(name = "opeka", version, about = "Opeka: a platform for social-services agencies")]
@@ -57,23 +57,26 @@ enum Cmd {
 
 /// Every process's NATS user and what it may do: the services' declared
 /// streams and `admin`, the readiness connection (no publishing at all).
-fn bus_services() -> Vec<opeka_platform::bus::permissions::ServiceBus> {
-    vec![
-        opeka_identity::bus_service(),
-        opeka_cases::bus_service(),
-        opeka_files::bus_service(),
-        opeka_notifications::bus_service(),
-        opeka_scheduler::bus_service(),
-        opeka_platform::bus::permissions::ServiceBus::new(ADMIN_BUS_USER, false, &[]),
-    ]
+async fn bus_services(config: &Config) -> anyhow::Result<Vec<ServiceBus>> {
+    struct Buses(Vec<ServiceBus>);
+    impl EachService for Buses {
+        async fn visit<S: Service>(&mut self, _: &S::Settings) -> anyhow::Result<()> {
+            self.0.extend(S::bus());
+            Ok(())
+        }
+    }
+    let mut buses = Buses(Vec::new());
+    config.each(&mut buses).await?;
+    buses.0.push(ServiceBus::new(ADMIN_BUS_USER, false, &[]));
+    Ok(buses.0)
 }
 
 /// The NATS user of `opeka serve`'s readiness check.
 const ADMIN_BUS_USER: &str = "admin";
 
-fn nats_config(config: &Config, passwords_from_env: bool, test_server: bool) -> anyhow::Result<String> {
+async fn nats_config(config: &Config, passwords_from_env: bool, test_server: bool) -> anyhow::Result<String> {
     use opeka_platform::bus::permissions::{self, Password, Scope, User};
-    let services = bus_services();
+    let services = bus_services(config).await?;
     if test_server {
         return Ok(opeka_platform::testing::test_server_config(Scope::AnyRoot, &services));
     }
@@ -146,6 +149,24 @@ fn load_config() -> anyhow::Result<Config> {
     Ok(c)
 }
 
+/// Something done to every service in turn (`Config::each`).
+trait EachService {
+    async fn visit<S: Service>(&mut self, settings: &S::Settings) -> anyhow::Result<()>;
+}
+
+impl Config {
+    /// The one list of services, in start-up order: a new service is a
+    /// section in `Config` and one line here.
+    async fn each(&self, v: &mut impl EachService) -> anyhow::Result<()> {
+        v.visit::<opeka_identity::Identity>(&self.identity).await?;
+        v.visit::<opeka_cases::Cases>(&self.cases).await?;
+        v.visit::<opeka_files::Files>(&self.files).await?;
+        v.visit::<opeka_notifications::Notifications>(&self.notifications).await?;
+        v.visit::<opeka_scheduler::Scheduler>(&self.scheduler).await?;
+        v.visit::<opeka_gateway::Gateway>(&self.gateway).await
+    }
+}
+
 #[tokio::main]
 async fn main() {
     if let Err(e) = real_main().await {
@@ -191,7 +212,7 @@ async fn real_main() -> anyhow::Result<()> {
         }
         Cmd::Demo => demo(&config).await,
         Cmd::NatsConfig { passwords_from_env, test_server } => {
-            print!("{}", nats_config(&config, passwords_from_env, test_server)?);
+            print!("{}", nats_config(&config, passwords_from_env, test_server).await?);
             Ok(())
         }
     }
@@ -214,21 +235,18 @@ async fn app_pool(config: &Config) -> anyhow::Result<sqlx::PgPool> {
 /// (privileges of any other role on it, e.g. the shared `opeka_app` of
 /// earlier releases, are revoked).
 async fn migrate(config: &Config) -> anyhow::Result<()> {
+    struct Migrate<'a>(&'a PlatformSettings);
+    impl EachService for Migrate<'_> {
+        async fn visit<S: Service>(&mut self, _: &S::Settings) -> anyhow::Result<()> {
+            let (owner, app) = (self.0.migrate_database_url.expose(), self.0.database_url_for(S::NAME)?.expose());
+            opeka_platform::db::migrate(owner, app, S::schema()).await.with_context(|| format!("migrating {}", S::NAME))?;
+            println!("migrated schema {}", S::NAME);
+            Ok(())
+        }
+    }
     let owner = config.platform.migrate_database_url.expose();
     opeka_platform::db::ensure_database(owner).await.context("OPEKA_MIGRATE_DATABASE_URL")?;
-    for spec in [
-        &opeka_identity::SCHEMA,
-        &opeka_cases::SCHEMA,
-        &opeka_files::SCHEMA,
-        &opeka_notifications::SCHEMA,
-        &opeka_scheduler::SCHEMA,
-        &opeka_gateway::SCHEMA,
-    ] {
-        let app = config.platform.database_url_for(spec.schema)?.expose();
-        opeka_platform::db::migrate(owner, app, spec).await.with_context(|| format!("migrating {}", spec.schema))?;
-        println!("migrated schema {}", spec.schema);
-    }
-    Ok(())
+    config.each(&mut Migrate(&config.platform)).await
 }
 
 async fn demo(config: &Config) -> anyhow::Result<()> {
@@ -254,73 +272,70 @@ async fn demo(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Collects the services' names (`--services`).
+struct Names(Vec<&'static str>);
+
+impl EachService for Names {
+    async fn visit<S: Service>(&mut self, _: &S::Settings) -> anyhow::Result<()> {
+        self.0.push(S::NAME);
+        Ok(())
+    }
+}
+
+/// Production refuses the development keys committed in the source, before
+/// anything binds or connects (each service's `run` checks too).
+struct Preflight<'a> {
+    wanted: &'a BTreeSet<&'a str>,
+    platform: &'a PlatformSettings,
+}
+
+impl EachService for Preflight<'_> {
+    async fn visit<S: Service>(&mut self, settings: &S::Settings) -> anyhow::Result<()> {
+        if self.wanted.contains(S::NAME) { S::preflight(settings, self.platform) } else { Ok(()) }
+    }
+}
+
+/// Binds and starts each wanted service; gathers their admin parts.
+struct Start<'a> {
+    wanted: &'a BTreeSet<&'a str>,
+    ctx: Context,
+    tasks: JoinSet<(&'static str, anyhow::Result<()>)>,
+    admin: Admin,
+}
+
+impl EachService for Start<'_> {
+    async fn visit<S: Service>(&mut self, settings: &S::Settings) -> anyhow::Result<()> {
+        if !self.wanted.contains(S::NAME) {
+            return Ok(());
+        }
+        let listener = opeka_platform::grpc::bind(S::addr(settings)).await?;
+        tracing::info!(addr = %listener.local_addr()?, service = S::NAME, "listening");
+        self.admin = std::mem::take(&mut self.admin).absorb(S::admin(&self.ctx, settings).await?);
+        let run = S::run(self.ctx.clone(), settings.clone(), listener);
+        self.tasks.spawn(async move { (S::NAME, run.await) });
+        Ok(())
+    }
+}
+
 async fn serve(config: Config, list: &str) -> anyhow::Result<()> {
+    let mut all = Names(Vec::new());
+    config.each(&mut all).await?;
     let wanted: BTreeSet<&str> = if list.trim() == "all" {
-        ALL.into_iter().collect()
+        all.0.iter().copied().collect()
     } else {
         list.split(',').map(str::trim).filter(|s| !s.is_empty()).collect()
     };
     for s in &wanted {
-        anyhow::ensure!(ALL.contains(s), "--services: unknown service '{s}' (known: {})", ALL.join(", "));
+        anyhow::ensure!(all.0.contains(s), "--services: unknown service '{s}' (known: {})", all.0.join(", "));
     }
-    // Production refuses the development keys committed in the source,
-    // before anything binds or connects (each service's `run` checks too).
-    if wanted.contains("identity") {
-        config.identity.require_own_keys(&config.platform)?;
-    }
-    if wanted.contains("notifications") {
-        config.notifications.require_own_keys(&config.platform)?;
-    }
-    if wanted.contains("gateway") {
-        config.gateway.require_own_keys(&config.platform)?;
-    }
+    config.each(&mut Preflight { wanted: &wanted, platform: &config.platform }).await?;
     let _telemetry = opeka_platform::telemetry::init("opeka", config.platform.log_format);
     let ctx = Context::new(config.platform.clone());
-    let mut tasks: JoinSet<(&'static str, anyhow::Result<()>)> = JoinSet::new();
-    let mut admin = Admin::new();
-
-    if wanted.contains("identity") {
-        let listener = opeka_platform::grpc::bind(&config.identity.grpc_addr).await?;
-        tracing::info!(addr = %listener.local_addr()?, "identity: gRPC");
-        admin = admin.absorb(opeka_identity::admin_parts(&ctx, &config.identity).await?);
-        let (ctx, s) = (ctx.clone(), config.identity.clone());
-        tasks.spawn(async move { ("identity", opeka_identity::run(ctx, s, listener).await) });
-    }
-    if wanted.contains("cases") {
-        let listener = opeka_platform::grpc::bind(&config.cases.grpc_addr).await?;
-        tracing::info!(addr = %listener.local_addr()?, "cases: gRPC");
-        admin = admin.absorb(opeka_cases::admin_parts(&ctx, &config.cases).await?);
-        let (ctx, s) = (ctx.clone(), config.cases.clone());
-        tasks.spawn(async move { ("cases", opeka_cases::run(ctx, s, listener).await) });
-    }
-    if wanted.contains("files") {
-        let listener = opeka_platform::grpc::bind(&config.files.grpc_addr).await?;
-        tracing::info!(addr = %listener.local_addr()?, "files: gRPC");
-        admin = admin.absorb(opeka_files::admin_parts(&ctx, &config.files).await?);
-        let (ctx, s) = (ctx.clone(), config.files.clone());
-        tasks.spawn(async move { ("files", opeka_files::run(ctx, s, listener).await) });
-    }
-    if wanted.contains("notifications") {
-        let listener = opeka_platform::grpc::bind(&config.notifications.grpc_addr).await?;
-        tracing::info!(addr = %listener.local_addr()?, "notifications: gRPC");
-        admin = admin.absorb(opeka_notifications::admin_parts(&ctx, &config.notifications).await?);
-        let (ctx, s) = (ctx.clone(), config.notifications.clone());
-        tasks.spawn(async move { ("notifications", opeka_notifications::run(ctx, s, listener).await) });
-    }
-    if wanted.contains("scheduler") {
-        let listener = opeka_platform::grpc::bind(&config.scheduler.grpc_addr).await?;
-        tracing::info!(addr = %listener.local_addr()?, "scheduler: gRPC");
-        admin = admin.absorb(opeka_scheduler::admin_parts(&ctx, &config.scheduler).await?);
-        let (ctx, s) = (ctx.clone(), config.scheduler.clone());
-        tasks.spawn(async move { ("scheduler", opeka_scheduler::run(ctx, s, listener).await) });
-    }
+    let mut start = Start { wanted: &wanted, ctx: ctx.clone(), tasks: JoinSet::new(), admin: Admin::new() };
+    config.each(&mut start).await?;
+    let Start { mut tasks, admin, .. } = start;
     if wanted.contains("gateway") {
-        let listener = opeka_platform::grpc::bind(&config.gateway.http_addr).await?;
-        let addr = listener.local_addr()?;
-        tracing::info!(%addr, "gateway: HTTP");
         println!("gateway: {}/t/{}/", config.gateway.public_url.trim_end_matches('/'), config.gateway.default_tenant);
-        let (ctx, s) = (ctx.clone(), config.gateway.clone());
-        tasks.spawn(async move { ("gateway", opeka_gateway::run(ctx, s, listener).await) });
     }
     {
         let listener = opeka_platform::grpc::bind(&config.platform.admin_addr).await?;

@@ -112,15 +112,7 @@ pub async fn migrate(owner_url: &str, app_url: &str, spec: &SchemaSpec) -> anyho
 /// `information_schema`, which shows only grants the current user is party to.
 async fn revoke_strangers(conn: &mut PgConnection, schema: &str, app_role: &str) -> anyhow::Result<()> {
     let strangers: Vec<String> = sqlx::query_scalar(
-        "select distinct r.rolname from (
-             select (aclexplode(c.relacl)).grantee as grantee, c.relowner as owner
-               from pg_class c join pg_namespace n on n.oid = c.relnamespace
-              where n.nspname = $1 and c.relacl is not null
-             union all
-             select (aclexplode(n.nspacl)).grantee, n.nspowner
-               from pg_namespace n where n.nspname = $1 and n.nspacl is not null
-         ) g join pg_roles r on r.oid = g.grantee
-         where g.grantee <> g.owner and r.rolname <> $2 order by 1",
+        include_str!("sql/revoke_strangers.sql"),
     )
     .bind(schema)
     .bind(app_role)

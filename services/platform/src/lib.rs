@@ -16,6 +16,7 @@ pub mod error;
 pub mod grpc;
 pub mod metrics;
 pub mod revocation;
+pub mod service;
 pub mod settings;
 pub mod supervise;
 pub mod telemetry;

@@ -141,10 +141,30 @@ pub struct State {
     pub known_tenants: Mutex<HashSet<uuid::Uuid>>,
 }
 
-/// What the scheduler's NATS user may do (`opeka nats-config`): publish its own
-/// events and read the streams of the consumers it runs.
-pub fn bus_service() -> bus::permissions::ServiceBus {
-    bus::permissions::ServiceBus::new(SERVICE, true, &events::consumer_specs())
+/// scheduler as `opeka serve`, `migrate` and `nats-config` see it.
+pub struct Scheduler;
+
+impl opeka_platform::service::Service for Scheduler {
+    const NAME: &'static str = SERVICE;
+    type Settings = Settings;
+
+    fn schema() -> &'static db::SchemaSpec {
+        &SCHEMA
+    }
+
+    /// What the scheduler's NATS user may do (`opeka nats-config`): publish its own
+    /// events and read the streams of the consumers it runs.
+    fn bus() -> Option<bus::permissions::ServiceBus> {
+        Some(bus::permissions::ServiceBus::new(SERVICE, true, &events::consumer_specs()))
+    }
+
+    fn addr(settings: &Settings) -> &str {
+        &settings.grpc_addr
+    }
+
+    fn run(ctx: Context, settings: Settings, listener: TcpListener) -> impl Future<Output = anyhow::Result<()>> + Send {
+        run(ctx, settings, listener)
+    }
 }
 
 /// Serves the scheduler on `listener` until `ctx.shutdown` is cancelled;
@@ -210,14 +230,6 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     ctx.shutdown.cancel();
     background.join().await;
     served
-}
-
-/// Readiness checks for the process's admin server.
-pub async fn admin_parts(ctx: &Context, settings: &Settings) -> anyhow::Result<admin::Admin> {
-    let pool =
-        db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, 2.min(settings.db_max_connections))
-            .await?;
-    Ok(admin::Admin::new().check("scheduler-db", admin::db_check(pool)))
 }
 
 #[cfg(test)]

@@ -36,18 +36,7 @@ pub async fn silent_since(
     cutoff: DateTime<Utc>,
 ) -> Result<Vec<(Uuid, DateTime<Utc>)>, sqlx::Error> {
     sqlx::query_as(
-        "with last_answer as (
-            select citizen_id, max(answered_at) as at from occurrences
-            where tenant_id = $1 and answered_at is not null
-            group by citizen_id)
-         select o.citizen_id, min(o.due_at)
-         from occurrences o
-         join citizens c on c.tenant_id = o.tenant_id and c.citizen_id = o.citizen_id and c.deleted_at is null
-         left join last_answer l on l.citizen_id = o.citizen_id
-         where o.tenant_id = $1 and o.status in ('sent', 'no_reaction') and o.kind <> 'curator_note'
-           and (l.at is null or o.due_at > l.at)
-         group by o.citizen_id
-         having min(o.due_at) <= $2",
+        include_str!("sql/silent_since.sql"),
     )
     .bind(tenant_id)
     .bind(cutoff)
@@ -64,15 +53,7 @@ pub async fn assignments_ending(
     hi: NaiveDate,
 ) -> Result<Vec<(Uuid, NaiveDate)>, sqlx::Error> {
     sqlx::query_as(
-        "select s.citizen_id, max(s.last_date)
-         from series s
-         join citizens c on c.tenant_id = s.tenant_id and c.citizen_id = s.citizen_id and c.deleted_at is null
-         where s.tenant_id = $1 and s.deleted_at is null and s.kind <> 'curator_note'
-         group by s.citizen_id
-         having max(s.last_date) between $2 and $3
-            and not exists (select 1 from occurrences o
-                            where o.tenant_id = $1 and o.citizen_id = s.citizen_id and o.status = 'planned'
-                              and o.kind <> 'curator_note' and o.local_date > $3)",
+        include_str!("sql/assignments_ending.sql"),
     )
     .bind(tenant_id)
     .bind(lo)

@@ -2,6 +2,8 @@
 //! tenant transaction (RLS); queries also name `tenant_id` where an index
 //! starts with it. `tenants` is the one table without RLS: the dispatcher and
 //! the jobs walk it, then work inside each tenant's own transaction.
+//! A query longer than a screenful of Rust lives in `sql/<function>.sql`
+//! beside its store, where an editor highlights it and a DBA can read it.
 pub mod detectors;
 pub mod occurrences;
 pub mod series;
@@ -79,16 +81,7 @@ pub async fn save_tenant_settings(
     by: &str,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "insert into tenant_settings (tenant_id, time_zone, send_ahead_minutes, grace_minutes, skipped_days,
-            silent_days, no_assignments_days, no_assignments_enabled, bot_rate_per_second, updated_at, updated_by)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-         on conflict (tenant_id) do update set time_zone = excluded.time_zone,
-            send_ahead_minutes = excluded.send_ahead_minutes, grace_minutes = excluded.grace_minutes,
-            skipped_days = excluded.skipped_days, silent_days = excluded.silent_days,
-            no_assignments_days = excluded.no_assignments_days,
-            no_assignments_enabled = excluded.no_assignments_enabled,
-            bot_rate_per_second = excluded.bot_rate_per_second, updated_at = excluded.updated_at,
-            updated_by = excluded.updated_by",
+        include_str!("sql/save_tenant_settings.sql"),
     )
     .bind(tenant_id)
     .bind(s.time_zone.name())
@@ -170,18 +163,7 @@ async fn lock_account(conn: &mut PgConnection, tenant_id: Uuid, account: Uuid) -
 pub async fn upsert_citizen(conn: &mut PgConnection, f: &CitizenFacts<'_>) -> Result<(), sqlx::Error> {
     lock_account(&mut *conn, f.tenant_id, f.account_id).await?;
     sqlx::query(
-        "insert into citizens (tenant_id, citizen_id, account_id, curator_id, full_name, bot_linked, updated_at)
-         values ($1, $2, $3, $4, $5,
-                 coalesce($6, false)
-                 or exists (select 1 from linked_accounts l where l.tenant_id = $1 and l.account_id = $3),
-                 $7)
-         on conflict (tenant_id, citizen_id) do update set
-            account_id = excluded.account_id,
-            curator_id = case when citizens.updated_at <= excluded.updated_at
-                              then excluded.curator_id else citizens.curator_id end,
-            full_name = case when excluded.full_name <> '' then excluded.full_name else citizens.full_name end,
-            bot_linked = citizens.bot_linked or excluded.bot_linked,
-            updated_at = greatest(citizens.updated_at, excluded.updated_at)",
+        include_str!("sql/upsert_citizen.sql"),
     )
     .bind(f.tenant_id)
     .bind(f.citizen_id)

@@ -374,19 +374,7 @@ pub async fn claim_curator_notes(
     limit: i64,
 ) -> Result<Vec<Released>, sqlx::Error> {
     sqlx::query_as(
-        "with picked as (
-            select id from occurrences
-            where tenant_id = $1 and status = 'planned' and kind = 'curator_note' and due_at <= $2
-            order by due_at limit $3 for update skip locked),
-         done as (
-            update occurrences o set status = 'notified', sent_at = $2, updated_at = $2
-            from picked where o.id = picked.id
-            returning o.*)
-         select d.id, d.series_id, d.citizen_id, d.kind, coalesce(d.description, s.description) as description,
-                d.due_at, d.local_date, d.local_time, s.time_zone, c.account_id, c.curator_id
-         from done d join series s on s.id = d.series_id
-         left join citizens c on c.tenant_id = d.tenant_id and c.citizen_id = d.citizen_id
-         order by d.due_at, d.id",
+        include_str!("sql/claim_curator_notes.sql"),
     )
     .bind(tenant_id)
     .bind(now)
@@ -423,19 +411,7 @@ pub async fn claim_release(
     sqlx::query_as(
         // A join on the ids, not `id = any($1)`: with a generic plan the
         // latter can scan every planned row and test each against the array.
-        "with picked as (
-            select o.id from unnest($1::uuid[]) as u (id) join occurrences o on o.id = u.id
-            where o.status = 'planned'
-            order by o.due_at for update of o skip locked),
-         done as (
-            update occurrences o set status = 'sent', sent_at = $2, updated_at = $2
-            from picked where o.id = picked.id
-            returning o.*)
-         select d.id, d.series_id, d.citizen_id, d.kind, coalesce(d.description, s.description) as description,
-                d.due_at, d.local_date, d.local_time, s.time_zone, c.account_id, c.curator_id
-         from done d join series s on s.id = d.series_id
-         left join citizens c on c.tenant_id = d.tenant_id and c.citizen_id = d.citizen_id
-         order by d.due_at, d.id",
+        include_str!("sql/claim_release.sql"),
     )
     .bind(ids)
     .bind(now)
