@@ -17,7 +17,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use opeka_platform::supervise::Need;
-use opeka_platform::{Context, admin, bus, db};
+use opeka_platform::{Context, bus, db};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 

@@ -134,4 +134,3 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     background.join().await;
     served
 }
-

@@ -114,7 +114,7 @@ impl opeka_platform::service::Service for Gateway {
         &SCHEMA
     }
 
-    fn bus() -> Option<bus::permissions::ServiceBus> {
+    fn bus() -> Option<opeka_platform::bus::permissions::ServiceBus> {
         None
     }
 
@@ -127,11 +127,18 @@ impl opeka_platform::service::Service for Gateway {
     }
 
     /// Its readiness is the services' it calls; it adds no check of its own.
-    fn admin(_ctx: &opeka_platform::Context, _settings: &Settings) -> impl Future<Output = anyhow::Result<opeka_platform::admin::Admin>> + Send {
-        async { Ok(opeka_platform::admin::Admin::new()) }
+    async fn admin(
+        _ctx: &opeka_platform::Context,
+        _settings: &Settings,
+    ) -> anyhow::Result<opeka_platform::admin::Admin> {
+        Ok(opeka_platform::admin::Admin::new())
     }
 
-    fn run(ctx: opeka_platform::Context, settings: Settings, listener: TcpListener) -> impl Future<Output = anyhow::Result<()>> + Send {
+    fn run(
+        ctx: opeka_platform::Context,
+        settings: Settings,
+        listener: TcpListener,
+    ) -> impl Future<Output = anyhow::Result<()>> + Send {
         run(ctx, settings, listener)
     }
 }

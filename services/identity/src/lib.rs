@@ -12,8 +12,8 @@ pub mod store;
 pub mod strings;
 pub mod tokens;
 
-use std::net::IpAddr;
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use opeka_platform::throttle::Throttle;

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use opeka_platform::supervise::Need;
-use opeka_platform::{Context, admin, bus, db};
+use opeka_platform::{Context, bus, db};
 use tokio::net::TcpListener;
 
 pub use settings::Settings;
@@ -180,4 +180,3 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     bots.join().await;
     served
 }
-

@@ -169,7 +169,7 @@ impl Config {
 
 #[tokio::main]
 async fn main() {
-    if let Err(e) = real_main().await {
+    if let Err(e) = Box::pin(real_main()).await {
         eprintln!("opeka: {e:#}");
         std::process::exit(1);
     }
@@ -239,7 +239,9 @@ async fn migrate(config: &Config) -> anyhow::Result<()> {
     impl EachService for Migrate<'_> {
         async fn visit<S: Service>(&mut self, _: &S::Settings) -> anyhow::Result<()> {
             let (owner, app) = (self.0.migrate_database_url.expose(), self.0.database_url_for(S::NAME)?.expose());
-            opeka_platform::db::migrate(owner, app, S::schema()).await.with_context(|| format!("migrating {}", S::NAME))?;
+            opeka_platform::db::migrate(owner, app, S::schema())
+                .await
+                .with_context(|| format!("migrating {}", S::NAME))?;
             println!("migrated schema {}", S::NAME);
             Ok(())
         }

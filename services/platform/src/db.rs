@@ -111,13 +111,11 @@ pub async fn migrate(owner_url: &str, app_url: &str, spec: &SchemaSpec) -> anyho
 /// Read from the ACLs themselves (`aclexplode`), not from
 /// `information_schema`, which shows only grants the current user is party to.
 async fn revoke_strangers(conn: &mut PgConnection, schema: &str, app_role: &str) -> anyhow::Result<()> {
-    let strangers: Vec<String> = sqlx::query_scalar(
-        include_str!("sql/revoke_strangers.sql"),
-    )
-    .bind(schema)
-    .bind(app_role)
-    .fetch_all(&mut *conn)
-    .await?;
+    let strangers: Vec<String> = sqlx::query_scalar(include_str!("sql/revoke_strangers.sql"))
+        .bind(schema)
+        .bind(app_role)
+        .fetch_all(&mut *conn)
+        .await?;
     for role in strangers.iter().map(String::as_str).chain(["public"]) {
         let who = if role == "public" { "public".to_string() } else { quote_ident(role) };
         run(

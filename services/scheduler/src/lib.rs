@@ -18,7 +18,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
 use opeka_platform::supervise::Need;
-use opeka_platform::{Context, admin, bus, db};
+use opeka_platform::{Context, bus, db};
 use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 

@@ -35,13 +35,7 @@ pub async fn silent_since(
     tenant_id: Uuid,
     cutoff: DateTime<Utc>,
 ) -> Result<Vec<(Uuid, DateTime<Utc>)>, sqlx::Error> {
-    sqlx::query_as(
-        include_str!("sql/silent_since.sql"),
-    )
-    .bind(tenant_id)
-    .bind(cutoff)
-    .fetch_all(conn)
-    .await
+    sqlx::query_as(include_str!("sql/silent_since.sql")).bind(tenant_id).bind(cutoff).fetch_all(conn).await
 }
 
 /// Per live citizen with live citizen-facing series: the last date any of
@@ -52,14 +46,7 @@ pub async fn assignments_ending(
     lo: NaiveDate,
     hi: NaiveDate,
 ) -> Result<Vec<(Uuid, NaiveDate)>, sqlx::Error> {
-    sqlx::query_as(
-        include_str!("sql/assignments_ending.sql"),
-    )
-    .bind(tenant_id)
-    .bind(lo)
-    .bind(hi)
-    .fetch_all(conn)
-    .await
+    sqlx::query_as(include_str!("sql/assignments_ending.sql")).bind(tenant_id).bind(lo).bind(hi).fetch_all(conn).await
 }
 
 /// Opens an episode unless one is open; the new episode's id, or `None`.

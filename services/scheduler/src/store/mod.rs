@@ -80,22 +80,20 @@ pub async fn save_tenant_settings(
     now: DateTime<Utc>,
     by: &str,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        include_str!("sql/save_tenant_settings.sql"),
-    )
-    .bind(tenant_id)
-    .bind(s.time_zone.name())
-    .bind(s.send_ahead_minutes as i32)
-    .bind(s.grace_minutes as i32)
-    .bind(s.skipped_days as i32)
-    .bind(s.silent_days as i32)
-    .bind(s.no_assignments_days as i32)
-    .bind(s.no_assignments_enabled)
-    .bind(s.bot_rate_per_second as i32)
-    .bind(now)
-    .bind(by)
-    .execute(conn)
-    .await?;
+    sqlx::query(include_str!("sql/save_tenant_settings.sql"))
+        .bind(tenant_id)
+        .bind(s.time_zone.name())
+        .bind(s.send_ahead_minutes as i32)
+        .bind(s.grace_minutes as i32)
+        .bind(s.skipped_days as i32)
+        .bind(s.silent_days as i32)
+        .bind(s.no_assignments_days as i32)
+        .bind(s.no_assignments_enabled)
+        .bind(s.bot_rate_per_second as i32)
+        .bind(now)
+        .bind(by)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 
@@ -162,18 +160,16 @@ async fn lock_account(conn: &mut PgConnection, tenant_id: Uuid, account: Uuid) -
 
 pub async fn upsert_citizen(conn: &mut PgConnection, f: &CitizenFacts<'_>) -> Result<(), sqlx::Error> {
     lock_account(&mut *conn, f.tenant_id, f.account_id).await?;
-    sqlx::query(
-        include_str!("sql/upsert_citizen.sql"),
-    )
-    .bind(f.tenant_id)
-    .bind(f.citizen_id)
-    .bind(f.account_id)
-    .bind(f.curator_id)
-    .bind(f.full_name)
-    .bind(f.bot_linked)
-    .bind(f.at)
-    .execute(conn)
-    .await?;
+    sqlx::query(include_str!("sql/upsert_citizen.sql"))
+        .bind(f.tenant_id)
+        .bind(f.citizen_id)
+        .bind(f.account_id)
+        .bind(f.curator_id)
+        .bind(f.full_name)
+        .bind(f.bot_linked)
+        .bind(f.at)
+        .execute(conn)
+        .await?;
     Ok(())
 }
 

@@ -373,14 +373,12 @@ pub async fn claim_curator_notes(
     now: DateTime<Utc>,
     limit: i64,
 ) -> Result<Vec<Released>, sqlx::Error> {
-    sqlx::query_as(
-        include_str!("sql/claim_curator_notes.sql"),
-    )
-    .bind(tenant_id)
-    .bind(now)
-    .bind(limit)
-    .fetch_all(conn)
-    .await
+    sqlx::query_as(include_str!("sql/claim_curator_notes.sql"))
+        .bind(tenant_id)
+        .bind(now)
+        .bind(limit)
+        .fetch_all(conn)
+        .await
 }
 
 /// The tenant's planned citizen-facing occurrences due by `until`, in due
