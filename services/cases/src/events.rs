@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
-use opeka_platform::bus::{self, Consumer, ConsumerSpec, Handler, Outbox};
+use opeka_platform::bus::{self, Consumer, ConsumerSpec, Handler, Outbox, occurred_at, tenant_slug};
 use opeka_platform::clock::SharedClock;
 use opeka_proto::events::{self as ev, Envelope, envelope::Body};
 use sqlx::PgConnection;
@@ -166,60 +166,23 @@ pub fn consumer_specs() -> Vec<ConsumerSpec> {
 }
 
 fn file_received_spec() -> ConsumerSpec {
-    ConsumerSpec {
-        service: crate::SERVICE,
-        durable: "cases-file-received".into(),
-        stream_of: "files",
-        events: vec!["file_received".into()],
-    }
+    ConsumerSpec::new(crate::SERVICE, "cases-file-received", "files", &["file_received"])
 }
 
 fn contact_requested_spec() -> ConsumerSpec {
-    ConsumerSpec {
-        service: crate::SERVICE,
-        durable: "cases-contact-requested".into(),
-        stream_of: "notifications",
-        events: vec!["contact_requested".into()],
-    }
+    ConsumerSpec::new(crate::SERVICE, "cases-contact-requested", "notifications", &["contact_requested"])
 }
 
 fn bot_linked_spec() -> ConsumerSpec {
-    ConsumerSpec {
-        service: crate::SERVICE,
-        durable: "cases-bot-linked".into(),
-        stream_of: "identity",
-        events: vec!["bot_linked".into()],
-    }
+    ConsumerSpec::new(crate::SERVICE, "cases-bot-linked", "identity", &["bot_linked"])
 }
 
 fn detector_raised_spec() -> ConsumerSpec {
-    ConsumerSpec {
-        service: crate::SERVICE,
-        durable: "cases-detector-raised".into(),
-        stream_of: "scheduler",
-        events: vec!["detector_raised".into()],
-    }
+    ConsumerSpec::new(crate::SERVICE, "cases-detector-raised", "scheduler", &["detector_raised"])
 }
 
 fn curator_reminder_due_spec() -> ConsumerSpec {
-    ConsumerSpec {
-        service: crate::SERVICE,
-        durable: "cases-curator-reminder-due".into(),
-        stream_of: "scheduler",
-        events: vec!["curator_reminder_due".into()],
-    }
-}
-
-/// The tenant's slug the producer stamped on the envelope (the subject
-/// carries the tenant id).
-fn tenant_slug(envelope: &Envelope) -> anyhow::Result<&str> {
-    Some(envelope.tenant_slug.as_str())
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| anyhow::anyhow!("no tenant slug in event {}", envelope.event_id))
-}
-
-fn occurred_at(e: &Envelope, now: DateTime<Utc>) -> DateTime<Utc> {
-    opeka_platform::wire::from_ts(&e.occurred_at).unwrap_or(now)
+    ConsumerSpec::new(crate::SERVICE, "cases-curator-reminder-due", "scheduler", &["curator_reminder_due"])
 }
 
 /// The live citizen an event names, or `None` (logged, then acked without

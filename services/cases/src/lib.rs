@@ -16,6 +16,7 @@ pub mod registry;
 use std::future::Future;
 use std::sync::Arc;
 
+use opeka_platform::service::Parts;
 use opeka_platform::supervise::Need;
 use opeka_platform::{Context, bus, db};
 use serde::{Deserialize, Serialize};
@@ -136,14 +137,11 @@ impl opeka_platform::service::Service for Cases {
 /// stops the rest.
 pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> anyhow::Result<()> {
     settings.validate()?;
-    let pool =
-        db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, settings.db_max_connections).await?;
-    let bus = bus::Bus::connect(&ctx.settings, SERVICE).await?;
+    let parts = Parts::open(&ctx, SERVICE, settings.db_max_connections).await?;
     let identity = kit::identity::Identity::new(opeka_platform::grpc::channel(&ctx.settings.identity_url).await?);
     let files = appeals::files::Files::new(opeka_platform::grpc::channel(&settings.files_url).await?);
-    let outbox = bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE);
     let state = Arc::new(State {
-        kit: opeka_platform::call::Kit::new(pool.clone(), outbox.clone(), ctx.clock.clone()),
+        kit: parts.kit.clone(),
         default_tz: settings.time_zone()?,
         settings,
         identity,
@@ -153,28 +151,16 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
             ctx.settings.throttle.ask_question_per_address,
         ),
     });
-    let background = ctx.tasks.group(&ctx.shutdown);
-    // Refuses revoked sessions too (logout, password change, deletion).
-    let verifier = opeka_platform::revocation::verifier(
-        opeka_platform::auth::grpc_jwks_source(ctx.settings.identity_url.clone()),
-        &bus,
-        &background,
-        SERVICE,
-        ctx.shutdown.clone(),
-    );
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, "cases gRPC listening");
-
-    bus::spawn_relay(&background, pool.clone(), bus.clone(), SERVICE, ctx.shutdown.clone());
+    let verifier = parts.verifier(&ctx, None);
     {
         let (state, cancel) = (state.clone(), ctx.shutdown.clone());
-        background.spawn("cases.appeals-resume", Need::Required, move || {
+        parts.background.spawn("cases.appeals-resume", Need::Required, move || {
             appeals::run_resume_job(state.clone(), appeals::jobs::EVERY, cancel.clone())
         });
     }
-    let deps = events::Consumers { outbox, clock: ctx.clock.clone() };
+    let deps = events::Consumers { outbox: (*parts.kit.outbox).clone(), clock: ctx.clock.clone() };
     for consumer in events::consumers(&deps) {
-        bus::spawn_consumer(&background, pool.clone(), bus.clone(), consumer, ctx.shutdown.clone());
+        parts.consume(consumer);
     }
 
     let routes = tonic::service::Routes::new(opeka_proto::cases::cases_service_server::CasesServiceServer::new(
@@ -186,10 +172,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let routes = routes.add_service(opeka_proto::cases::legal_aid_service_server::LegalAidServiceServer::new(
         legal_aid::api::Api::new(state.clone()),
     ));
-    let served = opeka_platform::grpc::serve(listener, routes, GRPC_NAMES, verifier, &ctx).await;
-    ctx.shutdown.cancel();
-    background.join().await;
-    served
+    parts.serve(&ctx, listener, routes, GRPC_NAMES, verifier).await
 }
 
 #[cfg(test)]

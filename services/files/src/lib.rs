@@ -18,6 +18,7 @@ pub mod upload;
 use std::future::Future;
 use std::sync::Arc;
 
+use opeka_platform::service::Parts;
 use opeka_platform::{Context, admin, bus, db};
 use tokio::net::TcpListener;
 
@@ -86,51 +87,25 @@ impl opeka_platform::service::Service for Files {
 /// outbox relay and the curator projection's consumer alongside. Tokens are verified against identity's JWKS.
 pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> anyhow::Result<()> {
     settings.validate()?;
-    let pool =
-        db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, settings.db_max_connections).await?;
-    let bus = bus::Bus::connect(&ctx.settings, SERVICE).await?;
+    let parts = Parts::open(&ctx, SERVICE, settings.db_max_connections).await?;
     let store = blobs::open(&blobs::StoreUrl::parse(&settings.store_url).map_err(anyhow::Error::msg)?)?;
     let cases = cases::Cases::new(opeka_platform::grpc::channel(&settings.cases_url).await?);
     let state = Arc::new(State {
         allowed: settings.allowed().into(),
         blobs: blobs::Blobs::new(store, settings.upload_buffer_bytes),
-        kit: opeka_platform::call::Kit::new(
-            pool.clone(),
-            bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE),
-            ctx.clock.clone(),
-        ),
+        kit: parts.kit.clone(),
         settings,
         cases,
     });
-    let background = ctx.tasks.group(&ctx.shutdown);
-    // Refuses revoked sessions too (logout, password change, deletion).
-    let verifier = opeka_platform::revocation::verifier(
-        opeka_platform::auth::grpc_jwks_source(ctx.settings.identity_url.clone()),
-        &bus,
-        &background,
-        SERVICE,
-        ctx.shutdown.clone(),
-    );
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, store = %state.settings.store_url, "files gRPC listening");
-
-    bus::spawn_relay(&background, pool.clone(), bus.clone(), SERVICE, ctx.shutdown.clone());
+    let verifier = parts.verifier(&ctx, None);
+    tracing::info!(store = %state.settings.store_url, "files blob store");
     // Who curates whom (cases' citizen events): scopes curators to their own
     // citizens' files (`domain::citizen_scope`).
-    bus::spawn_consumer(
-        &background,
-        pool.clone(),
-        bus.clone(),
-        opeka_platform::curators::consumer(SERVICE),
-        ctx.shutdown.clone(),
-    );
+    parts.consume(opeka_platform::curators::consumer(SERVICE));
     let routes = tonic::service::Routes::new(
         opeka_proto::files::files_service_server::FilesServiceServer::new(api::Api::new(state))
             // Chunks are small; a header message never needs more.
             .max_decoding_message_size(upload::MAX_MESSAGE_BYTES),
     );
-    let served = opeka_platform::grpc::serve(listener, routes, &[GRPC_NAME], verifier, &ctx).await;
-    ctx.shutdown.cancel();
-    background.join().await;
-    served
+    parts.serve(&ctx, listener, routes, &[GRPC_NAME], verifier).await
 }

@@ -16,6 +16,7 @@ use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use opeka_platform::service::Parts;
 use opeka_platform::throttle::Throttle;
 use opeka_platform::{Context, admin, bus, db};
 use serde::{Deserialize, Serialize};
@@ -240,52 +241,26 @@ impl opeka_platform::service::Service for Identity {
 /// outbox relay and the curator projection's consumer alongside.
 pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> anyhow::Result<()> {
     settings.require_own_keys(&ctx.settings)?;
-    let pool =
-        db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, settings.db_max_connections).await?;
-    let bus = bus::Bus::connect(&ctx.settings, SERVICE).await?;
+    let parts = Parts::open(&ctx, SERVICE, settings.db_max_connections).await?;
     let secrets = Arc::new(settings.secret_box()?);
-    let keys = tokens::KeyRing::load_or_create(&pool, &secrets).await?;
+    let keys = tokens::KeyRing::load_or_create(&parts.pool, &secrets).await?;
     let state = Arc::new(State {
         hasher: passwords::Hasher::new(&settings)?,
-        kit: opeka_platform::call::Kit::new(
-            pool.clone(),
-            bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE),
-            ctx.clock.clone(),
-        ),
+        kit: parts.kit.clone(),
         settings,
         keys,
         seal: ctx.settings.bus.seal_box()?,
         throttles: Throttles::new(&ctx.settings.throttle),
     });
-    let background = ctx.tasks.group(&ctx.shutdown);
-    // Refuses revoked sessions too, as every service does (its own events).
-    let verifier = opeka_platform::revocation::verifier(
-        state.keys.local_source(),
-        &bus,
-        &background,
-        SERVICE,
-        ctx.shutdown.clone(),
-    );
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, "identity gRPC listening");
-
-    bus::spawn_relay(&background, pool.clone(), bus.clone(), SERVICE, ctx.shutdown.clone());
+    // Its own keys; refuses revoked sessions too, as every service does.
+    let verifier = parts.verifier(&ctx, Some(state.keys.local_source()));
     // Who curates whom (cases' citizen events): scopes curators to their own
     // citizens' accounts and bot link codes (`domain::citizen_scope`).
-    bus::spawn_consumer(
-        &background,
-        pool.clone(),
-        bus.clone(),
-        opeka_platform::curators::consumer(SERVICE),
-        ctx.shutdown.clone(),
-    );
+    parts.consume(opeka_platform::curators::consumer(SERVICE));
     let routes = tonic::service::Routes::new(
         opeka_proto::identity::identity_service_server::IdentityServiceServer::new(api::Api::new(state.clone())),
     );
-    let served = opeka_platform::grpc::serve(listener, routes, &[GRPC_NAME], verifier, &ctx).await;
-    ctx.shutdown.cancel();
-    background.join().await;
-    served
+    parts.serve(&ctx, listener, routes, &[GRPC_NAME], verifier).await
 }
 
 trait IntoResponseOk {

@@ -26,36 +26,25 @@ pub fn consumer_specs() -> Vec<ConsumerSpec> {
 }
 
 pub fn identity_consumer() -> ConsumerSpec {
-    ConsumerSpec {
-        service: SERVICE,
-        durable: "notifications-identity".into(),
-        stream_of: "identity",
-        events: vec!["activation_requested".into(), "password_reset_requested".into(), "account_deleted".into()],
-    }
+    ConsumerSpec::new(
+        SERVICE,
+        "notifications-identity",
+        "identity",
+        &["activation_requested", "password_reset_requested", "account_deleted"],
+    )
 }
 
 pub fn cases_consumer() -> ConsumerSpec {
-    ConsumerSpec {
-        service: SERVICE,
-        durable: "notifications-cases".into(),
-        stream_of: "cases",
-        events: vec![
-            "activity_created".into(),
-            "citizen_created".into(),
-            "citizen_updated".into(),
-            "citizens_transferred".into(),
-            "citizen_deleted".into(),
-        ],
-    }
+    ConsumerSpec::new(
+        SERVICE,
+        "notifications-cases",
+        "cases",
+        &["activity_created", "citizen_created", "citizen_updated", "citizens_transferred", "citizen_deleted"],
+    )
 }
 
 pub fn scheduler_consumer() -> ConsumerSpec {
-    ConsumerSpec {
-        service: SERVICE,
-        durable: "notifications-scheduler".into(),
-        stream_of: "scheduler",
-        events: vec!["reminder_due".into()],
-    }
+    ConsumerSpec::new(SERVICE, "notifications-scheduler", "scheduler", &["reminder_due"])
 }
 
 /// The delivery log's and `message_delivered`'s kind of a reminder.

@@ -22,6 +22,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+use opeka_platform::service::Parts;
 use opeka_platform::supervise::Need;
 use opeka_platform::{Context, bus, db};
 use tokio::net::TcpListener;
@@ -92,17 +93,11 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     settings.validate()?;
     // Refused in production; in development `require_own_key` warns.
     settings.require_own_keys(&ctx.settings)?;
-    let pool =
-        db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, settings.db_max_connections).await?;
-    let bus = bus::Bus::connect(&ctx.settings, SERVICE).await?;
+    let parts = Parts::open(&ctx, SERVICE, settings.db_max_connections).await?;
     let app = Arc::new(App {
         secrets: crypto::SecretBox::from_base64(settings.secret_key.expose())?,
         bus_seal: ctx.settings.bus.seal_box()?,
-        kit: opeka_platform::call::Kit::new(
-            pool.clone(),
-            bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE),
-            ctx.clock.clone(),
-        ),
+        kit: parts.kit.clone(),
         clients: clients::Clients::new(clients::Urls {
             identity: &ctx.settings.identity_url,
             files: &settings.files_url,
@@ -131,52 +126,38 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     } else {
         None
     };
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, "notifications gRPC listening");
-
-    let background = ctx.tasks.group(&ctx.shutdown);
-    bus::spawn_relay(&background, pool.clone(), bus.clone(), SERVICE, ctx.shutdown.clone());
     {
         let (app, cancel) = (app.clone(), ctx.shutdown.clone());
-        background.spawn("notifications.telegram-queue-listener", Need::Required, move || {
+        parts.background.spawn("notifications.telegram-queue-listener", Need::Required, move || {
             telegram::queue::listen(app.clone(), cancel.clone())
         });
     }
     let handler = events::Events::new(app.clone());
     for spec in events::consumer_specs() {
         let consumer = bus::Consumer { spec, handler: handler.clone() };
-        bus::spawn_consumer(&background, pool.clone(), bus.clone(), consumer, ctx.shutdown.clone());
+        parts.consume(consumer);
     }
     if let Some(l) = webhook {
         // A std listener, so every restart of the endpoint serves the same socket.
         let l = l.into_std()?;
         let (bots, cancel) = (bots.clone(), ctx.shutdown.clone());
-        background.spawn("notifications.telegram-webhook", Need::Required, move || {
+        parts.background.spawn("notifications.telegram-webhook", Need::Required, move || {
             let (listener, bots, cancel) = (l.try_clone(), bots.clone(), cancel.clone());
             async move { telegram::webhook::serve(TcpListener::from_std(listener?)?, bots, cancel).await }
         });
     }
     {
         let bots = bots.clone();
-        background.spawn("notifications.bots", Need::Required, move || bots.clone().keep_running());
+        parts.background.spawn("notifications.bots", Need::Required, move || bots.clone().keep_running());
     }
-    // Refuses revoked sessions too (logout, password change, deletion).
-    let verifier = opeka_platform::revocation::verifier(
-        opeka_platform::auth::grpc_jwks_source(ctx.settings.identity_url.clone()),
-        &bus,
-        &background,
-        SERVICE,
-        ctx.shutdown.clone(),
-    );
+    let verifier = parts.verifier(&ctx, None);
     let routes = tonic::service::Routes::new(
         opeka_proto::notifications::notifications_service_server::NotificationsServiceServer::new(api::Api::new(
             app.clone(),
             bots.clone(),
         )),
     );
-    let served = opeka_platform::grpc::serve(listener, routes, &[GRPC_NAME], verifier, &ctx).await;
-    ctx.shutdown.cancel();
-    background.join().await;
+    let served = parts.serve(&ctx, listener, routes, &[GRPC_NAME], verifier).await;
     bots.join().await;
     served
 }

@@ -439,6 +439,26 @@ pub struct ConsumerSpec {
     pub events: Vec<String>,
 }
 
+impl ConsumerSpec {
+    /// `service`'s durable `durable` on `stream_of`'s stream, for `events`.
+    pub fn new(service: &'static str, durable: &str, stream_of: &'static str, events: &[&str]) -> Self {
+        Self { service, durable: durable.into(), stream_of, events: events.iter().map(|e| e.to_string()).collect() }
+    }
+}
+
+/// The tenant's slug the producer stamped on the envelope (the subject
+/// carries the tenant id).
+pub fn tenant_slug(envelope: &Envelope) -> anyhow::Result<&str> {
+    Some(envelope.tenant_slug.as_str())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| anyhow::anyhow!("no tenant slug in event {}", envelope.event_id))
+}
+
+/// When the event happened, or `now` if the producer left it out.
+pub fn occurred_at(envelope: &Envelope, now: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+    crate::wire::from_ts(&envelope.occurred_at).unwrap_or(now)
+}
+
 /// One durable consumer of a service: what it reads and what it does with
 /// each event (run it with [`spawn_consumer`]).
 pub struct Consumer {

@@ -38,12 +38,7 @@ pub const EVENTS: [&str; 4] = ["citizen_created", "citizen_updated", "citizens_t
 /// The durable consumer that keeps `citizen_curators` of `service` current.
 pub fn consumer(service: &'static str) -> Consumer {
     Consumer {
-        spec: ConsumerSpec {
-            service,
-            durable: format!("{service}-citizen-curators"),
-            stream_of: "cases",
-            events: EVENTS.iter().map(|e| e.to_string()).collect(),
-        },
+        spec: ConsumerSpec::new(service, &format!("{service}-citizen-curators"), "cases", &EVENTS),
         handler: Arc::new(Projection),
     }
 }

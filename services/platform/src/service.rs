@@ -51,3 +51,66 @@ pub trait Service: 'static {
         listener: TcpListener,
     ) -> impl Future<Output = anyhow::Result<()>> + Send;
 }
+
+/// What every gRPC service opens first, in the same order everywhere: its
+/// pool (its own role), its bus user, its call kit, its supervised task
+/// group with the outbox relay running in it.
+pub struct Parts {
+    pub name: &'static str,
+    pub pool: sqlx::PgPool,
+    pub bus: crate::bus::Bus,
+    pub kit: crate::call::Kit,
+    pub background: crate::supervise::TaskGroup,
+    shutdown: tokio_util::sync::CancellationToken,
+}
+
+impl Parts {
+    pub async fn open(ctx: &Context, name: &'static str, max_connections: u32) -> anyhow::Result<Self> {
+        let pool = db::connect(ctx.settings.database_url_for(name)?.expose(), name, max_connections).await?;
+        let bus = crate::bus::Bus::connect(&ctx.settings, name).await?;
+        let outbox = crate::bus::Outbox::new(ctx.settings.bus.root.clone(), name);
+        let kit = crate::call::Kit::new(pool.clone(), outbox, ctx.clock.clone());
+        let background = ctx.tasks.group(&ctx.shutdown);
+        crate::bus::spawn_relay(&background, pool.clone(), bus.clone(), name, ctx.shutdown.clone());
+        Ok(Self { name, pool, bus, kit, background, shutdown: ctx.shutdown.clone() })
+    }
+
+    /// Runs `consumer` supervised, until shutdown.
+    pub fn consume(&self, consumer: crate::bus::Consumer) {
+        crate::bus::spawn_consumer(
+            &self.background,
+            self.pool.clone(),
+            self.bus.clone(),
+            consumer,
+            self.shutdown.clone(),
+        );
+    }
+
+    /// A token verifier over `source` (by default identity's JWKS) that
+    /// also refuses revoked sessions (logout, password change, deletion).
+    pub fn verifier(
+        &self,
+        ctx: &Context,
+        source: Option<crate::auth::JwksSource>,
+    ) -> std::sync::Arc<crate::auth::Verifier> {
+        let source = source.unwrap_or_else(|| crate::auth::grpc_jwks_source(ctx.settings.identity_url.clone()));
+        crate::revocation::verifier(source, &self.bus, &self.background, self.name, self.shutdown.clone())
+    }
+
+    /// Serves `routes` (health and reflection naming `names`) until shutdown,
+    /// then waits for the background tasks.
+    pub async fn serve(
+        self,
+        ctx: &Context,
+        listener: TcpListener,
+        routes: tonic::service::Routes,
+        names: &[&'static str],
+        verifier: std::sync::Arc<crate::auth::Verifier>,
+    ) -> anyhow::Result<()> {
+        tracing::info!(addr = %listener.local_addr()?, service = self.name, "gRPC listening");
+        let served = crate::grpc::serve(listener, routes, names, verifier, ctx).await;
+        ctx.shutdown.cancel();
+        self.background.join().await;
+        served
+    }
+}

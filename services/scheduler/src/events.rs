@@ -5,9 +5,8 @@
 //! `message_delivered` stamps a reminder delivered.
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use futures::future::BoxFuture;
-use opeka_platform::bus::{Consumer, ConsumerSpec, Handler};
+use opeka_platform::bus::{Consumer, ConsumerSpec, Handler, occurred_at, tenant_slug};
 use opeka_platform::clock::SharedClock;
 use opeka_proto::events::{self as ev, Envelope, envelope::Body};
 use sqlx::PgConnection;
@@ -100,44 +99,20 @@ pub fn consumer_specs() -> Vec<ConsumerSpec> {
 }
 
 fn cases_spec() -> ConsumerSpec {
-    ConsumerSpec {
-        service: crate::SERVICE,
-        durable: "scheduler-cases".into(),
-        stream_of: "cases",
-        events: ["citizen_created", "citizen_updated", "citizen_deleted", "citizens_transferred"]
-            .map(String::from)
-            .to_vec(),
-    }
+    ConsumerSpec::new(
+        crate::SERVICE,
+        "scheduler-cases",
+        "cases",
+        &["citizen_created", "citizen_updated", "citizen_deleted", "citizens_transferred"],
+    )
 }
 
 fn identity_spec() -> ConsumerSpec {
-    ConsumerSpec {
-        service: crate::SERVICE,
-        durable: "scheduler-identity".into(),
-        stream_of: "identity",
-        events: vec!["bot_linked".into()],
-    }
+    ConsumerSpec::new(crate::SERVICE, "scheduler-identity", "identity", &["bot_linked"])
 }
 
 fn notifications_spec() -> ConsumerSpec {
-    ConsumerSpec {
-        service: crate::SERVICE,
-        durable: "scheduler-notifications".into(),
-        stream_of: "notifications",
-        events: vec!["message_delivered".into()],
-    }
-}
-
-/// The tenant's slug the producer stamped on the envelope (the subject
-/// carries the tenant id).
-fn tenant_slug(envelope: &Envelope) -> anyhow::Result<&str> {
-    Some(envelope.tenant_slug.as_str())
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| anyhow::anyhow!("no tenant slug in event {}", envelope.event_id))
-}
-
-fn occurred_at(e: &Envelope, now: DateTime<Utc>) -> DateTime<Utc> {
-    e.occurred_at.as_ref().and_then(|t| DateTime::from_timestamp(t.seconds, t.nanos.max(0) as u32)).unwrap_or(now)
+    ConsumerSpec::new(crate::SERVICE, "scheduler-notifications", "notifications", &["message_delivered"])
 }
 
 fn uuid(v: &str) -> Option<Uuid> {

@@ -17,6 +17,7 @@ pub mod strings;
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 
+use opeka_platform::service::Parts;
 use opeka_platform::supervise::Need;
 use opeka_platform::{Context, bus, db};
 use serde::{Deserialize, Serialize};
@@ -175,61 +176,44 @@ impl opeka_platform::service::Service for Scheduler {
 pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> anyhow::Result<()> {
     settings.validate()?;
     let default_tz = settings.time_zone()?;
-    let pool =
-        db::connect(ctx.settings.database_url_for(SERVICE)?.expose(), SERVICE, settings.db_max_connections).await?;
-    let bus = bus::Bus::connect(&ctx.settings, SERVICE).await?;
+    let parts = Parts::open(&ctx, SERVICE, settings.db_max_connections).await?;
     let cases = cases::Cases::new(opeka_platform::grpc::channel(&settings.cases_url).await?);
-    let outbox = bus::Outbox::new(ctx.settings.bus.root.clone(), SERVICE);
-    let engine = Arc::new(jobs::Engine::new(pool.clone(), ctx.settings.bus.root.clone(), settings.clone())?);
+    let engine = Arc::new(jobs::Engine::new(parts.pool.clone(), ctx.settings.bus.root.clone(), settings.clone())?);
     let state = Arc::new(State {
-        kit: opeka_platform::call::Kit::new(pool.clone(), outbox, ctx.clock.clone()),
+        kit: parts.kit.clone(),
         default_tz,
         settings: settings.clone(),
         cases,
         known_tenants: Mutex::new(HashSet::new()),
     });
-    let background = ctx.tasks.group(&ctx.shutdown);
-    // Refuses revoked sessions too (logout, password change, deletion).
-    let verifier = opeka_platform::revocation::verifier(
-        opeka_platform::auth::grpc_jwks_source(ctx.settings.identity_url.clone()),
-        &bus,
-        &background,
-        SERVICE,
-        ctx.shutdown.clone(),
-    );
-    let addr = listener.local_addr()?;
-    tracing::info!(%addr, "scheduler gRPC listening");
-
-    bus::spawn_relay(&background, pool.clone(), bus.clone(), SERVICE, ctx.shutdown.clone());
+    let verifier = parts.verifier(&ctx, None);
     let deps = events::Consumers { clock: ctx.clock.clone() };
     for consumer in events::consumers(&deps) {
-        bus::spawn_consumer(&background, pool.clone(), bus.clone(), consumer, ctx.shutdown.clone());
+        parts.consume(consumer);
     }
     {
         let (engine, clock, cancel) = (engine.clone(), ctx.clock.clone(), ctx.shutdown.clone());
-        background.spawn("scheduler.dispatch", Need::Required, move || {
+        parts.background.spawn("scheduler.dispatch", Need::Required, move || {
             jobs::dispatch_loop(engine.clone(), clock.clone(), cancel.clone())
         });
     }
     {
         let (engine, clock, cancel) = (engine.clone(), ctx.clock.clone(), ctx.shutdown.clone());
-        background.spawn("scheduler.sweep", Need::Required, move || {
+        parts.background.spawn("scheduler.sweep", Need::Required, move || {
             jobs::sweep_loop(engine.clone(), clock.clone(), cancel.clone())
         });
     }
     {
         let (engine, clock, cancel) = (engine.clone(), ctx.clock.clone(), ctx.shutdown.clone());
-        background
+        parts
+            .background
             .spawn("scheduler.cron", Need::Required, move || jobs::cron(engine.clone(), clock.clone(), cancel.clone()));
     }
 
     let routes = tonic::service::Routes::new(
         opeka_proto::scheduler::scheduler_service_server::SchedulerServiceServer::new(api::Api::new(state.clone())),
     );
-    let served = opeka_platform::grpc::serve(listener, routes, &[GRPC_NAME], verifier, &ctx).await;
-    ctx.shutdown.cancel();
-    background.join().await;
-    served
+    parts.serve(&ctx, listener, routes, &[GRPC_NAME], verifier).await
 }
 
 #[cfg(test)]
