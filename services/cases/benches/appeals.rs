@@ -64,7 +64,7 @@ async fn async_main() {
     journal_query(&desk).await;
 
     // A million cards and their terms take a few GB: leave nothing behind.
-    let (name, owner_url) = (desk.app.db.name.clone(), desk.app.db.owner_url.clone());
+    let (name, owner_url) = (desk.app.sandbox.db.name.clone(), desk.app.sandbox.db.owner_url.clone());
     drop(desk);
     let admin_url = owner_url.replace(&format!("/{name}"), "/postgres");
     let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("connect to drop the bench database");
@@ -104,7 +104,7 @@ async fn intake(desk: &appeals::Desk) {
     }
     let grpc_rate = (per * CALLERS) as f64 / start.elapsed().as_secs_f64();
 
-    let url = desk.app.db.owner_url.clone();
+    let url = desk.app.sandbox.db.owner_url.clone();
     let mut setup = sqlx::PgConnection::connect(&url).await.expect("connect");
     sqlx::raw_sql("create table bench_raw (id uuid primary key, payload text not null)")
         .execute(&mut setup)

@@ -119,7 +119,7 @@ async fn async_main() {
     .await;
 
     // 100,000 cards take ~250 MB: leave nothing behind.
-    let (name, owner_url) = (app.db.name.clone(), app.db.owner_url.clone());
+    let (name, owner_url) = (app.sandbox.db.name.clone(), app.sandbox.db.owner_url.clone());
     drop(app);
     let admin_url = owner_url.replace(&format!("/{name}"), "/postgres");
     let mut admin = sqlx::PgConnection::connect(&admin_url).await.expect("connect to drop the bench database");

@@ -217,6 +217,7 @@ impl Builder {
         let shutdown = CancellationToken::new();
         let mut channels = BTreeMap::new();
         let mut servers = Vec::new();
+        let mut contexts = BTreeMap::new();
         let urls: BTreeMap<Service, String> = services.iter().map(|s| (*s, url(*s))).collect();
         for (service, listener) in listeners {
             let mut platform = settings.platform.clone();
@@ -230,22 +231,16 @@ impl Builder {
                 } else {
                     opeka_platform::clock::system()
                 },
-                shutdown: shutdown.clone(),
+                // Its own child of `shutdown`: `restart` stops it alone.
+                shutdown: shutdown.child_token(),
                 tasks: Default::default(),
             };
             channels.insert(service, endpoint(&format!("http://{}", listener.local_addr().expect("address"))));
-            let s = settings.clone();
-            let server = match service {
-                Service::Identity => tokio::spawn(opeka_identity::run(ctx, s.identity, listener)),
-                Service::Files => tokio::spawn(opeka_files::run(ctx, s.files, listener)),
-                Service::Cases => tokio::spawn(opeka_cases::run(ctx, s.cases, listener)),
-                Service::Scheduler => tokio::spawn(opeka_scheduler::run(ctx, s.scheduler, listener)),
-                Service::Notifications => tokio::spawn(opeka_notifications::run(ctx, s.notifications, listener)),
-            };
-            servers.push((service, server));
+            contexts.insert(service, ctx.clone());
+            servers.push((service, Sandbox::spawn(service, ctx, &settings, listener)));
         }
         let owner_pool = opeka_platform::db::connect(&db.owner_url, "public", 4).await.expect("owner pool");
-        let mut sandbox = Sandbox { db, clock, settings, owner_pool, urls, channels, shutdown, servers };
+        let mut sandbox = Sandbox { db, clock, settings, owner_pool, urls, channels, shutdown, servers, contexts };
         for service in services {
             sandbox.wait_serving(service).await;
         }
@@ -274,6 +269,8 @@ pub struct Sandbox {
     channels: BTreeMap<Service, Channel>,
     shutdown: CancellationToken,
     servers: Vec<(Service, JoinHandle<anyhow::Result<()>>)>,
+    /// Each started service's context, kept for `restart`.
+    contexts: BTreeMap<Service, Context>,
 }
 
 impl Drop for Sandbox {
@@ -413,6 +410,74 @@ impl Sandbox {
         Fut: Future<Output = Option<T>>,
     {
         wait_until(what, probe).await
+    }
+}
+
+// notifications/cases (task A)
+impl Sandbox {
+    /// Runs `service` on `listener` with its part of `settings`.
+    fn spawn(
+        service: Service,
+        ctx: Context,
+        settings: &Settings,
+        listener: tokio::net::TcpListener,
+    ) -> JoinHandle<anyhow::Result<()>> {
+        let s = settings.clone();
+        match service {
+            Service::Identity => tokio::spawn(opeka_identity::run(ctx, s.identity, listener)),
+            Service::Files => tokio::spawn(opeka_files::run(ctx, s.files, listener)),
+            Service::Cases => tokio::spawn(opeka_cases::run(ctx, s.cases, listener)),
+            Service::Scheduler => tokio::spawn(opeka_scheduler::run(ctx, s.scheduler, listener)),
+            Service::Notifications => tokio::spawn(opeka_notifications::run(ctx, s.notifications, listener)),
+        }
+    }
+
+    /// Stops `service` alone (it must end cleanly within 15 s) and starts it
+    /// again on a new port over the same database and bus, with its settings
+    /// as `self.settings` holds them now (a test may change them first).
+    /// `channel`, `url` and `authed` give the new port; clients made before,
+    /// and the other services' settings, keep the old one.
+    pub async fn restart(&mut self, service: Service) {
+        let ctx = self.contexts.get(&service).unwrap_or_else(|| panic!("{} was not started", service.name())).clone();
+        ctx.shutdown.cancel();
+        if let Some(i) = self.servers.iter().position(|(s, _)| *s == service) {
+            let (_, server) = self.servers.remove(i);
+            let stopped = tokio::time::timeout(Duration::from_secs(15), server).await;
+            let stopped = stopped.unwrap_or_else(|_| panic!("{} did not stop within 15 s", service.name()));
+            stopped.expect("join").unwrap_or_else(|e| panic!("{} did not stop cleanly: {e:?}", service.name()));
+        }
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let ctx = Context { shutdown: self.shutdown.child_token(), tasks: Default::default(), ..ctx };
+        self.contexts.insert(service, ctx.clone());
+        self.channels.insert(service, endpoint(&url));
+        self.urls.insert(service, url);
+        self.servers.push((service, Self::spawn(service, ctx, &self.settings, listener)));
+        self.wait_serving(service).await;
+    }
+
+    /// The test harness's own connection to the sandbox's bus.
+    pub async fn bus(&self) -> opeka_platform::bus::Bus {
+        testing::harness_bus(&self.settings.platform).await
+    }
+
+    /// `events_on` for tenant `slug` (needs identity's schema).
+    pub async fn events(&self, service: &str, slug: &str, event: &str) -> Events {
+        let tenant = testing::tenant_token(&self.owner_pool, slug).await;
+        events_on(&self.bus().await, service, &tenant, event).await
+    }
+
+    /// Publishes `envelope` as `service`'s relay would for tenant `slug`
+    /// (its stream made first); `msg_id` is the broker's de-duplication id
+    /// (`Nats-Msg-Id`): a redelivery test sends one envelope under two.
+    pub async fn publish(&self, service: &str, slug: &str, envelope: &opeka_proto::events::Envelope, msg_id: &str) {
+        let bus = self.bus().await;
+        bus.ensure_stream(service).await.expect("stream");
+        let (subject, payload) = bus.event_wire(service, slug, envelope);
+        let mut headers = async_nats::HeaderMap::new();
+        headers.insert(async_nats::header::NATS_MESSAGE_ID, msg_id);
+        let ack = bus.js.publish_with_headers(subject, headers, payload.into()).await.expect("publish");
+        ack.await.expect("publish ack");
     }
 }
 

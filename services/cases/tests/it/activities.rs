@@ -3,11 +3,12 @@
 //! curator, district, kind, the processed tick and days of the tenant's
 //! time zone.
 use chrono::{DateTime, Duration, Utc};
+use opeka_platform::wire::from_ts;
 use opeka_proto::cases as pb;
 use opeka_proto::events::{self as ev, Envelope, envelope::Body};
 use tonic::Code;
 
-use crate::helpers::{Staff, TestApp, TestTenant, citizen, expect_code, expect_invalid, ts};
+use crate::helpers::{Staff, TestApp, TestTenant, citizen, expect_code, expect_invalid, wait_until};
 
 fn file(t: &TestTenant, citizen: &str, name: &str, at: DateTime<Utc>) -> Envelope {
     TestApp::envelope(
@@ -44,8 +45,8 @@ async fn activities(who: &Staff, req: pb::ListActivitiesRequest) -> pb::ListActi
 }
 
 /// Waits until `who` sees `n` activities in all.
-async fn wait_for(app: &TestApp, who: &Staff, n: i64) -> pb::ListActivitiesResponse {
-    app.eventually(&format!("{n} activities"), || async move {
+async fn wait_for(who: &Staff, n: i64) -> pb::ListActivitiesResponse {
+    wait_until(&format!("{n} activities"), || async move {
         let list = activities(who, pb::ListActivitiesRequest::default()).await;
         (list.total_size >= n).then_some(list)
     })
@@ -62,12 +63,12 @@ async fn a_received_file_becomes_one_activity_even_when_redelivered() {
     let t = app.tenant("agency").await;
     let curator = app.curator(&t, "kuratova", "Куратова").await;
     let card = curator.cases.clone().create_citizen(citizen("Иванова", "Мария")).await.unwrap().into_inner();
-    let mut created = app.events(&t.slug, "activity_created").await;
+    let mut created = app.sandbox.events("cases", &t.slug, "activity_created").await;
 
     let at = app.now() - Duration::hours(1);
     let first = file(&t, &card.account_id, "справка.pdf", at);
-    app.publish(&t.slug, "files", &first, "m1").await;
-    let list = wait_for(&app, &curator, 1).await;
+    app.sandbox.publish("files", &t.slug, &first, "m1").await;
+    let list = wait_for(&curator, 1).await;
     let a = &list.activities[0];
     assert_eq!(a.kind, pb::ActivityKind::FileReceived as i32);
     assert_eq!(a.summary, "Получен файл «справка.pdf» (Справка)");
@@ -75,7 +76,7 @@ async fn a_received_file_becomes_one_activity_even_when_redelivered() {
     assert_eq!(a.file_id, f.file_id, "S0-86: the row opens the file");
     assert_eq!((a.citizen_id.as_str(), a.curator_id.as_str()), (card.id.as_str(), curator.id.as_str()));
     assert_eq!(a.citizen_full_name, "Иванова Мария Петровна");
-    assert_eq!(ts(&a.occurred_at), at);
+    assert_eq!(from_ts(&a.occurred_at).unwrap(), at);
     assert!(!a.processed);
     let event = created.next().await;
     let Some(Body::ActivityCreated(body)) = event.body else { panic!("activity_created expected") };
@@ -85,10 +86,10 @@ async fn a_received_file_becomes_one_activity_even_when_redelivered() {
 
     // The same event again (a redelivery past the broker's de-duplication),
     // one for a citizen nobody knows, then a new one naming the card by id.
-    app.publish(&t.slug, "files", &first, "m1-again").await;
-    app.publish(&t.slug, "files", &file(&t, &uuid::Uuid::now_v7().to_string(), "x.pdf", at), "m2").await;
-    app.publish(&t.slug, "files", &file(&t, &card.id, "паспорт.jpg", at + Duration::minutes(1)), "m3").await;
-    let list = wait_for(&app, &curator, 2).await;
+    app.sandbox.publish("files", &t.slug, &first, "m1-again").await;
+    app.sandbox.publish("files", &t.slug, &file(&t, &uuid::Uuid::now_v7().to_string(), "x.pdf", at), "m2").await;
+    app.sandbox.publish("files", &t.slug, &file(&t, &card.id, "паспорт.jpg", at + Duration::minutes(1)), "m3").await;
+    let list = wait_for(&curator, 2).await;
     // The consumer handles a stream in order: m3 seen means m1-again and m2 were too.
     let summaries: Vec<&str> = list.activities.iter().map(|a| a.summary.as_str()).collect();
     assert_eq!(summaries, ["Получен файл «паспорт.jpg» (Справка)", "Получен файл «справка.pdf» (Справка)"]);
@@ -109,12 +110,12 @@ async fn a_contact_request_lands_in_the_history_and_the_work_queue() {
     let curator = app.curator(&t, "kuratova", "Куратова").await;
     let mut c = curator.cases.clone();
     let card = c.create_citizen(citizen("Иванова", "Мария")).await.unwrap().into_inner();
-    let mut recorded = app.events(&t.slug, "interaction_recorded").await;
+    let mut recorded = app.sandbox.events("cases", &t.slug, "interaction_recorded").await;
     let at = app.now() - Duration::minutes(5);
     let request = contact(&t, &card.account_id, "Перезвоните после обеда", at);
-    app.publish(&t.slug, "notifications", &request, "c1").await;
+    app.sandbox.publish("notifications", &t.slug, &request, "c1").await;
 
-    let list = wait_for(&app, &curator, 1).await;
+    let list = wait_for(&curator, 1).await;
     let a = &list.activities[0];
     assert_eq!(a.kind, pb::ActivityKind::ContactRequested as i32);
     assert_eq!(a.summary, "Запрос на связь с соц. куратором");
@@ -131,7 +132,7 @@ async fn a_contact_request_lands_in_the_history_and_the_work_queue() {
         (i.created_by.as_str(), i.created_by_name.as_str()),
         (card.account_id.as_str(), "Иванова Мария Петровна")
     );
-    assert_eq!(ts(&i.created_at), at);
+    assert_eq!(from_ts(&i.created_at).unwrap(), at);
     assert!(i.result.is_empty(), "no contact yet");
     assert_eq!(a.interaction_id, i.id);
     let event = recorded.next().await;
@@ -139,9 +140,9 @@ async fn a_contact_request_lands_in_the_history_and_the_work_queue() {
     assert_eq!((body.interaction_id.as_str(), body.kind.as_str()), (i.id.as_str(), "contact_request"));
 
     // Redelivered: still one entry and one activity.
-    app.publish(&t.slug, "notifications", &request, "c1-again").await;
-    app.publish(&t.slug, "notifications", &contact(&t, &card.account_id, "Ещё раз", at), "c2").await;
-    wait_for(&app, &curator, 2).await;
+    app.sandbox.publish("notifications", &t.slug, &request, "c1-again").await;
+    app.sandbox.publish("notifications", &t.slug, &contact(&t, &card.account_id, "Ещё раз", at), "c2").await;
+    wait_for(&curator, 2).await;
     assert_eq!(app.count("select count(*) from cases.interactions").await, 2);
     assert_eq!(app.count("select count(*) from cases.activities").await, 2);
 
@@ -190,13 +191,15 @@ async fn activity_filters_and_quick_periods_in_the_tenants_time_zone() {
         ("last Sunday 23:00", contact(&t, &beta.account_id, "e5", utc("2026-11-22T20:00:00Z"))),
     ];
     for (i, (_, e)) in events.iter().enumerate() {
-        app.publish(&t.slug, if i == 2 || i == 4 { "notifications" } else { "files" }, e, &format!("e{i}")).await;
+        app.sandbox
+            .publish(if i == 2 || i == 4 { "notifications" } else { "files" }, &t.slug, e, &format!("e{i}"))
+            .await;
     }
-    let all = wait_for(&app, &t.admin, 5).await;
+    let all = wait_for(&t.admin, 5).await;
     let at = |list: &pb::ListActivitiesResponse| -> Vec<DateTime<Utc>> {
-        list.activities.iter().map(|a| ts(&a.occurred_at)).collect()
+        list.activities.iter().map(|a| from_ts(&a.occurred_at).unwrap()).collect()
     };
-    let times: Vec<DateTime<Utc>> = events.iter().map(|(_, e)| ts(&e.occurred_at)).collect();
+    let times: Vec<DateTime<Utc>> = events.iter().map(|(_, e)| from_ts(&e.occurred_at).unwrap()).collect();
     assert_eq!(at(&all), times, "newest first");
 
     let q = |f: fn(&mut pb::ListActivitiesRequest)| {
@@ -274,16 +277,16 @@ async fn the_processed_tick_records_who_and_when() {
     let a = app.curator(&t, "kuratova", "Куратова").await;
     let b = app.curator(&t, "drugova", "Другова").await;
     let card = a.cases.clone().create_citizen(citizen("Иванова", "Мария")).await.unwrap().into_inner();
-    app.publish(&t.slug, "files", &file(&t, &card.account_id, "a.pdf", app.now()), "f1").await;
-    app.publish(&t.slug, "files", &file(&t, &card.account_id, "b.pdf", app.now()), "f2").await;
-    let list = wait_for(&app, &a, 2).await;
+    app.sandbox.publish("files", &t.slug, &file(&t, &card.account_id, "a.pdf", app.now()), "f1").await;
+    app.sandbox.publish("files", &t.slug, &file(&t, &card.account_id, "b.pdf", app.now()), "f2").await;
+    let list = wait_for(&a, 2).await;
     let (x, y) = (list.activities[0].id.clone(), list.activities[1].id.clone());
     let tick = |id: &str, processed: bool| pb::MarkActivityProcessedRequest { id: id.into(), processed };
 
     app.clock.advance(Duration::minutes(30));
     let done = a.cases.clone().mark_activity_processed(tick(&x, true)).await.unwrap().into_inner();
     assert!(done.processed);
-    assert_eq!((done.processed_by.as_str(), ts(&done.processed_at)), (a.id.as_str(), app.now()));
+    assert_eq!((done.processed_by.as_str(), from_ts(&done.processed_at).unwrap()), (a.id.as_str(), app.now()));
     // Another curator may not tick it — not even when the registry is open to all.
     t.admin
         .cases

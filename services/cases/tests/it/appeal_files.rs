@@ -5,38 +5,18 @@
 use opeka_proto::cases::{self as pb, act_on_appeal_request::Action};
 use opeka_proto::files::{self as fpb, files_service_client::FilesServiceClient};
 use opeka_proto::identity as idpb;
+use opeka_testkit::{Authed, Service};
 use tonic::Status;
-use tonic::metadata::{AsciiMetadataValue, MetadataValue};
 
 use crate::appeals::{Desk, Person, none};
 use crate::helpers::{PASSWORD, expect_invalid};
 
-/// `authorization` and `x-opeka-tenant` on every files call.
-#[derive(Clone)]
-struct Auth {
-    bearer: AsciiMetadataValue,
-    tenant: AsciiMetadataValue,
-}
-
-impl tonic::service::Interceptor for Auth {
-    fn call(&mut self, mut r: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
-        r.metadata_mut().insert("authorization", self.bearer.clone());
-        r.metadata_mut().insert(opeka_platform::auth::TENANT_HEADER, self.tenant.clone());
-        Ok(r)
-    }
-}
-
-type Files = FilesServiceClient<tonic::service::interceptor::InterceptedService<tonic::transport::Channel, Auth>>;
+type Files = FilesServiceClient<Authed>;
 
 /// A files client for `login` (signed in again: `Person` keeps no token).
 async fn files_of(d: &Desk, login: &str) -> Files {
-    let req = idpb::LoginRequest { tenant: d.t.slug.clone(), login: login.into(), password: PASSWORD.into() };
-    let pair = d.app.public_identity().login(req).await.expect("login").into_inner();
-    let auth = Auth {
-        bearer: MetadataValue::try_from(format!("Bearer {}", pair.access_token)).expect("ascii token"),
-        tenant: MetadataValue::try_from(d.t.slug.as_str()).expect("ascii tenant"),
-    };
-    FilesServiceClient::with_interceptor(d.app.files_channel.clone(), auth)
+    let pair = d.app.sandbox.sign_in(&d.t.slug, login, PASSWORD).await;
+    FilesServiceClient::new(d.app.sandbox.authed(Service::Files, &pair.access_token, &d.t.slug))
 }
 
 fn pdf() -> Vec<u8> {

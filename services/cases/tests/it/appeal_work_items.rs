@@ -104,7 +104,8 @@ async fn s1_39_a_postponed_card_due_is_an_item_for_its_last_executor() {
     a.act(&card.id, postpone).await.expect("postpone");
     assert!(waiting(&a).await.is_empty());
 
-    let outbox = opeka_platform::bus::Outbox::new(d.app.bus.settings.root.clone(), opeka_cases::SERVICE);
+    let outbox =
+        opeka_platform::bus::Outbox::new(d.app.sandbox.settings.platform.bus.root.clone(), opeka_cases::SERVICE);
     let tz: chrono_tz::Tz = "Europe/Moscow".parse().unwrap();
     let resumed = opeka_cases::appeals::resume_due(&d.app.app_pool, &outbox, tz, d.app.now() + Duration::days(4));
     assert_eq!(resumed.await.expect("job"), 1);

@@ -9,30 +9,12 @@ use chrono::{Duration, NaiveDate};
 use opeka_proto::cases::{self as pb, act_on_appeal_request::Action, appeals_service_client::AppealsServiceClient};
 use opeka_proto::events::envelope::Body;
 use opeka_proto::identity as idpb;
-use tonic::metadata::{AsciiMetadataValue, MetadataValue};
-use tonic::service::Interceptor;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
+use opeka_testkit::{Authed, Service};
 use tonic::{Code, Status};
 
-use crate::helpers::{PASSWORD, TestApp, TestTenant, expect_code, expect_invalid};
+use crate::helpers::{PASSWORD, TestApp, TestTenant, expect_code, expect_invalid, invalid_fields};
 
-/// `authorization` and `x-opeka-tenant` on every call.
-#[derive(Clone)]
-pub struct Auth {
-    bearer: AsciiMetadataValue,
-    tenant: AsciiMetadataValue,
-}
-
-impl Interceptor for Auth {
-    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
-        req.metadata_mut().insert("authorization", self.bearer.clone());
-        req.metadata_mut().insert(opeka_platform::auth::TENANT_HEADER, self.tenant.clone());
-        Ok(req)
-    }
-}
-
-pub type Appeals = AppealsServiceClient<InterceptedService<Channel, Auth>>;
+pub type Appeals = AppealsServiceClient<Authed>;
 
 /// A signed-in account with an appeals client.
 #[derive(Clone)]
@@ -131,36 +113,21 @@ impl Desk {
             ..Default::default()
         };
         t.admin.identity.clone().create_staff_account(req).await.expect("create staff");
-        let login_req = idpb::LoginRequest { tenant: t.slug.clone(), login: login.into(), password: PASSWORD.into() };
-        let pair = app.public_identity().login(login_req).await.expect("login").into_inner();
+        let pair = app.sandbox.sign_in(&t.slug, login, PASSWORD).await;
         Self::client(app, t, pair)
     }
 
     /// A service account with the integration role (intake from a source system).
     pub async fn integration(&self) -> Person {
-        let req = idpb::CreateServiceAccountRequest {
-            name: "Ростелеком".into(),
-            roles: vec![idpb::Role::Integration as i32],
-        };
-        let created = self.t.admin.identity.clone().create_service_account(req).await.expect("service account");
-        let created = created.into_inner();
-        let issue = idpb::IssueServiceTokenRequest {
-            tenant: self.t.slug.clone(),
-            client_id: created.client_id,
-            client_secret: created.client_secret,
-        };
-        let pair = self.app.public_identity().issue_service_token(issue).await.expect("service token").into_inner();
+        let roles = [idpb::Role::Integration];
+        let pair = self.app.sandbox.service_token(&self.t.slug, &self.t.admin.token, "Ростелеком", &roles).await;
         Self::client(&self.app, &self.t, pair)
     }
 
     fn client(app: &TestApp, t: &TestTenant, pair: idpb::TokenPair) -> Person {
-        let auth = Auth {
-            bearer: MetadataValue::try_from(format!("Bearer {}", pair.access_token)).expect("ascii token"),
-            tenant: MetadataValue::try_from(t.slug.as_str()).expect("ascii tenant"),
-        };
         Person {
             id: pair.account.expect("account").id,
-            appeals: AppealsServiceClient::with_interceptor(app.cases_channel.clone(), auth),
+            appeals: AppealsServiceClient::new(app.sandbox.authed(Service::Cases, &pair.access_token, &t.slug)),
         }
     }
 
@@ -380,7 +347,7 @@ async fn s1_45_duplicate_close_request_needs_the_number_and_the_curator() {
 /// The next `appeal_changed` events until every action of `wanted` was seen
 /// (an action's step may publish several lines).
 async fn actions_on_the_bus(d: &Desk, appeal_id: &str, wanted: &[&str]) {
-    let mut events = d.app.events(&d.t.slug, "appeal_changed").await;
+    let mut events = d.app.sandbox.events("cases", &d.t.slug, "appeal_changed").await;
     let mut missing: BTreeSet<&str> = wanted.iter().copied().collect();
     while !missing.is_empty() {
         let env = events.next().await;
@@ -401,7 +368,7 @@ async fn s1_9_full_path_from_intake_to_done_with_events() {
     let moderator = d.person("mod", "Морозова", &[idpb::Role::Moderator], None).await;
     let a = d.executor("exec-a", "Агеева").await;
     let curator = d.person("cur", "Кузнецова", &[idpb::Role::Curator], None).await;
-    let mut created_events = d.app.events(&d.t.slug, "appeal_created").await;
+    let mut created_events = d.app.sandbox.events("cases", &d.t.slug, "appeal_created").await;
     let card = moderator.create(d.request("Тестов Тест", None)).await;
     assert_eq!((card.status_label.as_str(), card.number), ("Новое", 1));
     assert_eq!(card.geography.as_ref().unwrap().federal_district, "Центральный федеральный округ");
@@ -489,7 +456,7 @@ async fn s1_9_full_path_from_intake_to_done_with_events() {
 
     let wanted = ["submit_to_moderation", "route", "take", "mark_done", "curator_return", "curator_accept"];
     actions_on_the_bus(&d, &card.id, &wanted).await;
-    let mut commented = d.app.events(&d.t.slug, "appeal_commented").await;
+    let mut commented = d.app.sandbox.events("cases", &d.t.slug, "appeal_commented").await;
     let Some(Body::AppealCommented(c1)) = commented.next().await.body else { panic!("appeal_commented expected") };
     let Some(Body::AppealCommented(c2)) = commented.next().await.body else { panic!("appeal_commented expected") };
     assert_eq!((c1.edited, c2.edited, c2.comment_id.as_str()), (false, true, comment.id.as_str()));
@@ -544,7 +511,8 @@ async fn s1_11_postponed_card_comes_back_when_due_with_a_work_item() {
     a.act(&next.id, Action::Take(none())).await.expect("take another");
     a.act(&next.id, Action::Release(none())).await.expect("release");
 
-    let outbox = opeka_platform::bus::Outbox::new(d.app.bus.settings.root.clone(), opeka_cases::SERVICE);
+    let outbox =
+        opeka_platform::bus::Outbox::new(d.app.sandbox.settings.platform.bus.root.clone(), opeka_cases::SERVICE);
     let tz: chrono_tz::Tz = "Europe/Moscow".parse().unwrap();
     let resume = |at| opeka_cases::appeals::resume_due(&d.app.app_pool, &outbox, tz, at);
     assert_eq!(resume(d.app.now() + Duration::days(2)).await.expect("job"), 0, "not due yet");
@@ -595,7 +563,7 @@ async fn s1_28_refusals_have_the_right_codes_and_change_nothing() {
     bad.citizen.as_mut().unwrap().phone = "позвоните".into();
     bad.geography.as_mut().unwrap().region_id.clear();
     bad.channel = "pigeon".into();
-    let fields = expect_invalid(integration.appeals.clone().create_appeal(bad).await, "citizen.full_name");
+    let fields = invalid_fields(integration.appeals.clone().create_appeal(bad).await, "citizen.full_name");
     for f in ["citizen.phone", "geography.region_id", "channel"] {
         assert!(fields.contains(&f.to_string()), "{f} missing from {fields:?}");
     }
@@ -603,7 +571,7 @@ async fn s1_28_refusals_have_the_right_codes_and_change_nothing() {
     inconsistent.geography.as_mut().unwrap().municipality_id = d.id("khimki");
     inconsistent.topic.as_mut().unwrap().category_id = d.id("health");
     let fields =
-        expect_invalid(integration.appeals.clone().create_appeal(inconsistent).await, "geography.municipality_id");
+        invalid_fields(integration.appeals.clone().create_appeal(inconsistent).await, "geography.municipality_id");
     assert!(fields.contains(&"topic.subcategory_id".to_string()), "{fields:?}");
     assert_eq!(d.app.count("select count(*) from cases.appeals").await, appeals_before);
     // Integration brings appeals in (idempotently by request id) and reads them, nothing else.

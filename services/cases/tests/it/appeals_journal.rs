@@ -10,7 +10,7 @@ use opeka_proto::identity as idpb;
 use tonic::Code;
 
 use crate::appeals::{Desk, Person, none};
-use crate::helpers::{expect_code, expect_invalid};
+use crate::helpers::{expect_code, expect_invalid, invalid_fields};
 
 /// What a seeded card was made with.
 #[derive(Debug, Clone)]
@@ -273,7 +273,7 @@ async fn s1_48_to_s1_60_each_filter_narrows_the_journal() {
         order_by: "colour".into(),
         ..Default::default()
     };
-    let fields = expect_invalid(j.d.admin.appeals.clone().list_appeals(bad).await, "filter.statuses[0]");
+    let fields = invalid_fields(j.d.admin.appeals.clone().list_appeals(bad).await, "filter.statuses[0]");
     for f in ["filter.region_id", "filter.created_from", "order_by"] {
         assert!(fields.contains(&f.to_string()), "{f} missing from {fields:?}");
     }
@@ -428,7 +428,7 @@ async fn reference_import_upserts_by_code_all_or_nothing() {
             node("region", "dup", "Дубль", "cfo"),
         ],
     };
-    let fields = expect_invalid(d.admin.appeals.clone().import_reference_nodes(bad).await, "nodes[0].parent_code");
+    let fields = invalid_fields(d.admin.appeals.clone().import_reference_nodes(bad).await, "nodes[0].parent_code");
     for f in ["nodes[2].parent_code", "nodes[3].level", "nodes[4].parent_code", "nodes[6].code"] {
         assert!(fields.contains(&f.to_string()), "{f} missing from {fields:?}");
     }

@@ -2,11 +2,12 @@
 //! is written to an append-only table that the tenant admin reads and that
 //! refuses UPDATE and DELETE even to the service's own database role.
 use chrono::Duration;
+use opeka_platform::wire::from_ts;
 use opeka_proto::cases as pb;
 use sqlx::Connection;
 use tonic::Code;
 
-use crate::helpers::{TestApp, citizen, expect_code, ts};
+use crate::helpers::{TestApp, citizen, expect_code};
 
 #[tokio::test]
 async fn opening_a_card_is_audited_and_only_admins_read_the_trail() {
@@ -37,8 +38,8 @@ async fn opening_a_card_is_audited_and_only_admins_read_the_trail() {
             ("citizen.create", curator.id.as_str())
         ]
     );
-    assert_eq!(ts(&trail.events[0].occurred_at), app.now());
-    assert_eq!(ts(&trail.events[1].occurred_at), app.now() - Duration::minutes(1));
+    assert_eq!(from_ts(&trail.events[0].occurred_at).unwrap(), app.now());
+    assert_eq!(from_ts(&trail.events[1].occurred_at).unwrap(), app.now() - Duration::minutes(1));
     assert!(trail.events.iter().all(|e| e.citizen_id == card.id && e.entity == "citizen"));
     assert!(trail.events[2].fields.contains(&"phone".to_string()));
     // Paging.

@@ -1,12 +1,13 @@
 //! The citizen card (S0-26…S0-38, S0-49, S0-109, S0-114): creation with its
 //! identity account and bot link code, validation, editing, deletion.
 use chrono::Duration;
+use opeka_platform::wire::from_ts;
 use opeka_proto::cases as pb;
 use opeka_proto::events::envelope::Body;
 use opeka_proto::identity as idpb;
 use tonic::Code;
 
-use crate::helpers::{TestApp, citizen, expect_code, expect_invalid, inn, ts, update_from};
+use crate::helpers::{TestApp, citizen, expect_code, expect_invalid, inn, invalid_fields, update_from, wait_until};
 
 /// S0-26, S0-28, S0-29, S0-31, S0-35: a curator fills the card; identity
 /// gets the citizen account and its activation code (72 h).
@@ -24,7 +25,7 @@ async fn a_curator_creates_a_citizen_with_an_account_and_a_bot_link_code() {
         .unwrap()
         .into_inner();
     let curator = app.curator(&t, "kuratova", "Куратова").await;
-    let mut events = app.events(&t.slug, "citizen_created").await;
+    let mut events = app.sandbox.events("cases", &t.slug, "citizen_created").await;
     let mut c = curator.cases.clone();
     let the_inn = inn("5001007322");
     let created = c
@@ -57,7 +58,7 @@ async fn a_curator_creates_a_citizen_with_an_account_and_a_bot_link_code() {
     assert_eq!(created.special_group_ids, vec![group.id.clone()]);
     assert!(created.inactive && created.inactive_until == "2030-01-31");
     assert!(!created.personal_data_hidden && created.can_edit && !created.bot_activated);
-    assert_eq!(ts(&created.created_at), app.now());
+    assert_eq!(from_ts(&created.created_at).unwrap(), app.now());
 
     // The citizen account lives in identity.
     let account = curator
@@ -77,7 +78,7 @@ async fn a_curator_creates_a_citizen_with_an_account_and_a_bot_link_code() {
         .unwrap()
         .into_inner();
     assert!(!link.code.is_empty() && !link.activated && !link.expired);
-    let expires = ts(&link.expires_at);
+    let expires = from_ts(&link.expires_at).unwrap();
     let expected = chrono::Utc::now() + Duration::hours(72);
     assert!((expires - expected).num_seconds().abs() < 60, "72 h by default: {expires}");
 
@@ -146,7 +147,7 @@ async fn invalid_cards_are_refused_with_field_violations_and_nothing_is_stored()
     let before = app.snapshot().await;
 
     let empty = pb::CreateCitizenRequest { surname: " ".into(), ..Default::default() };
-    let fields = expect_invalid(c.create_citizen(empty).await, "surname");
+    let fields = invalid_fields(c.create_citizen(empty).await, "surname");
     for f in ["name", "phone"] {
         assert!(fields.contains(&f.to_string()), "all violations at once: {fields:?}");
     }
@@ -190,7 +191,7 @@ async fn the_card_is_edited_and_the_changed_fields_are_audited() {
         .into_inner();
     let mut c = curator.cases.clone();
     let created = c.create_citizen(citizen("Иванова", "Мария")).await.unwrap().into_inner();
-    let mut events = app.events(&t.slug, "citizen_updated").await;
+    let mut events = app.sandbox.events("cases", &t.slug, "citizen_updated").await;
 
     app.clock.advance(Duration::minutes(5));
     let mut up = update_from(&created);
@@ -200,8 +201,8 @@ async fn the_card_is_edited_and_the_changed_fields_are_audited() {
     let updated = c.update_citizen(up.clone()).await.expect("update").into_inner();
     assert_eq!(updated.phone, "+79001112233");
     assert_eq!(updated.special_group_ids, vec![group.id.clone()]);
-    assert_eq!(ts(&updated.updated_at), app.now());
-    assert_eq!(ts(&updated.created_at), ts(&created.created_at));
+    assert_eq!(from_ts(&updated.updated_at).unwrap(), app.now());
+    assert_eq!(from_ts(&updated.created_at).unwrap(), from_ts(&created.created_at).unwrap());
     let ev = events.next().await;
     let Some(Body::CitizenUpdated(body)) = ev.body else { panic!("citizen_updated expected") };
     assert_eq!(body.changed_fields, ["phone", "special_group_ids", "situation"]);
@@ -316,50 +317,28 @@ async fn the_activation_code_extends_and_the_card_shows_bot_activated() {
         let ext = pb::ExtendCitizenBotLinkRequest { citizen_id: created.id.clone() };
         let extended = c.extend_citizen_bot_link(ext).await.expect("extend, unlimited").into_inner();
         assert_eq!(extended.code, first.code);
-        assert!(ts(&extended.expires_at) >= ts(&first.expires_at));
+        assert!(from_ts(&extended.expires_at).unwrap() >= from_ts(&first.expires_at).unwrap());
     }
     // Another curator sees neither the card nor its code.
     expect_code(other.cases.clone().get_citizen_bot_link(req()).await, Code::NotFound);
 
     // The bot (a service account of identity) redeems the code.
-    let svc = t
-        .admin
-        .identity
-        .clone()
-        .create_service_account(idpb::CreateServiceAccountRequest {
-            name: "Бот".into(),
-            roles: vec![idpb::Role::Bot as i32],
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let token = app
-        .public_identity()
-        .issue_service_token(idpb::IssueServiceTokenRequest {
-            tenant: t.slug.clone(),
-            client_id: svc.client_id,
-            client_secret: svc.client_secret,
-        })
-        .await
-        .unwrap()
-        .into_inner();
-    let bot = app.staff(&token.account.unwrap().id, &token.access_token, &t.slug);
+    let bot = app.service_account(&t, "Бот", &[idpb::Role::Bot]).await;
     bot.identity
         .clone()
         .redeem_bot_link_code(idpb::RedeemBotLinkCodeRequest { code: first.code.clone(), telegram_chat_id: 4242 })
         .await
         .expect("redeem");
 
-    let card = app
-        .eventually("the bot_linked event to reach cases", || {
-            let mut c = c.clone();
-            let id = created.id.clone();
-            async move {
-                let card = c.get_citizen(pb::GetCitizenRequest { id }).await.unwrap().into_inner();
-                card.bot_activated.then_some(card)
-            }
-        })
-        .await;
+    let card = wait_until("the bot_linked event to reach cases", || {
+        let mut c = c.clone();
+        let id = created.id.clone();
+        async move {
+            let card = c.get_citizen(pb::GetCitizenRequest { id }).await.unwrap().into_inner();
+            card.bot_activated.then_some(card)
+        }
+    })
+    .await;
     assert!(card.bot_activated_at.is_some());
     let link = c.get_citizen_bot_link(req()).await.unwrap().into_inner();
     assert!(link.activated && link.code.is_empty() && link.activated_at.is_some());

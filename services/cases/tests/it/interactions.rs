@@ -1,10 +1,11 @@
 //! «История взаимодействия» (S0-43…S0-45) and «Дневник» (S0-30).
 use chrono::Duration;
+use opeka_platform::wire::from_ts;
 use opeka_proto::cases as pb;
 use opeka_proto::events::envelope::Body;
 use tonic::Code;
 
-use crate::helpers::{TestApp, citizen, expect_code, expect_invalid, ts};
+use crate::helpers::{TestApp, citizen, expect_code, expect_invalid};
 
 /// S0-45: «Добавить» records a curator-initiated contact; S0-43, S0-44: the
 /// result is written later and stamped «Отредактировано: <кто>, <когда>» —
@@ -16,7 +17,7 @@ async fn curators_add_interactions_and_results_are_stamped() {
     let curator = app.curator(&t, "kuratova", "Куратова").await;
     let mut c = curator.cases.clone();
     let card = c.create_citizen(citizen("Иванова", "Мария")).await.unwrap().into_inner();
-    let mut events = app.events(&t.slug, "interaction_recorded").await;
+    let mut events = app.sandbox.events("cases", &t.slug, "interaction_recorded").await;
 
     let add = |result: &str| pb::AddInteractionRequest { citizen_id: card.id.clone(), result: result.into() };
     expect_invalid(c.add_interaction(add("   ")).await, "result");
@@ -33,8 +34,8 @@ async fn curators_add_interactions_and_results_are_stamped() {
     let edited = c.record_interaction_result(record("Встреча перенесена на пятницу")).await.unwrap().into_inner();
     assert_eq!(edited.result, "Встреча перенесена на пятницу");
     assert_eq!((edited.edited_by.as_str(), edited.edited_by_name.as_str()), (curator.id.as_str(), "Куратова Анна"));
-    assert_eq!(ts(&edited.edited_at), app.now());
-    assert_eq!(ts(&edited.created_at), ts(&entry.created_at), "the request date stays");
+    assert_eq!(from_ts(&edited.edited_at).unwrap(), app.now());
+    assert_eq!(from_ts(&edited.created_at).unwrap(), from_ts(&entry.created_at).unwrap(), "the request date stays");
 
     app.clock.advance(Duration::minutes(10));
     let by_admin = t.admin.cases.clone().record_interaction_result(record("Состоялась")).await.unwrap().into_inner();
@@ -70,7 +71,7 @@ async fn the_diary_keeps_dated_notes_with_their_author() {
     let first = c.add_diary_entry(note("Первая встреча: тревожна, просит помощи")).await.unwrap().into_inner();
     app.clock.advance(Duration::days(1));
     let second = c.add_diary_entry(note("Оформили заявление")).await.unwrap().into_inner();
-    assert_eq!(ts(&second.created_at) - ts(&first.created_at), Duration::days(1));
+    assert_eq!(from_ts(&second.created_at).unwrap() - from_ts(&first.created_at).unwrap(), Duration::days(1));
     assert_eq!((second.author_id.as_str(), second.author_name.as_str()), (curator.id.as_str(), "Куратова Анна"));
     expect_invalid(c.add_diary_entry(note("")).await, "text");
     expect_invalid(c.add_diary_entry(note(&"я".repeat(10_001))).await, "text");

@@ -8,7 +8,7 @@ use sqlx::Connection;
 use tonic::Code;
 use uuid::Uuid;
 
-use crate::helpers::{TABLES, TestApp, TestTenant, citizen, expect_code, update_from};
+use crate::helpers::{TABLES, TestApp, TestTenant, citizen, expect_code, update_from, wait_until};
 
 /// Fills every cases table for tenant `t`; returns (citizen, interaction, activity, group).
 async fn populate(app: &TestApp, t: &TestTenant) -> (pb::Citizen, String, String, String) {
@@ -44,16 +44,17 @@ async fn populate(app: &TestApp, t: &TestTenant) -> (pb::Citizen, String, String
         telegram_chat_id: 1,
         text: "Позвоните".into(),
     });
-    app.publish(&t.slug, "notifications", &TestApp::envelope(t, app.now(), body), &Uuid::now_v7().to_string()).await;
-    let activity = app
-        .eventually("the contact request of the populated tenant", || {
-            let mut admin = admin.clone();
-            async move {
-                let list = admin.list_activities(pb::ListActivitiesRequest::default()).await.unwrap().into_inner();
-                list.activities.first().cloned()
-            }
-        })
+    app.sandbox
+        .publish("notifications", &t.slug, &TestApp::envelope(t, app.now(), body), &Uuid::now_v7().to_string())
         .await;
+    let activity = wait_until("the contact request of the populated tenant", || {
+        let mut admin = admin.clone();
+        async move {
+            let list = admin.list_activities(pb::ListActivitiesRequest::default()).await.unwrap().into_inner();
+            list.activities.first().cloned()
+        }
+    })
+    .await;
     (card, activity.interaction_id, activity.id, group)
 }
 
@@ -104,19 +105,18 @@ async fn an_admin_of_one_tenant_cannot_reach_another_tenants_cases() {
 
     // An event of tenant A that names B's citizen account reaches nothing.
     let body = Body::FileReceived(ev::FileReceived { citizen_id: card.account_id.clone(), ..Default::default() });
-    app.publish(&a.slug, "files", &TestApp::envelope(&a, app.now(), body), "cross").await;
+    app.sandbox.publish("files", &a.slug, &TestApp::envelope(&a, app.now(), body), "cross").await;
     let mine = ca.create_citizen(citizen("Иванова", "Мария")).await.unwrap().into_inner();
     let body = Body::FileReceived(ev::FileReceived { citizen_id: mine.account_id.clone(), ..Default::default() });
-    app.publish(&a.slug, "files", &TestApp::envelope(&a, app.now() + Duration::seconds(1), body), "own").await;
-    let listed = app
-        .eventually("A's own file activity", || {
-            let mut ca = ca.clone();
-            async move {
-                let list = ca.list_activities(pb::ListActivitiesRequest::default()).await.unwrap().into_inner();
-                (list.total_size > 0).then_some(list)
-            }
-        })
-        .await;
+    app.sandbox.publish("files", &a.slug, &TestApp::envelope(&a, app.now() + Duration::seconds(1), body), "own").await;
+    let listed = wait_until("A's own file activity", || {
+        let mut ca = ca.clone();
+        async move {
+            let list = ca.list_activities(pb::ListActivitiesRequest::default()).await.unwrap().into_inner();
+            (list.total_size > 0).then_some(list)
+        }
+    })
+    .await;
     assert_eq!(listed.total_size, 1);
     assert_eq!(listed.activities[0].citizen_id, mine.id);
     let after = app.snapshot().await;

@@ -3,35 +3,13 @@
 use opeka_proto::cases::{self as pb, legal_aid_service_client::LegalAidServiceClient};
 use opeka_proto::events::envelope::Body;
 use opeka_proto::identity as idpb;
+use opeka_testkit::{Authed, Service};
 use tonic::Code;
-use tonic::metadata::{AsciiMetadataValue, MetadataValue};
-use tonic::service::Interceptor;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
 use uuid::Uuid;
 
-use crate::helpers::{PASSWORD, TestApp, TestTenant, expect_code, expect_invalid};
+use crate::helpers::{PASSWORD, TestApp, TestTenant, expect_code, expect_invalid, invalid_fields};
 
-pub type LegalAid = LegalAidServiceClient<InterceptedService<Channel, Bearer>>;
-
-/// Adds the caller's token (if any) and tenant to every call.
-#[derive(Clone, Default)]
-pub struct Bearer {
-    token: Option<AsciiMetadataValue>,
-    tenant: Option<AsciiMetadataValue>,
-}
-
-impl Interceptor for Bearer {
-    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> {
-        if let Some(t) = &self.token {
-            req.metadata_mut().insert("authorization", t.clone());
-        }
-        if let Some(t) = &self.tenant {
-            req.metadata_mut().insert(opeka_platform::auth::TENANT_HEADER, t.clone());
-        }
-        Ok(req)
-    }
-}
+pub type LegalAid = LegalAidServiceClient<Authed>;
 
 /// A signed-in legal-aid user.
 #[derive(Clone)]
@@ -42,19 +20,14 @@ pub struct User {
 
 /// A client without a token (the public pages).
 pub fn anonymous(app: &TestApp) -> LegalAid {
-    LegalAidServiceClient::with_interceptor(app.cases_channel.clone(), Bearer::default())
+    LegalAidServiceClient::new(app.sandbox.anonymous(Service::Cases))
 }
 
 pub async fn sign_in(app: &TestApp, tenant: &str, login: &str) -> User {
-    let req = idpb::LoginRequest { tenant: tenant.into(), login: login.into(), password: PASSWORD.into() };
-    let pair = app.public_identity().login(req).await.unwrap_or_else(|e| panic!("login {login}: {e:?}")).into_inner();
-    let bearer = Bearer {
-        token: Some(MetadataValue::try_from(format!("Bearer {}", pair.access_token)).expect("ascii token")),
-        tenant: Some(MetadataValue::try_from(tenant).expect("ascii tenant")),
-    };
+    let pair = app.sandbox.sign_in(tenant, login, PASSWORD).await;
     User {
         id: pair.account.expect("account").id,
-        la: LegalAidServiceClient::with_interceptor(app.cases_channel.clone(), bearer),
+        la: LegalAidServiceClient::new(app.sandbox.authed(Service::Cases, &pair.access_token, tenant)),
     }
 }
 
@@ -167,7 +140,7 @@ fn names(list: &pb::ListConsultationsResponse) -> Vec<String> {
 #[tokio::test]
 async fn s2_10_consultation_is_added_viewed_edited_and_deleted() {
     let w = World::start().await;
-    let mut events = w.app.events(&w.t.slug, "consultation_recorded").await;
+    let mut events = w.app.sandbox.events("cases", &w.t.slug, "consultation_recorded").await;
     let mut c = w.consultants[0].la.clone();
     let req = create(input("Асанов Бакыт", 18, "2019-05-03"));
     let made = c.create_consultation(req.clone()).await.unwrap().into_inner();
@@ -237,7 +210,7 @@ async fn s2_11_bad_input_is_reported_beside_the_fields_and_nothing_is_stored() {
         category_codes: vec![],
         ..input("x", 1, "")
     };
-    let fields = expect_invalid(c.create_consultation(create(bad)).await, "full_name");
+    let fields = invalid_fields(c.create_consultation(create(bad)).await, "full_name");
     for f in ["age", "gender_code", "citizenship_code", "email", "whatsapp", "category_codes"] {
         assert!(fields.iter().any(|x| x == f), "{f} missing in {fields:?}");
     }

@@ -8,7 +8,7 @@ use sqlx::Connection;
 use tonic::Code;
 use uuid::Uuid;
 
-use crate::helpers::{expect_code, expect_invalid};
+use crate::helpers::{expect_code, expect_invalid, invalid_fields};
 use crate::legal_aid::{CENTRE_NAMES, LegalAid, World, add, anonymous, centre, input, user};
 
 const FALLBACK_NAME: &str = "ЦБЮП г. Нарын";
@@ -75,7 +75,7 @@ async fn s2_33_questions_reach_the_centre_of_their_district_or_the_fallback() {
     w.admin.la.clone().list_district_routes(pb::ListDistrictRoutesRequest::default()).await.unwrap();
     expect_code(anon.clone().ask_question(early).await, Code::FailedPrecondition);
     let fallback = routes(&w).await;
-    let mut events = w.app.events(&slug, "online_question_asked").await;
+    let mut events = w.app.sandbox.events("cases", &slug, "online_question_asked").await;
 
     let cases = [
         ("karakol", w.centres[0].as_str(), CENTRE_NAMES[0], false),
@@ -186,7 +186,7 @@ async fn s2_36_only_approved_answers_are_published() {
     assert_eq!(waiting(&ca.la).await, (3, 0), "a rejected answer waits for a new one");
     expect_code(m.moderate_answer(approve.clone()).await, Code::FailedPrecondition);
 
-    let mut events = w.app.events(&slug, "online_question_published").await;
+    let mut events = w.app.sandbox.events("cases", &slug, "online_question_published").await;
     let better = pb::AnswerQuestionRequest {
         id: q1.question_id.clone(),
         answer: "Обратитесь к нотариусу в течение шести месяцев со дня открытия наследства.".into(),
@@ -248,7 +248,7 @@ async fn s2_32_public_calls_need_no_token_and_the_rest_do() {
     assert_eq!(anon.ask_question(twice).await.unwrap().into_inner().question_id, first.question_id);
     assert_eq!(w.app.count("select count(*) from cases.legal_aid_questions").await, 2);
     let bad = pb::AskQuestionRequest { contact_email: "nope".into(), ..question(&slug, "karakol", " ") };
-    let fields = expect_invalid(anon.ask_question(bad).await, "text");
+    let fields = invalid_fields(anon.ask_question(bad).await, "text");
     assert!(fields.contains(&"contact_email".to_string()));
     anon.list_published_questions(pb::ListPublishedQuestionsRequest { tenant: slug.clone(), ..Default::default() })
         .await

@@ -5,7 +5,7 @@ use opeka_proto::cases as pb;
 use tonic::Code;
 use uuid::Uuid;
 
-use crate::helpers::{expect_code, expect_invalid};
+use crate::helpers::{expect_code, expect_invalid, invalid_fields};
 use crate::legal_aid::{CENTRE_NAMES, World, add, input};
 
 fn referral(consultation_id: &str) -> pb::CreateReferralRequest {
@@ -121,7 +121,7 @@ async fn s2_29_a_referral_needs_the_client_the_addressee_and_the_reason() {
         centre_id: String::new(),
         input: Some(pb::ReferralInput::default()),
     };
-    let fields = expect_invalid(c.create_referral(empty).await, "client_full_name");
+    let fields = invalid_fields(c.create_referral(empty).await, "client_full_name");
     assert!(fields.contains(&"to_organisation".to_string()) && fields.contains(&"reason".to_string()));
     assert_eq!(w.app.count("select count(*) from cases.legal_aid_referrals").await, 0);
     let standalone = pb::CreateReferralRequest {

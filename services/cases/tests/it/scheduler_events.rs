@@ -5,12 +5,13 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Duration, Utc};
+use opeka_platform::wire::from_ts;
 use opeka_proto::cases as pb;
 use opeka_proto::events::{self as ev, Envelope, envelope::Body};
 use tonic::Code;
 use uuid::Uuid;
 
-use crate::helpers::{Staff, TestApp, TestTenant, citizen, expect_code, ts};
+use crate::helpers::{Staff, TestApp, TestTenant, citizen, expect_code, wait_until};
 
 fn detector(t: &TestTenant, citizen: &str, curator: &str, kind: &str, days: u32, summary: &str) -> Envelope {
     detector_episode(t, &Uuid::now_v7().to_string(), citizen, curator, kind, days, summary)
@@ -65,8 +66,8 @@ fn of_kind(kind: pb::ActivityKind) -> pb::ListActivitiesRequest {
 }
 
 /// Waits until `who` sees `n` activities in all.
-async fn wait_for(app: &TestApp, who: &Staff, n: i64) -> pb::ListActivitiesResponse {
-    app.eventually(&format!("{n} activities"), || async move {
+async fn wait_for(who: &Staff, n: i64) -> pb::ListActivitiesResponse {
+    wait_until(&format!("{n} activities"), || async move {
         let list = activities(who, pb::ListActivitiesRequest::default()).await;
         (list.total_size >= n).then_some(list)
     })
@@ -90,7 +91,7 @@ async fn each_scheduler_event_becomes_one_activity_of_its_kind() {
     let t = app.tenant("agency").await;
     let curator = app.curator(&t, "kuratova", "Куратова").await;
     let card = curator.cases.clone().create_citizen(citizen("Иванова", "Мария")).await.unwrap().into_inner();
-    let mut created = app.events(&t.slug, "activity_created").await;
+    let mut created = app.sandbox.events("cases", &t.slug, "activity_created").await;
     let due = app.now() + Duration::minutes(20);
     let sent = [
         detector(&t, &card.id, &curator.id, "skipped_days", 5, "«Пропущено» 5 дней подряд: 01.03–05.03"),
@@ -99,9 +100,9 @@ async fn each_scheduler_event_becomes_one_activity_of_its_kind() {
         reminder(&t, &card.id, &curator.id, "Позвонить в МФЦ", due),
     ];
     for (i, e) in sent.iter().enumerate() {
-        app.publish(&t.slug, "scheduler", e, &format!("s{i}")).await;
+        app.sandbox.publish("scheduler", &t.slug, e, &format!("s{i}")).await;
     }
-    wait_for(&app, &curator, 4).await;
+    wait_for(&curator, 4).await;
 
     let expected = [
         (pb::ActivityKind::Skipped5Days, "skipped_5_days", "пропуск (5 дней): «Пропущено» 5 дней подряд: 01.03–05.03"),
@@ -129,7 +130,7 @@ async fn each_scheduler_event_becomes_one_activity_of_its_kind() {
         ids.insert(a.id.clone(), a);
     }
     let reminder_item = only(&curator, pb::ActivityKind::CuratorReminder).await;
-    assert_eq!(ts(&reminder_item.occurred_at), due, "dated by the reminder's own time");
+    assert_eq!(from_ts(&reminder_item.occurred_at).unwrap(), due, "dated by the reminder's own time");
 
     // S0-12, S0-94: what notifications mails from.
     let mut kinds = Vec::new();
@@ -152,16 +153,16 @@ async fn each_scheduler_event_becomes_one_activity_of_its_kind() {
     // and an episode announced again under a new event id create nothing; a
     // tenant that raised its threshold to 7 days gets «пропуск (7 дней)».
     for (i, e) in sent.iter().enumerate() {
-        app.publish(&t.slug, "scheduler", e, &format!("s{i}-again")).await;
+        app.sandbox.publish("scheduler", &t.slug, e, &format!("s{i}-again")).await;
     }
     let Some(Body::DetectorRaised(first)) = &sent[0].body else { unreachable!() };
     let again = detector_episode(&t, &first.episode_id, &card.id, &curator.id, "skipped_days", 5, "");
-    app.publish(&t.slug, "scheduler", &again, "episode-again").await;
+    app.sandbox.publish("scheduler", &t.slug, &again, "episode-again").await;
     // Newer events behind them on each consumer: seen means the rest were too.
-    app.publish(&t.slug, "scheduler", &detector(&t, &card.id, &curator.id, "skipped_days", 7, ""), "s7").await;
+    app.sandbox.publish("scheduler", &t.slug, &detector(&t, &card.id, &curator.id, "skipped_days", 7, ""), "s7").await;
     let later = reminder(&t, &card.id, &curator.id, "Проверить справку", due + Duration::days(1));
-    app.publish(&t.slug, "scheduler", &later, "r2").await;
-    let list = wait_for(&app, &curator, 6).await;
+    app.sandbox.publish("scheduler", &t.slug, &later, "r2").await;
+    let list = wait_for(&curator, 6).await;
     let summaries: Vec<&str> = list.activities.iter().map(|a| a.summary.as_str()).collect();
     assert!(summaries.contains(&"пропуск (7 дней): «Пропущено» 7 дней подряд"), "{summaries:?}");
     assert!(summaries.contains(&"Напоминание на 05.03.2026 09:00: Проверить справку"), "{summaries:?}");
@@ -201,7 +202,7 @@ async fn an_item_goes_to_the_citizens_current_curator() {
     admin.delete_citizen(pb::DeleteCitizenRequest { id: gone.id.clone() }).await.unwrap();
     let req = pb::TransferCitizensRequest { citizen_ids: vec![card.id.clone()], to_curator_id: b.id.clone() };
     admin.transfer_citizens(req).await.unwrap();
-    let mut created = app.events(&t.slug, "activity_created").await;
+    let mut created = app.sandbox.events("cases", &t.slug, "activity_created").await;
 
     let nobody = Uuid::now_v7().to_string();
     let due = app.now() + Duration::hours(1);
@@ -216,9 +217,9 @@ async fn an_item_goes_to_the_citizens_current_curator() {
         reminder(&t, &card.id, &a.id, "Позвонить", due),
     ];
     for (i, e) in sent.iter().enumerate() {
-        app.publish(&t.slug, "scheduler", e, &format!("t{i}")).await;
+        app.sandbox.publish("scheduler", &t.slug, e, &format!("t{i}")).await;
     }
-    let list = wait_for(&app, &b, 2).await;
+    let list = wait_for(&b, 2).await;
     assert!(list.activities.iter().all(|x| x.curator_id == b.id && x.citizen_id == card.id), "{list:?}");
     assert_eq!(activities(&a, pb::ListActivitiesRequest::default()).await.total_size, 0);
     for _ in 0..2 {
@@ -247,9 +248,9 @@ async fn scheduler_items_take_the_processed_tick() {
         reminder(&t, &card.id, &a.id, "Позвонить", app.now()),
     ];
     for (i, e) in sent.iter().enumerate() {
-        app.publish(&t.slug, "scheduler", e, &format!("p{i}")).await;
+        app.sandbox.publish("scheduler", &t.slug, e, &format!("p{i}")).await;
     }
-    wait_for(&app, &a, 4).await;
+    wait_for(&a, 4).await;
     let skipped = only(&a, pb::ActivityKind::Skipped5Days).await;
     let reminder_item = only(&a, pb::ActivityKind::CuratorReminder).await;
     let tick = |id: &str, processed: bool| pb::MarkActivityProcessedRequest { id: id.into(), processed };
@@ -257,7 +258,7 @@ async fn scheduler_items_take_the_processed_tick() {
     app.clock.advance(Duration::minutes(10));
     let done = a.cases.clone().mark_activity_processed(tick(&skipped.id, true)).await.unwrap().into_inner();
     assert!(done.processed);
-    assert_eq!((done.processed_by.as_str(), ts(&done.processed_at)), (a.id.as_str(), app.now()));
+    assert_eq!((done.processed_by.as_str(), from_ts(&done.processed_at).unwrap()), (a.id.as_str(), app.now()));
     assert_eq!(done.kind, pb::ActivityKind::Skipped5Days as i32);
     expect_code(b.cases.clone().mark_activity_processed(tick(&reminder_item.id, true)).await, Code::NotFound);
     let by_admin =

@@ -60,28 +60,7 @@ async fn the_bot_reads_the_terminology_only() {
         pb::UpdateTenantSettingsRequest { curator_term: "координатор".into(), ..Default::default() };
     admin.update_tenant_settings(renamed).await.expect("admin renames");
 
-    let svc = t
-        .admin
-        .identity
-        .clone()
-        .create_service_account(idpb::CreateServiceAccountRequest {
-            name: "Бот".into(),
-            roles: vec![idpb::Role::Bot as i32],
-        })
-        .await
-        .expect("bot account")
-        .into_inner();
-    let pair = app
-        .public_identity()
-        .issue_service_token(idpb::IssueServiceTokenRequest {
-            tenant: t.slug.clone(),
-            client_id: svc.client_id,
-            client_secret: svc.client_secret,
-        })
-        .await
-        .expect("bot token")
-        .into_inner();
-    let bot = app.staff(&pair.account.expect("account").id, &pair.access_token, &t.slug);
+    let bot = app.service_account(&t, "Бот", &[idpb::Role::Bot]).await;
     let mut cases = bot.cases.clone();
     let read = cases.get_tenant_settings(pb::GetTenantSettingsRequest {}).await.expect("bot reads terms").into_inner();
     assert_eq!((read.curator_term.as_str(), read.citizen_term.as_str()), ("координатор", "пользователь"));

@@ -19,7 +19,7 @@ async fn an_admin_transfers_selected_citizens_to_another_curator() {
     for surname in ["Альфа", "Бета", "Гамма"] {
         ids.push(a.cases.clone().create_citizen(citizen(surname, "Тест")).await.unwrap().into_inner().id);
     }
-    let mut events = app.events(&t.slug, "citizens_transferred").await;
+    let mut events = app.sandbox.events("cases", &t.slug, "citizens_transferred").await;
     let mut admin = t.admin.cases.clone();
     let req = pb::TransferCitizensRequest { citizen_ids: ids[..2].to_vec(), to_curator_id: b.id.clone() };
     let done = admin.transfer_citizens(req).await.expect("transfer").into_inner();

@@ -7,7 +7,7 @@ use opeka_proto::events::envelope::Body;
 use opeka_proto::files as fpb;
 use opeka_proto::identity as ipb;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, wait_until};
 
 const MENU: [&str; 9] = [
     "3 дня",
@@ -98,7 +98,7 @@ async fn an_expired_code_and_another_tenants_code_are_refused() {
     app.telegram.wait_for_text(chat, "Код активации не найден").await;
 
     // A's own code after it expired.
-    app.clock.advance(chrono::Duration::hours(app.identity_settings.bot_link_ttl_hours + 1));
+    app.clock.advance(chrono::Duration::hours(app.sandbox.settings.identity.bot_link_ttl_hours + 1));
     app.telegram.send_text(&token_a, chat, &code_a);
     app.telegram.wait_for_text(chat, "Срок действия кода истёк").await;
     let links: i64 =
@@ -123,7 +123,7 @@ async fn request_contact_publishes_contact_requested_and_confirms() {
     let (citizen, code) = app.citizen(&t, "Петров").await;
     let chat = 4242;
     app.activate(&token, chat, &code).await;
-    let mut events = app.events("notifications", &t.slug, "contact_requested").await;
+    let mut events = app.sandbox.events("notifications", &t.slug, "contact_requested").await;
 
     app.telegram.send_text(&token, chat, "Запросить связь");
     app.telegram.wait_for_text(chat, "Запрос на связь отправлен").await;
@@ -308,7 +308,7 @@ async fn the_bot_names_the_curator_in_the_tenants_words() {
     app.telegram.wait_for_text(chat, "Дата встречи с координатором: запланированных напоминаний нет").await;
     // …and so is the old one, still on keyboards sent before the rename.
     app.telegram.send_text(&token, chat, "Дата встречи с соц. куратором");
-    app.eventually("the old button to be answered too", || async {
+    wait_until("the old button to be answered too", || async {
         let answers =
             app.telegram.sent_to(chat).into_iter().filter(|c| c.text().contains("Дата встречи с координатором:"));
         (answers.count() >= 2).then_some(())

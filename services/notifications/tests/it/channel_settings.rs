@@ -169,7 +169,9 @@ async fn a_curator_cannot_see_or_change_channel_settings() {
     assert_eq!(host, "127.0.0.1");
     // No token at all.
     let mut anon = opeka_proto::notifications::notifications_service_client::NotificationsServiceClient::new(
-        tonic::transport::Endpoint::from_shared(app.url.clone()).unwrap().connect_lazy(),
+        tonic::transport::Endpoint::from_shared(app.sandbox.url(opeka_testkit::Service::Notifications))
+            .unwrap()
+            .connect_lazy(),
     );
     expect_code(anon.get_channel_settings(pb::GetChannelSettingsRequest {}).await, Code::Unauthenticated);
 }

@@ -1,77 +1,34 @@
-//! The notifications sandbox: a fresh database with identity's, files',
-//! cases' and notifications' schemas, the four services on port 0 with a
-//! unique bus root and one settable clock, a fake scheduler (the bot's two
-//! calls), a fake Telegram Bot API and an SMTP sink.
-use std::time::Duration;
-
-use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
+//! The notifications sandbox: identity, files, cases and notifications on
+//! the testkit sandbox with one settable clock, a fake scheduler (the bot's
+//! two calls), a fake Telegram Bot API and an SMTP sink.
 use chrono::{SubsecRound, Utc};
-use futures::StreamExt;
 use opeka_notifications::testing::{FakeTelegram, SmtpSink};
-
-use crate::fake_scheduler::FakeScheduler;
-use opeka_platform::testing::{self, TestDb};
-use opeka_platform::{Context, ManualClock};
+use opeka_platform::ManualClock;
+use opeka_platform::settings::PlatformSettings;
 use opeka_proto::cases::cases_service_client::CasesServiceClient;
 use opeka_proto::events::Envelope;
 use opeka_proto::files::files_service_client::FilesServiceClient;
 use opeka_proto::identity::{self as ipb, identity_service_client::IdentityServiceClient};
 use opeka_proto::notifications::{self as pb, notifications_service_client::NotificationsServiceClient};
-use prost::Message as _;
+use opeka_testkit::{Authed, Sandbox, Service};
 use sqlx::PgPool;
-use tokio::task::JoinHandle;
-use tokio_util::sync::CancellationToken;
-use tonic::metadata::{AsciiMetadataValue, MetadataValue};
-use tonic::service::Interceptor;
-use tonic::service::interceptor::InterceptedService;
-use tonic::transport::Channel;
-use tonic::{Code, Status};
+use tokio_util::sync::{CancellationToken, DropGuard};
 use uuid::Uuid;
 
-pub const PASSWORD: &str = "Пароль-надёжный-1";
+use crate::fake_scheduler::FakeScheduler;
+
+pub use opeka_testkit::{PASSWORD, expect_code, expect_invalid, wait_until};
+
 pub const SMTP_PASSWORD: &str = "пароль-для-внешних-приложений";
 
 /// Notifications' tables, for isolation checks.
 pub const TENANT_TABLES: &[&str] =
     &["channel_settings", "chat_links", "bot_uploads", "citizen_curators", "deliveries", "telegram_queue"];
 
-#[derive(Clone, Default)]
-pub struct Meta {
-    bearer: Option<AsciiMetadataValue>,
-    tenant: Option<AsciiMetadataValue>,
-}
-
-impl Interceptor for Meta {
-    fn call(&mut self, mut req: tonic::Request<()>) -> Result<tonic::Request<()>, Status> {
-        if let Some(b) = &self.bearer {
-            req.metadata_mut().insert("authorization", b.clone());
-        }
-        if let Some(t) = &self.tenant {
-            req.metadata_mut().insert(opeka_platform::auth::TENANT_HEADER, t.clone());
-        }
-        Ok(req)
-    }
-}
-
-pub type Identity = IdentityServiceClient<InterceptedService<Channel, Meta>>;
-pub type Notifications = NotificationsServiceClient<InterceptedService<Channel, Meta>>;
-pub type Files = FilesServiceClient<InterceptedService<Channel, Meta>>;
-pub type Cases = CasesServiceClient<InterceptedService<Channel, Meta>>;
-
-fn meta(token: &str, tenant: &str) -> Meta {
-    Meta {
-        bearer: Some(MetadataValue::try_from(format!("Bearer {token}")).expect("ascii token")),
-        tenant: Some(MetadataValue::try_from(tenant).expect("ascii tenant")),
-    }
-}
-
-fn endpoint(addr: std::net::SocketAddr) -> Channel {
-    tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
-        .expect("endpoint")
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
-        .connect_lazy()
-}
+pub type Identity = IdentityServiceClient<Authed>;
+pub type Notifications = NotificationsServiceClient<Authed>;
+pub type Files = FilesServiceClient<Authed>;
+pub type Cases = CasesServiceClient<Authed>;
 
 /// A tenant with its admin signed in.
 #[derive(Clone)]
@@ -90,37 +47,19 @@ pub struct Staff {
 }
 
 pub struct TestApp {
-    _db: TestDb,
+    pub sandbox: Sandbox,
+    /// The clock of all four services.
     pub clock: ManualClock,
-    pub platform: opeka_platform::settings::PlatformSettings,
-    pub settings: opeka_notifications::Settings,
-    pub identity_settings: opeka_identity::Settings,
     pub telegram: FakeTelegram,
     pub smtp: SmtpSink,
     pub scheduler: FakeScheduler,
-    identity_channel: Channel,
-    files_channel: Channel,
-    cases_channel: Channel,
-    channel: Channel,
-    /// `http://<notifications address>`.
-    pub url: String,
     /// The service role (NOSUPERUSER NOBYPASSRLS): RLS applies.
     pub app_pool: PgPool,
     /// The owner (superuser): sees every row; for checks only.
     pub owner_pool: PgPool,
-    /// The service role in identity's schema (tenant bootstrap).
-    identity_pool: PgPool,
-    shutdown: CancellationToken,
-    /// Notifications alone stops with this one (a child of `shutdown`).
-    notifications_shutdown: CancellationToken,
-    server: Option<JoinHandle<anyhow::Result<()>>>,
     _store_dir: tempfile::TempDir,
-}
-
-impl Drop for TestApp {
-    fn drop(&mut self) {
-        self.shutdown.cancel();
-    }
+    /// Stops the fake scheduler with the test.
+    _scheduler: DropGuard,
 }
 
 impl TestApp {
@@ -128,204 +67,91 @@ impl TestApp {
         Self::start_with(|_| {}).await
     }
 
-    pub async fn start_with(tweak: impl FnOnce(&mut opeka_notifications::Settings)) -> Self {
+    pub async fn start_with(tweak: impl FnOnce(&mut opeka_notifications::Settings) + Send + 'static) -> Self {
         Self::start_full(|_| {}, tweak).await
     }
 
     /// Like `start_with`, with the process settings (throttles) tweaked too.
     pub async fn start_full(
-        tweak_platform: impl FnOnce(&mut opeka_platform::settings::PlatformSettings),
-        tweak: impl FnOnce(&mut opeka_notifications::Settings),
+        tweak_platform: impl FnOnce(&mut PlatformSettings) + Send + 'static,
+        tweak: impl FnOnce(&mut opeka_notifications::Settings) + Send + 'static,
     ) -> Self {
-        opeka_platform::install_crypto_provider();
-        opeka_platform::telemetry::init_for_tests();
-        testing::require_nats().await;
-        let db = testing::migrated_db(&[
-            &opeka_identity::SCHEMA,
-            &opeka_files::SCHEMA,
-            &opeka_cases::SCHEMA,
-            &opeka_notifications::SCHEMA,
-        ])
-        .await;
-        let clock = ManualClock::new(Utc::now().trunc_subsecs(0));
-        let mut platform = testing::settings(&db);
-        tweak_platform(&mut platform);
         let telegram = FakeTelegram::start().await;
         let smtp = SmtpSink::start().await;
-
-        let bind = || async { tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind") };
-        let (identity_l, files_l, cases_l, notifications_l) = (bind().await, bind().await, bind().await, bind().await);
-        let scheduler_l = bind().await;
-        let scheduler_url = format!("http://{}", scheduler_l.local_addr().expect("scheduler address"));
-        let identity_addr = identity_l.local_addr().expect("identity address");
-        let files_addr = files_l.local_addr().expect("files address");
-        let cases_addr = cases_l.local_addr().expect("cases address");
-        let addr = notifications_l.local_addr().expect("notifications address");
-        platform.identity_url = format!("http://{identity_addr}");
-
-        let identity_settings = opeka_identity::Settings {
-            argon2_memory_kib: 1024,
-            argon2_iterations: 1,
-            db_max_connections: 5,
-            ..Default::default()
-        };
         let store_dir = tempfile::tempdir().expect("blob directory");
-        let files_settings = opeka_files::Settings {
-            store_url: format!("file://{}", store_dir.path().display()),
-            db_max_connections: 5,
-            ..Default::default()
-        };
-        let mut settings = opeka_notifications::Settings {
-            telegram_api_url: telegram.url.clone(),
-            files_url: format!("http://{files_addr}"),
-            cases_url: format!("http://{cases_addr}"),
-            scheduler_url,
-            public_url: "http://opeka.test".into(),
-            poll_timeout_secs: 2,
-            smtp_timeout_secs: 3,
-            smtp_allow_loopback: true,
-            db_max_connections: 8,
-            ..Default::default()
-        };
-        tweak(&mut settings);
-        settings.validate().expect("test notifications settings are valid");
-
-        let shutdown = CancellationToken::new();
-        let ctx = Context {
-            settings: platform.clone(),
-            clock: std::sync::Arc::new(clock.clone()),
-            shutdown: shutdown.clone(),
-            tasks: Default::default(),
-        };
-        tokio::spawn(opeka_identity::run(ctx.clone(), identity_settings.clone(), identity_l));
-        tokio::spawn(opeka_files::run(ctx.clone(), files_settings, files_l));
-        let cases_settings = opeka_cases::Settings { db_max_connections: 3, ..Default::default() };
-        tokio::spawn(opeka_cases::run(ctx.clone(), cases_settings, cases_l));
-        let scheduler = FakeScheduler::serve(scheduler_l, platform.identity_url.clone(), shutdown.clone());
-        let notifications_shutdown = shutdown.child_token();
-        let ctx = Context { shutdown: notifications_shutdown.clone(), ..ctx };
-        let server = tokio::spawn(opeka_notifications::run(ctx, settings.clone(), notifications_l));
-        let app_pool =
-            opeka_platform::db::connect(&db.url("notifications"), "notifications", 4).await.expect("app pool");
-        let owner_pool = opeka_platform::db::connect(&db.owner_url, "notifications", 2).await.expect("owner pool");
-        let identity_pool =
-            opeka_platform::db::connect(&db.url("identity"), "identity", 2).await.expect("identity pool");
-        let mut app = Self {
-            _db: db,
-            clock,
-            platform,
-            settings,
-            identity_settings,
+        let store_url = format!("file://{}", store_dir.path().display());
+        let scheduler_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let scheduler_url = format!("http://{}", scheduler_listener.local_addr().expect("scheduler address"));
+        let telegram_api_url = telegram.url.clone();
+        let all = [Service::Identity, Service::Files, Service::Cases, Service::Notifications];
+        let sandbox = all
+            .iter()
+            .fold(Sandbox::builder(), |b, s| b.with(*s))
+            .manual_clock(Utc::now().trunc_subsecs(0), &all)
+            .tweak(move |s| {
+                tweak_platform(&mut s.platform);
+                s.files.store_url = store_url;
+                s.notifications = opeka_notifications::Settings {
+                    telegram_api_url,
+                    scheduler_url,
+                    public_url: "http://opeka.test".into(),
+                    poll_timeout_secs: 2,
+                    smtp_timeout_secs: 3,
+                    smtp_allow_loopback: true,
+                    db_max_connections: 8,
+                    ..s.notifications.clone()
+                };
+                tweak(&mut s.notifications);
+                s.notifications.validate().expect("test notifications settings are valid");
+            })
+            .start()
+            .await;
+        let stop = CancellationToken::new();
+        let scheduler = FakeScheduler::serve(scheduler_listener, sandbox.url(Service::Identity), stop.clone());
+        Self {
+            clock: sandbox.clock.clone(),
             telegram,
             smtp,
             scheduler,
-            identity_channel: endpoint(identity_addr),
-            files_channel: endpoint(files_addr),
-            cases_channel: endpoint(cases_addr),
-            channel: endpoint(addr),
-            url: format!("http://{addr}"),
-            app_pool,
-            owner_pool,
-            identity_pool,
-            shutdown,
-            notifications_shutdown,
-            server: Some(server),
+            app_pool: sandbox.service_pool(Service::Notifications).await,
+            owner_pool: sandbox.owner_pool_in("notifications").await,
+            sandbox,
             _store_dir: store_dir,
-        };
-        for name in
-            [opeka_identity::GRPC_NAME, opeka_files::GRPC_NAME, opeka_cases::GRPC_NAME, opeka_notifications::GRPC_NAME]
-        {
-            app.wait_serving(name).await;
+            _scheduler: stop.drop_guard(),
         }
-        app
     }
 
     /// Stops notifications (its bots confirm their updates and let go of
     /// their locks) and starts it again on a new port over the same data.
     pub async fn restart_notifications(&mut self) {
-        self.notifications_shutdown.cancel();
-        if let Some(server) = self.server.take() {
-            let stopped = tokio::time::timeout(Duration::from_secs(15), server).await;
-            stopped.expect("notifications stops within 15 s").expect("join").expect("clean stop");
-        }
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("address");
-        self.notifications_shutdown = self.shutdown.child_token();
-        let ctx = Context {
-            settings: self.platform.clone(),
-            clock: std::sync::Arc::new(self.clock.clone()),
-            shutdown: self.notifications_shutdown.clone(),
-            tasks: Default::default(),
-        };
-        self.server = Some(tokio::spawn(opeka_notifications::run(ctx, self.settings.clone(), listener)));
-        self.channel = endpoint(addr);
-        self.url = format!("http://{addr}");
-        self.wait_serving(opeka_notifications::GRPC_NAME).await;
-    }
-
-    async fn wait_serving(&mut self, name: &str) {
-        use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
-        let channel = match name {
-            opeka_identity::GRPC_NAME => self.identity_channel.clone(),
-            opeka_files::GRPC_NAME => self.files_channel.clone(),
-            opeka_cases::GRPC_NAME => self.cases_channel.clone(),
-            _ => self.channel.clone(),
-        };
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-        loop {
-            if self.server.as_ref().is_some_and(|h| h.is_finished()) {
-                let result = self.server.take().expect("server handle").await;
-                panic!("notifications stopped during start-up: {result:?}");
-            }
-            let req = HealthCheckRequest { service: name.into() };
-            if let Ok(r) = HealthClient::new(channel.clone()).check(req).await
-                && r.into_inner().status == ServingStatus::Serving as i32
-            {
-                return;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "{name} did not become healthy within 20 s");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        self.sandbox.restart(Service::Notifications).await;
     }
 
     pub fn identity(&self, token: &str, tenant: &str) -> Identity {
-        IdentityServiceClient::with_interceptor(self.identity_channel.clone(), meta(token, tenant))
+        IdentityServiceClient::new(self.sandbox.authed(Service::Identity, token, tenant))
     }
 
     pub fn identity_public(&self) -> Identity {
-        IdentityServiceClient::with_interceptor(self.identity_channel.clone(), Meta::default())
+        IdentityServiceClient::new(self.sandbox.anonymous(Service::Identity))
     }
 
     pub fn notifications(&self, token: &str, tenant: &str) -> Notifications {
-        NotificationsServiceClient::with_interceptor(self.channel.clone(), meta(token, tenant))
+        NotificationsServiceClient::new(self.sandbox.authed(Service::Notifications, token, tenant))
     }
 
     pub fn files(&self, token: &str, tenant: &str) -> Files {
-        FilesServiceClient::with_interceptor(self.files_channel.clone(), meta(token, tenant))
+        FilesServiceClient::new(self.sandbox.authed(Service::Files, token, tenant))
     }
 
     pub fn cases(&self, token: &str, tenant: &str) -> Cases {
-        CasesServiceClient::with_interceptor(self.cases_channel.clone(), meta(token, tenant))
+        CasesServiceClient::new(self.sandbox.authed(Service::Cases, token, tenant))
     }
 
     /// A tenant made as `opeka tenant create` does, its admin signed in.
     pub async fn tenant(&self, slug: &str) -> Tenant {
-        let (t, admin) = opeka_identity::bootstrap::create_tenant(
-            &self.identity_pool,
-            &self.identity_settings,
-            slug,
-            &format!("Агентство {slug}"),
-            "admin",
-        )
-        .await
-        .expect("create tenant");
-        let pair = self.login(&t.slug, &admin.login, &admin.password).await;
+        let (t, admin) = self.sandbox.tenant(slug).await;
+        let pair = self.sandbox.sign_in(&t.slug, &admin.login, &admin.password).await;
         Tenant { id: t.id, slug: t.slug, admin_token: pair.access_token }
-    }
-
-    pub async fn login(&self, tenant: &str, login: &str, password: &str) -> ipb::TokenPair {
-        let req = ipb::LoginRequest { tenant: tenant.into(), login: login.into(), password: password.into() };
-        self.identity_public().login(req).await.unwrap_or_else(|e| panic!("login {login}: {e:?}")).into_inner()
     }
 
     pub fn admin(&self, t: &Tenant) -> Notifications {
@@ -350,7 +176,7 @@ impl TestApp {
             .await
             .expect("create curator")
             .into_inner();
-        let pair = self.login(&t.slug, login, PASSWORD).await;
+        let pair = self.sandbox.sign_in(&t.slug, login, PASSWORD).await;
         Staff { id: a.id, token: pair.access_token, email }
     }
 
@@ -410,43 +236,10 @@ impl TestApp {
         self.telegram.wait_for_text(chat, "Успешная активация").await;
     }
 
-    /// A JetStream consumer on `service`'s stream for `event` of tenant `slug`.
-    pub async fn events(&self, service: &str, slug: &str, event: &str) -> Events {
-        let bus = self.bus().await;
-        let stream = bus.ensure_stream(service).await.expect("stream");
-        let tenant = opeka_platform::testing::tenant_token(&self.owner_pool, slug).await;
-        let subject = format!("{}.{tenant}.{service}.{event}", self.platform.bus.root);
-        let consumer = stream
-            .create_consumer(pull::Config {
-                filter_subject: subject.clone(),
-                deliver_policy: DeliverPolicy::All,
-                ack_policy: AckPolicy::Explicit,
-                inactive_threshold: Duration::from_secs(60),
-                ..Default::default()
-            })
-            .await
-            .expect("create consumer");
-        Events { subject, messages: consumer.messages().await.expect("consumer messages") }
-    }
-
-    pub async fn bus(&self) -> opeka_platform::bus::Bus {
-        opeka_platform::testing::harness_bus(&self.platform).await
-    }
-
-    /// Publishes `envelope` as `service` would (JetStream, `Nats-Msg-Id` = `msg_id`).
-    pub async fn publish(&self, service: &str, slug: &str, envelope: &Envelope, msg_id: &str) {
-        let bus = self.bus().await;
-        bus.ensure_stream(service).await.expect("stream");
-        let (subject, payload) = bus.event_wire(service, slug, envelope);
-        let mut h = async_nats::HeaderMap::new();
-        h.insert(async_nats::header::NATS_MESSAGE_ID, msg_id);
-        bus.js.publish_with_headers(subject, h, payload.into()).await.expect("publish").await.expect("ack");
-    }
-
     /// Publishes every envelope as `service` would, over one connection
     /// (`Nats-Msg-Id` = the event id).
     pub async fn publish_all(&self, service: &str, slug: &str, envelopes: &[Envelope]) {
-        let bus = self.bus().await;
+        let bus = self.sandbox.bus().await;
         bus.ensure_stream(service).await.expect("stream");
         let mut acks = Vec::new();
         for envelope in envelopes {
@@ -479,56 +272,4 @@ impl TestApp {
             .into_inner()
             .deliveries
     }
-
-    /// Polls `f` until it returns `Some` (fails after 15 s).
-    pub async fn eventually<T, F, Fut>(&self, what: &str, mut f: F) -> T
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Option<T>>,
-    {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(v) = f().await {
-                return v;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-pub struct Events {
-    pub subject: String,
-    messages: pull::Stream,
-}
-
-impl Events {
-    pub async fn next(&mut self) -> Envelope {
-        let msg = tokio::time::timeout(Duration::from_secs(10), self.messages.next())
-            .await
-            .unwrap_or_else(|_| panic!("no event on {} within 10 s", self.subject))
-            .expect("consumer stream ended")
-            .expect("receive event");
-        msg.ack().await.expect("ack");
-        Envelope::decode(msg.payload.as_ref()).expect("event is an Envelope")
-    }
-}
-
-#[track_caller]
-pub fn expect_code<T: std::fmt::Debug>(r: Result<T, Status>, code: Code) -> Status {
-    match r {
-        Ok(v) => panic!("expected {code:?}, got Ok({v:?})"),
-        Err(s) => {
-            assert_eq!(s.code(), code, "unexpected status: {s:?}");
-            s
-        }
-    }
-}
-
-#[track_caller]
-pub fn expect_invalid<T: std::fmt::Debug>(r: Result<T, Status>, field: &str) -> Status {
-    let s = expect_code(r, Code::InvalidArgument);
-    let v = opeka_platform::error::violations(&s);
-    assert!(v.iter().any(|v| v.field == field && !v.description.is_empty()), "no violation of {field}: {v:?}");
-    s
 }

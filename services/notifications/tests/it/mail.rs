@@ -8,7 +8,7 @@ use opeka_proto::events::{self as ev, envelope::Body};
 use opeka_proto::identity as ipb;
 use opeka_proto::notifications as pb;
 
-use crate::helpers::{PASSWORD, SMTP_PASSWORD, Staff, Tenant, TestApp};
+use crate::helpers::{PASSWORD, SMTP_PASSWORD, Staff, Tenant, TestApp, wait_until};
 
 /// The value of `name=` in the first link of `body` that has it.
 fn query_param(body: &str, name: &str) -> String {
@@ -126,7 +126,7 @@ async fn a_work_queue_notice_is_mailed_to_the_curator_and_the_admin_copy_once_ev
     // mail (already sent) is not sent again.
     app.smtp.refuse_temporarily("boss@agency.test", 1);
     let event = activity(&t, &curator, "file_received");
-    app.publish("cases", &t.slug, &event, &event.event_id).await;
+    app.sandbox.publish("cases", &t.slug, &event, &event.event_id).await;
 
     let to_curator = app.smtp.wait_for(&curator.email).await;
     assert_eq!(to_curator.subject(), "Петров Иван прислал(а) файл");
@@ -136,10 +136,10 @@ async fn a_work_queue_notice_is_mailed_to_the_curator_and_the_admin_copy_once_ev
     assert_eq!(to_admin.subject(), to_curator.subject());
 
     // The same event again (a redelivery the broker cannot de-duplicate).
-    app.publish("cases", &t.slug, &event, &format!("{}-again", event.event_id)).await;
+    app.sandbox.publish("cases", &t.slug, &event, &format!("{}-again", event.event_id)).await;
     let contact = activity(&t, &curator, "contact_requested");
-    app.publish("cases", &t.slug, &contact, &contact.event_id).await;
-    app.eventually("the contact-request copies", || async {
+    app.sandbox.publish("cases", &t.slug, &contact, &contact.event_id).await;
+    wait_until("the contact-request copies", || async {
         (app.smtp.to(&curator.email).len() >= 2 && app.smtp.to("boss@agency.test").len() >= 2).then_some(())
     })
     .await;
@@ -172,12 +172,11 @@ async fn without_smtp_settings_the_failure_is_logged_and_not_retried() {
         })
         .await
         .unwrap();
-    let log = app
-        .eventually("a failed delivery", || async {
-            let log = app.deliveries(&t).await;
-            (!log.is_empty()).then_some(log)
-        })
-        .await;
+    let log = wait_until("a failed delivery", || async {
+        let log = app.deliveries(&t).await;
+        (!log.is_empty()).then_some(log)
+    })
+    .await;
     assert_eq!(log[0].status, pb::DeliveryStatus::Failed as i32);
     assert_eq!(log[0].last_error, "Почтовый отправитель не настроен.");
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -203,7 +202,7 @@ async fn a_curators_own_reminder_is_mailed_to_the_curator_with_a_copy_to_the_adm
         // As cases words it (`strings::curator_reminder_summary`).
         a.summary = "Напоминание на 25.11.2026 09:00: Позвонить в МФЦ по поводу субсидии".into();
     }
-    app.publish("cases", &t.slug, &note, &note.event_id).await;
+    app.sandbox.publish("cases", &t.slug, &note, &note.event_id).await;
 
     let to_curator = app.smtp.wait_for(&curator.email).await;
     assert_eq!(to_curator.subject(), "Напоминание для соц. куратора: Петров Иван");
@@ -217,8 +216,8 @@ async fn a_curators_own_reminder_is_mailed_to_the_curator_with_a_copy_to_the_adm
 
     // A detector's activity, under the kind name cases' work queue uses.
     let skipped = activity(&t, &curator, "skipped_5_days");
-    app.publish("cases", &t.slug, &skipped, &skipped.event_id).await;
-    app.eventually("the skipped-days copies", || async {
+    app.sandbox.publish("cases", &t.slug, &skipped, &skipped.event_id).await;
+    wait_until("the skipped-days copies", || async {
         (app.smtp.to(&curator.email).len() == 2 && app.smtp.to("boss@agency.test").len() == 2).then_some(())
     })
     .await;

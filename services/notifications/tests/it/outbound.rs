@@ -6,7 +6,7 @@ use opeka_proto::events::{self as ev, envelope::Body};
 use opeka_proto::notifications as pb;
 use tonic::Code;
 
-use crate::helpers::{Staff, Tenant, TestApp, expect_code, expect_invalid};
+use crate::helpers::{Staff, Tenant, TestApp, expect_code, expect_invalid, wait_until};
 
 /// Tells notifications (as cases would) that `curator` curates `account`.
 async fn assign(app: &TestApp, t: &Tenant, account: &str, curator: &Staff) {
@@ -22,8 +22,8 @@ async fn assign(app: &TestApp, t: &Tenant, account: &str, curator: &Staff) {
             ..Default::default()
         }),
     );
-    app.publish("cases", &t.slug, &env, &env.event_id).await;
-    app.eventually("the citizen's curator to be known", || async {
+    app.sandbox.publish("cases", &t.slug, &env, &env.event_id).await;
+    wait_until("the citizen's curator to be known", || async {
         let n: i64 = sqlx::query_scalar(
             "select count(*) from notifications.citizen_curators where citizen_account_id = $1::uuid",
         )
@@ -68,7 +68,7 @@ async fn a_curator_writes_to_their_citizen_and_the_send_is_logged() {
         (d.channel, d.status, d.recipient.as_str(), d.kind.as_str()),
         (pb::DeliveryChannel::Telegram as i32, pb::DeliveryStatus::Sent as i32, "6001", "citizen_message")
     );
-    let mut delivered = app.events("notifications", &t.slug, "message_delivered").await;
+    let mut delivered = app.sandbox.events("notifications", &t.slug, "message_delivered").await;
     match delivered.next().await.body {
         Some(Body::MessageDelivered(m)) => {
             assert_eq!((m.citizen_account_id, m.delivery_id), (citizen.clone(), sent.delivery_id))

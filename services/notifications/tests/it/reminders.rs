@@ -12,7 +12,7 @@ use opeka_proto::scheduler::{self as spb, ReminderKind as K};
 use uuid::Uuid;
 
 use crate::fake_scheduler::{SchedulerCall, occurrence};
-use crate::helpers::{Tenant, TestApp};
+use crate::helpers::{Tenant, TestApp, wait_until};
 
 const NOT_ACTIVATED: &str = "Гражданин ещё не активировал бот: сообщение отправить некуда.";
 
@@ -70,7 +70,7 @@ async fn a_due_reminder_reaches_the_citizens_chat_with_both_buttons_and_is_logge
     let (account, code) = app.citizen(&t, "Петров").await;
     let chat = 6_100_001;
     app.activate(&token, chat, &code).await;
-    let mut delivered = app.events("notifications", &t.slug, "message_delivered").await;
+    let mut delivered = app.sandbox.events("notifications", &t.slug, "message_delivered").await;
 
     let occ = new_id();
     let env = due(&t, &occ, &account, "support", "25.11.2026", "09:00", "Оформить субсидию на ЖКУ");
@@ -99,7 +99,7 @@ async fn a_due_reminder_reaches_the_citizens_chat_with_both_buttons_and_is_logge
         (d.channel, d.status, d.recipient.as_str(), d.attempts, d.source_event_id.as_str()),
         (pb::DeliveryChannel::Telegram as i32, pb::DeliveryStatus::Sent as i32, "6100001", 1, env.event_id.as_str())
     );
-    app.eventually("the queue to empty", || async { (queued(&app).await == 0).then_some(()) }).await;
+    wait_until("the queue to empty", || async { (queued(&app).await == 0).then_some(()) }).await;
 
     // The same occurrence announced again (a second event) is not sent twice;
     // a meeting in the tenant's words, with scheduler's ISO date, is.
@@ -121,12 +121,11 @@ async fn a_reminder_without_a_bound_chat_or_a_bot_is_logged_as_failed_and_not_re
     let (account, _) = app.citizen(&t, "Сидоров").await;
     let env = due(&t, &new_id(), &account, "info", "25.11.2026", "09:00", "Вы получили справку?");
     app.publish_all("scheduler", &t.slug, &[env]).await;
-    let log = app
-        .eventually("a failed reminder delivery", || async {
-            let log = app.deliveries(&t).await;
-            (!log.is_empty()).then_some(log)
-        })
-        .await;
+    let log = wait_until("a failed reminder delivery", || async {
+        let log = app.deliveries(&t).await;
+        (!log.is_empty()).then_some(log)
+    })
+    .await;
     assert_eq!(
         (log[0].status, log[0].kind.as_str(), log[0].recipient.as_str(), log[0].last_error.as_str()),
         (pb::DeliveryStatus::Failed as i32, "reminder", account.as_str(), NOT_ACTIVATED)
@@ -137,12 +136,11 @@ async fn a_reminder_without_a_bound_chat_or_a_bot_is_logged_as_failed_and_not_re
     let (account_b, _) = app.citizen(&other, "Без бота").await;
     app.publish_all("scheduler", &other.slug, &[due(&other, &new_id(), &account_b, "info", "1.1.2027", "9:00", "x")])
         .await;
-    let log_b = app
-        .eventually("the no-bot failure", || async {
-            let log = app.deliveries(&other).await;
-            (!log.is_empty()).then_some(log)
-        })
-        .await;
+    let log_b = wait_until("the no-bot failure", || async {
+        let log = app.deliveries(&other).await;
+        (!log.is_empty()).then_some(log)
+    })
+    .await;
     assert_eq!(log_b[0].last_error, "Бот не подключён: укажите токен бота в настройках.");
 
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -314,15 +312,14 @@ async fn the_menu_lists_upcoming_reminders_from_scheduler_in_the_seeds_format() 
         }
     }
     app.telegram.send_text(&token, chat, "30 дней");
-    let parts = app
-        .eventually("the whole 30-day list", || async {
-            let sent = app.telegram.sent_to(chat);
-            let start = sent.iter().position(|c| c.text().starts_with("На ближайшие 30 дней:"))?;
-            let parts: Vec<String> = sent[start..].iter().map(|c| c.text().to_string()).collect();
-            let entries = parts.iter().flat_map(|p| p.split("\n\n")).filter(|e| e.contains(" — ")).count();
-            (entries == 58).then_some(parts)
-        })
-        .await;
+    let parts = wait_until("the whole 30-day list", || async {
+        let sent = app.telegram.sent_to(chat);
+        let start = sent.iter().position(|c| c.text().starts_with("На ближайшие 30 дней:"))?;
+        let parts: Vec<String> = sent[start..].iter().map(|c| c.text().to_string()).collect();
+        let entries = parts.iter().flat_map(|p| p.split("\n\n")).filter(|e| e.contains(" — ")).count();
+        (entries == 58).then_some(parts)
+    })
+    .await;
     assert!(parts.len() >= 3, "{} messages", parts.len());
     assert!(parts.iter().all(|p| p.chars().count() <= 4096));
     let entries: Vec<&str> = parts.iter().flat_map(|p| p.split("\n\n")).filter(|e| e.contains(" — ")).collect();
@@ -366,27 +363,25 @@ async fn a_burst_of_a_hundred_reminders_to_a_hundred_chats_arrives_whole_within_
 
     // The consumer hands every reminder over long before Telegram can take
     // them all: it does not wait for the bot's pace.
-    let sent_at_handover = app
-        .eventually("every reminder handed over", || async {
-            let handed: i64 = sqlx::query_scalar(
-                "select (select count(*) from notifications.telegram_queue)
+    let sent_at_handover = wait_until("every reminder handed over", || async {
+        let handed: i64 = sqlx::query_scalar(
+            "select (select count(*) from notifications.telegram_queue)
                       + (select count(*) from notifications.deliveries where kind = 'reminder')",
-            )
-            .fetch_one(&app.owner_pool)
-            .await
-            .unwrap();
-            (handed == 100).then(|| app.telegram.calls().iter().filter(|c| c.method == "sendMessage").count())
-        })
-        .await;
+        )
+        .fetch_one(&app.owner_pool)
+        .await
+        .unwrap();
+        (handed == 100).then(|| app.telegram.calls().iter().filter(|c| c.method == "sendMessage").count())
+    })
+    .await;
     assert!(sent_at_handover < 100, "all {sent_at_handover} were already sent when the last was handed over");
 
-    let sent = app
-        .eventually("all hundred delivered", || async {
-            let sent: Vec<_> =
-                app.telegram.calls().into_iter().filter(|c| c.method == "sendMessage" && !c.throttled).collect();
-            (sent.len() >= 100).then_some(sent)
-        })
-        .await;
+    let sent = wait_until("all hundred delivered", || async {
+        let sent: Vec<_> =
+            app.telegram.calls().into_iter().filter(|c| c.method == "sendMessage" && !c.throttled).collect();
+        (sent.len() >= 100).then_some(sent)
+    })
+    .await;
     let took = started.elapsed();
     assert_eq!(app.telegram.refused().len(), 0, "no 429 from the fake Bot API: {:?}", app.telegram.refused());
     let mut to: Vec<i64> = sent.iter().filter_map(|c| c.chat_id()).collect();
@@ -394,7 +389,7 @@ async fn a_burst_of_a_hundred_reminders_to_a_hundred_chats_arrives_whole_within_
     assert_eq!(to, chats, "every chat exactly once");
     assert!(max_per_second(&sent) <= 30, "{} messages within one second", max_per_second(&sent));
     assert!(took >= Duration::from_secs(3), "100 messages at ≤ 30/s take over 3 s, took {took:?}");
-    app.eventually("the delivery log", || async {
+    wait_until("the delivery log", || async {
         let log = app
             .admin(&t)
             .list_deliveries(pb::ListDeliveriesRequest { page_size: 500, ..Default::default() })
@@ -420,12 +415,11 @@ async fn five_reminders_to_one_chat_arrive_in_order_a_second_apart() {
         .map(|i| due(&t, &new_id(), &account, "support", "25.11.2026", &format!("0{i}:00"), &format!("Приём {i}")))
         .collect();
     app.publish_all("scheduler", &t.slug, &envelopes).await;
-    let got = app
-        .eventually("five reminders", || async {
-            let got = reminders_to(&app, chat);
-            (got.len() == 5).then_some(got)
-        })
-        .await;
+    let got = wait_until("five reminders", || async {
+        let got = reminders_to(&app, chat);
+        (got.len() == 5).then_some(got)
+    })
+    .await;
     assert_eq!(app.telegram.refused().len(), 0, "no 429: {:?}", app.telegram.refused());
     let texts: Vec<&str> = got.iter().map(|c| c.text()).collect();
     assert_eq!(texts, (0..5).map(|i| format!("25.11.2026 0{i}:00 — Меры поддержки: Приём {i}")).collect::<Vec<_>>());
@@ -448,7 +442,7 @@ async fn a_reminder_not_yet_sent_when_notifications_stops_is_sent_after_the_rest
     app.telegram.throttle("sendMessage", 1, 5);
     let env = due(&t, &new_id(), &account, "meeting", "25.11.2026", "09:00", "Встреча в центре");
     app.publish_all("scheduler", &t.slug, &[env]).await;
-    app.eventually("the first try refused", || async { (!app.telegram.refused().is_empty()).then_some(()) }).await;
+    wait_until("the first try refused", || async { (!app.telegram.refused().is_empty()).then_some(()) }).await;
     assert_eq!(queued(&app).await, 1, "in the queue, not lost with the process");
     let processed: i64 = sqlx::query_scalar(
         "select count(*) from notifications.processed_events where consumer = 'notifications-scheduler'",
@@ -463,7 +457,7 @@ async fn a_reminder_not_yet_sent_when_notifications_stops_is_sent_after_the_rest
     assert_eq!(call.text(), "25.11.2026 09:00 — Дата встречи с соц. куратором: Встреча в центре");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(reminders_to(&app, chat).len(), 1, "sent once");
-    app.eventually("the queue to empty", || async { (queued(&app).await == 0).then_some(()) }).await;
+    wait_until("the queue to empty", || async { (queued(&app).await == 0).then_some(()) }).await;
     let log = app.deliveries(&t).await;
     assert_eq!((log.len(), log[0].status), (1, pb::DeliveryStatus::Sent as i32));
 }

@@ -122,7 +122,7 @@ async fn going_back_to_long_polling_deletes_the_webhook() {
     let token = app.configure_bot(&t).await;
     app.telegram.wait_for(Duration::from_secs(15), "setWebhook", |c| c.method == "setWebhook").await;
 
-    app.settings.webhook_base_url.clear();
+    app.sandbox.settings.notifications.webhook_base_url.clear();
     app.restart_notifications().await;
     app.telegram.wait_for(Duration::from_secs(15), "deleteWebhook", |c| c.method == "deleteWebhook").await;
     let (_, code) = app.citizen(&t, "Петров").await;
