@@ -11,6 +11,7 @@ use opeka_proto::cases::{
     ListReferenceNodesRequest, ReferenceNode,
 };
 use opeka_proto::identity::{CreateOrganisationRequest, CreateStaffAccountRequest, OrganisationKind, Role};
+use opeka_testkit::Service;
 use reqwest::{Client, StatusCode};
 
 const PASSWORD: &str = "Secret-123";
@@ -38,7 +39,7 @@ fn node(level: &str, code: &str, name: &str, parent: &str) -> ReferenceNode {
 }
 
 async fn appeals(s: &Suite) -> AppealsServiceClient<tonic::transport::Channel> {
-    AppealsServiceClient::connect(s.cases_url.clone()).await.expect("appeals client")
+    AppealsServiceClient::new(s.channel(Service::Cases))
 }
 
 async fn staff(s: &Suite, login: &str, surname: &str, role: Role, org: &str) {
@@ -53,7 +54,7 @@ async fn staff(s: &Suite, login: &str, surname: &str, role: Role, org: &str) {
         organisation_id: org.into(),
         ..Default::default()
     };
-    s.identity().await.create_staff_account(s.authed(&token, msg)).await.expect("create staff");
+    s.identity().create_staff_account(s.request(&token, msg)).await.expect("create staff");
 }
 
 /// Geography and topics as an admin loads them, an executive body, and the staff: two executors
@@ -65,7 +66,7 @@ async fn world(s: &Suite) -> World {
         kind: OrganisationKind::ExecutiveBody as i32,
         parent_id: String::new(),
     };
-    let org = s.identity().await.create_organisation(s.authed(&admin, msg)).await.expect("org").into_inner().id;
+    let org = s.identity().create_organisation(s.request(&admin, msg)).await.expect("org").into_inner().id;
     let mut a = appeals(s).await;
     let geography = vec![
         node("federal_district", "cfd", "Центральный федеральный округ", ""),
@@ -80,12 +81,12 @@ async fn world(s: &Suite) -> World {
     ];
     for (tree, nodes) in [("geography", geography), ("topics", topics)] {
         let msg = ImportReferenceNodesRequest { tree: tree.into(), nodes };
-        a.import_reference_nodes(s.authed(&admin, msg)).await.expect("import reference nodes");
+        a.import_reference_nodes(s.request(&admin, msg)).await.expect("import reference nodes");
     }
     let mut ids = std::collections::HashMap::new();
     for tree in ["geography", "topics"] {
         let msg = ListReferenceNodesRequest { tree: tree.into(), parent_id: String::new(), ..Default::default() };
-        for n in a.list_reference_nodes(s.authed(&admin, msg)).await.expect("list nodes").into_inner().nodes {
+        for n in a.list_reference_nodes(s.request(&admin, msg)).await.expect("list nodes").into_inner().nodes {
             ids.insert(n.code, n.id);
         }
     }
@@ -108,7 +109,7 @@ async fn world(s: &Suite) -> World {
 
 /// A card routed to the world's organisation, as intake creates it (status «Новое»).
 async fn appeal(s: &Suite, w: &World, name: &str, phone: &str, region: &str, text: &str) -> Appeal {
-    let token = s.login("moder", PASSWORD).await;
+    let token = s.access_token("moder", PASSWORD).await;
     let msg = CreateAppealRequest {
         request_id: uuid::Uuid::new_v4().to_string(),
         citizen: Some(AppealCitizen {
@@ -139,7 +140,7 @@ async fn appeal(s: &Suite, w: &World, name: &str, phone: &str, region: &str, tex
         text: text.into(),
         ..Default::default()
     };
-    appeals(s).await.create_appeal(s.authed(&token, msg)).await.expect("create appeal").into_inner()
+    appeals(s).await.create_appeal(s.request(&token, msg)).await.expect("create appeal").into_inner()
 }
 
 fn rows(html: &str) -> usize {
@@ -355,7 +356,7 @@ async fn s1_9_take_done_return_done_accept_through_the_forms() {
         unescape(&page.html[at..at + page.html[at..].find('"').expect("href ends")])
     };
     let comment_id = edit_href.split("edit=").nth(1).and_then(|v| v.split('#').next()).expect("comment id").to_string();
-    let editor = get(&exec, &format!("{}{edit_href}", s.gateway_url)).await;
+    let editor = get(&exec, &format!("{}{edit_href}", s.url(Service::Gateway))).await;
     assert!(editor.html.contains("comment-edit-form") && editor.html.contains(">Отменить<"));
     let page = post(
         &exec,

@@ -16,6 +16,7 @@ use opeka_proto::cases::{
     ListReferenceNodesRequest, ReferenceNode,
 };
 use opeka_proto::identity::{CreateOrganisationRequest, CreateStaffAccountRequest, OrganisationKind, Role};
+use opeka_testkit::Service;
 
 const PASSWORD: &str = "Secret-123";
 
@@ -31,7 +32,7 @@ async fn staff(s: &Suite, login: &str, surname: &str, role: Role, org: &str) {
         organisation_id: org.into(),
         ..Default::default()
     };
-    s.identity().await.create_staff_account(s.authed(&token, msg)).await.expect("create staff");
+    s.identity().create_staff_account(s.request(&token, msg)).await.expect("create staff");
 }
 
 /// An executive body with an executor, a curator, a region, and one card routed to the body.
@@ -42,11 +43,11 @@ async fn seed(s: &Suite) -> Appeal {
         kind: OrganisationKind::ExecutiveBody as i32,
         parent_id: String::new(),
     };
-    let org = s.identity().await.create_organisation(s.authed(&admin, msg)).await.expect("org").into_inner().id;
+    let org = s.identity().create_organisation(s.request(&admin, msg)).await.expect("org").into_inner().id;
     staff(s, "ispolnitel", "Исполнителев", Role::Executor, &org).await;
     staff(s, "kurator", "Кураторов", Role::Curator, "").await;
     staff(s, "moderator", "Модераторов", Role::Moderator, "").await;
-    let mut appeals = AppealsServiceClient::connect(s.cases_url.clone()).await.expect("appeals client");
+    let mut appeals = AppealsServiceClient::new(s.channel(Service::Cases));
     let node = |level: &str, code: &str, name: &str, parent: &str| ReferenceNode {
         level: level.into(),
         code: code.into(),
@@ -59,11 +60,11 @@ async fn seed(s: &Suite) -> Appeal {
         node("region", "zab", "Забайкальский край", "dfo"),
     ];
     let msg = ImportReferenceNodesRequest { tree: "geography".into(), nodes };
-    appeals.import_reference_nodes(s.authed(&admin, msg)).await.expect("import geography");
+    appeals.import_reference_nodes(s.request(&admin, msg)).await.expect("import geography");
     let msg = ListReferenceNodesRequest { tree: "geography".into(), parent_id: String::new(), ..Default::default() };
-    let nodes = appeals.list_reference_nodes(s.authed(&admin, msg)).await.expect("nodes").into_inner().nodes;
+    let nodes = appeals.list_reference_nodes(s.request(&admin, msg)).await.expect("nodes").into_inner().nodes;
     let region = nodes.iter().find(|n| n.code == "zab").expect("region").id.clone();
-    let moderator = s.login("moderator", PASSWORD).await;
+    let moderator = s.access_token("moderator", PASSWORD).await;
     let msg = CreateAppealRequest {
         request_id: uuid::Uuid::new_v4().to_string(),
         citizen: Some(AppealCitizen {
@@ -80,7 +81,7 @@ async fn seed(s: &Suite) -> Appeal {
         text: "Просим помочь с ремонтом крыльца социального центра".into(),
         ..Default::default()
     };
-    appeals.create_appeal(s.authed(&moderator, msg)).await.expect("create appeal").into_inner()
+    appeals.create_appeal(s.request(&moderator, msg)).await.expect("create appeal").into_inner()
 }
 
 #[tokio::test]
@@ -96,7 +97,7 @@ async fn s1_9_executor_and_curator_work_a_card_in_the_browser() {
 }
 
 async fn sign_in(s: &Suite, b: &Client, login: &str) -> Result<(), fantoccini::error::CmdError> {
-    b.goto(&format!("{}/t/{}/login", s.gateway_url, s.tenant)).await?;
+    b.goto(&format!("{}/t/{}/login", s.url(Service::Gateway), s.tenant)).await?;
     wait_css(b, "#f-login").await.send_keys(login).await?;
     b.find(Locator::Css("#f-password")).await?.send_keys(PASSWORD).await?;
     b.find(Locator::Css("form button[type=submit]")).await?.click().await?;
@@ -143,7 +144,7 @@ async fn act_with_form(b: &Client, code: &str, fields: &[(&str, &str)]) -> Resul
 
 async fn scenario(s: &Suite, b: &Client, a: &Appeal) -> Result<(), fantoccini::error::CmdError> {
     let number = a.number.to_string();
-    let card_url = format!("{}/t/{}/appeals/{}", s.gateway_url, s.tenant, a.id);
+    let card_url = format!("{}/t/{}/appeals/{}", s.url(Service::Gateway), s.tenant, a.id);
 
     // S1-15: the executor's journal opens on their own cards «В работе» — none yet; «Применить»
     // with «Мои и свободные» (S1-50) lists the free card of their area.

@@ -19,7 +19,7 @@ async fn centre(s: &Suite, name: &str) -> String {
         kind: OrganisationKind::LegalAidCentre as i32,
         parent_id: String::new(),
     };
-    s.identity().await.create_organisation(s.authed(&token, msg)).await.expect("centre").into_inner().id
+    s.identity().create_organisation(s.request(&token, msg)).await.expect("centre").into_inner().id
 }
 
 /// A staff account that signs in with its e-mail (S2-6).
@@ -35,7 +35,7 @@ async fn staff(s: &Suite, email: &str, surname: &str, role: Role, org: &str) {
         organisation_id: org.into(),
         ..Default::default()
     };
-    s.identity().await.create_staff_account(s.authed(&token, msg)).await.expect("create staff");
+    s.identity().create_staff_account(s.request(&token, msg)).await.expect("create staff");
 }
 
 /// The value of the hidden input `name` in a rendered form.
