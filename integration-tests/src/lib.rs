@@ -8,9 +8,12 @@ pub mod browser;
 pub mod web;
 
 use opeka_platform::testing;
-use opeka_proto::identity::identity_service_client::IdentityServiceClient;
+use opeka_proto::identity::{CreateStaffAccountRequest, Role, identity_service_client::IdentityServiceClient};
 use opeka_testkit::{Builder, Sandbox, Service};
 use tonic::transport::Channel;
+
+/// The password of the staff accounts the scenarios create.
+pub const PASSWORD: &str = "Secret-123";
 
 /// Everything started over a fresh database and bus root, with a tenant and
 /// its admin; the sandbox's clients, pools and waits through `Deref`.
@@ -81,6 +84,23 @@ impl Suite {
 
     pub async fn admin_token(&self) -> String {
         self.access_token(&self.admin_login, &self.admin_password).await
+    }
+
+    /// A staff account the admin creates: `role`, in organisation `org`
+    /// (empty: none), password [`PASSWORD`].
+    pub async fn staff(&self, login: &str, surname: &str, role: Role, org: &str) {
+        let token = self.admin_token().await;
+        let account = CreateStaffAccountRequest {
+            surname: surname.into(),
+            name: "Тест".into(),
+            login: login.into(),
+            password: PASSWORD.into(),
+            password_repeat: PASSWORD.into(),
+            roles: vec![role as i32],
+            organisation_id: org.into(),
+            ..Default::default()
+        };
+        self.identity().create_staff_account(self.request(&token, account)).await.expect("create staff");
     }
 
     /// A request carrying the bearer token and the suite's tenant.

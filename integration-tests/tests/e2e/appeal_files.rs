@@ -4,16 +4,14 @@
 //! the step; cases keeps their names. The curator's card lists both and downloads the same bytes; a
 //! comment carries a file into «Ход решения»; a file files refuses is named beside the file input
 //! and nothing happens to the card; an executor of another organisation gets neither card nor file.
-use opeka_integration_tests::Suite;
 use opeka_integration_tests::web::{base, csrf, get, post, signed_in, unescape};
+use opeka_integration_tests::{PASSWORD, Suite};
 use opeka_proto::cases::appeals_service_client::AppealsServiceClient;
 use opeka_proto::cases::{AppealCitizen, AppealGeography, CreateAppealRequest, ImportReferenceNodesRequest};
 use opeka_proto::cases::{ListReferenceNodesRequest, ReferenceNode};
 use opeka_proto::identity::{CreateOrganisationRequest, CreateStaffAccountRequest, OrganisationKind, Role};
 use opeka_testkit::Service;
 use reqwest::{Client, StatusCode};
-
-const PASSWORD: &str = "Secret-123";
 
 fn jpeg() -> Vec<u8> {
     let mut v = vec![0xff, 0xd8, 0xff, 0xe0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0];

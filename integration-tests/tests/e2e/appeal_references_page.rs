@@ -3,15 +3,13 @@
 //! (S1-24: ОГВ / НКО-волонтёр → category → subcategory) from pasted lines, sees both nested with
 //! their codes and downloads them back; a bad line is named by its number and nothing is stored;
 //! other roles are refused (issue 5: «reference data loadable per tenant»).
-use opeka_integration_tests::Suite;
 use opeka_integration_tests::web::{base, csrf, get, post, signed_in, unescape};
+use opeka_integration_tests::{PASSWORD, Suite};
 use opeka_proto::cases::ListReferenceNodesRequest;
 use opeka_proto::cases::appeals_service_client::AppealsServiceClient;
 use opeka_proto::identity::{CreateStaffAccountRequest, Role};
 use opeka_testkit::Service;
 use reqwest::{Client, StatusCode};
-
-const PASSWORD: &str = "Secret-123";
 
 const GEOGRAPHY: &str = "\u{feff}level;code;name;parent_code\r\n\
     federal_district;cfo;Центральный федеральный округ;\r\n\

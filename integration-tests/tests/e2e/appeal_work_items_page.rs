@@ -3,37 +3,20 @@
 //! executor's journal, and «Обработано» (a form post with CSRF) removes it and comes back to the same
 //! journal. The workflow's steps are taken over gRPC: the forms have their own tests in
 //! `appeals_pages.rs`.
-use opeka_integration_tests::Suite;
 use opeka_integration_tests::web::{base, csrf, get, post, signed_in, unescape};
+use opeka_integration_tests::{PASSWORD, Suite};
 use opeka_proto::cases::act_on_appeal_request::Action;
 use opeka_proto::cases::appeals_service_client::AppealsServiceClient;
 use opeka_proto::cases::{
     ActOnAppealRequest, AppealCitizen, AppealGeography, AppealNoFields, CommentAction, CreateAppealRequest,
     ImportReferenceNodesRequest, ListReferenceNodesRequest, MarkDoneAction, ReferenceNode,
 };
-use opeka_proto::identity::{CreateOrganisationRequest, CreateStaffAccountRequest, OrganisationKind, Role};
+use opeka_proto::identity::{CreateOrganisationRequest, OrganisationKind, Role};
 use opeka_testkit::Service;
 use reqwest::StatusCode;
 
-const PASSWORD: &str = "Secret-123";
-
 async fn appeals(s: &Suite) -> AppealsServiceClient<tonic::transport::Channel> {
     AppealsServiceClient::new(s.channel(Service::Cases))
-}
-
-async fn staff(s: &Suite, login: &str, surname: &str, role: Role, org: &str) {
-    let token = s.admin_token().await;
-    let msg = CreateStaffAccountRequest {
-        surname: surname.into(),
-        name: "Тест".into(),
-        login: login.into(),
-        password: PASSWORD.into(),
-        password_repeat: PASSWORD.into(),
-        roles: vec![role as i32],
-        organisation_id: org.into(),
-        ..Default::default()
-    };
-    s.identity().create_staff_account(s.request(&token, msg)).await.expect("create staff");
 }
 
 /// An executive body with an executor, a curator, one region; and a card routed to the body.
@@ -45,8 +28,8 @@ async fn card(s: &Suite) -> (String, i64) {
         parent_id: String::new(),
     };
     let org = s.identity().create_organisation(s.request(&admin, msg)).await.expect("org").into_inner().id;
-    staff(s, "exec1", "Исполнителев", Role::Executor, &org).await;
-    staff(s, "cur", "Кураторов", Role::Curator, "").await;
+    s.staff("exec1", "Исполнителев", Role::Executor, &org).await;
+    s.staff("cur", "Кураторов", Role::Curator, "").await;
     let mut a = appeals(s).await;
     let node = |level: &str, code: &str, name: &str, parent: &str| ReferenceNode {
         level: level.into(),

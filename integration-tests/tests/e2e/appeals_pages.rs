@@ -3,18 +3,16 @@
 //! card's sections, the workflow's steps as form posts (take → done → curator return → done →
 //! accept), refusals shown beside the field or above the card with nothing typed lost, one card per
 //! executor, comments and their edit history. Covers S1-5, S1-9, S1-15…S1-37, S1-48…S1-62, S1-64.
-use opeka_integration_tests::Suite;
 use opeka_integration_tests::web::{base, csrf, get, post, signed_in, unescape};
+use opeka_integration_tests::{PASSWORD, Suite};
 use opeka_proto::cases::appeals_service_client::AppealsServiceClient;
 use opeka_proto::cases::{
     Appeal, AppealCitizen, AppealGeography, AppealTopic, CreateAppealRequest, ImportReferenceNodesRequest,
     ListReferenceNodesRequest, ReferenceNode,
 };
-use opeka_proto::identity::{CreateOrganisationRequest, CreateStaffAccountRequest, OrganisationKind, Role};
+use opeka_proto::identity::{CreateOrganisationRequest, OrganisationKind, Role};
 use opeka_testkit::Service;
 use reqwest::{Client, StatusCode};
-
-const PASSWORD: &str = "Secret-123";
 
 /// The tenant's reference data and organisation, by name.
 struct World {
@@ -40,21 +38,6 @@ fn node(level: &str, code: &str, name: &str, parent: &str) -> ReferenceNode {
 
 async fn appeals(s: &Suite) -> AppealsServiceClient<tonic::transport::Channel> {
     AppealsServiceClient::new(s.channel(Service::Cases))
-}
-
-async fn staff(s: &Suite, login: &str, surname: &str, role: Role, org: &str) {
-    let token = s.admin_token().await;
-    let msg = CreateStaffAccountRequest {
-        surname: surname.into(),
-        name: "Тест".into(),
-        login: login.into(),
-        password: PASSWORD.into(),
-        password_repeat: PASSWORD.into(),
-        roles: vec![role as i32],
-        organisation_id: org.into(),
-        ..Default::default()
-    };
-    s.identity().create_staff_account(s.request(&token, msg)).await.expect("create staff");
 }
 
 /// Geography and topics as an admin loads them, an executive body, and the staff: two executors
@@ -90,11 +73,11 @@ async fn world(s: &Suite) -> World {
             ids.insert(n.code, n.id);
         }
     }
-    staff(s, "exec1", "Исполнителев", Role::Executor, &org).await;
-    staff(s, "exec2", "Вторых", Role::Executor, &org).await;
-    staff(s, "cur", "Кураторов", Role::Curator, "").await;
-    staff(s, "moder", "Модераторов", Role::Moderator, "").await;
-    staff(s, "super", "Супервайзеров", Role::Supervisor, "").await;
+    s.staff("exec1", "Исполнителев", Role::Executor, &org).await;
+    s.staff("exec2", "Вторых", Role::Executor, &org).await;
+    s.staff("cur", "Кураторов", Role::Curator, "").await;
+    s.staff("moder", "Модераторов", Role::Moderator, "").await;
+    s.staff("super", "Супервайзеров", Role::Supervisor, "").await;
     World {
         org,
         district: ids["cfd"].clone(),

@@ -14,7 +14,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use futures::StreamExt;
 use opeka_identity::domain::Role;
 use opeka_integration_tests::attack::{self, Answer, Method, Seen, Table, Who};
-use opeka_integration_tests::{Suite, request};
+use opeka_integration_tests::{PASSWORD, Suite, request};
 use opeka_proto::cases::appeals_service_client::AppealsServiceClient;
 use opeka_proto::cases::cases_service_client::CasesServiceClient;
 use opeka_proto::cases::legal_aid_service_client::LegalAidServiceClient;
@@ -28,7 +28,6 @@ use tonic::transport::Channel;
 use tonic::{Code, Status};
 
 const TABLE: &str = include_str!("../authz_table.txt");
-const PASSWORD: &str = "Secret-123";
 /// Calls in flight at once: enough to finish in seconds, few enough for 5-connection pools.
 const PARALLEL: usize = 8;
 const CALL_TIMEOUT: Duration = Duration::from_secs(20);

@@ -8,32 +8,15 @@ use std::time::Duration;
 
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
-use opeka_integration_tests::Suite;
 use opeka_integration_tests::browser::{Driver, snap, wait_css};
+use opeka_integration_tests::{PASSWORD, Suite};
 use opeka_proto::cases::appeals_service_client::AppealsServiceClient;
 use opeka_proto::cases::{
     Appeal, AppealCitizen, AppealGeography, CreateAppealRequest, ImportReferenceNodesRequest,
     ListReferenceNodesRequest, ReferenceNode,
 };
-use opeka_proto::identity::{CreateOrganisationRequest, CreateStaffAccountRequest, OrganisationKind, Role};
+use opeka_proto::identity::{CreateOrganisationRequest, OrganisationKind, Role};
 use opeka_testkit::Service;
-
-const PASSWORD: &str = "Secret-123";
-
-async fn staff(s: &Suite, login: &str, surname: &str, role: Role, org: &str) {
-    let token = s.admin_token().await;
-    let msg = CreateStaffAccountRequest {
-        surname: surname.into(),
-        name: "Тест".into(),
-        login: login.into(),
-        password: PASSWORD.into(),
-        password_repeat: PASSWORD.into(),
-        roles: vec![role as i32],
-        organisation_id: org.into(),
-        ..Default::default()
-    };
-    s.identity().create_staff_account(s.request(&token, msg)).await.expect("create staff");
-}
 
 /// An executive body with an executor, a curator, a region, and one card routed to the body.
 async fn seed(s: &Suite) -> Appeal {
@@ -44,9 +27,9 @@ async fn seed(s: &Suite) -> Appeal {
         parent_id: String::new(),
     };
     let org = s.identity().create_organisation(s.request(&admin, msg)).await.expect("org").into_inner().id;
-    staff(s, "ispolnitel", "Исполнителев", Role::Executor, &org).await;
-    staff(s, "kurator", "Кураторов", Role::Curator, "").await;
-    staff(s, "moderator", "Модераторов", Role::Moderator, "").await;
+    s.staff("ispolnitel", "Исполнителев", Role::Executor, &org).await;
+    s.staff("kurator", "Кураторов", Role::Curator, "").await;
+    s.staff("moderator", "Модераторов", Role::Moderator, "").await;
     let mut appeals = AppealsServiceClient::new(s.channel(Service::Cases));
     let node = |level: &str, code: &str, name: &str, parent: &str| ReferenceNode {
         level: level.into(),

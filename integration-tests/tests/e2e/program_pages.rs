@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use chrono::{Days, Utc};
-use opeka_integration_tests::Suite;
 use opeka_integration_tests::web::{base, csrf, field_block, get, post, signed_in, unescape};
+use opeka_integration_tests::{PASSWORD, Suite};
 use opeka_proto::cases::{
     CreateCitizenRequest, GetCitizenBotLinkRequest, GetCitizenRequest, cases_service_client::CasesServiceClient,
 };
@@ -16,8 +16,6 @@ use opeka_proto::identity::{
 };
 use opeka_testkit::{Service, wait_within};
 use reqwest::{Client, StatusCode};
-
-const PASSWORD: &str = "Secret-123";
 
 async fn curator(s: &Suite, login: &str) {
     let token = s.admin_token().await;

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use opeka_integration_tests::{OwnNats, Suite};
+use opeka_integration_tests::{OwnNats, PASSWORD, Suite};
 use opeka_notifications::testing::FakeTelegram;
 use opeka_proto::cases::{self as cpb, cases_service_client::CasesServiceClient};
 use opeka_proto::identity::{self as ipb};
@@ -15,8 +15,6 @@ use opeka_proto::notifications::{self as npb, notifications_service_client::Noti
 use opeka_proto::scheduler::{self as spb, scheduler_service_client::SchedulerServiceClient};
 use opeka_testkit::{Service, wait_within};
 use tonic::transport::Channel;
-
-const PASSWORD: &str = "Secret-123";
 
 /// How long a reminder may take through scheduler, NATS and notifications.
 const PATIENCE: Duration = Duration::from_secs(30);

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use futures::StreamExt as _;
-use opeka_integration_tests::{OwnNats, Suite};
+use opeka_integration_tests::{OwnNats, PASSWORD, Suite};
 use opeka_notifications::testing::FakeTelegram;
 use opeka_proto::cases::{self as cpb, cases_service_client::CasesServiceClient};
 use opeka_proto::identity as ipb;
@@ -17,8 +17,6 @@ use opeka_proto::notifications::{self as npb, notifications_service_client::Noti
 use opeka_proto::scheduler::{self as spb, scheduler_service_client::SchedulerServiceClient};
 use opeka_testkit::{Service, wait_within};
 use tonic::transport::Channel;
-
-const PASSWORD: &str = "Secret-123";
 
 /// 2027-03-01 at `h:m` Moscow time (UTC+3, no DST).
 fn msk(h: u32, m: u32) -> DateTime<Utc> {

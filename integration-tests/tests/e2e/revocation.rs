@@ -5,7 +5,7 @@
 //! they verify tokens locally and the token has not expired.
 use std::time::Duration;
 
-use opeka_integration_tests::Suite;
+use opeka_integration_tests::{PASSWORD, Suite};
 use opeka_proto::cases::{ListCitizensRequest, cases_service_client::CasesServiceClient};
 use opeka_proto::files::{ListFileTypesRequest, files_service_client::FilesServiceClient};
 use opeka_proto::identity::{
@@ -17,7 +17,6 @@ use opeka_proto::scheduler::{GetSeriesRequest, scheduler_service_client::Schedul
 use opeka_testkit::Service;
 use tonic::Code;
 
-const PASSWORD: &str = "Secret-123";
 /// How long a revocation may take to reach every service.
 const WITHIN: Duration = Duration::from_secs(5);
 
