@@ -13,7 +13,8 @@ use std::time::{Duration, Instant};
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use aws_lc_rs::signature::{self, Ed25519KeyPair, KeyPair};
 use opeka_integration_tests::Suite;
-use opeka_proto::identity::LoginRequest;
+use opeka_proto::identity::{LoginRequest, identity_service_client::IdentityServiceClient};
+use opeka_testkit::Service;
 
 const WINDOW: Duration = Duration::from_secs(3);
 
@@ -49,7 +50,7 @@ async fn login_burst(suite: &Arc<Suite>, bare_rate: f64) {
         .map(|i| {
             let suite = suite.clone();
             tokio::spawn(async move {
-                let mut client = suite.identity().await;
+                let mut client = IdentityServiceClient::connect(suite.url(Service::Identity)).await.expect("identity");
                 let right = i % 2 == 0;
                 let request = LoginRequest {
                     tenant: suite.tenant.clone(),
@@ -132,14 +133,15 @@ async fn async_main() {
     let bare_rate = rate(bare, start.elapsed());
 
     // Logins through the real service (gRPC, Postgres, argon2 at that cost).
-    let suite = Suite::start_full(|_| {}, settings.clone()).await;
+    let identity = settings.clone();
+    let suite = Suite::start_with(|b| b.tweak(move |s| s.identity = identity)).await;
     let suite = Arc::new(suite);
     let start = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..(cores * 2) {
         let suite = suite.clone();
         tasks.push(tokio::spawn(async move {
-            let mut client = suite.identity().await;
+            let mut client = IdentityServiceClient::connect(suite.url(Service::Identity)).await.expect("identity");
             let mut n = 0u64;
             while start.elapsed() < WINDOW {
                 client
@@ -184,7 +186,7 @@ async fn async_main() {
     // Verifier::verify (JWKS-cached key, claims parsing, validation) on one core.
     let token = suite.admin_token().await;
     let verifier =
-        opeka_platform::auth::Verifier::new(opeka_platform::auth::grpc_jwks_source(suite.identity_url.clone()));
+        opeka_platform::auth::Verifier::new(opeka_platform::auth::grpc_jwks_source(suite.url(Service::Identity)));
     verifier.verify(&token).await.expect("warm the JWKS cache");
     let start = Instant::now();
     let mut n = 0u64;

@@ -182,31 +182,29 @@ async fn dispatch_burst(n: i64) {
 }
 
 async fn telegram_rate() {
-    use opeka_integration_tests::{Options, Suite};
+    use opeka_integration_tests::Suite;
     use opeka_notifications::testing::FakeTelegram;
     use opeka_proto::events::{self as ev, envelope::Body};
+    use opeka_testkit::Service;
 
     const N: i64 = 600;
     const LIMIT: f64 = 30.0;
     let telegram = FakeTelegram::start().await;
     let api = telegram.url.clone();
-    let suite = Suite::start_opts(Options {
-        notifications: Box::new(move |n| {
-            n.telegram_api_url = api;
-            n.poll_timeout_secs = 1;
-        }),
-        ..Default::default()
+    let suite = Suite::start_with(|b| {
+        b.tweak(move |s| {
+            s.notifications.telegram_api_url = api;
+            s.notifications.poll_timeout_secs = 1;
+        })
     })
     .await;
     let admin = suite.admin_token().await;
     let token = format!("123456789:AAH{}", Uuid::new_v4().simple());
     telegram.add_bot(&token, "opeka_bench_bot");
-    opeka_proto::notifications::notifications_service_client::NotificationsServiceClient::connect(
-        suite.notifications_url.clone(),
+    opeka_proto::notifications::notifications_service_client::NotificationsServiceClient::new(
+        suite.channel(Service::Notifications),
     )
-    .await
-    .expect("notifications")
-    .set_bot_token(suite.authed(&admin, opeka_proto::notifications::SetBotTokenRequest { token: token.clone() }))
+    .set_bot_token(suite.request(&admin, opeka_proto::notifications::SetBotTokenRequest { token: token.clone() }))
     .await
     .expect("bot token");
     telegram.enforce_limits(LIMIT as u32, Duration::from_secs(1));
@@ -224,7 +222,7 @@ async fn telegram_rate() {
     }
     tx.commit().await.expect("commit");
 
-    let bus = testing::harness_bus(&suite.ctx.settings).await;
+    let bus = testing::harness_bus(&suite.settings.platform).await;
     bus.ensure_stream("scheduler").await.expect("stream");
     let started = Instant::now();
     let mut acks = Vec::new();

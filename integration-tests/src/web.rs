@@ -4,13 +4,14 @@
 use reqwest::{Client, StatusCode};
 
 use crate::Suite;
+use opeka_testkit::Service;
 
 pub fn browser() -> Client {
     Client::builder().cookie_store(true).build().expect("http client")
 }
 
 pub fn base(s: &Suite) -> String {
-    format!("{}/t/{}", s.gateway_url, s.tenant)
+    format!("{}/t/{}", s.url(Service::Gateway), s.tenant)
 }
 
 pub fn csrf(html: &str) -> String {

@@ -11,12 +11,13 @@ use opeka_proto::identity::{CreateOrganisationRequest, CreateStaffAccountRequest
 use opeka_proto::notifications::{
     SmtpTls, UpdateSmtpSettingsRequest, notifications_service_client::NotificationsServiceClient,
 };
+use opeka_testkit::{Service, wait_within};
 use reqwest::StatusCode;
 
 /// Points the tenant's mail at `sink` (as «Настройка системы» would).
 async fn mail_to(s: &Suite, sink: &SmtpSink) {
     let token = s.admin_token().await;
-    let mut n = NotificationsServiceClient::connect(s.notifications_url.clone()).await.expect("notifications");
+    let mut n = NotificationsServiceClient::new(s.channel(Service::Notifications));
     let msg = UpdateSmtpSettingsRequest {
         host: sink.host.clone(),
         port: u32::from(sink.port),
@@ -26,7 +27,7 @@ async fn mail_to(s: &Suite, sink: &SmtpSink) {
         username: String::new(),
         password: "smtp-secret".into(),
     };
-    n.update_smtp_settings(s.authed(&token, msg)).await.expect("smtp settings");
+    n.update_smtp_settings(s.request(&token, msg)).await.expect("smtp settings");
 }
 
 /// A legal-aid centre (an identity organisation of that kind); returns its id.
@@ -37,7 +38,7 @@ async fn centre(s: &Suite, name: &str) -> String {
         kind: OrganisationKind::LegalAidCentre as i32,
         parent_id: String::new(),
     };
-    s.identity().await.create_organisation(s.authed(&token, msg)).await.expect("centre").into_inner().id
+    s.identity().create_organisation(s.request(&token, msg)).await.expect("centre").into_inner().id
 }
 
 /// The link of a mail body that points at `/t/{tenant}/{page}?…`, rebased on
@@ -46,7 +47,7 @@ fn link_in(s: &Suite, body: &str, page: &str) -> String {
     let marker = format!("/t/{}/{page}?", s.tenant);
     let start = body.find(&marker).unwrap_or_else(|| panic!("no {page} link in:\n{body}"));
     let end = body[start..].find(char::is_whitespace).map_or(body.len(), |e| start + e);
-    format!("{}{}", s.gateway_url, &body[start..end])
+    format!("{}{}", s.url(Service::Gateway), &body[start..end])
 }
 
 /// The value of the input `name` on a page.
@@ -218,7 +219,7 @@ async fn s1_14_s2_8_a_forgotten_password_is_reset_by_the_link_and_by_the_typed_c
         roles: vec![Role::Executor as i32],
         ..Default::default()
     };
-    s.identity().await.create_staff_account(s.authed(&token, msg)).await.expect("executor");
+    s.identity().create_staff_account(s.request(&token, msg)).await.expect("executor");
 
     // S2-6, S2-8: the login page labels the field and links «Забыли пароль?».
     let c = browser();
@@ -286,11 +287,10 @@ async fn s1_14_s2_8_a_forgotten_password_is_reset_by_the_link_and_by_the_typed_c
     // (b) The code flow: a new request, the code typed on the empty page.
     let c = browser();
     submit(&c, &forgot_url, &forgot_url, &[("login", email)]).await;
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(15);
-    while sink.to(email).len() < 2 {
-        assert!(tokio::time::Instant::now() < deadline, "no second reset mail");
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    wait_within("a second reset mail", std::time::Duration::from_secs(15), async || {
+        (sink.to(email).len() >= 2).then_some(())
+    })
+    .await;
     let code = code_in(&sink.to(email)[1].body());
     let wrong = if code == "000000" { "111111" } else { "000000" };
     let third_password = "Третий-пароль-3";

@@ -4,15 +4,14 @@
 //! the step; cases keeps their names. The curator's card lists both and downloads the same bytes; a
 //! comment carries a file into «Ход решения»; a file files refuses is named beside the file input
 //! and nothing happens to the card; an executor of another organisation gets neither card nor file.
-use opeka_integration_tests::Suite;
 use opeka_integration_tests::web::{base, csrf, get, post, signed_in, unescape};
+use opeka_integration_tests::{PASSWORD, Suite};
 use opeka_proto::cases::appeals_service_client::AppealsServiceClient;
 use opeka_proto::cases::{AppealCitizen, AppealGeography, CreateAppealRequest, ImportReferenceNodesRequest};
 use opeka_proto::cases::{ListReferenceNodesRequest, ReferenceNode};
 use opeka_proto::identity::{CreateOrganisationRequest, CreateStaffAccountRequest, OrganisationKind, Role};
+use opeka_testkit::Service;
 use reqwest::{Client, StatusCode};
-
-const PASSWORD: &str = "Secret-123";
 
 fn jpeg() -> Vec<u8> {
     let mut v = vec![0xff, 0xd8, 0xff, 0xe0, 0, 0x10, b'J', b'F', b'I', b'F', 0, 1, 1, 0, 0, 1, 0, 1, 0, 0];
@@ -36,7 +35,7 @@ async fn organisation(s: &Suite, admin: &str, name: &str) -> String {
         kind: OrganisationKind::ExecutiveBody as i32,
         parent_id: String::new(),
     };
-    s.identity().await.create_organisation(s.authed(admin, msg)).await.expect("organisation").into_inner().id
+    s.identity().create_organisation(s.request(admin, msg)).await.expect("organisation").into_inner().id
 }
 
 async fn staff(s: &Suite, admin: &str, login: &str, role: Role, org: &str) {
@@ -50,12 +49,12 @@ async fn staff(s: &Suite, admin: &str, login: &str, role: Role, org: &str) {
         organisation_id: org.into(),
         ..Default::default()
     };
-    s.identity().await.create_staff_account(s.authed(admin, msg)).await.expect("create staff");
+    s.identity().create_staff_account(s.request(admin, msg)).await.expect("create staff");
 }
 
 /// A card routed to `org`, taken in by the admin (a region loaded first: intake needs one).
 async fn appeal(s: &Suite, admin: &str, org: &str) -> String {
-    let mut a = AppealsServiceClient::connect(s.cases_url.clone()).await.expect("appeals client");
+    let mut a = AppealsServiceClient::new(s.channel(Service::Cases));
     let node = |level: &str, code: &str, name: &str, parent: &str| ReferenceNode {
         level: level.into(),
         code: code.into(),
@@ -68,9 +67,9 @@ async fn appeal(s: &Suite, admin: &str, org: &str) -> String {
         node("region", "msk", "Москва", "cfd"),
     ];
     let msg = ImportReferenceNodesRequest { tree: "geography".into(), nodes };
-    a.import_reference_nodes(s.authed(admin, msg)).await.expect("import geography");
+    a.import_reference_nodes(s.request(admin, msg)).await.expect("import geography");
     let msg = ListReferenceNodesRequest { tree: "geography".into(), parent_id: String::new(), ..Default::default() };
-    let nodes = a.list_reference_nodes(s.authed(admin, msg)).await.expect("geography").into_inner().nodes;
+    let nodes = a.list_reference_nodes(s.request(admin, msg)).await.expect("geography").into_inner().nodes;
     let msk = nodes.into_iter().find(|n| n.code == "msk").expect("Москва").id;
     let msg = CreateAppealRequest {
         citizen: Some(AppealCitizen {
@@ -84,7 +83,7 @@ async fn appeal(s: &Suite, admin: &str, org: &str) -> String {
         text: "Прошу установить пандус у подъезда".into(),
         ..Default::default()
     };
-    a.create_appeal(s.authed(admin, msg)).await.expect("create appeal").into_inner().id
+    a.create_appeal(s.request(admin, msg)).await.expect("create appeal").into_inner().id
 }
 
 /// A `multipart/form-data` body as a browser builds it: text fields, then files
@@ -214,7 +213,7 @@ async fn s1_38_the_executor_attaches_a_photo_and_a_pdf_the_curator_downloads_the
     let wanted = [(&photo, "image/jpeg"), (&act, "application/pdf"), (&photo, "image/jpeg")];
     for ((href, name), (want, content_type)) in [&found[0], &found[1], &found[4]].into_iter().zip(wanted) {
         assert!(href.starts_with(&format!("/t/{}/appeals/{id}/files/", s.tenant)), "{href}");
-        let r = cur.get(format!("{}{href}", s.gateway_url)).send().await.expect("download");
+        let r = cur.get(format!("{}{href}", s.url(Service::Gateway))).send().await.expect("download");
         assert_eq!(r.status(), StatusCode::OK, "{name}");
         assert_eq!(r.headers()["content-type"], content_type, "{name}");
         let disposition = r.headers()["content-disposition"].to_str().expect("ascii").to_string();
@@ -225,6 +224,6 @@ async fn s1_38_the_executor_attaches_a_photo_and_a_pdf_the_curator_downloads_the
     // An executor of another organisation: neither the card nor its files.
     let stranger = signed_in(&s, "exec-other", PASSWORD).await;
     assert_eq!(get(&stranger, &card_url).await.status, StatusCode::NOT_FOUND);
-    let r = stranger.get(format!("{}{}", s.gateway_url, found[1].0)).send().await.expect("download");
+    let r = stranger.get(format!("{}{}", s.url(Service::Gateway), found[1].0)).send().await.expect("download");
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }

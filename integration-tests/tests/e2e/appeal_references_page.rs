@@ -3,14 +3,13 @@
 //! (S1-24: ОГВ / НКО-волонтёр → category → subcategory) from pasted lines, sees both nested with
 //! their codes and downloads them back; a bad line is named by its number and nothing is stored;
 //! other roles are refused (issue 5: «reference data loadable per tenant»).
-use opeka_integration_tests::Suite;
 use opeka_integration_tests::web::{base, csrf, get, post, signed_in, unescape};
+use opeka_integration_tests::{PASSWORD, Suite};
 use opeka_proto::cases::ListReferenceNodesRequest;
 use opeka_proto::cases::appeals_service_client::AppealsServiceClient;
 use opeka_proto::identity::{CreateStaffAccountRequest, Role};
+use opeka_testkit::Service;
 use reqwest::{Client, StatusCode};
-
-const PASSWORD: &str = "Secret-123";
 
 const GEOGRAPHY: &str = "\u{feff}level;code;name;parent_code\r\n\
     federal_district;cfo;Центральный федеральный округ;\r\n\
@@ -60,9 +59,9 @@ async fn upload(c: &Client, s: &Suite, tree: &str, file: Option<&str>, text: &st
 
 async fn stored(s: &Suite, tree: &str) -> Vec<(String, String, String)> {
     let token = s.admin_token().await;
-    let mut client = AppealsServiceClient::connect(s.cases_url.clone()).await.expect("appeals client");
+    let mut client = AppealsServiceClient::new(s.channel(Service::Cases));
     let msg = ListReferenceNodesRequest { tree: tree.into(), parent_id: String::new(), ..Default::default() };
-    let nodes = client.list_reference_nodes(s.authed(&token, msg)).await.expect("list nodes").into_inner().nodes;
+    let nodes = client.list_reference_nodes(s.request(&token, msg)).await.expect("list nodes").into_inner().nodes;
     nodes.into_iter().map(|n| (n.level, n.code, n.parent_code)).collect()
 }
 
@@ -169,7 +168,7 @@ async fn other_roles_are_refused() {
         roles: vec![Role::Moderator as i32],
         ..Default::default()
     };
-    s.identity().await.create_staff_account(s.authed(&token, msg)).await.expect("create moderator");
+    s.identity().create_staff_account(s.request(&token, msg)).await.expect("create moderator");
     let c = signed_in(&s, "moder", PASSWORD).await;
     let home = get(&c, &format!("{}/", base(&s))).await;
     assert!(!home.html.contains("Справочники обращений"), "no menu item for a moderator");

@@ -3,36 +3,20 @@
 //! executor's journal, and «Обработано» (a form post with CSRF) removes it and comes back to the same
 //! journal. The workflow's steps are taken over gRPC: the forms have their own tests in
 //! `appeals_pages.rs`.
-use opeka_integration_tests::Suite;
 use opeka_integration_tests::web::{base, csrf, get, post, signed_in, unescape};
+use opeka_integration_tests::{PASSWORD, Suite};
 use opeka_proto::cases::act_on_appeal_request::Action;
 use opeka_proto::cases::appeals_service_client::AppealsServiceClient;
 use opeka_proto::cases::{
     ActOnAppealRequest, AppealCitizen, AppealGeography, AppealNoFields, CommentAction, CreateAppealRequest,
     ImportReferenceNodesRequest, ListReferenceNodesRequest, MarkDoneAction, ReferenceNode,
 };
-use opeka_proto::identity::{CreateOrganisationRequest, CreateStaffAccountRequest, OrganisationKind, Role};
+use opeka_proto::identity::{CreateOrganisationRequest, OrganisationKind, Role};
+use opeka_testkit::Service;
 use reqwest::StatusCode;
 
-const PASSWORD: &str = "Secret-123";
-
 async fn appeals(s: &Suite) -> AppealsServiceClient<tonic::transport::Channel> {
-    AppealsServiceClient::connect(s.cases_url.clone()).await.expect("appeals client")
-}
-
-async fn staff(s: &Suite, login: &str, surname: &str, role: Role, org: &str) {
-    let token = s.admin_token().await;
-    let msg = CreateStaffAccountRequest {
-        surname: surname.into(),
-        name: "Тест".into(),
-        login: login.into(),
-        password: PASSWORD.into(),
-        password_repeat: PASSWORD.into(),
-        roles: vec![role as i32],
-        organisation_id: org.into(),
-        ..Default::default()
-    };
-    s.identity().await.create_staff_account(s.authed(&token, msg)).await.expect("create staff");
+    AppealsServiceClient::new(s.channel(Service::Cases))
 }
 
 /// An executive body with an executor, a curator, one region; and a card routed to the body.
@@ -43,9 +27,9 @@ async fn card(s: &Suite) -> (String, i64) {
         kind: OrganisationKind::ExecutiveBody as i32,
         parent_id: String::new(),
     };
-    let org = s.identity().await.create_organisation(s.authed(&admin, msg)).await.expect("org").into_inner().id;
-    staff(s, "exec1", "Исполнителев", Role::Executor, &org).await;
-    staff(s, "cur", "Кураторов", Role::Curator, "").await;
+    let org = s.identity().create_organisation(s.request(&admin, msg)).await.expect("org").into_inner().id;
+    s.staff("exec1", "Исполнителев", Role::Executor, &org).await;
+    s.staff("cur", "Кураторов", Role::Curator, "").await;
     let mut a = appeals(s).await;
     let node = |level: &str, code: &str, name: &str, parent: &str| ReferenceNode {
         level: level.into(),
@@ -59,9 +43,9 @@ async fn card(s: &Suite) -> (String, i64) {
         node("region", "msk", "Москва", "cfd"),
     ];
     let msg = ImportReferenceNodesRequest { tree: "geography".into(), nodes };
-    a.import_reference_nodes(s.authed(&admin, msg)).await.expect("import geography");
+    a.import_reference_nodes(s.request(&admin, msg)).await.expect("import geography");
     let msg = ListReferenceNodesRequest { tree: "geography".into(), parent_id: String::new(), ..Default::default() };
-    let nodes = a.list_reference_nodes(s.authed(&admin, msg)).await.expect("list nodes").into_inner().nodes;
+    let nodes = a.list_reference_nodes(s.request(&admin, msg)).await.expect("list nodes").into_inner().nodes;
     let region = nodes.into_iter().find(|n| n.code == "msk").expect("region").id;
     let msg = CreateAppealRequest {
         citizen: Some(AppealCitizen {
@@ -80,14 +64,14 @@ async fn card(s: &Suite) -> (String, i64) {
         text: "Нужен пандус".into(),
         ..Default::default()
     };
-    let created = a.create_appeal(s.authed(&admin, msg)).await.expect("create appeal").into_inner();
+    let created = a.create_appeal(s.request(&admin, msg)).await.expect("create appeal").into_inner();
     (created.id, created.number)
 }
 
 async fn act(s: &Suite, login: &str, id: &str, action: Action) {
-    let token = s.login(login, PASSWORD).await;
+    let token = s.access_token(login, PASSWORD).await;
     let msg = ActOnAppealRequest { id: id.into(), request_id: String::new(), action: Some(action) };
-    appeals(s).await.act_on_appeal(s.authed(&token, msg)).await.expect("appeal step");
+    appeals(s).await.act_on_appeal(s.request(&token, msg)).await.expect("appeal step");
 }
 
 /// The first value of attribute `attr` after `marker` in a page, as the browser reads it.
@@ -133,13 +117,17 @@ async fn s1_9_a_returned_card_is_a_task_on_the_journal_until_processed() {
     let back = attr_after(task, "name=\"back\"", "value");
 
     // A post without the CSRF token is refused and changes nothing.
-    let forged = post(&exec, &format!("{}{action}", s.gateway_url), &[("back", back.as_str())]).await;
+    let forged = post(&exec, &format!("{}{action}", s.url(Service::Gateway)), &[("back", back.as_str())]).await;
     assert_ne!(forged.status, StatusCode::OK, "{}", forged.html);
     assert!(get(&exec, &journal).await.html.contains("class=\"appeal-task\""));
 
     let token = csrf(html);
-    let after =
-        post(&exec, &format!("{}{action}", s.gateway_url), &[("csrf", token.as_str()), ("back", back.as_str())]).await;
+    let after = post(
+        &exec,
+        &format!("{}{action}", s.url(Service::Gateway)),
+        &[("csrf", token.as_str()), ("back", back.as_str())],
+    )
+    .await;
     assert_eq!(after.status, StatusCode::OK, "{}", after.html);
     assert!(after.url.contains("lock=any") && after.url.contains("order_by=-number"), "{}", after.url);
     assert!(after.html.contains("Задача отмечена как обработанная."), "{}", after.html);

@@ -3,17 +3,16 @@
 //! card's sections, the workflow's steps as form posts (take → done → curator return → done →
 //! accept), refusals shown beside the field or above the card with nothing typed lost, one card per
 //! executor, comments and their edit history. Covers S1-5, S1-9, S1-15…S1-37, S1-48…S1-62, S1-64.
-use opeka_integration_tests::Suite;
 use opeka_integration_tests::web::{base, csrf, get, post, signed_in, unescape};
+use opeka_integration_tests::{PASSWORD, Suite};
 use opeka_proto::cases::appeals_service_client::AppealsServiceClient;
 use opeka_proto::cases::{
     Appeal, AppealCitizen, AppealGeography, AppealTopic, CreateAppealRequest, ImportReferenceNodesRequest,
     ListReferenceNodesRequest, ReferenceNode,
 };
-use opeka_proto::identity::{CreateOrganisationRequest, CreateStaffAccountRequest, OrganisationKind, Role};
+use opeka_proto::identity::{CreateOrganisationRequest, OrganisationKind, Role};
+use opeka_testkit::Service;
 use reqwest::{Client, StatusCode};
-
-const PASSWORD: &str = "Secret-123";
 
 /// The tenant's reference data and organisation, by name.
 struct World {
@@ -38,22 +37,7 @@ fn node(level: &str, code: &str, name: &str, parent: &str) -> ReferenceNode {
 }
 
 async fn appeals(s: &Suite) -> AppealsServiceClient<tonic::transport::Channel> {
-    AppealsServiceClient::connect(s.cases_url.clone()).await.expect("appeals client")
-}
-
-async fn staff(s: &Suite, login: &str, surname: &str, role: Role, org: &str) {
-    let token = s.admin_token().await;
-    let msg = CreateStaffAccountRequest {
-        surname: surname.into(),
-        name: "Тест".into(),
-        login: login.into(),
-        password: PASSWORD.into(),
-        password_repeat: PASSWORD.into(),
-        roles: vec![role as i32],
-        organisation_id: org.into(),
-        ..Default::default()
-    };
-    s.identity().await.create_staff_account(s.authed(&token, msg)).await.expect("create staff");
+    AppealsServiceClient::new(s.channel(Service::Cases))
 }
 
 /// Geography and topics as an admin loads them, an executive body, and the staff: two executors
@@ -65,7 +49,7 @@ async fn world(s: &Suite) -> World {
         kind: OrganisationKind::ExecutiveBody as i32,
         parent_id: String::new(),
     };
-    let org = s.identity().await.create_organisation(s.authed(&admin, msg)).await.expect("org").into_inner().id;
+    let org = s.identity().create_organisation(s.request(&admin, msg)).await.expect("org").into_inner().id;
     let mut a = appeals(s).await;
     let geography = vec![
         node("federal_district", "cfd", "Центральный федеральный округ", ""),
@@ -80,20 +64,20 @@ async fn world(s: &Suite) -> World {
     ];
     for (tree, nodes) in [("geography", geography), ("topics", topics)] {
         let msg = ImportReferenceNodesRequest { tree: tree.into(), nodes };
-        a.import_reference_nodes(s.authed(&admin, msg)).await.expect("import reference nodes");
+        a.import_reference_nodes(s.request(&admin, msg)).await.expect("import reference nodes");
     }
     let mut ids = std::collections::HashMap::new();
     for tree in ["geography", "topics"] {
         let msg = ListReferenceNodesRequest { tree: tree.into(), parent_id: String::new(), ..Default::default() };
-        for n in a.list_reference_nodes(s.authed(&admin, msg)).await.expect("list nodes").into_inner().nodes {
+        for n in a.list_reference_nodes(s.request(&admin, msg)).await.expect("list nodes").into_inner().nodes {
             ids.insert(n.code, n.id);
         }
     }
-    staff(s, "exec1", "Исполнителев", Role::Executor, &org).await;
-    staff(s, "exec2", "Вторых", Role::Executor, &org).await;
-    staff(s, "cur", "Кураторов", Role::Curator, "").await;
-    staff(s, "moder", "Модераторов", Role::Moderator, "").await;
-    staff(s, "super", "Супервайзеров", Role::Supervisor, "").await;
+    s.staff("exec1", "Исполнителев", Role::Executor, &org).await;
+    s.staff("exec2", "Вторых", Role::Executor, &org).await;
+    s.staff("cur", "Кураторов", Role::Curator, "").await;
+    s.staff("moder", "Модераторов", Role::Moderator, "").await;
+    s.staff("super", "Супервайзеров", Role::Supervisor, "").await;
     World {
         org,
         district: ids["cfd"].clone(),
@@ -108,7 +92,7 @@ async fn world(s: &Suite) -> World {
 
 /// A card routed to the world's organisation, as intake creates it (status «Новое»).
 async fn appeal(s: &Suite, w: &World, name: &str, phone: &str, region: &str, text: &str) -> Appeal {
-    let token = s.login("moder", PASSWORD).await;
+    let token = s.access_token("moder", PASSWORD).await;
     let msg = CreateAppealRequest {
         request_id: uuid::Uuid::new_v4().to_string(),
         citizen: Some(AppealCitizen {
@@ -139,7 +123,7 @@ async fn appeal(s: &Suite, w: &World, name: &str, phone: &str, region: &str, tex
         text: text.into(),
         ..Default::default()
     };
-    appeals(s).await.create_appeal(s.authed(&token, msg)).await.expect("create appeal").into_inner()
+    appeals(s).await.create_appeal(s.request(&token, msg)).await.expect("create appeal").into_inner()
 }
 
 fn rows(html: &str) -> usize {
@@ -355,7 +339,7 @@ async fn s1_9_take_done_return_done_accept_through_the_forms() {
         unescape(&page.html[at..at + page.html[at..].find('"').expect("href ends")])
     };
     let comment_id = edit_href.split("edit=").nth(1).and_then(|v| v.split('#').next()).expect("comment id").to_string();
-    let editor = get(&exec, &format!("{}{edit_href}", s.gateway_url)).await;
+    let editor = get(&exec, &format!("{}{edit_href}", s.url(Service::Gateway))).await;
     assert!(editor.html.contains("comment-edit-form") && editor.html.contains(">Отменить<"));
     let page = post(
         &exec,

@@ -13,8 +13,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD as B64;
 use futures::StreamExt;
 use opeka_identity::domain::Role;
-use opeka_integration_tests::Suite;
 use opeka_integration_tests::attack::{self, Answer, Method, Seen, Table, Who};
+use opeka_integration_tests::{PASSWORD, Suite, request};
 use opeka_proto::cases::appeals_service_client::AppealsServiceClient;
 use opeka_proto::cases::cases_service_client::CasesServiceClient;
 use opeka_proto::cases::legal_aid_service_client::LegalAidServiceClient;
@@ -23,11 +23,11 @@ use opeka_proto::identity::identity_service_client::IdentityServiceClient;
 use opeka_proto::notifications::notifications_service_client::NotificationsServiceClient;
 use opeka_proto::scheduler::scheduler_service_client::SchedulerServiceClient;
 use opeka_proto::{cases as cpb, files as fpb, identity as ipb, notifications as npb, scheduler as spb};
+use opeka_testkit::Service;
 use tonic::transport::Channel;
 use tonic::{Code, Status};
 
 const TABLE: &str = include_str!("../authz_table.txt");
-const PASSWORD: &str = "Secret-123";
 /// Calls in flight at once: enough to finish in seconds, few enough for 5-connection pools.
 const PARALLEL: usize = 8;
 const CALL_TIMEOUT: Duration = Duration::from_secs(20);
@@ -46,14 +46,6 @@ fn table() -> Table {
         Ok(t) => t,
         Err(errors) => panic!("tests/authz_table.txt:\n{}", errors.join("\n")),
     }
-}
-
-/// A request with a bearer token and a tenant header.
-fn at<T>(token: &str, tenant: &str, msg: T) -> tonic::Request<T> {
-    let mut r = tonic::Request::new(msg);
-    r.metadata_mut().insert("authorization", format!("Bearer {token}").parse().expect("header"));
-    r.metadata_mut().insert("x-opeka-tenant", tenant.parse().expect("header"));
-    r
 }
 
 fn seen<T>(r: Result<T, Status>) -> Seen {
@@ -91,17 +83,13 @@ struct Clients {
     by_package: HashMap<&'static str, Channel>,
 }
 
-async fn channel(url: &str) -> Channel {
-    tonic::transport::Endpoint::from_shared(url.to_string()).expect("url").connect().await.expect("connect")
-}
-
 impl Clients {
-    async fn new(s: &Suite) -> Self {
-        let identity = channel(&s.identity_url).await;
-        let cases = channel(&s.cases_url).await;
-        let files = channel(&s.files_url).await;
-        let notifications = channel(&s.notifications_url).await;
-        let scheduler = channel(&s.scheduler_url).await;
+    fn new(s: &Suite) -> Self {
+        let identity = s.channel(Service::Identity);
+        let cases = s.channel(Service::Cases);
+        let files = s.channel(Service::Files);
+        let notifications = s.channel(Service::Notifications);
+        let scheduler = s.channel(Service::Scheduler);
         Self {
             identity: IdentityServiceClient::new(identity.clone()),
             cases: CasesServiceClient::new(cases.clone()),
@@ -155,7 +143,7 @@ async fn login(c: &Clients, tenant: &str, login: &str, password: &str) -> ipb::T
 
 async fn organisation(c: &Clients, w: (&str, &str), name: &str, kind: ipb::OrganisationKind) -> String {
     let msg = ipb::CreateOrganisationRequest { name: name.into(), kind: kind as i32, parent_id: String::new() };
-    c.identity.clone().create_organisation(at(w.0, w.1, msg)).await.expect("organisation").into_inner().id
+    c.identity.clone().create_organisation(request(w.0, w.1, msg)).await.expect("organisation").into_inner().id
 }
 
 /// A staff account with `role` (and `org`), signed in.
@@ -170,7 +158,11 @@ async fn staff(c: &Clients, w: (&str, &str), login_name: &str, role: Role, org: 
         organisation_id: org.into(),
         ..Default::default()
     };
-    c.identity.clone().create_staff_account(at(w.0, w.1, msg)).await.unwrap_or_else(|e| panic!("{login_name}: {e}"));
+    c.identity
+        .clone()
+        .create_staff_account(request(w.0, w.1, msg))
+        .await
+        .unwrap_or_else(|e| panic!("{login_name}: {e}"));
     login(c, w.1, login_name, PASSWORD).await
 }
 
@@ -179,7 +171,7 @@ async fn service(c: &Clients, w: (&str, &str), role: ipb::Role) -> String {
     let msg = ipb::CreateServiceAccountRequest {
         name: format!("Учётная запись {role:?}"), roles: vec![role as i32]
     };
-    let created = c.identity.clone().create_service_account(at(w.0, w.1, msg)).await.expect("service account");
+    let created = c.identity.clone().create_service_account(request(w.0, w.1, msg)).await.expect("service account");
     let created = created.into_inner();
     let msg = ipb::IssueServiceTokenRequest {
         tenant: w.1.into(),
@@ -196,7 +188,7 @@ async fn citizen(c: &Clients, token: &str, tenant: &str, surname: &str, phone: &
         phone: phone.into(),
         ..Default::default()
     };
-    let card = c.cases.clone().create_citizen(at(token, tenant, msg)).await.expect("citizen").into_inner();
+    let card = c.cases.clone().create_citizen(request(token, tenant, msg)).await.expect("citizen").into_inner();
     (card.id, card.account_id)
 }
 
@@ -228,10 +220,10 @@ async fn appeal(c: &Clients, w: (&str, &str), org: &str) -> String {
         node("region", "msk", "Москва", "cfd"),
     ];
     let msg = cpb::ImportReferenceNodesRequest { tree: "geography".into(), nodes };
-    a.import_reference_nodes(at(w.0, w.1, msg)).await.expect("import geography");
+    a.import_reference_nodes(request(w.0, w.1, msg)).await.expect("import geography");
     let msg =
         cpb::ListReferenceNodesRequest { tree: "geography".into(), parent_id: String::new(), ..Default::default() };
-    let nodes = a.list_reference_nodes(at(w.0, w.1, msg)).await.expect("geography").into_inner().nodes;
+    let nodes = a.list_reference_nodes(request(w.0, w.1, msg)).await.expect("geography").into_inner().nodes;
     let msk = nodes.into_iter().find(|n| n.code == "msk").expect("Москва").id;
     let msg = cpb::CreateAppealRequest {
         citizen: Some(cpb::AppealCitizen {
@@ -245,17 +237,15 @@ async fn appeal(c: &Clients, w: (&str, &str), org: &str) -> String {
         text: "Прошу установить пандус у подъезда".into(),
         ..Default::default()
     };
-    a.create_appeal(at(w.0, w.1, msg)).await.expect("create appeal").into_inner().id
+    a.create_appeal(request(w.0, w.1, msg)).await.expect("create appeal").into_inner().id
 }
 
 /// Signs `claims` with the key identity signs with (read from its table, as identity does).
 async fn sign_with_identity_key(s: &Suite, claims: &opeka_platform::auth::Claims) -> String {
-    let pool = opeka_platform::db::connect(&s.db.url(opeka_identity::SERVICE), opeka_identity::SERVICE, 1)
-        .await
-        .expect("pool");
+    let pool = s.service_pool(Service::Identity).await;
     let ring = opeka_identity::tokens::KeyRing::load_or_create(
         &pool,
-        &s.identity_settings.secret_box().expect("identity key"),
+        &s.settings.identity.secret_box().expect("identity key"),
     )
     .await
     .expect("signing key");
@@ -295,7 +285,7 @@ async fn build_world(s: &Suite, c: &Clients) -> World {
     let admin = admin_pair.access_token.clone();
     let a = (admin.as_str(), tenant.as_str());
     let logged_out = login(c, &tenant, &s.admin_login, &s.admin_password).await.access_token;
-    c.identity.clone().logout(at(&logged_out, &tenant, ipb::LogoutRequest {})).await.expect("logout");
+    c.identity.clone().logout(request(&logged_out, &tenant, ipb::LogoutRequest {})).await.expect("logout");
     let exec_org = organisation(c, a, "Департамент ЖКХ", ipb::OrganisationKind::ExecutiveBody).await;
     let centre_id = organisation(c, a, "Центр правовой помощи", ipb::OrganisationKind::LegalAidCentre).await;
 
@@ -328,10 +318,12 @@ async fn build_world(s: &Suite, c: &Clients) -> World {
     assert!(missing.is_empty(), "no account made for roles {missing:?}: teach build_world to make them");
 
     let msg = ipb::CreateDistrictRequest { name: "Центральный район".into() };
-    let district_id = c.identity.clone().create_district(at(a.0, a.1, msg)).await.expect("district").into_inner().id;
+    let district_id =
+        c.identity.clone().create_district(request(a.0, a.1, msg)).await.expect("district").into_inner().id;
     let msg = fpb::CreateFileTypeRequest { name: "Акт обследования".into() };
-    let file_type_id = c.files.clone().create_file_type(at(a.0, a.1, msg)).await.expect("file type").into_inner().id;
-    let upload = at(&curator2, &tenant, futures::stream::iter(upload_messages(&citizen2.1)));
+    let file_type_id =
+        c.files.clone().create_file_type(request(a.0, a.1, msg)).await.expect("file type").into_inner().id;
+    let upload = request(&curator2, &tenant, futures::stream::iter(upload_messages(&citizen2.1)));
     let file_id = c.files.clone().upload_file(upload).await.expect("upload").into_inner().id;
     let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).format("%Y-%m-%d").to_string();
     let msg = spb::CreateSeriesRequest {
@@ -344,7 +336,7 @@ async fn build_world(s: &Suite, c: &Clients) -> World {
         ..Default::default()
     };
     let series_id =
-        c.scheduler.clone().create_series(at(&curator2, &tenant, msg)).await.expect("series").into_inner().id;
+        c.scheduler.clone().create_series(request(&curator2, &tenant, msg)).await.expect("series").into_inner().id;
     let appeal_id = appeal(c, a, &exec_org).await;
 
     let jwks = c.identity.clone().get_jwks(ipb::GetJwksRequest {}).await.expect("jwks").into_inner().jwks_json;
@@ -352,15 +344,7 @@ async fn build_world(s: &Suite, c: &Clients) -> World {
     let kid = jwks["keys"][0]["kid"].as_str().expect("kid").to_string();
     let jwks_x = jwks["keys"][0]["x"].as_str().expect("x").to_string();
 
-    let pool = opeka_platform::db::connect(&s.db.url(opeka_identity::SERVICE), opeka_identity::SERVICE, 1)
-        .await
-        .expect("pool");
-    let slug = format!("t-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]);
-    let (other, other_admin) =
-        opeka_identity::bootstrap::create_tenant(&pool, &s.identity_settings, &slug, "Другое агентство", "admin")
-            .await
-            .expect("tenant B");
-    pool.close().await;
+    let (other, other_admin) = s.tenant(&format!("t-{}", &uuid::Uuid::new_v4().simple().to_string()[..10])).await;
     let other_pair = login(c, &other.slug, &other_admin.login, &other_admin.password).await;
     // A curator of tenant B to transfer tenant A's citizens to.
     let b = (other_pair.access_token.as_str(), other.slug.as_str());
@@ -548,91 +532,91 @@ async fn probes(c: &Clients, w: &World) -> Vec<(&'static str, Seen)> {
 
     // A curator and another curator's citizen (issue 9 point 4), before anything is deleted.
     let msg = cpb::GetCitizenRequest { id: card2.clone() };
-    out.push(("x-curator/cases.GetCitizen", seen(cases.get_citizen(at(cur, t, msg)).await)));
-    let r = cases.list_citizens(at(cur, t, cpb::ListCitizensRequest::default())).await;
+    out.push(("x-curator/cases.GetCitizen", seen(cases.get_citizen(request(cur, t, msg)).await)));
+    let r = cases.list_citizens(request(cur, t, cpb::ListCitizensRequest::default())).await;
     out.push((
         "x-curator/cases.ListCitizens",
         listed(r.map(|l| l.into_inner().citizens.iter().any(|x| &x.id == card2))),
     ));
     let msg = ipb::ListAccountsRequest { kind: ipb::AccountKind::Citizen as i32, page_size: 500, ..Default::default() };
-    let r = id.list_accounts(at(cur, t, msg.clone())).await;
+    let r = id.list_accounts(request(cur, t, msg.clone())).await;
     out.push((
         "x-curator/identity.ListAccounts",
         listed(r.map(|l| l.into_inner().accounts.iter().any(|x| &x.id == account2))),
     ));
-    let r = id.list_accounts(at(&w.tokens["integration"], t, msg)).await;
+    let r = id.list_accounts(request(&w.tokens["integration"], t, msg)).await;
     let all = [account1.as_str(), account2.as_str()];
     out.push((
         "x-scope/identity.ListAccounts",
         listed(r.map(|l| l.into_inner().accounts.iter().any(|x| all.contains(&x.id.as_str())))),
     ));
     let msg = ipb::GetAccountRequest { id: account2.clone() };
-    out.push(("x-curator/identity.GetAccount", seen(id.get_account(at(cur, t, msg)).await)));
+    out.push(("x-curator/identity.GetAccount", seen(id.get_account(request(cur, t, msg)).await)));
     out.push((
         "x-curator/identity.UpdateCitizenAccount",
-        seen(id.update_citizen_account(at(cur, t, citizen_update(account2))).await),
+        seen(id.update_citizen_account(request(cur, t, citizen_update(account2))).await),
     ));
     let msg = ipb::GetBotLinkCodeRequest { citizen_account_id: account2.clone() };
-    out.push(("x-curator/identity.GetBotLinkCode", seen(id.get_bot_link_code(at(cur, t, msg)).await)));
+    out.push(("x-curator/identity.GetBotLinkCode", seen(id.get_bot_link_code(request(cur, t, msg)).await)));
     let msg = ipb::ExtendBotLinkCodeRequest { citizen_account_id: account2.clone() };
-    out.push(("x-curator/identity.ExtendBotLinkCode", seen(id.extend_bot_link_code(at(cur, t, msg)).await)));
+    out.push(("x-curator/identity.ExtendBotLinkCode", seen(id.extend_bot_link_code(request(cur, t, msg)).await)));
     let msg = ipb::IssueBotLinkCodeRequest { citizen_account_id: account2.clone() };
-    out.push(("x-curator/identity.IssueBotLinkCode", seen(id.issue_bot_link_code(at(cur, t, msg)).await)));
-    let r = files.list_files(at(cur, t, fpb::ListFilesRequest { page_size: 500, ..Default::default() })).await;
+    out.push(("x-curator/identity.IssueBotLinkCode", seen(id.issue_bot_link_code(request(cur, t, msg)).await)));
+    let r = files.list_files(request(cur, t, fpb::ListFilesRequest { page_size: 500, ..Default::default() })).await;
     out.push(("x-curator/files.ListFiles", listed(r.map(|l| l.into_inner().files.iter().any(|f| f.id == w.file_id)))));
     let msg = fpb::GetFileRequest { id: w.file_id.clone() };
-    out.push(("x-curator/files.GetFile", seen(files.get_file(at(cur, t, msg)).await)));
+    out.push(("x-curator/files.GetFile", seen(files.get_file(request(cur, t, msg)).await)));
     out.push((
         "x-curator/files.DownloadFile",
-        download(&mut files, at(cur, t, fpb::DownloadFileRequest { id: w.file_id.clone() })).await,
+        download(&mut files, request(cur, t, fpb::DownloadFileRequest { id: w.file_id.clone() })).await,
     ));
     let msg = fpb::SetFileTypeRequest { id: w.file_id.clone(), file_type_id: w.file_type_id.clone() };
-    out.push(("x-curator/files.SetFileType", seen(files.set_file_type(at(cur, t, msg)).await)));
-    let upload = at(cur, t, futures::stream::iter(upload_messages(account2)));
+    out.push(("x-curator/files.SetFileType", seen(files.set_file_type(request(cur, t, msg)).await)));
+    let upload = request(cur, t, futures::stream::iter(upload_messages(account2)));
     out.push(("x-curator/files.UploadFile", seen(files.upload_file(upload).await)));
     let msg = spb::GetSeriesRequest { id: w.series_id.clone() };
-    out.push(("x-curator/scheduler.GetSeries", seen(sched.get_series(at(cur, t, msg)).await)));
+    out.push(("x-curator/scheduler.GetSeries", seen(sched.get_series(request(cur, t, msg)).await)));
     let msg = npb::SendMessageToCitizenRequest {
         citizen_account_id: account2.clone(), text: "Здравствуйте".into()
     };
     out.push((
         "x-curator/notifications.SendMessageToCitizen",
-        seen(notes.send_message_to_citizen(at(cur, t, msg)).await),
+        seen(notes.send_message_to_citizen(request(cur, t, msg)).await),
     ));
 
     // A token whose session ended (issue 9 point 5): refused by every service, not only identity.
     let gone = w.logged_out.as_str();
-    out.push(("revoked/identity.WhoAmI", seen(id.who_am_i(at(gone, t, ipb::WhoAmIRequest {})).await)));
-    let r = cases.get_tenant_settings(at(gone, t, cpb::GetTenantSettingsRequest::default())).await;
+    out.push(("revoked/identity.WhoAmI", seen(id.who_am_i(request(gone, t, ipb::WhoAmIRequest {})).await)));
+    let r = cases.get_tenant_settings(request(gone, t, cpb::GetTenantSettingsRequest::default())).await;
     out.push(("revoked/cases.GetTenantSettings", seen(r)));
-    let r = appeals.get_appeal_options(at(gone, t, cpb::GetAppealOptionsRequest::default())).await;
+    let r = appeals.get_appeal_options(request(gone, t, cpb::GetAppealOptionsRequest::default())).await;
     out.push(("revoked/appeals.GetAppealOptions", seen(r)));
-    let r = legal.list_legal_aid_centres(at(gone, t, cpb::ListLegalAidCentresRequest::default())).await;
+    let r = legal.list_legal_aid_centres(request(gone, t, cpb::ListLegalAidCentresRequest::default())).await;
     out.push(("revoked/legal_aid.ListLegalAidCentres", seen(r)));
-    let r = files.list_file_types(at(gone, t, fpb::ListFileTypesRequest::default())).await;
+    let r = files.list_file_types(request(gone, t, fpb::ListFileTypesRequest::default())).await;
     out.push(("revoked/files.ListFileTypes", seen(r)));
-    let r = notes.get_channel_settings(at(gone, t, npb::GetChannelSettingsRequest::default())).await;
+    let r = notes.get_channel_settings(request(gone, t, npb::GetChannelSettingsRequest::default())).await;
     out.push(("revoked/notifications.GetChannelSettings", seen(r)));
-    let r = sched.get_scheduler_settings(at(gone, t, spb::GetSchedulerSettingsRequest::default())).await;
+    let r = sched.get_scheduler_settings(request(gone, t, spb::GetSchedulerSettingsRequest::default())).await;
     out.push(("revoked/scheduler.GetSchedulerSettings", seen(r)));
 
     // Tenant B's admin, at home, with tenant A's ids. Deletions come last.
     let msg = ipb::GetAccountRequest { id: account1.clone() };
-    out.push(("x-tenant/identity.GetAccount", seen(id.get_account(at(b, bt, msg)).await)));
+    out.push(("x-tenant/identity.GetAccount", seen(id.get_account(request(b, bt, msg)).await)));
     out.push((
         "x-tenant/identity.UpdateCitizenAccount",
-        seen(id.update_citizen_account(at(b, bt, citizen_update(account1))).await),
+        seen(id.update_citizen_account(request(b, bt, citizen_update(account1))).await),
     ));
     let msg = ipb::GetBotLinkCodeRequest { citizen_account_id: account1.clone() };
-    out.push(("x-tenant/identity.GetBotLinkCode", seen(id.get_bot_link_code(at(b, bt, msg)).await)));
+    out.push(("x-tenant/identity.GetBotLinkCode", seen(id.get_bot_link_code(request(b, bt, msg)).await)));
     let msg = ipb::IssueBotLinkCodeRequest { citizen_account_id: account1.clone() };
-    out.push(("x-tenant/identity.IssueBotLinkCode", seen(id.issue_bot_link_code(at(b, bt, msg)).await)));
+    out.push(("x-tenant/identity.IssueBotLinkCode", seen(id.issue_bot_link_code(request(b, bt, msg)).await)));
     let msg = ipb::SetPasswordRequest {
         id: w.curator_id.clone(),
         password: "Another-456".into(),
         password_repeat: "Another-456".into(),
     };
-    out.push(("x-tenant/identity.SetPassword", seen(id.set_password(at(b, bt, msg)).await)));
+    out.push(("x-tenant/identity.SetPassword", seen(id.set_password(request(b, bt, msg)).await)));
     let msg = ipb::UpdateStaffAccountRequest {
         id: w.curator_id.clone(),
         surname: "Захватова".into(),
@@ -640,19 +624,19 @@ async fn probes(c: &Clients, w: &World) -> Vec<(&'static str, Seen)> {
         roles: vec![ipb::Role::Admin as i32],
         ..Default::default()
     };
-    out.push(("x-tenant/identity.UpdateStaffAccount", seen(id.update_staff_account(at(b, bt, msg)).await)));
+    out.push(("x-tenant/identity.UpdateStaffAccount", seen(id.update_staff_account(request(b, bt, msg)).await)));
     let msg =
         ipb::RenameDistrictRequest { id: w.district_id.clone(), name: "Захваченный район".into() };
-    out.push(("x-tenant/identity.RenameDistrict", seen(id.rename_district(at(b, bt, msg)).await)));
+    out.push(("x-tenant/identity.RenameDistrict", seen(id.rename_district(request(b, bt, msg)).await)));
     let msg = ipb::ListAccountsRequest { kind: ipb::AccountKind::Citizen as i32, page_size: 500, ..Default::default() };
-    let r = id.list_accounts(at(b, bt, msg)).await;
+    let r = id.list_accounts(request(b, bt, msg)).await;
     out.push((
         "x-tenant/identity.ListAccounts",
         listed(r.map(|l| l.into_inner().accounts.iter().any(|x| &x.id == account1))),
     ));
 
     let msg = cpb::GetCitizenRequest { id: card1.clone() };
-    out.push(("x-tenant/cases.GetCitizen", seen(cases.get_citizen(at(b, bt, msg)).await)));
+    out.push(("x-tenant/cases.GetCitizen", seen(cases.get_citizen(request(b, bt, msg)).await)));
     let msg = cpb::UpdateCitizenRequest {
         id: card1.clone(),
         surname: "Подменова".into(),
@@ -660,63 +644,63 @@ async fn probes(c: &Clients, w: &World) -> Vec<(&'static str, Seen)> {
         phone: "+7 900 999-99-99".into(),
         ..Default::default()
     };
-    out.push(("x-tenant/cases.UpdateCitizen", seen(cases.update_citizen(at(b, bt, msg)).await)));
+    out.push(("x-tenant/cases.UpdateCitizen", seen(cases.update_citizen(request(b, bt, msg)).await)));
     let msg = cpb::GetCitizenBotLinkRequest { citizen_id: card1.clone() };
-    out.push(("x-tenant/cases.GetCitizenBotLink", seen(cases.get_citizen_bot_link(at(b, bt, msg)).await)));
+    out.push(("x-tenant/cases.GetCitizenBotLink", seen(cases.get_citizen_bot_link(request(b, bt, msg)).await)));
     let msg = cpb::ExtendCitizenBotLinkRequest { citizen_id: card1.clone() };
-    out.push(("x-tenant/cases.ExtendCitizenBotLink", seen(cases.extend_citizen_bot_link(at(b, bt, msg)).await)));
+    out.push(("x-tenant/cases.ExtendCitizenBotLink", seen(cases.extend_citizen_bot_link(request(b, bt, msg)).await)));
     let msg = cpb::AddDiaryEntryRequest { citizen_id: card1.clone(), text: "Чужая запись".into() };
-    out.push(("x-tenant/cases.AddDiaryEntry", seen(cases.add_diary_entry(at(b, bt, msg)).await)));
+    out.push(("x-tenant/cases.AddDiaryEntry", seen(cases.add_diary_entry(request(b, bt, msg)).await)));
     let msg = cpb::ListDiaryEntriesRequest { citizen_id: card1.clone(), ..Default::default() };
-    out.push(("x-tenant/cases.ListDiaryEntries", seen(cases.list_diary_entries(at(b, bt, msg)).await)));
+    out.push(("x-tenant/cases.ListDiaryEntries", seen(cases.list_diary_entries(request(b, bt, msg)).await)));
     let msg = cpb::ListInteractionsRequest { citizen_id: card1.clone(), ..Default::default() };
-    out.push(("x-tenant/cases.ListInteractions", seen(cases.list_interactions(at(b, bt, msg)).await)));
+    out.push(("x-tenant/cases.ListInteractions", seen(cases.list_interactions(request(b, bt, msg)).await)));
     let msg =
         cpb::TransferCitizensRequest { citizen_ids: vec![card1.clone()], to_curator_id: w.other_curator_id.clone() };
-    out.push(("x-tenant/cases.TransferCitizens", seen(cases.transfer_citizens(at(b, bt, msg)).await)));
-    let r = cases.list_citizens(at(b, bt, cpb::ListCitizensRequest::default())).await;
+    out.push(("x-tenant/cases.TransferCitizens", seen(cases.transfer_citizens(request(b, bt, msg)).await)));
+    let r = cases.list_citizens(request(b, bt, cpb::ListCitizensRequest::default())).await;
     out.push((
         "x-tenant/cases.ListCitizens",
         listed(r.map(|l| l.into_inner().citizens.iter().any(|x| &x.id == card1))),
     ));
 
     let msg = cpb::GetAppealRequest { id: w.appeal_id.clone(), ..Default::default() };
-    out.push(("x-tenant/appeals.GetAppeal", seen(appeals.get_appeal(at(b, bt, msg)).await)));
+    out.push(("x-tenant/appeals.GetAppeal", seen(appeals.get_appeal(request(b, bt, msg)).await)));
     let msg = cpb::ListAppealTimelineRequest { appeal_id: w.appeal_id.clone(), ..Default::default() };
-    out.push(("x-tenant/appeals.ListAppealTimeline", seen(appeals.list_appeal_timeline(at(b, bt, msg)).await)));
+    out.push(("x-tenant/appeals.ListAppealTimeline", seen(appeals.list_appeal_timeline(request(b, bt, msg)).await)));
     let msg = cpb::AddAppealCommentRequest {
         appeal_id: w.appeal_id.clone(),
         text: "Чужой комментарий".into(),
         request_id: uuid::Uuid::now_v7().to_string(),
         ..Default::default()
     };
-    out.push(("x-tenant/appeals.AddAppealComment", seen(appeals.add_appeal_comment(at(b, bt, msg)).await)));
-    let r = appeals.list_appeals(at(b, bt, cpb::ListAppealsRequest::default())).await;
+    out.push(("x-tenant/appeals.AddAppealComment", seen(appeals.add_appeal_comment(request(b, bt, msg)).await)));
+    let r = appeals.list_appeals(request(b, bt, cpb::ListAppealsRequest::default())).await;
     out.push((
         "x-tenant/appeals.ListAppeals",
         listed(r.map(|l| l.into_inner().rows.iter().any(|x| x.id == w.appeal_id))),
     ));
     let msg = cpb::GetLegalAidCentreRequest { id: w.centre_id.clone() };
-    out.push(("x-tenant/legal_aid.GetLegalAidCentre", seen(legal.get_legal_aid_centre(at(b, bt, msg)).await)));
+    out.push(("x-tenant/legal_aid.GetLegalAidCentre", seen(legal.get_legal_aid_centre(request(b, bt, msg)).await)));
 
     let msg = fpb::GetFileRequest { id: w.file_id.clone() };
-    out.push(("x-tenant/files.GetFile", seen(files.get_file(at(b, bt, msg)).await)));
+    out.push(("x-tenant/files.GetFile", seen(files.get_file(request(b, bt, msg)).await)));
     out.push((
         "x-tenant/files.DownloadFile",
-        download(&mut files, at(b, bt, fpb::DownloadFileRequest { id: w.file_id.clone() })).await,
+        download(&mut files, request(b, bt, fpb::DownloadFileRequest { id: w.file_id.clone() })).await,
     ));
     let msg = fpb::SetFileTypeRequest { id: w.file_id.clone(), file_type_id: String::new() };
-    out.push(("x-tenant/files.SetFileType", seen(files.set_file_type(at(b, bt, msg)).await)));
+    out.push(("x-tenant/files.SetFileType", seen(files.set_file_type(request(b, bt, msg)).await)));
     let msg = fpb::GetFileTypeRequest { id: w.file_type_id.clone() };
-    out.push(("x-tenant/files.GetFileType", seen(files.get_file_type(at(b, bt, msg)).await)));
+    out.push(("x-tenant/files.GetFileType", seen(files.get_file_type(request(b, bt, msg)).await)));
     let msg = fpb::RenameFileTypeRequest { id: w.file_type_id.clone(), name: "Захваченный тип".into() };
-    out.push(("x-tenant/files.RenameFileType", seen(files.rename_file_type(at(b, bt, msg)).await)));
+    out.push(("x-tenant/files.RenameFileType", seen(files.rename_file_type(request(b, bt, msg)).await)));
     let msg = fpb::ListFilesRequest { citizen_id: card2.clone(), page_size: 500, ..Default::default() };
-    let r = files.list_files(at(b, bt, msg)).await;
+    let r = files.list_files(request(b, bt, msg)).await;
     out.push(("x-tenant/files.ListFiles", listed(r.map(|l| l.into_inner().files.iter().any(|f| f.id == w.file_id)))));
 
     let msg = spb::GetSeriesRequest { id: w.series_id.clone() };
-    out.push(("x-tenant/scheduler.GetSeries", seen(sched.get_series(at(b, bt, msg)).await)));
+    out.push(("x-tenant/scheduler.GetSeries", seen(sched.get_series(request(b, bt, msg)).await)));
     let today = chrono::Utc::now().date_naive();
     let msg = spb::ListOccurrencesRequest {
         citizen_id: card2.clone(),
@@ -724,7 +708,7 @@ async fn probes(c: &Clients, w: &World) -> Vec<(&'static str, Seen)> {
         to_date: (today + chrono::Duration::days(7)).format("%Y-%m-%d").to_string(),
         ..Default::default()
     };
-    let r = sched.list_occurrences(at(b, bt, msg)).await;
+    let r = sched.list_occurrences(request(b, bt, msg)).await;
     out.push((
         "x-tenant/scheduler.ListOccurrences",
         listed(r.map(|l| l.into_inner().occurrences.iter().any(|o| o.series_id == w.series_id))),
@@ -734,17 +718,17 @@ async fn probes(c: &Clients, w: &World) -> Vec<(&'static str, Seen)> {
     };
     out.push((
         "x-tenant/notifications.SendMessageToCitizen",
-        seen(notes.send_message_to_citizen(at(b, bt, msg)).await),
+        seen(notes.send_message_to_citizen(request(b, bt, msg)).await),
     ));
 
     let msg = fpb::DeleteFileTypeRequest { id: w.file_type_id.clone() };
-    out.push(("x-tenant/files.DeleteFileType", seen(files.delete_file_type(at(b, bt, msg)).await)));
+    out.push(("x-tenant/files.DeleteFileType", seen(files.delete_file_type(request(b, bt, msg)).await)));
     let msg = spb::DeleteSeriesRequest { id: w.series_id.clone() };
-    out.push(("x-tenant/scheduler.DeleteSeries", seen(sched.delete_series(at(b, bt, msg)).await)));
+    out.push(("x-tenant/scheduler.DeleteSeries", seen(sched.delete_series(request(b, bt, msg)).await)));
     let msg = cpb::DeleteCitizenRequest { id: card1.clone() };
-    out.push(("x-tenant/cases.DeleteCitizen", seen(cases.delete_citizen(at(b, bt, msg)).await)));
+    out.push(("x-tenant/cases.DeleteCitizen", seen(cases.delete_citizen(request(b, bt, msg)).await)));
     let msg = ipb::DeleteAccountRequest { id: w.curator_id.clone() };
-    out.push(("x-tenant/identity.DeleteAccount", seen(id.delete_account(at(b, bt, msg)).await)));
+    out.push(("x-tenant/identity.DeleteAccount", seen(id.delete_account(request(b, bt, msg)).await)));
     out
 }
 
@@ -781,7 +765,7 @@ async fn issue9_every_rpc_is_classified_and_refuses_who_it_must() {
 
     let started = Instant::now();
     let s = Suite::start().await;
-    let c = Clients::new(&s).await;
+    let c = Clients::new(&s);
     let w = build_world(&s, &c).await;
     let callers = callers(&s, &w).await;
     eprintln!("set-up: {:?}", started.elapsed());

@@ -7,6 +7,7 @@
 use fantoccini::{Client, Locator};
 use opeka_integration_tests::Suite;
 use opeka_integration_tests::browser::{Driver, snap, wait_css};
+use opeka_testkit::Service;
 
 #[tokio::test]
 async fn s0_22_admin_adds_a_curator_in_the_browser() {
@@ -21,7 +22,7 @@ async fn s0_22_admin_adds_a_curator_in_the_browser() {
 
 async fn scenario(s: &Suite, b: &Client) -> Result<(), fantoccini::error::CmdError> {
     // S0-3: the address leads to the login window; «Войти» opens the main window.
-    b.goto(&format!("{}/", s.gateway_url)).await?;
+    b.goto(&format!("{}/", s.url(Service::Gateway))).await?;
     wait_css(b, "#f-login").await.send_keys(&s.admin_login).await?;
     b.find(Locator::Css("#f-password")).await?.send_keys(&s.admin_password).await?;
     snap(b, "login").await;
@@ -92,7 +93,7 @@ async fn scenario(s: &Suite, b: &Client) -> Result<(), fantoccini::error::CmdErr
     // On a phone-sized window the page is one column and the menu hides
     // behind its toggle, which opens it (keyboard: Enter on the button).
     b.set_window_size(400, 800).await?;
-    b.goto(&format!("{}/t/{}/curators", s.gateway_url, s.tenant)).await?;
+    b.goto(&format!("{}/t/{}/curators", s.url(Service::Gateway), s.tenant)).await?;
     let toggle = wait_css(b, ".menu-toggle").await;
     let menu = b.find(Locator::Css("#menu")).await?;
     assert!(toggle.is_displayed().await?, "no menu toggle on a narrow screen");

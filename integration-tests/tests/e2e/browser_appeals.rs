@@ -8,31 +8,15 @@ use std::time::Duration;
 
 use fantoccini::key::Key;
 use fantoccini::{Client, Locator};
-use opeka_integration_tests::Suite;
 use opeka_integration_tests::browser::{Driver, snap, wait_css};
+use opeka_integration_tests::{PASSWORD, Suite};
 use opeka_proto::cases::appeals_service_client::AppealsServiceClient;
 use opeka_proto::cases::{
     Appeal, AppealCitizen, AppealGeography, CreateAppealRequest, ImportReferenceNodesRequest,
     ListReferenceNodesRequest, ReferenceNode,
 };
-use opeka_proto::identity::{CreateOrganisationRequest, CreateStaffAccountRequest, OrganisationKind, Role};
-
-const PASSWORD: &str = "Secret-123";
-
-async fn staff(s: &Suite, login: &str, surname: &str, role: Role, org: &str) {
-    let token = s.admin_token().await;
-    let msg = CreateStaffAccountRequest {
-        surname: surname.into(),
-        name: "Тест".into(),
-        login: login.into(),
-        password: PASSWORD.into(),
-        password_repeat: PASSWORD.into(),
-        roles: vec![role as i32],
-        organisation_id: org.into(),
-        ..Default::default()
-    };
-    s.identity().await.create_staff_account(s.authed(&token, msg)).await.expect("create staff");
-}
+use opeka_proto::identity::{CreateOrganisationRequest, OrganisationKind, Role};
+use opeka_testkit::Service;
 
 /// An executive body with an executor, a curator, a region, and one card routed to the body.
 async fn seed(s: &Suite) -> Appeal {
@@ -42,11 +26,11 @@ async fn seed(s: &Suite) -> Appeal {
         kind: OrganisationKind::ExecutiveBody as i32,
         parent_id: String::new(),
     };
-    let org = s.identity().await.create_organisation(s.authed(&admin, msg)).await.expect("org").into_inner().id;
-    staff(s, "ispolnitel", "Исполнителев", Role::Executor, &org).await;
-    staff(s, "kurator", "Кураторов", Role::Curator, "").await;
-    staff(s, "moderator", "Модераторов", Role::Moderator, "").await;
-    let mut appeals = AppealsServiceClient::connect(s.cases_url.clone()).await.expect("appeals client");
+    let org = s.identity().create_organisation(s.request(&admin, msg)).await.expect("org").into_inner().id;
+    s.staff("ispolnitel", "Исполнителев", Role::Executor, &org).await;
+    s.staff("kurator", "Кураторов", Role::Curator, "").await;
+    s.staff("moderator", "Модераторов", Role::Moderator, "").await;
+    let mut appeals = AppealsServiceClient::new(s.channel(Service::Cases));
     let node = |level: &str, code: &str, name: &str, parent: &str| ReferenceNode {
         level: level.into(),
         code: code.into(),
@@ -59,11 +43,11 @@ async fn seed(s: &Suite) -> Appeal {
         node("region", "zab", "Забайкальский край", "dfo"),
     ];
     let msg = ImportReferenceNodesRequest { tree: "geography".into(), nodes };
-    appeals.import_reference_nodes(s.authed(&admin, msg)).await.expect("import geography");
+    appeals.import_reference_nodes(s.request(&admin, msg)).await.expect("import geography");
     let msg = ListReferenceNodesRequest { tree: "geography".into(), parent_id: String::new(), ..Default::default() };
-    let nodes = appeals.list_reference_nodes(s.authed(&admin, msg)).await.expect("nodes").into_inner().nodes;
+    let nodes = appeals.list_reference_nodes(s.request(&admin, msg)).await.expect("nodes").into_inner().nodes;
     let region = nodes.iter().find(|n| n.code == "zab").expect("region").id.clone();
-    let moderator = s.login("moderator", PASSWORD).await;
+    let moderator = s.access_token("moderator", PASSWORD).await;
     let msg = CreateAppealRequest {
         request_id: uuid::Uuid::new_v4().to_string(),
         citizen: Some(AppealCitizen {
@@ -80,7 +64,7 @@ async fn seed(s: &Suite) -> Appeal {
         text: "Просим помочь с ремонтом крыльца социального центра".into(),
         ..Default::default()
     };
-    appeals.create_appeal(s.authed(&moderator, msg)).await.expect("create appeal").into_inner()
+    appeals.create_appeal(s.request(&moderator, msg)).await.expect("create appeal").into_inner()
 }
 
 #[tokio::test]
@@ -96,7 +80,7 @@ async fn s1_9_executor_and_curator_work_a_card_in_the_browser() {
 }
 
 async fn sign_in(s: &Suite, b: &Client, login: &str) -> Result<(), fantoccini::error::CmdError> {
-    b.goto(&format!("{}/t/{}/login", s.gateway_url, s.tenant)).await?;
+    b.goto(&format!("{}/t/{}/login", s.url(Service::Gateway), s.tenant)).await?;
     wait_css(b, "#f-login").await.send_keys(login).await?;
     b.find(Locator::Css("#f-password")).await?.send_keys(PASSWORD).await?;
     b.find(Locator::Css("form button[type=submit]")).await?.click().await?;
@@ -143,7 +127,7 @@ async fn act_with_form(b: &Client, code: &str, fields: &[(&str, &str)]) -> Resul
 
 async fn scenario(s: &Suite, b: &Client, a: &Appeal) -> Result<(), fantoccini::error::CmdError> {
     let number = a.number.to_string();
-    let card_url = format!("{}/t/{}/appeals/{}", s.gateway_url, s.tenant, a.id);
+    let card_url = format!("{}/t/{}/appeals/{}", s.url(Service::Gateway), s.tenant, a.id);
 
     // S1-15: the executor's journal opens on their own cards «В работе» — none yet; «Применить»
     // with «Мои и свободные» (S1-50) lists the free card of their area.

@@ -13,6 +13,7 @@ use opeka_integration_tests::browser::{Driver, snap, wait_css};
 use opeka_proto::identity::{
     CreateServiceAccountRequest, CreateStaffAccountRequest, IssueServiceTokenRequest, RedeemBotLinkCodeRequest, Role,
 };
+use opeka_testkit::Service;
 
 async fn create_curator(s: &Suite) {
     let token = s.admin_token().await;
@@ -25,7 +26,7 @@ async fn create_curator(s: &Suite) {
         roles: vec![Role::Curator as i32],
         ..Default::default()
     };
-    s.identity().await.create_staff_account(s.authed(&token, msg)).await.expect("create curator");
+    s.identity().create_staff_account(s.request(&token, msg)).await.expect("create curator");
 }
 
 /// What the bot does when a citizen sends the code: a BOT service account
@@ -33,15 +34,15 @@ async fn create_curator(s: &Suite) {
 async fn redeem_as_bot(s: &Suite, code: &str) {
     let admin = s.admin_token().await;
     let msg = CreateServiceAccountRequest { name: "Тестовый бот".into(), roles: vec![Role::Bot as i32] };
-    let acc = s.identity().await.create_service_account(s.authed(&admin, msg)).await.expect("bot account").into_inner();
+    let acc = s.identity().create_service_account(s.request(&admin, msg)).await.expect("bot account").into_inner();
     let msg = IssueServiceTokenRequest {
         tenant: s.tenant.clone(),
         client_id: acc.client_id,
         client_secret: acc.client_secret,
     };
-    let bot = s.identity().await.issue_service_token(msg).await.expect("bot token").into_inner().access_token;
+    let bot = s.identity().issue_service_token(msg).await.expect("bot token").into_inner().access_token;
     let msg = RedeemBotLinkCodeRequest { code: code.to_string(), telegram_chat_id: 424_242 };
-    s.identity().await.redeem_bot_link_code(s.authed(&bot, msg)).await.expect("redeem");
+    s.identity().redeem_bot_link_code(s.request(&bot, msg)).await.expect("redeem");
 }
 
 #[tokio::test]
@@ -57,7 +58,7 @@ async fn s0_49_curator_creates_a_citizen_and_sees_the_bot_activated() {
 }
 
 async fn scenario(s: &Suite, b: &Client) -> Result<(), fantoccini::error::CmdError> {
-    b.goto(&format!("{}/", s.gateway_url)).await?;
+    b.goto(&format!("{}/", s.url(Service::Gateway))).await?;
     wait_css(b, "#f-login").await.send_keys("vera").await?;
     b.find(Locator::Css("#f-password")).await?.send_keys("Secret-123").await?;
     b.find(Locator::Css("form button[type=submit]")).await?.click().await?;
@@ -124,7 +125,7 @@ async fn scenario(s: &Suite, b: &Client) -> Result<(), fantoccini::error::CmdErr
     wait_css(b, "#files-heading").await;
 
     // S0-111: a part of the surname finds the citizen.
-    b.goto(&format!("{}/t/{}/citizens", s.gateway_url, s.tenant)).await?;
+    b.goto(&format!("{}/t/{}/citizens", s.url(Service::Gateway), s.tenant)).await?;
     wait_css(b, "#q").await.send_keys("сокол").await?;
     b.find(Locator::Css("form.search button[type=submit]")).await?.click().await?;
     b.wait()

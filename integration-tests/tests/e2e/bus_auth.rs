@@ -190,9 +190,11 @@ async fn issue9_point2_the_services_run_under_their_own_permissions() {
     let settings = testing::unique_bus();
     let nats = server(&settings);
     let (url, bus_settings) = (nats.url(), settings.clone());
-    let suite = Suite::start_with(move |s| {
-        s.nats_url = url;
-        s.bus = BusSettings { relay_poll_ms: 100, ..bus_settings };
+    let suite = Suite::start_with(|b| {
+        b.tweak(move |s| {
+            s.platform.nats_url = url;
+            s.platform.bus = BusSettings { relay_poll_ms: 100, ..bus_settings };
+        })
     })
     .await;
     let harness = connect(&nats, testing::HARNESS, &settings).await;

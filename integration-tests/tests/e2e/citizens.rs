@@ -9,6 +9,7 @@ use opeka_integration_tests::web::{base, csrf, field_block, get, post, signed_in
 use opeka_proto::cases::{CreateCitizenRequest, cases_service_client::CasesServiceClient};
 use opeka_proto::files::{UploadFileRequest, files_service_client::FilesServiceClient};
 use opeka_proto::identity::{CreateStaffAccountRequest, Role};
+use opeka_testkit::{Service, wait_within};
 use reqwest::StatusCode;
 
 /// A curator account; returns its id.
@@ -23,20 +24,20 @@ async fn curator(s: &Suite, login: &str, surname: &str) -> String {
         roles: vec![Role::Curator as i32],
         ..Default::default()
     };
-    s.identity().await.create_staff_account(s.authed(&token, msg)).await.expect("create curator").into_inner().id
+    s.identity().create_staff_account(s.request(&token, msg)).await.expect("create curator").into_inner().id
 }
 
 /// A citizen of the curator `login`, created through cases; returns (id, account id).
 async fn citizen_of(s: &Suite, login: &str, surname: &str) -> (String, String) {
-    let token = s.login(login, "Secret-123").await;
-    let mut cases = CasesServiceClient::connect(s.cases_url.clone()).await.expect("cases");
+    let token = s.access_token(login, "Secret-123").await;
+    let mut cases = CasesServiceClient::new(s.channel(Service::Cases));
     let msg = CreateCitizenRequest {
         surname: surname.into(),
         name: "Пётр".into(),
         phone: "+7 900 111-22-33".into(),
         ..Default::default()
     };
-    let c = cases.create_citizen(s.authed(&token, msg)).await.expect("create citizen").into_inner();
+    let c = cases.create_citizen(s.request(&token, msg)).await.expect("create citizen").into_inner();
     (c.id, c.account_id)
 }
 
@@ -218,7 +219,7 @@ async fn s0_116_admin_transfers_citizens_to_another_curator() {
             page_size: 10,
             ..Default::default()
         };
-        s.identity().await.list_accounts(s.authed(&token, msg)).await.unwrap().into_inner().accounts[0].id.clone()
+        s.identity().list_accounts(s.request(&token, msg)).await.unwrap().into_inner().accounts[0].id.clone()
     };
     let (a, _) = citizen_of(&s, "kurator-from", "Переводимый").await;
     let (b, _) = citizen_of(&s, "kurator-from", "Переводимая").await;
@@ -278,7 +279,7 @@ async fn s0_98_reference_pages_add_rename_delete() {
     let at = list.html.find(">Центральный<").unwrap();
     let href_start = list.html[..at].rfind("href=\"").unwrap() + 6;
     let edit = &list.html[href_start..at - 1];
-    let edit_url = format!("{}{}", s.gateway_url, unescape(edit));
+    let edit_url = format!("{}{}", s.url(Service::Gateway), unescape(edit));
     let renamed = submit(&admin, &edit_url, &edit_url, &[("name", "Центральный-2")]).await;
     assert!(renamed.html.contains("Центральный-2"), "{}", renamed.html);
     let found = get(&admin, &format!("{b}/districts?query=адмирал")).await;
@@ -300,7 +301,8 @@ async fn s0_98_reference_pages_add_rename_delete() {
     let row_end = list.html[at..].find("</tr>").unwrap() + at;
     let del_start = list.html[at..row_end].find("/delete").unwrap() + at;
     let href_start = list.html[..del_start].rfind("href=\"").unwrap() + 6;
-    let del_url = format!("{}{}", s.gateway_url, unescape(&list.html[href_start..del_start + "/delete".len()]));
+    let del_url =
+        format!("{}{}", s.url(Service::Gateway), unescape(&list.html[href_start..del_start + "/delete".len()]));
     let confirm = get(&admin, &del_url).await;
     assert!(confirm.html.contains("Удалить тип файла?"), "{}", confirm.html);
     let deleted = post(&admin, &del_url, &[("csrf", &csrf(&confirm.html))]).await;
@@ -328,8 +330,8 @@ async fn s0_82_activity_filters_tick_and_file_from_the_row() {
     let s = Suite::start().await;
     curator(&s, "kurator-act", "Активная").await;
     let (id, account) = citizen_of(&s, "kurator-act", "Файлов").await;
-    let token = s.login("kurator-act", "Secret-123").await;
-    let mut files = FilesServiceClient::connect(s.files_url.clone()).await.expect("files");
+    let token = s.access_token("kurator-act", "Secret-123").await;
+    let mut files = FilesServiceClient::new(s.channel(Service::Files));
     let body = b"%PDF-1.4\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n".to_vec();
     let msg = UploadFileRequest {
         citizen_id: account.clone(),
@@ -339,18 +341,14 @@ async fn s0_82_activity_filters_tick_and_file_from_the_row() {
         ..Default::default()
     };
     let file =
-        files.upload_file(s.authed(&token, futures::stream::iter(vec![msg]))).await.expect("upload").into_inner();
+        files.upload_file(s.request(&token, futures::stream::iter(vec![msg]))).await.expect("upload").into_inner();
 
     let c = signed_in(&s, "kurator-act", "Secret-123").await;
     let b = base(&s);
-    let mut page = get(&c, &format!("{b}/activity")).await;
-    for _ in 0..100 {
-        if page.html.contains("open-file") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        page = get(&c, &format!("{b}/activity")).await;
-    }
+    let page = wait_within("the file's activity row", Duration::from_secs(10), async || {
+        Some(get(&c, &format!("{b}/activity")).await).filter(|page| page.html.contains("open-file"))
+    })
+    .await;
     assert!(page.html.contains("Файлов Пётр"), "activity did not arrive: {}", page.html);
     for label in [
         "ФИО пользователя",
@@ -387,7 +385,7 @@ async fn s0_82_activity_filters_tick_and_file_from_the_row() {
     let page = get(&c, &format!("{b}/activity?kind=file")).await;
     let at = page.html.find("/processed\"").expect("tick form");
     let action_start = page.html[..at].rfind("action=\"").unwrap() + 8;
-    let action = format!("{}{}", s.gateway_url, unescape(&page.html[action_start..at + "/processed".len()]));
+    let action = format!("{}{}", s.url(Service::Gateway), unescape(&page.html[action_start..at + "/processed".len()]));
     let ticked = post(&c, &action, &[("csrf", &csrf(&page.html)), ("processed", "1"), ("back", "kind=file")]).await;
     assert_eq!(ticked.status, StatusCode::OK, "{}", ticked.html);
     assert!(ticked.url.contains("kind=file"), "filters lost: {}", ticked.url);

@@ -4,6 +4,7 @@
 use opeka_integration_tests::Suite;
 use opeka_integration_tests::web::{Page, base, browser, csrf, field_block, get, post, submit};
 use opeka_proto::identity::{AccountKind, CreateStaffAccountRequest, ListAccountsRequest, Role};
+use opeka_testkit::Service;
 use reqwest::{Client, StatusCode};
 
 /// A client that shows redirects instead of following them.
@@ -32,7 +33,7 @@ async fn curators_total(s: &Suite) -> i64 {
         page_size: 50,
         ..Default::default()
     };
-    s.identity().await.list_accounts(s.authed(&token, msg)).await.expect("list").into_inner().total_size
+    s.identity().list_accounts(s.request(&token, msg)).await.expect("list").into_inner().total_size
 }
 
 async fn create_curator_via_grpc(s: &Suite, login: &str, password: &str) {
@@ -46,7 +47,7 @@ async fn create_curator_via_grpc(s: &Suite, login: &str, password: &str) {
         roles: vec![Role::Curator as i32],
         ..Default::default()
     };
-    s.identity().await.create_staff_account(s.authed(&token, msg)).await.expect("create curator");
+    s.identity().create_staff_account(s.request(&token, msg)).await.expect("create curator");
 }
 
 fn curator_form<'a>(surname: &'a str, login: &'a str, pw: &'a str, repeat: &'a str) -> Vec<(&'a str, &'a str)> {
@@ -70,7 +71,7 @@ fn curator_form<'a>(surname: &'a str, login: &'a str, pw: &'a str, repeat: &'a s
 async fn s0_3_login_opens_the_main_window() {
     let s = Suite::start().await;
     let c = browser();
-    let login = get(&c, &format!("{}/", s.gateway_url)).await;
+    let login = get(&c, &format!("{}/", s.url(Service::Gateway))).await;
     assert_eq!(login.status, StatusCode::OK);
     assert!(login.url.ends_with(&format!("/t/{}/login", s.tenant)), "root led to {}", login.url);
     assert!(login.html.contains("Войти"), "{}", login.html);
@@ -233,10 +234,10 @@ async fn s0_17_non_admin_cannot_open_curators() {
         assert!(page.html.contains("Недостаточно прав"), "{}", page.html);
     }
     // And identity refuses it whatever the gateway shows.
-    let token = s.login("kurator", "Kurator-pass-1").await;
+    let token = s.access_token("kurator", "Kurator-pass-1").await;
     let msg =
         CreateStaffAccountRequest { surname: "X".into(), roles: vec![Role::Curator as i32], ..Default::default() };
-    let err = s.identity().await.create_staff_account(s.authed(&token, msg)).await.unwrap_err();
+    let err = s.identity().create_staff_account(s.request(&token, msg)).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::PermissionDenied);
 }
 
@@ -382,7 +383,7 @@ async fn a_session_is_refused_under_another_tenant() {
     let own = raw.get(format!("{}/", base(&s))).header(reqwest::header::COOKIE, &session).send().await.unwrap();
     assert_eq!(own.status(), StatusCode::OK);
     let other = raw
-        .get(format!("{}/t/other-agency/", s.gateway_url))
+        .get(format!("{}/t/other-agency/", s.url(Service::Gateway)))
         .header(reqwest::header::COOKIE, &session)
         .send()
         .await
@@ -429,7 +430,7 @@ async fn s0_24_s0_25_admin_edits_sets_password_and_deletes_a_curator() {
     assert!(field_block(&differ.html, "password_repeat").contains("Пароли не совпадают."));
     let set = submit(&c, &pw, &pw, &[("password", "Other-pass-1"), ("password_repeat", "Other-pass-1")]).await;
     assert!(set.html.contains("Пароль соц. куратора изменён."), "{}", set.html);
-    s.login("orlova", "Other-pass-1").await;
+    s.access_token("orlova", "Other-pass-1").await;
 
     let del = format!("{}/curators/{id}/delete", base(&s));
     let ask = get(&c, &del).await;
@@ -447,10 +448,10 @@ async fn s0_24_s0_25_admin_edits_sets_password_and_deletes_a_curator() {
 async fn assets_are_served_and_pages_carry_security_headers() {
     let s = Suite::start().await;
     let c = browser();
-    let css = c.get(format!("{}/static/style.css", s.gateway_url)).send().await.unwrap();
+    let css = c.get(format!("{}/static/style.css", s.url(Service::Gateway))).send().await.unwrap();
     assert_eq!(css.status(), StatusCode::OK);
     assert!(css.headers()[reqwest::header::CONTENT_TYPE].to_str().unwrap().starts_with("text/css"));
-    let htmx = c.get(format!("{}/assets/htmx.org/dist/htmx.min.js", s.gateway_url)).send().await.unwrap();
+    let htmx = c.get(format!("{}/assets/htmx.org/dist/htmx.min.js", s.url(Service::Gateway))).send().await.unwrap();
     assert_eq!(htmx.status(), StatusCode::OK, "run `npm ci` in services/gateway/web (scripts/web.sh)");
     let page = c.get(format!("{}/login", base(&s))).send().await.unwrap();
     let csp = page.headers()[reqwest::header::CONTENT_SECURITY_POLICY].to_str().unwrap().to_string();
@@ -467,8 +468,7 @@ async fn assets_are_served_and_pages_carry_security_headers() {
 // the same refresh token twice (identity would end the session).
 #[tokio::test]
 async fn short_lived_access_tokens_are_refreshed_without_losing_the_session() {
-    let identity = opeka_integration_tests::test_identity_settings();
-    let s = Suite::start_full(|_| {}, opeka_identity::Settings { access_token_ttl_secs: 30, ..identity }).await;
+    let s = Suite::start_with(|b| b.tweak(|s| s.identity.access_token_ttl_secs = 30)).await;
     let c = admin_browser(&s).await;
     for _ in 0..3 {
         let page = get(&c, &format!("{}/", base(&s))).await;
@@ -535,7 +535,7 @@ async fn issue9_point1_gateway_sessions_hold_no_clear_token() {
 async fn s0_17_the_curator_list_pages_by_fifty() {
     let s = Suite::start().await;
     let token = s.admin_token().await;
-    let mut identity = s.identity().await;
+    let mut identity = s.identity();
     for i in 0..51 {
         let msg = CreateStaffAccountRequest {
             surname: format!("Куратор{i:02}"),
@@ -545,7 +545,7 @@ async fn s0_17_the_curator_list_pages_by_fifty() {
             roles: vec![Role::Curator as i32],
             ..Default::default()
         };
-        identity.create_staff_account(s.authed(&token, msg)).await.expect("create curator");
+        identity.create_staff_account(s.request(&token, msg)).await.expect("create curator");
     }
     let c = admin_browser(&s).await;
     let first = get(&c, &format!("{}/curators", base(&s))).await;
@@ -554,7 +554,7 @@ async fn s0_17_the_curator_list_pages_by_fifty() {
     let marker = "rel=\"next\" href=\"";
     let at = first.html.find(marker).expect("a next-page link") + marker.len();
     let next = first.html[at..].split('"').next().unwrap().replace("&#x2f;", "/").replace("&amp;", "&");
-    let second = get(&c, &format!("{}{next}", s.gateway_url)).await;
+    let second = get(&c, &format!("{}{next}", s.url(Service::Gateway))).await;
     assert_eq!(second.status, StatusCode::OK, "{next}");
     assert_eq!(second.html.matches("class=\"curator-name\"").count(), 1);
     assert!(second.html.contains("В начало списка") && !second.html.contains("rel=\"next\""));

@@ -4,12 +4,10 @@
 //! corrected form; a question asked on the public page reaches the district's centre (the menu
 //! shows it waiting in red), is answered, and is public only once a moderator approved it.
 //! Covers S2-6, S2-7, S2-9…S2-36, S2-41, S2-42.
-use opeka_integration_tests::Suite;
 use opeka_integration_tests::web::{base, browser, csrf, field_block, get, post, signed_in, submit, unescape};
+use opeka_integration_tests::{PASSWORD, Suite};
 use opeka_proto::identity::{CreateOrganisationRequest, CreateStaffAccountRequest, OrganisationKind, Role};
 use reqwest::{Client, StatusCode};
-
-const PASSWORD: &str = "Secret-123";
 
 /// A legal-aid centre (an identity organisation of that kind); returns its id.
 async fn centre(s: &Suite, name: &str) -> String {
@@ -19,7 +17,7 @@ async fn centre(s: &Suite, name: &str) -> String {
         kind: OrganisationKind::LegalAidCentre as i32,
         parent_id: String::new(),
     };
-    s.identity().await.create_organisation(s.authed(&token, msg)).await.expect("centre").into_inner().id
+    s.identity().create_organisation(s.request(&token, msg)).await.expect("centre").into_inner().id
 }
 
 /// A staff account that signs in with its e-mail (S2-6).
@@ -35,7 +33,7 @@ async fn staff(s: &Suite, email: &str, surname: &str, role: Role, org: &str) {
         organisation_id: org.into(),
         ..Default::default()
     };
-    s.identity().await.create_staff_account(s.authed(&token, msg)).await.expect("create staff");
+    s.identity().create_staff_account(s.request(&token, msg)).await.expect("create staff");
 }
 
 /// The value of the hidden input `name` in a rendered form.

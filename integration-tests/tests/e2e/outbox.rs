@@ -6,21 +6,24 @@ use std::time::Duration;
 use futures::StreamExt;
 use opeka_integration_tests::{OwnNats, Suite};
 use opeka_proto::identity::{CreateStaffAccountRequest, Role};
+use opeka_testkit::wait_within;
 use prost::Message;
-use sqlx::{Connection, PgConnection};
+
+/// The broker's outage and return take their time on a loaded machine.
+const WAIT: Duration = Duration::from_secs(30);
 
 #[tokio::test]
 async fn an_event_written_during_a_broker_outage_is_published_exactly_once() {
     let mut nats = OwnNats::start();
     let url = nats.url();
-    let suite = Suite::start_with(move |s| s.nats_url = url).await;
+    let suite = Suite::start_with(|b| b.tweak(move |s| s.platform.nats_url = url)).await;
     let token = suite.admin_token().await;
 
     // The relay creates the stream once the broker is reachable.
     let client = async_nats::connect(nats.url()).await.expect("connect");
     let js = async_nats::jetstream::new(client.clone());
-    let stream_name = format!("{}_IDENTITY", suite.ctx.settings.bus.stream_prefix);
-    wait_for(|| async { js.get_stream(&stream_name).await.is_ok() }).await;
+    let stream_name = format!("{}_IDENTITY", suite.settings.platform.bus.stream_prefix);
+    wait_within("the identity stream", WAIT, || async { js.get_stream(&stream_name).await.ok() }).await;
     drop(js);
     drop(client);
 
@@ -28,8 +31,7 @@ async fn an_event_written_during_a_broker_outage_is_published_exactly_once() {
 
     let account = suite
         .identity()
-        .await
-        .create_staff_account(suite.authed(
+        .create_staff_account(suite.request(
             &token,
             CreateStaffAccountRequest {
                 surname: "Петрова".into(),
@@ -44,30 +46,29 @@ async fn an_event_written_during_a_broker_outage_is_published_exactly_once() {
         .expect("the write succeeds while the broker is down")
         .into_inner();
 
-    let mut db = PgConnection::connect(&suite.db.owner_url).await.expect("db");
     let (outbox_id, published): (uuid::Uuid, Option<chrono::DateTime<chrono::Utc>>) =
         sqlx::query_as("select id, published_at from identity.outbox where subject like '%.identity.account_created'")
-            .fetch_one(&mut db)
+            .fetch_one(&suite.owner_pool)
             .await
             .expect("the event waits in the outbox");
     assert!(published.is_none(), "nothing can be published while the broker is down");
 
     nats.restart();
-    wait_for(|| async {
+    wait_within("the row published", WAIT, || async {
         let row: Option<chrono::DateTime<chrono::Utc>> =
             sqlx::query_scalar("select published_at from identity.outbox where id = $1")
                 .bind(outbox_id)
-                .fetch_one(&mut PgConnection::connect(&suite.db.owner_url).await.expect("db"))
+                .fetch_one(&suite.owner_pool)
                 .await
                 .expect("row");
-        row.is_some()
+        row
     })
     .await;
 
     let client = async_nats::connect(nats.url()).await.expect("connect");
     let js = async_nats::jetstream::new(client);
     let stream = js.get_stream(&stream_name).await.expect("stream");
-    let subject = format!("{}.{}.identity.account_created", suite.ctx.settings.bus.root, suite.tenant_id);
+    let subject = format!("{}.{}.identity.account_created", suite.settings.platform.bus.root, suite.tenant_id);
     let consumer = stream
         .create_consumer(async_nats::jetstream::consumer::pull::Config {
             filter_subject: subject.clone(),
@@ -99,18 +100,4 @@ async fn an_event_written_during_a_broker_outage_is_published_exactly_once() {
     let ack =
         js.publish_with_headers(subject, h, env.encode_to_vec().into()).await.expect("publish").await.expect("ack");
     assert!(ack.duplicate, "the broker recognises the duplicate");
-}
-
-async fn wait_for<F, Fut>(mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    for _ in 0..300 {
-        if f().await {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("condition not reached in 30 s");
 }

@@ -8,11 +8,7 @@ use opeka_proto::cases::{self as cpb, cases_service_client::CasesServiceClient};
 use opeka_proto::files::{self as fpb, files_service_client::FilesServiceClient};
 use opeka_proto::identity as ipb;
 use opeka_proto::scheduler::{self as spb, scheduler_service_client::SchedulerServiceClient};
-use tonic::transport::Channel;
-
-fn channel(url: &str) -> Channel {
-    Channel::from_shared(url.to_string()).expect("url").connect_lazy()
-}
+use opeka_testkit::{Service, wait_within};
 
 /// Walks a list two rows at a time; `page(size, token)` returns ids and the next token.
 async fn walk(mut page: impl AsyncFnMut(i32, String) -> (Vec<String>, String)) {
@@ -38,14 +34,14 @@ async fn walk(mut page: impl AsyncFnMut(i32, String) -> (Vec<String>, String)) {
 async fn identity_pages_districts() {
     let suite = Suite::start().await;
     let admin = suite.admin_token().await;
-    let mut identity = suite.identity().await;
+    let mut identity = suite.identity();
     for name in ["Первомайский", "Ленинский", "Октябрьский"] {
-        let req = suite.authed(&admin, ipb::CreateDistrictRequest { name: name.into() });
+        let req = suite.request(&admin, ipb::CreateDistrictRequest { name: name.into() });
         identity.create_district(req).await.expect("district");
     }
     walk(async |page_size, page_token| {
         let req = ipb::ListDistrictsRequest { page_size, page_token, ..Default::default() };
-        let list = identity.list_districts(suite.authed(&admin, req)).await.expect("list").into_inner();
+        let list = identity.list_districts(suite.request(&admin, req)).await.expect("list").into_inner();
         (list.districts.into_iter().map(|d| d.id).collect(), list.next_page_token)
     })
     .await;
@@ -55,14 +51,14 @@ async fn identity_pages_districts() {
 async fn files_pages_file_types() {
     let suite = Suite::start().await;
     let admin = suite.admin_token().await;
-    let mut files = FilesServiceClient::new(channel(&suite.files_url));
+    let mut files = FilesServiceClient::new(suite.channel(Service::Files));
     for name in ["Паспорт", "СНИЛС", "Справка"] {
-        let req = suite.authed(&admin, fpb::CreateFileTypeRequest { name: name.into() });
+        let req = suite.request(&admin, fpb::CreateFileTypeRequest { name: name.into() });
         files.create_file_type(req).await.expect("file type");
     }
     walk(async |page_size, page_token| {
         let req = fpb::ListFileTypesRequest { page_size, page_token, ..Default::default() };
-        let list = files.list_file_types(suite.authed(&admin, req)).await.expect("list").into_inner();
+        let list = files.list_file_types(suite.request(&admin, req)).await.expect("list").into_inner();
         (list.file_types.into_iter().map(|t| t.id).collect(), list.next_page_token)
     })
     .await;
@@ -72,14 +68,14 @@ async fn files_pages_file_types() {
 async fn cases_pages_special_groups() {
     let suite = Suite::start().await;
     let admin = suite.admin_token().await;
-    let mut cases = CasesServiceClient::new(channel(&suite.cases_url));
+    let mut cases = CasesServiceClient::new(suite.channel(Service::Cases));
     for name in ["Многодетные", "Инвалиды", "Пенсионеры"] {
-        let req = suite.authed(&admin, cpb::CreateSpecialGroupRequest { name: name.into() });
+        let req = suite.request(&admin, cpb::CreateSpecialGroupRequest { name: name.into() });
         cases.create_special_group(req).await.expect("group");
     }
     walk(async |page_size, page_token| {
         let req = cpb::ListSpecialGroupsRequest { page_size, page_token, ..Default::default() };
-        let list = cases.list_special_groups(suite.authed(&admin, req)).await.expect("list").into_inner();
+        let list = cases.list_special_groups(suite.request(&admin, req)).await.expect("list").into_inner();
         (list.groups.into_iter().map(|g| g.id).collect(), list.next_page_token)
     })
     .await;
@@ -89,9 +85,9 @@ async fn cases_pages_special_groups() {
 async fn scheduler_pages_occurrences() {
     let suite = Suite::start().await;
     let admin = suite.admin_token().await;
-    let mut cases = CasesServiceClient::new(channel(&suite.cases_url));
+    let mut cases = CasesServiceClient::new(suite.channel(Service::Cases));
     let citizen = cases
-        .create_citizen(suite.authed(
+        .create_citizen(suite.request(
             &admin,
             cpb::CreateCitizenRequest {
                 surname: "Листова".into(),
@@ -105,7 +101,7 @@ async fn scheduler_pages_occurrences() {
         .into_inner();
     let today = chrono::Utc::now().date_naive();
     let day = |n: u64| (today + chrono::Days::new(n)).to_string();
-    let mut scheduler = SchedulerServiceClient::new(channel(&suite.scheduler_url));
+    let mut scheduler = SchedulerServiceClient::new(suite.channel(Service::Scheduler));
     let series = spb::CreateSeriesRequest {
         citizen_id: citizen.id.clone(),
         kind: spb::ReminderKind::CuratorNote as i32,
@@ -116,15 +112,10 @@ async fn scheduler_pages_occurrences() {
         ..Default::default()
     };
     // The scheduler learns of the citizen from the bus.
-    let mut created = false;
-    for _ in 0..100 {
-        if scheduler.create_series(suite.authed(&admin, series.clone())).await.is_ok() {
-            created = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(created, "series created");
+    wait_within("the series created", Duration::from_secs(10), async || {
+        scheduler.clone().create_series(suite.request(&admin, series.clone())).await.ok()
+    })
+    .await;
     walk(async |page_size, page_token| {
         let req = spb::ListOccurrencesRequest {
             citizen_id: citizen.id.clone(),
@@ -134,7 +125,7 @@ async fn scheduler_pages_occurrences() {
             page_token,
             ..Default::default()
         };
-        let list = scheduler.list_occurrences(suite.authed(&admin, req)).await.expect("list").into_inner();
+        let list = scheduler.list_occurrences(suite.request(&admin, req)).await.expect("list").into_inner();
         (list.occurrences.into_iter().map(|o| o.id).collect(), list.next_page_token)
     })
     .await;

@@ -6,17 +6,16 @@
 use std::time::Duration;
 
 use chrono::{Days, Utc};
-use opeka_integration_tests::Suite;
 use opeka_integration_tests::web::{base, csrf, field_block, get, post, signed_in, unescape};
+use opeka_integration_tests::{PASSWORD, Suite};
 use opeka_proto::cases::{
     CreateCitizenRequest, GetCitizenBotLinkRequest, GetCitizenRequest, cases_service_client::CasesServiceClient,
 };
 use opeka_proto::identity::{
     CreateServiceAccountRequest, CreateStaffAccountRequest, IssueServiceTokenRequest, RedeemBotLinkCodeRequest, Role,
 };
+use opeka_testkit::{Service, wait_within};
 use reqwest::{Client, StatusCode};
-
-const PASSWORD: &str = "Secret-123";
 
 async fn curator(s: &Suite, login: &str) {
     let token = s.admin_token().await;
@@ -29,45 +28,43 @@ async fn curator(s: &Suite, login: &str) {
         roles: vec![Role::Curator as i32],
         ..Default::default()
     };
-    s.identity().await.create_staff_account(s.authed(&token, msg)).await.expect("create curator");
+    s.identity().create_staff_account(s.request(&token, msg)).await.expect("create curator");
 }
 
 /// A citizen of curator `login` who has activated the bot (the code
 /// redeemed by a BOT service account, as the bot does); returns the card id.
 async fn activated_citizen(s: &Suite, login: &str, surname: &str, chat: i64) -> String {
-    let token = s.login(login, PASSWORD).await;
-    let mut cases = CasesServiceClient::connect(s.cases_url.clone()).await.expect("cases");
+    let token = s.access_token(login, PASSWORD).await;
+    let mut cases = CasesServiceClient::new(s.channel(Service::Cases));
     let msg = CreateCitizenRequest {
         surname: surname.into(),
         name: "Мария".into(),
         phone: "+7 900 111-22-33".into(),
         ..Default::default()
     };
-    let c = cases.create_citizen(s.authed(&token, msg)).await.expect("create citizen").into_inner();
+    let c = cases.create_citizen(s.request(&token, msg)).await.expect("create citizen").into_inner();
     let link = cases
-        .get_citizen_bot_link(s.authed(&token, GetCitizenBotLinkRequest { citizen_id: c.id.clone() }))
+        .get_citizen_bot_link(s.request(&token, GetCitizenBotLinkRequest { citizen_id: c.id.clone() }))
         .await
         .expect("bot link")
         .into_inner();
     let admin = s.admin_token().await;
     let msg = CreateServiceAccountRequest { name: format!("Бот {chat}"), roles: vec![Role::Bot as i32] };
-    let acc = s.identity().await.create_service_account(s.authed(&admin, msg)).await.expect("bot account").into_inner();
+    let acc = s.identity().create_service_account(s.request(&admin, msg)).await.expect("bot account").into_inner();
     let msg = IssueServiceTokenRequest {
         tenant: s.tenant.clone(),
         client_id: acc.client_id,
         client_secret: acc.client_secret,
     };
-    let bot = s.identity().await.issue_service_token(msg).await.expect("bot token").into_inner().access_token;
+    let bot = s.identity().issue_service_token(msg).await.expect("bot token").into_inner().access_token;
     let msg = RedeemBotLinkCodeRequest { code: link.code, telegram_chat_id: chat };
-    s.identity().await.redeem_bot_link_code(s.authed(&bot, msg)).await.expect("redeem");
-    for _ in 0..200 {
-        let got = cases.get_citizen(s.authed(&token, GetCitizenRequest { id: c.id.clone() })).await;
-        if got.is_ok_and(|r| r.into_inner().bot_activated) {
-            return c.id;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the citizen's bot never showed as activated");
+    s.identity().redeem_bot_link_code(s.request(&bot, msg)).await.expect("redeem");
+    wait_within("the citizen's bot shown as activated", Duration::from_secs(10), async || {
+        let got = cases.clone().get_citizen(s.request(&token, GetCitizenRequest { id: c.id.clone() })).await;
+        got.ok()?.into_inner().bot_activated.then_some(())
+    })
+    .await;
+    c.id
 }
 
 /// `days` from today, as the form's date inputs send it.
@@ -251,12 +248,12 @@ async fn s0_79_s0_80_edit_and_delete_a_task() {
     assert!(tab.html.contains("data-colour=\"blue\""), "S0-75 marker in the list: {}", tab.html);
     let first = events(&c, &s, &id, "").await;
     let link = first[0]["url"].as_str().expect("an event links its form").to_string();
-    let edit = get(&c, &format!("{}{}", s.gateway_url, unescape(&link))).await;
+    let edit = get(&c, &format!("{}{}", s.url(Service::Gateway), unescape(&link))).await;
     assert_eq!(edit.status, StatusCode::OK, "{}", edit.html);
     assert!(edit.html.contains("Изменить") && edit.html.contains("Удалить"), "{}", edit.html);
     assert!(edit.html.contains("Только это напоминание"), "one occurrence can be changed alone");
 
-    let series_url = format!("{}{}", s.gateway_url, unescape(&link).split('?').next().unwrap());
+    let series_url = format!("{}{}", s.url(Service::Gateway), unescape(&link).split('?').next().unwrap());
     let token = csrf(&edit.html);
     let mut all = vec![("csrf", token.as_str()), ("action", "save")];
     let fields = series_fields("support", "Новый текст", "daily", &start);

@@ -4,30 +4,20 @@
 //! system clock (access tokens stay valid). Covers S0-57, S0-63, S0-64,
 //! S0-75…S0-78, S0-90, S0-95 and the dispatcher's guarantees (one delivery
 //! per occurrence with two replicas; nothing lost while NATS is down).
-use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeZone, Utc};
-use opeka_integration_tests::{Options, OwnNats, Suite};
+use opeka_integration_tests::{OwnNats, PASSWORD, Suite};
 use opeka_notifications::testing::FakeTelegram;
-use opeka_platform::clock::ManualClock;
 use opeka_proto::cases::{self as cpb, cases_service_client::CasesServiceClient};
 use opeka_proto::identity::{self as ipb};
 use opeka_proto::notifications::{self as npb, notifications_service_client::NotificationsServiceClient};
 use opeka_proto::scheduler::{self as spb, scheduler_service_client::SchedulerServiceClient};
+use opeka_testkit::{Service, wait_within};
 use tonic::transport::Channel;
 
-const PASSWORD: &str = "Secret-123";
-
-async fn eventually<T>(what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
-    for _ in 0..300 {
-        if let Some(v) = f().await {
-            return v;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
+/// How long a reminder may take through scheduler, NATS and notifications.
+const PATIENCE: Duration = Duration::from_secs(30);
 
 /// 2027-03-01 at `h:m` Moscow time (UTC+3, no DST).
 fn msk(day: u32, h: u32, m: u32) -> DateTime<Utc> {
@@ -37,40 +27,33 @@ fn msk(day: u32, h: u32, m: u32) -> DateTime<Utc> {
 struct World {
     suite: Suite,
     telegram: FakeTelegram,
-    clock: ManualClock,
     bot_token: String,
     curator: String,
 }
 
-async fn world(clock_at: DateTime<Utc>, nats: Option<String>, extra_schedulers: usize) -> World {
+/// The suite with the scheduler (and its `replicas`) on a manual clock at
+/// `clock_at`, notifications against a fake Bot API, every service on `nats`
+/// when given.
+async fn world(clock_at: DateTime<Utc>, nats: Option<String>, replicas: usize) -> World {
     let telegram = FakeTelegram::start().await;
-    let clock = ManualClock::new(clock_at);
     let api = telegram.url.clone();
-    let suite = Suite::start_opts(Options {
-        platform: Box::new(move |p| {
+    let suite = Suite::start_with(|b| {
+        b.manual_clock(clock_at, &[Service::Scheduler]).replicas(Service::Scheduler, replicas).tweak(move |s| {
             if let Some(url) = nats {
-                p.nats_url = url;
+                s.platform.nats_url = url;
             }
-        }),
-        notifications: Box::new(move |n| {
-            n.telegram_api_url = api;
-            n.poll_timeout_secs = 1;
-        }),
-        scheduler: Box::new(|s| {
-            s.dispatch_interval_ms = 100;
-            s.sweep_interval_secs = 1;
-            s.detector_cron = "* * * * * *".into();
-        }),
-        scheduler_clock: Some(Arc::new(clock.clone())),
-        extra_schedulers,
-        ..Default::default()
+            s.notifications.telegram_api_url = api;
+            s.notifications.poll_timeout_secs = 1;
+            s.scheduler.dispatch_interval_ms = 100;
+            s.scheduler.sweep_interval_secs = 1;
+            s.scheduler.detector_cron = "* * * * * *".into();
+        })
     })
     .await;
     let admin = suite.admin_token().await;
     suite
         .identity()
-        .await
-        .create_staff_account(suite.authed(
+        .create_staff_account(suite.request(
             &admin,
             ipb::CreateStaffAccountRequest {
                 surname: "Кураторова".into(),
@@ -87,28 +70,24 @@ async fn world(clock_at: DateTime<Utc>, nats: Option<String>, extra_schedulers: 
     let bot_token = format!("123456789:AAH{}", uuid::Uuid::new_v4().simple());
     telegram.add_bot(&bot_token, "opeka_reminders_bot");
     notifications(&suite)
-        .set_bot_token(suite.authed(&admin, npb::SetBotTokenRequest { token: bot_token.clone() }))
+        .set_bot_token(suite.request(&admin, npb::SetBotTokenRequest { token: bot_token.clone() }))
         .await
         .expect("bot token");
-    let curator = suite.login("kuratorova", PASSWORD).await;
-    World { suite, telegram, clock, bot_token, curator }
-}
-
-fn channel(url: &str) -> Channel {
-    Channel::from_shared(url.to_string()).expect("url").connect_lazy()
+    let curator = suite.access_token("kuratorova", PASSWORD).await;
+    World { suite, telegram, bot_token, curator }
 }
 
 fn notifications(s: &Suite) -> NotificationsServiceClient<Channel> {
-    NotificationsServiceClient::new(channel(&s.notifications_url))
+    NotificationsServiceClient::new(s.channel(Service::Notifications))
 }
 
 impl World {
     fn scheduler(&self) -> SchedulerServiceClient<Channel> {
-        SchedulerServiceClient::new(channel(&self.suite.scheduler_url))
+        SchedulerServiceClient::new(self.suite.channel(Service::Scheduler))
     }
 
     fn cases(&self) -> CasesServiceClient<Channel> {
-        CasesServiceClient::new(channel(&self.suite.cases_url))
+        CasesServiceClient::new(self.suite.channel(Service::Cases))
     }
 
     /// A citizen of the curator whose bot is linked to `chat`.
@@ -116,7 +95,7 @@ impl World {
         let s = &self.suite;
         let citizen = self
             .cases()
-            .create_citizen(s.authed(
+            .create_citizen(s.request(
                 &self.curator,
                 cpb::CreateCitizenRequest {
                     surname: surname.into(),
@@ -131,7 +110,7 @@ impl World {
         let link = self
             .cases()
             .get_citizen_bot_link(
-                s.authed(&self.curator, cpb::GetCitizenBotLinkRequest { citizen_id: citizen.id.clone() }),
+                s.request(&self.curator, cpb::GetCitizenBotLinkRequest { citizen_id: citizen.id.clone() }),
             )
             .await
             .expect("link")
@@ -140,17 +119,20 @@ impl World {
         self.telegram.wait_for_text(chat, "Введите код активации").await;
         self.telegram.send_text(&self.bot_token, chat, &link.code);
         self.telegram.wait_for_text(chat, "Успешная активация").await;
-        let mut cases = self.cases();
-        eventually("«Бот активирован»", async || {
-            let req = s.authed(&self.curator, cpb::GetCitizenRequest { id: citizen.id.clone() });
-            cases.get_citizen(req).await.ok()?.into_inner().bot_activated.then_some(())
+        wait_within("«Бот активирован»", PATIENCE, async || {
+            let req = s.request(&self.curator, cpb::GetCitizenRequest { id: citizen.id.clone() });
+            self.cases().get_citizen(req).await.ok()?.into_inner().bot_activated.then_some(())
         })
         .await;
         citizen
     }
 
     async fn series(&self, req: spb::CreateSeriesRequest) -> spb::Series {
-        self.scheduler().create_series(self.suite.authed(&self.curator, req)).await.expect("create series").into_inner()
+        self.scheduler()
+            .create_series(self.suite.request(&self.curator, req))
+            .await
+            .expect("create series")
+            .into_inner()
     }
 
     async fn occurrences(&self, citizen_id: &str, from: &str, to: &str) -> Vec<spb::Occurrence> {
@@ -161,7 +143,7 @@ impl World {
             ..Default::default()
         };
         self.scheduler()
-            .list_occurrences(self.suite.authed(&self.curator, req))
+            .list_occurrences(self.suite.request(&self.curator, req))
             .await
             .expect("list")
             .into_inner()
@@ -215,14 +197,16 @@ async fn a_reminder_is_delivered_answered_green_and_an_unanswered_one_turns_yell
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(w.reminder_messages(chat), 0);
 
-    w.clock.set(msk(1, 9, 0));
+    w.suite.clock.set(msk(1, 9, 0));
     let done = w.reminder(chat, "01.03.2027 09:00 — Меры поддержки: Принять лекарство", "Выполнено").await;
     w.press(chat, &done);
     let (s, c) = (&w.suite, &citizen);
-    eventually("green in the calendar data", async || {
+    wait_within("green in the calendar data", PATIENCE, async || {
         let url = format!(
             "{}/t/{}/citizens/{}/program/events?start=2027-03-01&end=2027-03-02",
-            s.gateway_url, s.tenant, c.id
+            s.url(Service::Gateway),
+            s.tenant,
+            c.id
         );
         let json = curator_json(s, &url).await?;
         let colours: Vec<String> = json
@@ -243,10 +227,10 @@ async fn a_reminder_is_delivered_answered_green_and_an_unanswered_one_turns_yell
         .await;
 
     // The 10:00 question: delivered, never answered → yellow after the grace period.
-    w.clock.set(msk(1, 10, 0));
+    w.suite.clock.set(msk(1, 10, 0));
     w.reminder(chat, "01.03.2027 10:00 — Информация для Вас: Приходите на приём?", "Пропущено").await;
-    w.clock.set(msk(1, 13, 0));
-    eventually("yellow after the grace period (S0-76)", async || {
+    w.suite.clock.set(msk(1, 13, 0));
+    wait_within("yellow after the grace period (S0-76)", PATIENCE, async || {
         let o = w.occurrences(&citizen.id, "2027-03-01", "2027-03-02").await;
         let colours: Vec<&str> = o.iter().map(|o| o.colour.as_str()).collect();
         (colours == ["green", "yellow"]).then_some(())
@@ -277,20 +261,20 @@ async fn five_skipped_days_raise_exactly_one_activity() {
     w.series(daily).await;
 
     for day in 1..=5 {
-        w.clock.set(msk(day, 9, 0));
+        w.suite.clock.set(msk(day, 9, 0));
         let skip = w.reminder(chat, &format!("0{day}.03.2027 09:00 — Меры поддержки: Зарядка"), "Пропущено").await;
         w.press(chat, &skip);
         let date = format!("2027-03-0{day}");
         let next = format!("2027-03-0{}", day + 1);
-        eventually("red (S0-78)", async || {
+        wait_within("red (S0-78)", PATIENCE, async || {
             let o = w.occurrences(&citizen.id, &date, &next).await;
             (o.len() == 1 && o[0].colour == "red").then_some(())
         })
         .await;
-        w.clock.set(msk(day, 20, 0));
+        w.suite.clock.set(msk(day, 20, 0));
     }
     let activities = async || {
-        let req = w.suite.authed(
+        let req = w.suite.request(
             &w.curator,
             cpb::ListActivitiesRequest {
                 citizen_id: citizen.id.clone(),
@@ -300,7 +284,7 @@ async fn five_skipped_days_raise_exactly_one_activity() {
         );
         w.cases().list_activities(req).await.expect("activities").into_inner().activities
     };
-    eventually("«пропуск (5 дней)»", async || (!activities().await.is_empty()).then_some(())).await;
+    wait_within("«пропуск (5 дней)»", PATIENCE, async || (!activities().await.is_empty()).then_some(())).await;
     // The detector runs every second here: still one item after several runs.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let raised = activities().await;
@@ -321,7 +305,7 @@ async fn two_schedulers_deliver_each_occurrence_exactly_once() {
         w.series(daily).await;
     }
     for day in 1..=3 {
-        w.clock.set(msk(day, 9, 0));
+        w.suite.clock.set(msk(day, 9, 0));
         for chat in chats {
             w.telegram.wait_for_text(chat, &format!("0{day}.03.2027 09:00 — Меры поддержки: Прогулка")).await;
         }
@@ -343,9 +327,9 @@ async fn a_reminder_due_while_nats_is_down_arrives_when_it_returns() {
     w.series(once(&citizen.id, spb::ReminderKind::Meeting, "Встреча в центре", "2027-03-01", "09:00")).await;
 
     nats.stop();
-    w.clock.set(msk(1, 9, 0));
+    w.suite.clock.set(msk(1, 9, 0));
     let s = &w.suite;
-    eventually("the occurrence released into the outbox", async || {
+    wait_within("the occurrence released into the outbox", PATIENCE, async || {
         let o = w.occurrences(&citizen.id, "2027-03-01", "2027-03-02").await;
         (o.len() == 1 && o[0].status == spb::OccurrenceStatus::Sent as i32).then_some(())
     })

@@ -5,46 +5,27 @@
 //! killed on purpose and seen restarted). Real PostgreSQL, a NATS server of
 //! the test's own, the fake Bot API; the scheduler runs on a manual clock.
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeZone, Utc};
 use futures::StreamExt as _;
-use opeka_integration_tests::{Options, OwnNats, Suite};
+use opeka_integration_tests::{OwnNats, PASSWORD, Suite};
 use opeka_notifications::testing::FakeTelegram;
-use opeka_platform::clock::ManualClock;
 use opeka_proto::cases::{self as cpb, cases_service_client::CasesServiceClient};
 use opeka_proto::identity as ipb;
 use opeka_proto::notifications::{self as npb, notifications_service_client::NotificationsServiceClient};
 use opeka_proto::scheduler::{self as spb, scheduler_service_client::SchedulerServiceClient};
+use opeka_testkit::{Service, wait_within};
 use tonic::transport::Channel;
-
-const PASSWORD: &str = "Secret-123";
 
 /// 2027-03-01 at `h:m` Moscow time (UTC+3, no DST).
 fn msk(h: u32, m: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2027, 3, 1, h, m, 0).unwrap() - chrono::Duration::hours(3)
 }
 
-fn channel(url: &str) -> Channel {
-    Channel::from_shared(url.to_string()).expect("url").connect_lazy()
-}
-
-async fn eventually<T>(within: Duration, what: &str, mut f: impl AsyncFnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + within;
-    loop {
-        if let Some(v) = f().await {
-            return v;
-        }
-        assert!(Instant::now() < deadline, "timed out after {within:?} waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
 struct World {
     suite: Suite,
     telegram: FakeTelegram,
-    clock: ManualClock,
     bot_token: String,
     curator: String,
     /// `/readyz` of an admin server with the process's checks (broker, tasks).
@@ -52,50 +33,43 @@ struct World {
     metrics: String,
 }
 
-async fn world(nats: Option<String>, notifications_apart: bool) -> World {
+/// The suite with the scheduler on a manual clock at 08:00, notifications
+/// against a fake Bot API (in a runtime of its own when `apart`), every
+/// service on `nats` when given, and the admin server `opeka serve` runs.
+async fn world(nats: Option<String>, apart: bool) -> World {
     let telegram = FakeTelegram::start().await;
-    let clock = ManualClock::new(msk(8, 0));
     let api = telegram.url.clone();
-    let nats_url = nats.clone();
-    let suite = Suite::start_opts(Options {
-        platform: Box::new(move |p| {
+    let suite = Suite::start_with(|mut b| {
+        if apart {
+            b = b.apart(Service::Notifications);
+        }
+        b.manual_clock(msk(8, 0), &[Service::Scheduler]).tweak(move |s| {
             if let Some(url) = nats {
-                p.nats_url = url;
+                s.platform.nats_url = url;
             }
-        }),
-        notifications: Box::new(move |n| {
-            n.telegram_api_url = api;
-            n.poll_timeout_secs = 1;
+            s.notifications.telegram_api_url = api;
+            s.notifications.poll_timeout_secs = 1;
             // A burst that lasts long enough to stop a process in the middle of it.
-            n.telegram_per_bot_per_sec = 20;
-            n.db_max_connections = 10;
-        }),
-        scheduler: Box::new(|s| {
-            s.dispatch_interval_ms = 100;
-            s.sweep_interval_secs = 1;
-        }),
-        scheduler_clock: Some(Arc::new(clock.clone())),
-        notifications_apart,
-        ..Default::default()
+            s.notifications.telegram_per_bot_per_sec = 20;
+            s.notifications.db_max_connections = 10;
+            s.scheduler.dispatch_interval_ms = 100;
+            s.scheduler.sweep_interval_secs = 1;
+        })
     })
     .await;
     // The admin server `opeka serve` runs: broker connection and supervised tasks.
-    let bus_url = nats_url.unwrap_or_else(opeka_platform::testing::nats_url);
-    let mut admin_settings = suite.ctx.settings.clone();
-    admin_settings.nats_url = bus_url;
-    let bus = opeka_platform::bus::Bus::connect(&admin_settings, "admin").await.expect("bus");
+    let bus = opeka_platform::bus::Bus::connect(&suite.settings.platform, "admin").await.expect("bus");
     let admin = opeka_platform::admin::Admin::new()
         .check("nats", opeka_platform::admin::bus_check(bus))
-        .check("tasks", suite.ctx.tasks.check());
+        .check("tasks", suite.tasks.check());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind admin");
     let admin_url = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(admin.serve(listener, suite.ctx.shutdown.clone()));
+    tokio::spawn(admin.serve(listener, suite.stop_token()));
 
     let admin_token = suite.admin_token().await;
     suite
         .identity()
-        .await
-        .create_staff_account(suite.authed(
+        .create_staff_account(suite.request(
             &admin_token,
             ipb::CreateStaffAccountRequest {
                 surname: "Кураторова".into(),
@@ -111,15 +85,14 @@ async fn world(nats: Option<String>, notifications_apart: bool) -> World {
         .expect("curator");
     let bot_token = format!("123456789:AAH{}", uuid::Uuid::new_v4().simple());
     telegram.add_bot(&bot_token, "opeka_reminders_bot");
-    NotificationsServiceClient::new(channel(&suite.notifications_url))
-        .set_bot_token(suite.authed(&admin_token, npb::SetBotTokenRequest { token: bot_token.clone() }))
+    NotificationsServiceClient::new(suite.channel(Service::Notifications))
+        .set_bot_token(suite.request(&admin_token, npb::SetBotTokenRequest { token: bot_token.clone() }))
         .await
         .expect("bot token");
-    let curator = suite.login("kuratorova", PASSWORD).await;
+    let curator = suite.access_token("kuratorova", PASSWORD).await;
     World {
         suite,
         telegram,
-        clock,
         bot_token,
         curator,
         readyz: format!("{admin_url}/readyz"),
@@ -129,11 +102,11 @@ async fn world(nats: Option<String>, notifications_apart: bool) -> World {
 
 impl World {
     fn cases(&self) -> CasesServiceClient<Channel> {
-        CasesServiceClient::new(channel(&self.suite.cases_url))
+        CasesServiceClient::new(self.suite.channel(Service::Cases))
     }
 
     fn scheduler(&self) -> SchedulerServiceClient<Channel> {
-        SchedulerServiceClient::new(channel(&self.suite.scheduler_url))
+        SchedulerServiceClient::new(self.suite.channel(Service::Scheduler))
     }
 
     /// A citizen whose bot is activated in `chat`, with a one-off reminder
@@ -142,7 +115,7 @@ impl World {
         let s = &self.suite;
         let citizen = self
             .cases()
-            .create_citizen(s.authed(
+            .create_citizen(s.request(
                 &self.curator,
                 cpb::CreateCitizenRequest {
                     surname: format!("Гражданинова{i}"),
@@ -157,7 +130,7 @@ impl World {
         let link = self
             .cases()
             .get_citizen_bot_link(
-                s.authed(&self.curator, cpb::GetCitizenBotLinkRequest { citizen_id: citizen.id.clone() }),
+                s.request(&self.curator, cpb::GetCitizenBotLinkRequest { citizen_id: citizen.id.clone() }),
             )
             .await
             .expect("link")
@@ -166,10 +139,9 @@ impl World {
         self.telegram.wait_for_text(chat, "Введите код активации").await;
         self.telegram.send_text(&self.bot_token, chat, &link.code);
         self.telegram.wait_for_text(chat, "Успешная активация").await;
-        let mut cases = self.cases();
-        eventually(Duration::from_secs(30), "«Бот активирован»", async || {
-            let req = s.authed(&self.curator, cpb::GetCitizenRequest { id: citizen.id.clone() });
-            cases.get_citizen(req).await.ok()?.into_inner().bot_activated.then_some(())
+        wait_within("«Бот активирован»", Duration::from_secs(30), async || {
+            let req = s.request(&self.curator, cpb::GetCitizenRequest { id: citizen.id.clone() });
+            self.cases().get_citizen(req).await.ok()?.into_inner().bot_activated.then_some(())
         })
         .await;
         for time in times {
@@ -182,7 +154,7 @@ impl World {
                 recurrence: Some(spb::Recurrence { frequency: spb::Frequency::Once as i32, ..Default::default() }),
                 ..Default::default()
             };
-            self.scheduler().create_series(s.authed(&self.curator, req)).await.expect("series");
+            self.scheduler().create_series(s.request(&self.curator, req)).await.expect("series");
         }
     }
 
@@ -214,7 +186,7 @@ impl World {
     }
 
     async fn all_arrived(&self, chats: &[i64], hhmm: &str, within: Duration) -> BTreeMap<i64, usize> {
-        eventually(within, &format!("every {hhmm} reminder"), async || {
+        wait_within(&format!("every {hhmm} reminder"), within, async || {
             let copies = self.copies(chats, hhmm);
             copies.values().all(|n| *n >= 1).then_some(copies)
         })
@@ -222,7 +194,7 @@ impl World {
     }
 
     async fn first_arrived(&self, chats: &[i64], hhmm: &str) {
-        eventually(Duration::from_secs(60), &format!("the first {hhmm} reminder"), async || {
+        wait_within(&format!("the first {hhmm} reminder"), Duration::from_secs(60), async || {
             self.copies(chats, hhmm).values().any(|n| *n >= 1).then_some(())
         })
         .await;
@@ -272,12 +244,12 @@ async fn issue9_point9_fault_drill_outage_graceful_stop_and_kill_mid_burst() {
     //    back 60 s after it stopped.
     nats.stop();
     let down_at = Instant::now();
-    eventually(Duration::from_secs(15), "/readyz red without the broker", async || {
+    wait_within("/readyz red without the broker", Duration::from_secs(15), async || {
         let (ok, body) = w.ready().await;
         (!ok && body.contains("nats")).then_some(())
     })
     .await;
-    w.clock.set(msk(9, 0));
+    w.suite.clock.set(msk(9, 0));
     tokio::time::sleep(Duration::from_secs(60).saturating_sub(down_at.elapsed())).await;
     assert!(!w.ready().await.0, "/readyz stays red while the broker is away");
     nats.restart();
@@ -285,29 +257,29 @@ async fn issue9_point9_fault_drill_outage_graceful_stop_and_kill_mid_burst() {
     let copies = w.all_arrived(&chats, "09:00", Duration::from_secs(120)).await;
     let outage_last = recovered.elapsed();
     let outage_dups = duplicates(&copies);
-    eventually(Duration::from_secs(30), "/readyz green again", async || w.ready().await.0.then_some(())).await;
+    wait_within("/readyz green again", Duration::from_secs(30), async || w.ready().await.0.then_some(())).await;
 
     // 2. A graceful stop in the middle of the burst: nothing lost, nothing twice.
-    w.clock.set(msk(10, 0));
+    w.suite.clock.set(msk(10, 0));
     w.first_arrived(&chats, "10:00").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before_stop = w.copies(&chats, "10:00").values().filter(|n| **n > 0).count();
-    w.suite.stop_notifications().await;
+    w.suite.stop_service(Service::Notifications).await;
     tokio::time::sleep(Duration::from_secs(2)).await;
-    w.suite.start_notifications();
+    w.suite.restart_service(Service::Notifications).await;
     let restarted = Instant::now();
     let copies = w.all_arrived(&chats, "10:00", Duration::from_secs(120)).await;
     let graceful_last = restarted.elapsed();
     let graceful_dups = duplicates(&copies);
 
     // 3. A kill in the middle of the burst: everything arrives, at most twice.
-    w.clock.set(msk(11, 0));
+    w.suite.clock.set(msk(11, 0));
     w.first_arrived(&chats, "11:00").await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let before_kill = w.copies(&chats, "11:00").values().filter(|n| **n > 0).count();
-    w.suite.kill_notifications();
+    w.suite.kill_service(Service::Notifications);
     tokio::time::sleep(Duration::from_secs(2)).await;
-    w.suite.start_notifications();
+    w.suite.restart_service(Service::Notifications).await;
     let restarted = Instant::now();
     let copies = w.all_arrived(&chats, "11:00", Duration::from_secs(120)).await;
     let kill_last = restarted.elapsed();
@@ -344,13 +316,13 @@ async fn issue9_point8_burst_under_the_production_subscriber_then_a_task_killed_
     let w = world(None, false).await;
     assert!(tracing::dispatcher::has_been_set(), "the production subscriber is installed");
     let chats = w.citizens(7_800_000, 200, &["09:00"]).await;
-    let tasks = w.suite.ctx.tasks.clone();
+    let tasks = w.suite.tasks.clone();
     let restarts_before: BTreeMap<String, u64> =
         tasks.names().into_iter().map(|n| (n.clone(), tasks.restarts(&n).unwrap_or(0))).collect();
     assert!(restarts_before.contains_key("notifications.outbox-relay"), "tasks: {restarts_before:?}");
 
     // The burst and the interactions together.
-    w.clock.set(msk(9, 0));
+    w.suite.clock.set(msk(9, 0));
     for chat in &chats[..50] {
         w.telegram.send_text(&w.bot_token, *chat, "/start");
     }
@@ -368,11 +340,11 @@ async fn issue9_point8_burst_under_the_production_subscriber_then_a_task_killed_
     let restarts_after: BTreeMap<String, u64> =
         tasks.names().into_iter().map(|n| (n.clone(), tasks.restarts(&n).unwrap_or(0))).collect();
     assert_eq!(restarts_after, restarts_before, "no task died during the burst");
-    let owner = opeka_platform::db::connect(&w.suite.db.owner_url, "resilience", 2).await.expect("owner pool");
     for schema in ["identity", "cases", "files", "notifications", "scheduler", "gateway"] {
         let query = format!("select count(*) from {schema}.outbox where published_at is null");
-        eventually(Duration::from_secs(10), &format!("{schema}'s outbox published"), async || {
-            let left: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(query.clone())).fetch_one(&owner).await.ok()?;
+        wait_within(&format!("{schema}'s outbox published"), Duration::from_secs(10), async || {
+            let left: i64 =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(query.clone())).fetch_one(&w.suite.owner_pool).await.ok()?;
             (left == 0).then_some(())
         })
         .await;
@@ -383,13 +355,13 @@ async fn issue9_point8_burst_under_the_production_subscriber_then_a_task_killed_
     let relay = "notifications.outbox-relay";
     let counted_before = w.restarts_metric(relay).await;
     assert!(tasks.kill_for_test(relay));
-    let red = eventually(Duration::from_secs(5), "/readyz red naming the dead task", async || {
+    let red = wait_within("/readyz red naming the dead task", Duration::from_secs(5), async || {
         let (ok, body) = w.ready().await;
         (!ok && body.contains(relay)).then_some(body)
     })
     .await;
     assert!(red.contains("killed on purpose"), "the reason is shown: {red}");
-    eventually(Duration::from_secs(10), "the task restarted", async || {
+    wait_within("the task restarted", Duration::from_secs(10), async || {
         (tasks.restarts(relay) == Some(1) && w.ready().await.0).then_some(())
     })
     .await;

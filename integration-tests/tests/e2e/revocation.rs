@@ -5,7 +5,7 @@
 //! they verify tokens locally and the token has not expired.
 use std::time::Duration;
 
-use opeka_integration_tests::Suite;
+use opeka_integration_tests::{PASSWORD, Suite};
 use opeka_proto::cases::{ListCitizensRequest, cases_service_client::CasesServiceClient};
 use opeka_proto::files::{ListFileTypesRequest, files_service_client::FilesServiceClient};
 use opeka_proto::identity::{
@@ -14,9 +14,9 @@ use opeka_proto::identity::{
 };
 use opeka_proto::notifications::{GetChannelSettingsRequest, notifications_service_client::NotificationsServiceClient};
 use opeka_proto::scheduler::{GetSeriesRequest, scheduler_service_client::SchedulerServiceClient};
+use opeka_testkit::Service;
 use tonic::Code;
 
-const PASSWORD: &str = "Secret-123";
 /// How long a revocation may take to reach every service.
 const WITHIN: Duration = Duration::from_secs(5);
 
@@ -33,26 +33,25 @@ async fn curator(s: &Suite, login: &str) -> String {
         roles: vec![Role::Curator as i32],
         ..Default::default()
     };
-    s.identity().await.create_staff_account(s.authed(&token, msg)).await.expect("create curator").into_inner().id
+    s.identity().create_staff_account(s.request(&token, msg)).await.expect("create curator").into_inner().id
 }
 
 /// What each verifying service answers `token`: only whether the token
 /// itself was accepted matters (a refusal of the role is fine).
 async fn codes(s: &Suite, token: &str) -> [(&'static str, Code); 4] {
     let code = |r: Result<(), tonic::Status>| r.err().map(|e| e.code()).unwrap_or(Code::Ok);
-    let mut cases = CasesServiceClient::connect(s.cases_url.clone()).await.expect("cases");
-    let mut files = FilesServiceClient::connect(s.files_url.clone()).await.expect("files");
-    let mut scheduler = SchedulerServiceClient::connect(s.scheduler_url.clone()).await.expect("scheduler");
-    let mut notifications =
-        NotificationsServiceClient::connect(s.notifications_url.clone()).await.expect("notifications");
+    let mut cases = CasesServiceClient::new(s.channel(Service::Cases));
+    let mut files = FilesServiceClient::new(s.channel(Service::Files));
+    let mut scheduler = SchedulerServiceClient::new(s.channel(Service::Scheduler));
+    let mut notifications = NotificationsServiceClient::new(s.channel(Service::Notifications));
     let series = GetSeriesRequest { id: uuid::Uuid::now_v7().to_string() };
     [
-        ("cases", code(cases.list_citizens(s.authed(token, ListCitizensRequest::default())).await.map(|_| ()))),
-        ("files", code(files.list_file_types(s.authed(token, ListFileTypesRequest::default())).await.map(|_| ()))),
-        ("scheduler", code(scheduler.get_series(s.authed(token, series)).await.map(|_| ()))),
+        ("cases", code(cases.list_citizens(s.request(token, ListCitizensRequest::default())).await.map(|_| ()))),
+        ("files", code(files.list_file_types(s.request(token, ListFileTypesRequest::default())).await.map(|_| ()))),
+        ("scheduler", code(scheduler.get_series(s.request(token, series)).await.map(|_| ()))),
         (
             "notifications",
-            code(notifications.get_channel_settings(s.authed(token, GetChannelSettingsRequest {})).await.map(|_| ())),
+            code(notifications.get_channel_settings(s.request(token, GetChannelSettingsRequest {})).await.map(|_| ())),
         ),
     ]
 }
@@ -78,20 +77,20 @@ async fn refused_everywhere(s: &Suite, token: &str, what: &str) {
 
 async fn login(s: &Suite, login: &str, password: &str) -> String {
     let msg = LoginRequest { tenant: s.tenant.clone(), login: login.into(), password: password.into() };
-    s.identity().await.login(msg).await.expect("login").into_inner().access_token
+    s.identity().login(msg).await.expect("login").into_inner().access_token
 }
 
 #[tokio::test]
 async fn issue9_point5_ended_sessions_are_refused_by_every_service_within_seconds() {
     let s = Suite::start().await;
     let admin = s.admin_token().await;
-    let mut identity = s.identity().await;
+    let mut identity = s.identity();
 
     // Logout.
     curator(&s, "vyhod").await;
     let token = login(&s, "vyhod", PASSWORD).await;
     accepted_everywhere(&s, &token).await;
-    identity.logout(s.authed(&token, LogoutRequest {})).await.expect("logout");
+    identity.logout(s.request(&token, LogoutRequest {})).await.expect("logout");
     refused_everywhere(&s, &token, "logout").await;
 
     // A password change ends the other sessions (the one changing it stays).
@@ -104,7 +103,7 @@ async fn issue9_point5_ended_sessions_are_refused_by_every_service_within_second
         new_password: "Novyi-parol-1".into(),
         new_password_repeat: "Novyi-parol-1".into(),
     };
-    identity.change_own_password(s.authed(&here, change)).await.expect("change password");
+    identity.change_own_password(s.request(&here, change)).await.expect("change password");
     refused_everywhere(&s, &elsewhere, "a password change").await;
     accepted_everywhere(&s, &here).await;
 
@@ -113,7 +112,7 @@ async fn issue9_point5_ended_sessions_are_refused_by_every_service_within_second
     let token = login(&s, "sbros", PASSWORD).await;
     accepted_everywhere(&s, &token).await;
     let set = SetPasswordRequest { id, password: "Novyi-parol-2".into(), password_repeat: "Novyi-parol-2".into() };
-    identity.set_password(s.authed(&admin, set)).await.expect("set password");
+    identity.set_password(s.request(&admin, set)).await.expect("set password");
     refused_everywhere(&s, &token, "a password set by the admin").await;
 
     // A reset by the user (the mailed code is replaced by a known one here,
@@ -148,7 +147,7 @@ async fn issue9_point5_ended_sessions_are_refused_by_every_service_within_second
     let id = curator(&s, "udalena").await;
     let token = login(&s, "udalena", PASSWORD).await;
     accepted_everywhere(&s, &token).await;
-    identity.delete_account(s.authed(&admin, DeleteAccountRequest { id })).await.expect("delete");
+    identity.delete_account(s.request(&admin, DeleteAccountRequest { id })).await.expect("delete");
     refused_everywhere(&s, &token, "the account's deletion").await;
 
     // The admin, untouched by all of it, still works everywhere.

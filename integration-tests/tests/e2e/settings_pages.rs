@@ -9,6 +9,7 @@ use opeka_integration_tests::web::{base, csrf, field_block, get, post, signed_in
 use opeka_notifications::testing::{FakeTelegram, SmtpSink};
 use opeka_proto::cases::{CreateCitizenRequest, cases_service_client::CasesServiceClient};
 use opeka_proto::identity::{CreateStaffAccountRequest, Role};
+use opeka_testkit::{Service, wait_within};
 use reqwest::StatusCode;
 
 async fn curator(s: &Suite, login: &str, surname: &str) {
@@ -22,20 +23,20 @@ async fn curator(s: &Suite, login: &str, surname: &str) {
         roles: vec![Role::Curator as i32],
         ..Default::default()
     };
-    s.identity().await.create_staff_account(s.authed(&token, msg)).await.expect("create curator");
+    s.identity().create_staff_account(s.request(&token, msg)).await.expect("create curator");
 }
 
 /// A citizen of the curator `login`, created through cases; returns its id.
 async fn citizen_of(s: &Suite, login: &str, surname: &str) -> String {
-    let token = s.login(login, "Secret-123").await;
-    let mut cases = CasesServiceClient::connect(s.cases_url.clone()).await.expect("cases");
+    let token = s.access_token(login, "Secret-123").await;
+    let mut cases = CasesServiceClient::new(s.channel(Service::Cases));
     let msg = CreateCitizenRequest {
         surname: surname.into(),
         name: "Пётр".into(),
         phone: "+7 900 111-22-33".into(),
         ..Default::default()
     };
-    cases.create_citizen(s.authed(&token, msg)).await.expect("create citizen").into_inner().id
+    cases.create_citizen(s.request(&token, msg)).await.expect("create citizen").into_inner().id
 }
 
 fn smtp_form<'a>(host: &'a str, port: &'a str, password: &'a str) -> Vec<(&'a str, &'a str)> {
@@ -239,9 +240,11 @@ async fn a_curator_cannot_open_the_admin_settings() {
 async fn s0_89_bot_token_saves_and_a_message_reaches_the_citizen() {
     let telegram = FakeTelegram::start().await;
     let api = telegram.url.clone();
-    let s = Suite::start_with_notifications(move |n| {
-        n.telegram_api_url = api;
-        n.poll_timeout_secs = 1;
+    let s = Suite::start_with(|b| {
+        b.tweak(move |s| {
+            s.notifications.telegram_api_url = api;
+            s.notifications.poll_timeout_secs = 1;
+        })
     })
     .await;
     let admin = signed_in(&s, &s.admin_login, &s.admin_password).await;
@@ -279,14 +282,11 @@ async fn s0_89_bot_token_saves_and_a_message_reaches_the_citizen() {
     assert!(form.html.contains("Адресатов Пётр"), "whom to is not shown");
     // notifications learns whose citizen this is from cases' events: until
     // then it refuses for another reason, so ask again for a moment.
-    let mut refused = submit(&cur, &message_url, &message_url, &[("text", "Перезвоните, пожалуйста")]).await;
-    for _ in 0..50 {
-        if refused.html.contains("ещё не активировал бот") {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        refused = submit(&cur, &message_url, &message_url, &[("text", "Перезвоните, пожалуйста")]).await;
-    }
+    let refused = wait_within("the refusal naming the bot", Duration::from_secs(10), async || {
+        let page = submit(&cur, &message_url, &message_url, &[("text", "Перезвоните, пожалуйста")]).await;
+        page.html.contains("ещё не активировал бот").then_some(page)
+    })
+    .await;
     assert!(refused.status.is_client_error(), "{}: {}", refused.status, refused.html);
     assert!(refused.html.contains("ещё не активировал бот"), "no clear message:\n{}", refused.html);
     assert!(refused.html.contains("Перезвоните, пожалуйста"), "text lost");
@@ -303,15 +303,10 @@ async fn s0_89_bot_token_saves_and_a_message_reaches_the_citizen() {
     telegram.wait_for_text(chat, "Введите код активации").await;
     telegram.send_text(&token, chat, &code);
     telegram.wait_for_text(chat, "Успешная активация").await;
-    let mut activated = false;
-    for _ in 0..150 {
-        if !get(&cur, &card_url).await.html.contains("tab unavailable") {
-            activated = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(activated, "the card never showed the bot as activated");
+    wait_within("the card showing the bot as activated", Duration::from_secs(15), async || {
+        (!get(&cur, &card_url).await.html.contains("tab unavailable")).then_some(())
+    })
+    .await;
 
     // S0-89: the message reaches the chat; the card says it was sent.
     let text = "Не смогли дозвониться: зайдите в пятницу к 10:00";

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use opeka_integration_tests::Suite;
 use opeka_proto::identity::{CreateStaffAccountRequest, Role};
-use sqlx::{Connection, PgConnection};
+use opeka_testkit::wait_within;
 
 #[tokio::test]
 async fn trace_context_flows_from_grpc_metadata_to_nats_headers() {
@@ -14,7 +14,7 @@ async fn trace_context_flows_from_grpc_metadata_to_nats_headers() {
     let suite = Suite::start().await;
     let token = suite.admin_token().await;
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
-    let mut req = suite.authed(
+    let mut req = suite.request(
         &token,
         CreateStaffAccountRequest {
             surname: "Трассировкина".into(),
@@ -26,31 +26,26 @@ async fn trace_context_flows_from_grpc_metadata_to_nats_headers() {
         },
     );
     req.metadata_mut().insert("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01").parse().unwrap());
-    suite.identity().await.create_staff_account(req).await.expect("create");
+    suite.identity().create_staff_account(req).await.expect("create");
 
-    let mut db = PgConnection::connect(&suite.db.owner_url).await.unwrap();
     let stored: Option<String> = sqlx::query_scalar(
         "select headers->>'traceparent' from identity.outbox where subject like '%.identity.account_created'",
     )
-    .fetch_one(&mut db)
+    .fetch_one(&suite.owner_pool)
     .await
     .unwrap();
     let stored = stored.expect("the outbox row carries the trace context");
     assert!(stored.contains(trace_id), "{stored}");
 
-    let js = opeka_platform::testing::harness_bus(&suite.ctx.settings).await.js;
-    let stream_name = format!("{}_IDENTITY", suite.ctx.settings.bus.stream_prefix);
-    let subject = format!("{}.{}.identity.account_created", suite.ctx.settings.bus.root, suite.tenant_id);
-    let mut header = None;
-    for _ in 0..100 {
-        if let Ok(stream) = js.get_stream(&stream_name).await
-            && let Ok(m) = stream.get_last_raw_message_by_subject(&subject).await
-        {
-            header = m.headers.get("traceparent").map(|v| v.to_string());
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let platform = &suite.settings.platform;
+    let js = opeka_platform::testing::harness_bus(platform).await.js;
+    let stream_name = format!("{}_IDENTITY", platform.bus.stream_prefix);
+    let subject = format!("{}.{}.identity.account_created", platform.bus.root, suite.tenant_id);
+    let published = wait_within("the published message", Duration::from_secs(10), || async {
+        js.get_stream(&stream_name).await.ok()?.get_last_raw_message_by_subject(&subject).await.ok()
+    })
+    .await;
+    let header = published.headers.get("traceparent").map(|v| v.to_string());
     let header = header.expect("the published message carries traceparent");
     assert!(header.contains(trace_id), "{header}");
 }

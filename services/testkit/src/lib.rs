@@ -37,6 +37,8 @@ pub enum Service {
     Cases,
     Scheduler,
     Notifications,
+    /// The web UI (HTTP, not gRPC): `url` gives its base.
+    Gateway,
 }
 
 impl Service {
@@ -47,10 +49,11 @@ impl Service {
             Self::Cases => "cases",
             Self::Scheduler => "scheduler",
             Self::Notifications => "notifications",
+            Self::Gateway => "gateway",
         }
     }
 
-    /// The gRPC service health reports for it.
+    /// The gRPC service health reports for it (the gateway has none: empty).
     pub fn grpc_name(self) -> &'static str {
         match self {
             Self::Identity => opeka_identity::GRPC_NAME,
@@ -58,6 +61,7 @@ impl Service {
             Self::Cases => opeka_cases::GRPC_NAME,
             Self::Scheduler => opeka_scheduler::GRPC_NAME,
             Self::Notifications => opeka_notifications::GRPC_NAME,
+            Self::Gateway => "",
         }
     }
 
@@ -68,6 +72,7 @@ impl Service {
             Self::Cases => &opeka_cases::SCHEMA,
             Self::Scheduler => &opeka_scheduler::SCHEMA,
             Self::Notifications => &opeka_notifications::SCHEMA,
+            Self::Gateway => &opeka_gateway::SCHEMA,
         }
     }
 }
@@ -113,6 +118,7 @@ pub struct Settings {
     pub cases: opeka_cases::Settings,
     pub scheduler: opeka_scheduler::Settings,
     pub notifications: opeka_notifications::Settings,
+    pub gateway: opeka_gateway::Settings,
 }
 
 /// A change to the settings, made before start.
@@ -126,6 +132,10 @@ pub struct Builder {
     start_at: DateTime<Utc>,
     nats: BTreeMap<Service, String>,
     tweaks: Vec<Tweak>,
+    /// Services run in a runtime of their own (`apart`).
+    apart: Vec<Service>,
+    /// Extra instances of a service over the same database (`replicas`).
+    replicas: BTreeMap<Service, usize>,
 }
 
 impl Builder {
@@ -165,6 +175,12 @@ impl Builder {
     }
 
     pub async fn start(self) -> Sandbox {
+        // Boxed: the start-up future holds every service's settings, more
+        // than clippy's large_futures bound for each caller to carry.
+        Box::pin(self.start_boxed()).await
+    }
+
+    async fn start_boxed(self) -> Sandbox {
         opeka_platform::install_crypto_provider();
         opeka_platform::telemetry::init_for_tests();
         testing::require_nats().await;
@@ -195,6 +211,10 @@ impl Builder {
             cases: opeka_cases::Settings { db_max_connections: 5, ..Default::default() },
             scheduler: opeka_scheduler::Settings { db_max_connections: 8, ..Default::default() },
             notifications: opeka_notifications::Settings { db_max_connections: 5, ..Default::default() },
+            gateway: opeka_gateway::Settings {
+                assets_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/../gateway/web/node_modules").into(),
+                ..Default::default()
+            },
         };
         // Each started service is where the others look for it; a service
         // not started keeps its default address (nothing answers there).
@@ -211,13 +231,20 @@ impl Builder {
         set(&mut settings.notifications.files_url, Service::Files);
         set(&mut settings.notifications.cases_url, Service::Cases);
         set(&mut settings.notifications.scheduler_url, Service::Scheduler);
+        set(&mut settings.gateway.public_url, Service::Gateway);
+        set(&mut settings.gateway.cases_url, Service::Cases);
+        set(&mut settings.gateway.files_url, Service::Files);
+        set(&mut settings.gateway.notifications_url, Service::Notifications);
+        set(&mut settings.gateway.scheduler_url, Service::Scheduler);
         for tweak in self.tweaks {
             tweak(&mut settings);
         }
         let shutdown = CancellationToken::new();
+        // One registry, as in one `opeka serve` process (`/readyz` reads it).
+        let tasks = opeka_platform::supervise::Tasks::new();
+        let (mut contexts, mut apart) = (BTreeMap::new(), BTreeMap::new());
         let mut channels = BTreeMap::new();
         let mut servers = Vec::new();
-        let mut contexts = BTreeMap::new();
         let urls: BTreeMap<Service, String> = services.iter().map(|s| (*s, url(*s))).collect();
         for (service, listener) in listeners {
             let mut platform = settings.platform.clone();
@@ -233,18 +260,49 @@ impl Builder {
                 },
                 // Its own child of `shutdown`: `restart` stops it alone.
                 shutdown: shutdown.child_token(),
-                tasks: Default::default(),
+                tasks: tasks.clone(),
             };
             channels.insert(service, endpoint(&format!("http://{}", listener.local_addr().expect("address"))));
+            for _ in 0..self.replicas.get(&service).copied().unwrap_or(0) {
+                let replica = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+                servers.push((service, tokio::spawn(serve(service, ctx.clone(), &settings, replica))));
+            }
             contexts.insert(service, ctx.clone());
-            servers.push((service, Sandbox::spawn(service, ctx, &settings, listener)));
+            if self.apart.contains(&service) {
+                apart.insert(
+                    service,
+                    Apart::start(service, &ctx, &settings, listener.into_std().expect("std listener")),
+                );
+            } else {
+                servers.push((service, tokio::spawn(serve(service, ctx, &settings, listener))));
+            }
         }
         let owner_pool = opeka_platform::db::connect(&db.owner_url, "public", 4).await.expect("owner pool");
-        let mut sandbox = Sandbox { db, clock, settings, owner_pool, urls, channels, shutdown, servers, contexts };
+        let apart = std::sync::Mutex::new(apart);
+        let mut sandbox =
+            Sandbox { db, clock, settings, owner_pool, tasks, urls, channels, shutdown, servers, contexts, apart };
         for service in services {
             sandbox.wait_serving(service).await;
         }
         sandbox
+    }
+}
+
+/// `service`'s `run` on `listener`.
+fn serve(
+    service: Service,
+    ctx: Context,
+    settings: &Settings,
+    listener: tokio::net::TcpListener,
+) -> futures::future::BoxFuture<'static, anyhow::Result<()>> {
+    let s = settings.clone();
+    match service {
+        Service::Identity => Box::pin(opeka_identity::run(ctx, s.identity, listener)),
+        Service::Files => Box::pin(opeka_files::run(ctx, s.files, listener)),
+        Service::Cases => Box::pin(opeka_cases::run(ctx, s.cases, listener)),
+        Service::Scheduler => Box::pin(opeka_scheduler::run(ctx, s.scheduler, listener)),
+        Service::Notifications => Box::pin(opeka_notifications::run(ctx, s.notifications, listener)),
+        Service::Gateway => Box::pin(opeka_gateway::run(ctx, s.gateway, listener)),
     }
 }
 
@@ -265,12 +323,17 @@ pub struct Sandbox {
     pub settings: Settings,
     /// The owner (superuser): sees every row; for set-up and checks only.
     pub owner_pool: PgPool,
+    /// The supervised tasks of every started service (one registry, as in
+    /// one `opeka serve` process).
+    pub tasks: opeka_platform::supervise::Tasks,
     urls: BTreeMap<Service, String>,
     channels: BTreeMap<Service, Channel>,
     shutdown: CancellationToken,
     servers: Vec<(Service, JoinHandle<anyhow::Result<()>>)>,
-    /// Each started service's context, kept for `restart`.
+    /// The context each service was started with (to start it again).
     contexts: BTreeMap<Service, Context>,
+    /// The services running in a runtime of their own, while they run.
+    apart: std::sync::Mutex<BTreeMap<Service, Apart>>,
 }
 
 impl Drop for Sandbox {
@@ -288,6 +351,8 @@ impl Sandbox {
             start_at: Utc::now().trunc_subsecs(0),
             nats: BTreeMap::new(),
             tweaks: Vec::new(),
+            apart: Vec::new(),
+            replicas: BTreeMap::new(),
         }
     }
 
@@ -333,17 +398,13 @@ impl Sandbox {
 
     /// Waits for health to report SERVING; fails with `run`'s error if it ended.
     async fn wait_serving(&mut self, service: Service) {
-        use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
         let deadline = tokio::time::Instant::now() + WAIT;
         loop {
             if let Some(i) = self.servers.iter().position(|(s, h)| *s == service && h.is_finished()) {
                 let (_, handle) = self.servers.remove(i);
                 panic!("{} stopped during start-up: {:?}", service.name(), handle.await);
             }
-            let mut health = HealthClient::new(self.channel(service));
-            if let Ok(r) = health.check(HealthCheckRequest { service: service.grpc_name().into() }).await
-                && r.into_inner().status == ServingStatus::Serving as i32
-            {
+            if self.serving(service).await {
                 return;
             }
             assert!(tokio::time::Instant::now() < deadline, "{} did not become healthy", service.name());
@@ -415,23 +476,6 @@ impl Sandbox {
 
 // notifications/cases (task A)
 impl Sandbox {
-    /// Runs `service` on `listener` with its part of `settings`.
-    fn spawn(
-        service: Service,
-        ctx: Context,
-        settings: &Settings,
-        listener: tokio::net::TcpListener,
-    ) -> JoinHandle<anyhow::Result<()>> {
-        let s = settings.clone();
-        match service {
-            Service::Identity => tokio::spawn(opeka_identity::run(ctx, s.identity, listener)),
-            Service::Files => tokio::spawn(opeka_files::run(ctx, s.files, listener)),
-            Service::Cases => tokio::spawn(opeka_cases::run(ctx, s.cases, listener)),
-            Service::Scheduler => tokio::spawn(opeka_scheduler::run(ctx, s.scheduler, listener)),
-            Service::Notifications => tokio::spawn(opeka_notifications::run(ctx, s.notifications, listener)),
-        }
-    }
-
     /// Stops `service` alone (it must end cleanly within 15 s) and starts it
     /// again on a new port over the same database and bus, with its settings
     /// as `self.settings` holds them now (a test may change them first).
@@ -452,7 +496,7 @@ impl Sandbox {
         self.contexts.insert(service, ctx.clone());
         self.channels.insert(service, endpoint(&url));
         self.urls.insert(service, url);
-        self.servers.push((service, Self::spawn(service, ctx, &self.settings, listener)));
+        self.servers.push((service, tokio::spawn(serve(service, ctx, &self.settings, listener))));
         self.wait_serving(service).await;
     }
 
@@ -478,6 +522,118 @@ impl Sandbox {
         headers.insert(async_nats::header::NATS_MESSAGE_ID, msg_id);
         let ack = bus.js.publish_with_headers(subject, headers, payload.into()).await.expect("publish");
         ack.await.expect("publish ack");
+    }
+}
+
+// gateway and e2e (task B)
+
+impl Builder {
+    /// Runs `service` in a runtime of its own, so the test can stop it as
+    /// SIGTERM does, kill it as SIGKILL does, and start it again
+    /// (`Sandbox::stop_service`, `kill_service`, `restart_service`).
+    pub fn apart(mut self, service: Service) -> Self {
+        self.apart.push(service);
+        self
+    }
+
+    /// Starts `n` more instances of `service` over the same database and bus
+    /// (replicas, reached by nobody: `channel` and `url` name the first).
+    pub fn replicas(mut self, service: Service, n: usize) -> Self {
+        self.replicas.insert(service, n);
+        self
+    }
+}
+
+impl Sandbox {
+    /// A token cancelled when the sandbox stops, for a server the test runs
+    /// beside the services (an admin endpoint).
+    pub fn stop_token(&self) -> CancellationToken {
+        self.shutdown.child_token()
+    }
+
+    /// Does `service` answer: health SERVING for a gRPC service, a page for
+    /// the gateway.
+    pub async fn serving(&self, service: Service) -> bool {
+        use tonic_health::pb::{HealthCheckRequest, health_check_response::ServingStatus, health_client::HealthClient};
+        if service == Service::Gateway {
+            let page = reqwest::get(format!("{}/static/style.css", self.url(service)));
+            let page = tokio::time::timeout(Duration::from_secs(5), page).await;
+            return page.is_ok_and(|r| r.is_ok_and(|r| r.status().is_success()));
+        }
+        let mut health = HealthClient::new(self.channel(service));
+        let r = health.check(HealthCheckRequest { service: service.grpc_name().into() }).await;
+        r.is_ok_and(|r| r.into_inner().status == ServingStatus::Serving as i32)
+    }
+
+    /// Stops `service` (started `apart`) as SIGTERM does: its token is
+    /// cancelled and `run` returns once its tasks let go.
+    pub async fn stop_service(&self, service: Service) {
+        let mut apart = self.take_apart(service);
+        apart.cancel.cancel();
+        let done = apart.done.take().expect("a running service");
+        let stopped = tokio::time::timeout(Duration::from_secs(30), done).await;
+        let name = service.name();
+        let result = stopped.unwrap_or_else(|_| panic!("{name} did not stop within 30 s")).expect("join");
+        result.unwrap_or_else(|e| panic!("{name} did not stop cleanly: {e:#}"));
+    }
+
+    /// Kills `service` (started `apart`) as SIGKILL does: its runtime is
+    /// dropped at once, nothing it holds is released or recorded.
+    pub fn kill_service(&self, service: Service) {
+        drop(self.take_apart(service));
+    }
+
+    /// Starts `service` (started `apart`, then stopped or killed) again on
+    /// its port over the same data, and waits until it serves.
+    pub async fn restart_service(&self, service: Service) {
+        let addr = self.url(service).trim_start_matches("http://").to_string();
+        let what = format!("{}'s port free again", service.name());
+        let listener = wait_until(&what, || async { std::net::TcpListener::bind(&addr).ok() }).await;
+        listener.set_nonblocking(true).expect("nonblocking listener");
+        let apart = Apart::start(service, &self.contexts[&service], &self.settings, listener);
+        self.apart.lock().expect("apart lock").insert(service, apart);
+        let what = format!("{} serving again", service.name());
+        wait_until(&what, || async { self.serving(service).await.then_some(()) }).await;
+    }
+
+    fn take_apart(&self, service: Service) -> Apart {
+        let mut apart = self.apart.lock().expect("apart lock");
+        apart.remove(&service).unwrap_or_else(|| panic!("{} is not running apart", service.name()))
+    }
+}
+
+/// A service in a runtime of its own (`Builder::apart`); dropping it drops
+/// the runtime without waiting for anything, as SIGKILL would.
+struct Apart {
+    runtime: Option<tokio::runtime::Runtime>,
+    cancel: CancellationToken,
+    done: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Apart {
+    fn start(service: Service, ctx: &Context, settings: &Settings, listener: std::net::TcpListener) -> Self {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a runtime of its own");
+        let cancel = ctx.shutdown.child_token();
+        let ctx = Context { shutdown: cancel.clone(), ..ctx.clone() };
+        let settings = settings.clone();
+        let done = runtime.spawn(async move {
+            // The listener joins this runtime's reactor.
+            let listener = tokio::net::TcpListener::from_std(listener)?;
+            serve(service, ctx, &settings, listener).await
+        });
+        Self { runtime: Some(runtime), cancel, done: Some(done) }
+    }
+}
+
+impl Drop for Apart {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
     }
 }
 
