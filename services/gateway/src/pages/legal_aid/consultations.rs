@@ -15,13 +15,13 @@ use opeka_proto::cases::{
 use serde::{Deserialize, Serialize};
 use tonic::Code;
 
-use super::super::NoFields;
-use super::super::common::{self, Confirm, Opt, Page, checked, filled, http, trimmed, uuid};
 use super::{
     Refs, form_errors, keep, may_record, new_request_id, page, page_number, pager, parse_age, query_prefix, refs, root,
     words,
 };
 use crate::AppState;
+use crate::pages::NoFields;
+use crate::pages::common::{self, Confirm, Opt, Page, checked, filled, http, trimmed, uuid};
 use crate::session::{Auth, AuthForm};
 use crate::strings::legal_aid::LegalAidStrings;
 use crate::terms;
@@ -284,7 +284,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
     };
     let http = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
     let ctx = list_ctx(t, &list_url(&auth), &q, res.as_ref(), &centres, &errors, admin);
-    page(&state, &auth, http, "legal_aid_consultations.html", ctx).await
+    page(&state, &auth, http, "legal_aid/consultations.html", ctx).await
 }
 
 // ---------------------------------------------------------------- the form
@@ -451,7 +451,7 @@ async fn render_form(
     let centres = if admin { super::centres(state, auth).await } else { Vec::new() };
     let choices = Choices { refs: &refs, centres: &centres, admin };
     let ctx = form_ctx(words(state), &list_url(auth), &mode, form, errors, &choices);
-    page(state, auth, status, "legal_aid_consultation_form.html", ctx).await
+    page(state, auth, status, "legal_aid/consultation_form.html", ctx).await
 }
 
 /// Today in the tenant's time zone, as a date input wants it.
@@ -602,7 +602,7 @@ pub async fn card(
     let c = load(&state, &auth, &id).await?;
     let created_at = state.terms(&auth).await.time(c.created_at.as_ref());
     let ctx = card_ctx(words(&state), &list_url(&auth), &c, &created_at, &q.notice);
-    page(&state, &auth, StatusCode::OK, "legal_aid_consultation.html", ctx).await
+    page(&state, &auth, StatusCode::OK, "legal_aid/consultation.html", ctx).await
 }
 
 // ---------------------------------------------------------------- delete

@@ -14,8 +14,7 @@ use opeka_proto::cases::{
 };
 use serde::Serialize;
 
-use super::common::Opt;
-use crate::pages::common::Page;
+use crate::pages::common::{Opt, Page};
 use crate::session::Auth;
 use crate::strings::legal_aid::LegalAidStrings;
 use crate::views::FormErrors;
@@ -130,7 +129,7 @@ async fn menu_link(State(state): State<AppState>, auth: Auth) -> Page {
         &auth.tenant,
         Some(&auth),
         StatusCode::OK,
-        "legal_aid_menu_link.html",
+        "legal_aid/menu_link.html",
         context! { la_waiting => waiting },
     ))
 }

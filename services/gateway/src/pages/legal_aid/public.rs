@@ -16,8 +16,8 @@ use opeka_proto::cases::{
 use serde::{Deserialize, Serialize};
 use tonic::Code;
 
-use super::super::common::{Page, trimmed, uuid};
 use super::{Refs, form_errors, new_request_id, page_number, pager, query_prefix, words};
+use crate::pages::common::{Page, trimmed, uuid};
 use crate::strings::legal_aid::LegalAidStrings;
 use crate::views::FormErrors;
 use crate::{AppState, identity, session, tenancy};
@@ -116,7 +116,7 @@ fn public_error(state: &AppState, tenant: &str, status: &tonic::Status) -> Respo
 }
 
 fn render_ask(state: &AppState, tenant: &str, ctx: Value, token: &str, status: StatusCode) -> Response {
-    let page = state.page(tenant, None, status, "legal_aid_online.html", ctx);
+    let page = state.page(tenant, None, status, "legal_aid/online.html", ctx);
     let cookie = session::set_cookie(state, tenant, PUBLIC_CSRF_COOKIE, token, FORM_TTL_SECS);
     (AppendHeaders([(header::SET_COOKIE, cookie)]), page).into_response()
 }
@@ -269,5 +269,5 @@ pub async fn answers(State(state): State<AppState>, Path(tenant): Path<String>, 
     let base = format!("{}/online", tenancy::base(&tenant));
     let tz = state.cached_terms(&tenant).tz();
     let ctx = answers_ctx(words(&state), &base, &res, tz);
-    Ok(state.page(&tenant, None, StatusCode::OK, "legal_aid_answers.html", ctx))
+    Ok(state.page(&tenant, None, StatusCode::OK, "legal_aid/answers.html", ctx))
 }
