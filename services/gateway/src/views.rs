@@ -172,7 +172,7 @@ pub mod tests {
 
     /// Renders `template` as `AppState::page` does, over a signed-in admin's shared context: the
     /// pages' render tests make their data, so a template that reads a missing value fails there.
-    pub fn render(template: &str, ctx: Value) -> String {
+    pub fn render(template: &str, ctx: impl serde::Serialize) -> String {
         let base = context! {
             t => Value::from(Serde(&RU)),
             tenant => "demo",
@@ -183,7 +183,7 @@ pub mod tests {
             title => "",
             active => "",
         };
-        Views::new().unwrap().render(template, minijinja::value::merge_maps([base, ctx])).unwrap()
+        Views::new().unwrap().render(template, minijinja::value::merge_maps([base, Value::from(Serde(ctx))])).unwrap()
     }
 
     #[test]

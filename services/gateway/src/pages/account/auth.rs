@@ -5,10 +5,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum_extra::extract::Query;
-use minijinja::context;
-use minijinja::value::{Serde, Value};
 use opeka_proto::identity::{LoginRequest, LogoutRequest, WhoAmIRequest};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tonic::Code;
 
 use crate::pages::NoFields;
@@ -80,16 +78,20 @@ fn render_login(
     status: StatusCode,
 ) -> Response {
     let t = state.strings();
-    let ctx = context! {
-        title => t.login_title,
-        login_csrf => token,
-        login => login,
-        errors => Value::from(Serde(errors)),
-        note => note,
-    };
-    let page = state.page(tenant, None, status, "account/login.html", ctx);
+    let page = LoginPage { title: t.login_title, login_csrf: token, login, errors, note };
+    let page = state.page(tenant, None, status, "account/login.html", page);
     let cookie = session::set_cookie(state, tenant, LOGIN_CSRF_COOKIE, token, LOGIN_FORM_TTL_SECS);
     (AppendHeaders([(header::SET_COOKIE, cookie)]), page).into_response()
+}
+
+/// `account/login.html`.
+#[derive(Serialize)]
+struct LoginPage<'a> {
+    title: &'static str,
+    login_csrf: &'a str,
+    login: &'a str,
+    errors: &'a FormErrors,
+    note: Option<&'a str>,
 }
 
 /// S0-3: «Войти» opens the main window; S0-5: a failed login shows

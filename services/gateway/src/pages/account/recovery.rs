@@ -10,12 +10,10 @@ use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Form, Router};
 use axum_extra::extract::Query;
-use minijinja::context;
-use minijinja::value::{Serde, Value};
 use opeka_proto::identity::{
     ActivateAccountRequest, RequestPasswordResetRequest, ResetPasswordRequest, TokenPair, WhoAmIRequest,
 };
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tonic::Code;
 
 use crate::pages::common::Page;
@@ -55,10 +53,25 @@ fn csrf_refused(state: &AppState, tenant: &str) -> Response {
 }
 
 /// A public page with its form token cookie set.
-fn render(state: &AppState, tenant: &str, token: &str, status: StatusCode, template: &str, ctx: Value) -> Response {
-    let page = state.page(tenant, None, status, template, ctx);
-    let cookie = session::set_cookie(state, tenant, LOGIN_CSRF_COOKIE, token, FORM_TTL_SECS);
+fn render(
+    state: &AppState,
+    tenant: &str,
+    status: StatusCode,
+    template: &str,
+    page: Public<impl Serialize>,
+) -> Response {
+    let cookie = session::set_cookie(state, tenant, LOGIN_CSRF_COOKIE, page.form_csrf, FORM_TTL_SECS);
+    let page = state.page(tenant, None, status, template, page);
     (AppendHeaders([(header::SET_COOKIE, cookie)]), page).into_response()
+}
+
+/// A public page's context: its own under its title and the form token (the cookie's value).
+#[derive(Serialize)]
+struct Public<'a, P> {
+    title: &'static str,
+    form_csrf: &'a str,
+    #[serde(flatten)]
+    page: P,
 }
 
 /// A failure that is nobody's typing error: identity away, or a bug.
@@ -113,22 +126,17 @@ pub struct ActivateForm {
 
 /// What the activation page shows: the password form, or (`dead`) why the
 /// link cannot be used and the way on.
+#[derive(Serialize)]
 struct Activation<'a> {
+    #[serde(rename = "link_token")]
     link: &'a str,
     errors: FormErrors,
     dead: Option<String>,
 }
 
 fn render_activate(state: &AppState, tenant: &str, token: &str, a: Activation<'_>, status: StatusCode) -> Response {
-    let t = state.strings();
-    let ctx = context! {
-        title => t.recovery.activate_title,
-        link_token => a.link,
-        form_csrf => token,
-        errors => Value::from(Serde(&a.errors)),
-        dead => a.dead,
-    };
-    render(state, tenant, token, status, "account/activate.html", ctx)
+    let page = Public { title: state.strings().recovery.activate_title, form_csrf: token, page: a };
+    render(state, tenant, status, "account/activate.html", page)
 }
 
 /// S2-3: the emailed link asks for a new password.
@@ -252,22 +260,16 @@ pub struct ForgotForm {
     csrf: String,
 }
 
-fn render_forgot(
-    state: &AppState,
-    tenant: &str,
-    token: &str,
-    login: &str,
-    errors: &FormErrors,
-    status: StatusCode,
-) -> Response {
-    let t = state.strings();
-    let ctx = context! {
-        title => t.recovery.forgot_title,
-        form_csrf => token,
-        login => login,
-        errors => Value::from(Serde(errors)),
-    };
-    render(state, tenant, token, status, "account/forgot.html", ctx)
+/// `account/forgot.html`.
+#[derive(Serialize)]
+struct Forgot<'a> {
+    login: &'a str,
+    errors: FormErrors,
+}
+
+fn render_forgot(state: &AppState, tenant: &str, token: &str, f: Forgot<'_>, status: StatusCode) -> Response {
+    let page = Public { title: state.strings().recovery.forgot_title, form_csrf: token, page: f };
+    render(state, tenant, status, "account/forgot.html", page)
 }
 
 /// S2-8: «Забыли пароль» opens the e-mail form.
@@ -280,7 +282,8 @@ pub async fn forgot_page(
     if !tenancy::is_valid_slug(&tenant) {
         return Err(StatusCode::NOT_FOUND.into_response());
     }
-    Ok(render_forgot(&state, &tenant, &form_token(&headers), q.login.trim(), &FormErrors::default(), StatusCode::OK))
+    let f = Forgot { login: q.login.trim(), errors: FormErrors::default() };
+    Ok(render_forgot(&state, &tenant, &form_token(&headers), f, StatusCode::OK))
 }
 
 /// S1-14, S2-8: identity mails the link and the code; the page says the same
@@ -301,18 +304,18 @@ pub async fn forgot(
     if login.is_empty() {
         let mut errors = FormErrors::default();
         errors.field("login", state.strings().recovery.forgot_required);
-        return Err(render_forgot(&state, &tenant, &form.csrf, login, &errors, StatusCode::BAD_REQUEST));
+        return Err(render_forgot(&state, &tenant, &form.csrf, Forgot { login, errors }, StatusCode::BAD_REQUEST));
     }
     if login.chars().count() > super::auth::MAX_LOGIN_CHARS {
         let mut errors = FormErrors::default();
         errors.field("login", state.strings().login_too_long);
-        return Err(render_forgot(&state, &tenant, &form.csrf, "", &errors, StatusCode::BAD_REQUEST));
+        return Err(render_forgot(&state, &tenant, &form.csrf, Forgot { login: "", errors }, StatusCode::BAD_REQUEST));
     }
     let msg = RequestPasswordResetRequest { tenant: tenant.clone(), login: login.to_string() };
     if let Err(status) = state.identity.clone().request_password_reset(identity::request(msg, &tenant, None)).await {
         let errors = service_failure(&state, &status, "request password reset");
         let http = opeka_platform::error::http_status(status.code());
-        return Err(render_forgot(&state, &tenant, &form.csrf, login, &errors, http));
+        return Err(render_forgot(&state, &tenant, &form.csrf, Forgot { login, errors }, http));
     }
     // Post/redirect/get: a reload does not mail another code.
     let to = format!("{}/reset?sent=1&login={}", tenancy::base(&tenant), urlencode(login));
@@ -345,6 +348,8 @@ pub struct ResetForm {
     csrf: String,
 }
 
+/// `account/reset.html`.
+#[derive(Serialize)]
 struct ResetView<'a> {
     login: &'a str,
     code: &'a str,
@@ -353,16 +358,8 @@ struct ResetView<'a> {
 }
 
 fn render_reset(state: &AppState, tenant: &str, token: &str, v: ResetView<'_>, status: StatusCode) -> Response {
-    let t = state.strings();
-    let ctx = context! {
-        title => t.recovery.reset_title,
-        form_csrf => token,
-        login => v.login,
-        code => v.code,
-        sent => v.sent,
-        errors => Value::from(Serde(&v.errors)),
-    };
-    render(state, tenant, token, status, "account/reset.html", ctx)
+    let page = Public { title: state.strings().recovery.reset_title, form_csrf: token, page: v };
+    render(state, tenant, status, "account/reset.html", page)
 }
 
 /// S1-14, S2-8: the mail's link fills in the login and the code; typed by
@@ -450,6 +447,8 @@ mod tests {
     use super::*;
     use crate::strings::RU;
     use crate::views::tests::render;
+    use minijinja::context;
+    use minijinja::value::{Serde, Value};
 
     #[test]
     fn query_values_are_encoded() {

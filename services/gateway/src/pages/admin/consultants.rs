@@ -7,14 +7,13 @@ use axum::http::StatusCode;
 use axum::response::{Redirect, Response};
 use axum::routing::get;
 use axum_extra::extract::Query;
-use minijinja::context;
-use minijinja::value::{Serde, Value};
 use opeka_proto::identity::{
     AccountKind, AccountStatus, CreateStaffAccountRequest, ListAccountsRequest, ListOrganisationsRequest,
     OrganisationKind, Role,
 };
 use serde::{Deserialize, Serialize};
 
+use super::Accounts;
 use crate::pages::common::{self, Opt, Page, http};
 use crate::session::{Auth, AuthForm};
 use crate::views::FormErrors;
@@ -83,17 +82,17 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
         })
         .collect();
     let t = state.strings();
-    let ctx = context! {
-        title => t.recovery.consultants_title,
-        active => "consultants",
-        query => query,
-        rows => Value::from(Serde(&rows)),
-        total => res.total_size,
-        next_page_token => res.next_page_token,
-        page_token => q.page_token,
-        notice => (q.notice == "registered").then_some(t.recovery.notice_registered),
+    let page = Accounts {
+        title: t.recovery.consultants_title,
+        active: "consultants",
+        query,
+        rows,
+        total: res.total_size,
+        next_page_token: res.next_page_token,
+        page_token: q.page_token,
+        notice: (q.notice == "registered").then_some(t.recovery.notice_registered),
     };
-    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "admin/consultants.html", ctx))
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "admin/consultants.html", page))
 }
 
 /// What the registration form holds: S2-1's e-mail and ФИО, and the centre.
@@ -145,15 +144,19 @@ fn render_form(
     errors: &FormErrors,
     status: StatusCode,
 ) -> Response {
-    let t = state.strings();
-    let ctx = context! {
-        title => t.recovery.consultant_new_title,
-        active => "consultants",
-        form => Value::from(Serde(form)),
-        centres => Value::from(Serde(centres)),
-        errors => Value::from(Serde(errors)),
-    };
-    state.page(&auth.tenant, Some(auth), status, "admin/consultant_form.html", ctx)
+    let title = state.strings().recovery.consultant_new_title;
+    let page = FormPage { title, active: "consultants", form, centres, errors };
+    state.page(&auth.tenant, Some(auth), status, "admin/consultant_form.html", page)
+}
+
+/// `admin/consultant_form.html`.
+#[derive(Serialize)]
+struct FormPage<'a> {
+    title: &'static str,
+    active: &'static str,
+    form: &'a ConsultantForm,
+    centres: &'a [Opt],
+    errors: &'a FormErrors,
 }
 
 pub async fn new_form(State(state): State<AppState>, auth: Auth) -> Page {
@@ -208,6 +211,8 @@ mod tests {
     use super::*;
     use crate::strings::RU;
     use crate::views::tests::render;
+    use minijinja::context;
+    use minijinja::value::{Serde, Value};
 
     #[test]
     fn the_list_marks_accounts_waiting_for_activation_in_words() {
@@ -241,13 +246,9 @@ mod tests {
         let centres = vec![Opt { id: "c-1".into(), name: "ЦБЮП №1".into() }];
         let mut errors = FormErrors::default();
         errors.field("email", RU.recovery.email_required);
-        let html = render(
-            "admin/consultant_form.html",
-            context! {
-                form => Value::from(Serde(ConsultantForm { surname: "Иванова".into(), ..Default::default() })),
-                centres => Value::from(Serde(&centres)), errors => Value::from(Serde(&errors)),
-            },
-        );
+        let form = ConsultantForm { surname: "Иванова".into(), ..Default::default() };
+        let page = FormPage { title: "", active: "", form: &form, centres: &centres, errors: &errors };
+        let html = render("admin/consultant_form.html", page);
         assert!(html.contains("<option value=\"c-1\">ЦБЮП №1</option>"), "{html}");
         assert!(html.contains("id=\"e-email\""), "{html}");
         assert!(html.contains("value=\"Иванова\""), "{html}");

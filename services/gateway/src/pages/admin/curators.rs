@@ -14,6 +14,7 @@ use opeka_proto::identity::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::Accounts;
 use crate::pages::NoFields;
 use crate::pages::common::{Confirm, Page, http};
 use crate::session::{Auth, AuthForm};
@@ -102,17 +103,17 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
         "password" => Some(t.notice_password_set),
         _ => None,
     };
-    let ctx = context! {
-        title => t.curators_title,
-        active => "curators",
-        query => query,
-        rows => Value::from(Serde(&rows)),
-        total => res.total_size,
-        next_page_token => res.next_page_token,
-        page_token => q.page_token,
-        notice => notice,
+    let page = Accounts {
+        title: t.curators_title,
+        active: "curators",
+        query,
+        rows,
+        total: res.total_size,
+        next_page_token: res.next_page_token,
+        page_token: q.page_token,
+        notice,
     };
-    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "admin/curators.html", ctx))
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "admin/curators.html", page))
 }
 
 /// What the curator form holds. Passwords are never sent back to the page.
@@ -231,17 +232,22 @@ async fn render_form(
         Mode::New => (t.curator_new_title, format!("{base}/curators/new"), None),
         Mode::Edit(a) => (t.curator_edit_title, format!("{base}/curators/{}/edit", a.id), Some(a.id.clone())),
     };
-    let ctx = context! {
-        title => title,
-        active => "curators",
-        action => action,
-        id => id,
-        with_passwords => matches!(mode, Mode::New),
-        form => Value::from(Serde(form)),
-        errors => Value::from(Serde(errors)),
-        districts => Value::from(Serde(&districts)),
-    };
-    Ok(state.page(&auth.tenant, Some(auth), status, "admin/curator_form.html", ctx))
+    let with_passwords = matches!(mode, Mode::New);
+    let page = FormPage { title, active: "curators", action, id, with_passwords, form, errors, districts };
+    Ok(state.page(&auth.tenant, Some(auth), status, "admin/curator_form.html", page))
+}
+
+/// `admin/curator_form.html`.
+#[derive(Serialize)]
+struct FormPage<'a> {
+    title: &'static str,
+    active: &'static str,
+    action: String,
+    id: Option<String>,
+    with_passwords: bool,
+    form: &'a CuratorForm,
+    errors: &'a FormErrors,
+    districts: Vec<DistrictOption>,
 }
 
 /// S0-18, S0-19: «Добавить соц. куратора» opens the form.
@@ -376,15 +382,20 @@ fn render_password(
     errors: &FormErrors,
     status: StatusCode,
 ) -> Response {
-    let t = state.strings();
-    let ctx = context! {
-        title => t.curator_password_title,
-        active => "curators",
-        id => account.id.clone(),
-        full_name => identity::full_name(account),
-        errors => Value::from(Serde(errors)),
-    };
-    state.page(&auth.tenant, Some(auth), status, "admin/curator_password.html", ctx)
+    let title = state.strings().curator_password_title;
+    let page =
+        PasswordPage { title, active: "curators", id: &account.id, full_name: identity::full_name(account), errors };
+    state.page(&auth.tenant, Some(auth), status, "admin/curator_password.html", page)
+}
+
+/// `admin/curator_password.html`.
+#[derive(Serialize)]
+struct PasswordPage<'a> {
+    title: &'static str,
+    active: &'static str,
+    id: &'a str,
+    full_name: String,
+    errors: &'a FormErrors,
 }
 
 /// S0-6, S0-24: «Сменить пароль» — the admin sets a curator's password.

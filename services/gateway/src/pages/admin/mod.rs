@@ -1,6 +1,7 @@
 //! The admin's own menu items: «Соц. кураторы», consultants, «Настройки».
 use axum::Router;
 use axum::routing::{get, post};
+use serde::Serialize;
 
 use crate::AppState;
 
@@ -24,4 +25,17 @@ pub fn routes() -> Router<AppState> {
         .route("/t/{tenant}/curators/{id}/password", get(curators::password_form).post(curators::set_password))
         .route("/t/{tenant}/curators/{id}/delete", get(curators::delete_confirm).post(curators::delete))
         .merge(consultants::routes())
+}
+
+/// A searchable list of staff accounts, a page at a time: `curators.html`, `consultants.html`.
+#[derive(Serialize)]
+struct Accounts<R> {
+    title: &'static str,
+    active: &'static str,
+    query: String,
+    rows: Vec<R>,
+    total: i64,
+    next_page_token: String,
+    page_token: String,
+    notice: Option<&'static str>,
 }

@@ -8,8 +8,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::Query;
+use minijinja::Value;
 use minijinja::context;
-use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{
     AddDiaryEntryRequest, AddInteractionRequest, Citizen, CreateCitizenRequest, DeleteCitizenRequest,
     ExtendCitizenBotLinkRequest, GetCitizenBotLinkRequest, GetCitizenRequest, InteractionKind, ListCitizensRequest,
@@ -428,11 +428,21 @@ pub async fn card(
         "files" | "history" | "program" | "deviations" if c.bot_activated => q.tab.as_str(),
         _ => "data",
     };
-    let mut ctx = vec![context! {
-        title => t.citizen_card_title,
-        active => "citizens",
-        tab => tab,
-        c => context! {
+    let facts = match tab {
+        "files" => files_tab(&state, &auth, &c, &terms).await?,
+        "history" => history_tab(&state, &auth, &c, &terms).await?,
+        "program" => Tab::Program { program: super::program::tab(&state, &auth, &c, &calendar, &terms).await? },
+        "deviations" => {
+            let (deviations, deviations_unavailable) = super::deviations::tab(&state, &auth, &c).await?;
+            Tab::Deviations { deviations, deviations_unavailable }
+        }
+        _ => data_tab(&state, &auth, &c, &terms).await,
+    };
+    let page = CardPage {
+        title: t.citizen_card_title,
+        active: "citizens",
+        tab,
+        c: context! {
             id => c.id.clone(), full_name => c.full_name.clone(), surname => c.surname.clone(),
             name => c.name.clone(), patronymic => c.patronymic.clone(),
             birth_date => terms::date(&c.birth_date), inn => c.inn.clone(), phone => c.phone.clone(),
@@ -440,8 +450,8 @@ pub async fn card(
             inactive_until => terms::date(&c.inactive_until), personal_data_hidden => c.personal_data_hidden,
             bot_activated => c.bot_activated, can_edit => c.can_edit,
         },
-        curator_title => terms.curator_title.clone(),
-        notice => match q.notice.as_str() {
+        curator_title: terms.curator_title.clone(),
+        notice: match q.notice.as_str() {
             "created" => Some(t.notice_citizen_created),
             "saved" => Some(t.notice_saved),
             "extended" => Some(t.notice_extended),
@@ -454,50 +464,36 @@ pub async fn card(
             "series_deleted" => Some(t.notice_series_deleted),
             _ => None,
         },
-    }];
-    match tab {
-        "files" => ctx.push(files_tab(&state, &auth, &c, &terms).await?),
-        "history" => {
-            let list = state
-                .call(
-                    &auth,
-                    state.cases.clone().list_interactions(
-                        auth.req(ListInteractionsRequest { citizen_id: c.id.clone(), ..Default::default() }),
-                    ),
-                )
-                .await?;
-            let rows: Vec<InteractionRow> = list
-                .interactions
-                .iter()
-                .map(|i| InteractionRow {
-                    id: i.id.clone(),
-                    contact_request: i.kind == InteractionKind::ContactRequest as i32,
-                    request_text: i.request_text.clone(),
-                    result: i.result.clone(),
-                    created_at: terms.time(i.created_at.as_ref()),
-                    created_by: i.created_by_name.clone(),
-                    edited_by: i.edited_by_name.clone(),
-                    edited_at: terms.time(i.edited_at.as_ref()),
-                })
-                .collect();
-            ctx.push(context! { interactions => Value::from(Serde(&rows)) });
-        }
-        "data" => ctx.push(data_tab(&state, &auth, &c, &terms).await),
-        "program" => ctx.push(super::program::tab(&state, &auth, &c, &calendar, &terms).await?),
-        "deviations" => ctx.push(super::deviations::tab(&state, &auth, &c).await?),
-        _ => {}
-    }
-    Ok(state.page(
-        &auth.tenant,
-        Some(&auth),
-        StatusCode::OK,
-        "patronage/citizen_card.html",
-        minijinja::value::merge_maps(ctx),
-    ))
+        facts,
+    };
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "patronage/citizen_card.html", page))
+}
+
+/// `patronage/citizen_card.html`: the card, and what its open tab shows.
+#[derive(Serialize)]
+struct CardPage<'a> {
+    title: &'static str,
+    active: &'static str,
+    tab: &'a str,
+    c: Value,
+    curator_title: String,
+    notice: Option<&'static str>,
+    #[serde(flatten)]
+    facts: Tab,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Tab {
+    Data { district: String, curator: String, groups: Vec<String>, link: Option<BotLinkView>, diary: Vec<DiaryRow> },
+    Files { files: Vec<FileRow>, file_types: Vec<common::Opt> },
+    History { interactions: Vec<InteractionRow> },
+    Program { program: super::program::ProgramTab },
+    Deviations { deviations: Vec<super::calendar::Row>, deviations_unavailable: Option<&'static str> },
 }
 
 /// «Данные пользователя»: the facts, the activation block, «Дневник».
-async fn data_tab(state: &AppState, auth: &Auth, c: &Citizen, terms: &Terms) -> Value {
+async fn data_tab(state: &AppState, auth: &Auth, c: &Citizen, terms: &Terms) -> Tab {
     let districts = common::districts(state, auth, "").await.unwrap_or_default();
     let groups = common::special_groups(state, auth, "").await.unwrap_or_default();
     let curator = if c.curator_id.is_empty() {
@@ -548,22 +544,37 @@ async fn data_tab(state: &AppState, auth: &Auth, c: &Citizen, terms: &Terms) -> 
             .collect(),
         Err(_) => Vec::new(),
     };
-    let group_names: Vec<String> = c.special_group_ids.iter().map(|g| name_of(&groups, g)).collect();
-    context! {
-        district => name_of(&districts, &c.district_id),
-        curator => curator,
-        groups => group_names,
-        link => link.map(|l| Value::from(Serde(l))),
-        diary => Value::from(Serde(&diary)),
-    }
+    let groups = c.special_group_ids.iter().map(|g| name_of(&groups, g)).collect();
+    Tab::Data { district: name_of(&districts, &c.district_id), curator, groups, link, diary }
+}
+
+/// «История взаимодействия».
+async fn history_tab(state: &AppState, auth: &Auth, c: &Citizen, terms: &Terms) -> Result<Tab, Response> {
+    let msg = ListInteractionsRequest { citizen_id: c.id.clone(), ..Default::default() };
+    let list = state.call(auth, state.cases.clone().list_interactions(auth.req(msg))).await?;
+    let interactions = list
+        .interactions
+        .iter()
+        .map(|i| InteractionRow {
+            id: i.id.clone(),
+            contact_request: i.kind == InteractionKind::ContactRequest as i32,
+            request_text: i.request_text.clone(),
+            result: i.result.clone(),
+            created_at: terms.time(i.created_at.as_ref()),
+            created_by: i.created_by_name.clone(),
+            edited_by: i.edited_by_name.clone(),
+            edited_at: terms.time(i.edited_at.as_ref()),
+        })
+        .collect();
+    Ok(Tab::History { interactions })
 }
 
 /// «Файлы пользователя» (S0-40, S0-41, S0-106).
-async fn files_tab(state: &AppState, auth: &Auth, c: &Citizen, terms: &Terms) -> Result<Value, Response> {
+async fn files_tab(state: &AppState, auth: &Auth, c: &Citizen, terms: &Terms) -> Result<Tab, Response> {
     let msg = ListFilesRequest { citizen_id: c.account_id.clone(), page_size: 200, ..Default::default() };
     let files = state.call(auth, state.files.clone().list_files(auth.req(msg))).await?;
     let types = common::file_types(state, auth, "").await.unwrap_or_default();
-    let rows: Vec<FileRow> = files
+    let files = files
         .files
         .iter()
         .map(|f| FileRow {
@@ -575,7 +586,7 @@ async fn files_tab(state: &AppState, auth: &Auth, c: &Citizen, terms: &Terms) ->
             size_kib: (f.size + 1023) / 1024,
         })
         .collect();
-    Ok(context! { files => Value::from(Serde(&rows)), file_types => Value::from(Serde(&types)) })
+    Ok(Tab::Files { files, file_types: types })
 }
 
 /// S0-36: «Продлить срок действия кода», as often as needed.
@@ -690,16 +701,20 @@ fn render_message(
     errors: &FormErrors,
     status: StatusCode,
 ) -> Response {
-    let t = state.strings();
-    let ctx = context! {
-        title => t.message_title,
-        active => "citizens",
-        id => c.id.clone(),
-        full_name => c.full_name.clone(),
-        text => text,
-        errors => Value::from(Serde(errors)),
-    };
-    state.page(&auth.tenant, Some(auth), status, "patronage/citizen_message.html", ctx)
+    let title = state.strings().message_title;
+    let page = MessagePage { title, active: "citizens", id: &c.id, full_name: &c.full_name, text, errors };
+    state.page(&auth.tenant, Some(auth), status, "patronage/citizen_message.html", page)
+}
+
+/// `patronage/citizen_message.html`.
+#[derive(Serialize)]
+struct MessagePage<'a> {
+    title: &'static str,
+    active: &'static str,
+    id: &'a str,
+    full_name: &'a str,
+    text: &'a str,
+    errors: &'a FormErrors,
 }
 
 /// S0-89: a short message to a citizen who could not be reached by phone.
@@ -770,17 +785,21 @@ async fn render_transfer(
     status: StatusCode,
 ) -> Page {
     let curators = common::curators(state, auth).await.unwrap_or_default();
-    let t = state.strings();
-    let ctx = context! {
-        title => t.transfer_title,
-        active => "citizens",
-        ids => Value::from(Serde(ids)),
-        count => ids.len(),
-        to => to,
-        curators => Value::from(Serde(&curators)),
-        errors => Value::from(Serde(errors)),
-    };
-    Ok(state.page(&auth.tenant, Some(auth), status, "patronage/citizen_transfer.html", ctx))
+    let title = state.strings().transfer_title;
+    let page = TransferPage { title, active: "citizens", ids, count: ids.len(), to, curators, errors };
+    Ok(state.page(&auth.tenant, Some(auth), status, "patronage/citizen_transfer.html", page))
+}
+
+/// `patronage/citizen_transfer.html`.
+#[derive(Serialize)]
+struct TransferPage<'a> {
+    title: &'static str,
+    active: &'static str,
+    ids: &'a [String],
+    count: usize,
+    to: &'a str,
+    curators: Vec<common::Opt>,
+    errors: &'a FormErrors,
 }
 
 pub async fn transfer(State(state): State<AppState>, AuthForm { auth, form }: AuthForm<TransferForm>) -> Page {

@@ -59,15 +59,14 @@ async fn list(
     }
 }
 
-/// S0-46: the card tab — every reminder this citizen ignored or skipped.
-pub async fn tab(state: &AppState, auth: &Auth, c: &Citizen) -> Result<Value, Response> {
+/// S0-46: the card tab — every reminder this citizen ignored or skipped (or why not shown).
+pub async fn tab(state: &AppState, auth: &Auth, c: &Citizen) -> Result<(Vec<Row>, Option<&'static str>), Response> {
     let msg =
         ListDeviationsRequest { citizen_id: c.id.clone(), hours: 0, curator_id: String::new(), ..Default::default() };
-    let (rows, unavailable) = match list(state, auth, msg).await? {
+    Ok(match list(state, auth, msg).await? {
         Ok(rows) => (rows, None),
         Err(words) => (Vec::new(), Some(words)),
-    };
-    Ok(context! { deviations => Value::from(Serde(&rows)), deviations_unavailable => unavailable })
+    })
 }
 
 /// S0-110: the left-menu page.

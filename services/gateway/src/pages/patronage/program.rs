@@ -138,6 +138,27 @@ impl CalendarQuery {
     }
 }
 
+/// The card's program tab (`program` in `patronage/citizen_card.html`).
+#[derive(Serialize)]
+pub struct ProgramTab {
+    nav: Nav,
+    days: Vec<calendar::Day>,
+    unavailable: Option<&'static str>,
+    kinds: Vec<KindChoice>,
+    legend: Vec<calendar::Marker>,
+    events_url: String,
+    new_url: String,
+    time_zone: String,
+}
+
+/// A kind of reminder in the tab's filter, ticked when its reminders are shown.
+#[derive(Serialize)]
+struct KindChoice {
+    #[serde(flatten)]
+    kind: common::Opt,
+    checked: bool,
+}
+
 /// S0-58…S0-61, S0-75…S0-78: the tab's context — toolbar, filter, the
 /// calendar's data attributes, and the period's list for pages without JS.
 pub async fn tab(
@@ -146,20 +167,20 @@ pub async fn tab(
     c: &Citizen,
     q: &CalendarQuery,
     terms: &Terms,
-) -> Result<Value, Response> {
+) -> Result<ProgramTab, Response> {
     let t = state.strings();
     let today = today(state, terms);
     let view = View::parse(&q.view);
     let anchor = calendar::parse_date(&q.date).unwrap_or(today);
     let period = Period::new(view, anchor);
     let codes: Vec<&str> = q.kinds();
-    let kinds = calendar::kinds_filter(&codes);
-    let kind_codes: Vec<&str> = kinds.iter().map(|k| calendar::kind_code(*k)).collect();
+    let filter = calendar::kinds_filter(&codes);
+    let kind_codes: Vec<&str> = filter.iter().map(|k| calendar::kind_code(*k)).collect();
     let msg = ListOccurrencesRequest {
         citizen_id: c.id.clone(),
         from_date: period.from.to_string(),
         to_date: period.to.to_string(),
-        kinds: kinds.clone(),
+        kinds: filter,
         curator_id: String::new(),
         ..Default::default()
     };
@@ -170,24 +191,19 @@ pub async fn tab(
     let card = card_base(auth, &c.id);
     let extra: String = kind_codes.iter().map(|k| format!("&kind={k}")).collect();
     let nav = nav(t, &period, today, &format!("{card}?tab=program&"), &extra);
-    let kind_options: Vec<_> = calendar::kind_options(t)
+    let kinds = calendar::kind_options(t)
         .into_iter()
-        .map(|o| {
-            let checked = kind_codes.is_empty() || kind_codes.contains(&o.id.as_str());
-            context! { id => o.id, name => o.name, checked => checked }
-        })
+        .map(|o| KindChoice { checked: kind_codes.is_empty() || kind_codes.contains(&o.id.as_str()), kind: o })
         .collect();
-    Ok(context! {
-        program => context! {
-            nav => Value::from(Serde(&nav)),
-            days => Value::from(Serde(calendar::by_day(t, rows, today))),
-            unavailable => unavailable,
-            kinds => kind_options,
-            legend => Value::from(Serde(calendar::legend(t))),
-            events_url => format!("{card}/program/events"),
-            new_url => format!("{card}/program/new"),
-            time_zone => terms.time_zone.clone(),
-        },
+    Ok(ProgramTab {
+        nav,
+        days: calendar::by_day(t, rows, today),
+        unavailable,
+        kinds,
+        legend: calendar::legend(t),
+        events_url: format!("{card}/program/events"),
+        new_url: format!("{card}/program/new"),
+        time_zone: terms.time_zone.clone(),
     })
 }
 
@@ -690,16 +706,6 @@ async fn render_form(
     let terms = state.terms(auth).await;
     let card = card_base(auth, &c.id);
     let slot = slot_load(state, auth, &r.form.start_date, &r.form.time_of_day).await;
-    let weekdays: Vec<_> = t
-        .weekdays_short
-        .iter()
-        .zip(t.weekdays_full.iter())
-        .enumerate()
-        .map(|(i, (short, full))| {
-            let code = (i + 1).to_string();
-            context! { code => code.clone(), short => *short, full => *full, checked => r.form.weekdays.contains(&code) }
-        })
-        .collect();
     let frequencies = [
         ("once", t.repeat_once),
         ("daily", t.repeat_daily),
@@ -748,7 +754,7 @@ async fn render_form(
         errors: &r.errors,
         kinds: calendar::kind_options(t),
         frequencies,
-        weekdays,
+        weekdays: weekdays(t, r.form),
         slot,
         notice: r.notice,
         edit,
@@ -771,11 +777,29 @@ struct FormPage<'a> {
     errors: &'a FormErrors,
     kinds: Vec<common::Opt>,
     frequencies: [common::Opt; 4],
-    weekdays: Vec<Value>,
+    weekdays: Vec<WeekdayChoice>,
     slot: SlotView,
     notice: Option<&'static str>,
     edit: Option<Value>,
     time_zone: String,
+}
+
+/// A weekday's checkbox on the form («Пн» … «Вс»; `code` "1" is Monday).
+#[derive(Serialize)]
+pub struct WeekdayChoice {
+    code: String,
+    short: &'static str,
+    full: &'static str,
+    checked: bool,
+}
+
+pub fn weekdays(t: &Strings, form: &SeriesForm) -> Vec<WeekdayChoice> {
+    let days = t.weekdays_short.iter().zip(t.weekdays_full.iter()).enumerate();
+    days.map(|(i, (&short, &full))| {
+        let code = (i + 1).to_string();
+        WeekdayChoice { checked: form.weekdays.contains(&code), code, short, full }
+    })
+    .collect()
 }
 
 /// A citizen whose program may be changed by this user, or the answer.

@@ -77,12 +77,6 @@ pub fn form_ctx(form: &SeriesForm, errors: &FormErrors, edit: Option<V>, notice:
         ("monthly", RU.repeat_monthly),
     ]
     .map(|(id, name)| crate::pages::common::Opt { id: id.into(), name: name.into() });
-    let weekdays: Vec<V> = (1..=7)
-        .map(|i: usize| {
-            let code = i.to_string();
-            context! { code => code.clone(), short => RU.weekdays_short[i - 1], full => RU.weekdays_full[i - 1], checked => form.weekdays.contains(&code) }
-        })
-        .collect();
     let slot = program::slot_view(
         &RU,
         &SlotLoad {
@@ -105,7 +99,7 @@ pub fn form_ctx(form: &SeriesForm, errors: &FormErrors, edit: Option<V>, notice:
         errors => Value::from(Serde(errors)),
         kinds => Value::from(Serde(calendar::kind_options(&RU))),
         frequencies => Value::from(Serde(&frequencies)),
-        weekdays => weekdays,
+        weekdays => Value::from(Serde(program::weekdays(&RU, form))),
         slot => Value::from(Serde(&slot)),
         notice => notice,
         edit => edit,
