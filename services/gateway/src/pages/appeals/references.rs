@@ -11,8 +11,6 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum_extra::extract::Query;
-use minijinja::context;
-use minijinja::value::{Serde, Value};
 use opeka_proto::cases::{ImportReferenceNodesRequest, ListReferenceNodesRequest, ReferenceNode};
 use serde::{Deserialize, Serialize};
 use tonic::Code;
@@ -156,15 +154,20 @@ async fn render(state: &AppState, auth: &Auth, status: StatusCode, refused: Opti
         });
     }
     let loaded = TREES.iter().find(|tr| **tr == q.loaded).map(|tr| title(tr, t));
-    let ctx = context! {
-        title => t.menu,
-        active => "appeal-references",
-        trees => Value::from(Serde(&trees)),
-        loaded => loaded,
-        created => q.created,
-        updated => q.updated,
-    };
-    Ok(state.page(&auth.tenant, Some(auth), status, "appeals/references.html", ctx))
+    let (created, updated) = (q.created, q.updated);
+    let page = RefsPage { title: t.menu, active: "appeal-references", trees, loaded, created, updated };
+    Ok(state.page(&auth.tenant, Some(auth), status, "appeals/references.html", page))
+}
+
+/// `appeals/references.html`.
+#[derive(Serialize)]
+struct RefsPage {
+    title: &'static str,
+    active: &'static str,
+    trees: Vec<TreeView>,
+    loaded: Option<&'static str>,
+    created: i32,
+    updated: i32,
 }
 
 // --------------------------------------------------------------------- export

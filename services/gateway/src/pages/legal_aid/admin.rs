@@ -201,14 +201,20 @@ pub(super) fn centre_ctx(
     form: &CentreForm,
     errors: &FormErrors,
 ) -> Value {
-    context! {
-        title => t.centre_edit_title,
-        active => "la-centres",
-        path => path,
-        centre => context! { id => c.id.clone(), name => c.name.clone() },
-        form => Value::from(Serde(form)),
-        errors => Value::from(Serde(errors)),
-    }
+    let centre = Opt { id: c.id.clone(), name: c.name.clone() };
+    let page = CentrePage { title: t.centre_edit_title, active: "la-centres", path, centre, form, errors };
+    Value::from(Serde(page))
+}
+
+/// `legal_aid/centre_form.html`.
+#[derive(Serialize)]
+struct CentrePage<'a> {
+    title: &'static str,
+    active: &'static str,
+    path: &'a str,
+    centre: Opt,
+    form: &'a CentreForm,
+    errors: &'a FormErrors,
 }
 
 async fn load(state: &AppState, auth: &Auth, id: &str) -> Result<LegalAidCentre, Response> {

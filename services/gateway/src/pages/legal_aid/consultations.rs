@@ -424,18 +424,24 @@ pub(super) fn form_ctx(
         Mode::New => (t.consultation_new_title, format!("{path}/new"), None),
         Mode::Edit(c) => (t.consultation_edit_title, format!("{path}/{}/edit", c.id), Some(c.id.clone())),
     };
-    context! {
-        title => title,
-        active => "la-consultations",
-        path => path,
-        action => action,
-        id => id,
-        form => Value::from(Serde(form)),
-        errors => Value::from(Serde(errors)),
-        refs => Value::from(Serde(&refs)),
-        centres => Value::from(Serde(choices.centres)),
-        admin => choices.admin,
-    }
+    let (centres, admin) = (choices.centres, choices.admin);
+    let page = FormPage { title, active: "la-consultations", path, action, id, form, errors, refs, centres, admin };
+    Value::from(Serde(page))
+}
+
+/// `legal_aid/consultation_form.html`.
+#[derive(Serialize)]
+struct FormPage<'a> {
+    title: &'static str,
+    active: &'static str,
+    path: &'a str,
+    action: String,
+    id: Option<String>,
+    form: &'a ConsultationForm,
+    errors: &'a FormErrors,
+    refs: Refs,
+    centres: &'a [Opt],
+    admin: bool,
 }
 
 async fn render_form(

@@ -121,17 +121,10 @@ async fn page(state: &AppState, auth: &Auth, status: StatusCode, template: &str,
     Ok(state.page(&auth.tenant, Some(auth), status, template, ctx))
 }
 
-/// The «Онлайн-консультация» menu link with its count, for pages outside the panel (htmx
+/// The «Онлайн-консультация» menu link with its count alone, for pages outside the panel (htmx
 /// swaps it in; the template extends no layout).
 async fn menu_link(State(state): State<AppState>, auth: Auth) -> Page {
-    let waiting = badge(&state, &auth).await;
-    Ok(state.page(
-        &auth.tenant,
-        Some(&auth),
-        StatusCode::OK,
-        "legal_aid/menu_link.html",
-        context! { la_waiting => waiting },
-    ))
+    page(&state, &auth, StatusCode::OK, "legal_aid/menu_link.html", ()).await
 }
 
 /// Violations spread over a form; `residence.city` belongs beside the form's `city`.

@@ -16,7 +16,7 @@ use opeka_proto::cases::{
 use serde::{Deserialize, Serialize};
 use tonic::Code;
 
-use super::{Refs, form_errors, new_request_id, page_number, pager, query_prefix, words};
+use super::{Pager, Refs, form_errors, new_request_id, page_number, pager, query_prefix, words};
 use crate::pages::common::{Page, trimmed, uuid};
 use crate::strings::legal_aid::LegalAidStrings;
 use crate::views::FormErrors;
@@ -219,12 +219,12 @@ struct Published {
     asked_on: String,
 }
 
-pub(super) fn answers_ctx(
+pub(super) fn answers_ctx<'a>(
     t: &LegalAidStrings,
-    base: &str,
+    base: &'a str,
     res: &ListPublishedQuestionsResponse,
     tz: chrono_tz::Tz,
-) -> Value {
+) -> AnswersPage<'a> {
     let day = |ts: Option<&prost_types::Timestamp>| {
         identity::timestamp(ts).map(|d| d.with_timezone(&tz).format("%d.%m.%Y").to_string()).unwrap_or_default()
     };
@@ -240,15 +240,20 @@ pub(super) fn answers_ctx(
             asked_on: day(q.asked_at.as_ref()),
         })
         .collect();
-    let path = format!("{base}/answers");
-    context! {
-        title => t.answers_title,
-        public_active => "answers",
-        online_base => base,
-        items => Value::from(Serde(&items)),
-        total => res.total_size,
-        pager => Value::from(Serde(pager(&query_prefix(&path, &[]), res.page.max(1), res.page_count))),
-    }
+    let pager = pager(&query_prefix(&format!("{base}/answers"), &[]), res.page.max(1), res.page_count);
+    let (title, total) = (t.answers_title, res.total_size);
+    AnswersPage { title, public_active: "answers", online_base: base, items, total, pager }
+}
+
+/// `legal_aid/answers.html`.
+#[derive(Serialize)]
+pub(super) struct AnswersPage<'a> {
+    title: &'static str,
+    public_active: &'static str,
+    online_base: &'a str,
+    items: Vec<Published>,
+    total: i64,
+    pager: Pager,
 }
 
 /// S2-36: the approved questions and answers, newest first; nothing unapproved is ever here.
