@@ -78,8 +78,8 @@ fn render_login(
     status: StatusCode,
 ) -> Response {
     let t = state.strings();
-    let page = LoginPage { title: t.login_title, login_csrf: token, login, errors, note };
-    let page = state.page(tenant, None, status, "account/login.html", page);
+    let ctx = LoginPage { title: t.login_title, login_csrf: token, login, errors, note };
+    let page = state.page(tenant, None, status, "account/login.html", ctx);
     let cookie = session::set_cookie(state, tenant, LOGIN_CSRF_COOKIE, token, LOGIN_FORM_TTL_SECS);
     (AppendHeaders([(header::SET_COOKIE, cookie)]), page).into_response()
 }

@@ -53,15 +53,9 @@ fn csrf_refused(state: &AppState, tenant: &str) -> Response {
 }
 
 /// A public page with its form token cookie set.
-fn render(
-    state: &AppState,
-    tenant: &str,
-    status: StatusCode,
-    template: &str,
-    page: Public<impl Serialize>,
-) -> Response {
-    let cookie = session::set_cookie(state, tenant, LOGIN_CSRF_COOKIE, page.form_csrf, FORM_TTL_SECS);
-    let page = state.page(tenant, None, status, template, page);
+fn render(state: &AppState, tenant: &str, status: StatusCode, template: &str, ctx: Public<impl Serialize>) -> Response {
+    let cookie = session::set_cookie(state, tenant, LOGIN_CSRF_COOKIE, ctx.form_csrf, FORM_TTL_SECS);
+    let page = state.page(tenant, None, status, template, ctx);
     (AppendHeaders([(header::SET_COOKIE, cookie)]), page).into_response()
 }
 

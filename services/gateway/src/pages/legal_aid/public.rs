@@ -219,12 +219,12 @@ struct Published {
     asked_on: String,
 }
 
-pub(super) fn answers_ctx<'a>(
+pub(super) fn answers_ctx(
     t: &LegalAidStrings,
-    base: &'a str,
+    base: &str,
     res: &ListPublishedQuestionsResponse,
     tz: chrono_tz::Tz,
-) -> AnswersPage<'a> {
+) -> Value {
     let day = |ts: Option<&prost_types::Timestamp>| {
         identity::timestamp(ts).map(|d| d.with_timezone(&tz).format("%d.%m.%Y").to_string()).unwrap_or_default()
     };
@@ -240,14 +240,14 @@ pub(super) fn answers_ctx<'a>(
             asked_on: day(q.asked_at.as_ref()),
         })
         .collect();
-    let pager = pager(&query_prefix(&format!("{base}/answers"), &[]), res.page.max(1), res.page_count);
+    let pages = pager(&query_prefix(&format!("{base}/answers"), &[]), res.page.max(1), res.page_count);
     let (title, total) = (t.answers_title, res.total_size);
-    AnswersPage { title, public_active: "answers", online_base: base, items, total, pager }
+    Value::from(Serde(AnswersPage { title, public_active: "answers", online_base: base, items, total, pager: pages }))
 }
 
 /// `legal_aid/answers.html`.
 #[derive(Serialize)]
-pub(super) struct AnswersPage<'a> {
+struct AnswersPage<'a> {
     title: &'static str,
     public_active: &'static str,
     online_base: &'a str,

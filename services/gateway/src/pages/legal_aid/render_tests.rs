@@ -1,6 +1,6 @@
 //! The legal-aid templates rendered with the contexts their handlers build from sample
 //! records (no services), so a template that reads a missing value fails here, not on a page.
-use minijinja::value::{Serde, merge_maps};
+use minijinja::value::merge_maps;
 use minijinja::{Value, context};
 use opeka_proto::cases::{
     AskQuestionResponse, Consultation, ConsultationInput, DistrictRoute, LegalAidCentre, LegalAidRef, LegalAidRefKind,
@@ -28,14 +28,14 @@ fn t() -> &'static crate::strings::legal_aid::LegalAidStrings {
     RU.legal_aid
 }
 
-fn as_user(roles: &[&str], admin: bool, ctx: impl serde::Serialize) -> Value {
+fn as_user(roles: &[&str], admin: bool, ctx: Value) -> Value {
     merge_maps([
-        Value::from(Serde(ctx)),
+        ctx,
         context! { user => context! { name => "Асанова Айгуль", is_admin => admin, roles => roles.iter().map(|r| r.to_string()).collect::<Vec<_>>() } },
     ])
 }
 
-fn consultant(ctx: impl serde::Serialize) -> Value {
+fn consultant(ctx: Value) -> Value {
     as_user(&["Консультант"], false, ctx)
 }
 
@@ -156,7 +156,7 @@ fn choices(refs: &Refs) -> consultations::Choices<'_> {
     consultations::Choices { refs, centres: &[], admin: false }
 }
 
-fn consultant_render(template: &str, ctx: impl serde::Serialize) -> String {
+fn consultant_render(template: &str, ctx: Value) -> String {
     render(template, consultant(ctx))
 }
 
@@ -424,8 +424,7 @@ fn the_public_pages_ask_and_list_answers() {
         ..Default::default()
     };
     let ctx = public::answers_ctx(t(), "/t/demo/online", &res, chrono_tz::Asia::Bishkek);
-    let html =
-        render("legal_aid/answers.html", merge_maps([Value::from(Serde(ctx)), context! { user => None::<bool> }]));
+    let html = render("legal_aid/answers.html", merge_maps([ctx, context! { user => None::<bool> }]));
     assert!(
         html.contains("Вопросы и ответы")
             && html.contains("Обратитесь к нотариусу.")

@@ -544,8 +544,8 @@ async fn data_tab(state: &AppState, auth: &Auth, c: &Citizen, terms: &Terms) -> 
             .collect(),
         Err(_) => Vec::new(),
     };
-    let groups = c.special_group_ids.iter().map(|g| name_of(&groups, g)).collect();
-    Tab::Data { district: name_of(&districts, &c.district_id), curator, groups, link, diary }
+    let group_names = c.special_group_ids.iter().map(|g| name_of(&groups, g)).collect();
+    Tab::Data { district: name_of(&districts, &c.district_id), curator, groups: group_names, link, diary }
 }
 
 /// «История взаимодействия».
@@ -574,7 +574,7 @@ async fn files_tab(state: &AppState, auth: &Auth, c: &Citizen, terms: &Terms) ->
     let msg = ListFilesRequest { citizen_id: c.account_id.clone(), page_size: 200, ..Default::default() };
     let files = state.call(auth, state.files.clone().list_files(auth.req(msg))).await?;
     let types = common::file_types(state, auth, "").await.unwrap_or_default();
-    let files = files
+    let rows = files
         .files
         .iter()
         .map(|f| FileRow {
@@ -586,7 +586,7 @@ async fn files_tab(state: &AppState, auth: &Auth, c: &Citizen, terms: &Terms) ->
             size_kib: (f.size + 1023) / 1024,
         })
         .collect();
-    Ok(Tab::Files { files, file_types: types })
+    Ok(Tab::Files { files: rows, file_types: types })
 }
 
 /// S0-36: «Продлить срок действия кода», as often as needed.
