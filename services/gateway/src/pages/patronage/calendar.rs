@@ -8,6 +8,7 @@ use opeka_proto::scheduler::{Occurrence, OccurrenceStatus, ReminderKind};
 use serde::Serialize;
 
 use crate::Strings;
+use crate::pages::common::Opt;
 
 /// The reminder types in the seed's order (S0-39, S0-62): (form code, wire kind).
 pub const KINDS: [(&str, ReminderKind); 4] = [
@@ -36,14 +37,8 @@ pub fn kind_label(t: &Strings, kind: i32) -> &'static str {
 }
 
 /// (code, label) of every type, for selects and filter checkboxes.
-pub fn kind_options(t: &Strings) -> Vec<crate::pages::common::Opt> {
-    KINDS
-        .iter()
-        .map(|(code, k)| crate::pages::common::Opt {
-            id: (*code).to_string(),
-            name: kind_label(t, *k as i32).to_string(),
-        })
-        .collect()
+pub fn kind_options(t: &Strings) -> Vec<Opt> {
+    KINDS.iter().map(|(code, k)| Opt { id: (*code).to_string(), name: kind_label(t, *k as i32).to_string() }).collect()
 }
 
 /// The kinds a filter names (`kind=support&kind=meeting`); unknown codes
