@@ -13,7 +13,8 @@ pub struct Views {
     env: Environment<'static>,
 }
 
-/// Every file under `templates/`, embedded at compile time and registered by its file name.
+/// Every file under `templates/` (one folder per menu section, like `pages/`), embedded at compile
+/// time and registered by its path there: `appeals/card.html`.
 static TEMPLATES: include_dir::Dir<'static> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/templates");
 
 impl Views {
@@ -22,12 +23,16 @@ impl Views {
         // A misspelt variable fails the render (and the tests) instead of
         // printing nothing; `{% if x %}` on a missing x is still allowed.
         env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
-        for file in TEMPLATES.files() {
-            let name = file.path().to_string_lossy();
-            let source = file.contents_utf8().ok_or_else(|| {
-                minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("{name} is not UTF-8"))
-            })?;
-            env.add_template_owned(name.into_owned(), source)?;
+        let mut dirs = vec![&TEMPLATES];
+        while let Some(dir) = dirs.pop() {
+            dirs.extend(dir.dirs());
+            for file in dir.files() {
+                let name = file.path().to_string_lossy();
+                let source = file.contents_utf8().ok_or_else(|| {
+                    minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, format!("{name} is not UTF-8"))
+                })?;
+                env.add_template_owned(name.into_owned(), source)?;
+            }
         }
         Ok(Self { env })
     }
@@ -159,8 +164,27 @@ pub fn html_response(status: StatusCode, html: String) -> Response {
 }
 
 #[cfg(test)]
-mod tests {
+pub mod tests {
     use super::*;
+    use crate::strings::RU;
+
+    pub const BASE: &str = "/t/demo";
+
+    /// Renders `template` as `AppState::page` does, over a signed-in admin's shared context: the
+    /// pages' render tests make their data, so a template that reads a missing value fails there.
+    pub fn render(template: &str, ctx: impl serde::Serialize) -> String {
+        let base = context! {
+            t => Value::from(Serde(&RU)),
+            tenant => "demo",
+            base => BASE,
+            user => context! { name => "Кураторова Вера", is_admin => true, roles => vec!["Администратор"] },
+            terms => Value::from(Serde(crate::terms::Terms::defaults(&RU))),
+            csrf => "csrf-token",
+            title => "",
+            active => "",
+        };
+        Views::new().unwrap().render(template, minijinja::value::merge_maps([base, Value::from(Serde(ctx))])).unwrap()
+    }
 
     #[test]
     fn every_template_parses() {

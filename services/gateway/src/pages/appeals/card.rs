@@ -22,8 +22,8 @@ use opeka_proto::identity::{AccountKind, ListAccountsRequest, Role};
 use serde::{Deserialize, Serialize};
 use tonic::Code;
 
-use super::common::{self, FileOwner, Opt, Page, Posted, Uploaded, all, one, trimmed, uuid};
 use super::{can_edit_cards, card_url, form_errors, label_of, load, new_request_id, opts};
+use crate::pages::common::{self, FileOwner, Opt, Page, Posted, Uploaded, all, one, trimmed, uuid};
 use crate::session::{Auth, AuthForm};
 use crate::strings::appeals::AppealsStrings;
 use crate::terms::{self, Terms};
@@ -367,7 +367,7 @@ async fn render(state: &AppState, auth: &Auth, a: &Appeal, extra: Extra, status:
         message => extra.message,
         can_edit => can_edit_cards(auth),
     };
-    Ok(state.page(&auth.tenant, Some(auth), status, "appeals_card.html", ctx))
+    Ok(state.page(&auth.tenant, Some(auth), status, "appeals/card.html", ctx))
 }
 
 /// The card's query, and the comment editor's form (`text`).

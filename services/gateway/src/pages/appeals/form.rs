@@ -13,9 +13,9 @@ use opeka_proto::cases::{
 use serde::{Deserialize, Deserializer, Serialize};
 use tonic::Code;
 
-use super::common::{self, Page, checked, filled, http, trimmed, uuid};
 use super::{Tree, can_edit_cards, card_url, form_errors, journal_url, load, new_request_id, opts};
 use crate::AppState;
+use crate::pages::common::{self, Page, checked, filled, http, trimmed, uuid};
 use crate::session::{Auth, AuthForm};
 use crate::views::FormErrors;
 
@@ -292,7 +292,7 @@ async fn render(
         subcategories => Value::from(Serde(topics.groups("subcategory", ""))),
         orgs => Value::from(Serde(&orgs)),
     };
-    Ok(state.page(&auth.tenant, Some(auth), status, "appeals_form.html", ctx))
+    Ok(state.page(&auth.tenant, Some(auth), status, "appeals/form.html", ctx))
 }
 
 /// «Создать обращение» (moderators and admins; cases checks again).

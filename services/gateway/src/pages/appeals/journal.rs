@@ -14,8 +14,8 @@ use opeka_proto::cases::{
 };
 use serde::Serialize;
 
-use super::common::{self, Opt, Page, all, one};
 use super::{Pairs, Tree, can_edit_cards, has_role, journal_url, opts};
+use crate::pages::common::{self, Opt, Page, all, one};
 use crate::session::{Auth, AuthForm};
 use crate::strings::appeals::AppealsStrings;
 use crate::terms::Terms;
@@ -574,7 +574,7 @@ pub async fn page(State(state): State<AppState>, auth: Auth, Query(p): Query<Pai
         tasks_back => journal_query(&p),
     };
     let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
-    Ok(state.page(&auth.tenant, Some(&auth), status, "appeals.html", ctx))
+    Ok(state.page(&auth.tenant, Some(&auth), status, "appeals/journal.html", ctx))
 }
 
 /// S1-62: «Настроить фильтры» saves which fields the panel shows, then returns to the same journal.

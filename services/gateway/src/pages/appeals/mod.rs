@@ -12,13 +12,14 @@ use opeka_proto::cases::{
 use opeka_proto::identity::{ListOrganisationsRequest, OrganisationKind};
 use serde::Serialize;
 
-use super::common::{self, Opt};
+use crate::pages::common::{self, Opt};
 use crate::session::Auth;
 use crate::{AppState, tenancy};
 
 mod card;
 mod form;
 mod journal;
+mod references;
 #[cfg(test)]
 mod render_tests;
 
@@ -41,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .route("/t/{tenant}/appeals/{id}/files/{file_id}", get(card::download))
         .route("/t/{tenant}/appeals/{id}/comments/{comment_id}", post(card::edit_comment))
         .route("/t/{tenant}/appeals/{id}/edit", get(form::edit_form).post(form::update))
+        .merge(references::routes())
 }
 
 type Pairs = Vec<(String, String)>;

@@ -13,10 +13,10 @@ use super::form::AppealForm;
 use super::journal::{self, JournalQuery, Row};
 use super::{Tree, opts};
 use crate::pages::common::Opt;
-use crate::pages::render_tests::render;
 use crate::strings::RU;
 use crate::terms::Terms;
 use crate::views::FormErrors;
+use crate::views::tests::render;
 
 fn o(code: &str, label: &str) -> AppealOption {
     AppealOption { code: code.into(), label: label.into(), requires: String::new() }
@@ -135,8 +135,10 @@ fn the_journal_shows_the_seed_columns_and_filters() {
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     let q = JournalQuery::from_pairs(&p, true);
-    let html =
-        render("appeals.html", journal_ctx(&q, vec![row(321_392, "in_work", "В работе")], &FormErrors::default()));
+    let html = render(
+        "appeals/journal.html",
+        journal_ctx(&q, vec![row(321_392, "in_work", "В работе")], &FormErrors::default()),
+    );
     for col in [
         "№ обращения",
         "ФИО гражданина",
@@ -172,11 +174,11 @@ fn an_empty_journal_says_so_and_errors_stand_beside_the_field() {
     let p: Vec<(String, String)> = vec![("number".into(), "12a".into())];
     let q = JournalQuery::from_pairs(&p, false);
     let errors = q.filter(RU.appeals).unwrap_err();
-    let html = render("appeals.html", journal_ctx(&q, vec![], &errors));
+    let html = render("appeals/journal.html", journal_ctx(&q, vec![], &errors));
     assert!(html.contains("id=\"e-number\">Номер обращения — только цифры."), "{html}");
     assert!(html.contains(RU.appeals.nothing_found));
     let q = JournalQuery::from_pairs(&vec![], true);
-    let html = render("appeals.html", journal_ctx(&q, vec![], &FormErrors::default()));
+    let html = render("appeals/journal.html", journal_ctx(&q, vec![], &FormErrors::default()));
     assert!(html.contains(RU.appeals.default_view_hint), "S1-15");
 }
 
@@ -277,7 +279,7 @@ fn card_ctx(a: &Appeal, failed: Option<&Failed>, message: Option<&str>) -> Value
 #[test]
 fn the_card_has_the_seed_sections() {
     let a = appeal("new", "Новое", &["take"], "");
-    let html = render("appeals_card.html", card_ctx(&a, None, None));
+    let html = render("appeals/card.html", card_ctx(&a, None, None));
     for words in [
         "Статус: <strong class=\"appeal-status\" data-status=\"new\">Новое</strong>",
         "Вернуться в журнал обращений",
@@ -325,7 +327,7 @@ fn the_action_menu_shows_the_available_actions() {
     let all =
         ["release", "mark_done", "request_close", "postpone", "request_rereview", "federal", "request_tech_support"];
     let a = appeal("in_work", "В работе", &all, "me");
-    let html = render("appeals_card.html", card_ctx(&a, None, None));
+    let html = render("appeals/card.html", card_ctx(&a, None, None));
     assert!(html.contains("Активные задачи не закрыты"));
     let menu = &html[html.find("id=\"s-actions\"").unwrap()..html.find("id=\"s-timeline\"").unwrap()];
     for label in [
@@ -344,7 +346,7 @@ fn the_action_menu_shows_the_available_actions() {
     assert!(menu.contains("id=\"f-postpone-until\" name=\"until\" type=\"date\""), "S1-39: a calendar");
 
     let a = appeal("done_review", "Исполнено, на проверке у куратора", &["curator_accept", "curator_return"], "");
-    let html = render("appeals_card.html", card_ctx(&a, None, None));
+    let html = render("appeals/card.html", card_ctx(&a, None, None));
     assert!(html.contains(">Принять<") && html.contains("Вернуть на доработку"));
     assert!(!html.contains("Отметить исполнение"));
 }
@@ -360,14 +362,14 @@ fn refusals_keep_what_was_typed() {
         values: BTreeMap::from([("solution".into(), "  ".into()), ("answer".into(), "Ответ гражданину".into())]),
         errors,
     };
-    let html = render("appeals_card.html", card_ctx(&a, Some(&failed), None));
+    let html = render("appeals/card.html", card_ctx(&a, Some(&failed), None));
     assert!(html.contains("id=\"action-mark_done\" open"));
     assert!(html.contains("id=\"e-mark_done-solution\">Опишите, каким образом решено обращение."), "{html}");
     assert!(html.contains(">Ответ гражданину</textarea>"));
 
     let a = appeal("in_work", "В работе", &[], "");
     let msg = "Вы уже работаете с обращением № 375. Завершите работу над ним.";
-    let html = render("appeals_card.html", card_ctx(&a, None, Some(msg)));
+    let html = render("appeals/card.html", card_ctx(&a, None, Some(msg)));
     assert!(
         html.contains("class=\"error-summary appeal-refusal\" role=\"alert\"><p>Вы уже работаете с обращением № 375.")
     );
@@ -397,7 +399,7 @@ fn the_intake_form_renders_with_violations() {
         subcategories => Value::from(Serde(Vec::<super::Group>::new())),
         orgs => Value::from(Serde(vec![Opt { id: "o1".into(), name: "РИК ОНФ".into() }])),
     };
-    let html = render("appeals_form.html", ctx);
+    let html = render("appeals/form.html", ctx);
     assert!(html.contains("id=\"e-citizen_phone\">Укажите номер телефона."));
     assert!(html.contains("id=\"e-geography_region_id\">Выберите регион."));
     assert!(html.contains("value=\"Тестов Тест\"") && html.contains("Текст обращения гражданина</textarea>"));

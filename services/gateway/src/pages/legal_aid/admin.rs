@@ -13,9 +13,9 @@ use opeka_proto::cases::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::super::common::{self, Opt, Page, http, is_form_error, trimmed, uuid};
 use super::{Pairs, form_errors, page, root, words};
 use crate::AppState;
+use crate::pages::common::{self, Opt, Page, http, is_form_error, trimmed, uuid};
 use crate::session::{Auth, AuthForm};
 use crate::strings::legal_aid::LegalAidStrings;
 use crate::views::FormErrors;
@@ -109,7 +109,7 @@ async fn render_page(state: &AppState, auth: &Auth, errors: &FormErrors, notice:
         .call(auth, state.legal_aid.clone().list_district_routes(auth.req(ListDistrictRoutesRequest::default())))
         .await?;
     let ctx = page_ctx(words(state), &centres_url(auth), &centres.centres, &routes, errors, notice);
-    page(state, auth, status, "legal_aid_centres.html", ctx).await
+    page(state, auth, status, "legal_aid/centres.html", ctx).await
 }
 
 /// The centres with their details, the fallback centre and the routing table.
@@ -201,14 +201,20 @@ pub(super) fn centre_ctx(
     form: &CentreForm,
     errors: &FormErrors,
 ) -> Value {
-    context! {
-        title => t.centre_edit_title,
-        active => "la-centres",
-        path => path,
-        centre => context! { id => c.id.clone(), name => c.name.clone() },
-        form => Value::from(Serde(form)),
-        errors => Value::from(Serde(errors)),
-    }
+    let centre = Opt { id: c.id.clone(), name: c.name.clone() };
+    let page = CentrePage { title: t.centre_edit_title, active: "la-centres", path, centre, form, errors };
+    Value::from(Serde(page))
+}
+
+/// `legal_aid/centre_form.html`.
+#[derive(Serialize)]
+struct CentrePage<'a> {
+    title: &'static str,
+    active: &'static str,
+    path: &'a str,
+    centre: Opt,
+    form: &'a CentreForm,
+    errors: &'a FormErrors,
 }
 
 async fn load(state: &AppState, auth: &Auth, id: &str) -> Result<LegalAidCentre, Response> {
@@ -225,7 +231,7 @@ pub async fn centre_form(State(state): State<AppState>, auth: Auth, Path((_, id)
     let form =
         CentreForm { address: c.address.clone(), phone: c.phone.clone(), email: c.email.clone(), head: c.head.clone() };
     let ctx = centre_ctx(words(&state), &centres_url(&auth), &c, &form, &FormErrors::default());
-    page(&state, &auth, StatusCode::OK, "legal_aid_centre_form.html", ctx).await
+    page(&state, &auth, StatusCode::OK, "legal_aid/centre_form.html", ctx).await
 }
 
 pub async fn save_centre(
@@ -252,7 +258,7 @@ pub async fn save_centre(
             async |status| {
                 let errors = form_errors(&status, CENTRE_FIELDS);
                 let ctx = centre_ctx(words(&state), &centres_url(&auth), &c, &form, &errors);
-                page(&state, &auth, http(&status), "legal_aid_centre_form.html", ctx).await
+                page(&state, &auth, http(&status), "legal_aid/centre_form.html", ctx).await
             },
         )
         .await

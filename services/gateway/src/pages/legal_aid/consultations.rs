@@ -15,13 +15,13 @@ use opeka_proto::cases::{
 use serde::{Deserialize, Serialize};
 use tonic::Code;
 
-use super::super::NoFields;
-use super::super::common::{self, Confirm, Opt, Page, checked, filled, http, trimmed, uuid};
 use super::{
     Refs, form_errors, keep, may_record, new_request_id, page, page_number, pager, parse_age, query_prefix, refs, root,
     words,
 };
 use crate::AppState;
+use crate::pages::NoFields;
+use crate::pages::common::{self, Confirm, Opt, Page, checked, filled, http, trimmed, uuid};
 use crate::session::{Auth, AuthForm};
 use crate::strings::legal_aid::LegalAidStrings;
 use crate::terms;
@@ -284,7 +284,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
     };
     let http = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
     let ctx = list_ctx(t, &list_url(&auth), &q, res.as_ref(), &centres, &errors, admin);
-    page(&state, &auth, http, "legal_aid_consultations.html", ctx).await
+    page(&state, &auth, http, "legal_aid/consultations.html", ctx).await
 }
 
 // ---------------------------------------------------------------- the form
@@ -424,18 +424,24 @@ pub(super) fn form_ctx(
         Mode::New => (t.consultation_new_title, format!("{path}/new"), None),
         Mode::Edit(c) => (t.consultation_edit_title, format!("{path}/{}/edit", c.id), Some(c.id.clone())),
     };
-    context! {
-        title => title,
-        active => "la-consultations",
-        path => path,
-        action => action,
-        id => id,
-        form => Value::from(Serde(form)),
-        errors => Value::from(Serde(errors)),
-        refs => Value::from(Serde(&refs)),
-        centres => Value::from(Serde(choices.centres)),
-        admin => choices.admin,
-    }
+    let (centres, admin) = (choices.centres, choices.admin);
+    let page = FormPage { title, active: "la-consultations", path, action, id, form, errors, refs, centres, admin };
+    Value::from(Serde(page))
+}
+
+/// `legal_aid/consultation_form.html`.
+#[derive(Serialize)]
+struct FormPage<'a> {
+    title: &'static str,
+    active: &'static str,
+    path: &'a str,
+    action: String,
+    id: Option<String>,
+    form: &'a ConsultationForm,
+    errors: &'a FormErrors,
+    refs: Refs,
+    centres: &'a [Opt],
+    admin: bool,
 }
 
 async fn render_form(
@@ -451,7 +457,7 @@ async fn render_form(
     let centres = if admin { super::centres(state, auth).await } else { Vec::new() };
     let choices = Choices { refs: &refs, centres: &centres, admin };
     let ctx = form_ctx(words(state), &list_url(auth), &mode, form, errors, &choices);
-    page(state, auth, status, "legal_aid_consultation_form.html", ctx).await
+    page(state, auth, status, "legal_aid/consultation_form.html", ctx).await
 }
 
 /// Today in the tenant's time zone, as a date input wants it.
@@ -602,7 +608,7 @@ pub async fn card(
     let c = load(&state, &auth, &id).await?;
     let created_at = state.terms(&auth).await.time(c.created_at.as_ref());
     let ctx = card_ctx(words(&state), &list_url(&auth), &c, &created_at, &q.notice);
-    page(&state, &auth, StatusCode::OK, "legal_aid_consultation.html", ctx).await
+    page(&state, &auth, StatusCode::OK, "legal_aid/consultation.html", ctx).await
 }
 
 // ---------------------------------------------------------------- delete

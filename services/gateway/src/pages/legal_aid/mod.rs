@@ -14,8 +14,7 @@ use opeka_proto::cases::{
 };
 use serde::Serialize;
 
-use super::common::Opt;
-use crate::pages::common::Page;
+use crate::pages::common::{Opt, Page};
 use crate::session::Auth;
 use crate::strings::legal_aid::LegalAidStrings;
 use crate::views::FormErrors;
@@ -122,17 +121,10 @@ async fn page(state: &AppState, auth: &Auth, status: StatusCode, template: &str,
     Ok(state.page(&auth.tenant, Some(auth), status, template, ctx))
 }
 
-/// The «Онлайн-консультация» menu link with its count, for pages outside the panel (htmx
+/// The «Онлайн-консультация» menu link with its count alone, for pages outside the panel (htmx
 /// swaps it in; the template extends no layout).
 async fn menu_link(State(state): State<AppState>, auth: Auth) -> Page {
-    let waiting = badge(&state, &auth).await;
-    Ok(state.page(
-        &auth.tenant,
-        Some(&auth),
-        StatusCode::OK,
-        "legal_aid_menu_link.html",
-        context! { la_waiting => waiting },
-    ))
+    page(&state, &auth, StatusCode::OK, "legal_aid/menu_link.html", ()).await
 }
 
 /// Violations spread over a form; `residence.city` belongs beside the form's `city`.

@@ -16,8 +16,8 @@ use opeka_proto::cases::{
 use serde::{Deserialize, Serialize};
 use tonic::Code;
 
-use super::super::common::{Page, trimmed, uuid};
-use super::{Refs, form_errors, new_request_id, page_number, pager, query_prefix, words};
+use super::{Pager, Refs, form_errors, new_request_id, page_number, pager, query_prefix, words};
+use crate::pages::common::{Page, trimmed, uuid};
 use crate::strings::legal_aid::LegalAidStrings;
 use crate::views::FormErrors;
 use crate::{AppState, identity, session, tenancy};
@@ -116,7 +116,7 @@ fn public_error(state: &AppState, tenant: &str, status: &tonic::Status) -> Respo
 }
 
 fn render_ask(state: &AppState, tenant: &str, ctx: Value, token: &str, status: StatusCode) -> Response {
-    let page = state.page(tenant, None, status, "legal_aid_online.html", ctx);
+    let page = state.page(tenant, None, status, "legal_aid/online.html", ctx);
     let cookie = session::set_cookie(state, tenant, PUBLIC_CSRF_COOKIE, token, FORM_TTL_SECS);
     (AppendHeaders([(header::SET_COOKIE, cookie)]), page).into_response()
 }
@@ -240,15 +240,20 @@ pub(super) fn answers_ctx(
             asked_on: day(q.asked_at.as_ref()),
         })
         .collect();
-    let path = format!("{base}/answers");
-    context! {
-        title => t.answers_title,
-        public_active => "answers",
-        online_base => base,
-        items => Value::from(Serde(&items)),
-        total => res.total_size,
-        pager => Value::from(Serde(pager(&query_prefix(&path, &[]), res.page.max(1), res.page_count))),
-    }
+    let pages = pager(&query_prefix(&format!("{base}/answers"), &[]), res.page.max(1), res.page_count);
+    let (title, total) = (t.answers_title, res.total_size);
+    Value::from(Serde(AnswersPage { title, public_active: "answers", online_base: base, items, total, pager: pages }))
+}
+
+/// `legal_aid/answers.html`.
+#[derive(Serialize)]
+struct AnswersPage<'a> {
+    title: &'static str,
+    public_active: &'static str,
+    online_base: &'a str,
+    items: Vec<Published>,
+    total: i64,
+    pager: Pager,
 }
 
 /// S2-36: the approved questions and answers, newest first; nothing unapproved is ever here.
@@ -269,5 +274,5 @@ pub async fn answers(State(state): State<AppState>, Path(tenant): Path<String>, 
     let base = format!("{}/online", tenancy::base(&tenant));
     let tz = state.cached_terms(&tenant).tz();
     let ctx = answers_ctx(words(&state), &base, &res, tz);
-    Ok(state.page(&tenant, None, StatusCode::OK, "legal_aid_answers.html", ctx))
+    Ok(state.page(&tenant, None, StatusCode::OK, "legal_aid/answers.html", ctx))
 }

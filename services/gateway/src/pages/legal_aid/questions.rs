@@ -13,12 +13,12 @@ use opeka_proto::cases::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::super::common::{self, Opt, Page, http, trimmed, uuid};
 use super::{
     form_errors, is_consultant, may_moderate, may_record, may_see_questions, page, page_number, pager, query_prefix,
     root, words,
 };
 use crate::AppState;
+use crate::pages::common::{self, Opt, Page, http, trimmed, uuid};
 use crate::session::{Auth, AuthForm};
 use crate::strings::legal_aid::LegalAidStrings;
 use crate::terms::Terms;
@@ -231,7 +231,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
     let res = state.call(&auth, state.legal_aid.clone().list_questions(auth.req(msg))).await?;
     let terms = state.terms(&auth).await;
     let ctx = list_ctx(words(&state), &terms, &list_url(&auth), &q, &res, &centres, powers);
-    page(&state, &auth, StatusCode::OK, "legal_aid_questions.html", ctx).await
+    page(&state, &auth, StatusCode::OK, "legal_aid/questions.html", ctx).await
 }
 
 // ---------------------------------------------------------------- one question
@@ -292,7 +292,7 @@ async fn load(state: &AppState, auth: &Auth, id: &str) -> Result<OnlineQuestion,
 async fn render(state: &AppState, auth: &Auth, x: &OnlineQuestion, typed: &Typed, status: StatusCode) -> Page {
     let terms = state.terms(auth).await;
     let ctx = question_ctx(words(state), &terms, &list_url(auth), x, Powers::of(auth), typed);
-    page(state, auth, status, "legal_aid_question.html", ctx).await
+    page(state, auth, status, "legal_aid/question.html", ctx).await
 }
 
 /// S2-35: «Ответить» — the full question and the answer field.

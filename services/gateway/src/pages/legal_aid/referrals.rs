@@ -16,11 +16,11 @@ use opeka_proto::cases::{
 use serde::{Deserialize, Serialize};
 use tonic::Code;
 
-use super::super::NoFields;
-use super::super::common::{self, Confirm, Opt, Page, http, is_form_error, trimmed, uuid};
 use super::consultations::today;
 use super::{form_errors, may_record, new_request_id, page, page_number, pager, parse_age, query_prefix, root, words};
 use crate::AppState;
+use crate::pages::NoFields;
+use crate::pages::common::{self, Confirm, Opt, Page, http, is_form_error, trimmed, uuid};
 use crate::session::{Auth, AuthForm};
 use crate::strings::legal_aid::LegalAidStrings;
 use crate::terms;
@@ -157,7 +157,7 @@ pub async fn list(State(state): State<AppState>, auth: Auth, Query(q): Query<Lis
     };
     let http = if errors.is_empty() { StatusCode::OK } else { StatusCode::BAD_REQUEST };
     let ctx = list_ctx(words(&state), &list_url(&auth), &q, res.as_ref(), &centres, &errors, admin);
-    page(&state, &auth, http, "legal_aid_referrals.html", ctx).await
+    page(&state, &auth, http, "legal_aid/referrals.html", ctx).await
 }
 
 // ---------------------------------------------------------------- the form
@@ -284,7 +284,7 @@ async fn render_form(
     let admin = auth.is_admin();
     let centres = if admin { super::centres(state, auth).await } else { Vec::new() };
     let ctx = form_ctx(words(state), &list_url(auth), &mode, form, errors, &centres, admin);
-    page(state, auth, status, "legal_aid_referral_form.html", ctx).await
+    page(state, auth, status, "legal_aid/referral_form.html", ctx).await
 }
 
 #[derive(Deserialize, Default)]
@@ -434,7 +434,7 @@ pub async fn print_form(
         &FormErrors::default(),
         &q.notice,
     );
-    page(&state, &auth, StatusCode::OK, "legal_aid_referral_print_form.html", ctx).await
+    page(&state, &auth, StatusCode::OK, "legal_aid/referral_print_form.html", ctx).await
 }
 
 #[serde_with::apply(String => #[serde(deserialize_with = "trimmed")])]
@@ -473,7 +473,7 @@ pub async fn save_print_form(
             let errors = form_errors(&status, &["form_text"]);
             let http = opeka_platform::error::http_status(status.code());
             let ctx = print_form_ctx(t, &list_url(&auth), &r, &text, &version, &errors, "");
-            page(&state, &auth, http, "legal_aid_referral_print_form.html", ctx).await
+            page(&state, &auth, http, "legal_aid/referral_print_form.html", ctx).await
         }
         Err(status) => Err(state.grpc_error(&auth, status).await),
     }
@@ -526,7 +526,7 @@ pub(super) fn print_ctx(t: &LegalAidStrings, path: &str, r: &Referral) -> Value 
 pub async fn print(State(state): State<AppState>, auth: Auth, Path((_, id)): Path<(String, String)>) -> Page {
     let r = load(&state, &auth, &id).await?;
     let ctx = print_ctx(words(&state), &list_url(&auth), &r);
-    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "legal_aid_print.html", ctx))
+    Ok(state.page(&auth.tenant, Some(&auth), StatusCode::OK, "legal_aid/print.html", ctx))
 }
 
 // ---------------------------------------------------------------- delete

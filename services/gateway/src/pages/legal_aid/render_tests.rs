@@ -9,15 +9,15 @@ use opeka_proto::cases::{
     QuestionStatus, Referral, ReferralInput,
 };
 
-use super::super::common::Opt;
-use super::super::render_tests::render;
 use super::consultations::{self, ConsultationForm};
 use super::questions::{self, Powers, Typed};
 use super::referrals::{self, ReferralForm};
 use super::{Refs, admin, public};
+use crate::pages::common::Opt;
 use crate::strings::RU;
 use crate::terms::Terms;
 use crate::views::FormErrors;
+use crate::views::tests::render;
 
 const PATH: &str = "/t/demo/legal-aid/consultations";
 const REFERRALS: &str = "/t/demo/legal-aid/referrals";
@@ -122,7 +122,7 @@ fn the_consultations_list_has_the_seed_columns_and_filters() {
     let q = consultations::ListQuery { date_from: "2019-05-01".into(), age_to: "30".into(), ..Default::default() };
     let centres = vec![Opt { id: CENTRE.into(), name: "ЦБЮП г. Каракол".into() }];
     let ctx = consultations::list_ctx(t(), PATH, &q, Some(&res), &centres, &FormErrors::default(), true);
-    let html = render("legal_aid_consultations.html", ctx);
+    let html = render("legal_aid/consultations.html", ctx);
     for col in ["#", "Дата", "ФИО", "Пол", "Возраст", "Социальный статус", "Гражданский статус", "Центр", "Категория"]
     {
         assert!(html.contains(&format!(">{col}")), "column «{col}»");
@@ -146,7 +146,7 @@ fn a_bad_age_filter_is_shown_beside_the_field() {
     let mut errors = FormErrors::default();
     errors.field("age_from", t().age_number);
     let ctx = consultations::list_ctx(t(), PATH, &q, None, &[], &errors, false);
-    let html = consultant_render("legal_aid_consultations.html", ctx);
+    let html = consultant_render("legal_aid/consultations.html", ctx);
     assert!(html.contains("id=\"e-age_from\">Возраст — число от 0 до 120."));
     assert!(html.contains("value=\"сорок\""));
     assert!(!html.contains("Все центры"), "consultants see their own centre only");
@@ -171,7 +171,7 @@ fn the_consultation_form_has_every_field_and_keeps_input() {
     let mut errors = FormErrors::default();
     errors.field("age", t().age_number);
     let ctx = consultations::form_ctx(t(), PATH, &consultations::Mode::New, &form, &errors, &choices(&refs()));
-    let html = consultant_render("legal_aid_consultation_form.html", ctx);
+    let html = consultant_render("legal_aid/consultation_form.html", ctx);
     for words in [
         "Добавить обращение",
         "Информация о клиенте",
@@ -203,7 +203,7 @@ fn the_consultation_form_has_every_field_and_keeps_input() {
 fn the_detail_view_and_the_edit_form() {
     let c = consultation("c-1", "Асанов Бакыт", 18);
     let html = consultant_render(
-        "legal_aid_consultation.html",
+        "legal_aid/consultation.html",
         consultations::card_ctx(t(), PATH, &c, "03.05.2019 10:00", "saved"),
     );
     assert!(html.contains("Асанов Бакыт") && html.contains("Иссык-Кульская область, г. Каракол, Каракол"));
@@ -222,7 +222,7 @@ fn the_detail_view_and_the_edit_form() {
         &FormErrors::default(),
         &choices(&refs),
     );
-    let html = consultant_render("legal_aid_consultation_form.html", ctx);
+    let html = consultant_render("legal_aid/consultation_form.html", ctx);
     assert!(html.contains("Редактировать обращение") && html.contains("name=\"version\" value=\"3\""));
     assert!(html.contains("<option value=\"male\" selected>Мужской</option>"), "an archived value stays selectable");
 }
@@ -262,17 +262,17 @@ fn referrals_list_print_form_and_print_page() {
         &FormErrors::default(),
         false,
     );
-    let html = consultant_render("legal_aid_referrals.html", ctx);
+    let html = consultant_render("legal_aid/referrals.html", ctx);
     assert!(html.contains("Добавить перенаправление") && html.contains("Распечатать"));
     assert!(html.contains("Управление социального развития"));
 
     let ctx = referrals::print_form_ctx(t(), REFERRALS, &r, &r.form_text, "2", &FormErrors::default(), "");
-    let html = consultant_render("legal_aid_referral_print_form.html", ctx);
+    let html = consultant_render("legal_aid/referral_print_form.html", ctx);
     assert!(html.contains("Бланк перенаправления") && !html.contains("НАПРАВЛЕНИЕ от 03.05.2019</textarea>"));
     assert!(html.contains("ФИО: Асанов Бакыт</textarea>") && html.contains("name=\"version\" value=\"2\""));
     assert!(html.contains(">Сохранить<"));
 
-    let html = consultant_render("legal_aid_print.html", referrals::print_ctx(t(), REFERRALS, &r));
+    let html = consultant_render("legal_aid/print.html", referrals::print_ctx(t(), REFERRALS, &r));
     assert!(!html.contains("id=\"menu\""), "the print page has no menu");
     assert!(html.contains("class=\"letterhead\"") && html.contains("г. Каракол, ул. Абдрахманова, 130"));
     assert!(html.contains("Тел.: +996 3922 5-00-00") && html.contains("E-mail: karakol@cbyp.kg"));
@@ -281,7 +281,7 @@ fn referrals_list_print_form_and_print_page() {
 
     let form = ReferralForm::from_consultation(&consultation("c-1", "Асанов Бакыт", 18), "2025-11-20");
     let ctx = referrals::form_ctx(t(), REFERRALS, &referrals::Mode::New, &form, &FormErrors::default(), &[], false);
-    let html = consultant_render("legal_aid_referral_form.html", ctx);
+    let html = consultant_render("legal_aid/referral_form.html", ctx);
     assert!(html.contains("value=\"Асанов Бакыт\"") && html.contains("Иссык-Кульская область, г. Каракол, Каракол"));
     assert!(html.contains("name=\"consultation_id\" value=\"c-1\""));
 }
@@ -321,13 +321,13 @@ fn questions_list_answer_and_moderation() {
     };
     let powers = Powers { answer: true, moderate: false, consultant: true, all_centres: false };
     let ctx = questions::list_ctx(t(), &terms, QUESTIONS, &questions::ListQuery::default(), &res, &[], powers);
-    let html = consultant_render("legal_aid_questions.html", ctx);
+    let html = consultant_render("legal_aid/questions.html", ctx);
     assert!(html.contains(">Ответить<") && html.contains("Как оформить наследство?"));
     assert!(html.contains("aria-current=\"page\">Ожидают ответа"), "a consultant starts with the waiting ones");
 
     let typed = Typed { answer: Some("Черновик".into()), ..Typed::default() };
     let ctx = questions::question_ctx(t(), &terms, QUESTIONS, &question(QuestionStatus::Waiting), powers, &typed);
-    let html = consultant_render("legal_aid_question.html", ctx);
+    let html = consultant_render("legal_aid/question.html", ctx);
     assert!(html.contains("Как оформить наследство?") && html.contains(">Черновик</textarea>"));
     assert!(!html.contains("Одобрить"), "consultants do not moderate");
 
@@ -340,7 +340,7 @@ fn questions_list_answer_and_moderation() {
         moderator,
         &Typed::default(),
     );
-    let html = render("legal_aid_question.html", as_user(&["Модератор"], false, ctx));
+    let html = render("legal_aid/question.html", as_user(&["Модератор"], false, ctx));
     assert!(html.contains("Одобрить и опубликовать") && html.contains("Вернуть на доработку"));
     assert!(html.contains("Обратитесь к нотариусу."));
     assert!(!html.contains("name=\"answer\""));
@@ -350,20 +350,24 @@ fn questions_list_answer_and_moderation() {
 #[test]
 fn the_menu_shows_the_panel_with_the_waiting_count() {
     let ctx = context! { title => "x", active => "la-questions", la_waiting => Some(3) };
-    let html = consultant_render("legal_aid_menu_link.html", ctx.clone());
+    let html = consultant_render("legal_aid/menu_link.html", ctx.clone());
     assert!(html.contains("class=\"la-waiting\">Онлайн-консультация <span class=\"la-count\">(3)</span>"), "{html}");
-    let html =
-        consultant_render("home.html", merge_maps([ctx, context! { name => "x", roles => Vec::<String>::new() }]));
+    let html = consultant_render(
+        "account/home.html",
+        merge_maps([ctx, context! { name => "x", roles => Vec::<String>::new() }]),
+    );
     for item in ["Панель управления", ">Обращения<", ">Перенаправления<", ">Выход<"]
     {
         assert!(html.contains(item), "the panel lacks {item}");
     }
     assert!(html.contains("(3)"));
     // Elsewhere the count comes with htmx; a curator has no panel.
-    let html =
-        render("home.html", as_user(&["Соц. куратор"], false, context! { name => "x", roles => Vec::<String>::new() }));
+    let html = render(
+        "account/home.html",
+        as_user(&["Соц. куратор"], false, context! { name => "x", roles => Vec::<String>::new() }),
+    );
     assert!(!html.contains("Панель управления") && html.contains(">Выйти<"));
-    let html = render("home.html", context! { name => "x", roles => Vec::<String>::new() });
+    let html = render("account/home.html", context! { name => "x", roles => Vec::<String>::new() });
     assert!(html.contains("demo/legal-aid/menu-link\" hx-trigger=\"load\""), "{html}");
 }
 
@@ -380,7 +384,7 @@ fn the_public_pages_ask_and_list_answers() {
     let mut errors = FormErrors::default();
     errors.field("contact_email", "Укажите адрес электронной почты в виде name@example.kg.");
     let ctx = public::ask_ctx(t(), "/t/demo/online", &options, &form, &errors, None, "tok");
-    let html = render("legal_aid_online.html", merge_maps([ctx, context! { user => None::<bool> }]));
+    let html = render("legal_aid/online.html", merge_maps([ctx, context! { user => None::<bool> }]));
     assert!(html.contains("name=\"csrf\" value=\"tok\"") && html.contains(">Мой вопрос</textarea>"));
     assert!(html.contains("<optgroup label=\"Иссык-Кульская область\">") && html.contains("Вход в личный кабинет"));
     assert!(html.contains("id=\"e-contact_email\""));
@@ -400,7 +404,7 @@ fn the_public_pages_ask_and_list_answers() {
         Some(&sent),
         "tok",
     );
-    let html = render("legal_aid_online.html", merge_maps([ctx, context! { user => None::<bool> }]));
+    let html = render("legal_aid/online.html", merge_maps([ctx, context! { user => None::<bool> }]));
     assert!(
         html.contains("Ваш вопрос принят.") && html.contains("<strong class=\"sent-centre\">ЦБЮП г. Каракол</strong>")
     );
@@ -420,7 +424,7 @@ fn the_public_pages_ask_and_list_answers() {
         ..Default::default()
     };
     let ctx = public::answers_ctx(t(), "/t/demo/online", &res, chrono_tz::Asia::Bishkek);
-    let html = render("legal_aid_answers.html", merge_maps([ctx, context! { user => None::<bool> }]));
+    let html = render("legal_aid/answers.html", merge_maps([ctx, context! { user => None::<bool> }]));
     assert!(
         html.contains("Вопросы и ответы")
             && html.contains("Обратитесь к нотариусу.")
@@ -443,7 +447,7 @@ fn the_admin_sets_centre_details_and_routes() {
         ..Default::default()
     };
     let ctx = admin::page_ctx(t(), "/t/demo/legal-aid/centres", &[centre()], &routes, &FormErrors::default(), "routes");
-    let html = render("legal_aid_centres.html", ctx);
+    let html = render("legal_aid/centres.html", ctx);
     assert!(html.contains("Резервный центр") && html.contains("name=\"route:karakol\""));
     assert!(html.contains(&format!("<option value=\"{CENTRE}\" selected>ЦБЮП г. Каракол</option>")));
     assert!(html.contains("ул. Абдрахманова") && html.contains("Распределение по районам сохранено."));
@@ -452,7 +456,7 @@ fn the_admin_sets_centre_details_and_routes() {
     let mut errors = FormErrors::default();
     errors.field("email", "Укажите адрес электронной почты в виде name@example.kg.");
     let html = render(
-        "legal_aid_centre_form.html",
+        "legal_aid/centre_form.html",
         admin::centre_ctx(t(), "/t/demo/legal-aid/centres", &centre(), &form, &errors),
     );
     assert!(html.contains("value=\"ул. Ленина, 1\"") && html.contains("id=\"e-email\""));
