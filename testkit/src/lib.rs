@@ -212,7 +212,7 @@ impl Builder {
             scheduler: opeka_scheduler::Settings { db_max_connections: 8, ..Default::default() },
             notifications: opeka_notifications::Settings { db_max_connections: 5, ..Default::default() },
             gateway: opeka_gateway::Settings {
-                assets_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/../gateway/web/node_modules").into(),
+                assets_dir: concat!(env!("CARGO_MANIFEST_DIR"), "/../services/gateway/web/node_modules").into(),
                 ..Default::default()
             },
         };
