@@ -637,6 +637,11 @@ impl Drop for Apart {
     }
 }
 
+/// A timestamp the service must have set (fails the test when it is absent).
+pub fn at(t: &Option<prost_types::Timestamp>) -> DateTime<Utc> {
+    opeka_platform::wire::from_ts(t).expect("timestamp present")
+}
+
 /// Polls `probe` every 50 ms until it gives `Some`, failing after `WAIT`.
 pub async fn wait_until<T, F, Fut>(what: &str, probe: F) -> T
 where

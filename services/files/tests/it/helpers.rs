@@ -4,24 +4,19 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy, pull};
 use chrono::{SubsecRound, Utc};
-use futures::StreamExt;
 use opeka_platform::ManualClock;
 use opeka_platform::testing;
 use opeka_proto::cases::{self as cpb, appeals_service_client::AppealsServiceClient};
-use opeka_proto::events::Envelope;
 use opeka_proto::files::{self as pb, files_service_client::FilesServiceClient};
 use opeka_proto::identity::{self as ipb, identity_service_client::IdentityServiceClient};
 use opeka_testkit::{Authed, Meta, Sandbox, Service};
-use prost::Message as _;
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use tonic::{Code, Status};
 use uuid::Uuid;
 
 pub use opeka_testkit::{PASSWORD, expect_code};
-const EVENT_WAIT: Duration = Duration::from_secs(10);
 /// Small enough that uploads of a few dozen KiB stream as multipart uploads.
 pub const TEST_BUFFER: u64 = 16 * 1024;
 
@@ -286,22 +281,8 @@ impl TestApp {
     }
 
     /// A JetStream consumer on the files stream for `event` of tenant `slug`.
-    pub async fn events(&self, slug: &str, event: &str) -> Events {
-        let bus = opeka_platform::testing::harness_bus(&self.platform).await;
-        let stream = bus.ensure_stream(opeka_files::SERVICE).await.expect("files stream");
-        let tenant = opeka_platform::testing::tenant_token(&self.owner_pool, slug).await;
-        let subject = format!("{}.{tenant}.files.{event}", self.platform.bus.root);
-        let consumer = stream
-            .create_consumer(pull::Config {
-                filter_subject: subject.clone(),
-                deliver_policy: DeliverPolicy::All,
-                ack_policy: AckPolicy::Explicit,
-                inactive_threshold: Duration::from_secs(60),
-                ..Default::default()
-            })
-            .await
-            .expect("create consumer");
-        Events { subject, messages: consumer.messages().await.expect("consumer messages") }
+    pub async fn events(&self, slug: &str, event: &str) -> opeka_testkit::Events {
+        self.sandbox.events(opeka_files::SERVICE, slug, event).await
     }
 
     /// Every regular file under the blob directory (staging files included).
@@ -340,23 +321,6 @@ impl TestApp {
 
     pub async fn count_files(&self) -> i64 {
         sqlx::query_scalar("select count(*) from files.files").fetch_one(&self.owner_pool).await.expect("count")
-    }
-}
-
-pub struct Events {
-    pub subject: String,
-    messages: pull::Stream,
-}
-
-impl Events {
-    pub async fn next(&mut self) -> (String, Envelope) {
-        let msg = tokio::time::timeout(EVENT_WAIT, self.messages.next())
-            .await
-            .unwrap_or_else(|_| panic!("no event on {} within {EVENT_WAIT:?}", self.subject))
-            .expect("consumer stream ended")
-            .expect("receive event");
-        msg.ack().await.expect("ack");
-        (msg.subject.to_string(), Envelope::decode(msg.payload.as_ref()).expect("event is an Envelope"))
     }
 }
 

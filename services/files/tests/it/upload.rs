@@ -83,8 +83,8 @@ async fn an_upload_publishes_file_received() {
     let photo = samples::png();
     let file = upload(&bot.files, header(citizen, ""), &photo).await.expect("upload");
 
-    let (subject, env) = events.next().await;
-    assert_eq!(subject, format!("{}.{}.files.file_received", app.platform.bus.root, t.id));
+    let env = events.next().await;
+    assert_eq!(events.subject, format!("{}.{}.files.file_received", app.platform.bus.root, t.id));
     assert_eq!(env.tenant_id, t.id.to_string());
     assert_eq!(env.actor, bot.account_id.to_string());
     assert!(env.event_id.parse::<Uuid>().is_ok() && env.occurred_at.is_some());

@@ -297,10 +297,7 @@ pub fn update_from(a: &pb::Account) -> pb::UpdateStaffAccountRequest {
     }
 }
 
-pub fn ts(t: &Option<prost_types::Timestamp>) -> DateTime<Utc> {
-    let t = t.as_ref().expect("timestamp present");
-    DateTime::from_timestamp(t.seconds, t.nanos as u32).expect("valid timestamp")
-}
+pub use opeka_testkit::at as ts;
 
 /// The claims of an access token, without verifying it.
 pub fn claims(token: &str) -> serde_json::Value {

@@ -387,7 +387,4 @@ pub async fn press(t: &TestTenant, c: &Citizen, occurrence: &str, a: pb::Answer)
         .into_inner()
 }
 
-pub fn ts(t: &Option<prost_types::Timestamp>) -> DateTime<Utc> {
-    let t = t.as_ref().expect("timestamp present");
-    DateTime::from_timestamp(t.seconds, t.nanos as u32).expect("valid timestamp")
-}
+pub use opeka_testkit::at as ts;
