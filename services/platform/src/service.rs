@@ -107,7 +107,6 @@ impl Parts {
         names: &[&'static str],
         verifier: std::sync::Arc<crate::auth::Verifier>,
     ) -> anyhow::Result<()> {
-        tracing::info!(addr = %listener.local_addr()?, service = self.name, "gRPC listening");
         let served = crate::grpc::serve(listener, routes, names, verifier, ctx).await;
         ctx.shutdown.cancel();
         self.background.join().await;
