@@ -14,6 +14,7 @@ use opeka_proto::identity::{
 use serde::{Deserialize, Serialize};
 
 use super::Accounts;
+use super::ListQuery;
 use crate::pages::common::{self, Opt, Page, http};
 use crate::session::{Auth, AuthForm};
 use crate::views::FormErrors;
@@ -34,16 +35,6 @@ async fn centres(state: &AppState, auth: &Auth) -> Result<Vec<Opt>, Response> {
     let msg = ListOrganisationsRequest { kind: OrganisationKind::LegalAidCentre as i32, ..Default::default() };
     let r = state.call(auth, state.identity.clone().list_organisations(auth.req(msg))).await?;
     Ok(r.organisations.into_iter().map(|o| Opt { id: o.id, name: o.name }).collect())
-}
-
-#[derive(Deserialize, Default)]
-pub struct ListQuery {
-    #[serde(default)]
-    query: String,
-    #[serde(default)]
-    page_token: String,
-    #[serde(default)]
-    notice: String,
 }
 
 #[derive(Serialize)]

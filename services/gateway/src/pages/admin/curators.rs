@@ -15,6 +15,7 @@ use opeka_proto::identity::{
 use serde::{Deserialize, Serialize};
 
 use super::Accounts;
+use super::ListQuery;
 use crate::pages::NoFields;
 use crate::pages::common::{Confirm, Page, http};
 use crate::session::{Auth, AuthForm};
@@ -46,16 +47,6 @@ fn refuse_non_admin(state: &AppState, auth: &Auth) -> Option<Response> {
 
 fn list_url(tenant: &str, notice: &str) -> String {
     format!("{}/curators?notice={notice}", tenancy::base(tenant))
-}
-
-#[derive(Deserialize, Default)]
-pub struct ListQuery {
-    #[serde(default)]
-    query: String,
-    #[serde(default)]
-    page_token: String,
-    #[serde(default)]
-    notice: String,
 }
 
 #[derive(Serialize)]

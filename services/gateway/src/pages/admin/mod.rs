@@ -1,7 +1,7 @@
 //! The admin's own menu items: «Соц. кураторы», consultants, «Настройки».
 use axum::Router;
 use axum::routing::{get, post};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::AppState;
 
@@ -25,6 +25,18 @@ pub fn routes() -> Router<AppState> {
         .route("/t/{tenant}/curators/{id}/password", get(curators::password_form).post(curators::set_password))
         .route("/t/{tenant}/curators/{id}/delete", get(curators::delete_confirm).post(curators::delete))
         .merge(consultants::routes())
+}
+
+/// The query of a staff list (curators, consultants): the search text, the
+/// page and the notice after a change.
+#[derive(Deserialize, Default)]
+pub struct ListQuery {
+    #[serde(default)]
+    query: String,
+    #[serde(default)]
+    page_token: String,
+    #[serde(default)]
+    notice: String,
 }
 
 /// A searchable list of staff accounts, a page at a time: `curators.html`, `consultants.html`.
