@@ -28,7 +28,7 @@ pub const DISTRICT_TAKEN: &str = "Район с таким названием у
 /// locked account, so logins cannot be enumerated.
 pub const BAD_CREDENTIALS: &str = "Логин или пароль неверный.";
 pub const BAD_CLIENT: &str = "Неверный идентификатор или секрет клиента.";
-pub const SESSION_ENDED: &str = "Сеанс завершён. Войдите снова.";
+pub const SESSION_ENDED: &str = opeka_platform::auth::SESSION_ENDED;
 pub const ACCOUNT_NOT_FOUND: &str = "Пользователь не найден.";
 pub const NOT_A_CITIZEN: &str = "Код привязки выдаётся только гражданину.";
 pub const CODE_NOT_FOUND: &str = "Код привязки не найден. Проверьте код или попросите куратора выдать новый.";

@@ -79,6 +79,10 @@ impl TryFrom<Claims> for Principal {
     }
 }
 
+/// What a caller whose session ended is told, by whichever check sees it
+/// first: the deny-list in every verifier, or identity's own session row.
+pub const SESSION_ENDED: &str = "Сеанс завершён. Войдите снова.";
+
 #[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum AuthError {
     #[error("токен не предъявлен")]
@@ -88,7 +92,7 @@ pub enum AuthError {
     #[error("токен выдан для другой организации")]
     WrongTenant,
     /// The session ended (logout, password change or reset, deletion).
-    #[error("сеанс завершён, войдите снова")]
+    #[error("{}", SESSION_ENDED)]
     Revoked,
 }
 
