@@ -113,22 +113,49 @@ pub fn slice<T>(mut rows: Vec<T>, page_size: i32, page_token: &str) -> Result<(V
     Ok((rows.into_iter().skip(offset).collect(), next))
 }
 
-/// The page to read of a list with numbered pages (a journal shows «стр. 3
-/// из 7»): `page_token`, when given, names it and wins over `page`.
-pub fn page_number(page: i32, page_token: &str) -> Result<i32, AppError> {
-    match page_token.trim() {
-        "" => Ok(page.max(1)),
-        token => token
-            .parse::<i32>()
-            .ok()
-            .filter(|n| *n >= 1)
-            .ok_or_else(|| AppError::invalid("page_token", PAGE_TOKEN_INVALID)),
-    }
+/// A window of a list with numbered pages (a journal shows «стр. 3 из 7»,
+/// so its response carries the total): `page_token`, when given, names the
+/// page and wins over `page`; `page_size` 0 means the list's default.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NumberedPage {
+    /// 1-based.
+    pub number: i32,
+    pub size: i64,
 }
 
-/// The token of the page after `page` of `size` rows; empty when `total` ends on it.
-pub fn next_page(page: i32, size: i64, total: i64) -> String {
-    if i64::from(page) * size < total { (page + 1).to_string() } else { String::new() }
+impl NumberedPage {
+    pub fn parse(page: i32, page_token: &str, page_size: i32, default: i64, max: i64) -> Result<Self, AppError> {
+        let number = match page_token.trim() {
+            "" => page.max(1),
+            token => token
+                .parse::<i32>()
+                .ok()
+                .filter(|n| *n >= 1)
+                .ok_or_else(|| AppError::invalid("page_token", PAGE_TOKEN_INVALID))?,
+        };
+        let size = if page_size <= 0 { default } else { i64::from(page_size).min(max) };
+        Ok(Self { number, size })
+    }
+
+    pub fn offset(self) -> i64 {
+        i64::from(self.number - 1) * self.size
+    }
+
+    /// How many pages `total` rows fill (at least one, so page 1 always exists).
+    pub fn count(self, total: i64) -> i32 {
+        let pages = (total + self.size - 1) / self.size;
+        i32::try_from(pages.max(1)).unwrap_or(i32::MAX)
+    }
+
+    /// The token of the next page; empty when `total` ends on this one.
+    pub fn next_token(self, total: i64) -> String {
+        if i64::from(self.number) * self.size < total { (self.number + 1).to_string() } else { String::new() }
+    }
+
+    /// `size` as the responses' `page_size` field.
+    pub fn size_i32(self) -> i32 {
+        i32::try_from(self.size).unwrap_or(i32::MAX)
+    }
 }
 
 #[cfg(test)]
@@ -174,13 +201,17 @@ mod tests {
 
     #[test]
     fn numbered_pages_take_the_token_first() {
-        assert_eq!(page_number(0, "").unwrap(), 1);
-        assert_eq!(page_number(3, "").unwrap(), 3);
-        assert_eq!(page_number(3, "2").unwrap(), 2);
-        assert!(page_number(1, "0").is_err());
-        assert_eq!(next_page(1, 2, 5), "2");
-        assert_eq!(next_page(2, 2, 5), "3");
-        assert_eq!(next_page(3, 2, 5), "");
-        assert_eq!(next_page(1, 20, 0), "");
+        let at = |page, token| NumberedPage::parse(page, token, 2, 20, 200).unwrap();
+        assert_eq!(at(0, "").number, 1);
+        assert_eq!(at(3, "").number, 3);
+        assert_eq!(at(3, "2").number, 2);
+        assert!(NumberedPage::parse(1, "0", 2, 20, 200).is_err());
+        assert_eq!(at(1, "").next_token(5), "2");
+        assert_eq!(at(2, "").next_token(5), "3");
+        assert_eq!(at(3, "").next_token(5), "");
+        assert_eq!(at(1, "").next_token(0), "");
+        assert_eq!((at(3, "").offset(), at(3, "").count(5), at(1, "").count(0)), (4, 3, 1));
+        let sized = |size| NumberedPage::parse(1, "", size, 20, 200).unwrap().size;
+        assert_eq!((sized(0), sized(-3), sized(7), sized(9999)), (20, 20, 7, 200));
     }
 }

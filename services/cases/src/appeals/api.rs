@@ -10,7 +10,7 @@ use opeka_platform::auth::{self, Principal};
 use opeka_platform::call::Bearer;
 use opeka_platform::db::Tx;
 use opeka_platform::error::{AppError, Violations};
-use opeka_platform::wire::{self, opt_text};
+use opeka_platform::wire::{self, NumberedPage, opt_text};
 use opeka_proto::cases::{self as pb, appeals_service_server::AppealsService};
 use opeka_proto::identity as idpb;
 use tonic::{Code, Request};
@@ -283,9 +283,10 @@ impl AppealsApi {
         };
         errs.into_result()?;
         let (order, descending) = order.unwrap_or_default();
-        let page_size = if r.page_size <= 0 { 50 } else { r.page_size.min(500) };
-        let page = opeka_platform::wire::page_number(r.page, &r.page_token)?;
-        let empty = pb::ListAppealsResponse { rows: Vec::new(), total: 0, page, page_size, ..Default::default() };
+        let page = NumberedPage::parse(r.page, &r.page_token, r.page_size, 50, 500)?;
+        let (page_number, page_size) = (page.number, page.size_i32());
+        let empty =
+            pb::ListAppealsResponse { rows: Vec::new(), total: 0, page: page_number, page_size, ..Default::default() };
         let org_scope = match call.extra.scope {
             Scope::Tenant => None,
             Scope::Org(o) => Some(o),
@@ -329,8 +330,8 @@ impl AppealsApi {
             last_executor_id: None,
             order,
             descending,
-            limit: i64::from(page_size),
-            offset: i64::from(page - 1) * i64::from(page_size),
+            limit: page.size,
+            offset: page.offset(),
         };
         // S1-15: an executor's default journal is their own cards «В работе»;
         // the lock filter's default (S1-50) does not count as a choice.
@@ -347,9 +348,9 @@ impl AppealsApi {
         Ok(pb::ListAppealsResponse {
             rows: rows.iter().map(convert::journal_row).collect(),
             total,
-            page,
+            page: page_number,
             page_size,
-            next_page_token: opeka_platform::wire::next_page(page, i64::from(page_size), total),
+            next_page_token: page.next_token(total),
         })
     }
 

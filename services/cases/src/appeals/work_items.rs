@@ -61,13 +61,12 @@ pub async fn list(
     let mut call = st.kit.open(&req).await?;
     let (whom, _) = whom(&call.principal)?;
     let r = req.get_ref();
-    let page_size = if r.page_size <= 0 { 50 } else { r.page_size.min(500) };
-    let page = opeka_platform::wire::page_number(r.page, &r.page_token)?;
-    let window = (i64::from(page_size), i64::from(page - 1) * i64::from(page_size));
+    let page = opeka_platform::wire::NumberedPage::parse(r.page, &r.page_token, r.page_size, 50, 500)?;
+    let window = (page.size, page.offset());
     let tenant = call.principal.tenant_id;
     let (rows, total, unprocessed) =
         store::list_work_items(&mut call.tx, tenant, whom, r.include_processed, window).await?;
-    let next_page_token = opeka_platform::wire::next_page(page, i64::from(page_size), total);
+    let next_page_token = page.next_token(total);
     Ok(pb::ListAppealWorkItemsResponse { items: rows.iter().map(item).collect(), total, unprocessed, next_page_token })
 }
 

@@ -12,7 +12,7 @@ use opeka_platform::auth;
 use opeka_platform::call::Bearer;
 use opeka_platform::db::{self, Tx};
 use opeka_platform::error::{AppError, Violations};
-use opeka_platform::wire::{self, opt_uuid};
+use opeka_platform::wire::{self, NumberedPage, opt_uuid};
 use opeka_proto::cases::{self as pb, legal_aid_service_server::LegalAidService};
 use opeka_proto::events::{self as ev, envelope::Body};
 use opeka_proto::identity::OrganisationKind;
@@ -20,7 +20,7 @@ use tonic::Request;
 use uuid::Uuid;
 
 use super::convert;
-use super::domain::{self, Page, QuestionStatus, RefKind, Refs, Standing};
+use super::domain::{self, QuestionStatus, RefKind, Refs, Standing};
 use super::domain::{form, routing};
 use super::store::{self, CentreRow, ConsultationRow, QuestionRow, ReferralRow};
 use super::strings as t;
@@ -313,7 +313,7 @@ impl Api {
         let mut filter = convert::consultation_filter(r)?;
         filter.centre = scope.narrow(filter.centre);
         let sort = convert::consultation_sort(r.sort, r.descending);
-        let page = Page::new(opeka_platform::wire::page_number(r.page, &r.page_token)?, r.page_size, 20, 200);
+        let page = NumberedPage::parse(r.page, &r.page_token, r.page_size, 20, 200)?;
         let (rows, total) =
             store::list_consultations(&mut call.tx, call.principal.tenant_id, &filter, sort, page).await?;
         let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
@@ -323,7 +323,7 @@ impl Api {
             total_size: total,
             page: page.number,
             page_count: page.count(total),
-            next_page_token: opeka_platform::wire::next_page(page.number, page.size, total),
+            next_page_token: page.next_token(total),
         })
     }
 
@@ -523,7 +523,7 @@ impl Api {
         }
         errs.into_result()?;
         let filter = store::ReferralFilter { centre: scope.narrow(centre), date_from, date_to };
-        let page = Page::new(opeka_platform::wire::page_number(r.page, &r.page_token)?, r.page_size, 20, 200);
+        let page = NumberedPage::parse(r.page, &r.page_token, r.page_size, 20, 200)?;
         let (rows, total) = store::list_referrals(&mut call.tx, call.principal.tenant_id, &filter, page).await?;
         let centres = self.centres(&mut call.tx, call.principal.tenant_id).await?;
         Ok(pb::ListReferralsResponse {
@@ -531,7 +531,7 @@ impl Api {
             total_size: total,
             page: page.number,
             page_count: page.count(total),
-            next_page_token: opeka_platform::wire::next_page(page.number, page.size, total),
+            next_page_token: page.next_token(total),
         })
     }
 
@@ -621,7 +621,7 @@ impl Api {
     ) -> Res<pb::ListPublishedQuestionsResponse> {
         let r = req.get_ref();
         let (tenant, _, mut tx) = self.open_public(&r.tenant).await?;
-        let page = Page::new(opeka_platform::wire::page_number(r.page, &r.page_token)?, r.page_size, 20, 100);
+        let page = NumberedPage::parse(r.page, &r.page_token, r.page_size, 20, 100)?;
         let (rows, total) = store::list_published(&mut tx, tenant, page).await?;
         let refs = self.refs(&mut tx, tenant).await?;
         let centres = self.centres(&mut tx, tenant).await?;
@@ -630,7 +630,7 @@ impl Api {
             total_size: total,
             page: page.number,
             page_count: page.count(total),
-            next_page_token: opeka_platform::wire::next_page(page.number, page.size, total),
+            next_page_token: page.next_token(total),
         })
     }
 
@@ -656,7 +656,7 @@ impl Api {
         let centre = wire::opt_id("centre_id", &r.centre_id, &mut errs);
         errs.into_result()?;
         let status = QuestionStatus::from_pb(r.status);
-        let page = Page::new(opeka_platform::wire::page_number(r.page, &r.page_token)?, r.page_size, 20, 200);
+        let page = NumberedPage::parse(r.page, &r.page_token, r.page_size, 20, 200)?;
         let (rows, total) =
             store::list_questions(&mut call.tx, call.principal.tenant_id, scope.narrow(centre), status, page).await?;
         let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
@@ -666,7 +666,7 @@ impl Api {
             total_size: total,
             page: page.number,
             page_count: page.count(total),
-            next_page_token: opeka_platform::wire::next_page(page.number, page.size, total),
+            next_page_token: page.next_token(total),
         })
     }
 

@@ -3,12 +3,13 @@
 //! slug lookup of public calls (`tenant_by_slug`), which runs before the
 //! tenant is known and is allowed by its own select policy.
 use chrono::{DateTime, NaiveDate, Utc};
+use opeka_platform::wire::NumberedPage;
 use sqlx::{PgConnection, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::domain::{
-    CentreDetails, ConsultationDraft, ConsultationFilter, ConsultationSort, Page, QuestionDraft, QuestionStatus,
-    RefDraft, RefEntry, RefKind, ReferralDraft,
+    CentreDetails, ConsultationDraft, ConsultationFilter, ConsultationSort, QuestionDraft, QuestionStatus, RefDraft,
+    RefEntry, RefKind, ReferralDraft,
 };
 
 type Result<T> = std::result::Result<T, sqlx::Error>;
@@ -495,7 +496,7 @@ pub async fn list_consultations(
     tenant_id: Uuid,
     f: &ConsultationFilter,
     sort: (ConsultationSort, bool),
-    page: Page,
+    page: NumberedPage,
 ) -> Result<(Vec<ConsultationRow>, i64)> {
     let mut count: QueryBuilder<Postgres> = QueryBuilder::new("select count(*) from legal_aid_consultations c");
     consultation_where(&mut count, tenant_id, f);
@@ -697,7 +698,7 @@ pub async fn list_referrals(
     conn: &mut PgConnection,
     tenant_id: Uuid,
     f: &ReferralFilter,
-    page: Page,
+    page: NumberedPage,
 ) -> Result<(Vec<ReferralRow>, i64)> {
     fn filter(q: &mut QueryBuilder<Postgres>, tenant_id: Uuid, f: &ReferralFilter) {
         q.push(" where tenant_id = ").push_bind(tenant_id).push(" and deleted_at is null");
@@ -868,7 +869,7 @@ pub async fn list_questions(
     tenant_id: Uuid,
     centre: Option<Uuid>,
     status: Option<QuestionStatus>,
-    page: Page,
+    page: NumberedPage,
 ) -> Result<(Vec<QuestionRow>, i64)> {
     fn filter(q: &mut QueryBuilder<Postgres>, tenant_id: Uuid, centre: Option<Uuid>, status: Option<QuestionStatus>) {
         q.push(" where tenant_id = ").push_bind(tenant_id);
@@ -907,7 +908,11 @@ pub async fn count_questions(conn: &mut PgConnection, tenant_id: Uuid, centre: O
 }
 
 /// Published questions only (S2-36), newest first.
-pub async fn list_published(conn: &mut PgConnection, tenant_id: Uuid, page: Page) -> Result<(Vec<QuestionRow>, i64)> {
+pub async fn list_published(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    page: NumberedPage,
+) -> Result<(Vec<QuestionRow>, i64)> {
     let total: i64 =
         sqlx::query_scalar("select count(*) from legal_aid_questions where tenant_id = $1 and status = 'published'")
             .bind(tenant_id)

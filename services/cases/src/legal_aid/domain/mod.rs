@@ -407,30 +407,6 @@ pub struct CentreDetails {
     pub head: String,
 }
 
-// --------------------------------------------------------------------- pages
-
-/// Numbered pages: `page` is 1-based (0 means 1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Page {
-    pub number: i32,
-    pub size: i64,
-}
-
-impl Page {
-    pub fn new(number: i32, size: i32, default: i64, max: i64) -> Self {
-        let size = if size <= 0 { default } else { i64::from(size).min(max) };
-        Self { number: number.max(1), size }
-    }
-    pub fn offset(self) -> i64 {
-        i64::from(self.number - 1) * self.size
-    }
-    /// How many pages `total` rows fill (at least one, so page 1 always exists).
-    pub fn count(self, total: i64) -> i32 {
-        let pages = (total + self.size - 1) / self.size;
-        i32::try_from(pages.max(1)).unwrap_or(i32::MAX)
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use opeka_proto::cases as pb;
@@ -605,16 +581,6 @@ mod tests {
         assert_eq!(d.client_age, Some(40));
         let f = fields(referral_draft(&pb::ReferralInput::default(), None, today).unwrap_err());
         assert_eq!(f, vec!["client_full_name", "to_organisation", "reason"]);
-    }
-
-    #[test]
-    fn pages_are_numbered_from_one() {
-        let p = Page::new(0, 0, 20, 200);
-        assert_eq!((p.number, p.size, p.offset()), (1, 20, 0));
-        let p = Page::new(3, 1000, 20, 200);
-        assert_eq!((p.size, p.offset()), (200, 400));
-        assert_eq!(Page::new(1, 10, 20, 200).count(0), 1);
-        assert_eq!(Page::new(1, 10, 20, 200).count(21), 3);
     }
 
     #[test]
