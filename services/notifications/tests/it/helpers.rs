@@ -272,4 +272,14 @@ impl TestApp {
             .into_inner()
             .deliveries
     }
+
+    /// The deliveries once `ready` says so: a mail reaches the SMTP sink a
+    /// moment before its row is written, after the SMTP session ends.
+    pub async fn deliveries_once(&self, t: &Tenant, ready: impl Fn(&[pb::Delivery]) -> bool) -> Vec<pb::Delivery> {
+        wait_until("the delivery log", || async {
+            let log = self.deliveries(t).await;
+            ready(&log).then_some(log)
+        })
+        .await
+    }
 }
