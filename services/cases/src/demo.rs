@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::appeals::domain::Role;
 use crate::appeals::service::{self, Intake, Scope, Who};
 use crate::appeals::{convert, store};
+use crate::kit::cache::Caches;
 use crate::legal_aid::domain::{CentreDetails, RefKind};
 use crate::legal_aid::{store as legal_aid_store, strings as legal_aid_text};
 
@@ -124,8 +125,11 @@ pub async fn create_appeal(
         executor_org: Some((org.0, org.1.to_string())),
         request_id: (!request_id.is_empty()).then_some(request_id),
     };
+    // The demo runs once, outside a serving replica: nothing to keep.
+    let caches = Caches::new(std::time::Duration::ZERO);
+    caches.register_appeal_tenant(pool, tenant.id, tenant.slug).await?;
     let mut tx = db::tenant_tx(pool, tenant.id).await?;
-    let row = service::create(&mut tx, outbox, &who, intake, Utc::now()).await?;
+    let row = service::create(&mut tx, outbox, &caches, &who, intake, Utc::now()).await?;
     tx.commit().await?;
     Ok(row.number)
 }

@@ -47,6 +47,13 @@ pub struct Settings {
     /// `OPEKA_CASES__FILES_URL`: the files service's gRPC address; an appeal's
     /// attachments are checked there (`http://127.0.0.1:50053`).
     pub files_url: String,
+    /// `OPEKA_CASES__JOURNAL_COUNT_CAP`: the journal counts matching cards
+    /// exactly up to this many and says «более N» beyond (10000).
+    pub journal_count_cap: i64,
+    /// `OPEKA_CASES__CACHE_SECONDS`: how long reference nodes, tenant
+    /// settings and the names identity gave are reused before being read
+    /// again (30). Changes made through this replica are seen at once.
+    pub cache_seconds: u64,
 }
 
 impl Default for Settings {
@@ -57,6 +64,8 @@ impl Default for Settings {
             default_time_zone: "Europe/Moscow".into(),
             max_transfer: 1000,
             files_url: "http://127.0.0.1:50053".into(),
+            journal_count_cap: 10_000,
+            cache_seconds: 30,
         }
     }
 }
@@ -79,7 +88,14 @@ impl Settings {
                 "OPEKA_CASES__FILES_URL: must be an http:// or https:// URL, e.g. http://127.0.0.1:50053".into(),
             ));
         }
+        if self.journal_count_cap < 1 {
+            return Err(SettingsError("OPEKA_CASES__JOURNAL_COUNT_CAP: must be at least 1".into()));
+        }
         Ok(())
+    }
+
+    pub fn cache_for(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.cache_seconds)
     }
 
     pub fn time_zone(&self) -> Result<chrono_tz::Tz, opeka_platform::settings::SettingsError> {
@@ -99,6 +115,8 @@ pub struct State {
     pub settings: Settings,
     pub default_tz: chrono_tz::Tz,
     pub identity: kit::identity::Identity,
+    /// Time zones, reference nodes and tenants kept for a short time.
+    pub caches: kit::cache::Caches,
     /// Where appeals' attachments are checked.
     pub files: appeals::files::Files,
     /// The public «Задать вопрос» per client address
@@ -138,11 +156,15 @@ impl opeka_platform::service::Service for Cases {
 pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> anyhow::Result<()> {
     settings.validate()?;
     let parts = Parts::open(&ctx, SERVICE, settings.db_max_connections).await?;
-    let identity = kit::identity::Identity::new(opeka_platform::grpc::channel(&ctx.settings.identity_url).await?);
+    let identity = kit::identity::Identity::new(
+        opeka_platform::grpc::channel(&ctx.settings.identity_url).await?,
+        settings.cache_for(),
+    );
     let files = appeals::files::Files::new(opeka_platform::grpc::channel(&settings.files_url).await?);
     let state = Arc::new(State {
         kit: parts.kit.clone(),
         default_tz: settings.time_zone()?,
+        caches: kit::cache::Caches::new(settings.cache_for()),
         settings,
         identity,
         files,

@@ -80,6 +80,7 @@ pub async fn migrate(owner_url: &str, app_url: &str, spec: &SchemaSpec) -> anyho
     let app = PgConnectOptions::from_str(app_url)?;
     let app_role = app.get_username().to_string();
     ensure_service_role(&mut conn, &app_role, app_url).await?;
+    tune_service_role(&mut conn, &app_role).await;
     let schema = spec.schema;
     run(&mut conn, format!("create schema if not exists {schema}")).await?;
     run(&mut conn, format!("set search_path to {schema}")).await?;
@@ -171,6 +172,26 @@ async fn ensure_service_role(conn: &mut PgConnection, role: &str, app_url: &str)
          services must connect as a plain NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE role"
     );
     Ok(())
+}
+
+/// The planner settings every service's queries are written for (issue
+/// 11), set on the service role so each new connection has them:
+/// - `jit = off`: compiling a plan costs more than the short queries here
+///   save (a million-card journal count crossed the JIT threshold);
+/// - `random_page_cost = 1.1`: storage is SSD; at the default 4 the planner
+///   left the registry's search index for a scan of every citizen.
+///
+/// A migrating role not allowed to change the service role (one a DBA made)
+/// leaves a warning with the statements to run instead.
+pub const SERVICE_ROLE_SETTINGS: [(&str, &str); 2] = [("jit", "off"), ("random_page_cost", "1.1")];
+
+async fn tune_service_role(conn: &mut PgConnection, role: &str) {
+    for (name, value) in SERVICE_ROLE_SETTINGS {
+        let sql = format!("alter role {role} set {name} = {value}");
+        if let Err(e) = run(conn, sql.clone()).await {
+            tracing::warn!(role, error = %e, "could not tune the service role; run as a superuser: {sql}");
+        }
+    }
 }
 
 /// Runs SQL built from trusted identifiers (schema and role names from settings).

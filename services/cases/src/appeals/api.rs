@@ -17,7 +17,7 @@ use tonic::{Code, Request};
 use uuid::Uuid;
 
 use super::convert;
-use super::journal::{self, JournalQuery, Lock, Order};
+use super::journal::{self, JournalQuery, Lock, Order, Total};
 use super::service::{self, Assignee, Correction, Lookups, NewComment, Scope, Updated, When, Who};
 use super::store::{self, Key};
 use super::strings as s;
@@ -135,8 +135,8 @@ impl AppealsApi {
     }
 
     /// Today in the tenant's time zone.
-    async fn today(&self, tx: &mut Tx) -> Result<NaiveDate, AppError> {
-        Ok(period::local_today(self.now(), crate::kit::time_zone(tx, self.st.default_tz).await?))
+    async fn today(&self, tx: &mut Tx, tenant: Uuid) -> Result<NaiveDate, AppError> {
+        Ok(period::local_today(self.now(), self.st.caches.time_zone(tx, tenant, self.st.default_tz).await?))
     }
 
     /// The caller as the timeline names them (identity's full name).
@@ -145,15 +145,14 @@ impl AppealsApi {
         if roles.is_empty() {
             return Ok(who(call, s::INTEGRATION.to_string()));
         }
-        let name = self.st.identity.full_name(call.bearer()?).await?;
+        let name = self.st.identity.full_name(&call.principal, call.bearer()?).await?;
         let name = if name.trim().is_empty() { roles[0].label().to_string() } else { name };
         Ok(who(call, name))
     }
 
     /// The organisation's name, if identity knows it.
     async fn org_name(&self, call: &Call, id: Uuid) -> Result<Option<String>, AppError> {
-        let orgs = self.st.identity.organisations(call.bearer()?, idpb::OrganisationKind::Unspecified).await?;
-        Ok(orgs.into_iter().find(|o| o.id == id.to_string()).map(|o| o.name))
+        self.st.identity.organisation_name(call.bearer()?, call.principal.tenant_id, id).await
     }
 
     /// An account a supervisor assigns, as identity has it.
@@ -198,8 +197,9 @@ impl AppealsApi {
         };
         let who = if call.extra.roles.is_empty() { who(&call, s::INTEGRATION.into()) } else { self.who(&call).await? };
         let intake = service::Intake { fields, executor_org, request_id: opt_text(&r.request_id) };
-        let row = service::create(&mut call.tx, &self.st.kit.outbox, &who, intake, call.now).await?;
-        let today = self.today(&mut call.tx).await?;
+        self.st.caches.register_appeal_tenant(&self.st.kit.pool, who.tenant_id, &who.tenant_slug).await?;
+        let row = service::create(&mut call.tx, &self.st.kit.outbox, &self.st.caches, &who, intake, call.now).await?;
+        let today = self.today(&mut call.tx, who.tenant_id).await?;
         call.commit().await?;
         tracing::info!(appeal_id = %row.id, number = row.number, "appeal created");
         Ok(Self::view(&who, &row, today))
@@ -215,7 +215,7 @@ impl AppealsApi {
         };
         let who = who(&call, String::new());
         let row = service::visible(&mut call.tx, &who, key, false).await?;
-        let today = self.today(&mut call.tx).await?;
+        let today = self.today(&mut call.tx, call.principal.tenant_id).await?;
         Ok(Self::view(&who, &row, today))
     }
 
@@ -236,11 +236,13 @@ impl AppealsApi {
         let appeal = r.appeal.clone().unwrap_or_default();
         let who = self.who(&call).await?;
         let correction = Correction { id, version: r.version, mask: &r.update_mask, appeal: &appeal };
-        let row = match service::update(&mut call.tx, &self.st.kit.outbox, &who, correction, call.now).await? {
+        let row = match service::update(&mut call.tx, &self.st.kit.outbox, &self.st.caches, &who, correction, call.now)
+            .await?
+        {
             Updated::Done(row) => *row,
             Updated::Stale => return Err(AppError::Stale(s::VERSION_MISMATCH.into())),
         };
-        let today = self.today(&mut call.tx).await?;
+        let today = self.today(&mut call.tx, call.principal.tenant_id).await?;
         call.commit().await?;
         Ok(Self::view(&who, &row, today))
     }
@@ -343,14 +345,28 @@ impl AppealsApi {
         if let Some(text) = opt_text(&f.text) {
             q.text = store::text_stems(&mut call.tx, text).await?;
         }
-        q.created = period::dates(from, to, crate::kit::time_zone(&mut call.tx, self.st.default_tz).await?);
-        let (rows, total) = journal::list(&mut call.tx, &q).await?;
+        q.created = period::dates(
+            from,
+            to,
+            self.st.caches.time_zone(&mut call.tx, call.principal.tenant_id, self.st.default_tz).await?,
+        );
+        let (rows, total) = journal::list(&mut call.tx, &q, self.st.settings.journal_count_cap).await?;
+        let (total, total_is_lower_bound) = match total {
+            Total::Exact(n) => (n, false),
+            Total::AtLeast(n) => (n, true),
+        };
+        let full = rows.len() as i64 == page.size;
         Ok(pb::ListAppealsResponse {
             rows: rows.iter().map(convert::journal_row).collect(),
             total,
             page: page_number,
             page_size,
-            next_page_token: page.next_token(total),
+            next_page_token: if total_is_lower_bound && full {
+                (page.number + 1).to_string()
+            } else {
+                page.next_token(total)
+            },
+            total_is_lower_bound,
         })
     }
 
@@ -376,7 +392,7 @@ impl AppealsApi {
         }
         let who = self.who(&call).await?;
         let now = call.now;
-        let today = self.today(&mut call.tx).await?;
+        let today = self.today(&mut call.tx, call.principal.tenant_id).await?;
         if let Some(rid) = opt_text(&r.request_id)
             && store::claim_request(&mut call.tx, call.principal.tenant_id, rid, id, None, now).await?.is_some()
         {
@@ -503,6 +519,7 @@ impl AppealsApi {
         let (created, updated) =
             service::import_nodes(&mut call.tx, call.principal.tenant_id, (tree, levels), &r.nodes, call.now).await?;
         call.commit().await?;
+        self.st.caches.forget_nodes();
         tracing::info!(tree, created, updated, "reference nodes imported");
         Ok(pb::ImportReferenceNodesResponse { created, updated })
     }

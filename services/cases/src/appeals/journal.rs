@@ -215,45 +215,45 @@ fn push_where(qb: &mut QueryBuilder<Postgres>, q: &JournalQuery) {
     push_terms(qb, q);
 }
 
-/// `a.id in (cards having every name word as a term beginning and every
-/// text stem as a term)`: one INTERSECT of primary-key scans of `appeal_terms`.
+/// One `exists` per name word (a term beginning with it) and per text stem
+/// (the term itself): each is a primary-key probe of `appeal_terms`, so the
+/// planner may walk the cards in the page's order and stop at a page, or
+/// start from a rare term's few cards — an `in (… intersect …)` would make
+/// it collect every card of a common word first.
 fn push_terms(qb: &mut QueryBuilder<Postgres>, q: &JournalQuery) {
     let names: &[PrefixRange] = q.name.as_deref().unwrap_or_default();
-    if names.is_empty() && q.text.is_empty() {
-        return;
-    }
-    qb.push(" and a.id in (");
-    let mut first = true;
-    let mut sep = |qb: &mut QueryBuilder<Postgres>| {
-        if !first {
-            qb.push(" intersect ");
-        }
-        first = false;
-        qb.push("select t.appeal_id from appeal_terms t where t.tenant_id = ");
-    };
     for w in names {
-        sep(qb);
-        qb.push_bind(q.tenant_id);
-        qb.push(" and t.field = 'name' and t.term >= ");
+        qb.push(" and exists (select 1 from appeal_terms t where t.tenant_id = a.tenant_id and t.field = 'name'");
+        qb.push(" and t.term >= ");
         qb.push_bind(w.from.clone());
         qb.push(" and t.term < ");
         qb.push_bind(w.to.clone());
+        qb.push(" and t.appeal_id = a.id)");
     }
     for stem in &q.text {
-        sep(qb);
-        qb.push_bind(q.tenant_id);
-        qb.push(" and t.field = 'text' and t.term = ");
+        qb.push(" and exists (select 1 from appeal_terms t where t.tenant_id = a.tenant_id and t.field = 'text'");
+        qb.push(" and t.term = ");
         qb.push_bind(stem.clone());
+        qb.push(" and t.appeal_id = a.id)");
     }
-    qb.push(")");
 }
 
-/// One page of the journal and the number of cards matching.
-pub async fn list(conn: &mut PgConnection, q: &JournalQuery) -> Result<(Vec<JournalRow>, i64), sqlx::Error> {
-    let mut count = QueryBuilder::<Postgres>::new("select count(*) from appeals a");
-    push_where(&mut count, q);
-    let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
+/// How many cards match: exact up to `cap`, `Total::AtLeast(cap)` beyond.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Total {
+    Exact(i64),
+    AtLeast(i64),
+}
 
+/// One page of the journal and how many cards match. A first page that is
+/// not full is the whole answer; otherwise the count reads at most `cap`
+/// matches (issue 11: an exact count of a million cards was the journal's
+/// whole cost).
+pub async fn list(
+    conn: &mut PgConnection,
+    q: &JournalQuery,
+    cap: i64,
+) -> Result<(Vec<JournalRow>, Total), sqlx::Error> {
     let mut page = QueryBuilder::<Postgres>::new(
         "select a.id, a.number, a.citizen_name, a.status, c.name as category_name,
             fd.name as federal_district_name, r.name as region_name, m.name as municipality_name,
@@ -266,9 +266,11 @@ pub async fn list(conn: &mut PgConnection, q: &JournalQuery) -> Result<(Vec<Jour
     );
     push_where(&mut page, q);
     let dir = if q.descending { "desc" } else { "asc" };
+    // Every key ends in the card's id, and the two common orders are the
+    // indexes' own (`appeals_created_idx`, `appeals_number_key`).
     let key = match q.order {
         Order::Number => format!("a.number {dir}"),
-        Order::CreatedAt => format!("a.created_at {dir}, a.number {dir}"),
+        Order::CreatedAt => format!("a.created_at {dir}"),
         Order::Status => format!("array_position({STATUS_ORDER}, a.status) {dir}, a.created_at desc"),
         Order::CitizenName => format!("a.citizen_name_key {dir}, a.number {dir}"),
         Order::Region => format!("r.name {dir} nulls last, a.created_at desc"),
@@ -277,6 +279,16 @@ pub async fn list(conn: &mut PgConnection, q: &JournalQuery) -> Result<(Vec<Jour
     page.push_bind(q.limit);
     page.push(" offset ");
     page.push_bind(q.offset);
-    let rows = page.build_query_as().fetch_all(conn).await?;
-    Ok((rows, total))
+    let rows: Vec<JournalRow> = page.build_query_as().fetch_all(&mut *conn).await?;
+    let got = rows.len() as i64;
+    if got < q.limit && (got > 0 || q.offset == 0) {
+        return Ok((rows, Total::Exact(q.offset + got)));
+    }
+    let mut count = QueryBuilder::<Postgres>::new("select count(*) from (select 1 from appeals a");
+    push_where(&mut count, q);
+    count.push(" limit ");
+    count.push_bind(cap + 1);
+    count.push(") matching");
+    let n: i64 = count.build_query_scalar().fetch_one(conn).await?;
+    Ok((rows, if n > cap { Total::AtLeast(cap) } else { Total::Exact(n) }))
 }

@@ -16,6 +16,7 @@ use super::convert::{self, Step};
 use super::store::{self, AppealRow, AttachmentRef, EditRow, Fields, Key, NodeRow, TimelineRow};
 use super::strings as s;
 use crate::appeals::domain::{self as wf, Action, ActionKind, Actor, Effect, Label, Recipient, Role, Status};
+use crate::kit::cache::Caches;
 
 /// What part of the tenant's cards a caller sees (S1-1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,6 +158,8 @@ fn node_at(
 /// its category and type). Violations name the request paths.
 pub async fn resolve_references(
     conn: &mut PgConnection,
+    caches: &Caches,
+    tenant: Uuid,
     f: &mut Fields,
     errs: &mut Violations,
 ) -> Result<(), AppError> {
@@ -172,7 +175,7 @@ pub async fn resolve_references(
     .flatten()
     .collect();
     let mut cache: HashMap<Uuid, NodeRow> =
-        store::nodes_by_ids(conn, &wanted).await?.into_iter().map(|n| (n.id, n)).collect();
+        caches.nodes(conn, tenant, &wanted).await?.into_iter().map(|n| (n.id, n)).collect();
     // Geography.
     if let Some(region) = node_at(&cache, errs, "geography.region_id", Some(f.region_id), "region") {
         match f.federal_district_id {
@@ -201,7 +204,7 @@ pub async fn resolve_references(
     if let Some(c) = f.category_id
         && !cache.contains_key(&c)
     {
-        cache.extend(store::nodes_by_ids(conn, &[c]).await?.into_iter().map(|n| (n.id, n)));
+        cache.extend(caches.nodes(conn, tenant, &[c]).await?.into_iter().map(|n| (n.id, n)));
     }
     if let Some(c) = node_at(&cache, errs, "topic.category_id", f.category_id, "category") {
         match f.category_type_id {
@@ -230,9 +233,11 @@ pub struct Intake<'a> {
 
 /// Creates a card «Новое» with the next number, its «created» line and
 /// `appeal_created`. A request id seen before returns that call's card.
+/// The caller has registered the tenant (`Caches::register_appeal_tenant`).
 pub async fn create(
     conn: &mut PgConnection,
     outbox: &Outbox,
+    caches: &Caches,
     who: &Who,
     mut intake: Intake<'_>,
     now: DateTime<Utc>,
@@ -244,28 +249,25 @@ pub async fn create(
         return visible(conn, who, Key::Id(prev.appeal_id), false).await;
     }
     let mut errs = Violations::new();
-    resolve_references(conn, &mut intake.fields, &mut errs).await?;
+    resolve_references(conn, caches, who.tenant_id, &mut intake.fields, &mut errs).await?;
     errs.into_result()?;
-    store::register_tenant(conn, who.tenant_id, &who.tenant_slug).await?;
-    let number = store::next_number(conn, who.tenant_id).await?;
     let f = &intake.fields;
     let new = store::NewAppeal {
         id,
         tenant_id: who.tenant_id,
-        number,
         fields: f,
         executor_org: intake.executor_org.clone(),
         status: Status::New.as_str(),
         created_by: &who.author_id(),
         now,
     };
-    store::insert_appeal(conn, &new).await?;
+    let row = store::insert_appeal(conn, &new).await?;
     let channel = wf::Channel::parse(&f.channel).map(|c| c.label()).unwrap_or_default();
     let line = entry(who, id, now, "created", "", s::created(channel));
     store::insert_timeline(conn, who.tenant_id, std::slice::from_ref(&line)).await?;
     let body = Body::AppealCreated(ev::AppealCreated {
         appeal_id: id.to_string(),
-        number,
+        number: row.number,
         status: Status::New.as_str().into(),
         executor_org_id: intake.executor_org.as_ref().map(|o| o.0.to_string()).unwrap_or_default(),
         channel: f.channel.clone(),
@@ -274,7 +276,7 @@ pub async fn create(
         urgent: f.urgent,
     });
     emit(conn, outbox, who, now, body).await?;
-    store::get_appeal(conn, who.tenant_id, Key::Id(id), false).await?.ok_or_else(not_found)
+    Ok(row)
 }
 
 // ------------------------------------------------------------ workflow steps
@@ -570,6 +572,7 @@ pub struct Correction<'a> {
 pub async fn update(
     conn: &mut PgConnection,
     outbox: &Outbox,
+    caches: &Caches,
     who: &Who,
     c: Correction<'_>,
     now: DateTime<Utc>,
@@ -590,7 +593,7 @@ pub async fn update(
     errs.into_result()?;
     let mut fields = fields.ok_or_else(|| AppError::internal(anyhow::anyhow!("card fields without violations")))?;
     let mut errs = Violations::new();
-    resolve_references(conn, &mut fields, &mut errs).await?;
+    resolve_references(conn, caches, who.tenant_id, &mut fields, &mut errs).await?;
     errs.into_result()?;
     let before = convert::stored_fields(&row);
     let changed = convert::changed(&before, &fields);

@@ -13,14 +13,14 @@ use crate::kit::search;
 // ----------------------------------------------------------------- tenants
 
 /// Remembers the tenant's slug for the postponement job (no RLS there).
-pub async fn register_tenant(conn: &mut PgConnection, tenant_id: Uuid, slug: &str) -> Result<(), sqlx::Error> {
+pub async fn register_tenant(pool: &PgPool, tenant_id: Uuid, slug: &str) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into appeal_tenants (tenant_id, slug) values ($1, $2)
          on conflict (tenant_id) do update set slug = excluded.slug where appeal_tenants.slug <> excluded.slug",
     )
     .bind(tenant_id)
     .bind(slug)
-    .execute(conn)
+    .execute(pool)
     .await?;
     Ok(())
 }
@@ -28,19 +28,6 @@ pub async fn register_tenant(conn: &mut PgConnection, tenant_id: Uuid, slug: &st
 /// Every tenant with appeals: (id, slug).
 pub async fn tenants(pool: &PgPool) -> Result<Vec<(Uuid, String)>, sqlx::Error> {
     sqlx::query_as("select tenant_id, slug from appeal_tenants order by tenant_id").fetch_all(pool).await
-}
-
-/// The next number of the tenant; the counter row stays locked until the
-/// transaction ends, so numbers follow the order of commits.
-pub async fn next_number(conn: &mut PgConnection, tenant_id: Uuid) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar(
-        "insert into appeal_counters (tenant_id, last) values ($1, 1)
-         on conflict (tenant_id) do update set last = appeal_counters.last + 1
-         returning last",
-    )
-    .bind(tenant_id)
-    .fetch_one(conn)
-    .await
 }
 
 // ------------------------------------------------------------- request ids
@@ -223,7 +210,6 @@ pub struct Fields {
 pub struct NewAppeal<'a> {
     pub id: Uuid,
     pub tenant_id: Uuid,
-    pub number: i64,
     pub fields: &'a Fields,
     pub executor_org: Option<(Uuid, String)>,
     pub status: &'a str,
@@ -231,52 +217,60 @@ pub struct NewAppeal<'a> {
     pub now: DateTime<Utc>,
 }
 
-pub async fn insert_appeal(conn: &mut PgConnection, a: &NewAppeal<'_>) -> Result<(), sqlx::Error> {
+/// Stores a new card with the tenant's next number (its sequence, migration
+/// 0005: no lock held to commit, so a number taken by an intake that fails is
+/// skipped) and its search terms; returns it as `get_appeal` would, read
+/// back by the same statement.
+pub async fn insert_appeal(conn: &mut PgConnection, a: &NewAppeal<'_>) -> Result<AppealRow, sqlx::Error> {
     let f = a.fields;
-    sqlx::query(
-        "insert into appeals (id, tenant_id, number, created_at, updated_at, created_by, deadline, citizen_name,
-            citizen_name_key, citizen_email, citizen_phone, phone_digits, source_address, federal_district_id,
-            region_id, municipality_id, address, address_key, executor_org_id, executor_org_name, executor_sub_org,
-            category_type_id, category_id, subcategory_id, urgent, talked_before, labels, source_system, source_id,
-            channel, stream, text, status)
-         values ($1, $2, $3, $4, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-            $22, $23, $24, $25, $26, $27, $28, $29, $30, $31, $32)",
-    )
-    .bind(a.id)
-    .bind(a.tenant_id)
-    .bind(a.number)
-    .bind(a.now)
-    .bind(a.created_by)
-    .bind(f.deadline)
-    .bind(&f.citizen_name)
-    .bind(search::fold(&f.citizen_name))
-    .bind(&f.citizen_email)
-    .bind(&f.citizen_phone)
-    .bind(&f.phone_digits)
-    .bind(&f.source_address)
-    .bind(f.federal_district_id)
-    .bind(f.region_id)
-    .bind(f.municipality_id)
-    .bind(&f.address)
-    .bind(search::fold(&f.address))
-    .bind(a.executor_org.as_ref().map(|o| o.0))
-    .bind(a.executor_org.as_ref().map(|o| o.1.as_str()).unwrap_or_default())
-    .bind(&f.executor_sub_org)
-    .bind(f.category_type_id)
-    .bind(f.category_id)
-    .bind(f.subcategory_id)
-    .bind(f.urgent)
-    .bind(f.talked_before)
-    .bind(&f.labels)
-    .bind(&f.source_system)
-    .bind(&f.source_id)
-    .bind(&f.channel)
-    .bind(&f.stream)
-    .bind(&f.text)
-    .bind(a.status)
-    .execute(&mut *conn)
-    .await?;
-    replace_terms(conn, a.tenant_id, a.id, &f.citizen_name, &f.text).await
+    let joins = APPEAL_JOINS.replacen("from appeals a", "from a", 1);
+    let sql = format!(
+        "with a as (insert into appeals (id, tenant_id, number, created_at, updated_at, created_by, deadline,
+            citizen_name, citizen_name_key, citizen_email, citizen_phone, phone_digits, source_address,
+            federal_district_id, region_id, municipality_id, address, address_key, executor_org_id, executor_org_name,
+            executor_sub_org, category_type_id, category_id, subcategory_id, urgent, talked_before, labels,
+            source_system, source_id, channel, stream, text, status)
+         values ($1, $2, next_appeal_number($2), $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+            $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)
+         returning *)
+         select {APPEAL_COLUMNS} {joins}"
+    );
+    let row: AppealRow = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(a.id)
+        .bind(a.tenant_id)
+        .bind(a.now)
+        .bind(a.created_by)
+        .bind(f.deadline)
+        .bind(&f.citizen_name)
+        .bind(search::fold(&f.citizen_name))
+        .bind(&f.citizen_email)
+        .bind(&f.citizen_phone)
+        .bind(&f.phone_digits)
+        .bind(&f.source_address)
+        .bind(f.federal_district_id)
+        .bind(f.region_id)
+        .bind(f.municipality_id)
+        .bind(&f.address)
+        .bind(search::fold(&f.address))
+        .bind(a.executor_org.as_ref().map(|o| o.0))
+        .bind(a.executor_org.as_ref().map(|o| o.1.as_str()).unwrap_or_default())
+        .bind(&f.executor_sub_org)
+        .bind(f.category_type_id)
+        .bind(f.category_id)
+        .bind(f.subcategory_id)
+        .bind(f.urgent)
+        .bind(f.talked_before)
+        .bind(&f.labels)
+        .bind(&f.source_system)
+        .bind(&f.source_id)
+        .bind(&f.channel)
+        .bind(&f.stream)
+        .bind(&f.text)
+        .bind(a.status)
+        .fetch_one(&mut *conn)
+        .await?;
+    insert_terms(conn, a.tenant_id, a.id, &f.citizen_name, &f.text).await?;
+    Ok(row)
 }
 
 /// Replaces the editable fields (UpdateAppeal) and bumps the version.
@@ -341,6 +335,17 @@ async fn replace_terms(
         .bind(appeal_id)
         .execute(&mut *conn)
         .await?;
+    insert_terms(conn, tenant_id, appeal_id, name, text).await
+}
+
+/// The card's name words and text stems (see the migration's `appeal_terms`).
+async fn insert_terms(
+    conn: &mut PgConnection,
+    tenant_id: Uuid,
+    appeal_id: Uuid,
+    name: &str,
+    text: &str,
+) -> Result<(), sqlx::Error> {
     let names = search::words(name, search::MAX_TERMS);
     sqlx::query(
         "insert into appeal_terms (tenant_id, field, term, appeal_id)

@@ -80,7 +80,7 @@ pub async fn mark_processed(
     let mut call = st.kit.open(&req).await?;
     let (whom, role) = whom(&call.principal)?;
     let id = wire::id("id", &req.get_ref().id)?;
-    let name = st.identity.full_name(call.bearer()?).await?;
+    let name = st.identity.full_name(&call.principal, call.bearer()?).await?;
     let name = if name.trim().is_empty() { role.label().to_string() } else { name };
     let tenant = call.principal.tenant_id;
     let found = store::lock_work_item(&mut call.tx, tenant, whom, id).await?;

@@ -4,6 +4,7 @@
 //! admin deletes accounts). Districts and accounts live there, not here.
 use std::time::Duration;
 
+use opeka_platform::auth::Principal;
 use opeka_platform::call::Bearer;
 use opeka_platform::error::{AppError, FieldViolation};
 use opeka_proto::identity::{self as pb, identity_service_client::IdentityServiceClient};
@@ -25,14 +26,21 @@ pub enum CuratorCheck {
     NotACurator,
 }
 
+/// Answers kept for `cache_for` (`OPEKA_CASES__CACHE_SECONDS`): a caller's
+/// full name and an organisation's name change rarely, and asking identity
+/// twice on every intake was most of an intake's time (issue 11). Keys carry
+/// the tenant; only names found are kept, so a new organisation is seen at once.
 #[derive(Clone)]
 pub struct Identity {
     channel: Channel,
+    names: moka::sync::Cache<(Uuid, Uuid), String>,
+    organisations: moka::sync::Cache<(Uuid, Uuid), String>,
 }
 
 impl Identity {
-    pub fn new(channel: Channel) -> Self {
-        Self { channel }
+    pub fn new(channel: Channel, cache_for: Duration) -> Self {
+        let cache = || moka::sync::Cache::builder().max_capacity(10_000).time_to_live(cache_for).build();
+        Self { channel, names: cache(), organisations: cache() }
     }
 
     pub(crate) fn client(&self) -> IdentityServiceClient<Channel> {
@@ -127,11 +135,31 @@ impl Identity {
     }
 
     /// The caller's full name, for «Отредактировано: …» stamps and diary authors.
-    pub async fn full_name(&self, bearer: &Bearer) -> Result<String, AppError> {
+    pub async fn full_name(&self, caller: &Principal, bearer: &Bearer) -> Result<String, AppError> {
+        let key = (caller.tenant_id, caller.account_id);
+        if let Some(name) = self.names.get(&key) {
+            return Ok(name);
+        }
         let a =
             self.client().who_am_i(bearer.request(pb::WhoAmIRequest {}, CALL_TIMEOUT)).await.map_err(from_status)?;
         let a = a.into_inner();
-        Ok(crate::registry::domain::full_name(&a.surname, &a.name, &a.patronymic))
+        let name = crate::registry::domain::full_name(&a.surname, &a.name, &a.patronymic);
+        self.names.insert(key, name.clone());
+        Ok(name)
+    }
+
+    /// The name of the tenant's organisation `id`, if identity knows it.
+    pub async fn organisation_name(&self, bearer: &Bearer, tenant: Uuid, id: Uuid) -> Result<Option<String>, AppError> {
+        if let Some(name) = self.organisations.get(&(tenant, id)) {
+            return Ok(Some(name));
+        }
+        let orgs = self.organisations(bearer, pb::OrganisationKind::Unspecified).await?;
+        for o in &orgs {
+            if let Ok(org) = o.id.parse() {
+                self.organisations.insert((tenant, org), o.name.clone());
+            }
+        }
+        Ok(orgs.into_iter().find(|o| o.id == id.to_string()).map(|o| o.name))
     }
 
     /// The tenant's organisations of `kind` (legal aid: its centres).

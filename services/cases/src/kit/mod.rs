@@ -1,5 +1,6 @@
 //! What cases' areas share: the identity client, the tenant's calendar
 //! (work-queue periods), search folding and parsed values (`Phone`, `Email`…).
+pub mod cache;
 pub mod identity;
 pub mod period;
 pub mod search;

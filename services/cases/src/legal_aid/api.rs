@@ -102,8 +102,9 @@ impl Api {
     }
 
     /// Today in the tenant's time zone (records default to it).
-    async fn today(&self, tx: &mut Tx) -> Result<NaiveDate, AppError> {
-        Ok(crate::kit::period::local_today(self.now(), crate::kit::time_zone(tx, self.st.default_tz).await?))
+    async fn today(&self, tx: &mut Tx, tenant: Uuid) -> Result<NaiveDate, AppError> {
+        let tz = self.st.caches.time_zone(tx, tenant, self.st.default_tz).await?;
+        Ok(crate::kit::period::local_today(self.now(), tz))
     }
 
     async fn emit_consultation(call: &mut Call, c: &ConsultationRow, change: &str) -> Result<(), AppError> {
@@ -225,7 +226,7 @@ impl Api {
             return self.consultation_view(&mut call, &done).await;
         }
         let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
-        let today = self.today(&mut call.tx).await?;
+        let today = self.today(&mut call.tx, call.principal.tenant_id).await?;
         let draft = convert::consultation_draft(&r.input.unwrap_or_default(), &refs, today)?;
         self.record_centre(&mut call, centre_id, "centre_id").await?;
         let new = store::NewConsultation {
@@ -272,7 +273,7 @@ impl Api {
             _ => row.centre_id,
         };
         let refs = self.refs(&mut call.tx, call.principal.tenant_id).await?;
-        let today = self.today(&mut call.tx).await?;
+        let today = self.today(&mut call.tx, call.principal.tenant_id).await?;
         let draft = convert::consultation_draft(&r.input.unwrap_or_default(), &refs, today)?;
         if centre_id != row.centre_id {
             self.record_centre(&mut call, centre_id, "centre_id").await?;
@@ -421,7 +422,7 @@ impl Api {
         }
         let input = r.input.unwrap_or_default();
         let prefill = self.referral_prefill(&mut call, &input, centre_id).await?;
-        let today = self.today(&mut call.tx).await?;
+        let today = self.today(&mut call.tx, call.principal.tenant_id).await?;
         let draft = convert::referral_draft(&input, prefill.as_ref(), today)?;
         let centre = self.record_centre(&mut call, centre_id, "centre_id").await?;
         let form_text = form::referral_form(&centre.name, &centre.details(), &draft);
@@ -458,7 +459,7 @@ impl Api {
         let row = self.visible_referral(&mut call, id, true).await?;
         let input = r.input.unwrap_or_default();
         let prefill = self.referral_prefill(&mut call, &input, row.centre_id).await?;
-        let today = self.today(&mut call.tx).await?;
+        let today = self.today(&mut call.tx, call.principal.tenant_id).await?;
         let draft = convert::referral_draft(&input, prefill.as_ref(), today)?;
         // A form edited by hand is the consultant's; only a generated one follows the referral.
         let form_text = if row.form_edited {

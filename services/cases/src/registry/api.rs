@@ -190,7 +190,7 @@ impl Api {
         if call.extra.access.is_admin() {
             return Ok(s::ADMIN_LABEL.into());
         }
-        self.st.identity.full_name(call.bearer()?).await
+        self.st.identity.full_name(&call.principal, call.bearer()?).await
     }
 
     /// Only an admin assigns a card to someone else (S0-115); a curator's
@@ -737,7 +737,9 @@ impl Api {
         store::save_tenant_settings(&mut call.tx, call.principal.tenant_id, &new, now, &actor).await?;
         let a = Audit::of("settings.update", "tenant_settings", call.principal.tenant_id, None).fields(changed);
         Self::audit(&mut call, a).await?;
+        let tenant = call.principal.tenant_id;
         call.commit().await?;
+        self.st.caches.forget_settings(tenant);
         Ok(convert::tenant_settings_pb(&new, Some(now)))
     }
 

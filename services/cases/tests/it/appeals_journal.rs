@@ -320,6 +320,44 @@ async fn s1_50_lock_and_status_filters_and_the_executors_default_view() {
     assert_eq!(j.d.admin.list(default(pb::AppealFilter::default())).await.total, 30);
 }
 
+// Issue 11: the journal counts exactly up to the cap and says «более N» beyond it; the pages go on
+// past the cap, and the last page's count is exact again. Numbers come from the tenant's sequence:
+// no gaps while intakes succeed, and an intake refused at validation takes none.
+#[tokio::test]
+async fn issue11_the_count_stops_at_the_cap_and_the_pages_go_on() {
+    let d = Desk::start_with_cases(|c| c.journal_count_cap = 3).await;
+    let mut numbers = Vec::new();
+    for i in 0..5 {
+        numbers.push(d.admin.create(d.request(&format!("Потоков Иван {i}"), Some(&d.org))).await.number);
+    }
+    let page = |page: i32, token: &str| pb::ListAppealsRequest {
+        page,
+        page_token: token.into(),
+        page_size: 2,
+        ..Default::default()
+    };
+    let first = d.admin.list(page(1, "")).await;
+    assert_eq!((first.total, first.total_is_lower_bound, first.rows.len()), (3, true, 2));
+    assert_eq!(first.next_page_token, "2", "a full page past the cap has a next one");
+    let second = d.admin.list(page(0, &first.next_page_token)).await;
+    assert_eq!((second.total, second.total_is_lower_bound, second.next_page_token.as_str()), (3, true, "3"));
+    let last = d.admin.list(page(0, &second.next_page_token)).await;
+    assert_eq!((last.total, last.total_is_lower_bound, last.rows.len()), (5, false, 1));
+    assert!(last.next_page_token.is_empty());
+    let seen: BTreeSet<i64> = [&first, &second, &last].iter().flat_map(|r| r.rows.iter().map(|r| r.number)).collect();
+    assert_eq!(seen, numbers.iter().copied().collect::<BTreeSet<_>>());
+    // Under the cap the count is exact at once.
+    let few = d.admin.journal(pb::AppealFilter { number: numbers[3], ..Default::default() }).await;
+    assert_eq!((few.total, few.total_is_lower_bound), (1, false));
+
+    let mut bad = d.request("Пропущенный Номер", Some(&d.org));
+    bad.citizen.as_mut().unwrap().phone = "не телефон".into();
+    expect_invalid(d.admin.appeals.clone().create_appeal(bad).await, "citizen.phone");
+    let next = d.admin.create(d.request("Следующий Номер", Some(&d.org))).await.number;
+    assert_eq!(next, numbers[4] + 1, "a refused intake takes no number");
+    assert_eq!(numbers.windows(2).filter(|w| w[1] != w[0] + 1).count(), 0, "no gaps without a failure: {numbers:?}");
+}
+
 // S1-16, S1-17: sorting by the journal's columns and numbered pages with the total.
 #[tokio::test]
 async fn s1_16_sorting_and_numbered_pages() {

@@ -71,6 +71,11 @@ impl TestApp {
     /// Like `start`, with the process settings (throttles, trusted
     /// forwarders) tweaked first.
     pub async fn start_with(tweak: impl FnOnce(&mut PlatformSettings) + Send + 'static) -> Self {
+        Self::start_tweaked(move |s| tweak(&mut s.platform)).await
+    }
+
+    /// Like `start`, with any service's settings tweaked first.
+    pub async fn start_tweaked(tweak: impl FnOnce(&mut opeka_testkit::Settings) + Send + 'static) -> Self {
         let files_dir = tempfile::tempdir().expect("blob directory");
         let store_url = format!("file://{}", files_dir.path().display());
         let sandbox = Sandbox::builder()
@@ -80,7 +85,7 @@ impl TestApp {
             .manual_clock(Utc::now().trunc_subsecs(0), &[Service::Cases])
             .tweak(move |s| {
                 s.files.store_url = store_url;
-                tweak(&mut s.platform);
+                tweak(s);
             })
             .start()
             .await;
