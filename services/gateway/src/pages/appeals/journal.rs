@@ -353,17 +353,20 @@ pub struct PageLink {
     pub current: bool,
 }
 
-/// The first and last pages, and two either side of the current one.
-pub fn pager(page: i32, total: i64, page_size: i32, prefix: &str) -> Vec<PageLink> {
+/// The first and last pages, and two either side of the current one. With
+/// `open_end` the total is only a lower bound («более N»): the pages after
+/// the current one are offered, but no last page is named.
+pub fn pager(page: i32, total: i64, page_size: i32, open_end: bool, prefix: &str) -> Vec<PageLink> {
     let size = i64::from(page_size.max(1));
-    let pages = i32::try_from((total + size - 1) / size).unwrap_or(i32::MAX);
+    let counted = i32::try_from((total + size - 1) / size).unwrap_or(i32::MAX);
+    let pages = if open_end { counted.max(page + 2) } else { counted };
     if pages <= 1 {
         return Vec::new();
     }
     let mut links = Vec::new();
     let mut gap = false;
     for n in 1..=pages {
-        if n == 1 || n == pages || (n - page).abs() <= 2 {
+        if n == 1 || (n == pages && !open_end) || (n - page).abs() <= 2 {
             links.push(PageLink { n: Some(n), href: format!("{prefix}page={n}"), current: n == page });
             gap = false;
         } else if !gap {
@@ -470,6 +473,8 @@ pub async fn page(State(state): State<AppState>, auth: Auth, Query(p): Query<Pai
     let mut errors = FormErrors::default();
     let mut rows = Vec::new();
     let mut total = 0;
+    // «более N»: the service counted up to its cap.
+    let mut more = false;
     match q.filter(t) {
         Err(e) => errors = e,
         Ok(filter) => {
@@ -484,7 +489,7 @@ pub async fn page(State(state): State<AppState>, auth: Auth, Query(p): Query<Pai
             match state.appeals.clone().list_appeals(auth.req(msg)).await {
                 Ok(r) => {
                     let r = r.into_inner();
-                    total = r.total;
+                    (total, more) = (r.total, r.total_is_lower_bound);
                     rows = r
                         .rows
                         .into_iter()
@@ -551,10 +556,12 @@ pub async fn page(State(state): State<AppState>, auth: Auth, Query(p): Query<Pai
         filtered => !q.untouched,
         rows => Value::from(Serde(&rows)),
         total => total,
+        more => more,
         columns => Value::from(Serde(columns(t, &q.order_by, &sort_prefix))),
-        pages => Value::from(Serde(pager(q.page, total, PAGE_SIZE, &page_prefix))),
+        pages => Value::from(Serde(pager(q.page, total, PAGE_SIZE, more, &page_prefix))),
         prev => (q.page > 1).then(|| format!("{page_prefix}page={}", q.page - 1)),
-        next => (i64::from(q.page) * i64::from(PAGE_SIZE) < total).then(|| format!("{page_prefix}page={}", q.page + 1)),
+        next => (more && rows.len() == PAGE_SIZE as usize || i64::from(q.page) * i64::from(PAGE_SIZE) < total)
+            .then(|| format!("{page_prefix}page={}", q.page + 1)),
         statuses => Value::from(Serde(opts(&options.statuses))),
         channels => Value::from(Serde(opts(&options.channels))),
         labels => Value::from(Serde(opts(&options.labels))),
@@ -727,11 +734,17 @@ mod tests {
 
     #[test]
     fn the_pager_numbers_pages_with_gaps() {
-        assert!(pager(1, 50, 50, "?").is_empty());
-        let p = pager(6, 1000, 50, "/j?");
+        assert!(pager(1, 50, 50, false, "?").is_empty());
+        let p = pager(6, 1000, 50, false, "/j?");
         let ns: Vec<Option<i32>> = p.iter().map(|l| l.n).collect();
         assert_eq!(ns, [Some(1), None, Some(4), Some(5), Some(6), Some(7), Some(8), None, Some(20)]);
         assert!(p[4].current && p[4].href == "/j?page=6");
+        // Issue 11: past the service's count cap no last page is named.
+        let open = pager(6, 1000, 50, true, "/j?");
+        let ns: Vec<Option<i32>> = open.iter().map(|l| l.n).collect();
+        assert_eq!(ns, [Some(1), None, Some(4), Some(5), Some(6), Some(7), Some(8), None]);
+        let at_the_cap = pager(20, 1000, 50, true, "/j?");
+        assert_eq!(at_the_cap.last().and_then(|l| l.n), Some(22), "the pages go on past the cap");
     }
 
     // Issue 5 point 2: «Обработано» comes back to the journal with its filter, sort and page, nothing else.

@@ -87,7 +87,7 @@ fn journal_ctx(q: &JournalQuery, rows: Vec<Row>, errors: &FormErrors) -> Value {
         rows => Value::from(Serde(&rows)),
         total => total,
         columns => Value::from(Serde(journal::columns(RU.appeals, &q.order_by, "/t/demo/appeals?"))),
-        pages => Value::from(Serde(journal::pager(q.page, total, 50, "/t/demo/appeals?"))),
+        pages => Value::from(Serde(journal::pager(q.page, total, 50, false, "/t/demo/appeals?"))),
         prev => None::<String>,
         next => Some("/t/demo/appeals?page=2"),
         statuses => Value::from(Serde(opts(&options().statuses))),
