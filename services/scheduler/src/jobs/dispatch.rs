@@ -87,7 +87,7 @@ impl Engine {
         let ids: Vec<Uuid> = candidates[..n].iter().map(|c| c.0).collect();
         // Batches are claimed by several transactions at once; each commit
         // wakes the relay, which publishes it while the rest are claimed.
-        report.released = futures::stream::iter(ids.chunks(batch as usize))
+        report.released = futures::stream::iter(ids.chunks(batch as usize).map(<[Uuid]>::to_vec))
             .map(|chunk| self.release(tenant, slug, chunk, now))
             .buffer_unordered(self.settings.dispatch_workers as usize)
             .try_fold(0, |total, released| async move { Ok(total + released) })
@@ -101,9 +101,9 @@ impl Engine {
     /// Claims the given occurrences still planned (other replicas skip what
     /// this one holds), marks them sent and writes their `reminder_due` in
     /// one statement, in one transaction; returns how many.
-    async fn release(&self, tenant: Uuid, slug: &str, ids: &[Uuid], now: DateTime<Utc>) -> anyhow::Result<u64> {
+    async fn release(&self, tenant: Uuid, slug: &str, ids: Vec<Uuid>, now: DateTime<Utc>) -> anyhow::Result<u64> {
         let mut tx = opeka_platform::db::tenant_tx(&self.pool, tenant).await?;
-        let released = occurrences::claim_release(&mut tx, ids, now).await?;
+        let released = occurrences::claim_release(&mut tx, &ids, now).await?;
         let envelopes: Vec<Envelope> = released
             .iter()
             .map(|r| {
