@@ -403,12 +403,10 @@ pub async fn run_relay(pool: PgPool, bus: Bus, outbox: Outbox, cancel: Cancellat
                 Err(e) => tracing::warn!(service, error = %e, "outbox relay: stream not available yet; will retry"),
             }
         }
-        let result = if stream_ready { relay_pending(&pool, &bus).await } else { Err(anyhow::anyhow!("no stream")) };
+        let result =
+            if stream_ready { relay_pending(&pool, &bus, service).await } else { Err(anyhow::anyhow!("no stream")) };
         match result {
-            Ok(n) => {
-                crate::metrics::OUTBOX_PUBLISHED.with_label_values(&[service]).inc_by(n as u64);
-                backoff = poll;
-            }
+            Ok(()) => backoff = poll,
             Err(e) => {
                 if stream_ready {
                     tracing::warn!(service, error = %e, "outbox relay: publish failed; will retry");
@@ -431,15 +429,21 @@ pub async fn run_relay(pool: PgPool, bus: Bus, outbox: Outbox, cancel: Cancellat
 }
 
 /// Publishes every row it can claim, with up to [`RELAY_IN_FLIGHT`] batches
-/// awaiting acks; returns how many were published and marked. On an error
-/// the batches still in flight are aborted (rolled back) and published again
-/// later under the same ids.
-async fn relay_pending(pool: &PgPool, bus: &Bus) -> anyhow::Result<usize> {
+/// awaiting acks, counting each marked batch in `opeka_outbox_published_total`.
+/// On an error the batches still in flight are aborted (rolled back) and
+/// published again later under the same ids.
+async fn relay_pending(pool: &PgPool, bus: &Bus, service: &'static str) -> anyhow::Result<()> {
     let mut in_flight = tokio::task::JoinSet::new();
-    let mut published = 0;
+    let count = |done: Result<anyhow::Result<usize>, tokio::task::JoinError>| -> anyhow::Result<()> {
+        let marked = done??;
+        crate::metrics::OUTBOX_PUBLISHED.with_label_values(&[service]).inc_by(marked as u64);
+        Ok(())
+    };
     loop {
         while in_flight.len() >= RELAY_IN_FLIGHT {
-            published += joined(in_flight.join_next().await)?;
+            if let Some(done) = in_flight.join_next().await {
+                count(done)?;
+            }
         }
         match send_batch(pool, bus).await? {
             Some(batch) => {
@@ -449,16 +453,9 @@ async fn relay_pending(pool: &PgPool, bus: &Bus) -> anyhow::Result<usize> {
         }
     }
     while let Some(done) = in_flight.join_next().await {
-        published += joined(Some(done))?;
+        count(done)?;
     }
-    Ok(published)
-}
-
-fn joined(done: Option<Result<anyhow::Result<usize>, tokio::task::JoinError>>) -> anyhow::Result<usize> {
-    match done {
-        Some(result) => result?,
-        None => Ok(0),
-    }
+    Ok(())
 }
 
 /// A published batch: its rows stay locked by its transaction until every
