@@ -235,16 +235,14 @@ async fn dispatch_burst(n: i64) {
         .await
         .expect("app pool");
     let outbox = bus::Outbox::new(bus_settings.root.clone(), opeka_scheduler::SERVICE);
-    let engine =
-        Arc::new(opeka_scheduler::jobs::Engine::new(pool.clone(), outbox.clone(), settings).expect("engine"));
+    let engine = Arc::new(opeka_scheduler::jobs::Engine::new(pool.clone(), outbox.clone(), settings).expect("engine"));
     let cancel = tokio_util::sync::CancellationToken::new();
     tokio::spawn(bus::run_relay(pool.clone(), bus.clone(), outbox, cancel.clone()));
     tokio::spawn(opeka_scheduler::jobs::dispatch_loop(engine, opeka_platform::clock::system(), cancel.clone()));
 
     let seen = receipts.await.expect("subscriber");
     cancel.cancel();
-    let mut lateness: Vec<f64> =
-        seen.iter().map(|(_, at)| (*at - due).num_milliseconds() as f64 / 1000.0).collect();
+    let mut lateness: Vec<f64> = seen.iter().map(|(_, at)| (*at - due).num_milliseconds() as f64 / 1000.0).collect();
     let all_out = lateness.iter().cloned().fold(f64::MIN, f64::max);
     lateness.sort_by(|a, b| a.partial_cmp(b).expect("number"));
     let span = (seen[seen.len() - 1].0 - seen[0].0).as_secs_f64();

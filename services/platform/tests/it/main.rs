@@ -141,7 +141,14 @@ async fn consumer_retries_with_backoff_and_processes_once() {
         stream_of: "bustest",
         events: vec!["ping".into()],
     };
-    tokio::spawn(bus::run_consumer(e.pool.clone(), e.bus.clone(), e.outbox.clone(), spec, handler.clone(), e.cancel.clone()));
+    tokio::spawn(bus::run_consumer(
+        e.pool.clone(),
+        e.bus.clone(),
+        e.outbox.clone(),
+        spec,
+        handler.clone(),
+        e.cancel.clone(),
+    ));
     tokio::spawn(bus::run_relay(e.pool.clone(), e.bus.clone(), e.outbox.clone(), e.cancel.clone()));
     let ev = ping(tenant, "retry me");
     enqueue(&e, tenant, &ev).await;
@@ -175,7 +182,14 @@ async fn a_message_that_keeps_failing_goes_to_the_dead_letter_subject() {
     let handler = Arc::new(Recorder { attempts: AtomicU32::new(0), fail_first: u32::MAX });
     let spec = ConsumerSpec { service: "bustest", durable: "bustest-dlq".into(), stream_of: "bustest", events: vec![] };
     let before = opeka_platform::metrics::DEAD_LETTERS.with_label_values(&["bustest", "bustest-dlq"]).get();
-    tokio::spawn(bus::run_consumer(e.pool.clone(), e.bus.clone(), e.outbox.clone(), spec, handler.clone(), e.cancel.clone()));
+    tokio::spawn(bus::run_consumer(
+        e.pool.clone(),
+        e.bus.clone(),
+        e.outbox.clone(),
+        spec,
+        handler.clone(),
+        e.cancel.clone(),
+    ));
     tokio::spawn(bus::run_relay(e.pool.clone(), e.bus.clone(), e.outbox.clone(), e.cancel.clone()));
     enqueue(&e, tenant, &ping(tenant, "poison")).await;
     let mut dlq = dlq;
@@ -203,7 +217,14 @@ async fn issue9_point2_a_cross_tenant_envelope_is_rejected_and_counted() {
     };
     let rejected = || opeka_platform::metrics::EVENTS_REJECTED.with_label_values(&["bustest", "cross_tenant"]).get();
     let before = rejected();
-    tokio::spawn(bus::run_consumer(e.pool.clone(), e.bus.clone(), e.outbox.clone(), spec, handler.clone(), e.cancel.clone()));
+    tokio::spawn(bus::run_consumer(
+        e.pool.clone(),
+        e.bus.clone(),
+        e.outbox.clone(),
+        spec,
+        handler.clone(),
+        e.cancel.clone(),
+    ));
     let publish = async |subject_tenant: Uuid, envelope: &Envelope| {
         let subject = format!("{}.{subject_tenant}.bustest.ping", e.bus.settings.root);
         let payload = prost::Message::encode_to_vec(envelope);
@@ -266,7 +287,14 @@ async fn issue9_point8_a_suspended_consumer_leaves_no_span_entered_on_its_thread
         stream_of: "bustest",
         events: vec!["ping".into()],
     };
-    tokio::spawn(bus::run_consumer(e.pool.clone(), e.bus.clone(), e.outbox.clone(), spec, handler.clone(), e.cancel.clone()));
+    tokio::spawn(bus::run_consumer(
+        e.pool.clone(),
+        e.bus.clone(),
+        e.outbox.clone(),
+        spec,
+        handler.clone(),
+        e.cancel.clone(),
+    ));
     tokio::spawn(bus::run_relay(e.pool.clone(), e.bus.clone(), e.outbox.clone(), e.cancel.clone()));
     enqueue(&e, tenant, &ping(tenant, "park me")).await;
     tokio::time::timeout(Duration::from_secs(10), handler.inside.notified()).await.expect("the handler runs");

@@ -119,8 +119,14 @@ impl TestApp {
         let app_pool =
             opeka_platform::db::connect(&sandbox.db.url("scheduler"), "scheduler", 8).await.expect("app pool");
         let owner_pool = sandbox.owner_pool_in("scheduler").await;
-        let engine =
-            Arc::new(Engine::new(app_pool.clone(), Outbox::new(platform.bus.root.clone(), opeka_scheduler::SERVICE), settings.clone()).expect("engine"));
+        let engine = Arc::new(
+            Engine::new(
+                app_pool.clone(),
+                Outbox::new(platform.bus.root.clone(), opeka_scheduler::SERVICE),
+                settings.clone(),
+            )
+            .expect("engine"),
+        );
         Self { clock: sandbox.clock.clone(), sandbox, platform, settings, app_pool, owner_pool, engine }
     }
 
