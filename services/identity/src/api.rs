@@ -523,7 +523,7 @@ impl Api {
                 serde_json::json!({}),
             )
             .await?;
-            tx.commit().await?;
+            self.st.kit.outbox.commit(tx).await?;
             return Err(ended());
         }
         if row.revoked_at.is_some() || row.expires_at <= now {
@@ -549,7 +549,7 @@ impl Api {
             self.revoke_everywhere(&mut call.tx, (tenant.0, &tenant.1), &actor, me, &[sid], false).await?;
             call.audit("logout", "session", sid.to_string(), serde_json::json!({})).await?;
         }
-        call.tx.commit().await?;
+        call.commit().await?;
         Ok(pb::LogoutResponse {})
     }
 
@@ -600,7 +600,7 @@ impl Api {
             serde_json::json!({"name": row.name, "kind": row.kind}),
         )
         .await?;
-        call.tx.commit().await?;
+        call.commit().await?;
         Ok((&row).into())
     }
 
@@ -627,7 +627,7 @@ impl Api {
             .await
             .on_constraint("districts_name_key", || AppError::Taken(FieldViolation::new("name", s::DISTRICT_TAKEN)))?;
         call.audit("district.create", "district", row.id.to_string(), serde_json::json!({"name": row.name})).await?;
-        call.tx.commit().await?;
+        call.commit().await?;
         Ok((&row).into())
     }
 
@@ -646,7 +646,7 @@ impl Api {
             return Err(AppError::NotFound(s::DISTRICT_UNKNOWN.into()));
         }
         call.audit("district.rename", "district", id.to_string(), serde_json::json!({"name": name})).await?;
-        call.tx.commit().await?;
+        call.commit().await?;
         Ok(pb::District { id: id.to_string(), name })
     }
 
@@ -729,7 +729,7 @@ impl Api {
             .await?;
         }
         call.audit("account.create", "account", id.to_string(), staff_audit(&a)).await?;
-        call.tx.commit().await?;
+        call.commit().await?;
         tracing::info!(account_id = %id, "staff account created");
         Ok((&a).into())
     }
@@ -751,7 +751,7 @@ impl Api {
         }))
         .await?;
         call.audit("account.update", "account", id.to_string(), serde_json::json!({"changed": changed})).await?;
-        call.tx.commit().await?;
+        call.commit().await?;
         Ok((&after).into())
     }
 
@@ -831,7 +831,7 @@ impl Api {
         let slug = call.principal.tenant_slug.clone();
         self.revoke_everywhere(&mut call.tx, (call.principal.tenant_id, &slug), &actor, id, &ended, false).await?;
         call.audit("account.set_password", "account", id.to_string(), serde_json::json!({})).await?;
-        call.tx.commit().await?;
+        call.commit().await?;
         Ok(pb::SetPasswordResponse {})
     }
 
@@ -854,7 +854,7 @@ impl Api {
         let slug = call.principal.tenant_slug.clone();
         self.revoke_everywhere(&mut call.tx, (call.principal.tenant_id, &slug), &actor, a.id, &ended, false).await?;
         call.audit("account.change_own_password", "account", a.id.to_string(), serde_json::json!({})).await?;
-        call.tx.commit().await?;
+        call.commit().await?;
         Ok(pb::ChangeOwnPasswordResponse {})
     }
 
@@ -878,7 +878,7 @@ impl Api {
         self.revoke_everywhere(&mut call.tx, (tid, &slug), &actor, id, &ended, true).await?;
         call.emit(Body::AccountDeleted(ev::AccountDeleted { account_id: id.to_string() })).await?;
         call.audit("account.delete", "account", id.to_string(), serde_json::json!({})).await?;
-        call.tx.commit().await?;
+        call.commit().await?;
         Ok(pb::DeleteAccountResponse {})
     }
 
@@ -942,7 +942,7 @@ impl Api {
         let a = self.load_account(&mut call.tx, id).await?;
         call.emit(crate::events::account_created(id, "citizen", &a.roles, "", &a.full_name())).await?;
         call.audit("account.create", "account", id.to_string(), serde_json::json!({"kind": "citizen"})).await?;
-        call.tx.commit().await?;
+        call.commit().await?;
         Ok((&a).into())
     }
 
@@ -986,7 +986,7 @@ impl Api {
             serde_json::json!({"kind": "citizen", "changed": changed}),
         )
         .await?;
-        call.tx.commit().await?;
+        call.commit().await?;
         Ok((&after).into())
     }
 
@@ -1035,7 +1035,7 @@ impl Api {
             serde_json::json!({"kind": "service", "client_id": client_id}),
         )
         .await?;
-        call.tx.commit().await?;
+        call.commit().await?;
         Ok(pb::CreateServiceAccountResponse { account: Some((&a).into()), client_id, client_secret: secret })
     }
 
@@ -1141,7 +1141,7 @@ impl Api {
                 serde_json::json!({}),
             )
             .await?;
-            tx.commit().await?;
+            self.st.kit.outbox.commit(tx).await?;
         }
         Ok(pb::RequestPasswordResetResponse {})
     }
@@ -1200,7 +1200,7 @@ impl Api {
             serde_json::json!({}),
         )
         .await?;
-        tx.commit().await?;
+        self.st.kit.outbox.commit(tx).await?;
         Ok(pb::ResetPasswordResponse {})
     }
 
@@ -1219,7 +1219,7 @@ impl Api {
         }
         let row = self.new_link_code(&mut call.tx, call.principal.tenant_id, id).await?;
         call.audit("bot_link.issue", "account", id.to_string(), serde_json::json!({})).await?;
-        call.tx.commit().await?;
+        call.commit().await?;
         Ok((&row).into())
     }
 
@@ -1252,7 +1252,7 @@ impl Api {
         store::set_link_expiry(&mut call.tx, id, row.expires_at).await?;
         call.audit("bot_link.extend", "account", id.to_string(), serde_json::json!({"expires_at": row.expires_at}))
             .await?;
-        call.tx.commit().await?;
+        call.commit().await?;
         Ok((&row).into())
     }
 
@@ -1297,7 +1297,7 @@ impl Api {
             serde_json::json!({"telegram_chat_id": r.telegram_chat_id}),
         )
         .await?;
-        call.tx.commit().await?;
+        call.commit().await?;
         Ok(pb::RedeemBotLinkCodeResponse { citizen_account_id: row.citizen_account_id.to_string() })
     }
 

@@ -2,7 +2,8 @@
 //! and its relay, and the durable pull-consumer runner (DESIGN.md §4, §8).
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use async_nats::jetstream::{self, AckKind, consumer::pull, stream};
 use futures::StreamExt;
@@ -163,16 +164,72 @@ pub fn subject_tenant(subject: &str) -> Option<&str> {
     subject.split('.').nth(1).filter(|t| !t.is_empty())
 }
 
-/// Writes events into the service's outbox inside the caller's transaction.
+/// Writes events into the service's outbox inside the caller's transaction,
+/// and wakes the service's relay once that transaction has committed.
+///
+/// No `pg_notify`: a NOTIFY takes a cluster-wide lock at commit, which
+/// queues every writing transaction behind the others (issue 11). The
+/// in-process relay is woken directly instead ([`Outbox::wake`]; `Call::commit`
+/// does it), and the relays of other replicas find the rows by polling
+/// (`OPEKA_BUS__RELAY_POLL_MS`). Clones share one wake signal.
 #[derive(Clone)]
 pub struct Outbox {
     root: String,
     service: &'static str,
+    wake: Arc<tokio::sync::Notify>,
+    /// Rows enqueued through this outbox so far: a unit of work that saw it
+    /// move between its start and its commit wakes the relay.
+    enqueued: Arc<AtomicU64>,
 }
 
 impl Outbox {
     pub fn new(root: impl Into<String>, service: &'static str) -> Self {
-        Self { root: root.into(), service }
+        Self {
+            root: root.into(),
+            service,
+            wake: Arc::new(tokio::sync::Notify::new()),
+            enqueued: Arc::new(AtomicU64::new(0)),
+        }
+    }
+
+    /// The service whose outbox this is.
+    pub fn service(&self) -> &'static str {
+        self.service
+    }
+
+    /// Tells the in-process relay that rows were committed. Call it after
+    /// the commit, never before: a relay woken earlier finds nothing and
+    /// sleeps until its next poll. Wakes that arrive while the relay is busy
+    /// collapse into one more round.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Commits `tx`, which wrote events, and wakes the relay: for work done
+    /// outside a `Call` (jobs, bot turns, sign-in flows).
+    pub async fn commit(&self, tx: crate::db::Tx) -> Result<(), sqlx::Error> {
+        tx.commit().await?;
+        self.wake();
+        Ok(())
+    }
+
+    /// A mark to pass to [`Outbox::wake_if_enqueued_since`] after a commit.
+    pub fn mark(&self) -> u64 {
+        self.enqueued.load(Ordering::Relaxed)
+    }
+
+    /// Wakes the relay if anything was enqueued since `mark` (by this unit
+    /// of work, or by another one running beside it, which only costs the
+    /// relay one more look).
+    pub fn wake_if_enqueued_since(&self, mark: u64) {
+        if self.mark() != mark {
+            self.wake();
+        }
+    }
+
+    /// Resolves when [`Outbox::wake`] was called (now or since the last wait).
+    async fn woken(&self) {
+        self.wake.notified().await;
     }
 
     fn wire(&self, tenant_slug: &str, envelope: &Envelope) -> (Uuid, Uuid, String, Vec<u8>) {
@@ -197,7 +254,7 @@ impl Outbox {
             .bind(headers)
             .execute(&mut *conn)
             .await?;
-        sqlx::query("select pg_notify($1, '')").bind(notify_channel(self.service)).execute(&mut *conn).await?;
+        self.enqueued.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
@@ -236,7 +293,7 @@ impl Outbox {
         .bind(headers)
         .execute(&mut *conn)
         .await?;
-        sqlx::query("select pg_notify($1, '')").bind(notify_channel(self.service)).execute(&mut *conn).await?;
+        self.enqueued.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 }
@@ -254,10 +311,6 @@ fn wire(root: &str, service: &str, tenant_slug: &str, envelope: &Envelope) -> (U
         envelope.encode_to_vec()
     };
     (id, tenant_id, subject, payload)
-}
-
-fn notify_channel(service: &str) -> String {
-    format!("opeka_outbox_{service}")
 }
 
 /// The `<event>` token of an event's subject, one name per body type.
@@ -314,19 +367,31 @@ pub fn envelope(
     }
 }
 
-/// Publishes outbox rows: claims a batch with `FOR UPDATE SKIP LOCKED`,
-/// publishes each with `Nats-Msg-Id` = row id and waits for the ack, marks
-/// them published. Safe with many replicas; a broker outage only delays.
-pub async fn run_relay(pool: PgPool, bus: Bus, service: &'static str, cancel: CancellationToken) {
+/// Rows one relay batch claims, publishes and marks.
+const RELAY_BATCH: i64 = 1000;
+/// Batches published and awaiting their acks at once, each in its own
+/// transaction holding its rows: the next batch is claimed and sent while
+/// the acks of earlier ones come back (the pipe is never drained to refill).
+/// Also the most pool connections the relay holds.
+const RELAY_IN_FLIGHT: usize = 4;
+/// How long one publish or ack may take before the round is given up.
+const PUBLISH_TIMEOUT: Duration = Duration::from_secs(5);
+/// Published rows older than a day are deleted this often.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+/// Publishes outbox rows (DESIGN.md §8): claims batches in id order with
+/// `FOR UPDATE SKIP LOCKED`, publishes each row with `Nats-Msg-Id` = row id,
+/// and marks a batch published, in one statement, only once every ack of
+/// that batch has come back. Up to [`RELAY_IN_FLIGHT`] batches are in
+/// flight. Runs when `outbox` is woken after a commit in this process and
+/// every `relay_poll_ms` (rows other replicas wrote). Safe with many
+/// replicas; a broker outage only delays; a crash between ack and mark
+/// publishes the rows again under the same id, which the broker drops.
+pub async fn run_relay(pool: PgPool, bus: Bus, outbox: Outbox, cancel: CancellationToken) {
+    let service = outbox.service();
     let poll = Duration::from_millis(bus.settings.relay_poll_ms);
-    let mut listener = match sqlx::postgres::PgListener::connect_with(&pool).await {
-        Ok(mut l) => match l.listen(&notify_channel(service)).await {
-            Ok(()) => Some(l),
-            Err(_) => None,
-        },
-        Err(_) => None,
-    };
     let mut backoff = poll;
+    let mut pruned: Option<Instant> = None;
     // The stream is (re)created here, not only at start-up: a broker that
     // was down when the service started, or a stream deleted underneath,
     // would otherwise fail every publish until a restart.
@@ -338,14 +403,10 @@ pub async fn run_relay(pool: PgPool, bus: Bus, service: &'static str, cancel: Ca
                 Err(e) => tracing::warn!(service, error = %e, "outbox relay: stream not available yet; will retry"),
             }
         }
-        let result = if stream_ready { relay_batch(&pool, &bus).await } else { Err(anyhow::anyhow!("no stream")) };
+        let result =
+            if stream_ready { relay_pending(&pool, &bus, service).await } else { Err(anyhow::anyhow!("no stream")) };
         match result {
-            Ok(n) if n > 0 => {
-                crate::metrics::OUTBOX_PUBLISHED.with_label_values(&[service]).inc_by(n as u64);
-                backoff = poll;
-                continue;
-            }
-            Ok(_) => backoff = poll,
+            Ok(()) => backoff = poll,
             Err(e) => {
                 if stream_ready {
                     tracing::warn!(service, error = %e, "outbox relay: publish failed; will retry");
@@ -354,60 +415,114 @@ pub async fn run_relay(pool: PgPool, bus: Bus, service: &'static str, cancel: Ca
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }
         }
-        let notified = async {
-            match listener.as_mut() {
-                Some(l) => {
-                    let _ = l.recv().await;
-                }
-                None => std::future::pending::<()>().await,
-            }
-        };
+        if pruned.is_none_or(|at| at.elapsed() >= PRUNE_EVERY) {
+            let _ = prune(&pool).await;
+            pruned = Some(Instant::now());
+        }
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = tokio::time::sleep(backoff) => {}
-            _ = notified => {}
+            // After a failure the backoff holds even if woken.
+            _ = outbox.woken(), if backoff == poll => {}
         }
-        let _ = prune(&pool).await;
     }
 }
 
-async fn relay_batch(pool: &PgPool, bus: &Bus) -> anyhow::Result<usize> {
+/// Publishes every row it can claim, with up to [`RELAY_IN_FLIGHT`] batches
+/// awaiting acks, counting each marked batch in `opeka_outbox_published_total`.
+/// On an error the batches still in flight are aborted (rolled back) and
+/// published again later under the same ids.
+async fn relay_pending(pool: &PgPool, bus: &Bus, service: &'static str) -> anyhow::Result<()> {
+    let mut in_flight = tokio::task::JoinSet::new();
+    let count = |done: Result<anyhow::Result<usize>, tokio::task::JoinError>| -> anyhow::Result<()> {
+        let marked = done??;
+        crate::metrics::OUTBOX_PUBLISHED.with_label_values(&[service]).inc_by(marked as u64);
+        Ok(())
+    };
+    loop {
+        while in_flight.len() >= RELAY_IN_FLIGHT {
+            if let Some(done) = in_flight.join_next().await {
+                count(done)?;
+            }
+        }
+        match send_batch(pool, bus).await? {
+            Some(batch) => {
+                in_flight.spawn(batch.confirm());
+            }
+            None => break,
+        }
+    }
+    while let Some(done) = in_flight.join_next().await {
+        count(done)?;
+    }
+    Ok(())
+}
+
+/// A published batch: its rows stay locked by its transaction until every
+/// ack is in and they are marked.
+struct SentBatch {
+    tx: sqlx::Transaction<'static, sqlx::Postgres>,
+    ids: Vec<Uuid>,
+    acks: Vec<async_nats::jetstream::context::PublishAckFuture>,
+}
+
+impl SentBatch {
+    /// Awaits every ack, then marks the batch published in one statement.
+    async fn confirm(mut self) -> anyhow::Result<usize> {
+        for ack in self.acks {
+            tokio::time::timeout(PUBLISH_TIMEOUT, ack).await.map_err(|_| anyhow::anyhow!("ack timed out"))??;
+        }
+        sqlx::query("update outbox set published_at = now() where id = any($1)")
+            .bind(&self.ids)
+            .execute(&mut *self.tx)
+            .await?;
+        self.tx.commit().await?;
+        Ok(self.ids.len())
+    }
+}
+
+/// Claims the next unpublished rows nobody else holds and publishes them
+/// without waiting for the acks; `None` when there are none.
+async fn send_batch(pool: &PgPool, bus: &Bus) -> anyhow::Result<Option<SentBatch>> {
     let mut tx = pool.begin().await?;
     let rows: Vec<(Uuid, String, Vec<u8>, serde_json::Value)> = sqlx::query_as(
         "select id, subject, payload, headers from outbox where published_at is null
-         order by id limit 500 for update skip locked",
+         order by id limit $1 for update skip locked",
     )
+    .bind(RELAY_BATCH)
     .fetch_all(&mut *tx)
     .await?;
     if rows.is_empty() {
-        return Ok(0);
+        return Ok(None);
     }
     let mut acks = Vec::with_capacity(rows.len());
-    for (id, subject, payload, headers) in &rows {
-        let mut h = async_nats::HeaderMap::new();
-        h.insert(async_nats::header::NATS_MESSAGE_ID, id.to_string().as_str());
-        if let Some(obj) = headers.as_object() {
-            for (k, v) in obj {
-                if let Some(v) = v.as_str() {
-                    h.insert(k.as_str(), v);
-                }
-            }
-        }
-        let fut = tokio::time::timeout(
-            Duration::from_secs(5),
-            bus.js.publish_with_headers(subject.clone(), h, payload.clone().into()),
+    let mut ids = Vec::with_capacity(rows.len());
+    for (id, subject, payload, headers) in rows {
+        let ack = tokio::time::timeout(
+            PUBLISH_TIMEOUT,
+            bus.js.publish_with_headers(subject, publish_headers(id, &headers), payload.into()),
         )
         .await
         .map_err(|_| anyhow::anyhow!("publish timed out"))??;
-        acks.push(fut);
+        acks.push(ack);
+        ids.push(id);
     }
-    for ack in acks {
-        tokio::time::timeout(Duration::from_secs(5), ack).await.map_err(|_| anyhow::anyhow!("ack timed out"))??;
+    Ok(Some(SentBatch { tx, ids, acks }))
+}
+
+/// `Nats-Msg-Id` = the row's id (the broker's de-duplication key), plus the
+/// trace context stored with the row.
+fn publish_headers(id: Uuid, stored: &serde_json::Value) -> async_nats::HeaderMap {
+    let mut headers = async_nats::HeaderMap::new();
+    headers.insert(async_nats::header::NATS_MESSAGE_ID, id.to_string().as_str());
+    if let Some(obj) = stored.as_object() {
+        for (k, v) in obj {
+            if let Some(v) = v.as_str() {
+                headers.insert(k.as_str(), v);
+            }
+        }
     }
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.0).collect();
-    sqlx::query("update outbox set published_at = now() where id = any($1)").bind(&ids).execute(&mut *tx).await?;
-    tx.commit().await?;
-    Ok(ids.len())
+    headers
 }
 
 async fn prune(pool: &PgPool) -> Result<(), sqlx::Error> {
@@ -468,9 +583,9 @@ pub struct Consumer {
 
 /// Supervises the service's outbox relay as `<service>.outbox-relay` (a
 /// required task: while it is down nothing the service writes leaves).
-pub fn spawn_relay(group: &TaskGroup, pool: PgPool, bus: Bus, service: &'static str, cancel: CancellationToken) {
-    group.spawn(format!("{service}.outbox-relay"), Need::Required, move || {
-        run_relay(pool.clone(), bus.clone(), service, cancel.clone())
+pub fn spawn_relay(group: &TaskGroup, pool: PgPool, bus: Bus, outbox: Outbox, cancel: CancellationToken) {
+    group.spawn(format!("{}.outbox-relay", outbox.service()), Need::Required, move || {
+        run_relay(pool.clone(), bus.clone(), outbox.clone(), cancel.clone())
     });
 }
 
@@ -478,11 +593,19 @@ pub fn spawn_relay(group: &TaskGroup, pool: PgPool, bus: Bus, service: &'static 
 /// again with backoff when it ends, fails (the broker down at start-up, a
 /// stream deleted underneath) or panics. What every service runs its
 /// consumers with.
-pub fn spawn_consumer(group: &TaskGroup, pool: PgPool, bus: Bus, consumer: Consumer, cancel: CancellationToken) {
+/// `outbox` is woken after a handler's transaction that wrote to it.
+pub fn spawn_consumer(
+    group: &TaskGroup,
+    pool: PgPool,
+    bus: Bus,
+    outbox: Outbox,
+    consumer: Consumer,
+    cancel: CancellationToken,
+) {
     let Consumer { spec, handler } = consumer;
     let name = format!("{}.consumer.{}", spec.service, spec.durable);
     group.spawn(name, Need::Required, move || {
-        run_consumer(pool.clone(), bus.clone(), spec.clone(), handler.clone(), cancel.clone())
+        run_consumer(pool.clone(), bus.clone(), outbox.clone(), spec.clone(), handler.clone(), cancel.clone())
     });
 }
 
@@ -490,9 +613,11 @@ pub fn spawn_consumer(group: &TaskGroup, pool: PgPool, bus: Bus, consumer: Consu
 /// Idempotent: the event id goes into `processed_events` in the handler's
 /// transaction, so a redelivery is acked without effect. After `max_deliver`
 /// attempts the message is copied to `<root>.dlq.<service>` and acked.
+/// Events a handler writes to `outbox` wake its relay after the commit.
 pub async fn run_consumer(
     pool: PgPool,
     bus: Bus,
+    outbox: Outbox,
     spec: ConsumerSpec,
     handler: Arc<dyn Handler>,
     cancel: CancellationToken,
@@ -538,8 +663,10 @@ pub async fn run_consumer(
         // over a suspension point stays on this worker thread's span stack
         // after the task moves on, and a span closed meanwhile makes the
         // subscriber panic when another task clones it (issue 9, point 8).
+        let mark = outbox.mark();
         let result =
             process(&pool, &spec.durable, handler.as_ref(), &msg.payload, msg.subject.as_str()).instrument(span).await;
+        outbox.wake_if_enqueued_since(mark);
         match result {
             Ok(()) => {
                 let _ = msg.ack().await;

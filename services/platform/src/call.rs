@@ -61,8 +61,9 @@ impl Kit {
     /// A call for a caller already authenticated (a bot turn, a job acting
     /// for a service account).
     pub async fn open_as(&self, principal: Principal, bearer: Option<Bearer>) -> Result<Call, AppError> {
+        let outbox_mark = self.outbox.mark();
         let tx = db::tenant_tx(&self.pool, principal.tenant_id).await?;
-        Ok(Call { principal, bearer, tx, now: self.now(), outbox: self.outbox.clone(), extra: () })
+        Ok(Call { principal, bearer, tx, now: self.now(), outbox: self.outbox.clone(), outbox_mark, extra: () })
     }
 }
 
@@ -77,6 +78,10 @@ pub struct Call<X = ()> {
     /// The time of the call, read once.
     pub now: DateTime<Utc>,
     outbox: Arc<Outbox>,
+    /// The outbox's count when the call opened: events written in its
+    /// transaction (through `emit` or the shared outbox directly) move it,
+    /// and `commit` then wakes the relay.
+    outbox_mark: u64,
     pub extra: X,
 }
 
@@ -96,7 +101,15 @@ impl<X> Call<X> {
 
     /// The same call carrying `extra` instead.
     pub fn with<Y>(self, extra: Y) -> Call<Y> {
-        Call { principal: self.principal, bearer: self.bearer, tx: self.tx, now: self.now, outbox: self.outbox, extra }
+        Call {
+            principal: self.principal,
+            bearer: self.bearer,
+            tx: self.tx,
+            now: self.now,
+            outbox: self.outbox,
+            outbox_mark: self.outbox_mark,
+            extra,
+        }
     }
 
     /// The caller's headers to forward, or `UNAUTHENTICATED`.
@@ -143,8 +156,11 @@ impl<X> Call<X> {
         Ok(())
     }
 
+    /// Commits, then wakes the outbox relay of this process if events were
+    /// written, so they leave at once rather than at the next poll.
     pub async fn commit(self) -> Result<(), AppError> {
         self.tx.commit().await?;
+        self.outbox.wake_if_enqueued_since(self.outbox_mark);
         Ok(())
     }
 }

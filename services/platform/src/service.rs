@@ -69,9 +69,9 @@ impl Parts {
         let pool = db::connect(ctx.settings.database_url_for(name)?.expose(), name, max_connections).await?;
         let bus = crate::bus::Bus::connect(&ctx.settings, name).await?;
         let outbox = crate::bus::Outbox::new(ctx.settings.bus.root.clone(), name);
-        let kit = crate::call::Kit::new(pool.clone(), outbox, ctx.clock.clone());
+        let kit = crate::call::Kit::new(pool.clone(), outbox.clone(), ctx.clock.clone());
         let background = ctx.tasks.group(&ctx.shutdown);
-        crate::bus::spawn_relay(&background, pool.clone(), bus.clone(), name, ctx.shutdown.clone());
+        crate::bus::spawn_relay(&background, pool.clone(), bus.clone(), outbox, ctx.shutdown.clone());
         Ok(Self { name, pool, bus, kit, background, shutdown: ctx.shutdown.clone() })
     }
 
@@ -81,6 +81,7 @@ impl Parts {
             &self.background,
             self.pool.clone(),
             self.bus.clone(),
+            (*self.kit.outbox).clone(),
             consumer,
             self.shutdown.clone(),
         );

@@ -196,7 +196,8 @@ pub struct BusSettings {
     pub duplicate_window_secs: u64,
     /// `OPEKA_BUS__MAX_DELIVER`: deliveries before a message goes to the dead-letter subject.
     pub max_deliver: i64,
-    /// `OPEKA_BUS__RELAY_POLL_MS`: outbox relay poll interval (it is also woken by NOTIFY).
+    /// `OPEKA_BUS__RELAY_POLL_MS`: outbox relay poll interval (500): how soon
+    /// a replica publishes rows another replica wrote. Its own commits wake it at once.
     pub relay_poll_ms: u64,
     /// `OPEKA_BUS__MAX_AGE_SECS`: a stream drops events older than this (7 days).
     pub max_age_secs: u64,

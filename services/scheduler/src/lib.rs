@@ -51,6 +51,10 @@ pub struct Settings {
     pub dispatch_interval_ms: u64,
     /// Occurrences claimed per transaction (1000).
     pub dispatch_batch: u32,
+    /// Transactions claiming batches at once, each on its own connection (4):
+    /// a morning burst is released in parallel, and the relay starts
+    /// publishing the first batch while the others are still being claimed.
+    pub dispatch_workers: u32,
     /// Occurrences overdue by more than this many minutes after downtime are
     /// marked missed instead of sent (60).
     pub catch_up_minutes: u32,
@@ -74,6 +78,7 @@ impl Default for Settings {
             horizon_batch: 500,
             dispatch_interval_ms: 1000,
             dispatch_batch: 1000,
+            dispatch_workers: 4,
             catch_up_minutes: 60,
             sweep_interval_secs: 60,
             horizon_cron: "0 7 * * * *".into(),
@@ -105,6 +110,9 @@ impl Settings {
         }
         if !(1..=50_000).contains(&self.dispatch_batch) {
             return bad("DISPATCH_BATCH", "must be 1…50000");
+        }
+        if !(1..=32).contains(&self.dispatch_workers) || self.dispatch_workers >= self.db_max_connections {
+            return bad("DISPATCH_WORKERS", "must be 1…32 and less than DB_MAX_CONNECTIONS");
         }
         if !(1..=10_080).contains(&self.catch_up_minutes) {
             return bad("CATCH_UP_MINUTES", "must be 1…10080");
@@ -178,7 +186,7 @@ pub async fn run(ctx: Context, settings: Settings, listener: TcpListener) -> any
     let default_tz = settings.time_zone()?;
     let parts = Parts::open(&ctx, SERVICE, settings.db_max_connections).await?;
     let cases = cases::Cases::new(opeka_platform::grpc::channel(&settings.cases_url).await?);
-    let engine = Arc::new(jobs::Engine::new(parts.pool.clone(), ctx.settings.bus.root.clone(), settings.clone())?);
+    let engine = Arc::new(jobs::Engine::new(parts.pool.clone(), (*parts.kit.outbox).clone(), settings.clone())?);
     let state = Arc::new(State {
         kit: parts.kit.clone(),
         default_tz,

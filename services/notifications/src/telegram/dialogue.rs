@@ -309,7 +309,7 @@ impl TenantBot {
                 );
                 let mut tx = db::tenant_tx(&self.app.kit.pool, self.tenant_id).await?;
                 self.app.kit.outbox.enqueue(&mut tx, &self.slug, &env).await?;
-                tx.commit().await?;
+                self.app.kit.outbox.commit(tx).await?;
                 tracing::info!(tenant_id = %self.tenant_id, %citizen, "contact requested");
                 self.say_with_menu(chat, terms, s::bot_contact_requested(terms));
             }

@@ -333,6 +333,7 @@ async fn record(
         (Err(f), Some(at)) => store::retry_telegram(&mut tx, row.id, at, &f.reason).await?,
         (Err(_), None) => store::finish_telegram(&mut tx, row.id).await?,
     }
-    tx.commit().await?;
+    // A failed attempt wrote no event; the relay then only looks once more.
+    app.kit.outbox.commit(tx).await?;
     Ok(())
 }

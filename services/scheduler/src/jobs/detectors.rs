@@ -96,6 +96,9 @@ impl Engine {
             report.closed += q::close_episodes(&mut tx, &ended, now).await?;
         }
         tx.commit().await?;
+        if report.raised > 0 {
+            self.outbox.wake();
+        }
         if report.raised > 0 || report.closed > 0 {
             tracing::info!(tenant_id = %tenant, raised = report.raised, closed = report.closed, "detector pass");
         }

@@ -4,8 +4,10 @@
 //! bot as late as possible but in time (domain::dispatch), claimed with
 //! `FOR UPDATE SKIP LOCKED` and marked sent in the transaction that writes
 //! their `reminder_due` to the outbox — so several replicas never send one
-//! occurrence twice, and a broker outage only delays.
+//! occurrence twice, and a broker outage only delays. A burst is claimed by
+//! `dispatch_workers` transactions at once.
 use chrono::{DateTime, Duration, Utc};
+use futures::{StreamExt as _, TryStreamExt as _};
 use uuid::Uuid;
 
 use super::{Engine, Envelope};
@@ -58,11 +60,13 @@ impl Engine {
             let settings = self.tenant_settings(&mut tx).await?;
             let missed = occurrences::mark_missed(&mut tx, tenant, catch_up, now, batch).await?;
             let notes = occurrences::claim_curator_notes(&mut tx, tenant, now, batch).await?;
-            for n in &notes {
-                let env = self.envelope(tenant, now, events::curator_reminder_due(n));
-                self.outbox.enqueue(&mut tx, slug, &env).await?;
-            }
+            let envelopes: Vec<Envelope> =
+                notes.iter().map(|n| self.envelope(tenant, now, events::curator_reminder_due(n))).collect();
+            self.outbox.enqueue_many(&mut tx, slug, &envelopes).await?;
             tx.commit().await?;
+            if !envelopes.is_empty() {
+                self.outbox.wake();
+            }
             report.missed += missed;
             report.notified += notes.len() as u64;
             if missed < batch as u64 && (notes.len() as i64) < batch {
@@ -81,26 +85,37 @@ impl Engine {
         let due: Vec<DateTime<Utc>> = candidates.iter().map(|c| c.1).collect();
         let n = release_count(&due, settings.bot_rate_per_second, now + tick);
         let ids: Vec<Uuid> = candidates[..n].iter().map(|c| c.0).collect();
-        for chunk in ids.chunks(batch as usize) {
-            let mut tx = opeka_platform::db::tenant_tx(&self.pool, tenant).await?;
-            let released = occurrences::claim_release(&mut tx, chunk, now).await?;
-            let envelopes: Vec<Envelope> = released
-                .iter()
-                .map(|r| {
-                    if r.account_id.is_none() {
-                        tracing::warn!(occurrence_id = %r.id, "released a reminder for a citizen with no bot account");
-                    }
-                    self.envelope(tenant, now, events::reminder_due(r))
-                })
-                .collect();
-            self.outbox.enqueue_many(&mut tx, slug, &envelopes).await?;
-            tx.commit().await?;
-            report.released += released.len() as u64;
-        }
+        // Batches are claimed by several transactions at once; each commit
+        // wakes the relay, which publishes it while the rest are claimed.
+        report.released = futures::stream::iter(ids.chunks(batch as usize).map(<[Uuid]>::to_vec))
+            .map(|chunk| self.release(tenant, slug, chunk, now))
+            .buffer_unordered(self.settings.dispatch_workers as usize)
+            .try_fold(0, |total, released| async move { Ok(total + released) })
+            .await?;
         if report.released > 0 {
             tracing::info!(tenant_id = %tenant, released = report.released, "reminders released to the bot");
         }
         Ok(report)
+    }
+
+    /// Claims the given occurrences still planned (other replicas skip what
+    /// this one holds), marks them sent and writes their `reminder_due` in
+    /// one statement, in one transaction; returns how many.
+    async fn release(&self, tenant: Uuid, slug: &str, ids: Vec<Uuid>, now: DateTime<Utc>) -> anyhow::Result<u64> {
+        let mut tx = opeka_platform::db::tenant_tx(&self.pool, tenant).await?;
+        let released = occurrences::claim_release(&mut tx, &ids, now).await?;
+        let envelopes: Vec<Envelope> = released
+            .iter()
+            .map(|r| {
+                if r.account_id.is_none() {
+                    tracing::warn!(occurrence_id = %r.id, "released a reminder for a citizen with no bot account");
+                }
+                self.envelope(tenant, now, events::reminder_due(r))
+            })
+            .collect();
+        self.outbox.enqueue_many(&mut tx, slug, &envelopes).await?;
+        self.outbox.commit(tx).await?;
+        Ok(released.len() as u64)
     }
 
     /// S0-76: sent reminders nobody answered within the tenant's grace

@@ -37,12 +37,13 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// `root` is the bus subject root (`PlatformSettings::bus.root`).
-    pub fn new(pool: PgPool, root: String, settings: Settings) -> anyhow::Result<Self> {
+    /// `outbox` is the service's (`Kit::outbox`), so that what the passes
+    /// commit wakes this process's relay at once.
+    pub fn new(pool: PgPool, outbox: Outbox, settings: Settings) -> anyhow::Result<Self> {
         let default_tz = settings.time_zone()?;
         Ok(Self {
             pool,
-            outbox: Outbox::new(root, crate::SERVICE),
+            outbox,
             settings,
             default_tz,
             horizon_running: tokio::sync::Mutex::new(()),

@@ -77,9 +77,9 @@ async fn two_dispatchers_on_one_database_release_each_occurrence_exactly_once() 
     app.set_now(due);
 
     let small = opeka_scheduler::Settings { dispatch_batch: 100, ..app.settings.clone() };
-    let root = app.platform.bus.root.clone();
-    let a = Arc::new(Engine::new(app.app_pool.clone(), root.clone(), small.clone()).expect("engine a"));
-    let b = Arc::new(Engine::new(app.app_pool.clone(), root, small).expect("engine b"));
+    let outbox = || opeka_platform::bus::Outbox::new(app.platform.bus.root.clone(), opeka_scheduler::SERVICE);
+    let a = Arc::new(Engine::new(app.app_pool.clone(), outbox(), small.clone()).expect("engine a"));
+    let b = Arc::new(Engine::new(app.app_pool.clone(), outbox(), small).expect("engine b"));
     let now = app.now();
     let (ra, rb) = tokio::join!(
         async { a.dispatch(now).await.expect("a").released + a.dispatch(now).await.expect("a").released },

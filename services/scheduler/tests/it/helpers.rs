@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use opeka_platform::ManualClock;
-use opeka_platform::bus::Bus;
+use opeka_platform::bus::{Bus, Outbox};
 use opeka_platform::settings::PlatformSettings;
 use opeka_proto::cases::{self as cpb, cases_service_client::CasesServiceClient};
 use opeka_proto::events::Envelope;
@@ -119,8 +119,14 @@ impl TestApp {
         let app_pool =
             opeka_platform::db::connect(&sandbox.db.url("scheduler"), "scheduler", 8).await.expect("app pool");
         let owner_pool = sandbox.owner_pool_in("scheduler").await;
-        let engine =
-            Arc::new(Engine::new(app_pool.clone(), platform.bus.root.clone(), settings.clone()).expect("engine"));
+        let engine = Arc::new(
+            Engine::new(
+                app_pool.clone(),
+                Outbox::new(platform.bus.root.clone(), opeka_scheduler::SERVICE),
+                settings.clone(),
+            )
+            .expect("engine"),
+        );
         Self { clock: sandbox.clock.clone(), sandbox, platform, settings, app_pool, owner_pool, engine }
     }
 
