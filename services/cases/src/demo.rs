@@ -130,6 +130,6 @@ pub async fn create_appeal(
     caches.register_appeal_tenant(pool, tenant.id, tenant.slug).await?;
     let mut tx = db::tenant_tx(pool, tenant.id).await?;
     let row = service::create(&mut tx, outbox, &caches, &who, intake, Utc::now()).await?;
-    tx.commit().await?;
+    outbox.commit(tx).await?;
     Ok(row.number)
 }

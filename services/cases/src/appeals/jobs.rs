@@ -36,7 +36,7 @@ pub async fn resume_due(pool: &PgPool, outbox: &Outbox, default_tz: Tz, now: Dat
             let step = Step { action: Action::Resume, field: "resume", answer: String::new(), attachments: Vec::new() };
             match service::act(&mut tx, outbox, &who, id, step, &Lookups::default(), When { now, today }).await {
                 Ok(_) => {
-                    tx.commit().await?;
+                    outbox.commit(tx).await?;
                     resumed += 1;
                     tracing::info!(tenant_id = %tenant, appeal_id = %id, "postponed appeal back in work");
                 }

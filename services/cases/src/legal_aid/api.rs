@@ -608,7 +608,7 @@ impl Api {
             }
         };
         let name = store::centre(&mut tx, tenant, row.centre_id).await?.map(|c| c.name).unwrap_or_default();
-        tx.commit().await?;
+        self.st.kit.outbox.commit(tx).await?;
         Ok(pb::AskQuestionResponse {
             question_id: row.id.to_string(),
             centre_id: row.centre_id.to_string(),
