@@ -278,10 +278,12 @@ async fn like_for_like(desk: &appeals::Desk, per: usize) -> f64 {
 /// The journal's three questions via gRPC and through `journal::list`
 /// directly, then the first again while intake runs.
 async fn journal_query(desk: &appeals::Desk) {
-    sqlx::raw_sql("vacuum analyze cases.appeals; vacuum analyze cases.appeal_terms")
-        .execute(&desk.app.owner_pool)
-        .await
-        .expect("vacuum analyze");
+    for table in ["cases.appeals", "cases.appeal_terms"] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("vacuum analyze {table}")))
+            .execute(&desk.app.owner_pool)
+            .await
+            .expect("vacuum analyze");
+    }
     drain(desk).await;
     let text = "помощь";
     let all = pb::AppealFilter {
