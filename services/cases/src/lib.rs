@@ -48,7 +48,7 @@ pub struct Settings {
     /// attachments are checked there (`http://127.0.0.1:50053`).
     pub files_url: String,
     /// `OPEKA_CASES__JOURNAL_COUNT_CAP`: the journal counts matching cards
-    /// exactly up to this many and says «более N» beyond (10000).
+    /// exactly up to this many and says «более N» beyond (1000).
     pub journal_count_cap: i64,
     /// `OPEKA_CASES__CACHE_SECONDS`: how long reference nodes, tenant
     /// settings and the names identity gave are reused before being read
@@ -64,7 +64,7 @@ impl Default for Settings {
             default_time_zone: "Europe/Moscow".into(),
             max_transfer: 1000,
             files_url: "http://127.0.0.1:50053".into(),
-            journal_count_cap: 10_000,
+            journal_count_cap: 1_000,
             cache_seconds: 30,
         }
     }
